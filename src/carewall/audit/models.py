@@ -1,0 +1,33 @@
+"""The audit table: the hashed body is the truth, the other columns index it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carewall.audit.events import MAX_ACTOR, MAX_SUBJECT
+from carewall.core.db import Base, UTCDateTime
+
+
+class AuditEntry(Base):
+    """One link of the chain. `seq` is dense: a gap means a deleted entry."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(MAX_ACTOR))
+    action: Mapped[str] = mapped_column(String(120))
+    outcome: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(MAX_SUBJECT))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    entry_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    __table_args__ = (
+        Index("ix_audit_entries_ts", "ts"),
+        Index("ix_audit_entries_actor", "actor"),
+        Index("ix_audit_entries_action", "action"),
+        Index("ix_audit_entries_subject", "subject"),
+    )

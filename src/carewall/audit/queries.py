@@ -1,0 +1,52 @@
+"""Read side of the audit trail (entries are shown from their hashed bodies)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from carewall.audit.events import parse_body
+from carewall.audit.models import AuditEntry
+
+
+@dataclass(frozen=True)
+class AuditEntryView:
+    """An entry as shown to auditors."""
+
+    seq: int
+    ts: datetime
+    actor: str
+    action: str
+    outcome: str
+    subject: str
+    source_ip: str
+    details: dict[str, object]
+
+
+def recent_entries(session: Session, limit: int = 50) -> list[AuditEntryView]:
+    """The newest entries first."""
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit))
+    views = []
+    for row in rows:
+        body = parse_body(row.body)
+        views.append(
+            AuditEntryView(
+                seq=row.seq,
+                ts=row.ts,
+                actor=str(body.get("actor", "")),
+                action=str(body.get("action", "")),
+                outcome=str(body.get("outcome", "")),
+                subject=str(body.get("subject", "")),
+                source_ip=str(body.get("ip", "")),
+                details=dict(body.get("details") or {}),
+            )
+        )
+    return views
+
+
+def entry_count(session: Session) -> int:
+    """How many entries the chain holds."""
+    return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)

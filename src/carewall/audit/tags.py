@@ -1,0 +1,14 @@
+"""Audit tags of the audit trail itself and of process-wide events."""
+
+from enum import StrEnum
+
+
+class AuditTag(StrEnum):
+    """Events about the trail, keys and the server as a whole."""
+
+    CHAIN_VERIFIED = "audit:chain:verified"
+    CHAIN_BROKEN = "audit:chain:broken"
+    KEYS_ROTATED = "core:keys:rotated"
+    SERVER_STARTED = "core:server:started"
+    DEMO_SEEDED = "core:demo:seeded"
+    CSRF_REJECTED = "web:csrf:rejected"

@@ -1,0 +1,44 @@
+"""`carewall audit verify`."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy import func, select
+
+from carewall.audit import AuditEvent, AuditTag, Outcome, record, verify
+from carewall.audit.models import AuditEntry
+from carewall.cli.config import load_settings
+from carewall.cli.console import console, err_console, open_cli_runtime
+
+app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify_command(
+    fast: bool = typer.Option(
+        False, "--fast", help="Check the hash chain only, not the indexed columns."
+    ),
+) -> None:
+    """Walk the hash chain; exit 1 and name the first broken entry if it is not intact."""
+    runtime = open_cli_runtime(load_settings())
+    with runtime.db.sessions() as session:
+        total = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    with Progress(
+        TextColumn("Verifying"), BarColumn(), MofNCompleteColumn(), console=err_console
+    ) as bar:
+        task = bar.add_task("verify", total=total)
+        result = verify(runtime.db, deep=not fast, progress=lambda n: bar.update(task, completed=n))
+    outcome = Outcome.SUCCESS if result.ok else Outcome.FAILURE
+    tag = AuditTag.CHAIN_VERIFIED if result.ok else AuditTag.CHAIN_BROKEN
+    details: dict[str, str | int | None] = {"count": result.count, "position": result.position}
+    with runtime.db.transaction() as session:
+        record(session, AuditEvent(action=tag, outcome=outcome, actor="cli", details=details))
+    if result.ok:
+        console.print(f"[green]OK[/]: {result.count} audit entries verified.")
+        return
+    err_console.print(
+        f"[bold red]BROKEN[/] at entry {result.position}: {result.reason}. "
+        f"{result.count} entries before it are intact."
+    )
+    raise typer.Exit(1)

@@ -1,0 +1,61 @@
+"""`carewall serve` and `carewall init`."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+import uvicorn
+
+from carewall.audit import AuditEvent, AuditTag, record
+from carewall.cli.config import load_settings
+from carewall.cli.console import console, open_cli_runtime
+from carewall.demo import seed_demo
+from carewall.web.app import create_app
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (default CAREWALL_HOST)."),
+    port: int | None = typer.Option(
+        None, min=1, max=65535, help="Port to listen on (default CAREWALL_PORT)."
+    ),
+    demo: bool = typer.Option(False, "--demo", help="Seed a demo practice and print its logins."),
+) -> None:
+    """Migrate the database, then serve the web application."""
+    settings = load_settings()
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port, "demo": demo}
+    )
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    runtime = open_cli_runtime(settings)
+    if demo:
+        report = seed_demo(runtime)
+        console.print(f"[bold]Demo practice ready[/] ({report.summary()}).")
+        for login in report.logins:
+            console.print(f"  {login.role:<12} {login.email:<32} {login.password}")
+    with runtime.db.transaction() as session:
+        record(session, AuditEvent(action=AuditTag.SERVER_STARTED, details={"demo": demo}))
+    url = f"http://{settings.host}:{settings.port}/"
+    console.print(f"[green]Carewall is running at[/] [link={url}]{url}[/]  (Ctrl+C to stop)")
+    uvicorn.run(
+        create_app(runtime),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # our middleware logs each request with its request id
+        server_header=False,
+    )
+
+
+def init() -> None:
+    """Create the data directory, database and master key (safe to run again)."""
+    settings = load_settings()
+    runtime = open_cli_runtime(settings)
+    runtime.close()
+    console.print(f"[green]Ready[/]: data directory {settings.home.resolve()}")
+    if settings.master_key is None:
+        console.print(
+            f"[yellow]Back up {settings.master_key_path.resolve()} separately from the database.[/]"
+        )

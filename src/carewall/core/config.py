@@ -1,0 +1,101 @@
+"""Typed settings: every one is a `CAREWALL_*` environment variable with a safe default.
+
+`docs/settings.md` lists them all; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one Carewall process."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREWALL_", extra="ignore", frozen=True)
+
+    home: Path = Field(
+        default=Path("./carewall-data"),
+        description="Data directory: holds carewall.db (SQLite) and master.key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; empty means SQLite at HOME/carewall.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 key-encryption key (32 bytes). When empty, HOME/master.key is "
+        "used and created on first start.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `carewall serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `carewall serve` uses.")
+    practice_name: str = Field(
+        default="Carewall Practice", description="Name of the practice shown in pages."
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL of this server (links in mail); defaults to http://HOST:PORT.",
+    )
+    behind_tls: bool = Field(
+        default=False,
+        description="True when clients reach Carewall over HTTPS (HSTS, Secure cookies).",
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+    demo: bool = Field(default=False, description="Demo mode: seed a demo practice on start.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Where the embedded database lives."""
+        return self.home / "carewall.db"
+
+    @property
+    def master_key_path(self) -> Path:
+        """Where the key file lives when no key is given in the environment."""
+        return self.home / "master.key"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The URL actually used, SQLite in the data directory by default."""
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as a dict with secrets (and passwords in URLs) hidden."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif name == "database_url" and value:
+                value = _mask_url_password(value)
+            shown[name] = value
+        shown["database_url"] = _mask_url_password(self.effective_database_url)
+        return shown
+
+
+def _mask_url_password(url: str) -> str:
+    """Hide the password part of `scheme://user:password@host/...`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':********' if has_password else ''}@{host}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once from the environment; tests build their own `Settings`."""
+    return Settings()

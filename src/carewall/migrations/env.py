@@ -1,0 +1,15 @@
+"""Alembic environment: runs on the connection that `Database.migrate` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from carewall.core.db import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - we never run alembic from its own CLI
+    raise RuntimeError("Run migrations through `carewall init` or `carewall serve`.")
+
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

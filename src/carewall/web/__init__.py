@@ -1,0 +1,1 @@
+"""HTTP interface: pages, JSON API and (later) the FHIR API, over the domain services."""

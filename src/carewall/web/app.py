@@ -1,0 +1,36 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from carewall import __version__
+from carewall.core.runtime import Runtime
+from carewall.web.csrf import check_csrf
+from carewall.web.errors import install_error_handlers
+from carewall.web.routes import health, home
+from carewall.web.security import SecurityMiddleware
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the web application around an opened runtime (database and keys)."""
+    app = FastAPI(
+        title="Carewall",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.runtime = runtime
+    app.state.settings = runtime.settings
+    app.state.csrf_key = runtime.keys.data_key("web-csrf")
+    app.mount("/static", StaticFiles(directory=str(files("carewall.web") / "static")), "static")
+    app.include_router(health.router)
+    app.include_router(home.router)
+    install_error_handlers(app)
+    app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
+    return app

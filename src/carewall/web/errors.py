@@ -1,0 +1,92 @@
+"""One place that turns failures into friendly pages or JSON, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from carewall.audit import AuditEvent, AuditTag, Outcome, record
+from carewall.core.errors import CarewallError
+from carewall.web.csrf import CsrfError
+from carewall.web.templating import render
+
+log = logging.getLogger(__name__)
+
+_TITLES = {
+    400: "That request could not be understood",
+    401: "Please sign in",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    422: "Some of the information is not valid",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """API clients get JSON; browsers get pages."""
+    path = request.url.path
+    if path.startswith(("/api/", "/fhir/", "/healthz")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(request: Request, status: int, code: str, message: str) -> Response:
+    """Render an error as JSON or as the friendly error page."""
+    if wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    title = _TITLES.get(status, "Something went wrong")
+    context = {"status": status, "title": title, "message": message}
+    return render(request, "error.html", context, status=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(CarewallError)
+    async def _domain(request: Request, exc: CarewallError) -> Response:
+        if isinstance(exc, CsrfError):
+            _audit_csrf(request)
+        return error_response(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {
+            404: "There is nothing at this address. Check the link or go back to the home page.",
+            405: "This page does not accept that kind of request.",
+        }
+        message = messages.get(exc.status_code) or str(exc.detail)
+        return error_response(request, exc.status_code, f"http_{exc.status_code}", message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({".".join(str(p) for p in err["loc"][1:]) for err in exc.errors()})
+        message = "Please check these fields: " + ", ".join(f for f in fields if f)
+        return error_response(request, 422, "invalid", message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error rid=%s", getattr(request.state, "request_id", "-"))
+        message = "The error has been logged. Please try again, or tell your administrator."
+        return error_response(request, 500, "internal_error", message)
+
+
+def _audit_csrf(request: Request) -> None:
+    runtime = request.app.state.runtime
+    event = AuditEvent(
+        action=AuditTag.CSRF_REJECTED,
+        outcome=Outcome.DENIED,
+        actor="anonymous",
+        subject=request.url.path[:200],
+        source_ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", ""),
+        details={"method": request.method},
+    )
+    with runtime.db.transaction() as session:
+        record(session, event)

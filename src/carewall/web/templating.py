@@ -1,0 +1,37 @@
+"""Rendering pages: every template gets the CSRF token, flashes, nav and version."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from carewall import __version__
+from carewall.web import csrf, flash
+from carewall.web.nav import nav_for
+
+templates = Jinja2Templates(directory=str(files("carewall.web") / "templates"))
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    """Render `template` with the shared page context."""
+    role = getattr(request.state, "role", None)
+    full = {
+        "request": request,
+        "csrf_token": csrf.csrf_token(request),
+        "flashes": flash.pop_flashes(request),
+        "nav": nav_for(role),
+        "version": __version__,
+        "practice_name": request.app.state.settings.practice_name,
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, full, status_code=status)
+    csrf.set_cookie_if_new(request, response)
+    if full["flashes"]:
+        response.delete_cookie(flash.COOKIE, path="/")
+    return response
