@@ -140,3 +140,41 @@ def test_concurrent_processes_build_one_valid_chain(runtime: Runtime) -> None:
     result = verify(runtime.db)
     assert result.ok
     assert result.count == 120
+
+
+def test_altered_newest_entry_is_found(runtime: Runtime) -> None:
+    """The newest entry has no successor; its stored hash must vouch for it."""
+    _append(runtime, 4)
+    with runtime.db.engine.begin() as connection:
+        body = connection.execute(text("SELECT body FROM audit_entries WHERE seq = 4")).scalar_one()
+        forged = bytes(body).replace(b'"thing-3"', b'"thing-9"')
+        connection.execute(text("UPDATE audit_entries SET body = :b WHERE seq = 4"), {"b": forged})
+    result = verify(runtime.db, deep=False)
+    assert (result.ok, result.position) == (False, 4)
+
+
+def test_edited_time_column_is_found(runtime: Runtime) -> None:
+    _append(runtime, 3)
+    _sql(
+        runtime,
+        "UPDATE audit_entries SET ts = ts - INTERVAL '1 day' WHERE seq = 2"
+        if runtime.db.engine.dialect.name == "postgresql"
+        else "UPDATE audit_entries SET ts = '2020-01-01 00:00:00.000000' WHERE seq = 2",
+    )
+    result = verify(runtime.db)
+    assert (result.ok, result.position) == (False, 2)
+    assert "'ts'" in result.reason
+
+
+def test_non_ascii_and_quoted_values_verify(runtime: Runtime) -> None:
+    with runtime.db.transaction() as session:
+        record(
+            session,
+            AuditEvent(
+                action="test:thing:done",
+                actor='user:"quoted"',
+                subject="Zoë Ødegård\\tab\u2028",
+                details={"note": "naïve"},
+            ),
+        )
+    assert verify(runtime.db).ok
