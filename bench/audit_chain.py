@@ -127,8 +127,16 @@ def main() -> None:
         console.print("[yellow]CAREWALL_TEST_POSTGRES_URL not set: SQLite only.[/]")
 
     table = Table(title=f"Audit chain, {args.entries:,} entries")
-    for column in ("backend", "appends/s", "raw sha256/s", "verify/s (fast)", "ratio (fast)",
-                   "verify/s (deep)", "ratio (deep)", "avg entry"):
+    for column in (
+        "backend",
+        "appends/s",
+        "raw sha256/s",
+        "verify/s (fast)",
+        "ratio (fast)",
+        "verify/s (deep)",
+        "ratio (deep)",
+        "avg entry",
+    ):
         table.add_column(column, justify="right")
     for name, opener in backends:
         with opener() as db:
@@ -137,11 +145,21 @@ def main() -> None:
             raw, size = raw_sha256_rate(db)
             fast = verify_rate(db, deep=False)
             deep = verify_rate(db, deep=True)
-        table.add_row(name, f"{appends:,.0f}", f"{raw:,.0f}", f"{fast:,.0f}", f"{fast / raw:.2f}",
-                      f"{deep:,.0f}", f"{deep / raw:.2f}", f"{size} B")
+        table.add_row(
+            name,
+            f"{appends:,.0f}",
+            f"{raw:,.0f}",
+            f"{fast:,.0f}",
+            f"{fast / raw:.2f}",
+            f"{deep:,.0f}",
+            f"{deep / raw:.2f}",
+            f"{size} B",
+        )
     console.print(table)
-    console.print("ratio = verification rate / raw hashlib.sha256 rate over the same bodies "
-                  "(target >= 0.5 for the fast pass).")
+    console.print(
+        "ratio = verification rate / raw hashlib.sha256 rate over the same bodies "
+        "(target >= 0.5 for the fast pass)."
+    )
 
 
 if __name__ == "__main__":
