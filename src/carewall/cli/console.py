@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from carewall import identity
 from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
 
@@ -13,4 +14,6 @@ err_console = Console(stderr=True)
 
 def open_cli_runtime(settings: Settings | None = None) -> Runtime:
     """Open the configured data directory (migrating it) for a command."""
-    return open_runtime(settings or Settings())
+    runtime = open_runtime(settings or Settings())
+    identity.prepare_keys(runtime.keys)
+    return runtime

@@ -48,6 +48,61 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python logging level.")
     demo: bool = Field(default=False, description="Demo mode: seed a demo practice on start.")
 
+    # Authentication (NIST SP 800-63B AAL2, HIPAA 164.312(a)(2)(iii) automatic logoff).
+    password_min_length: int = Field(
+        default=12, ge=8, le=64, description="Shortest password accepted (never below 8)."
+    )
+    patient_mfa_required: bool = Field(
+        default=False, description="Require a second factor for patients too (staff always)."
+    )
+    session_idle_minutes_staff: int = Field(
+        default=15, ge=1, le=240, description="Staff are signed out after this long idle."
+    )
+    session_idle_minutes_patient: int = Field(
+        default=30, ge=1, le=240, description="Patients are signed out after this long idle."
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=72, description="A session ends this long after sign-in, idle or not."
+    )
+    step_up_minutes: int = Field(
+        default=5, ge=1, le=60, description="Sensitive actions need a second factor this recent."
+    )
+    login_window_minutes: int = Field(
+        default=5, ge=1, le=1440, description="Window over which failed sign-ins are counted."
+    )
+    login_max_failures: int = Field(
+        default=10, ge=3, le=100, description="Password failures per account within the window."
+    )
+    mfa_max_failures: int = Field(
+        default=5, ge=3, le=100, description="Second-factor failures per account within the window."
+    )
+    ip_max_failures: int = Field(
+        default=50, ge=5, description="Failures from one IP address within the window."
+    )
+    ip_max_accounts: int = Field(
+        default=5,
+        ge=2,
+        description="Distinct accounts failing from one IP within the window "
+        "before it is treated as credential stuffing.",
+    )
+    global_max_failures: int = Field(
+        default=1000, ge=10, description="Failures across all accounts within the window."
+    )
+    invite_days: int = Field(default=7, ge=1, le=30, description="How long an invite link works.")
+    token_days: int = Field(
+        default=90, ge=1, le=365, description="Default lifetime of a personal API token."
+    )
+
+    # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.
+    smtp_host: str = Field(default="", description="SMTP server; empty disables outgoing mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    smtp_starttls: bool = Field(default=True, description="Use STARTTLS with the SMTP server.")
+    smtp_username: str = Field(default="", description="SMTP user name, if the server needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="carewall@localhost", description="Sender address of Carewall's mail."
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -55,6 +110,11 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @property
+    def public_url(self) -> str:
+        """Where people reach this server, without a trailing slash."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def sqlite_path(self) -> Path:

@@ -8,6 +8,7 @@ from carewall.core.config import Settings
 from carewall.core.db import Database
 from carewall.core.errors import ConfigError
 from carewall.core.keystore import Keystore, load_keyring
+from carewall.core.mail import MailSender, mail_sender_for
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Runtime:
     settings: Settings
     db: Database
     keys: Keystore
+    mail: MailSender
 
     def close(self) -> None:
         """Release database connections."""
@@ -34,7 +36,7 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     except BaseException:
         db.dispose()
         raise
-    return Runtime(settings, db, Keystore(db, ring))
+    return Runtime(settings, db, Keystore(db, ring), mail_sender_for(settings))
 
 
 def _ensure_home(settings: Settings) -> None:

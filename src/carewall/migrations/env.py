@@ -1,9 +1,17 @@
-"""Alembic environment: runs on the connection that `Database.migrate` hands over."""
+"""Alembic environment: runs on the connection that `Database.migrate` hands over.
+
+The model imports register every table on `Base.metadata`, which autogenerate
+compares with the database when a new revision is written.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 
+import carewall.audit.models
+import carewall.core.models
+import carewall.demo.framework
+import carewall.identity.models  # noqa: F401
 from carewall.core.db import Base
 
 connection = context.config.attributes.get("connection")

@@ -7,11 +7,12 @@ from importlib.resources import files
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from carewall import __version__
+from carewall import __version__, identity
 from carewall.core.runtime import Runtime
+from carewall.identity import passwords
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
-from carewall.web.routes import health, home
+from carewall.web.routes import account, api_account, health, home, signin
 from carewall.web.security import SecurityMiddleware
 
 
@@ -28,9 +29,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     app.state.csrf_key = runtime.keys.data_key("web-csrf")
+    identity.prepare_keys(runtime.keys)
+    passwords.dummy_verify("")  # build the dummy hash now, not during the first sign-in
     app.mount("/static", StaticFiles(directory=str(files("carewall.web") / "static")), "static")
     app.include_router(health.router)
     app.include_router(home.router)
+    app.include_router(signin.router)
+    app.include_router(account.router)
+    app.include_router(api_account.router)
     install_error_handlers(app)
     app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
     return app

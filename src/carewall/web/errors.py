@@ -6,11 +6,13 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carewall.audit import AuditEvent, AuditTag, Outcome, record
 from carewall.core.errors import CarewallError
+from carewall.identity.errors import ThrottledError
+from carewall.web.auth import LoginRequiredError, StepUpRedirectError
 from carewall.web.csrf import CsrfError
 from carewall.web.templating import render
 
@@ -53,7 +55,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: CarewallError) -> Response:
         if isinstance(exc, CsrfError):
             _audit_csrf(request)
-        return error_response(request, exc.status, exc.code, exc.message)
+        if isinstance(exc, LoginRequiredError | StepUpRedirectError) and not wants_json(request):
+            return RedirectResponse(exc.redirect_to, status_code=303)
+        response = error_response(request, exc.status, exc.code, exc.message)
+        if isinstance(exc, LoginRequiredError):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="carewall"'
+        if isinstance(exc, ThrottledError):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from carewall import __version__
 from carewall.web import csrf, flash
+from carewall.web.auth import current_session
 from carewall.web.nav import nav_for
 
 templates = Jinja2Templates(directory=str(files("carewall.web") / "templates"))
@@ -20,6 +21,7 @@ def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
     """Render `template` with the shared page context."""
+    current_session(request)  # fills role, email and idle time for the layout
     role = getattr(request.state, "role", None)
     full = {
         "request": request,
@@ -28,6 +30,9 @@ def render(
         "nav": nav_for(role),
         "version": __version__,
         "practice_name": request.app.state.settings.practice_name,
+        "signed_in_email": getattr(request.state, "user_email", None),
+        "signed_in_role": role,
+        "seconds_left": getattr(request.state, "seconds_left", None),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, full, status_code=status)

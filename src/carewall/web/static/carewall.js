@@ -1,8 +1,75 @@
 // Carewall page behaviour. No inline scripts anywhere (CSP script-src 'self').
 "use strict";
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+// Warn before the idle sign-out (HIPAA automatic logoff) and let the user stay.
+function setupIdleWarning() {
+  const seconds = Number(document.body.dataset.sessionSeconds || 0);
+  const box = document.getElementById("idle-warning");
+  if (!seconds || !box) return;
+  let deadline = Date.now() + seconds * 1000;
+  const countdown = document.getElementById("idle-countdown");
+  const tick = () => {
+    const left = Math.round((deadline - Date.now()) / 1000);
+    if (left <= 0) { window.location.assign("/login?expired=1"); return; }
+    if (left <= 60) { box.hidden = false; countdown.textContent = String(left); }
+    setTimeout(tick, 1000);
+  };
+  document.getElementById("idle-stay").addEventListener("click", async () => {
+    const response = await fetch("/api/v1/session/ping", {credentials: "same-origin"});
+    if (response.ok) {
+      const body = await response.json();
+      deadline = Date.now() + body.seconds_left * 1000;
+      box.hidden = true;
+    } else {
+      window.location.assign("/login?expired=1");
+    }
+  });
+  setTimeout(tick, 1000);
+}
+
+// Live password strength feedback, computed by the server (same rules as on submit).
+function setupPasswordMeters() {
+  for (const input of document.querySelectorAll("input[data-strength]")) {
+    const meter = document.getElementById(input.dataset.strength);
+    const list = document.getElementById(input.dataset.strength + "-feedback");
+    let timer = null;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const response = await fetch("/api/v1/password/feedback", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfToken()},
+          body: JSON.stringify({password: input.value, email: input.dataset.email || ""}),
+        });
+        if (!response.ok) return;
+        const body = await response.json();
+        meter.dataset.score = String(body.score);
+        meter.querySelector("span").style.width = `${(body.score + 1) * 20}%`;
+        list.replaceChildren(...[...body.problems, ...body.suggestions].map((text) => {
+          const item = document.createElement("li");
+          item.textContent = text;
+          return item;
+        }));
+        if (body.acceptable && input.value) {
+          const ok = document.createElement("li");
+          ok.textContent = "This password is acceptable.";
+          list.prepend(ok);
+        }
+      }, 250);
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  // Let flash messages be dismissed with a click.
   for (const el of document.querySelectorAll(".flash")) {
     el.addEventListener("click", () => el.remove());
   }
+  setupIdleWarning();
+  setupPasswordMeters();
 });

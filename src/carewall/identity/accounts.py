@@ -1,0 +1,340 @@
+"""Accounts: the first admin, invitations, activation, disabling, MFA reset, passwords.
+
+Administrative actions take the acting user's reference for the audit trail;
+the web layer has already checked the actor's role and step-up freshness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from carewall.core.clock import utcnow
+from carewall.core.errors import ValidationError
+from carewall.core.mail import MailError, OutgoingMail
+from carewall.core.runtime import Runtime
+from carewall.identity import factors, notices, passwords, sessions
+from carewall.identity.errors import AuthenticationError, InviteError
+from carewall.identity.events import audit, user_ref
+from carewall.identity.models import ApiToken, Invite, MfaPolicy, User
+from carewall.identity.requests import Origin
+from carewall.identity.roles import Role
+from carewall.identity.signin import normalise_email
+from carewall.identity.tags import IdentityTag as Tag
+from carewall.identity.tokens import digest, new_secret
+
+
+class PasswordRejectedError(ValidationError):
+    """The new password does not meet the policy; `problems` says why, in plain words."""
+
+    code = "password_rejected"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class InviteLink:
+    """An invitation as the administrator sees it once."""
+
+    user_id: str
+    email: str
+    url: str
+    emailed: bool
+    expires_at: datetime
+
+
+def valid_email(email: str) -> str:
+    """A normalised email address, or a ValidationError in plain words."""
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(f"That email address is not valid: {exc}") from exc
+    return normalise_email(checked.normalized)
+
+
+def valid_role(role: str) -> Role:
+    """A known role, or a ValidationError listing the choices."""
+    try:
+        return Role(role)
+    except ValueError as exc:
+        choices = ", ".join(r.value for r in Role)
+        raise ValidationError(f"Unknown role {role!r}; choose one of {choices}.") from exc
+
+
+def _new_user(
+    session: Session, email: str, role: Role, now: datetime, *, name: str, patient_id: str | None
+) -> User:
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ValidationError("A user with that email address already exists.")
+    if role is Role.PATIENT and not patient_id:
+        raise ValidationError("A patient account must be linked to a patient record.")
+    user = User(
+        email=email,
+        role=role,
+        display_name=name.strip()[:120],
+        status="invited",
+        patient_id=patient_id if role is Role.PATIENT else None,
+        consecutive_failures=0,
+        locked=False,
+        created_at=now,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent creation of the same email
+        raise ValidationError("A user with that email address already exists.") from exc
+    return user
+
+
+def _check_new_password(runtime: Runtime, password: str, email: str) -> str:
+    problems = passwords.check_password(
+        password,
+        email=email,
+        practice_name=runtime.settings.practice_name,
+        min_length=runtime.settings.password_min_length,
+    )
+    if problems:
+        raise PasswordRejectedError([problem.message for problem in problems])
+    return passwords.hash_password(password)
+
+
+def create_admin(runtime: Runtime, email: str, password: str, origin: Origin) -> User:
+    """The first administrator, active at once; MFA enrolment follows at first sign-in."""
+    email = valid_email(email)
+    password_hash = _check_new_password(runtime, password, email)
+    now = utcnow()
+    with runtime.db.transaction() as session:
+        user = _new_user(session, email, Role.ADMIN, now, name="Administrator", patient_id=None)
+        user.password_hash = password_hash
+        user.password_changed_at = now
+        user.status = "active"
+        audit(
+            session,
+            Tag.USER_CREATED,
+            origin,
+            actor="cli",
+            subject=user_ref(user.id),
+            role=str(Role.ADMIN),
+        )
+    return user
+
+
+def invite_user(
+    runtime: Runtime,
+    actor: str,
+    email: str,
+    role: str,
+    origin: Origin,
+    *,
+    name: str = "",
+    patient_id: str | None = None,
+) -> InviteLink:
+    """Create an invited user and a one-time link; mail it when SMTP is configured."""
+    email, checked_role, now = valid_email(email), valid_role(role), utcnow()
+    with runtime.db.transaction() as session:
+        user = _new_user(session, email, checked_role, now, name=name, patient_id=patient_id)
+        link = _issue_invite(runtime, session, user, actor, origin, now)
+    return _mail_invite(runtime, link)
+
+
+def reinvite(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> InviteLink:
+    """A fresh link for a user who has not accepted yet (older links stop working)."""
+    now = utcnow()
+    with runtime.db.transaction() as session:
+        user = _get_user(session, user_id)
+        if user.status != "invited":
+            raise ValidationError("This user has already set a password.")
+        for old in session.scalars(select(Invite).where(Invite.user_id == user.id)):
+            session.delete(old)
+        link = _issue_invite(runtime, session, user, actor, origin, now)
+    return _mail_invite(runtime, link)
+
+
+def _issue_invite(
+    runtime: Runtime, session: Session, user: User, actor: str, origin: Origin, now: datetime
+) -> InviteLink:
+    token = new_secret()
+    expires = now + timedelta(days=runtime.settings.invite_days)
+    session.add(
+        Invite(
+            user_id=user.id,
+            token_hash=digest(token),
+            created_by=actor,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    audit(session, Tag.USER_INVITED, origin, actor=actor, subject=user_ref(user.id), role=user.role)
+    url = f"{runtime.settings.public_url}/invite/{token}"
+    return InviteLink(user.id, user.email, url, False, expires)
+
+
+def _mail_invite(runtime: Runtime, link: InviteLink) -> InviteLink:
+    if not runtime.mail.enabled:
+        return link
+    body = (
+        f"You have been invited to {runtime.settings.practice_name} on Carewall.\n\n"
+        f"Open this link to set your password and a second factor:\n{link.url}\n\n"
+        f"The link works once and expires on {link.expires_at:%Y-%m-%d %H:%M} UTC.\n"
+        "If you did not expect this message, ignore it and tell your practice."
+    )
+    try:
+        runtime.mail.send(OutgoingMail(link.email, "Your Carewall invitation", body))
+    except MailError:
+        return link  # the administrator still sees the link and can pass it on
+    return InviteLink(link.user_id, link.email, link.url, True, link.expires_at)
+
+
+def invite_for(runtime: Runtime, token: str) -> User:
+    """The invited user behind a link, or InviteError."""
+    with runtime.db.sessions() as session:
+        return _valid_invite(session, token, utcnow())[1]
+
+
+def _valid_invite(session: Session, token: str, now: datetime) -> tuple[Invite, User]:
+    invite = session.scalar(select(Invite).where(Invite.token_hash == digest(token)))
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        raise InviteError(
+            "This invitation link is not valid any more. Ask your administrator for a new one."
+        )
+    user = session.get(User, invite.user_id)
+    if user is None or user.status != "invited":
+        raise InviteError("This invitation has already been used.")
+    return invite, user
+
+
+def accept_invite(runtime: Runtime, token: str, password: str, origin: Origin) -> User:
+    """Set the invitee's password and activate the account (MFA enrolment comes next)."""
+    now = utcnow()
+    with runtime.db.sessions() as session:
+        _, user = _valid_invite(session, token, now)
+    password_hash = _check_new_password(runtime, password, user.email)
+    with runtime.db.transaction() as session:
+        invite, user = _valid_invite(session, token, now)  # again, inside the transaction
+        invite.used_at = now
+        user.password_hash = password_hash
+        user.password_changed_at = now
+        user.status = "active"
+        ref = user_ref(user.id)
+        audit(session, Tag.USER_ACTIVATED, origin, actor=ref, subject=ref)
+    return user
+
+
+def _get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValidationError("No such user.", status=404)
+    return user
+
+
+def disable_user(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> None:
+    """Disable an account: every session ends at once and its tokens stop working."""
+    with runtime.db.transaction() as session:
+        user = _get_user(session, user_id)
+        if actor == user_ref(user.id):
+            raise ValidationError("You cannot disable your own account.")
+        user.status = "disabled"
+        ended = sessions.end_all(session, user.id)
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+            token.revoked_at = token.revoked_at or utcnow()
+        audit(
+            session,
+            Tag.USER_DISABLED,
+            origin,
+            actor=actor,
+            subject=user_ref(user.id),
+            sessions=ended,
+        )
+
+
+def enable_user(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> None:
+    """Re-enable a disabled or locked account (counters reset)."""
+    with runtime.db.transaction() as session:
+        user = _get_user(session, user_id)
+        if user.password_hash is None:
+            raise ValidationError("This user has not accepted the invitation yet.")
+        user.status = "active"
+        user.locked = False
+        user.consecutive_failures = 0
+        audit(
+            session,
+            Tag.USER_ACTIVATED,
+            origin,
+            actor=actor,
+            subject=user_ref(user.id),
+            by="admin",
+        )
+
+
+def reset_mfa(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> None:
+    """Remove every factor of a user who lost theirs; they re-enrol after their password."""
+    now = utcnow()
+    with runtime.db.transaction() as session:
+        user = _get_user(session, user_id)
+        factors.reset_all(session, user.id)
+        ended = sessions.end_all(session, user.id)
+        notices.notify(
+            session,
+            user.id,
+            "An administrator reset your second factors. You set up a new one at your last "
+            "sign-in. If you did not ask for this, tell your security officer now.",
+            now,
+            level="warning",
+        )
+        audit(
+            session, Tag.MFA_RESET, origin, actor=actor, subject=user_ref(user.id), sessions=ended
+        )
+    if runtime.mail.enabled:
+        body = (
+            "An administrator reset the second factors of your Carewall account. You will be "
+            "asked to set up a new one after your password at your next sign-in.\n"
+            "If you did not ask for this, contact your security officer immediately."
+        )
+        # The in-app notice is the record; the mail is a courtesy.
+        with contextlib.suppress(MailError):
+            runtime.mail.send(OutgoingMail(user.email, "Your Carewall sign-in was reset", body))
+
+
+def change_password(
+    runtime: Runtime, user_id: str, session_id: str, current: str, new: str, origin: Origin
+) -> None:
+    """Change a password after checking the current one; other sessions end."""
+    with runtime.db.sessions() as session:
+        user = _get_user(session, user_id)
+    if user.password_hash is None or not passwords.verify_password(user.password_hash, current).ok:
+        raise AuthenticationError("Your current password is not correct.")
+    password_hash = _check_new_password(runtime, new, user.email)
+    with runtime.db.transaction() as session:
+        user = _get_user(session, user_id)
+        user.password_hash = password_hash
+        user.password_changed_at = utcnow()
+        ended = sessions.end_all(session, user.id, except_id=session_id)
+        ref = user_ref(user.id)
+        audit(session, Tag.PASSWORD_CHANGED, origin, actor=ref, subject=ref, other_sessions=ended)
+
+
+def set_mfa_policy(runtime: Runtime, actor: str, role: str, required: bool, origin: Origin) -> None:
+    """Make a second factor required or optional for a role (the page warns for staff)."""
+    checked = valid_role(role)
+    with runtime.db.transaction() as session:
+        row = session.get(MfaPolicy, checked.value)
+        if row is None:
+            row = MfaPolicy(role=checked.value, required=required)
+            session.add(row)
+        row.required, row.updated_at, row.updated_by = required, utcnow(), actor
+        audit(
+            session,
+            Tag.POLICY_CHANGED,
+            origin,
+            actor=actor,
+            subject=f"role:{checked}",
+            required=required,
+        )

@@ -1,0 +1,143 @@
+"""Personal API tokens for the JSON and FHIR APIs.
+
+A token is shown once, stored as a SHA-256 digest, carries explicit scopes and
+an expiry, and acts with its owner's role: it can narrow what the owner may do,
+never widen it. A disabled owner's tokens stop working at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from carewall.core.clock import utcnow
+from carewall.core.errors import ValidationError
+from carewall.core.runtime import Runtime
+from carewall.identity.events import audit, user_ref
+from carewall.identity.models import ApiToken, User
+from carewall.identity.requests import Origin
+from carewall.identity.tags import IdentityTag as Tag
+from carewall.identity.tokens import digest, new_secret
+
+PREFIX = "cw_"
+SCOPES = {
+    "api:read": "Read through the JSON API",
+    "api:write": "Change things through the JSON API",
+    "fhir:read": "Read patient records through the FHIR API",
+    "fhir:write": "Create and update patient records through the FHIR API",
+    "mail:analyze": "Submit emails to the phishing analyzer",
+}
+_TOUCH = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    """Who a valid bearer token speaks for."""
+
+    user: User
+    token: ApiToken
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """What the token may do."""
+        return frozenset(self.token.scopes)
+
+
+def create_token(
+    runtime: Runtime,
+    user_id: str,
+    name: str,
+    scopes: list[str],
+    origin: Origin,
+    *,
+    days: int | None = None,
+    actor: str | None = None,
+) -> tuple[str, ApiToken]:
+    """Issue a token; returns the secret (shown once) and its record."""
+    unknown = sorted(set(scopes) - SCOPES.keys())
+    if unknown or not scopes:
+        raise ValidationError(
+            f"Unknown or missing scopes {unknown}; choose from {', '.join(sorted(SCOPES))}."
+        )
+    lifetime = days if days is not None else runtime.settings.token_days
+    if not 1 <= lifetime <= 365:
+        raise ValidationError("A token lasts between 1 and 365 days.")
+    secret, now = new_secret(PREFIX), utcnow()
+    with runtime.db.transaction() as session:
+        owner = session.get(User, user_id)
+        if owner is None or owner.status != "active":
+            raise ValidationError("Tokens can only be created for active users.")
+        token = ApiToken(
+            user_id=user_id,
+            name=name.strip()[:60] or "API token",
+            prefix=secret[:10],
+            token_hash=digest(secret),
+            scopes=sorted(set(scopes)),
+            created_at=now,
+            expires_at=now + timedelta(days=lifetime),
+        )
+        session.add(token)
+        session.flush()
+        audit(
+            session,
+            Tag.TOKEN_CREATED,
+            origin,
+            actor=actor or user_ref(user_id),
+            subject=user_ref(user_id),
+            token=token.id,
+            scopes=token.scopes,
+            days=lifetime,
+        )
+    return secret, token
+
+
+def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
+    """The identity behind a bearer token, or None (unknown, expired, revoked, disabled)."""
+    if not secret.startswith(PREFIX):
+        return None
+    now = utcnow()
+    with runtime.db.sessions() as session:
+        found = session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == digest(secret))
+        ).first()
+        if found is None:
+            return None
+        token, user = found
+        if token.revoked_at is not None or token.expires_at <= now:
+            return None
+        if user.status != "active" or user.locked:
+            return None
+        if token.last_used_at is None or now - token.last_used_at >= _TOUCH:
+            token.last_used_at = now
+            session.commit()
+        return TokenIdentity(user, token)
+
+
+def revoke_token(runtime: Runtime, actor: str, user_id: str, token_id: str, origin: Origin) -> None:
+    """Revoke one of a user's tokens."""
+    with runtime.db.transaction() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None or token.user_id != user_id:
+            raise ValidationError("No such token.", status=404)
+        token.revoked_at = token.revoked_at or utcnow()
+        audit(
+            session,
+            Tag.TOKEN_REVOKED,
+            origin,
+            actor=actor,
+            subject=user_ref(user_id),
+            token=token_id,
+        )
+
+
+def tokens_of(runtime: Runtime, user_id: str) -> list[ApiToken]:
+    """A user's tokens, newest first."""
+    with runtime.db.sessions() as session:
+        query = (
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())
+        )
+        return list(session.scalars(query))

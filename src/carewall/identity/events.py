@@ -1,0 +1,54 @@
+"""One helper so every identity audit entry carries actor, subject and origin alike."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from carewall.audit import AuditEvent, DetailValue, Outcome, record
+from carewall.core.runtime import Runtime
+from carewall.identity.requests import Origin
+from carewall.identity.tags import IdentityTag
+
+
+def audit(
+    session: Session,
+    tag: IdentityTag,
+    origin: Origin,
+    *,
+    actor: str,
+    subject: str = "",
+    outcome: Outcome = Outcome.SUCCESS,
+    **details: DetailValue,
+) -> None:
+    """Append an identity event in the caller's transaction."""
+    record(
+        session,
+        AuditEvent(
+            action=tag,
+            outcome=outcome,
+            actor=actor,
+            subject=subject,
+            source_ip=origin.ip,
+            user_agent=origin.user_agent,
+            details=details,
+        ),
+    )
+
+
+def user_ref(user_id: str) -> str:
+    """How users appear as actors and subjects in the trail."""
+    return f"user:{user_id}"
+
+
+def record_refusal(
+    runtime: Runtime,
+    tag: IdentityTag,
+    origin: Origin,
+    *,
+    actor: str,
+    subject: str,
+    **details: DetailValue,
+) -> None:
+    """Audit a refused request in its own transaction (nothing else is being written)."""
+    with runtime.db.transaction() as session:
+        audit(session, tag, origin, actor=actor, subject=subject, outcome=Outcome.DENIED, **details)

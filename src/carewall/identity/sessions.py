@@ -1,0 +1,148 @@
+"""Browser sessions: opaque random ids, stored hashed, with idle and absolute limits.
+
+A session moves through stages: `mfa` (password accepted, second factor
+pending), `enroll` (password accepted, the user must enrol a factor before
+anything else) and `full`. Each stage change issues a new id (no fixation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from carewall.core.config import Settings
+from carewall.identity.models import User, WebSession
+from carewall.identity.requests import Origin
+from carewall.identity.roles import Role
+from carewall.identity.tokens import digest, new_secret
+
+# Writing last_seen on every request would turn every page view into a write;
+# a minute of slack is invisible next to a 15-minute idle limit.
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class Stage(StrEnum):
+    """How far sign-in has got."""
+
+    MFA = "mfa"
+    ENROLL = "enroll"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A resolved session and its user, as request handlers see them."""
+
+    session: WebSession
+    user: User
+
+    @property
+    def role(self) -> Role:
+        """The user's role."""
+        return Role(self.user.role)
+
+    @property
+    def stage(self) -> Stage:
+        """Sign-in stage."""
+        return Stage(self.session.stage)
+
+
+def idle_limit(settings: Settings, role: str) -> timedelta:
+    """Idle timeout for a role (HIPAA automatic logoff)."""
+    minutes = (
+        settings.session_idle_minutes_patient
+        if role == Role.PATIENT
+        else settings.session_idle_minutes_staff
+    )
+    return timedelta(minutes=minutes)
+
+
+def create(
+    session: Session,
+    settings: Settings,
+    user: User,
+    stage: Stage,
+    origin: Origin,
+    now: datetime,
+    *,
+    mfa_at: datetime | None = None,
+) -> tuple[str, WebSession]:
+    """Start a session; returns the cookie value (shown once) and the row."""
+    token = new_secret()
+    row = WebSession(
+        token_hash=digest(token),
+        user_id=user.id,
+        stage=stage,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        mfa_at=mfa_at,
+        ip=origin.ip[:64],
+        user_agent=origin.user_agent[:300],
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def rotate(session: Session, row: WebSession, stage: Stage, now: datetime) -> str:
+    """New id for the same session (after a stage change or privilege change)."""
+    token = new_secret()
+    row.token_hash = digest(token)
+    row.stage = stage
+    row.last_seen_at = now
+    return token
+
+
+def resolve(
+    session: Session, settings: Settings, token: str, now: datetime
+) -> ActiveSession | None:
+    """The live session for a cookie value, or None when unknown, expired or disabled.
+
+    Expired sessions are deleted on sight, so a stolen cookie stops working at
+    the limit even if nobody signs out.
+    """
+    found = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == digest(token))
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    idle_deadline = row.last_seen_at + idle_limit(settings, user.role)
+    if now >= row.expires_at or now >= idle_deadline or user.status != "active" or user.locked:
+        session.delete(row)
+        return None
+    if now - row.last_seen_at >= _TOUCH_INTERVAL:
+        row.last_seen_at = now
+    return ActiveSession(row, user)
+
+
+def seconds_left(settings: Settings, active: ActiveSession, now: datetime) -> int:
+    """Seconds until idle or absolute logoff, whichever comes first (for the page warning)."""
+    idle = active.session.last_seen_at + idle_limit(settings, active.user.role)
+    return max(0, int((min(idle, active.session.expires_at) - now).total_seconds()))
+
+
+def for_user(session: Session, user_id: str) -> list[WebSession]:
+    """A user's sessions, newest activity first."""
+    query = (
+        select(WebSession)
+        .where(WebSession.user_id == user_id)
+        .order_by(WebSession.last_seen_at.desc())
+    )
+    return list(session.scalars(query))
+
+
+def end_all(session: Session, user_id: str, *, except_id: str | None = None) -> int:
+    """End every session of a user (optionally keeping the current one)."""
+    query = delete(WebSession).where(WebSession.user_id == user_id)
+    if except_id is not None:
+        query = query.where(WebSession.id != except_id)
+    result = session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)

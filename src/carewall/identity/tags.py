@@ -1,0 +1,36 @@
+"""Audit tags of the identity domain."""
+
+from enum import StrEnum
+
+
+class IdentityTag(StrEnum):
+    """Everything that happens to accounts, factors, sessions and tokens."""
+
+    LOGIN_SUCCESS = "identity:login:success"
+    LOGIN_FAILURE = "identity:login:failure"
+    LOGIN_THROTTLED = "identity:login:throttled"
+    PASSWORD_VERIFIED = "identity:password:verified"
+    LOGOUT = "identity:logout:success"
+    MFA_SUCCESS = "identity:mfa:success"
+    MFA_FAILURE = "identity:mfa:failure"
+    MFA_THROTTLED = "identity:mfa:throttled"
+    ACCOUNT_LOCKED = "identity:account:locked"
+    IP_THROTTLED = "identity:ip:throttled"
+    FACTOR_ENROLLED = "identity:factor:enrolled"
+    FACTOR_REMOVED = "identity:factor:removed"
+    PASSKEY_CLONE_SUSPECTED = "identity:passkey:clone_suspected"
+    RECOVERY_USED = "identity:recovery:used"
+    RECOVERY_REGENERATED = "identity:recovery:regenerated"
+    SESSION_REVOKED = "identity:session:revoked"
+    STEP_UP = "identity:stepup:success"
+    PASSWORD_CHANGED = "identity:password:changed"
+    USER_CREATED = "identity:user:created"
+    USER_INVITED = "identity:user:invited"
+    USER_ACTIVATED = "identity:user:activated"
+    USER_DISABLED = "identity:user:disabled"
+    MFA_RESET = "identity:mfa:reset"
+    POLICY_CHANGED = "identity:policy:changed"
+    TOKEN_CREATED = "identity:token:created"
+    TOKEN_REVOKED = "identity:token:revoked"
+    TOKEN_REJECTED = "identity:token:rejected"
+    ACCESS_DENIED = "identity:access:denied"

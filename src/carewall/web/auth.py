@@ -1,0 +1,229 @@
+"""Who is asking: session cookies, bearer tokens and the role checks on every route.
+
+Every protected route declares its roles with `require(...)` (pages) or
+`require_api(...)` (JSON API). The dependency records the roles on itself, so
+the route inventory test can list every route with the roles it needs and
+prove that anonymous and wrong-role requests are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import quote
+
+from fastapi import Request, Response
+
+from carewall.core.clock import utcnow
+from carewall.core.errors import CarewallError, PermissionDeniedError
+from carewall.core.runtime import Runtime
+from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin
+from carewall.identity.events import record_refusal
+from carewall.identity.requests import Origin
+from carewall.identity.tags import IdentityTag
+
+SESSION_COOKIE = "cw_session"
+_UNRESOLVED = object()
+ALL = frozenset(Role)
+STAFF = frozenset(role for role in Role if role.is_staff)
+
+
+class LoginRequiredError(CarewallError):
+    """No usable session: pages redirect to sign-in, the API answers 401."""
+
+    code = "login_required"
+    status = 401
+
+    def __init__(self, redirect_to: str = "/login") -> None:
+        super().__init__("Please sign in.")
+        self.redirect_to = redirect_to
+
+
+class StepUpRedirectError(CarewallError):
+    """A sensitive page needs a fresh second factor first."""
+
+    code = "step_up_required"
+    status = 403
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__("Confirm it is you to continue.")
+        self.redirect_to = f"/account/reauth?next={quote(next_path, safe='/')}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of a route: a browser session or an API token."""
+
+    user_id: str
+    email: str
+    role: Role
+    session: ActiveSession | None = None
+    scopes: frozenset[str] | None = None  # None for browser sessions (the role decides)
+
+    @property
+    def ref(self) -> str:
+        """The audit actor reference."""
+        return f"user:{self.user_id}"
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The process runtime (database, keys, settings)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def origin_of(request: Request) -> Origin:
+    """Source IP and user agent for the audit trail."""
+    ip = request.client.host if request.client else ""
+    return Origin(ip=ip, user_agent=request.headers.get("user-agent", "")[:300])
+
+
+def current_session(request: Request) -> ActiveSession | None:
+    """The browser's session at any stage, resolved once per request."""
+    cached = getattr(request.state, "active_session", _UNRESOLVED)
+    if cached is not _UNRESOLVED:
+        return cast("ActiveSession | None", cached)
+    token = request.cookies.get(SESSION_COOKIE)
+    found = None
+    if token:
+        runtime = runtime_of(request)
+        with runtime.db.transaction() as session:
+            found = sessions.resolve(session, runtime.settings, token, utcnow())
+    request.state.active_session = found
+    if found is not None and found.stage is Stage.FULL:
+        request.state.role = found.role
+        request.state.user_email = found.user.email
+        settings = runtime_of(request).settings
+        request.state.seconds_left = sessions.seconds_left(settings, found, utcnow())
+    return found
+
+
+def _next_path(request: Request) -> str:
+    path = request.url.path
+    return f"/login?next={quote(path, safe='/')}" if path not in {"/", "/login"} else "/login"
+
+
+def require(*roles: Role | Iterable[Role], step_up: bool = False) -> Callable[[Request], Caller]:
+    """Dependency for pages: a fully signed-in user with one of `roles`."""
+    allowed = _flatten(roles)
+
+    def dependency(request: Request) -> Caller:
+        active = current_session(request)
+        if active is None:
+            raise LoginRequiredError(_next_path(request))
+        if active.stage is Stage.MFA:
+            raise LoginRequiredError("/login/mfa")
+        if active.stage is Stage.ENROLL:
+            raise LoginRequiredError("/account/enroll")
+        if active.role not in allowed:
+            _refuse(request, f"user:{active.user.id}", role=active.role)
+            raise PermissionDeniedError("Your role does not give access to this page.")
+        if step_up and not signin.step_up_fresh(runtime_of(request), active):
+            raise StepUpRedirectError(request.url.path)
+        return Caller(active.user.id, active.user.email, active.role, session=active)
+
+    dependency.carewall_roles = allowed  # type: ignore[attr-defined]
+    dependency.carewall_step_up = step_up  # type: ignore[attr-defined]
+    return dependency
+
+
+def require_stage(*stages: Stage) -> Callable[[Request], ActiveSession]:
+    """Dependency for the sign-in pages themselves (second factor, enrolment)."""
+
+    def dependency(request: Request) -> ActiveSession:
+        active = current_session(request)
+        if active is None or active.stage not in stages:
+            raise LoginRequiredError("/login")
+        return active
+
+    dependency.carewall_roles = ALL  # type: ignore[attr-defined]
+    dependency.carewall_stages = frozenset(stages)  # type: ignore[attr-defined]
+    return dependency
+
+
+def require_api(*roles: Role | Iterable[Role], scope: str) -> Callable[[Request], Caller]:
+    """Dependency for the JSON API: a bearer token with `scope`, or a full browser session."""
+    allowed = _flatten(roles)
+
+    def dependency(request: Request) -> Caller:
+        caller = _api_caller(request)
+        if caller is None:
+            raise LoginRequiredError()
+        if caller.role not in allowed:
+            _refuse(request, caller.ref, role=caller.role)
+            raise PermissionDeniedError("Your role does not allow this.")
+        if caller.scopes is not None and scope not in caller.scopes:
+            _refuse(request, caller.ref, scope=scope)
+            raise PermissionDeniedError(f"This token lacks the {scope} scope.")
+        return caller
+
+    dependency.carewall_roles = allowed  # type: ignore[attr-defined]
+    dependency.carewall_scope = scope  # type: ignore[attr-defined]
+    return dependency
+
+
+def _api_caller(request: Request) -> Caller | None:
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        identity = apitokens.authenticate(runtime_of(request), secret.strip())
+        if identity is None:
+            record_refusal(
+                runtime_of(request),
+                IdentityTag.TOKEN_REJECTED,
+                origin_of(request),
+                actor="anonymous",
+                subject=request.url.path[:200],
+            )
+            return None
+        user = identity.user
+        return Caller(user.id, user.email, Role(user.role), scopes=identity.scopes)
+    active = current_session(request)
+    if active is None or active.stage is not Stage.FULL:
+        return None
+    return Caller(active.user.id, active.user.email, active.role, session=active)
+
+
+def _refuse(request: Request, actor: str, **details: str) -> None:
+    record_refusal(
+        runtime_of(request),
+        IdentityTag.ACCESS_DENIED,
+        origin_of(request),
+        actor=actor,
+        subject=request.url.path[:200],
+        method=request.method,
+        **details,
+    )
+
+
+def _flatten(roles: tuple[Role | Iterable[Role], ...]) -> frozenset[Role]:
+    flat: set[Role] = set()
+    for item in roles:
+        flat.update([item] if isinstance(item, Role) else item)
+    return frozenset(flat)
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Send the session id: HttpOnly, SameSite=Lax, Secure on TLS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=runtime_of(request).settings.behind_tls,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Forget the session id in the browser."""
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def route_access(dependency: Any) -> frozenset[Role] | None:
+    """The roles a dependency created here demands (None for other callables)."""
+    roles: frozenset[Role] | None = getattr(dependency, "carewall_roles", None)
+    return roles

@@ -1,0 +1,172 @@
+"""The account security page: factors, recovery codes, sessions, password, tokens, history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from carewall.core.clock import utcnow
+from carewall.core.errors import ValidationError
+from carewall.identity import (
+    accounts,
+    apitokens,
+    enrolment,
+    factors,
+    notices,
+    queries,
+    sessions,
+    signin,
+)
+from carewall.identity.accounts import PasswordRejectedError
+from carewall.identity.errors import AuthenticationError, FactorError
+from carewall.identity.models import TotpDevice, WebAuthnCredential
+from carewall.identity.requests import describe_user_agent
+from carewall.web.auth import ALL, Caller, origin_of, require, runtime_of
+from carewall.web.flash import flash
+from carewall.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+FormStr = Annotated[str, Form()]
+SignedIn = Annotated[Caller, Depends(require(ALL))]
+SteppedUp = Annotated[Caller, Depends(require(ALL, step_up=True))]
+
+
+def _back(request: Request, message: str, level: str = "success") -> Response:
+    response = RedirectResponse("/account/security", status_code=303)
+    flash(request, response, message, level)
+    return response
+
+
+@router.get("/account/security", response_class=HTMLResponse)
+def security_page(request: Request, caller: SignedIn) -> Response:
+    """Everything about how this person signs in, on one page."""
+    runtime = runtime_of(request)
+    with runtime.db.sessions() as session:
+        user_id = caller.user_id
+        context = {
+            "totp_devices": list(
+                session.scalars(
+                    select(TotpDevice).where(TotpDevice.user_id == user_id, TotpDevice.confirmed)
+                )
+            ),
+            "passkeys": list(
+                session.scalars(
+                    select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
+                )
+            ),
+            "summary": factors.summary(session, user_id),
+            "sessions": sessions.for_user(session, user_id),
+            "events": queries.sign_in_events(session, user_id),
+            "notices": notices.unread(session, user_id),
+        }
+    context.update(
+        current_session_id=caller.session.session.id if caller.session else "",
+        tokens=apitokens.tokens_of(runtime, caller.user_id),
+        scopes=apitokens.SCOPES,
+        describe=describe_user_agent,
+        now=utcnow(),
+        new_token=None,
+    )
+    return render(request, "account/security.html", context)
+
+
+@router.post("/account/factors/{kind}/{factor_id}/delete")
+def remove_factor(request: Request, caller: SteppedUp, kind: str, factor_id: str) -> Response:
+    """Remove an authenticator or passkey (never the last one while MFA is required)."""
+    assert caller.session is not None
+    try:
+        name = enrolment.remove_factor(
+            runtime_of(request), caller.session, kind, factor_id, origin_of(request)
+        )
+    except FactorError as exc:
+        return _back(request, exc.message, "error")
+    return _back(request, f"Removed “{name}”.")
+
+
+@router.post("/account/recovery-codes", response_class=HTMLResponse)
+def regenerate_codes(request: Request, caller: SteppedUp) -> Response:
+    """New recovery codes; the old ones stop working."""
+    assert caller.session is not None
+    codes = enrolment.regenerate_recovery_codes(
+        runtime_of(request), caller.session, origin_of(request)
+    )
+    return render(request, "signin/recovery_codes.html", {"codes": codes})
+
+
+@router.post("/account/sessions/{session_id}/revoke")
+def revoke_session(request: Request, caller: SignedIn, session_id: str) -> Response:
+    """Sign out one of your other devices."""
+    if signin.revoke_session(runtime_of(request), caller.user_id, session_id, origin_of(request)):
+        return _back(request, "That device is signed out.")
+    return _back(request, "That session has already ended.", "info")
+
+
+@router.post("/account/sessions/revoke-others")
+def revoke_other_sessions(request: Request, caller: SignedIn) -> Response:
+    """Sign out everywhere else."""
+    assert caller.session is not None
+    ended = signin.revoke_other_sessions(runtime_of(request), caller.session, origin_of(request))
+    return _back(request, f"Signed out {ended} other session(s).")
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request, caller: SteppedUp, current: FormStr, new: FormStr, confirm: FormStr
+) -> Response:
+    """Change the password; every other session ends."""
+    assert caller.session is not None
+    if new != confirm:
+        return _back(request, "The two new passwords are not the same.", "error")
+    try:
+        accounts.change_password(
+            runtime_of(request),
+            caller.user_id,
+            caller.session.session.id,
+            current,
+            new,
+            origin_of(request),
+        )
+    except (AuthenticationError, PasswordRejectedError) as exc:
+        return _back(request, exc.message, "error")
+    return _back(request, "Your password is changed. Your other sessions were signed out.")
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request,
+    caller: SteppedUp,
+    name: FormStr,
+    days: Annotated[int, Form(ge=1, le=365)] = 90,
+    scopes: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Issue a personal API token; the secret is shown once."""
+    try:
+        secret, _ = apitokens.create_token(
+            runtime_of(request), caller.user_id, name, scopes or [], origin_of(request), days=days
+        )
+    except ValidationError as exc:
+        return _back(request, exc.message, "error")
+    return render(request, "account/token_created.html", {"secret": secret, "name": name})
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(request: Request, caller: SignedIn, token_id: str) -> Response:
+    """Revoke a token at once."""
+    try:
+        apitokens.revoke_token(
+            runtime_of(request), caller.ref, caller.user_id, token_id, origin_of(request)
+        )
+    except ValidationError as exc:
+        return _back(request, exc.message, "error")
+    return _back(request, "Token revoked.")
+
+
+@router.post("/account/notices/{notice_id}/dismiss")
+def dismiss_notice(request: Request, caller: SignedIn, notice_id: str) -> Response:
+    """Hide a notice."""
+    with runtime_of(request).db.transaction() as session:
+        notices.dismiss(session, caller.user_id, notice_id, utcnow())
+    return RedirectResponse(request.headers.get("referer") or "/", status_code=303)
