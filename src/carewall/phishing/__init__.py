@@ -1,0 +1,24 @@
+"""Phishing defence: the e-mail analyzer (campaigns and tracking arrive later).
+
+The analyzer is a pure library; see :mod:`carewall.phishing.analyzer`.
+"""
+
+from carewall.phishing.analyzer import (
+    SIMULATION_HEADER,
+    AnalyzerContext,
+    Signal,
+    Verdict,
+    analyze_bytes,
+    iter_messages,
+    strip_receiving_headers,
+)
+
+__all__ = [
+    "SIMULATION_HEADER",
+    "AnalyzerContext",
+    "Signal",
+    "Verdict",
+    "analyze_bytes",
+    "iter_messages",
+    "strip_receiving_headers",
+]

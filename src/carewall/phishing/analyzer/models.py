@@ -1,0 +1,111 @@
+"""Value objects returned by the analyzer.
+
+Everything here is frozen: a verdict is a record of what was seen, and the
+web page, the CLI and the audit trail all render the same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+VerdictLabel = Literal["phishing", "suspicious", "clean"]
+
+#: ``dnsfunc`` as dkimpy calls it: a TXT record name (bytes) -> its TXT value(s).
+DnsResolver = Callable[..., bytes | str | None]
+
+#: Score at or above which a message is called phishing. At this level no more
+#: than about 0.5% of legitimate mail in the evaluation corpus is flagged.
+DEFAULT_PHISHING_THRESHOLD = 5.0
+#: Score at or above which a message is called suspicious (about 2% of
+#: legitimate mail reaches it; it asks a person to look, it does not block).
+DEFAULT_SUSPICIOUS_THRESHOLD = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One observation that moved the score, with what it was based on.
+
+    ``evidence`` is the exact header, URL or file name, so a person can check
+    the claim by looking at the message themselves.
+    """
+
+    id: str
+    weight: float
+    explanation: str
+    evidence: str
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready form."""
+        return {
+            "id": self.id,
+            "weight": self.weight,
+            "explanation": self.explanation,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The analyzer's answer: a label, the score behind it and every reason.
+
+    The score is the plain sum of the signals' weights, so any verdict can
+    be explained by reading its signals.
+    """
+
+    verdict: VerdictLabel
+    score: float
+    signals: tuple[Signal, ...]
+    simulation: bool = False
+    malformed: bool = False
+    subject: str = ""
+    from_: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready form, as the CLI's ``--json`` and the API print it."""
+        return {
+            "verdict": self.verdict,
+            "score": self.score,
+            "signals": [s.to_dict() for s in self.signals],
+            "simulation": self.simulation,
+            "malformed": self.malformed,
+            "subject": self.subject,
+            "from": self.from_,
+        }
+
+    def signal_ids(self) -> frozenset[str]:
+        """The ids that fired, for tests and statistics."""
+        return frozenset(s.id for s in self.signals)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerContext:
+    """What the analyzer knows about the organisation it protects.
+
+    Everything is optional: without it the analyzer still works, it just
+    cannot tell "claims to be us" from "is us". ``dns_resolver`` is only
+    used for DKIM verification; leave it ``None`` to stay offline.
+    """
+
+    org_domains: frozenset[str] = frozenset()
+    vip_names: frozenset[str] = frozenset()
+    known_senders: frozenset[str] = frozenset()
+    phishing_threshold: float = DEFAULT_PHISHING_THRESHOLD
+    suspicious_threshold: float = DEFAULT_SUSPICIOUS_THRESHOLD
+    dns_resolver: DnsResolver | None = None
+    weight_overrides: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Normalise once so every rule can compare lower-case values.
+        object.__setattr__(
+            self, "org_domains", frozenset(d.strip().lower().rstrip(".") for d in self.org_domains)
+        )
+        object.__setattr__(
+            self, "known_senders", frozenset(s.strip().lower() for s in self.known_senders)
+        )
+        object.__setattr__(
+            self, "vip_names", frozenset(" ".join(n.lower().split()) for n in self.vip_names)
+        )
+        if self.suspicious_threshold > self.phishing_threshold:
+            raise ValueError("suspicious_threshold must not exceed phishing_threshold")

@@ -1,0 +1,22 @@
+"""Rule families, one module each, run in this order by the analyzer."""
+
+from carewall.phishing.analyzer.signals import (
+    attachments,
+    auth,
+    content,
+    context,
+    identity,
+    links,
+)
+from carewall.phishing.analyzer.signals.base import Hit, RuleFamily
+
+FAMILIES: tuple[RuleFamily, ...] = (
+    auth.check,
+    identity.check,
+    links.check,
+    attachments.check,
+    content.check,
+    context.check,
+)
+
+__all__ = ["FAMILIES", "Hit", "RuleFamily"]

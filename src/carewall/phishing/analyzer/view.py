@@ -1,0 +1,113 @@
+"""Everything the rules read, derived once per message.
+
+Rules never parse MIME or HTML themselves: they receive this view, so each
+message is decoded, scanned and URL-split exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from carewall.phishing.analyzer.htmlscan import HtmlFacts, Link, scan_html
+from carewall.phishing.analyzer.limits import MAX_HTML_CHARS, MAX_LINKS, MAX_SCAN_CHARS
+from carewall.phishing.analyzer.parse import ParsedMessage
+from carewall.phishing.analyzer.urls import (
+    ParsedUrl,
+    host_of_address,
+    parse_url,
+    registered_domain,
+    urls_in_text,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRef:
+    """A link found anywhere in the message, parsed once."""
+
+    raw: str
+    text: str
+    tag: str
+    url: ParsedUrl | None
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """An address header split into the parts rules compare."""
+
+    display: str
+    address: str
+    domain: str
+    registered: str
+    #: The address as written (case kept), for rules that look at its shape.
+    written: str = ""
+
+
+@dataclass(slots=True)
+class MessageView:
+    """A parsed message plus the derived facts every rule family uses."""
+
+    parsed: ParsedMessage
+    sender: Party
+    reply_to: Party
+    return_path: Party
+    subject: str
+    html: HtmlFacts
+    html_raw: str
+    plain_text: str
+    raw: bytes = b""
+    links: list[LinkRef] = field(default_factory=list)
+
+    @property
+    def body_text(self) -> str:
+        """Visible body text: the HTML's visible text, else the plain part."""
+        visible = self.html.text
+        return visible if len(visible) >= len(self.plain_text) // 4 else self.plain_text
+
+    @property
+    def scan_text(self) -> str:
+        """Subject and visible body, capped, for the phrase rules."""
+        return (self.subject + "\n" + self.body_text)[:MAX_SCAN_CHARS]
+
+
+def _party(parsed: ParsedMessage, header: str) -> Party:
+    display, written = parsed.address(header)
+    address = written.lower()
+    domain = host_of_address(address)
+    return Party(display, address, domain, registered_domain(domain) if domain else "", written)
+
+
+def _merge_html(parts: list[str]) -> tuple[str, HtmlFacts]:
+    raw = "\n".join(parts)[:MAX_HTML_CHARS]
+    return raw, scan_html(raw) if raw else HtmlFacts()
+
+
+def build_view(parsed: ParsedMessage, raw: bytes = b"") -> MessageView:
+    """Derive the view; cheap for plain mail, one HTML pass for HTML mail."""
+    html_raw, facts = _merge_html(parsed.html_parts)
+    plain = "\n".join(parsed.plain_parts)[:MAX_SCAN_CHARS]
+    view = MessageView(
+        parsed=parsed,
+        sender=_party(parsed, "from"),
+        reply_to=_party(parsed, "reply-to"),
+        return_path=_party(parsed, "return-path"),
+        subject=parsed.subject,
+        html=facts,
+        html_raw=html_raw,
+        plain_text=plain,
+        raw=raw,
+    )
+    view.links = _collect_links(facts.links, plain)
+    return view
+
+
+def _collect_links(html_links: list[Link], plain: str) -> list[LinkRef]:
+    refs: list[LinkRef] = []
+    seen: set[str] = set()
+    for link in html_links:
+        refs.append(LinkRef(link.href, link.text, link.tag, parse_url(link.href)))
+        seen.add(link.href)
+    for url in urls_in_text(plain):
+        if url not in seen and len(refs) < MAX_LINKS:
+            seen.add(url)
+            refs.append(LinkRef(url, "", "text", parse_url(url)))
+    return refs
