@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from carewall.core.clock import set_clock
 from carewall.core.config import Settings
 from carewall.core.db import Database
 from carewall.core.runtime import Runtime, open_runtime
@@ -83,3 +85,25 @@ def cli_env(settings: Settings) -> dict[str, str]:
     env["CAREWALL_HOME"] = str(settings.home)
     env["CAREWALL_DATABASE_URL"] = settings.effective_database_url
     return env
+
+
+class FrozenClock:
+    """Carewall's clock, stopped at a moment that tests move forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward, e.g. `advance(minutes=5)`."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Iterator[FrozenClock]:
+    """Freeze `carewall.core.clock.utcnow` for this test (the real clock comes back after)."""
+    frozen = FrozenClock()
+    set_clock(lambda: frozen.now)
+    try:
+        yield frozen
+    finally:
+        set_clock(None)

@@ -17,9 +17,9 @@ from carewall.phishing.analyzer import analyze_bytes, iter_messages, strip_recei
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "email"
 SAMPLE_EVERY = 3
-MIN_RECALL_SUSPICIOUS = 0.74
-MAX_FPR_SUSPICIOUS = 0.03
-MIN_RECALL_PHISHING = 0.47
+MIN_RECALL_SUSPICIOUS = 0.80
+MAX_FPR_SUSPICIOUS = 0.02
+MIN_RECALL_PHISHING = 0.60
 MAX_FPR_PHISHING = 0.01
 
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from carewall import __version__
-from carewall.cli import audit, config, keys, server
+from carewall.cli import audit, config, keys, mail, records, server, users
 from carewall.cli.console import err_console
 from carewall.core.errors import CarewallError
 
@@ -23,6 +23,9 @@ app.command("init")(server.init)
 app.add_typer(config.app, name="config")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="user")
+app.add_typer(mail.app, name="mail")
+app.add_typer(records.app, name="records")
 
 
 def _version(value: bool) -> None:

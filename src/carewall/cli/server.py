@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from carewall.audit import AuditEvent, AuditTag, record
+from carewall.cli import users
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, open_cli_runtime
 from carewall.demo import seed_demo
@@ -32,9 +33,12 @@ def serve(
     runtime = open_cli_runtime(settings)
     if demo:
         report = seed_demo(runtime)
-        console.print(f"[bold]Demo practice ready[/] ({report.summary()}).")
+        console.print(f"[bold]Demo practice ready[/] ({report.summary()}). Demo logins:")
         for login in report.logins:
-            console.print(f"  {login.role:<12} {login.email:<32} {login.password}")
+            console.print(f"  {login.role:<12} {login.email:<28} {login.password}")
+        console.print(
+            "  Staff set up an authenticator app (or passkey) at first sign-in, as in production."
+        )
     with runtime.db.transaction() as session:
         record(session, AuditEvent(action=AuditTag.SERVER_STARTED, details={"demo": demo}))
     url = f"http://{settings.host}:{settings.port}/"
@@ -49,11 +53,21 @@ def serve(
     )
 
 
-def init() -> None:
+def init(
+    admin_email: str | None = typer.Option(
+        None,
+        "--admin-email",
+        help="Also create the first administrator (password from stdin when not a terminal).",
+    ),
+) -> None:
     """Create the data directory, database and master key (safe to run again)."""
     settings = load_settings()
     runtime = open_cli_runtime(settings)
-    runtime.close()
+    try:
+        if admin_email is not None:
+            users.create_first_admin(runtime, admin_email)
+    finally:
+        runtime.close()
     console.print(f"[green]Ready[/]: data directory {settings.home.resolve()}")
     if settings.master_key is None:
         console.print(

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -103,6 +103,43 @@ class Settings(BaseSettings):
         default="carewall@localhost", description="Sender address of Carewall's mail."
     )
 
+    # Phishing e-mail analyzer and reported-mail triage. Lists are JSON in the environment,
+    # e.g. CAREWALL_MAIL_ORG_DOMAINS='["clinic.example"]'.
+    mail_org_domains: list[str] = Field(
+        default_factory=list,
+        description="The organisation's own mail domains (lookalikes of them are suspicious).",
+    )
+    mail_vip_names: list[str] = Field(
+        default_factory=list,
+        description="Names of people impersonated in CEO fraud (directors, practice manager).",
+    )
+    mail_known_senders: list[str] = Field(
+        default_factory=list,
+        description="Addresses or domains that regularly and legitimately write to staff.",
+    )
+    mail_phishing_threshold: float = Field(
+        default=5.0, gt=0, description="Analyzer score at or above which mail is phishing."
+    )
+    mail_suspicious_threshold: float = Field(
+        default=3.5, gt=0, description="Analyzer score at or above which mail is suspicious."
+    )
+    mail_report_imap_host: str = Field(
+        default="", description="IMAP server of the report mailbox; empty disables polling."
+    )
+    mail_report_imap_port: int = Field(
+        default=993, ge=1, le=65535, description="IMAP port of the report mailbox."
+    )
+    mail_report_imap_user: str = Field(default="", description="Report mailbox user name.")
+    mail_report_imap_password: SecretStr | None = Field(
+        default=None, description="Report mailbox password."
+    )
+    mail_report_imap_folder: str = Field(
+        default="INBOX", description="Folder of the report mailbox that staff forward to."
+    )
+    mail_report_imap_ssl: bool = Field(
+        default=True, description="Connect to the report mailbox over TLS (IMAPS)."
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -110,6 +147,15 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Settings:
+        if self.mail_suspicious_threshold > self.mail_phishing_threshold:
+            raise ValueError(
+                "CAREWALL_MAIL_SUSPICIOUS_THRESHOLD must not exceed "
+                "CAREWALL_MAIL_PHISHING_THRESHOLD"
+            )
+        return self
 
     @property
     def public_url(self) -> str:

@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from carewall.core.runtime import Runtime
-from carewall.demo.framework import Seeder
+from carewall.demo.framework import DemoLogin, Seeder
+from carewall.identity import Role, accounts, prepare_keys
+from carewall.identity.requests import Origin
+
+_DEMO = Origin(user_agent="demo-seed")
+
+# Demo-only passphrases, printed at start-up; they pass the password policy.
+STAFF = (
+    DemoLogin(Role.ADMIN, "admin@clinic.example", "amber falcon river 2026"),
+    DemoLogin(Role.CLINICIAN, "clinician@clinic.example", "copper lantern meadow 7"),
+    DemoLogin(Role.FRONT_DESK, "frontdesk@clinic.example", "quiet orchid harbor 42"),
+    DemoLogin(Role.BILLING, "billing@clinic.example", "silver tundra piano 18"),
+    DemoLogin(Role.AUDITOR, "auditor@clinic.example", "maple comet garden 93"),
+)
 
 
 def _keys(runtime: Runtime) -> None:
-    """Create the web data keys up front so the demo starts with a keyed vault."""
+    """Create the data keys up front so the demo starts with a keyed vault."""
     runtime.keys.data_key("web-csrf")
+    prepare_keys(runtime.keys)
 
 
-SEEDERS: list[Seeder] = [Seeder("core-keys", _keys)]
+def _staff(runtime: Runtime) -> None:
+    """One active account per staff role; each sets up a second factor at first sign-in."""
+    admin, *others = STAFF
+    accounts.create_admin(runtime, admin.email, admin.password, _DEMO)
+    for login in others:
+        link = accounts.invite_user(runtime, "demo", login.email, login.role, _DEMO)
+        accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], login.password, _DEMO)
+
+
+SEEDERS: list[Seeder] = [
+    Seeder("core-keys", _keys),
+    Seeder("identity-staff", _staff, logins=STAFF),
+]

@@ -13,6 +13,7 @@ from carewall.identity.events import user_ref
 from carewall.identity.models import RecoveryCode, TotpDevice, User, WebAuthnCredential
 from carewall.identity.requests import describe_user_agent
 from carewall.identity.roles import Role
+from carewall.identity.signin import normalise_email
 from carewall.identity.tags import IdentityTag as Tag
 
 
@@ -159,3 +160,11 @@ def sign_in_events(session: Session, user_id: str, limit: int = 20) -> list[Sign
         )
         for entry in entries
     ]
+
+
+def user_id_for_email(session: Session, email: str) -> str | None:
+    """The id of the account with `email`, compared as sign-in compares it.
+
+    The CLI names people by email while the account services take ids.
+    """
+    return session.scalar(select(User.id).where(User.email == normalise_email(email)))

@@ -11,7 +11,9 @@ from alembic import context
 import carewall.audit.models
 import carewall.core.models
 import carewall.demo.framework
-import carewall.identity.models  # noqa: F401
+import carewall.identity.models
+import carewall.phishing.models
+import carewall.records.models  # noqa: F401
 from carewall.core.db import Base
 
 connection = context.config.attributes.get("connection")

@@ -7,12 +7,21 @@ from importlib.resources import files
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from carewall import __version__, identity
+from carewall import __version__, identity, records
 from carewall.core.runtime import Runtime
 from carewall.identity import passwords
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
-from carewall.web.routes import account, api_account, health, home, signin
+from carewall.web.routes import (
+    account,
+    admin,
+    api_account,
+    health,
+    home,
+    mail,
+    passkeys,
+    signin,
+)
 from carewall.web.security import SecurityMiddleware
 
 
@@ -30,6 +39,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.settings = runtime.settings
     app.state.csrf_key = runtime.keys.data_key("web-csrf")
     identity.prepare_keys(runtime.keys)
+    records.prepare_keys(runtime.keys)
     passwords.dummy_verify("")  # build the dummy hash now, not during the first sign-in
     app.mount("/static", StaticFiles(directory=str(files("carewall.web") / "static")), "static")
     app.include_router(health.router)
@@ -37,6 +47,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(signin.router)
     app.include_router(account.router)
     app.include_router(api_account.router)
+    app.include_router(passkeys.router)
+    app.include_router(admin.router)
+    app.include_router(mail.router)
     install_error_handlers(app)
     app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
     return app

@@ -33,7 +33,7 @@ _TITLES = {
 def wants_json(request: Request) -> bool:
     """API clients get JSON; browsers get pages."""
     path = request.url.path
-    if path.startswith(("/api/", "/fhir/", "/healthz")):
+    if path.startswith(("/api/", "/fhir/", "/healthz", "/webauthn/")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept

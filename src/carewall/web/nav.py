@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from carewall.identity import Role
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -14,7 +16,14 @@ class NavItem:
     roles: frozenset[str] = frozenset()
 
 
-NAV_ITEMS: list[NavItem] = [NavItem("Home", "/")]
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Home", "/"),
+    NavItem("Users", "/admin/users", frozenset({Role.ADMIN.value})),
+    NavItem("MFA policy", "/admin/policy", frozenset({Role.ADMIN.value})),
+    NavItem("Analyze email", "/mail/analyze", frozenset(r.value for r in Role if r.is_staff)),
+    NavItem("Reported email", "/admin/mail-reports", frozenset({Role.ADMIN.value})),
+    NavItem("Account", "/account/security", frozenset(role.value for role in Role)),
+]
 
 
 def nav_for(role: str | None) -> list[NavItem]:

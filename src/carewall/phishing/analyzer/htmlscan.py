@@ -33,6 +33,8 @@ _EVENT_ATTRS = frozenset(
 )
 _PERSONAL_FIELD = re.compile(r"mail|user|login|pass|card|cvv|cvc|ssn|account|phone|pin|otp|iban")
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.IGNORECASE)
+_TINY_SIZE = re.compile(r"^[01](?:px)?$")
+_TINY_STYLE = re.compile(r"(?<![-\w])(?:width|height):[01](?:px)?(?![.\d])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class HtmlFacts:
     visible_text: list[str] = field(default_factory=list)
     hidden_text: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    #: Images of at most 1x1 pixel with a source: web beacons that report the open.
+    tracking_pixels: int = 0
     scripts: int = 0
     #: Elements with on* event-handler attributes (script without a <script> tag).
     event_handlers: int = 0
@@ -123,6 +127,8 @@ class _Scanner:
                     facts.data_forms += 1
         elif tag == "img":
             facts.images.append(attr.get("src", ""))
+            if attr.get("src") and _is_tiny(attr):
+                facts.tracking_pixels += 1
             if self._anchor is not None and attr.get("alt"):
                 self._anchor[1].append(attr["alt"])
         elif tag == "script":
@@ -158,6 +164,14 @@ class _Scanner:
         facts.visible_text.append(data)
         if self._anchor is not None:
             self._anchor[1].append(data)
+
+
+def _is_tiny(attr: dict[str, str]) -> bool:
+    """Width or height declared as 0 or 1 pixel, by attribute or inline style."""
+    width, height = attr.get("width", "").strip(), attr.get("height", "").strip()
+    if _TINY_SIZE.match(width) or _TINY_SIZE.match(height):
+        return True
+    return bool(_TINY_STYLE.search(attr.get("style", "").lower().replace(" ", "")))
 
 
 def scan_html(html: str) -> HtmlFacts:

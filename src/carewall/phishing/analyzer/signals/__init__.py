@@ -3,6 +3,7 @@
 from carewall.phishing.analyzer.signals import (
     attachments,
     auth,
+    bulk,
     content,
     context,
     identity,
@@ -16,6 +17,7 @@ FAMILIES: tuple[RuleFamily, ...] = (
     links.check,
     attachments.check,
     content.check,
+    bulk.check,
     context.check,
 )
 

@@ -57,6 +57,7 @@ _MIN_ZERO_WIDTH = 5
 _MIN_ENTITIES = 40
 _MIN_MIXED = 3
 _IMAGE_ONLY_WORDS = 25
+_IMAGE_HEAVY_WORDS = 80
 
 
 def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
@@ -117,6 +118,9 @@ def _image_only(view: MessageView) -> Iterator[Hit]:
     words = len(_WORD.findall(view.body_text[:20_000]))
     if words < _IMAGE_ONLY_WORDS:
         yield Hit("content.image_only", f"{images} image(s), {words} words of text")
+    elif words < _IMAGE_HEAVY_WORDS:
+        # Graded like SpamAssassin's HTML_IMAGE_ONLY_* rules: less text, more weight.
+        yield Hit("content.image_heavy", f"{images} image(s), only {words} words of text")
 
 
 def _count_alnum_entities(raw: str) -> int:

@@ -1,0 +1,36 @@
+"""Layer 3: the protected patient-record vault (encrypted FHIR R4 resources).
+
+Callers read through `access` (the one chokepoint that decrypts), change
+through `services`, and import through `importer`; they describe themselves
+with an `Actor`.
+"""
+
+from carewall.records.actors import Actor, Purpose
+from carewall.records.errors import (
+    BreakGlassRequiredError,
+    Issue,
+    RecordValidationError,
+    ResourceGoneError,
+    UnsupportedResourceError,
+    VersionConflictError,
+)
+from carewall.records.keys import prepare_keys
+from carewall.records.matrix import MATRIX, Action
+from carewall.records.tags import RecordsTag
+from carewall.records.validation import SUPPORTED_TYPES
+
+__all__ = [
+    "MATRIX",
+    "SUPPORTED_TYPES",
+    "Action",
+    "Actor",
+    "BreakGlassRequiredError",
+    "Issue",
+    "Purpose",
+    "RecordValidationError",
+    "RecordsTag",
+    "ResourceGoneError",
+    "UnsupportedResourceError",
+    "VersionConflictError",
+    "prepare_keys",
+]

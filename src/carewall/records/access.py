@@ -1,0 +1,219 @@
+"""The one chokepoint through which callers see decrypted records.
+
+Every function checks the permission matrix (`matrix`), the caller's
+compartment and break-glass restrictions (`guard`) before anything is
+decrypted, and records the access in the audit trail in the same transaction
+(purpose of use, patient id, resource type; never values). Nothing outside
+this module calls `store.open_row`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from carewall.audit import AuditEvent, DetailValue, record
+from carewall.core.clock import utcnow
+from carewall.core.runtime import Runtime
+from carewall.records import store
+from carewall.records.actors import Actor, Purpose
+from carewall.records.guard import blocked, require_row, require_type, run_guarded
+from carewall.records.keys import RecordKeys
+from carewall.records.matrix import Action, allowed
+from carewall.records.models import FhirResource
+from carewall.records.search import find_rows
+from carewall.records.tags import RecordsTag
+from carewall.records.terms import patient_id_of
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One version in a resource's history (`resource` is None for a deletion)."""
+
+    version: int
+    last_updated: datetime
+    deleted: bool
+    resource: dict[str, Any] | None
+
+
+def get_record_for(
+    runtime: Runtime, actor: Actor, resource_type: str, logical_id: str, purpose: Purpose
+) -> dict[str, Any]:
+    """The current version of one resource, if `actor` may see it (404/410/403 otherwise)."""
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> dict[str, Any]:
+        row = _checked(session, keys, actor, resource_type, logical_id, store.current_row)
+        row = store.require_live(row, resource_type, logical_id)
+        resource = store.open_row(keys, row)
+        _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+        return resource
+
+    return run_guarded(runtime, actor, work)
+
+
+def vread_for(
+    runtime: Runtime,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    version: int,
+    purpose: Purpose,
+) -> dict[str, Any]:
+    """One specific version (404 if there is none, 410 if it is the deletion)."""
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> dict[str, Any]:
+        row = _checked(session, keys, actor, resource_type, logical_id, store.current_row)
+        row = store.version_row(session, resource_type, logical_id, version)
+        resource = store.open_row(keys, row)
+        _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+        return resource
+
+    return run_guarded(runtime, actor, work)
+
+
+def history_for(
+    runtime: Runtime, actor: Actor, resource_type: str, logical_id: str, purpose: Purpose
+) -> list[HistoryEntry]:
+    """Every version of one resource, newest first."""
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> list[HistoryEntry]:
+        current = _checked(session, keys, actor, resource_type, logical_id, store.current_row)
+        entries = [
+            HistoryEntry(
+                row.version_id,
+                row.last_updated,
+                row.deleted,
+                None if row.deleted else store.open_row(keys, row),
+            )
+            for row in store.history_rows(session, resource_type, logical_id)
+        ]
+        _audit_read(session, actor, RecordsTag.HISTORY_READ, current, None, purpose)
+        return entries
+
+    return run_guarded(runtime, actor, work)
+
+
+def search_for(
+    runtime: Runtime,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+) -> list[dict[str, Any]]:
+    """Resources of one type matching `params` that `actor` may see.
+
+    Patients search inside their own compartment only; restricted compartments
+    a staff member has not opened by break-glass are left out of the results.
+    """
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        require_type(actor, Action.READ, resource_type, resource_type)
+        rows = find_rows(session, keys, resource_type, params, compartment=_scope(keys, actor))
+        hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
+        rows = [row for row in rows if row.patient_ref not in hidden]
+        resources = [store.open_row(keys, row) for row in rows]
+        patients = sorted({pid for r in resources if (pid := patient_id_of(r))})
+        details: dict[str, DetailValue] = {
+            "resource_type": resource_type,
+            "params": sorted(params),
+            "count": len(resources),
+            "patients": len(patients),
+            "purpose": str(purpose),
+        }
+        if len(patients) <= _MAX_LISTED_PATIENTS:
+            details["patient_ids"] = patients
+        event = AuditEvent(
+            action=RecordsTag.SEARCH_PERFORMED,
+            actor=actor.user_id,
+            subject=resource_type,
+            details=details,
+        )
+        record(session, event)
+        return resources
+
+    return run_guarded(runtime, actor, work)
+
+
+_MAX_LISTED_PATIENTS = 20
+
+
+def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
+    """Every live resource in one patient's compartment that `actor` may read, audited."""
+    keys = RecordKeys.from_keystore(runtime.keys)
+    ref = keys.patient_ref(patient_id)
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        require_row(
+            session, keys, actor, Action.READ, "Patient", f"Patient/{patient_id}", ref, utcnow()
+        )
+        rows = store.compartment_rows(session, ref)
+        rows = [
+            r for r in rows if actor.system or allowed(actor.role, Action.READ, r.resource_type)
+        ]
+        resources = [store.open_row(keys, row) for row in rows]
+        types = sorted({row.resource_type for row in rows})
+        event = AuditEvent(
+            action=RecordsTag.EXPORT_COMPLETED,
+            actor=actor.user_id,
+            subject=f"Patient/{patient_id}",
+            details={"count": len(resources), "resource_types": types, "patient": patient_id},
+        )
+        record(session, event)
+        return resources
+
+    return run_guarded(runtime, actor, work)
+
+
+def _scope(keys: RecordKeys, actor: Actor) -> str | None:
+    """The compartment a patient's search is confined to (None: staff, by the matrix)."""
+    if actor.system or actor.role.is_staff:
+        return None
+    return keys.patient_ref(actor.patient_id or "\x00no-patient")
+
+
+def _checked(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    load: Callable[[Session, str, str], FhirResource | None],
+) -> FhirResource:
+    """Load the current row and decide, before anything is decrypted."""
+    target = f"{resource_type}/{logical_id}"
+    row: FhirResource | None = load(session, resource_type, logical_id)
+    if row is None:
+        require_type(actor, Action.READ, resource_type, target)
+        store.require_live(row, resource_type, logical_id)
+    assert row is not None
+    require_row(session, keys, actor, Action.READ, resource_type, target, row.patient_ref, utcnow())
+    return row
+
+
+def _audit_read(
+    session: Session,
+    actor: Actor,
+    tag: RecordsTag,
+    row: FhirResource,
+    resource: dict[str, Any] | None,
+    purpose: Purpose,
+) -> None:
+    patient = patient_id_of(resource) if resource is not None else None
+    details: dict[str, DetailValue] = {
+        "resource_type": row.resource_type,
+        "id": row.logical_id,
+        "version": row.version_id,
+        "purpose": str(purpose),
+    }
+    if patient:
+        details["patient"] = patient
+    subject = f"Patient/{patient}" if patient else f"{row.resource_type}/{row.logical_id}"
+    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))

@@ -1,0 +1,122 @@
+"""Reading import files into units (one Bundle or NDJSON file = one all-or-nothing unit).
+
+Also resolves the references a unit makes to itself: `urn:uuid:` full URLs
+become `Type/id`. Conditional references (`Practitioner?identifier=s|v`) need
+the database and are resolved by the importer.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carewall.records.errors import Issue, RecordValidationError
+
+SUFFIXES = (".json", ".ndjson")
+
+
+@dataclass
+class Unit:
+    """What one file holds: resources to write in one transaction, with where they came from."""
+
+    name: str
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    # Entries that asked to be matched by identifier rather than id (conditional create).
+    match_by_identifier: set[int] = field(default_factory=set)
+
+
+def find_files(path: Path) -> list[Path]:
+    """The import files under `path` (a file, or a directory searched non-recursively)."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
+    return [path]
+
+
+def read_unit(path: Path) -> Unit:
+    """Parse one file; a structural problem raises `RecordValidationError`."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".ndjson":
+        return Unit(path.name, [_json(line, f"line {n}") for n, line in _lines(text)])
+    body = _json(text, "file")
+    if body.get("resourceType") != "Bundle":
+        return Unit(path.name, [body])
+    return _from_bundle(path.name, body)
+
+
+def _from_bundle(name: str, bundle: dict[str, Any]) -> Unit:
+    if bundle.get("type") not in {"transaction", "batch", "collection", "searchset"}:
+        raise _structure("Bundle.type", "only transaction, batch and collection bundles import")
+    unit, full_urls = Unit(name), {}
+    for index, entry in enumerate(bundle.get("entry") or []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            raise _structure(f"Bundle.entry[{index}].resource", "missing")
+        request = entry.get("request") or {}
+        resource = dict(resource)
+        url = str(request.get("url") or "")
+        if request.get("method") == "PUT" and "/" in url and "?" not in url:
+            resource["id"] = url.rsplit("/", 1)[1]
+        if not isinstance(resource.get("id"), str) or request.get("ifNoneExist"):
+            unit.match_by_identifier.add(index)
+            resource.setdefault("id", str(uuid.uuid4()))
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str):
+            full_urls[full_url] = f"{resource.get('resourceType')}/{resource['id']}"
+        unit.resources.append(resource)
+    unit.resources = [
+        rewrite_references(r, lambda ref: full_urls.get(ref, ref)) for r in unit.resources
+    ]
+    return unit
+
+
+def rewrite_references(value: Any, resolve: Callable[[str], str]) -> Any:
+    """A copy of `value` with every `reference` string passed through `resolve`."""
+    if isinstance(value, dict):
+        return {
+            k: resolve(v)
+            if k == "reference" and isinstance(v, str)
+            else rewrite_references(v, resolve)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [rewrite_references(item, resolve) for item in value]
+    return value
+
+
+def references(value: Any) -> Iterator[str]:
+    """Every `reference` string inside a resource."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                yield item
+            else:
+                yield from references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item)
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def _json(text: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise _structure(where, "not valid JSON") from None
+    if not isinstance(value, dict):
+        raise _structure(where, "not a JSON object")
+    return value
+
+
+def _structure(expression: str, problem: str) -> RecordValidationError:
+    return RecordValidationError(
+        f"{expression}: {problem}", [Issue("error", "structure", expression, problem)]
+    )

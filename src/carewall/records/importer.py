@@ -1,0 +1,190 @@
+"""Import FHIR Bundles and NDJSON: validate, resolve references, upsert, one unit at a time.
+
+A unit (one file) is validated completely before its transaction starts, then
+written in one transaction with its audit entry: it is imported whole or not
+at all. Resources recurring across files (the same Organization or
+Practitioner) are upserted by type and id, and unchanged content writes no new
+version, so importing the same files twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from carewall.audit import AuditEvent, Outcome, record
+from carewall.core.clock import utcnow
+from carewall.core.errors import CarewallError
+from carewall.core.runtime import Runtime
+from carewall.records import store
+from carewall.records.actors import Actor
+from carewall.records.bundles import Unit, find_files, read_unit, rewrite_references
+from carewall.records.errors import Issue, RecordValidationError
+from carewall.records.guard import require_type, run_guarded
+from carewall.records.keys import RecordKeys
+from carewall.records.matrix import Action
+from carewall.records.models import FhirResource
+from carewall.records.references import resolve_conditional, resolve_identity
+from carewall.records.tags import RecordsTag
+from carewall.records.terms import patient_id_of
+from carewall.records.validation import SUPPORTED_TYPES, validate_resource
+
+
+@dataclass
+class UnitReport:
+    """The outcome of one file."""
+
+    name: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    unsupported: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether nothing of this file was imported."""
+        return self.error is not None
+
+
+def import_path(
+    runtime: Runtime,
+    actor: Actor,
+    path: Path,
+    progress: Callable[[UnitReport], None] | None = None,
+) -> list[UnitReport]:
+    """Import every file under `path`; one report per file, in order."""
+    reports = []
+    for file in find_files(path):
+        report = import_file(runtime, actor, file)
+        reports.append(report)
+        if progress is not None:
+            progress(report)
+    return reports
+
+
+def import_file(runtime: Runtime, actor: Actor, file: Path) -> UnitReport:
+    """Import one Bundle or NDJSON file in one transaction."""
+    report = UnitReport(file.name)
+    try:
+        unit = read_unit(file)
+        _keep_supported(unit, report)
+        _validate(unit)
+        keys = RecordKeys.from_keystore(runtime.keys)
+        run_guarded(runtime, actor, lambda session: _write_unit(session, keys, actor, unit, report))
+    except RecordValidationError as exc:
+        report.error = exc.reasons()
+    except CarewallError as exc:
+        report.error = exc.message
+    except OSError as exc:
+        report.error = f"cannot read the file ({exc.strerror})"
+    if report.error is not None:
+        report.created = report.updated = report.unchanged = 0
+        _audit_failure(runtime, actor, report)
+    return report
+
+
+def _keep_supported(unit: Unit, report: UnitReport) -> None:
+    kept: list[dict[str, Any]] = []
+    kept_matches: set[int] = set()
+    for index, resource in enumerate(unit.resources):
+        resource_type = str(resource.get("resourceType"))
+        if resource_type in SUPPORTED_TYPES:
+            if index in unit.match_by_identifier:
+                kept_matches.add(len(kept))
+            kept.append(resource)
+        else:
+            report.unsupported[resource_type] += 1
+    unit.resources, unit.match_by_identifier = kept, kept_matches
+
+
+def _validate(unit: Unit) -> None:
+    issues: list[Issue] = []
+    for index, resource in enumerate(unit.resources):
+        try:
+            validate_resource(resource)
+        except RecordValidationError as exc:
+            issues.extend(
+                Issue(i.severity, i.code, f"entry[{index}].{i.expression}", i.diagnostics)
+                for i in exc.issues
+            )
+    if issues:
+        raise RecordValidationError(f"{unit.name}: {len(issues)} invalid field(s)", issues[:20])
+
+
+def _write_unit(
+    session: Session, keys: RecordKeys, actor: Actor, unit: Unit, report: UnitReport
+) -> None:
+    renamed = resolve_identity(session, keys, unit)
+    resources = [
+        rewrite_references(r, lambda ref: resolve_conditional(session, keys, unit, renamed, ref))
+        for r in unit.resources
+    ]
+    for resource_type in sorted({r["resourceType"] for r in resources}):
+        require_type(actor, Action.WRITE, resource_type, resource_type)
+    existing = _existing(session, resources)
+    now = utcnow()
+    for resource in resources:
+        key = (resource["resourceType"], resource["id"])
+        result = store.write_version(session, keys, resource, now, existing=existing.get(key))
+        if result.row is None:
+            report.unchanged += 1
+        elif result.created:
+            report.created += 1
+        else:
+            report.updated += 1
+    _audit_success(session, actor, resources, report)
+
+
+def _existing(
+    session: Session, resources: list[dict[str, Any]]
+) -> dict[tuple[str, str], FhirResource]:
+    by_type: dict[str, list[str]] = {}
+    for resource in resources:
+        by_type.setdefault(resource["resourceType"], []).append(resource["id"])
+    found: dict[tuple[str, str], FhirResource] = {}
+    for resource_type, ids in by_type.items():
+        rows = store.current_rows(session, resource_type, ids)
+        found.update({(resource_type, i): row for i, row in rows.items()})
+    return found
+
+
+def _audit_success(
+    session: Session, actor: Actor, resources: list[dict[str, Any]], report: UnitReport
+) -> None:
+    patients = sorted(
+        {p for r in resources if r["resourceType"] == "Patient" and (p := patient_id_of(r))}
+    )
+    record(
+        session,
+        AuditEvent(
+            action=RecordsTag.IMPORT_COMPLETED,
+            actor=actor.user_id,
+            subject=f"Patient/{patients[0]}" if len(patients) == 1 else "records",
+            details={
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "unsupported": sum(report.unsupported.values()),
+                "resource_types": sorted({r["resourceType"] for r in resources}),
+                "patient_ids": patients[:50],
+            },
+        ),
+    )
+
+
+def _audit_failure(runtime: Runtime, actor: Actor, report: UnitReport) -> None:
+    event = AuditEvent(
+        action=RecordsTag.IMPORT_FAILED,
+        outcome=Outcome.FAILURE,
+        actor=actor.user_id,
+        subject="records",
+        details={"unsupported": sum(report.unsupported.values())},
+    )
+    with runtime.db.transaction() as session:
+        record(session, event)

@@ -1,0 +1,113 @@
+"""Tables of the record vault: encrypted resource versions and their blind indexes.
+
+What is stored in plain text, and why that is acceptable:
+
+- `resource_type`, `logical_id`, `version_id`, `is_current`, `deleted`,
+  `last_updated`: ids are random UUIDs and carry no clinical or identifying
+  meaning; they are needed to address versions without decrypting.
+- Everything else about a resource lives only in `ciphertext`: AES-256-GCM
+  under the `records` data key, with `"{type}/{id}/{version}"` as associated
+  data, so a ciphertext moved to another row (or version) fails to decrypt.
+
+Blind indexes (`patient_ref`, `fhir_search_index.value_hmac`,
+`content_mac`) are keyed HMAC-SHA256 under a separate `records-index` data
+key, over normalised values prefixed with the resource type and parameter
+name. The leakage trade-off, accepted for exact-match search:
+
+- equal values are linkable: anyone with the database sees that two rows share
+  a family name, birth date or code (not what it is), and how often each value
+  occurs (frequency analysis is possible for very common values such as a
+  frequent surname or a routine LOINC code);
+- `patient_ref` reveals which resources belong to the same patient (not who);
+- only exact matches work: no prefix, fuzzy or range queries on encrypted
+  values (for example no `birthdate=gt2000`), which the FHIR API must say in
+  its CapabilityStatement.
+Without the index key (which is wrapped by the master key) none of the HMACs
+can be reversed or tested against guesses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carewall.core.db import Base, UTCDateTime, new_id
+
+HMAC_HEX = 64
+
+
+class FhirResource(Base):
+    """One version of one resource; the newest version has `is_current` set."""
+
+    __tablename__ = "fhir_resources"
+    __table_args__ = (
+        UniqueConstraint("resource_type", "logical_id", "version_id", name="uq_fhir_version"),
+        Index("ix_fhir_current", "resource_type", "logical_id", "is_current"),
+        Index("ix_fhir_patient_ref", "patient_ref", "is_current"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    resource_type: Mapped[str] = mapped_column(String(64))
+    logical_id: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime())
+    patient_ref: Mapped[str | None] = mapped_column(String(HMAC_HEX))
+    content_mac: Mapped[str | None] = mapped_column(String(HMAC_HEX))
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class FhirSearchIndex(Base):
+    """A blind index entry of the current version of a resource (one row per value)."""
+
+    __tablename__ = "fhir_search_index"
+    __table_args__ = (Index("ix_fhir_search_value", "value_hmac"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    resource_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("fhir_resources.id", ondelete="CASCADE"), index=True
+    )
+    param: Mapped[str] = mapped_column(String(32))
+    value_hmac: Mapped[str] = mapped_column(String(HMAC_HEX))
+
+
+class RestrictedCompartment(Base):
+    """A patient compartment that staff open only through break-glass (VIP, staff, ...)."""
+
+    __tablename__ = "restricted_compartments"
+
+    patient_ref: Mapped[str] = mapped_column(String(HMAC_HEX), primary_key=True)
+    reason_code: Mapped[str] = mapped_column(String(32))
+    marked_by: Mapped[str] = mapped_column(String(64))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BreakGlassGrant(Base):
+    """A time-boxed emergency access of one user to one restricted compartment.
+
+    The free-text reason may contain clinical context, so it is encrypted like
+    a record (associated data `break-glass/{id}`); the reason code is not.
+    """
+
+    __tablename__ = "break_glass_grants"
+    __table_args__ = (Index("ix_break_glass_user_patient", "user_id", "patient_ref"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(64))
+    patient_ref: Mapped[str] = mapped_column(String(HMAC_HEX))
+    reason_code: Mapped[str] = mapped_column(String(32))
+    reason_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

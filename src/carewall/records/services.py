@@ -1,0 +1,254 @@
+"""The only code that changes records; each change is audited in its own transaction.
+
+Writes validate with FHIR R4 models, check the permission matrix through
+`guard`, write a new encrypted version and record the audit entry, all in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from carewall.audit import AuditEvent, record
+from carewall.core import crypto
+from carewall.core.clock import utcnow
+from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from carewall.core.runtime import Runtime
+from carewall.records import store
+from carewall.records.actors import Actor
+from carewall.records.errors import VersionConflictError
+from carewall.records.guard import require_row, require_type, run_guarded
+from carewall.records.keys import RecordKeys
+from carewall.records.matrix import BREAK_GLASS_ROLES, Action
+from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+from carewall.records.tags import RecordsTag
+from carewall.records.terms import patient_id_of
+from carewall.records.validation import validate_resource
+
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+BREAK_GLASS_REASONS = frozenset({"emergency", "continuity-of-care", "patient-request", "other"})
+MAX_BREAK_GLASS_MINUTES = 240
+
+
+def create_resource(runtime: Runtime, actor: Actor, resource: dict[str, Any]) -> dict[str, Any]:
+    """Store a new resource (a server-assigned id when it has none); returns its meta."""
+    resource = {**resource, "id": resource.get("id") or str(uuid.uuid4())}
+    return _write(runtime, actor, resource, if_match=None)
+
+
+def update_resource(
+    runtime: Runtime, actor: Actor, resource: dict[str, Any], *, if_match: int | None = None
+) -> dict[str, Any]:
+    """Write a new version; with `if_match`, only if that version is still current (412)."""
+    return _write(runtime, actor, resource, if_match=if_match)
+
+
+def delete_resource(
+    runtime: Runtime, actor: Actor, resource_type: str, logical_id: str
+) -> dict[str, Any]:
+    """Soft delete: a tombstone version; history keeps every earlier version."""
+    keys = RecordKeys.from_keystore(runtime.keys)
+    target = f"{resource_type}/{logical_id}"
+
+    def work(session: Session) -> dict[str, Any]:
+        current = store.current_row(session, resource_type, logical_id)
+        if current is None:
+            require_type(actor, Action.WRITE, resource_type, target)
+        live = store.require_live(current, resource_type, logical_id)
+        now = utcnow()
+        require_row(
+            session, keys, actor, Action.WRITE, resource_type, target, live.patient_ref, now
+        )
+        row = store.write_tombstone(session, live, now)
+        _audit_change(
+            session,
+            actor,
+            RecordsTag.RESOURCE_DELETED,
+            resource_type,
+            logical_id,
+            row.version_id,
+            None,
+        )
+        return {"resourceType": resource_type, "id": logical_id, "versionId": row.version_id}
+
+    return run_guarded(runtime, actor, work)
+
+
+def _write(
+    runtime: Runtime,
+    actor: Actor,
+    resource: dict[str, Any],
+    *,
+    if_match: int | None,
+) -> dict[str, Any]:
+    validate_resource(resource)
+    if not isinstance(resource.get("id"), str):
+        raise ValidationError("An update needs the resource's id.")
+    keys = RecordKeys.from_keystore(runtime.keys)
+    resource_type, logical_id = resource["resourceType"], resource["id"]
+    target = f"{resource_type}/{logical_id}"
+
+    def work(session: Session) -> dict[str, Any]:
+        now = utcnow()
+        existing = store.current_row(session, resource_type, logical_id)
+        new_patient = patient_id_of(resource)
+        for ref in {
+            existing.patient_ref if existing else None,
+            keys.patient_ref(new_patient) if new_patient else None,
+        }:
+            require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
+        result = store.write_version(
+            session, keys, resource, now, existing=existing, if_match=if_match
+        )
+        version = result.row.version_id if result.row else (existing.version_id if existing else 0)
+        if result.row is not None:
+            tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
+            _audit_change(session, actor, tag, resource_type, logical_id, version, new_patient)
+        return {
+            "resourceType": resource_type,
+            "id": logical_id,
+            "versionId": version,
+            "changed": result.changed,
+        }
+
+    try:
+        return run_guarded(runtime, actor, work)
+    except IntegrityError as exc:  # a concurrent writer took the same version number
+        raise VersionConflictError(f"{target} was changed concurrently; retry.") from exc
+
+
+def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason_code: str) -> None:
+    """Mark a patient's compartment restricted (VIP, employee, behavioural health, request)."""
+    if not (actor.system or actor.role.value in {"admin", "clinician"}):
+        raise PermissionDeniedError("Only clinicians and the security officer restrict records.")
+    ref = RecordKeys.from_keystore(runtime.keys).patient_ref(patient_id)
+    with runtime.db.transaction() as session:
+        session.merge(
+            RestrictedCompartment(
+                patient_ref=ref,
+                reason_code=reason_code[:32],
+                marked_by=actor.user_id,
+                marked_at=utcnow(),
+            )
+        )
+        record(
+            session,
+            AuditEvent(
+                action=RecordsTag.COMPARTMENT_RESTRICTED,
+                actor=actor.user_id,
+                subject=f"Patient/{patient_id}",
+                details={"patient": patient_id, "reason_code": reason_code[:32]},
+            ),
+        )
+
+
+def start_break_glass(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: str,
+    reason_code: str,
+    reason_text: str,
+    minutes: int = 60,
+) -> str:
+    """Open a restricted compartment for `minutes` (Emergency Override Started, DCM 110127).
+
+    The caller (web layer) must have done step-up MFA first. Returns the grant id.
+    """
+    if actor.role not in BREAK_GLASS_ROLES or actor.system:
+        raise PermissionDeniedError("Only clinicians can use emergency access.")
+    if reason_code not in BREAK_GLASS_REASONS or not 1 <= minutes <= MAX_BREAK_GLASS_MINUTES:
+        raise ValidationError("Choose a listed reason and a duration of at most 4 hours.")
+    keys = RecordKeys.from_keystore(runtime.keys)
+    now, grant_id = utcnow(), str(uuid.uuid4())
+    sealed = crypto.encrypt(
+        keys.seal_key, reason_text[:1000].encode(), f"break-glass/{grant_id}".encode()
+    )
+    grant = BreakGlassGrant(
+        id=grant_id,
+        user_id=actor.user_id,
+        patient_ref=keys.patient_ref(patient_id),
+        reason_code=reason_code,
+        reason_sealed=sealed,
+        started_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+        ended_at=None,
+    )
+    with runtime.db.transaction() as session:
+        session.add(grant)
+        _audit_emergency(
+            session,
+            actor,
+            RecordsTag.EMERGENCY_STARTED,
+            grant,
+            patient_id,
+            ("110127", "Emergency Override Started"),
+        )
+    return grant_id
+
+
+def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: str) -> None:
+    """End a grant early (Emergency Override Stopped, DCM 110138)."""
+    with runtime.db.transaction() as session:
+        grant = session.get(BreakGlassGrant, grant_id)
+        if grant is None or grant.user_id != actor.user_id or grant.ended_at is not None:
+            raise NotFoundError("No active emergency access to stop.")
+        grant.ended_at = utcnow()
+        _audit_emergency(
+            session,
+            actor,
+            RecordsTag.EMERGENCY_STOPPED,
+            grant,
+            patient_id,
+            ("110138", "Emergency Override Stopped"),
+        )
+
+
+def _audit_emergency(
+    session: Session,
+    actor: Actor,
+    tag: RecordsTag,
+    grant: BreakGlassGrant,
+    patient_id: str,
+    code: tuple[str, str],
+) -> None:
+    record(
+        session,
+        AuditEvent(
+            action=tag,
+            actor=actor.user_id,
+            subject=f"Patient/{patient_id}",
+            details={
+                "code_system": DCM,
+                "code": code[0],
+                "display": code[1],
+                "grant": grant.id,
+                "patient": patient_id,
+                "reason_code": grant.reason_code,
+                "expires_at": grant.expires_at.isoformat(),
+            },
+        ),
+    )
+
+
+def _audit_change(
+    session: Session,
+    actor: Actor,
+    tag: RecordsTag,
+    resource_type: str,
+    logical_id: str,
+    version: int,
+    patient_id: str | None,
+) -> None:
+    details: dict[str, str | int | None] = {
+        "resource_type": resource_type,
+        "id": logical_id,
+        "version": version,
+        "patient": patient_id,
+    }
+    subject = f"Patient/{patient_id}" if patient_id else f"{resource_type}/{logical_id}"
+    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))

@@ -1,0 +1,21 @@
+"""Audit tags of the record vault (details carry ids, counts and types, never PHI)."""
+
+from enum import StrEnum
+
+
+class RecordsTag(StrEnum):
+    """Every access to, and change of, patient records."""
+
+    RESOURCE_READ = "records:resource:read"
+    RESOURCE_CREATED = "records:resource:created"
+    RESOURCE_UPDATED = "records:resource:updated"
+    RESOURCE_DELETED = "records:resource:deleted"
+    HISTORY_READ = "records:history:read"
+    SEARCH_PERFORMED = "records:search:performed"
+    IMPORT_COMPLETED = "records:import:completed"
+    IMPORT_FAILED = "records:import:failed"
+    EXPORT_COMPLETED = "records:export:completed"
+    ACCESS_DENIED = "records:access:denied"
+    COMPARTMENT_RESTRICTED = "records:compartment:restricted"
+    EMERGENCY_STARTED = "records:emergency:started"
+    EMERGENCY_STOPPED = "records:emergency:stopped"

@@ -1,0 +1,194 @@
+"""Administration pages: users (invite, disable, unlock, reset MFA) and the MFA policy.
+
+Reading is open to administrators; every change needs a recent second factor
+(step-up), because a stolen admin session is the shortest path to every
+account. After a step-up the browser comes back with a GET to the action's
+address, which leads back to the list so the administrator can press again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from carewall.core.errors import ValidationError
+from carewall.core.runtime import Runtime
+from carewall.identity import STAFF_ROLES, Role, accounts, policy, queries, signin
+from carewall.web.auth import Caller, origin_of, require, runtime_of
+from carewall.web.flash import flash
+from carewall.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+FormStr = Annotated[str, Form()]
+Admin = Annotated[Caller, Depends(require(Role.ADMIN))]
+SteppedUpAdmin = Annotated[Caller, Depends(require(Role.ADMIN, step_up=True))]
+USERS = "/admin/users"
+POLICY = "/admin/policy"
+
+
+def _back(request: Request, target: str, message: str, level: str = "success") -> Response:
+    response = RedirectResponse(target, status_code=303)
+    flash(request, response, message, level)
+    return response
+
+
+def _users_context(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+    with runtime.db.sessions() as session:
+        rows = queries.users_overview(session)
+        coverage = queries.mfa_coverage(session)
+    fresh = caller.session is not None and signin.step_up_fresh(runtime, caller.session)
+    return {
+        "users": rows,
+        "coverage": coverage,
+        "roles": list(Role),
+        "me": caller.user_id,
+        "step_up_fresh": fresh,
+        "form": {"role": Role.CLINICIAN.value},
+        "errors": [],
+    }
+
+
+@router.get(USERS, response_class=HTMLResponse)
+def users_page(request: Request, caller: Admin) -> Response:
+    """Every account with its MFA status, coverage at a glance, and the invite form."""
+    return render(request, "admin/users.html", _users_context(runtime_of(request), caller))
+
+
+@router.post(USERS, response_class=HTMLResponse)
+def invite(
+    request: Request,
+    caller: SteppedUpAdmin,
+    email: FormStr,
+    role: FormStr,
+    name: FormStr = "",
+    patient_id: FormStr = "",
+) -> Response:
+    """Invite a person; the one-time link is shown once (and mailed when SMTP is set up)."""
+    runtime = runtime_of(request)
+    try:
+        link = accounts.invite_user(
+            runtime,
+            caller.ref,
+            email,
+            role,
+            origin_of(request),
+            name=name,
+            patient_id=patient_id.strip() or None,
+        )
+    except ValidationError as exc:
+        context = _users_context(runtime, caller)
+        context["form"] = {"email": email, "name": name, "role": role, "patient_id": patient_id}
+        context["errors"] = [exc.message]
+        return render(request, "admin/users.html", context, status=exc.status)
+    return _invited_page(request, runtime, link, role=role)
+
+
+def _invited_page(
+    request: Request, runtime: Runtime, link: accounts.InviteLink, *, role: str
+) -> Response:
+    context = {"link": link, "role": role, "mail_enabled": runtime.mail.enabled}
+    return render(request, "admin/invited.html", context)
+
+
+@router.post(f"{USERS}/{{user_id}}/reinvite", response_class=HTMLResponse)
+def reinvite(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+    """A fresh link for someone who has not accepted yet; older links stop working."""
+    runtime = runtime_of(request)
+    try:
+        link = accounts.reinvite(runtime, caller.ref, user_id, origin_of(request))
+    except ValidationError as exc:
+        return _back(request, USERS, exc.message, "error")
+    return _invited_page(request, runtime, link, role="")
+
+
+@router.post(f"{USERS}/{{user_id}}/disable")
+def disable(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+    """Disable an account; its sessions end at once and its API tokens stop working."""
+    try:
+        accounts.disable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
+    except ValidationError as exc:
+        return _back(request, USERS, exc.message, "error")
+    return _back(request, USERS, "Account disabled. Its sessions and API tokens no longer work.")
+
+
+@router.post(f"{USERS}/{{user_id}}/enable")
+def enable(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+    """Re-enable a disabled account or unlock a locked one."""
+    try:
+        accounts.enable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
+    except ValidationError as exc:
+        return _back(request, USERS, exc.message, "error")
+    return _back(request, USERS, "Account enabled. The person can sign in again.")
+
+
+@router.post(f"{USERS}/{{user_id}}/reset-mfa")
+def reset_mfa(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+    """Remove every second factor of someone who lost theirs; they re-enrol after the password."""
+    try:
+        accounts.reset_mfa(runtime_of(request), caller.ref, user_id, origin_of(request))
+    except ValidationError as exc:
+        return _back(request, USERS, exc.message, "error")
+    return _back(
+        request,
+        USERS,
+        "Second factors removed and the person signed out. They set up a new factor "
+        "at their next sign-in; confirm it was really them who asked.",
+    )
+
+
+@router.get(f"{USERS}/{{user_id}}/{{action}}")
+def after_step_up(caller: Admin, user_id: str, action: str) -> Response:
+    """Where the browser lands after confirming it is you: back to the list to press again."""
+    return RedirectResponse(USERS, status_code=303)
+
+
+@router.get(POLICY, response_class=HTMLResponse)
+def policy_page(request: Request, caller: Admin) -> Response:
+    """Which roles must use a second factor, with how many accounts each choice affects."""
+    runtime = runtime_of(request)
+    with runtime.db.sessions() as session:
+        current = policy.policies(session, runtime.settings)
+        coverage = queries.mfa_coverage(session)
+    context = {
+        "policies": current,
+        "coverage": coverage,
+        "optional_staff": [role for role in STAFF_ROLES if not current[role]],
+    }
+    return render(request, "admin/policy.html", context)
+
+
+@router.post(POLICY)
+def save_policy(
+    request: Request,
+    caller: SteppedUpAdmin,
+    required: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Apply the ticked boxes; only roles whose setting changes are written (and audited)."""
+    runtime, wanted = runtime_of(request), set(required or [])
+    unknown = wanted - {role.value for role in Role}
+    if unknown:
+        return _back(request, POLICY, f"Unknown role {sorted(unknown)[0]!r}.", "error")
+    with runtime.db.sessions() as session:
+        current = policy.policies(session, runtime.settings)
+    changes = {role: role.value in wanted for role in Role}
+    changes = {role: must for role, must in changes.items() if current[role] != must}
+    for role, must in changes.items():
+        accounts.set_mfa_policy(runtime, caller.ref, role.value, must, origin_of(request))
+    return _policy_saved(request, changes)
+
+
+def _policy_saved(request: Request, changes: dict[Role, bool]) -> Response:
+    if not changes:
+        return _back(request, POLICY, "Nothing changed.", "info")
+    weakened = sorted(role.label for role, must in changes.items() if role.is_staff and not must)
+    if weakened:
+        return _back(
+            request,
+            POLICY,
+            f"Saved. Warning: {', '.join(weakened)} staff can now sign in with a password "
+            "alone. A stolen password is then enough to reach patient data.",
+            "warning",
+        )
+    return _back(request, POLICY, "MFA policy saved.")

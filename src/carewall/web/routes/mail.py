@@ -1,0 +1,252 @@
+"""Phishing pages and API: analyze a suspicious email, report it, and the officer's triage queue.
+
+Every page shows message content only through ``carewall.phishing.preview``,
+which yields plain text segments (links defanged) that the templates escape;
+nothing from a message is ever rendered as markup.
+
+The "Report" button on a verdict page sends the message back base64-encoded in
+a hidden field. Form fields are capped at 1 MB by Starlette, so larger
+messages are reported with the "Analyze and report" button of the upload form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from carewall.core.errors import CarewallError, ValidationError
+from carewall.identity import Role
+from carewall.phishing import Verdict, queries, services
+from carewall.phishing.errors import MAX_MESSAGE_BYTES, MessageTooLargeError, check_message_size
+from carewall.phishing.defang import defang_text
+from carewall.phishing.preview import build_preview
+from carewall.web.auth import STAFF, Caller, origin_of, require, require_api, runtime_of
+from carewall.web.flash import flash
+from carewall.web.templating import render
+
+router = APIRouter(tags=["mail"])
+Staff = Annotated[Caller, Depends(require(STAFF))]
+Admin = Annotated[Caller, Depends(require(Role.ADMIN))]
+ApiStaff = Annotated[Caller, Depends(require_api(STAFF, scope="mail:analyze"))]
+ANALYZE, REPORTS, QUEUE = "/mail/analyze", "/mail/reports", "/admin/mail-reports"
+#: Largest message the verdict page can send back in its hidden field (base64 grows it by 4/3).
+INLINE_REPORT_BYTES = 700 * 1024
+
+
+def _read_upload(upload: UploadFile | None, pasted: str) -> bytes:
+    if upload is not None and upload.filename:
+        return check_message_size(upload.file.read(MAX_MESSAGE_BYTES + 1))
+    return check_message_size(pasted.encode("utf-8", "surrogateescape"))
+
+
+def _verdict_page(request: Request, raw: bytes, verdict: Verdict, status: int = 200) -> Response:
+    inline = len(raw) <= INLINE_REPORT_BYTES
+    context = {
+        "verdict": verdict,
+        "preview": build_preview(raw, verdict),
+        "message_b64": base64.b64encode(raw).decode() if inline else "",
+        "errors": [],
+        "defang_text": defang_text,
+    }
+    return render(request, "mail/analyze.html", context, status=status)
+
+
+@router.get(ANALYZE, response_class=HTMLResponse, include_in_schema=False)
+def analyze_page(request: Request, caller: Staff) -> Response:
+    """Upload or paste a suspicious email."""
+    return render(request, "mail/analyze.html", {"verdict": None, "errors": []})
+
+
+@router.post(ANALYZE, response_class=HTMLResponse, include_in_schema=False)
+def analyze_submit(
+    request: Request,
+    caller: Staff,
+    message: Annotated[UploadFile | None, File()] = None,
+    source: Annotated[str, Form()] = "",
+    report: Annotated[str, Form()] = "",
+) -> Response:
+    """Show the verdict and a safe view of the message; with ``report`` also file it."""
+    runtime, origin = runtime_of(request), origin_of(request)
+    try:
+        raw = _read_upload(message, source)
+        if report:
+            filed = services.report_message(runtime, caller.user_id, raw, "upload", origin)
+            return _reported(request, filed.status)
+        verdict = services.analyze(runtime, raw)
+    except CarewallError as exc:
+        context = {"verdict": None, "errors": [exc.message]}
+        return render(request, "mail/analyze.html", context, status=exc.status)
+    services.record_analysis(runtime, caller.ref, verdict, origin, "web")
+    return _verdict_page(request, raw, verdict)
+
+
+def _reported(request: Request, status: str) -> Response:
+    response = RedirectResponse(REPORTS, status_code=303)
+    message = "Thank you: the security officer has your report."
+    if status == "simulation":
+        message = "Well spotted: that was a phishing simulation, and reporting it was right."
+    flash(request, response, message)
+    return response
+
+
+@router.post("/mail/report", include_in_schema=False)
+def report_submit(
+    request: Request, caller: Staff, message_b64: Annotated[str, Form(max_length=1_000_000)]
+) -> Response:
+    """File the message shown on the verdict page for the security officer."""
+    try:
+        raw = base64.b64decode(message_b64, validate=True)
+    except binascii.Error as exc:
+        raise ValidationError("The message could not be read back; upload it again.") from exc
+    filed = services.report_message(
+        runtime_of(request), caller.user_id, raw, "upload", origin_of(request)
+    )
+    return _reported(request, filed.status)
+
+
+@router.get(REPORTS, response_class=HTMLResponse, include_in_schema=False)
+def my_reports(request: Request, caller: Staff) -> Response:
+    """What I reported and what the security officer decided."""
+    with runtime_of(request).db.sessions() as session:
+        reports = queries.reports_of(session, caller.user_id)
+    return render(request, "mail/reports.html", {"reports": reports})
+
+
+@router.get(QUEUE, response_class=HTMLResponse, include_in_schema=False)
+def queue_page(
+    request: Request,
+    caller: Admin,
+    status: Annotated[str, Query(max_length=20)] = "new",
+) -> Response:
+    """The officer's queue, newest first, one status at a time (all with an empty status)."""
+    with runtime_of(request).db.sessions() as session:
+        status = status if status in queries.STATUSES else ""
+        reports = queries.queue(session, status or None)
+        counts = queries.status_counts(session)
+    context: dict[str, Any] = {
+        "reports": reports,
+        "counts": counts,
+        "status": status,
+        "statuses": queries.STATUSES,
+        "decisions": services.DECISIONS,
+        "defang_text": defang_text,
+    }
+    return render(request, "mail/queue.html", context)
+
+
+@router.get(QUEUE + "/{report_id}", response_class=HTMLResponse, include_in_schema=False)
+def report_detail(request: Request, caller: Admin, report_id: str) -> Response:
+    """One report with the safe view of the message (decrypting it is audited)."""
+    runtime = runtime_of(request)
+    report, raw = services.open_report(runtime, caller.user_id, report_id, origin_of(request))
+    verdict = services.analyze(runtime, raw)
+    context = {"report": report, "verdict": verdict, "preview": build_preview(raw, verdict)}
+    context.update(decisions=services.DECISIONS, defang_text=defang_text)
+    return render(request, "mail/report_detail.html", context)
+
+
+@router.post(QUEUE + "/{report_id}", include_in_schema=False)
+def decide(
+    request: Request,
+    caller: Admin,
+    report_id: str,
+    outcome: Annotated[str, Form()],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Close a report as confirmed phishing, safe, or a simulation; the reporter sees it."""
+    services.decide(
+        runtime_of(request), caller.user_id, report_id, outcome, note, origin_of(request)
+    )
+    response = RedirectResponse(QUEUE, status_code=303)
+    flash(request, response, "Decision saved. The reporter can see it on their reports page.")
+    return response
+
+
+# -- JSON API -----------------------------------------------------------------------------
+
+
+class SignalPublic(BaseModel):
+    """One reason behind a verdict."""
+
+    id: str
+    weight: float
+    explanation: str
+    evidence: str = Field(description="The exact header, URL or file name the signal is about")
+
+
+class VerdictPublic(BaseModel):
+    """The analyzer's verdict, as `carewall mail analyze --json` prints it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    verdict: Literal["phishing", "suspicious", "clean"]
+    score: float = Field(description="Sum of the signals' weights")
+    signals: list[SignalPublic]
+    simulation: bool = Field(description="Carried Carewall's own simulation header")
+    malformed: bool
+    subject: str
+    from_: str = Field(alias="from")
+
+
+class MessageJson(BaseModel):
+    """The message as text, for clients that cannot send raw bytes."""
+
+    raw: str = Field(description="The complete RFC 5322 message source")
+
+
+async def message_body(request: Request) -> bytes:
+    """The request body within the size limit: raw bytes, or JSON ``{"raw": "..."}``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_MESSAGE_BYTES * 2:
+        raise MessageTooLargeError
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_MESSAGE_BYTES * 2:  # JSON escaping may double the size
+            raise MessageTooLargeError
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            return MessageJson.model_validate_json(bytes(body)).raw.encode(
+                "utf-8", "surrogateescape"
+            )
+        except ValueError as exc:
+            raise ValidationError(
+                'Send the message as raw bytes or as JSON {"raw": "..."}.'
+            ) from exc
+    return bytes(body)
+
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": MessageJson.model_json_schema()},
+        },
+    }
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid token or session"},
+    403: {"description": "Not staff, or the token lacks mail:analyze"},
+    413: {"description": f"Message larger than {MAX_MESSAGE_BYTES} bytes"},
+    422: {"description": "Empty or unreadable message"},
+}
+
+
+@router.post(
+    "/api/v1/mail/analyze", response_model=VerdictPublic, openapi_extra=_BODY_DOC, responses=_ERRORS
+)
+def analyze_api(
+    request: Request, caller: ApiStaff, raw: Annotated[bytes, Depends(message_body)]
+) -> VerdictPublic:
+    """Score one message (body: the raw .eml) and explain the verdict; nothing is stored."""
+    runtime = runtime_of(request)
+    verdict = services.analyze(runtime, raw)
+    services.record_analysis(runtime, caller.ref, verdict, origin_of(request), "api")
+    return VerdictPublic.model_validate(verdict.to_dict())

@@ -1,0 +1,38 @@
+"""The demo practice: seeded once, logins that work, idempotent on restart."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from carewall.core.runtime import Runtime
+from carewall.demo import seed_demo
+from carewall.demo.seeders import STAFF
+from carewall.identity.models import User
+from carewall.web.app import create_app
+from tests.functional.signin_helpers import login
+
+
+def user_count(runtime: Runtime) -> int:
+    with runtime.db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def test_demo_seed_is_idempotent_and_prints_every_staff_login(runtime: Runtime) -> None:
+    first = seed_demo(runtime)
+    count = user_count(runtime)
+    second = seed_demo(runtime)
+    assert count == len(STAFF)
+    assert user_count(runtime) == count
+    assert second.ran == []
+    assert second.skipped == first.ran
+    assert {login.role for login in second.logins} >= {"admin", "clinician", "auditor"}
+
+
+def test_demo_logins_work(runtime: Runtime) -> None:
+    seed_demo(runtime)
+    admin = STAFF[0]
+    with TestClient(create_app(runtime)) as client:
+        response = login(client, admin.email, admin.password)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account/enroll"

@@ -1,0 +1,169 @@
+"""Importing Synthea bundles: round trip, idempotence, references, all-or-nothing, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from carewall.core.runtime import Runtime
+from carewall.records import Actor, Purpose
+from carewall.records.access import get_record_for
+from carewall.records.export import export_patient_bundle
+from carewall.records.importer import import_file
+from carewall.records.models import FhirResource
+from tests.functional.records_helpers import assert_absent_from_vault, minimal, synthea_files
+
+CLI = Actor.system_actor("test")
+
+
+def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k != "meta"}
+
+
+def _as_imported(bundle: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Resources of a source bundle with urn:uuid references rewritten as the store does."""
+    urls = {
+        e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        for e in bundle["entry"]
+    }
+    text_ = json.dumps([e["resource"] for e in bundle["entry"]])
+    for urn, ref in urls.items():
+        text_ = text_.replace(f'"{urn}"', f'"{ref}"')
+    return {(r["resourceType"], r["id"]): _without_meta(r) for r in json.loads(text_)}
+
+
+def _version_count(runtime: Runtime) -> int:
+    with runtime.db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(FhirResource)) or 0)
+
+
+def test_synthea_bundles_round_trip_and_reimport_is_idempotent(runtime: Runtime) -> None:
+    files = synthea_files(2)
+    reports = [import_file(runtime, CLI, f) for f in files]
+    assert all(not r.failed for r in reports), [r.error for r in reports]
+    versions = _version_count(runtime)
+    again = [import_file(runtime, CLI, f) for f in files]
+    assert sum(r.created + r.updated for r in again) == 0
+    assert _version_count(runtime) == versions
+
+    source = json.loads(files[0].read_text(encoding="utf-8"))
+    expected = _as_imported(source)
+    patient_id = next(r["id"] for r in expected.values() if r["resourceType"] == "Patient")
+    exported = export_patient_bundle(runtime, CLI, patient_id)
+    got = {
+        (e["resource"]["resourceType"], e["resource"]["id"]): _without_meta(e["resource"])
+        for e in exported["entry"]
+    }
+    in_compartment = {
+        k: v for k, v in expected.items() if k[0] not in {"Practitioner", "Organization"}
+    }
+    assert got == in_compartment
+
+
+def test_nothing_identifying_reaches_the_database(runtime: Runtime) -> None:
+    file = synthea_files(1)[0]
+    assert not import_file(runtime, CLI, file).failed
+    bundle = json.loads(file.read_text(encoding="utf-8"))
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    observation = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    secrets = [
+        patient["name"][0]["family"],
+        patient["name"][0]["given"][0],
+        patient["birthDate"],
+        patient["identifier"][-1]["value"],
+        patient["address"][0]["line"][0],
+        observation["code"]["coding"][0]["display"],
+    ]
+    with runtime.db.engine.connect() as conn:
+        assert_absent_from_vault(conn, secrets)
+
+
+def test_an_invalid_resource_fails_the_whole_bundle_naming_the_field(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    patient = minimal("Patient", "p-x")
+    bad = minimal("Observation", "p-x", status="not-a-status")
+    bad["valueQuantity"] = {"value": "seventy"}
+    path = _bundle(
+        tmp_path, [patient, bad, {"resourceType": "Basic", "id": "b1", "code": {"text": "x"}}]
+    )
+    report = import_file(runtime, CLI, path)
+    assert report.failed
+    assert "entry[1].Observation.valueQuantity.value" in (report.error or "")
+    assert "seventy" not in (report.error or "")
+    assert report.unsupported == {"Basic": 1}
+    assert _version_count(runtime) == 0
+
+
+def test_conditional_references_resolve_against_the_store(runtime: Runtime, tmp_path: Path) -> None:
+    doctor = minimal("Practitioner", "", id="doc-1")
+    doctor["identifier"] = [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "9999"}]
+    assert not import_file(runtime, CLI, _bundle(tmp_path, [doctor], "a.json")).failed
+    encounter = minimal("Encounter", "p-c")
+    encounter["participant"] = [
+        {"individual": {"reference": "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999"}}
+    ]
+    report = import_file(runtime, CLI, _bundle(tmp_path, [minimal("Patient", "p-c"), encounter]))
+    assert not report.failed, report.error
+    stored = get_record_for(runtime, CLI, "Encounter", encounter["id"], Purpose.TREATMENT)
+    assert stored["participant"][0]["individual"]["reference"] == "Practitioner/doc-1"
+    missing = minimal("Encounter", "p-c")
+    missing["participant"] = [{"individual": {"reference": "Practitioner?identifier=x|nope"}}]
+    assert import_file(runtime, CLI, _bundle(tmp_path, [missing], "c.json")).failed
+
+
+def test_cli_imports_summarises_and_exports(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    file = synthea_files(1)[0]
+    run = [sys.executable, "-m", "carewall", "records"]
+    done = subprocess.run(
+        [*run, "import", str(file)], env=cli_env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Import summary" in done.stdout
+    bad = _bundle(tmp_path, [minimal("Observation", "p", status=12345)])
+    failed = subprocess.run(
+        [*run, "import", str(bad)], env=cli_env, capture_output=True, text=True, check=False
+    )
+    assert failed.returncode == 1
+    assert "Observation.status" in failed.stderr
+    patient_id = next(
+        e["resource"]["id"]
+        for e in json.loads(file.read_text())["entry"]
+        if e["resource"]["resourceType"] == "Patient"
+    )
+    out = tmp_path / "export.json"
+    exported = subprocess.run(
+        [*run, "export", "--patient", patient_id, "--out", str(out)],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(out.read_text())["type"] == "collection"
+
+
+def _bundle(tmp_path: Path, resources: list[dict[str, Any]], name: str = "b.json") -> Path:
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:{r['id']}",
+            "resource": r,
+            "request": {"method": "POST", "url": r["resourceType"]},
+        }
+        for r in resources
+    ]
+    path = tmp_path / name
+    path.write_text(
+        json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}),
+        encoding="utf-8",
+    )
+    return path

@@ -1,0 +1,59 @@
+"""Normalisation and search terms: what the blind indexes are computed over."""
+
+from __future__ import annotations
+
+import pytest
+
+from carewall.records.errors import RecordValidationError, UnsupportedResourceError
+from carewall.records.matrix import ALL_TYPES, MATRIX, Action
+from carewall.records.terms import normalise, patient_id_of, query_value, search_terms
+from carewall.records.validation import SUPPORTED_TYPES, validate_resource
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("  Müller ", "muller"), ("ZOË  van\tDyke", "zoe van dyke"), ("José", "jose")],
+)
+def test_normalise_strips_case_accents_and_spacing(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
+
+
+def test_search_terms_of_a_patient() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "id": "p",
+        "name": [{"family": "Müller", "given": ["Ana"]}],
+        "identifier": [{"system": "urn:mrn", "value": "AB-1"}],
+        "telecom": [{"system": "phone", "value": "(555) 010-42"}],
+        "birthDate": "1980-02-03",
+    }
+    terms = search_terms(patient)
+    assert {("family", "muller"), ("given", "ana"), ("name", "ana")} <= terms
+    assert {("identifier", "urn:mrn|ab-1"), ("phone", "55501042")} <= terms
+    assert ("birthdate", "1980-02-03") in terms
+    assert query_value("identifier", "urn:mrn|AB-1") == "urn:mrn|ab-1"
+    assert query_value("phone", "555-010-42") == "55501042"
+
+
+def test_compartment_of_a_resource() -> None:
+    assert patient_id_of({"resourceType": "Patient", "id": "p1"}) == "p1"
+    obs = {"resourceType": "Observation", "subject": {"reference": "Patient/p2"}}
+    assert patient_id_of(obs) == "p2"
+    assert patient_id_of({"resourceType": "Practitioner", "id": "d"}) is None
+
+
+def test_matrix_covers_exactly_the_supported_types() -> None:
+    assert ALL_TYPES == SUPPORTED_TYPES
+    for actions in MATRIX.values():
+        assert actions[Action.WRITE] <= actions[Action.READ] | {"Practitioner", "Organization"}
+
+
+def test_validation_names_the_field_and_never_the_value() -> None:
+    with pytest.raises(RecordValidationError) as caught:
+        validate_resource({"resourceType": "Patient", "birthDate": "31/12/1999-secret"})
+    assert caught.value.issues[0].expression == "Patient.birthDate"
+    outcome = caught.value.operation_outcome()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "secret" not in str(outcome)
+    with pytest.raises(UnsupportedResourceError):
+        validate_resource({"resourceType": "Basic", "code": {"text": "x"}})
