@@ -8,7 +8,6 @@ them also proves the sign-in path still works.
 from __future__ import annotations
 
 import email
-import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,16 +15,17 @@ from datetime import UTC, datetime, timedelta
 from email.message import Message
 
 import httpx2
-import pyotp
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from fastapi.testclient import TestClient
 
-from carewall.core.clock import set_clock, utcnow
+from carewall.core.clock import set_clock
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
 from carewall.identity.requests import Origin
+from tests.functional.signin_helpers import csrf, login, post, totp_code
+from tests.functional.signin_helpers import enrol_totp as enrol_totp_with_codes
 
 ADMIN_EMAIL = "admin@example.org"
 PASSWORD = "velvet otter lantern quietly 93"
@@ -34,63 +34,34 @@ TEST_ORIGIN = Origin(ip="127.0.0.1", user_agent="pytest")
 
 def csrf_token(client: TestClient, path: str = "/") -> str:
     """The token every page carries in `<meta name="csrf-token">`."""
-    match = re.search(r'name="csrf-token" content="([0-9a-f]+)"', client.get(path).text)
-    assert match, "every page carries the CSRF token"
-    return match.group(1)
+    del path  # the token belongs to the browser, not the page
+    return csrf(client)
 
 
 def post_form(client: TestClient, path: str, data: dict[str, str] | None = None) -> httpx2.Response:
     """Submit a form as the page would, with this browser's CSRF token."""
-    return client.post(
-        path, data={**(data or {}), "csrf_token": csrf_token(client)}, follow_redirects=False
-    )
+    response: httpx2.Response = post(client, path, data, follow_redirects=False)
+    return response
 
 
-def code_now(secret: str) -> str:
-    """The authenticator code for Carewall's clock (which tests may move)."""
-    return pyotp.TOTP(secret).at(utcnow())
+code_now = totp_code
 
 
 def log_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
     """POST the password form; returns where Carewall sends the browser next."""
-    response = client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")},
-        follow_redirects=False,
-    )
+    response = login(client, email, password)
     assert response.status_code == 303, response.text
-    return response.headers["location"]
+    return str(response.headers["location"])
 
 
 def enrol_totp(client: TestClient) -> str:
     """Set up an authenticator on the enrolment page; returns its secret."""
-    page = client.get("/account/enroll")
-    assert page.status_code == 200, page.text
-    secret_match = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.text)
-    device_match = re.search(r'name="device_id" value="([^"]+)"', page.text)
-    assert secret_match, "the enrolment page shows the key"
-    assert device_match, "the enrolment form names the pending device"
-    secret = secret_match.group(1).replace(" ", "")
-    response = client.post(
-        "/account/enroll",
-        data={
-            "device_id": device_match.group(1),
-            "code": code_now(secret),
-            "csrf_token": csrf_token(client),
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code in {200, 303}, response.text
-    return secret
+    return enrol_totp_with_codes(client)[0]
 
 
 def finish_mfa(client: TestClient, secret: str) -> None:
     """Complete the second-factor step with a fresh code."""
-    response = client.post(
-        "/login/mfa",
-        data={"code": code_now(secret), "csrf_token": csrf_token(client)},
-        follow_redirects=False,
-    )
+    response = post_form(client, "/login/mfa", {"code": code_now(secret)})
     assert response.status_code == 303, response.text
 
 
