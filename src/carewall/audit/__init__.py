@@ -3,7 +3,7 @@
 from carewall.audit.chain import VerifyResult, verify
 from carewall.audit.events import AuditEvent, DetailValue, Outcome
 from carewall.audit.queries import AuditEntryView, entries_about, entry_count, recent_entries
-from carewall.audit.services import record
+from carewall.audit.services import RequestOrigin, record, record_from
 from carewall.audit.tags import AuditTag
 
 __all__ = [
@@ -12,10 +12,12 @@ __all__ = [
     "AuditTag",
     "DetailValue",
     "Outcome",
+    "RequestOrigin",
     "VerifyResult",
     "entries_about",
     "entry_count",
     "recent_entries",
     "record",
+    "record_from",
     "verify",
 ]

@@ -10,11 +10,12 @@ Carewall transaction takes at BEGIN IMMEDIATE.
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from carewall.audit.events import GENESIS_HASH, AuditEvent, canonical_body
+from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
 from carewall.audit.models import AuditEntry
 from carewall.core.clock import utcnow
 
@@ -45,3 +46,39 @@ def record(session: Session, event: AuditEvent) -> AuditEntry:
     session.add(entry)
     session.flush()
     return entry
+
+
+class RequestOrigin(Protocol):
+    """Where a request came from (identity's `Origin` fits)."""
+
+    @property
+    def ip(self) -> str:
+        """Source IP address ("" for the CLI)."""
+
+    @property
+    def user_agent(self) -> str:
+        """Browser or tool."""
+
+
+def record_from(
+    session: Session,
+    action: str,
+    origin: RequestOrigin,
+    *,
+    actor: str,
+    subject: str = "",
+    outcome: Outcome = Outcome.SUCCESS,
+    **details: DetailValue,
+) -> AuditEntry:
+    """`record` for a request: actor, subject and origin in one call, so every domain's
+    entries carry them the same way."""
+    event = AuditEvent(
+        action=action,
+        outcome=outcome,
+        actor=actor,
+        subject=subject,
+        source_ip=origin.ip,
+        user_agent=origin.user_agent[:300],
+        details=details,
+    )
+    return record(session, event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, Outcome, record
+from carewall.audit import DetailValue, Outcome, record_from
 from carewall.core.runtime import Runtime
 from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
@@ -21,18 +21,7 @@ def audit(
     **details: DetailValue,
 ) -> None:
     """Append an identity event in the caller's transaction."""
-    record(
-        session,
-        AuditEvent(
-            action=tag,
-            outcome=outcome,
-            actor=actor,
-            subject=subject,
-            source_ip=origin.ip,
-            user_agent=origin.user_agent,
-            details=details,
-        ),
-    )
+    record_from(session, tag, origin, actor=actor, subject=subject, outcome=outcome, **details)
 
 
 def user_ref(user_id: str) -> str:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, Outcome, record
+from carewall.audit import DetailValue, Outcome, RequestOrigin, record_from
 from carewall.phishing.tags import PhishingTag
 
-
-class RequestOrigin(Protocol):
-    """Where a request came from; ``carewall.identity.requests.Origin`` fits."""
-
-    @property
-    def ip(self) -> str: ...
-
-    @property
-    def user_agent(self) -> str: ...
+__all__ = ["RequestOrigin", "actor_ref", "audit", "report_ref"]
 
 
 def audit(
@@ -31,18 +21,7 @@ def audit(
     **details: DetailValue,
 ) -> None:
     """Append a phishing event in the caller's transaction (details never hold message text)."""
-    record(
-        session,
-        AuditEvent(
-            action=tag,
-            outcome=outcome,
-            actor=actor,
-            subject=subject,
-            source_ip=origin.ip,
-            user_agent=origin.user_agent[:300],
-            details=details,
-        ),
-    )
+    record_from(session, tag, origin, actor=actor, subject=subject, outcome=outcome, **details)
 
 
 def report_ref(report_id: str) -> str:
