@@ -1,0 +1,177 @@
+"""Record vault benchmark: import throughput and encrypted search latency.
+
+Run by hand: `uv run python bench/records.py [--files 10] [--patients 10000]`.
+PostgreSQL is included for the import figures when CAREWALL_TEST_POSTGRES_URL
+is set. Ratios compare with a baseline measured in the same run on the same
+database, so the noisy shared machine cancels out.
+
+(a) Import of Synthea bundles (validation, reference resolution, encryption,
+    blind indexes, audit) vs a plain insert of the same resource JSON into a
+    scratch table of the same database (target ratio >= 0.3).
+(b) Search by family name + birth date over N patients: p50/p99 latency of
+    the full access path (matrix check, blind-index lookup, decrypt, audit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from carewall.core.config import Settings
+from carewall.core.runtime import Runtime, open_runtime
+from carewall.identity import Role
+from carewall.records import Actor, Purpose, prepare_keys
+from carewall.records.access import search_for
+from carewall.records.importer import import_file
+from carewall.records.services import create_resource
+
+console = Console(width=120)
+SYNTHEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fhir"
+CLI = Actor.system_actor("bench")
+CLINICIAN = Actor(user_id="bench-clinician", role=Role.CLINICIAN)
+FAMILIES = ["Okafor", "Lindqvist", "Moreau", "Haddad", "Kowalski", "Tanaka", "Silva", "Brennan"]
+
+
+@contextmanager
+def runtime_on(url: str | None) -> Iterator[Runtime]:
+    """A fresh data directory on SQLite, or a scratch PostgreSQL database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        name = f"cw_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT") if url else None
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        database_url = (
+            make_url(url).set(database=name).render_as_string(hide_password=False) if url else None
+        )
+        runtime = open_runtime(Settings(home=Path(tmp) / "home", database_url=database_url))
+        prepare_keys(runtime.keys)
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+            if admin is not None:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+
+
+def import_rate(runtime: Runtime, files: list[Path]) -> tuple[float, int]:
+    """Resources per second through the real importer."""
+    count = sum(len(json.loads(f.read_text())["entry"]) for f in files)
+    started = time.perf_counter()
+    for file in track(files, description="Importing", console=console):
+        report = import_file(runtime, CLI, file)
+        assert not report.failed, report.error
+    return count / (time.perf_counter() - started), count
+
+
+def plain_rate(runtime: Runtime, files: list[Path]) -> float:
+    """Baseline: the same resource JSON inserted as is, one transaction per file."""
+    with runtime.db.engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE bench_plain (id VARCHAR(64), type VARCHAR(40), body TEXT)")
+        )
+    bundles = [json.loads(f.read_text()) for f in files]
+    count = sum(len(b["entry"]) for b in bundles)
+    started = time.perf_counter()
+    for bundle in bundles:
+        rows = [
+            {"id": str(uuid.uuid4()), "type": e["resource"]["resourceType"], "body": json.dumps(e)}
+            for e in bundle["entry"]
+        ]
+        with runtime.db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO bench_plain VALUES (:id, :type, :body)"), rows)
+    return count / (time.perf_counter() - started)
+
+
+def seed_patients(runtime: Runtime, count: int) -> list[tuple[str, str]]:
+    """`count` synthetic patients; returns (family, birth date) pairs to search for."""
+    rng = random.Random(7)
+    keys = []
+    for n in track(range(count), description=f"Creating {count:,} patients", console=console):
+        family = f"{rng.choice(FAMILIES)}{n % 997}"
+        birth = f"{rng.randint(1930, 2020)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        create_resource(
+            runtime,
+            CLI,
+            {
+                "resourceType": "Patient",
+                "name": [{"family": family, "given": ["Alex"]}],
+                "birthDate": birth,
+                "gender": "unknown",
+            },
+        )
+        keys.append((family, birth))
+    return keys
+
+
+def search_latency(runtime: Runtime, keys: list[tuple[str, str]], count: int) -> list[float]:
+    rng = random.Random(11)
+    timings = []
+    for _ in range(count):
+        family, birth = rng.choice(keys)
+        started = time.perf_counter()
+        found = search_for(
+            runtime,
+            CLINICIAN,
+            "Patient",
+            {"family": [family], "birthdate": [birth]},
+            Purpose.TREATMENT,
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+        assert found, (family, birth)
+    return sorted(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=10, help="Synthea bundles to import")
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--searches", type=int, default=500)
+    args = parser.parse_args()
+    if not SYNTHEA.is_dir():
+        console.print(f"[yellow]Synthea bundles not found at {SYNTHEA}: nothing to measure.[/]")
+        return
+    files = sorted(SYNTHEA.glob("*.json"))[: args.files]
+    table = Table(title="Record vault")
+    for column in ("measure", "value"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    backends: list[tuple[str, str | None]] = [("SQLite", None)]
+    if os.environ.get("CAREWALL_TEST_POSTGRES_URL"):
+        backends.append(("PostgreSQL", os.environ["CAREWALL_TEST_POSTGRES_URL"]))
+    for name, url in backends:
+        with runtime_on(url) as runtime:
+            rate, count = import_rate(runtime, files)
+            baseline = plain_rate(runtime, files)
+        table.add_row(f"{name}: import, resources/s ({count:,} resources)", f"{rate:,.0f}")
+        table.add_row(f"{name}: plain insert, resources/s", f"{baseline:,.0f}")
+        table.add_row(f"{name}: ratio (target >= 0.3)", f"{rate / baseline:.3f}")
+    with runtime_on(None) as runtime:
+        keys = seed_patients(runtime, args.patients)
+        timings = search_latency(runtime, keys, args.searches)
+    p99 = timings[int(len(timings) * 0.99) - 1]
+    table.add_row(
+        f"SQLite: name + birth date search over {args.patients:,} patients, p50 / p99 ms",
+        f"{statistics.median(timings):.2f} / {p99:.2f} (target p99 < 50)",
+    )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
