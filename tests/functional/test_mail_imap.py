@@ -104,7 +104,11 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
             pytest.fail(f"dovecot exited: {log.read_text() if log.exists() else ''}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+            time.sleep(0.3)  # a second Dovecot that lost a race for the port exits by now
+            if process.poll() is None:
                 return
+            pytest.fail(f"dovecot exited: {log.read_text() if log.exists() else ''}")
         except OSError:
             time.sleep(0.1)
     pytest.fail("dovecot did not start listening")
@@ -203,6 +207,8 @@ def test_carewall_mail_poll_command(
 def test_wrong_password_is_a_clear_error(dovecot: Imap) -> None:
     with pytest.raises(MailboxError, match="Could not open the report mailbox"):
         ImapMailbox("127.0.0.1", dovecot.port, USER, "wrong", "INBOX", ssl=False)
+    with pytest.raises(MailboxError, match="no folder"):
+        ImapMailbox("127.0.0.1", dovecot.port, USER, PASSWORD, "Nope", ssl=False)
 
 
 def test_memory_source_files_marks_seen_and_skips_oversized(runtime: Runtime) -> None:

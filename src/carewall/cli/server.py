@@ -5,14 +5,11 @@ from __future__ import annotations
 import logging
 
 import typer
-import uvicorn
 
 from carewall.audit import AuditEvent, AuditTag, record
 from carewall.cli import users
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, open_cli_runtime
-from carewall.demo import seed_demo
-from carewall.web.app import create_app
 
 
 def serve(
@@ -23,6 +20,12 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="Seed a demo practice and print its logins."),
 ) -> None:
     """Migrate the database, then serve the web application."""
+    # The web stack costs a second of imports that every other command can skip.
+    import uvicorn
+
+    from carewall.demo import seed_demo
+    from carewall.web.app import create_app
+
     settings = load_settings()
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port, "demo": demo}

@@ -9,6 +9,7 @@ rather than losing a report.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -91,13 +92,20 @@ class ImapMailbox:
                 self._conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(host, port, timeout=_TIMEOUT_SECONDS)
             else:
                 self._conn = imaplib.IMAP4(host, port, timeout=_TIMEOUT_SECONDS)
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise MailboxError(
+                f"Could not reach the report mailbox on {host}:{port} ({type(exc).__name__})."
+            ) from exc
+        try:
             self._conn.login(user, password)
             status, _ = self._conn.select(_quoted(folder))
         except (imaplib.IMAP4.error, OSError) as exc:
+            self._conn.shutdown()
             raise MailboxError(
                 f"Could not open the report mailbox on {host}:{port} ({type(exc).__name__})."
             ) from exc
         if status != "OK":
+            self.close()
             raise MailboxError(f"The report mailbox has no folder {folder!r}.")
 
     @classmethod
@@ -141,12 +149,12 @@ class ImapMailbox:
             raise MailboxError(f"Marking a report as read failed ({type(exc).__name__}).") from exc
 
     def close(self) -> None:
-        """Close the folder and log out; errors at this point change nothing."""
-        try:
-            self._conn.close()
+        """Close the folder (when one is open) and log out; errors here change nothing."""
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            if self._conn.state == "SELECTED":
+                self._conn.close()
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
             self._conn.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 def _quoted(folder: str) -> str:

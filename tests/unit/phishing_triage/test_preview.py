@@ -6,6 +6,7 @@ import pytest
 
 from carewall.core.config import Settings
 from carewall.phishing import Signal, Verdict, analyze_bytes
+from carewall.phishing.analyzer import DEFAULT_PHISHING_THRESHOLD, DEFAULT_SUSPICIOUS_THRESHOLD
 from carewall.phishing.context import context_from
 from carewall.phishing.defang import defang, defang_text
 from carewall.phishing.message import message_date, sender_address, unwrap_forwarded
@@ -118,3 +119,10 @@ def test_context_from_settings() -> None:
 def test_thresholds_out_of_order_are_refused() -> None:
     with pytest.raises(ValueError, match="MAIL_SUSPICIOUS_THRESHOLD"):
         Settings(mail_phishing_threshold=3.0, mail_suspicious_threshold=4.0)
+
+
+def test_setting_defaults_follow_the_analyzer_tuning() -> None:
+    """Settings override the analyzer's thresholds, so their defaults must be the tuned ones."""
+    defaults = Settings()
+    assert defaults.mail_phishing_threshold == DEFAULT_PHISHING_THRESHOLD
+    assert defaults.mail_suspicious_threshold == DEFAULT_SUSPICIOUS_THRESHOLD

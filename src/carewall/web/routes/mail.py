@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from carewall.core.errors import CarewallError, ValidationError
 from carewall.identity import Role
 from carewall.phishing import Verdict, queries, services
-from carewall.phishing.errors import MAX_MESSAGE_BYTES, MessageTooLargeError, check_message_size
 from carewall.phishing.defang import defang_text
+from carewall.phishing.errors import MAX_MESSAGE_BYTES, MessageTooLargeError, check_message_size
 from carewall.phishing.preview import build_preview
 from carewall.web.auth import STAFF, Caller, origin_of, require, require_api, runtime_of
 from carewall.web.flash import flash
