@@ -132,3 +132,12 @@ def test_restricted_record_needs_break_glass(runtime: Runtime, clock: FrozenCloc
     assert actions.count("records:emergency:started") == 2
     assert "records:emergency:stopped" in actions
     assert get_record_for(runtime, _actor(Role.PATIENT, "p-vip"), "Patient", "p-vip", P)
+
+
+def test_deleting_someone_elses_deleted_record_does_not_reveal_it(runtime: Runtime) -> None:
+    """Permission comes before "already deleted": a 410 would confirm the record exists."""
+    theirs = _seed(runtime, "p-b")
+    delete_resource(runtime, SYSTEM, "Observation", theirs["Observation"])
+    alice = _actor(Role.PATIENT, "p-a")
+    with pytest.raises((NotFoundError, PermissionDeniedError)):
+        delete_resource(runtime, alice, "Observation", theirs["Observation"])

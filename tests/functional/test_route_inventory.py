@@ -34,8 +34,14 @@ PUBLIC = {
 
 
 def public_routes() -> set[tuple[str, str]]:
-    """PUBLIC plus what feature modules declare public (passwordless sign-in)."""
+    """PUBLIC plus what feature modules declare public (passwordless sign-in, FHIR metadata)."""
     found = set(PUBLIC)
+    try:
+        from carewall.web.fhir import routes as fhir
+    except ImportError:
+        pass
+    else:
+        found |= set(getattr(fhir, "PUBLIC_ROUTES", set()))
     try:
         from carewall.web.routes import passkeys
     except ImportError:

@@ -57,13 +57,16 @@ def delete_resource(
 
     def work(session: Session) -> dict[str, Any]:
         current = store.current_row(session, resource_type, logical_id)
+        now = utcnow()
         if current is None:
             require_type(actor, Action.WRITE, resource_type, target)
+        else:
+            # Permission before "already deleted": a 410 would confirm to an outsider
+            # that someone else's record exists.
+            require_row(
+                session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
+            )
         live = store.require_live(current, resource_type, logical_id)
-        now = utcnow()
-        require_row(
-            session, keys, actor, Action.WRITE, resource_type, target, live.patient_ref, now
-        )
         row = store.write_tombstone(session, live, now)
         _audit_change(
             session,

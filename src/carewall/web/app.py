@@ -12,6 +12,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import passwords
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
+from carewall.web.fhir import routes as fhir
 from carewall.web.routes import (
     account,
     admin,
@@ -50,6 +51,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(passkeys.router)
     app.include_router(admin.router)
     app.include_router(mail.router)
+    app.include_router(fhir.router)
     install_error_handlers(app)
     app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,8 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from carewall.audit import AuditEvent, AuditTag, Outcome, record
 from carewall.core.errors import CarewallError
 from carewall.identity.errors import ThrottledError
+from carewall.records import Issue, RecordValidationError
 from carewall.web.auth import LoginRequiredError, StepUpRedirectError
 from carewall.web.csrf import CsrfError
+from carewall.web.fhir.responses import outcome_response
 from carewall.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -39,8 +42,12 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def error_response(request: Request, status: int, code: str, message: str) -> Response:
-    """Render an error as JSON or as the friendly error page."""
+def error_response(
+    request: Request, status: int, code: str, message: str, *, issues: Sequence[Issue] = ()
+) -> Response:
+    """Render an error as JSON or as the friendly error page (OperationOutcome under /fhir/)."""
+    if request.url.path.startswith("/fhir/"):
+        return outcome_response(status, message, issues)
     if wants_json(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
     title = _TITLES.get(status, "Something went wrong")
@@ -57,7 +64,8 @@ def install_error_handlers(app: FastAPI) -> None:
             _audit_csrf(request)
         if isinstance(exc, LoginRequiredError | StepUpRedirectError) and not wants_json(request):
             return RedirectResponse(exc.redirect_to, status_code=303)
-        response = error_response(request, exc.status, exc.code, exc.message)
+        issues = exc.issues if isinstance(exc, RecordValidationError) else ()
+        response = error_response(request, exc.status, exc.code, exc.message, issues=issues)
         if isinstance(exc, LoginRequiredError):
             response.headers["WWW-Authenticate"] = 'Bearer realm="carewall"'
         if isinstance(exc, ThrottledError):

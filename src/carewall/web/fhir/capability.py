@@ -1,0 +1,123 @@
+"""What the FHIR API supports, in one table: the CapabilityStatement and the search checks.
+
+Search runs on keyed HMAC blind indexes (`records.search`), so every
+parameter matches exactly on a normalised value: no prefixes, no `:contains`,
+no date ranges. A parameter is listed for a type only where the vault indexes
+the field that FHIR's parameter of that name searches; anything else is refused
+with 400 rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carewall import __version__
+from carewall.core.clock import utcnow
+from carewall.records import SUPPORTED_TYPES
+
+INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
+# Result parameters understood on every search besides the type's search parameters.
+RESULT_PARAMS = frozenset({"_count", "_cursor", "_format"})
+DEFAULT_COUNT = 50
+MAX_COUNT = 200
+
+_EXACT = (
+    "Exact match on the normalised value (case, accents and spacing ignored): records are "
+    "encrypted and searched through keyed blind indexes, so partial matches, modifiers and "
+    "prefixes are not supported."
+)
+_PARAMS: dict[str, tuple[str, str]] = {
+    "_id": ("token", "Logical id, exact."),
+    "identifier": ("token", f"`value` or `system|value`. {_EXACT}"),
+    "family": ("string", f"A family name. {_EXACT}"),
+    "given": ("string", f"A given name. {_EXACT}"),
+    "name": ("string", f"A family name, a given name or the name's text. {_EXACT}"),
+    "birthdate": ("date", "The full birth date (YYYY-MM-DD), exact; no ranges or prefixes."),
+    "phone": ("token", "A phone number, digits compared only. Exact."),
+    "email": ("token", f"An email address. {_EXACT}"),
+    "patient": ("reference", "`Patient/id` or `id`: the patient's compartment. Exact."),
+    "subject": ("reference", "Same as `patient`: the patient's compartment. Exact."),
+    "code": ("token", f"`code` or `system|code` of the resource's main code. {_EXACT}"),
+}
+
+_PEOPLE = frozenset({"Patient", "Practitioner"})
+# Types whose FHIR `code` parameter searches a field the vault indexes as `code`.
+_CODED = frozenset(
+    {
+        "AllergyIntolerance",
+        "Condition",
+        "DiagnosticReport",
+        "MedicationRequest",
+        "Observation",
+        "Procedure",
+    }
+)
+_NOT_IN_A_COMPARTMENT = frozenset({"Patient", "Practitioner", "Organization"})
+
+
+def search_params(resource_type: str) -> frozenset[str]:
+    """The search parameters `resource_type` supports (besides the result parameters)."""
+    params = {"_id", "identifier"}
+    if resource_type in _PEOPLE:
+        params |= {"family", "given", "name", "phone", "email"}
+    if resource_type == "Patient":
+        params.add("birthdate")
+    if resource_type in _CODED:
+        params.add("code")
+    if resource_type not in _NOT_IN_A_COMPARTMENT:
+        params |= {"patient", "subject"}
+    return frozenset(params)
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    """The CapabilityStatement of this server (FHIR R4, JSON only)."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": utcnow().date().isoformat(),
+        "publisher": "Carewall",
+        "kind": "instance",
+        "software": {"name": "Carewall", "version": __version__},
+        "implementation": {"description": "Carewall patient-record vault", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    f"Search pages hold `_count` results (default {DEFAULT_COUNT}, at most "
+                    f"{MAX_COUNT}); follow the Bundle's `next` link, whose `_cursor` is opaque "
+                    "and bound to the caller. Transaction and batch Bundles are not accepted "
+                    "here: use `carewall records import`."
+                ),
+                "security": {
+                    "cors": False,
+                    "description": (
+                        "Bearer API tokens (`carewall user token EMAIL --scope fhir:read`); "
+                        "scope fhir:read for reads and searches, fhir:write for changes. A "
+                        "token acts with its owner's role; a patient's token reaches only "
+                        "that patient's own records."
+                    ),
+                },
+                "resource": [_resource(t) for t in sorted(SUPPORTED_TYPES)],
+            }
+        ],
+    }
+
+
+def _resource(resource_type: str) -> dict[str, Any]:
+    return {
+        "type": resource_type,
+        "interaction": [{"code": code} for code in INTERACTIONS],
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": False,
+        "conditionalRead": "not-supported",
+        "conditionalUpdate": False,
+        "conditionalDelete": "not-supported",
+        "searchParam": [
+            {"name": name, "type": _PARAMS[name][0], "documentation": _PARAMS[name][1]}
+            for name in sorted(search_params(resource_type))
+        ],
+    }

@@ -1,0 +1,175 @@
+"""Reading a FHIR request: who (Actor), why (purpose), what (body, If-Match, search).
+
+Everything a client can get wrong is refused here with a 400/406/413/415
+OperationOutcome naming the parameter or header at fault, never its value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from carewall.core.errors import CarewallError
+from carewall.identity import Role, queries
+from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
+from carewall.web.auth import Caller, runtime_of
+from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
+
+MAX_BODY = 5 * 1024 * 1024
+JSON_TYPES = ("application/fhir+json", "application/json")
+_FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
+_PURPOSES = {p.value: p for p in Purpose if p is not Purpose.SYSTEM}
+
+
+class BadRequestError(RecordValidationError):
+    """A FHIR request Carewall cannot act on (unknown parameter, bad header): HTTP 400."""
+
+    code = "bad_request"
+    status = 400
+
+
+def bad_request(expression: str, problem: str, code: str = "invalid") -> BadRequestError:
+    """A 400 naming the parameter or header at fault."""
+    return BadRequestError(f"{expression}: {problem}", [Issue("error", code, expression, problem)])
+
+
+class NotAcceptableError(CarewallError):
+    """The client asked for a format other than FHIR JSON."""
+
+    code = "not_acceptable"
+    status = 406
+
+
+class UnsupportedMediaError(CarewallError):
+    """The body is not FHIR JSON."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+class PayloadTooLargeError(CarewallError):
+    """The body is over the size limit."""
+
+    code = "too_large"
+    status = 413
+
+
+class UnknownTypeError(CarewallError):
+    """A resource type this server does not serve."""
+
+    code = "not_supported"
+    status = 404
+
+
+def actor_for(request: Request, caller: Caller) -> Actor:
+    """The records `Actor` of an authenticated caller (patients carry their Patient id)."""
+    patient_id = None
+    if caller.role is Role.PATIENT:
+        with runtime_of(request).db.sessions() as session:
+            patient_id = queries.patient_id_of(session, caller.user_id)
+    return Actor(user_id=caller.ref, role=caller.role, patient_id=patient_id)
+
+
+def purpose_of(request: Request, caller: Caller) -> Purpose:
+    """`X-Purpose-Of-Use` (a v3 PurposeOfUse code); treatment, or patient request, by default."""
+    sent = request.headers.get("x-purpose-of-use", "").rpartition("|")[2].strip()
+    if not sent:
+        return Purpose.PATIENT_REQUEST if caller.role is Role.PATIENT else Purpose.TREATMENT
+    purpose = _PURPOSES.get(sent.upper())
+    if purpose is None:
+        codes = ", ".join(sorted(_PURPOSES))
+        raise bad_request("X-Purpose-Of-Use", f"use one of {codes}", "value")
+    return purpose
+
+
+def check_type(resource_type: str) -> None:
+    """404 for a type this server does not serve."""
+    if resource_type not in SUPPORTED_TYPES:
+        raise UnknownTypeError(f"{resource_type[:64]} is not a supported resource type.")
+
+
+def check_format(request: Request) -> None:
+    """406 unless the client accepts FHIR JSON (`_format` or `Accept`)."""
+    wanted = request.query_params.get("_format")
+    if wanted is not None and wanted.split(";")[0].strip() not in _FORMATS:
+        raise NotAcceptableError("Only JSON is supported (_format=json).")
+    accept = request.headers.get("accept", "")
+    if accept and not any(t in accept for t in (*JSON_TYPES, "*/*", "application/*")):
+        raise NotAcceptableError("Only application/fhir+json is supported.")
+
+
+async def read_resource(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object: 415 if not JSON, 413 over 5 MB, 400 if unparsable."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in JSON_TYPES:
+        raise UnsupportedMediaError("Send the resource as application/fhir+json.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLargeError("The resource is larger than 5 MB.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY:
+            raise PayloadTooLargeError("The resource is larger than 5 MB.")
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise bad_request("body", "not valid JSON", "structure") from None
+    if not isinstance(value, dict):
+        raise bad_request("body", "not a JSON object", "structure")
+    return value
+
+
+def body_of_type(resource: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    """The body, if its resourceType is the one in the URL (400 otherwise)."""
+    if resource.get("resourceType") != resource_type:
+        raise bad_request("resourceType", f"must be {resource_type}, as in the URL", "value")
+    return resource
+
+
+def if_match(request: Request) -> int | None:
+    """The version named by `If-Match: W/"n"` (plain `"n"` and `n` accepted too)."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise bad_request("If-Match", 'expected W/"version"', "value")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A type-level search as asked: parameters (checked), page size and cursor."""
+
+    params: dict[str, list[str]]
+    count: int
+    cursor: str | None
+
+
+def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRequest:
+    """Check the query parameters of a search; unknown ones are refused, not ignored."""
+    supported = search_params(resource_type)
+    params: dict[str, list[str]] = {}
+    for name, value in items:
+        if name in RESULT_PARAMS:
+            continue
+        if name not in supported:
+            problem = f"not a supported search parameter for {resource_type}"
+            raise bad_request(name[:64], problem, "not-supported")
+        params.setdefault(name, []).append(value)
+    cursor = dict(items).get("_cursor")
+    if cursor is not None and params:
+        raise bad_request("_cursor", "a page cursor carries its own search parameters")
+    return SearchRequest(params, _count(dict(items).get("_count")), cursor)
+
+
+def _count(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_COUNT
+    if not text.isdigit():
+        raise bad_request("_count", "must be a whole number", "value")
+    return min(int(text), MAX_COUNT)

@@ -1,0 +1,148 @@
+"""FHIR wire format: the `application/fhir+json` response, OperationOutcome, Bundles, ETags.
+
+Error texts come from domain errors, whose messages name resource types, ids
+and field paths only (never values), so they are safe to return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from carewall.records import Issue
+
+MEDIA_TYPE = "application/fhir+json"
+
+# HTTP status -> OperationOutcome.issue.code (http://hl7.org/fhir/issue-type).
+_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+class FhirResponse(JSONResponse):
+    """JSON rendered with the FHIR media type."""
+
+    media_type = MEDIA_TYPE
+
+
+def operation_outcome(
+    status: int, message: str, issues: Sequence[Issue] = (), *, severity: str = "error"
+) -> dict[str, Any]:
+    """An OperationOutcome: the given issues, or one issue coded from the HTTP status."""
+    if issues:
+        listed = [issue.as_fhir() for issue in issues]
+    else:
+        code = _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing")
+        listed = [{"severity": severity, "code": code, "diagnostics": message}]
+    for item in listed:
+        if not item.get("expression"):
+            item.pop("expression", None)
+    return {"resourceType": "OperationOutcome", "issue": listed}
+
+
+def outcome_response(
+    status: int, message: str, issues: Sequence[Issue] = (), *, severity: str = "error"
+) -> FhirResponse:
+    """An error (or information) as an OperationOutcome with its HTTP status."""
+    return FhirResponse(operation_outcome(status, message, issues, severity=severity), status)
+
+
+def etag(version: int | str) -> str:
+    """The weak ETag of a resource version, as FHIR servers send it."""
+    return f'W/"{version}"'
+
+
+def version_headers(resource: dict[str, Any]) -> dict[str, str]:
+    """ETag and Last-Modified from a stored resource's meta."""
+    meta = resource.get("meta") or {}
+    headers = {}
+    if meta.get("versionId"):
+        headers["ETag"] = etag(meta["versionId"])
+    if meta.get("lastUpdated"):
+        headers["Last-Modified"] = http_date(meta["lastUpdated"])
+    return headers
+
+
+def http_date(instant: str | datetime) -> str:
+    """An RFC 9110 date from a FHIR instant (or a datetime)."""
+    moment = instant
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return format_datetime(moment, usegmt=True)
+
+
+def searchset(
+    base: str,
+    resources: Iterable[dict[str, Any]],
+    total: int,
+    links: dict[str, str],
+) -> dict[str, Any]:
+    """A searchset Bundle with `total` and paging links (self, next)."""
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": rel, "url": url} for rel, url in links.items()],
+        "entry": [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
+
+
+def history_bundle(
+    base: str,
+    resource_type: str,
+    logical_id: str,
+    entries: Iterable[tuple[int, datetime, dict[str, Any] | None]],
+    self_url: str,
+) -> dict[str, Any]:
+    """A history Bundle: newest first, deletions as DELETE entries without a resource."""
+    listed = []
+    for version, last_updated, resource in entries:
+        url = f"{resource_type}/{logical_id}"
+        if resource is None:
+            method, status = "DELETE", "204"
+        else:
+            method, status = ("POST", "201") if version == 1 else ("PUT", "200")
+        entry: dict[str, Any] = {
+            "fullUrl": f"{base}/{url}",
+            "request": {"method": method, "url": url},
+            "response": {
+                "status": status,
+                "etag": etag(version),
+                "lastModified": last_updated.isoformat(timespec="milliseconds").replace(
+                    "+00:00", "Z"
+                ),
+            },
+        }
+        if resource is not None:
+            entry["resource"] = resource
+        listed.append(entry)
+    return {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": len(listed),
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": listed,
+    }

@@ -1,0 +1,205 @@
+"""FHIR R4 REST endpoints: thin adapters from HTTP to `records.access` and `records.services`.
+
+Every decision (matrix, compartment, break-glass) and every audit entry is made
+by the records domain; a route checks the request's shape, builds the `Actor`,
+calls one records function and renders FHIR JSON. Errors reach the global
+handler, which answers OperationOutcome under /fhir/.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from carewall.core.errors import NotFoundError
+from carewall.records.access import get_record_for, history_for, search_for, vread_for
+from carewall.records.services import create_resource, delete_resource, update_resource
+from carewall.web.auth import ALL, Caller, require_api, runtime_of
+from carewall.web.fhir import paging
+from carewall.web.fhir.capability import capability_statement
+from carewall.web.fhir.inputs import (
+    SearchRequest,
+    actor_for,
+    bad_request,
+    body_of_type,
+    check_format,
+    check_type,
+    if_match,
+    purpose_of,
+    read_resource,
+    search_request,
+)
+from carewall.web.fhir.responses import (
+    MEDIA_TYPE,
+    FhirResponse,
+    etag,
+    history_bundle,
+    outcome_response,
+    searchset,
+    version_headers,
+)
+
+router = APIRouter(prefix="/fhir", include_in_schema=False, dependencies=[Depends(check_format)])
+
+# The CapabilityStatement is public by FHIR convention (clients read it before signing in).
+PUBLIC_ROUTES = {("GET", "/fhir/metadata")}
+
+# Every role may reach some resource type; the records matrix decides per type and row.
+Reader = Annotated[Caller, Depends(require_api(ALL, scope="fhir:read"))]
+Writer = Annotated[Caller, Depends(require_api(ALL, scope="fhir:write"))]
+Body = Annotated[dict[str, Any], Depends(read_resource)]
+
+
+def base_url(request: Request) -> str:
+    """The service base, e.g. `https://clinic.example/fhir`."""
+    return f"{str(request.base_url).rstrip('/')}/fhir"
+
+
+@router.get("/metadata")
+def metadata(request: Request) -> FhirResponse:
+    """The CapabilityStatement: types, interactions and search parameters supported."""
+    return FhirResponse(capability_statement(base_url(request)))
+
+
+@router.get("/{resource_type}")
+def search(request: Request, resource_type: str, caller: Reader) -> FhirResponse:
+    """Type-level search with `_count` paging (a searchset Bundle)."""
+    check_type(resource_type)
+    asked = search_request(resource_type, request.query_params.multi_items())
+    return _search(request, caller, resource_type, asked, str(request.url))
+
+
+@router.post("/{resource_type}/_search")
+async def search_by_post(request: Request, resource_type: str, caller: Reader) -> FhirResponse:
+    """Search with the parameters in a form body, keeping search values out of URLs."""
+    check_type(resource_type)
+    form = await request.form()
+    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    items += request.query_params.multi_items()
+    asked = search_request(resource_type, items)
+    self_url = f"{base_url(request)}/{resource_type}/_search"
+    return _search(request, caller, resource_type, asked, self_url)
+
+
+def _search(
+    request: Request, caller: Caller, resource_type: str, asked: SearchRequest, self_url: str
+) -> FhirResponse:
+    runtime = runtime_of(request)
+    if asked.cursor is not None:
+        page = paging.unseal(runtime.keys, caller.user_id, resource_type, asked.cursor)
+    else:
+        page = paging.Page(asked.params, asked.count)
+    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    found = search_for(runtime, actor, resource_type, page.params, purpose)
+    found.sort(key=lambda r: str(r["id"]))  # the cursor's order, whatever the collation
+    remaining = [r for r in found if str(r["id"]) > page.after]
+    shown = remaining[: page.count]
+    links = {"self": self_url}
+    if shown and len(remaining) > len(shown):
+        after = paging.Page(page.params, page.count, str(shown[-1]["id"]))
+        cursor = paging.seal(runtime.keys, caller.user_id, resource_type, after)
+        links["next"] = f"{base_url(request)}/{resource_type}?_cursor={cursor}"
+    return FhirResponse(searchset(base_url(request), shown, len(found), links))
+
+
+@router.post("/{resource_type}")
+def create(request: Request, resource_type: str, caller: Writer, body: Body) -> Response:
+    """Create with a server-assigned id: 201, Location and ETag."""
+    check_type(resource_type)
+    resource = {k: v for k, v in body_of_type(body, resource_type).items() if k != "id"}
+    meta = create_resource(runtime_of(request), actor_for(request, caller), resource)
+    return _written(request, caller, meta, 201)
+
+
+@router.get("/{resource_type}/{logical_id}/_history/{version}")
+def vread(
+    request: Request, resource_type: str, logical_id: str, version: str, caller: Reader
+) -> FhirResponse:
+    """One version of a resource (410 for the deletion)."""
+    check_type(resource_type)
+    if not version.isdigit():
+        raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
+    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    resource = vread_for(
+        runtime_of(request), actor, resource_type, logical_id, int(version), purpose
+    )
+    return FhirResponse(resource, headers=version_headers(resource))
+
+
+@router.get("/{resource_type}/{logical_id}/_history")
+def history(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
+    """Every version of one resource, newest first (a history Bundle)."""
+    check_type(resource_type)
+    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    entries = history_for(runtime_of(request), actor, resource_type, logical_id, purpose)
+    bundle = history_bundle(
+        base_url(request),
+        resource_type,
+        logical_id,
+        [(e.version, e.last_updated, e.resource) for e in entries],
+        str(request.url),
+    )
+    return FhirResponse(bundle)
+
+
+@router.get("/{resource_type}/{logical_id}")
+def read(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
+    """The current version, with ETag and Last-Modified."""
+    check_type(resource_type)
+    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    resource = get_record_for(runtime_of(request), actor, resource_type, logical_id, purpose)
+    return FhirResponse(resource, headers=version_headers(resource))
+
+
+@router.put("/{resource_type}/{logical_id}")
+def update(
+    request: Request, resource_type: str, logical_id: str, caller: Writer, body: Body
+) -> Response:
+    """Update (or create with this id); `If-Match: W/"n"` makes it conditional (412)."""
+    check_type(resource_type)
+    resource = body_of_type(body, resource_type)
+    if resource.get("id") != logical_id:
+        raise bad_request("id", "must be the id in the URL", "value")
+    version = if_match(request)
+    meta = update_resource(
+        runtime_of(request), actor_for(request, caller), resource, if_match=version
+    )
+    created = meta["changed"] and meta["versionId"] == 1
+    return _written(request, caller, meta, 201 if created else 200)
+
+
+@router.delete("/{resource_type}/{logical_id}")
+def delete(request: Request, resource_type: str, logical_id: str, caller: Writer) -> Response:
+    """Soft delete: history keeps the earlier versions; reads answer 410 afterwards."""
+    check_type(resource_type)
+    meta = delete_resource(
+        runtime_of(request), actor_for(request, caller), resource_type, logical_id
+    )
+    response = outcome_response(
+        200, f"{resource_type}/{logical_id} deleted.", severity="information"
+    )
+    response.headers["ETag"] = etag(meta["versionId"])
+    return response
+
+
+def _written(request: Request, caller: Caller, meta: dict[str, Any], status: int) -> Response:
+    """The answer to a create or update, as `Prefer: return=...` asks (default: the resource)."""
+    resource_type, logical_id, version = meta["resourceType"], meta["id"], meta["versionId"]
+    headers = {
+        "ETag": etag(version),
+        "Location": f"{base_url(request)}/{resource_type}/{logical_id}/_history/{version}",
+    }
+    prefer = request.headers.get("prefer", "")
+    if "return=minimal" in prefer:
+        return Response(status_code=status, headers=headers, media_type=MEDIA_TYPE)
+    if "return=OperationOutcome" in prefer:
+        response = outcome_response(
+            status, f"{resource_type}/{logical_id} is at version {version}.", severity="information"
+        )
+        response.headers.update(headers)
+        return response
+    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    resource = vread_for(runtime_of(request), actor, resource_type, logical_id, version, purpose)
+    return FhirResponse(resource, status, headers={**headers, **version_headers(resource)})
