@@ -1,12 +1,18 @@
-"""`carewall audit verify`."""
+"""`carewall audit verify` and `carewall audit export --format fhir`."""
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import func, select
 
 from carewall.audit import AuditEvent, AuditTag, Outcome, record, verify
+from carewall.audit.events import parse_body
+from carewall.audit.fhir import audit_event
 from carewall.audit.models import AuditEntry
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
@@ -42,3 +48,41 @@ def verify_command(
         f"{result.count} entries before it are intact."
     )
     raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    fmt: str = typer.Option("fhir", "--format", help="Output format (only `fhir` for now)."),
+    out: Path | None = typer.Option(None, "--out", help="Write to FILE instead of stdout."),
+) -> None:
+    """Write every entry as a FHIR R4 AuditEvent, one JSON object per line (NDJSON)."""
+    if fmt != "fhir":
+        err_console.print("[bold red]Error:[/] only --format fhir is supported.")
+        raise typer.Exit(2)
+    runtime = open_cli_runtime(load_settings())
+    with runtime.db.sessions() as session:
+        total = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    stream = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        with (
+            Progress(
+                TextColumn("Exporting"), BarColumn(), MofNCompleteColumn(), console=err_console
+            ) as bar,
+            runtime.db.sessions() as session,
+        ):
+            task = bar.add_task("export", total=total)
+            rows = session.execute(
+                select(AuditEntry.body, AuditEntry.entry_hash)
+                .order_by(AuditEntry.seq)
+                .execution_options(yield_per=2_000)
+            )
+            for count, (body, entry_hash) in enumerate(rows, 1):
+                event = audit_event(parse_body(bytes(body)), bytes(entry_hash))
+                stream.write(json.dumps(event, separators=(",", ":")) + "\n")
+                if count % 500 == 0 or count == total:
+                    bar.update(task, completed=count)
+    finally:
+        if out:
+            stream.close()
+    if out:
+        err_console.print(f"Wrote {total} AuditEvent resources to {out}.")

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     patient_mfa_required: bool = Field(
         default=False, description="Require a second factor for patients too (staff always)."
     )
+    portal_show_staff_names: bool = Field(
+        default=True,
+        description="Show staff names (not only roles) in the portal's 'Who has looked at my "
+        "record'.",
+    )
     session_idle_minutes_staff: int = Field(
         default=15, ge=1, le=240, description="Staff are signed out after this long idle."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import DemoLogin, Seeder
+from carewall.demo.records_seed import RECORDS_SEEDER
 from carewall.identity import Role, accounts, prepare_keys
 from carewall.identity.requests import Origin
 
@@ -37,4 +38,11 @@ def _staff(runtime: Runtime) -> None:
 SEEDERS: list[Seeder] = [
     Seeder("core-keys", _keys),
     Seeder("identity-staff", _staff, logins=STAFF),
+    RECORDS_SEEDER,
 ]
+
+
+# Last, after the record seeders: the portal patient is linked to a stored patient.
+from carewall.demo.portal_seed import PORTAL_SEEDER  # noqa: E402
+
+SEEDERS.append(PORTAL_SEEDER)

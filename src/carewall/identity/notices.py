@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carewall.core.clock import utcnow
+from carewall.core.runtime import Runtime
 from carewall.identity.models import Notice, User
 from carewall.identity.roles import Role
 
@@ -42,3 +44,9 @@ def dismiss(session: Session, user_id: str, notice_id: str, now: datetime) -> No
     notice = session.get(Notice, notice_id)
     if notice is not None and notice.user_id == user_id:
         notice.read_at = now
+
+
+def alert_admins(runtime: Runtime, message: str, level: str = "warning") -> None:
+    """Notify the security officers at once, in a transaction of its own."""
+    with runtime.db.transaction() as session:
+        notify_admins(session, message, utcnow(), level)

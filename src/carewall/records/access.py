@@ -130,10 +130,15 @@ def search_for(
         }
         if len(patients) <= _MAX_LISTED_PATIENTS:
             details["patient_ids"] = patients
+        # A search inside one patient's record is filed under that patient (indexed
+        # subject), so the portal's access list and the access report find it.
+        subject = f"Patient/{patients[0]}" if len(patients) == 1 else resource_type
+        if len(patients) == 1:
+            details["patient"] = patients[0]
         event = AuditEvent(
             action=RecordsTag.SEARCH_PERFORMED,
             actor=actor.user_id,
-            subject=resource_type,
+            subject=subject,
             details=details,
         )
         record(session, event)

@@ -31,7 +31,9 @@ from carewall.records.terms import patient_id_of
 from carewall.records.validation import validate_resource
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
-BREAK_GLASS_REASONS = frozenset({"emergency", "continuity-of-care", "patient-request", "other"})
+BREAK_GLASS_REASONS = frozenset(
+    {"emergency", "unable-to-consent", "continuity-of-care", "patient-request", "other"}
+)
 MAX_BREAK_GLASS_MINUTES = 240
 
 

@@ -19,3 +19,10 @@ class RecordsTag(StrEnum):
     COMPARTMENT_RESTRICTED = "records:compartment:restricted"
     EMERGENCY_STARTED = "records:emergency:started"
     EMERGENCY_STOPPED = "records:emergency:stopped"
+
+
+class PortalTag(StrEnum):
+    """Audit tags of the patient portal and the access report (HIPAA accounting)."""
+
+    ACCESS_FLAGGED = "records:access:flagged"
+    ACCOUNTING_VIEWED = "records:accounting:viewed"

@@ -14,6 +14,7 @@ from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
 from carewall.web.fhir import routes as fhir
 from carewall.web.routes import (
+    access_report,
     account,
     admin,
     api_account,
@@ -21,6 +22,8 @@ from carewall.web.routes import (
     home,
     mail,
     passkeys,
+    patients,
+    portal,
     signin,
 )
 from carewall.web.security import SecurityMiddleware
@@ -52,6 +55,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(mail.router)
     app.include_router(fhir.router)
+    app.include_router(patients.router)
+    app.include_router(portal.router)
+    app.include_router(access_report.router)
     install_error_handlers(app)
     app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
     return app

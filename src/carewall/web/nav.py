@@ -20,8 +20,17 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Home", "/"),
     NavItem("Users", "/admin/users", frozenset({Role.ADMIN.value})),
     NavItem("MFA policy", "/admin/policy", frozenset({Role.ADMIN.value})),
+    NavItem(
+        "Patients",
+        "/patients",
+        frozenset({Role.CLINICIAN.value, Role.FRONT_DESK.value, Role.BILLING.value}),
+    ),
     NavItem("Analyze email", "/mail/analyze", frozenset(r.value for r in Role if r.is_staff)),
     NavItem("Reported email", "/admin/mail-reports", frozenset({Role.ADMIN.value})),
+    NavItem("My record", "/portal", frozenset({Role.PATIENT.value})),
+    NavItem(
+        "Access report", "/admin/access-report", frozenset({Role.ADMIN.value, Role.AUDITOR.value})
+    ),
     NavItem("Account", "/account/security", frozenset(role.value for role in Role)),
 ]
 

@@ -1,0 +1,53 @@
+"""Read side for pages: restriction and emergency-access state of one compartment.
+
+Nothing here decrypts a record: these answers are about the access rules
+(is a compartment restricted, does this user hold a live break-glass grant),
+so the staff chart can show the right screen and banner before it asks
+`access` for any data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from carewall.core.clock import utcnow
+from carewall.core.runtime import Runtime
+from carewall.records.keys import RecordKeys
+from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+
+
+@dataclass(frozen=True)
+class EmergencyAccess:
+    """A live break-glass grant: what the banner shows and the stop button names."""
+
+    grant_id: str
+    expires_at: datetime
+
+
+def is_restricted(runtime: Runtime, patient_id: str) -> bool:
+    """Whether the patient's compartment is marked restricted."""
+    ref = RecordKeys.from_keystore(runtime.keys).patient_ref(patient_id)
+    with runtime.db.sessions() as session:
+        return session.get(RestrictedCompartment, ref) is not None
+
+
+def emergency_access(runtime: Runtime, user_id: str, patient_id: str) -> EmergencyAccess | None:
+    """The user's live (unexpired, unstopped) grant for this patient, latest expiry first."""
+    ref = RecordKeys.from_keystore(runtime.keys).patient_ref(patient_id)
+    query = (
+        select(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.user_id == user_id,
+            BreakGlassGrant.patient_ref == ref,
+            BreakGlassGrant.expires_at > utcnow(),
+            BreakGlassGrant.ended_at.is_(None),
+        )
+        .order_by(BreakGlassGrant.expires_at.desc())
+        .limit(1)
+    )
+    with runtime.db.sessions() as session:
+        grant = session.scalars(query).first()
+        return None if grant is None else EmergencyAccess(grant.id, grant.expires_at)

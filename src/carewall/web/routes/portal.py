@@ -1,0 +1,118 @@
+"""The patient portal: my record, downloads, and "Who has looked at my record".
+
+Routes are thin: the patient's records `Actor` (their own compartment only)
+goes to `records.portal`, `records.export` and `records.accounting`, which
+decide and audit. No URL carries a record id, so there is nothing to guess.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from carewall.identity import Role
+from carewall.records import Actor
+from carewall.records.access import export_compartment
+from carewall.records.accounting import (
+    MAX_COMMENT,
+    MAX_EVENTS,
+    Who,
+    access_events,
+    flag_access,
+    group_for_portal,
+)
+from carewall.records.export import export_patient_bundle
+from carewall.records.portal import my_record, summarise
+from carewall.web.auth import Caller, origin_of, require, runtime_of
+from carewall.web.fhir.inputs import actor_for
+from carewall.web.flash import flash
+from carewall.web.templating import render, templates
+
+router = APIRouter(include_in_schema=False)
+PatientCaller = Annotated[Caller, Depends(require(Role.PATIENT))]
+
+
+def _actor(request: Request, caller: Caller) -> Actor:
+    return actor_for(request, caller)
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def portal_home(request: Request, caller: PatientCaller) -> Response:
+    """The patient's own record in plain language (friendly page when none is linked)."""
+    summary = my_record(runtime_of(request), _actor(request, caller))
+    return render(request, "portal/home.html", {"summary": summary})
+
+
+@router.get("/portal/download.json")
+def download_json(request: Request, caller: PatientCaller) -> Response:
+    """The whole compartment as a FHIR Bundle (audited as an export)."""
+    actor = _actor(request, caller)
+    if actor.patient_id is None:
+        return _no_record(request)
+    bundle = export_patient_bundle(runtime_of(request), actor, actor.patient_id)
+    return Response(
+        json.dumps(bundle, indent=2),
+        media_type="application/fhir+json",
+        headers={"Content-Disposition": 'attachment; filename="my-health-record.json"'},
+    )
+
+
+@router.get("/portal/download.html")
+def download_html(request: Request, caller: PatientCaller) -> Response:
+    """A printable, self-contained summary (audited as an export)."""
+    actor = _actor(request, caller)
+    if actor.patient_id is None:
+        return _no_record(request)
+    summary = summarise(export_compartment(runtime_of(request), actor, actor.patient_id))
+    practice = runtime_of(request).settings.practice_name
+    html = templates.get_template("portal/printable.html").render(
+        summary=summary, practice_name=practice
+    )
+    return HTMLResponse(
+        html, headers={"Content-Disposition": 'attachment; filename="my-health-record.html"'}
+    )
+
+
+@router.get("/portal/access", response_class=HTMLResponse)
+def access_page(request: Request, caller: PatientCaller) -> Response:
+    """Who has looked at my record: staff accesses by day and category, newest first."""
+    actor = _actor(request, caller)
+    events = access_events(runtime_of(request), actor.patient_id) if actor.patient_id else []
+    groups = group_for_portal(events)
+    context = {
+        "linked": actor.patient_id is not None,
+        "staff": [g for g in groups if g.who is Who.STAFF],
+        "own": [g for g in groups if g.who is Who.SELF][:20],
+        "imports": [g for g in groups if g.who is Who.SYSTEM][:20],
+        "show_names": runtime_of(request).settings.portal_show_staff_names,
+        "limit": MAX_EVENTS,
+        "max_comment": MAX_COMMENT,
+    }
+    return render(request, "portal/access.html", context)
+
+
+@router.post("/portal/access/{seq}/flag")
+def flag(
+    request: Request,
+    caller: PatientCaller,
+    seq: int,
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    """Flag an access the patient does not recognise; the security officer is alerted."""
+    flag_access(runtime_of(request), _actor(request, caller), seq, comment, origin_of(request))
+    response = RedirectResponse("/portal/access", status_code=303)
+    flash(
+        request,
+        response,
+        "Thank you. The practice's security officer has been alerted and will look into it.",
+    )
+    return response
+
+
+def _no_record(request: Request) -> Response:
+    response = RedirectResponse("/portal", status_code=303)
+    flash(request, response, "Your account is not linked to a record yet.", "error")
+    return response
