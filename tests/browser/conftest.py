@@ -107,3 +107,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server = start_server(tmp_path / "home")
     yield server
     server.stop()
+
+
+def oathtool(secret: str, when: str = "now") -> str:
+    """A TOTP code from an implementation that is not ours (the person's phone)."""
+    return subprocess.run(
+        ["oathtool", "--totp", "-b", f"--now={when}", secret],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,7 +20,7 @@ from carewall.identity import accounts
 from carewall.identity.requests import Origin
 from carewall.records import Actor
 from carewall.records.services import create_resource, restrict_compartment
-from tests.browser.conftest import LiveServer, start_server
+from tests.browser.conftest import LiveServer, oathtool, start_server
 from tests.functional.records_helpers import minimal
 
 PASSWORD = "violet harbour lantern 1987"
@@ -31,16 +30,6 @@ SYSTEM = Actor.system_actor("test")
 pytestmark = pytest.mark.skipif(
     shutil.which("oathtool") is None, reason="Debian's oathtool is not installed"
 )
-
-
-def oathtool(secret: str, when: str = "now") -> str:
-    """A TOTP code from an implementation that is not ours (the clinician's phone)."""
-    return subprocess.run(
-        ["oathtool", "--totp", "-b", f"--now={when}", secret],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 @pytest.fixture

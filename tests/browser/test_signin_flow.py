@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from carewall.core.config import Settings
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
 from carewall.identity.requests import Origin
-from tests.browser.conftest import LiveServer, start_server
+from tests.browser.conftest import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "nurse@clinic.example"
@@ -23,16 +22,6 @@ EMAIL = "nurse@clinic.example"
 pytestmark = pytest.mark.skipif(
     shutil.which("oathtool") is None, reason="Debian's oathtool is not installed"
 )
-
-
-def oathtool(secret: str, when: str = "now") -> str:
-    """A TOTP code from an implementation that is not ours."""
-    return subprocess.run(
-        ["oathtool", "--totp", "-b", f"--now={when}", secret],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
@@ -67,21 +68,35 @@ def finish_totp(
 ) -> EnrolmentDone:
     """Confirm a device with a code; a first factor also completes sign-in."""
     now = utcnow()
-    ref = user_ref(active.user.id)
     with runtime.db.transaction() as session:
         device = session.get(TotpDevice, device_id)
         if device is None or device.user_id != active.user.id:
             raise FactorError("This setup has expired. Start again.")
         factors.confirm_totp(session, runtime.keys, device, code, now)
         device.name = name.strip()[:60] or "Authenticator app"
-        audit(session, Tag.FACTOR_ENROLLED, origin, actor=ref, subject=ref, factor="totp")
-        token, codes = None, []
-        if active.stage is Stage.ENROLL:
-            token = signin.complete_enrolment(runtime, session, active, origin)
-        session.flush()
-        if factors.summary(session, active.user.id).recovery_left == 0:
-            codes = factors.new_recovery_codes(session, runtime.keys, active.user.id, now)
-            audit(session, Tag.RECOVERY_REGENERATED, origin, actor=ref, subject=ref)
+        return factor_enrolled(runtime, session, active, origin, now, factor="totp")
+
+
+def factor_enrolled(
+    runtime: Runtime,
+    session: Session,
+    active: ActiveSession,
+    origin: Origin,
+    now: datetime,
+    *,
+    factor: str,
+) -> EnrolmentDone:
+    """After any new factor: audit, finish a first-factor sign-in, and hand out
+    recovery codes when the user has none."""
+    ref = user_ref(active.user.id)
+    audit(session, Tag.FACTOR_ENROLLED, origin, actor=ref, subject=ref, factor=factor)
+    token, codes = None, []
+    if active.stage is Stage.ENROLL:
+        token = signin.complete_enrolment(runtime, session, active, origin)
+    session.flush()
+    if factors.summary(session, active.user.id).recovery_left == 0:
+        codes = factors.new_recovery_codes(session, runtime.keys, active.user.id, now)
+        audit(session, Tag.RECOVERY_REGENERATED, origin, actor=ref, subject=ref)
     return EnrolmentDone(token, codes)
 
 

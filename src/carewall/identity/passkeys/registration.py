@@ -25,10 +25,8 @@ from webauthn.helpers.structs import (
 from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
-from carewall.identity import factors, signin
-from carewall.identity.enrolment import EnrolmentDone
+from carewall.identity.enrolment import EnrolmentDone, factor_enrolled
 from carewall.identity.errors import FactorError
-from carewall.identity.events import audit, user_ref
 from carewall.identity.models import WebAuthnCredential
 from carewall.identity.passkeys.ceremony import (
     TIMEOUT_MS,
@@ -46,8 +44,7 @@ from carewall.identity.passkeys.ceremony import (
     user_handle,
 )
 from carewall.identity.requests import Origin
-from carewall.identity.sessions import ActiveSession, Stage
-from carewall.identity.tags import IdentityTag as Tag
+from carewall.identity.sessions import ActiveSession
 
 # Registration ----------------------------------------------------------------------------
 
@@ -148,14 +145,5 @@ def _verified_credential(
 def _after_enrolment(
     runtime: Runtime, session: Session, active: ActiveSession, origin: Origin, now: datetime
 ) -> EnrolmentDone:
-    """Audit, finish a first-factor sign-in and hand out recovery codes if there are none."""
-    ref = user_ref(active.user.id)
-    audit(session, Tag.FACTOR_ENROLLED, origin, actor=ref, subject=ref, factor="passkey")
-    token, codes = None, []
-    if active.stage is Stage.ENROLL:
-        token = signin.complete_enrolment(runtime, session, active, origin)
-    session.flush()
-    if factors.summary(session, active.user.id).recovery_left == 0:
-        codes = factors.new_recovery_codes(session, runtime.keys, active.user.id, now)
-        audit(session, Tag.RECOVERY_REGENERATED, origin, actor=ref, subject=ref)
-    return EnrolmentDone(token, codes)
+    """The passkey is stored: the shared after-enrolment steps."""
+    return factor_enrolled(runtime, session, active, origin, now, factor="passkey")
