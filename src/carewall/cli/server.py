@@ -44,7 +44,10 @@ def serve(
         )
     with runtime.db.transaction() as session:
         record(session, AuditEvent(action=AuditTag.SERVER_STARTED, details={"demo": demo}))
-    url = f"http://{settings.host}:{settings.port}/"
+    # Browsers allow passkeys on `localhost` but not on an IP literal, so point
+    # people at the name when serving on loopback.
+    host = "localhost" if settings.host == "127.0.0.1" else settings.host
+    url = f"{settings.base_url or f'http://{host}:{settings.port}'}".rstrip("/") + "/"
     console.print(f"[green]Carewall is running at[/] [link={url}]{url}[/]  (Ctrl+C to stop)")
     uvicorn.run(
         create_app(runtime),
