@@ -14,12 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -38,6 +33,7 @@ from carewall.records import Actor
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.web.app import create_app
+from harness import start_server, timed_gets  # bench/ is on sys.path when run
 
 console = Console(width=120)
 CLI = Origin(user_agent="bench")
@@ -91,36 +87,6 @@ def serve(home: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def start(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, __file__, "--serve", str(home), str(port)])
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start")
-
-
-def measure(client: httpx.Client, path: str, count: int) -> tuple[float, float, float]:
-    """(reads/s, p50 ms, p99 ms)."""
-    timings = []
-    started = time.perf_counter()
-    for _ in range(count):
-        began = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200, response.text
-    rate = count / (time.perf_counter() - started)
-    timings.sort()
-    return rate, statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
@@ -132,14 +98,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         token = prepare(home)
-        process, base = start(home)
+        process, base = start_server(__file__, home)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
         try:
             with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-                measure(client, "/fhir/Patient/bench-patient", 200)  # warm up both paths
-                measure(client, "/bench/plain/bench-patient", 200)
-                secure = measure(client, "/fhir/Patient/bench-patient", args.requests)
-                plain = measure(client, "/bench/plain/bench-patient", args.requests)
+                timed_gets(client, "/fhir/Patient/bench-patient", 200)  # warm up both paths
+                timed_gets(client, "/bench/plain/bench-patient", 200)
+                secure = timed_gets(client, "/fhir/Patient/bench-patient", args.requests)
+                plain = timed_gets(client, "/bench/plain/bench-patient", args.requests)
         finally:
             process.terminate()
             process.wait(timeout=20)

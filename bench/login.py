@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +35,7 @@ from carewall.identity.passwords import HASHER, hash_password
 from carewall.identity.requests import Origin
 from carewall.web.app import create_app
 from carewall.web.auth import ALL, Caller, require
+from harness import start_server, timed_gets  # bench/ is on sys.path when run
 
 console = Console(width=120)
 PASSWORD = "violet harbour lantern 1987"  # noqa: S105 - a throwaway bench account
@@ -90,17 +88,6 @@ def sign_in(base: str, email: str, secret: str) -> None:
         assert done.headers["location"] == "/", done.text
 
 
-def latency(client: httpx.Client, path: str, count: int) -> tuple[float, float]:
-    timings = []
-    for _ in range(count):
-        started = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.text
-    timings.sort()
-    return statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
-
-
 def serve(home: str, port: int) -> None:
     """Child process: the real app plus two identical bench routes, one behind the check."""
     app = create_app(open_runtime(Settings(home=Path(home))))
@@ -115,24 +102,6 @@ def serve(home: str, port: int) -> None:
         return {"ok": "yes"}
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def start(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, __file__, "--serve", str(home), str(port)])
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start")
 
 
 def main() -> None:
@@ -150,7 +119,7 @@ def main() -> None:
         console.print(f"Creating {args.users} users with TOTP devices…")
         people = make_users(runtime, args.users)
         runtime.close()
-        process, base = start(home)
+        process, base = start_server(__file__, home)
         try:
             baseline = argon2_rate()
             started = time.perf_counter()
@@ -166,10 +135,10 @@ def main() -> None:
                 step = int(time.time()) // 30 + 1
                 code = pyotp.TOTP(people[0][1]).generate_otp(step)
                 client.post("/login/mfa", data={"code": code, "csrf_token": token})
-                latency(client, "/bench/with", 200)  # warm up both paths
-                latency(client, "/bench/without", 200)
-                with_p50, with_p99 = latency(client, "/bench/with", args.requests)
-                without_p50, without_p99 = latency(client, "/bench/without", args.requests)
+                timed_gets(client, "/bench/with", 200)  # warm up both paths
+                timed_gets(client, "/bench/without", 200)
+                _, with_p50, with_p99 = timed_gets(client, "/bench/with", args.requests)
+                _, without_p50, without_p99 = timed_gets(client, "/bench/without", args.requests)
         finally:
             process.terminate()
             process.wait(timeout=20)
