@@ -33,11 +33,13 @@ from carewall.records import Actor
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.web.app import create_app
-from harness import start_server, timed_gets  # bench/ is on sys.path when run
+from harness import start_server, timed_gets, timed_pair  # bench/ is on sys.path when run
 
 console = Console(width=120)
 CLI = Origin(user_agent="bench")
 PASSWORD = "violet harbour lantern 1987"  # noqa: S105 - a throwaway bench account
+SECURE_PATH = "/fhir/Patient/bench-patient"
+PLAIN_PATH = "/bench/plain/bench-patient"
 PATIENT = {
     "resourceType": "Patient",
     "id": "bench-patient",
@@ -102,10 +104,9 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
         try:
             with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-                timed_gets(client, "/fhir/Patient/bench-patient", 200)  # warm up both paths
-                timed_gets(client, "/bench/plain/bench-patient", 200)
-                secure = timed_gets(client, "/fhir/Patient/bench-patient", args.requests)
-                plain = timed_gets(client, "/bench/plain/bench-patient", args.requests)
+                timed_gets(client, SECURE_PATH, 200)  # warm up both paths
+                timed_gets(client, PLAIN_PATH, 200)
+                secure, plain = timed_pair(client, SECURE_PATH, PLAIN_PATH, args.requests)
         finally:
             process.terminate()
             process.wait(timeout=20)

@@ -33,15 +33,39 @@ def start_server(script: str, home: Path) -> tuple[subprocess.Popen[bytes], str]
     raise RuntimeError("server did not start")
 
 
-def timed_gets(client: httpx.Client, path: str, count: int) -> tuple[float, float, float]:
+Timing = tuple[float, float, float]  # requests/s, p50 ms, p99 ms
+
+
+def timed_gets(client: httpx.Client, path: str, count: int) -> Timing:
     """GET `path` `count` times: (requests/s, p50 ms, p99 ms)."""
+    return _summary(_latencies(client, path, count))
+
+
+def timed_pair(
+    client: httpx.Client, first: str, second: str, count: int, rounds: int = 10
+) -> tuple[Timing, Timing]:
+    """Time two paths in alternating blocks, so the shared machine's load drifts
+    across both alike instead of favouring whichever ran while it was quiet."""
+    timings: tuple[list[float], list[float]] = ([], [])
+    block = max(1, count // rounds)
+    for _ in range(rounds):
+        timings[0].extend(_latencies(client, first, block))
+        timings[1].extend(_latencies(client, second, block))
+    return _summary(timings[0]), _summary(timings[1])
+
+
+def _latencies(client: httpx.Client, path: str, count: int) -> list[float]:
     timings = []
-    started = time.perf_counter()
     for _ in range(count):
         began = time.perf_counter()
         response = client.get(path)
         timings.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200, response.text
-    rate = count / (time.perf_counter() - started)
-    timings.sort()
-    return rate, statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
+    return timings
+
+
+def _summary(timings: list[float]) -> Timing:
+    """Rate from the summed latencies (the time spent in these requests alone)."""
+    ordered = sorted(timings)
+    rate = len(ordered) / (sum(ordered) / 1000)
+    return rate, statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]

@@ -35,7 +35,7 @@ from carewall.identity.passwords import HASHER, hash_password
 from carewall.identity.requests import Origin
 from carewall.web.app import create_app
 from carewall.web.auth import ALL, Caller, require
-from harness import start_server, timed_gets  # bench/ is on sys.path when run
+from harness import start_server, timed_gets, timed_pair  # bench/ is on sys.path when run
 
 console = Console(width=120)
 PASSWORD = "violet harbour lantern 1987"  # noqa: S105 - a throwaway bench account
@@ -137,8 +137,9 @@ def main() -> None:
                 client.post("/login/mfa", data={"code": code, "csrf_token": token})
                 timed_gets(client, "/bench/with", 200)  # warm up both paths
                 timed_gets(client, "/bench/without", 200)
-                _, with_p50, with_p99 = timed_gets(client, "/bench/with", args.requests)
-                _, without_p50, without_p99 = timed_gets(client, "/bench/without", args.requests)
+                (_, with_p50, with_p99), (_, without_p50, without_p99) = timed_pair(
+                    client, "/bench/with", "/bench/without", args.requests
+                )
         finally:
             process.terminate()
             process.wait(timeout=20)

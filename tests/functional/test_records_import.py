@@ -121,6 +121,39 @@ def test_conditional_references_resolve_against_the_store(runtime: Runtime, tmp_
     assert import_file(runtime, CLI, _bundle(tmp_path, [missing], "c.json")).failed
 
 
+def test_a_resource_named_twice_in_one_bundle_keeps_the_last(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    first = minimal("Observation", "p-d", id="obs-twice", status="preliminary")
+    last = {**first, "status": "final"}
+    report = import_file(runtime, CLI, _bundle(tmp_path, [minimal("Patient", "p-d"), first, last]))
+    assert not report.failed, report.error
+    assert (report.created, report.unchanged) == (2, 1)
+    stored = get_record_for(runtime, CLI, "Observation", "obs-twice", Purpose.TREATMENT)
+    assert (stored["status"], stored["meta"]["versionId"]) == ("final", "1")
+
+
+def test_one_conditional_reference_repeated_resolves_everywhere(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    doctor = minimal("Practitioner", "", id="doc-2")
+    doctor["identifier"] = [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "4242"}]
+    encounters = [minimal("Encounter", "p-e") for _ in range(3)]
+    for encounter in encounters:
+        encounter["participant"] = [
+            {
+                "individual": {
+                    "reference": "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|4242"
+                }
+            }
+        ]
+    path = _bundle(tmp_path, [minimal("Patient", "p-e"), doctor, *encounters])
+    assert not (report := import_file(runtime, CLI, path)).failed, report.error
+    for encounter in encounters:
+        stored = get_record_for(runtime, CLI, "Encounter", encounter["id"], Purpose.TREATMENT)
+        assert stored["participant"][0]["individual"]["reference"] == "Practitioner/doc-2"
+
+
 def test_cli_imports_summarises_and_exports(tmp_path: Path, cli_env: dict[str, str]) -> None:
     file = synthea_files(1)[0]
     run = [sys.executable, "-m", "carewall", "records"]

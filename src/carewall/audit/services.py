@@ -10,9 +10,9 @@ Carewall transaction takes at BEGIN IMMEDIATE.
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
@@ -22,14 +22,21 @@ from carewall.core.clock import utcnow
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
 _PG_CHAIN_LOCK = 0x43574155  # "CWAU"
 
+# Built once: every audited request appends, so statement construction is hot.
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_TABLE = cast(Table, AuditEntry.__table__)
+_HEAD = select(_TABLE.c.seq, _TABLE.c.entry_hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_APPEND = insert(_TABLE)
+_COLUMNS = ("seq", "ts", "actor", "action", "outcome", "subject", "body", "entry_hash")
+
 
 def record(session: Session, event: AuditEvent) -> AuditEntry:
     """Append `event` to the chain in `session`'s transaction and return the entry."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    # Core statements on the session's connection: the ORM layers cost more than the append.
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"key": _PG_CHAIN_LOCK})
+    head = connection.execute(_HEAD).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     ts = utcnow()
     body = canonical_body(seq, ts, event, prev_hash)
@@ -43,8 +50,8 @@ def record(session: Session, event: AuditEvent) -> AuditEntry:
         body=body,
         entry_hash=hashlib.sha256(body).digest(),
     )
-    session.add(entry)
-    session.flush()
+    # The entry is returned transient; callers read its columns, nothing lazy.
+    connection.execute(_APPEND, {column: getattr(entry, column) for column in _COLUMNS})
     return entry
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from carewall.core.clock import utcnow
 from carewall.core.errors import ValidationError
@@ -34,15 +34,13 @@ _TOUCH = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class TokenIdentity:
-    """Who a valid bearer token speaks for."""
+    """Who a valid bearer token speaks for (plain values: it outlives the session)."""
 
-    user: User
-    token: ApiToken
-
-    @property
-    def scopes(self) -> frozenset[str]:
-        """What the token may do."""
-        return frozenset(self.token.scopes)
+    user_id: str
+    email: str
+    role: str
+    token_id: str
+    scopes: frozenset[str]
 
 
 def create_token(
@@ -93,28 +91,50 @@ def create_token(
     return secret, token
 
 
+# Built once, columns only: every API request looks its token up, and loading
+# two ORM entities cost more than the rest of a FHIR read.
+_BY_HASH = (
+    select(
+        ApiToken.id,
+        ApiToken.scopes,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.id,
+        User.email,
+        User.role,
+        User.status,
+        User.locked,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_TOUCH_TOKEN = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("now"))
+)
+
+
 def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
     """The identity behind a bearer token, or None (unknown, expired, revoked, disabled)."""
     if not secret.startswith(PREFIX):
         return None
     now = utcnow()
-    with runtime.db.sessions() as session:
-        found = session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == digest(secret))
-        ).first()
+    with runtime.db.engine.connect() as connection:  # no ORM: this runs on every request
+        found = connection.execute(_BY_HASH, {"token_hash": digest(secret)}).first()
         if found is None:
             return None
-        token, user = found
-        if token.revoked_at is not None or token.expires_at <= now:
+        token_id, scopes, revoked_at, expires_at, last_used_at = found[:5]
+        user_id, email, role, status, locked = found[5:]
+        if revoked_at is not None or expires_at <= now:
             return None
-        if user.status != "active" or user.locked:
+        if status != "active" or locked:
             return None
-        if token.last_used_at is None or now - token.last_used_at >= _TOUCH:
-            token.last_used_at = now
-            session.commit()
-        return TokenIdentity(user, token)
+        if last_used_at is None or now - last_used_at >= _TOUCH:
+            connection.execute(_TOUCH_TOKEN, {"token_id": token_id, "now": now})
+            connection.commit()
+        return TokenIdentity(user_id, email, role, token_id, frozenset(scopes))
 
 
 def revoke_token(runtime: Runtime, actor: str, user_id: str, token_id: str, origin: Origin) -> None:

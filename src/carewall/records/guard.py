@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, Outcome, record
@@ -104,17 +104,19 @@ def opens(session: Session, actor: Actor, patient_refs: Iterable[str], now: date
     return not blocked(session, actor, set(patient_refs), now)
 
 
+# Built once: every staff read asks whether the compartment is restricted.
+_RESTRICTED = select(RestrictedCompartment.patient_ref).where(
+    RestrictedCompartment.patient_ref.in_(bindparam("refs", expanding=True))
+)
+
+
 def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetime) -> set[str]:
     """The compartments among `patient_refs` that are restricted and not opened by a grant."""
     if actor.system or not patient_refs:
         return set()
-    restricted = set(
-        session.scalars(
-            select(RestrictedCompartment.patient_ref).where(
-                RestrictedCompartment.patient_ref.in_(patient_refs)
-            )
-        )
-    )
+    # On the connection, not through the ORM: this runs on every staff read.
+    found = session.connection().execute(_RESTRICTED, {"refs": list(patient_refs)})
+    restricted = set(found.scalars())
     if not restricted or actor.role not in BREAK_GLASS_ROLES:
         return restricted
     return restricted - active_grants(session, actor.user_id, restricted, now)

@@ -8,14 +8,15 @@ the one way a caller sees plaintext.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from carewall.core.db import new_id
 from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.records.errors import ResourceGoneError, VersionConflictError
 from carewall.records.keys import RecordKeys, canonical_json
@@ -37,15 +38,59 @@ class WriteResult:
         return self.row is not None
 
 
+# Built once: every read starts here, and building a statement costs more than running it.
+_CURRENT = select(FhirResource).where(
+    FhirResource.resource_type == bindparam("resource_type"),
+    FhirResource.logical_id == bindparam("logical_id"),
+    FhirResource.is_current.is_(True),
+)
+
+
 def current_row(session: Session, resource_type: str, logical_id: str) -> FhirResource | None:
     """The newest version (possibly a tombstone), or None if the resource never existed."""
     return session.scalars(
-        select(FhirResource).where(
-            FhirResource.resource_type == resource_type,
-            FhirResource.logical_id == logical_id,
-            FhirResource.is_current.is_(True),
-        )
+        _CURRENT, {"resource_type": resource_type, "logical_id": logical_id}
     ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """One version's columns without the ORM: what a read needs to decide and decrypt."""
+
+    resource_type: str
+    logical_id: str
+    version_id: int
+    deleted: bool
+    last_updated: datetime
+    patient_ref: str | None
+    ciphertext: bytes | None
+
+
+# A version as the ORM loads it (for writes) or as a read loads it.
+Version = FhirResource | StoredVersion
+V = TypeVar("V", FhirResource, StoredVersion)
+
+_TABLE = cast(Table, FhirResource.__table__)
+_INDEX_TABLE = cast(Table, FhirSearchIndex.__table__)
+_CURRENT_VERSION = select(*(_TABLE.c[name] for name in StoredVersion.__dataclass_fields__)).where(
+    _TABLE.c.resource_type == bindparam("resource_type"),
+    _TABLE.c.logical_id == bindparam("logical_id"),
+    _TABLE.c.is_current.is_(True),
+)
+
+
+def current_version(session: Session, resource_type: str, logical_id: str) -> StoredVersion | None:
+    """`current_row` for reads: a Core query on the session's connection.
+
+    Every FHIR read starts here; loading an ORM entity costs several times the
+    query itself, and a read never changes the row.
+    """
+    found = (
+        session.connection()
+        .execute(_CURRENT_VERSION, {"resource_type": resource_type, "logical_id": logical_id})
+        .first()
+    )
+    return None if found is None else StoredVersion(*found)
 
 
 def current_rows(
@@ -96,13 +141,70 @@ def history_rows(session: Session, resource_type: str, logical_id: str) -> list[
     )
 
 
-def require_live(row: FhirResource | None, resource_type: str, logical_id: str) -> FhirResource:
+def require_live(row: V | None, resource_type: str, logical_id: str) -> V:
     """The row if it exists and is not deleted, else 404 / 410."""
     if row is None:
         raise NotFoundError(f"{resource_type}/{logical_id} was not found.")
     if row.deleted:
         raise ResourceGoneError(f"{resource_type}/{logical_id} was deleted.")
     return row
+
+
+@dataclass(frozen=True)
+class PreparedVersion:
+    """A new version sealed and indexed in memory, ready to insert (no database yet)."""
+
+    values: dict[str, Any]  # the fhir_resources row
+    index: list[dict[str, Any]]  # its fhir_search_index rows
+    created: bool
+    patient_id: str | None
+
+
+def prepare_version(
+    keys: RecordKeys,
+    resource: dict[str, Any],
+    now: datetime,
+    existing: FhirResource | None,
+    if_match: int | None = None,
+) -> PreparedVersion | None:
+    """Seal and index `resource` as the version after `existing`; None if content is unchanged.
+
+    `if_match` fails with `VersionConflictError` unless it names the current version.
+    """
+    resource_type, logical_id = resource["resourceType"], resource["id"]
+    if if_match is not None and (existing is None or existing.version_id != if_match):
+        raise VersionConflictError(f"{resource_type}/{logical_id} is not at version {if_match}.")
+    mac = keys.content_mac(canonical_json(_without_meta(resource)))
+    if existing is not None and not existing.deleted and existing.content_mac == mac:
+        return None
+    patient_id = patient_id_of(resource)
+    version = existing.version_id + 1 if existing is not None else 1
+    row_id = new_id()
+    sealed = keys.seal(
+        resource_type, logical_id, version, canonical_json(_with_meta(resource, version, now))
+    )
+    values = {
+        "id": row_id,
+        "resource_type": resource_type,
+        "logical_id": logical_id,
+        "version_id": version,
+        "is_current": True,
+        "deleted": False,
+        "last_updated": now,
+        "patient_ref": keys.patient_ref(patient_id) if patient_id else None,
+        "content_mac": mac,
+        "ciphertext": sealed,
+    }
+    index = [
+        {
+            "id": new_id(),
+            "resource_id": row_id,
+            "param": param,
+            "value_hmac": keys.blind(resource_type, param, value),
+        }
+        for param, value in sorted(search_terms(resource))
+    ]
+    return PreparedVersion(values, index, existing is None or existing.deleted, patient_id)
 
 
 def write_version(
@@ -117,34 +219,40 @@ def write_version(
     """Write `resource` as the next version after `existing` (or as version 1).
 
     Content equal to the current version writes nothing (idempotent imports).
-    `if_match` fails with `VersionConflictError` unless it names the current version.
     """
-    resource_type, logical_id = resource["resourceType"], resource["id"]
-    if if_match is not None and (existing is None or existing.version_id != if_match):
-        raise VersionConflictError(f"{resource_type}/{logical_id} is not at version {if_match}.")
-    body = canonical_json(_without_meta(resource))
-    mac = keys.content_mac(body)
-    patient_id = patient_id_of(resource)
-    if existing is not None and not existing.deleted and existing.content_mac == mac:
-        return WriteResult(None, created=False, patient_id=patient_id)
-    version = existing.version_id + 1 if existing is not None else 1
-    stored = _with_meta(resource, version, now)
-    row = FhirResource(
-        resource_type=resource_type,
-        logical_id=logical_id,
-        version_id=version,
-        is_current=True,
-        deleted=False,
-        last_updated=now,
-        patient_ref=keys.patient_ref(patient_id) if patient_id else None,
-        content_mac=mac,
-        ciphertext=keys.seal(resource_type, logical_id, version, canonical_json(stored)),
-    )
+    prepared = prepare_version(keys, resource, now, existing, if_match)
+    if prepared is None:
+        return WriteResult(None, created=False, patient_id=patient_id_of(resource))
     _retire(session, existing)
+    row = FhirResource(**prepared.values)
     session.add(row)
+    session.add_all(FhirSearchIndex(**entry) for entry in prepared.index)
     session.flush()
-    session.add_all(_index_rows(keys, row, resource))
-    return WriteResult(row, created=existing is None or existing.deleted, patient_id=patient_id)
+    return WriteResult(row, created=prepared.created, patient_id=prepared.patient_id)
+
+
+def insert_versions(
+    session: Session, prepared: Sequence[PreparedVersion], replaced: Sequence[FhirResource]
+) -> None:
+    """Write many prepared versions at once, retiring the versions they replace.
+
+    Two multi-row inserts instead of a unit-of-work flush per resource: the
+    importer's database time drops by an order of magnitude.
+    """
+    for start in range(0, len(replaced), 500):
+        ids = [row.id for row in replaced[start : start + 500]]
+        session.execute(
+            update(FhirResource).where(FhirResource.id.in_(ids)).values(is_current=False)
+        )
+        session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.resource_id.in_(ids)))
+    for row in replaced:
+        row.is_current = False
+    if prepared:
+        connection = session.connection()
+        connection.execute(insert(_TABLE), [p.values for p in prepared])
+        index = [entry for p in prepared for entry in p.index]
+        if index:
+            connection.execute(insert(_INDEX_TABLE), index)
 
 
 def write_tombstone(session: Session, existing: FhirResource, now: datetime) -> FhirResource:
@@ -166,7 +274,7 @@ def write_tombstone(session: Session, existing: FhirResource, now: datetime) -> 
     return row
 
 
-def open_row(keys: RecordKeys, row: FhirResource) -> dict[str, Any]:
+def open_row(keys: RecordKeys, row: Version) -> dict[str, Any]:
     """Decrypt one version (package-private: callers go through `access`)."""
     if row.ciphertext is None:
         raise ResourceGoneError(f"{row.resource_type}/{row.logical_id} was deleted.")
@@ -190,17 +298,6 @@ def _retire(session: Session, existing: FhirResource | None) -> None:
     )
     session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.resource_id == existing.id))
     existing.is_current = False
-
-
-def _index_rows(
-    keys: RecordKeys, row: FhirResource, resource: dict[str, Any]
-) -> Iterable[FhirSearchIndex]:
-    for param, value in sorted(search_terms(resource)):
-        yield FhirSearchIndex(
-            resource_id=row.id,
-            param=param,
-            value_hmac=keys.blind(row.resource_type, param, value),
-        )
 
 
 def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:

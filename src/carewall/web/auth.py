@@ -179,8 +179,7 @@ def _api_caller(request: Request) -> Caller | None:
                 subject=request.url.path[:200],
             )
             return None
-        user = identity.user
-        return Caller(user.id, user.email, Role(user.role), scopes=identity.scopes)
+        return Caller(identity.user_id, identity.email, Role(identity.role), scopes=identity.scopes)
     active = current_session(request)
     if active is None or active.stage is not Stage.FULL:
         return None
