@@ -1,8 +1,17 @@
 """Layer 1: the append-only, hash-chained audit trail every domain records through."""
 
+from carewall.audit.about import record_about
 from carewall.audit.chain import VerifyResult, verify
 from carewall.audit.events import AuditEvent, DetailValue, Outcome
-from carewall.audit.queries import AuditEntryView, entries_about, entry_count, recent_entries
+from carewall.audit.queries import (
+    AuditEntryView,
+    entries_about,
+    entries_by_actor,
+    entries_with_action,
+    entry_at,
+    entry_count,
+    recent_entries,
+)
 from carewall.audit.services import RequestOrigin, record, record_from
 from carewall.audit.tags import AuditTag
 
@@ -15,9 +24,13 @@ __all__ = [
     "RequestOrigin",
     "VerifyResult",
     "entries_about",
+    "entries_by_actor",
+    "entries_with_action",
+    "entry_at",
     "entry_count",
     "recent_entries",
     "record",
+    "record_about",
     "record_from",
     "verify",
 ]

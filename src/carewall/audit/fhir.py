@@ -146,10 +146,16 @@ def _entities(
     subject = str(body.get("subject") or "")
     if not patient and subject.startswith("Patient/"):
         patient = subject.removeprefix("Patient/")
-    if isinstance(patient, str) and patient:
+    # A search that returned several patients names each of them (IHE BALP: one
+    # patient entity per patient whose data the query returned).
+    listed = details.get("patient_ids")
+    patients = [patient] if patient else listed if isinstance(listed, list) else []
+    for one in patients:
+        if not isinstance(one, str) or not one:
+            continue
         entities.append(
             {
-                "what": {"reference": f"Patient/{patient}"},
+                "what": {"reference": f"Patient/{one}"},
                 "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
                 "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"},
             }

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import parse_body
-from carewall.audit.models import AuditEntry
+from carewall.audit.models import AuditEntry, AuditEntrySubject
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,71 @@ def recent_entries(session: Session, limit: int = 50) -> list[AuditEntryView]:
 def entries_about(
     session: Session, subject: str, actions: Collection[str], limit: int = 20
 ) -> list[AuditEntryView]:
-    """The newest entries with this subject and one of these actions."""
+    """The newest entries about this subject with one of these actions.
+
+    An entry is about a subject when that is its `subject` column, or when it was
+    indexed under it (`audit.about.record_about`: a search that returned several
+    patients). Two indexed queries, merged newest first.
+    """
+    wanted = list(actions)
+    direct = (
+        select(AuditEntry)
+        .where(AuditEntry.subject == subject, AuditEntry.action.in_(wanted))
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    )
+    indexed = (
+        select(AuditEntry)
+        .join(AuditEntrySubject, AuditEntrySubject.seq == AuditEntry.seq)
+        .where(AuditEntrySubject.subject == subject, AuditEntry.action.in_(wanted))
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    )
+    rows = {row.seq: row for query in (direct, indexed) for row in session.scalars(query)}
+    return [_view(rows[seq]) for seq in sorted(rows, reverse=True)[:limit]]
+
+
+def entries_with_action(
+    session: Session, actions: Collection[str], *, since_seq: int = 0, limit: int = 200
+) -> list[AuditEntryView]:
+    """The newest entries with one of these actions (and a seq of at least `since_seq`)."""
     query = (
         select(AuditEntry)
-        .where(AuditEntry.subject == subject, AuditEntry.action.in_(list(actions)))
+        .where(AuditEntry.action.in_(list(actions)), AuditEntry.seq >= since_seq)
         .order_by(AuditEntry.seq.desc())
         .limit(limit)
     )
     return [_view(row) for row in session.scalars(query)]
+
+
+def entries_by_actor(
+    session: Session,
+    actor: str,
+    actions: Collection[str],
+    *,
+    since: datetime,
+    until: datetime,
+    limit: int = 50,
+) -> list[AuditEntryView]:
+    """An actor's entries with one of these actions between two times, newest first."""
+    query = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.actor == actor,
+            AuditEntry.action.in_(list(actions)),
+            AuditEntry.ts >= since,
+            AuditEntry.ts <= until,
+        )
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    )
+    return [_view(row) for row in session.scalars(query)]
+
+
+def entry_at(session: Session, seq: int) -> AuditEntryView | None:
+    """The entry with this sequence number, if there is one."""
+    row = session.get(AuditEntry, seq)
+    return None if row is None else _view(row)
 
 
 def _view(row: AuditEntry) -> AuditEntryView:

@@ -98,6 +98,22 @@ class Settings(BaseSettings):
         default=90, ge=1, le=365, description="Default lifetime of a personal API token."
     )
 
+    # Record vault.
+    max_attachment_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        le=512 * 1024 * 1024,
+        description="Largest attachment (decoded Attachment.data, e.g. a DocumentReference's "
+        "document) a stored FHIR resource may carry, in bytes.",
+    )
+    break_glass_sweep_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="How often the web server closes break-glass grants whose time is up and "
+        "audits their end; 0 checks only when the server starts.",
+    )
+
     # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.
     smtp_host: str = Field(default="", description="SMTP server; empty disables outgoing mail.")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")

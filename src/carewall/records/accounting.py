@@ -4,7 +4,8 @@ The patient portal ("Who has looked at my record") and the staff access report
 (HIPAA accounting of disclosures, 45 CFR 164.528) both come from
 `access_events`, so the two can never disagree. Entries are found through the
 indexed `subject` column (`Patient/<id>`, which every records entry about one
-patient carries) and read from their hashed bodies, the trail's truth.
+patient carries) or the audit trail's subject index (a search that returned
+several patients), and read from their hashed bodies, the trail's truth.
 
 What a patient is shown is a category (demographics, clinical, financial) and a
 purpose, never values: the trail holds none.
@@ -13,10 +14,12 @@ purpose, never values: the trail holds none.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from sqlalchemy import select
 
 from carewall.audit import AuditEntryView, RequestOrigin, entries_about, record_from
 from carewall.core import crypto
@@ -27,14 +30,22 @@ from carewall.identity import Role, notices, queries
 from carewall.records.actors import Actor, Purpose
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import CLINICAL, DEMOGRAPHICS, FINANCIAL
+from carewall.records.models import AccessFlagResolution
 from carewall.records.tags import PortalTag, RecordsTag
 
 MAX_EVENTS = 200
 MAX_COMMENT = 280
+EXPIRED_REASON = "expired"
+# An expiry recorded later than this after the fact says so in the access report.
+_LATE = timedelta(minutes=2)
+# The sealed comment lives in an audit detail (at most 500 characters of base64):
+# 375 bytes, less the nonce and tag. Non-ASCII text takes more than a byte a character.
+_MAX_COMMENT_BYTES = 500 // 4 * 3 - crypto.NONCE_BYTES - 16
 
 
-# Entries that mean "someone reached this patient's record" (searches are counted
-# when they returned this patient alone; see `access.search_for`).
+# Entries that mean "someone reached this patient's record". A search that returned
+# several patients is one entry indexed under each of them (`access.search_for`): it is
+# shown as "appeared in a search result", never with the values searched for.
 ACCESS_ACTIONS = frozenset(
     {
         RecordsTag.RESOURCE_READ,
@@ -49,6 +60,15 @@ ACCESS_ACTIONS = frozenset(
         RecordsTag.EMERGENCY_STOPPED,
     }
 )
+SEARCH_CATEGORY = "search"
+CATEGORY_WORDS = {
+    "demographics": "Demographics information",
+    "clinical": "Clinical information",
+    "financial": "Financial information",
+    "directory": "Directory information",
+    "record": "Your record",
+    SEARCH_CATEGORY: "Appeared in a search result",
+}
 _ACTION_WORDS = {
     RecordsTag.RESOURCE_READ: "viewed",
     RecordsTag.HISTORY_READ: "viewed the history of",
@@ -82,7 +102,13 @@ class Who(StrEnum):
 
 @dataclass(frozen=True)
 class AccessEvent:
-    """One audited access to a patient's record, without any value from the record."""
+    """One audited access to a patient's record, without any value from the record.
+
+    `ts` is when it happened: for break-glass access that ended by its time limit,
+    the expiry, which the entry (`recorded`) may have been written some time after.
+    `search_patients` is the number of patients a search returned when this
+    patient was one of several (0 otherwise).
+    """
 
     seq: int
     ts: datetime
@@ -95,10 +121,16 @@ class AccessEvent:
     purpose: str
     outcome: str
     emergency: bool
+    recorded: datetime | None = None
+    search_patients: int = 0
+    end_reason: str = ""
 
     @property
     def categories(self) -> tuple[str, ...]:
-        """What kind of information was reached (demographics, clinical, financial)."""
+        """What kind of information was reached (demographics, clinical, financial), or
+        "search" when the patient appeared among several in a search result."""
+        if self.search_patients:
+            return (SEARCH_CATEGORY,)
         found = {category_of(t) for t in self.resource_types}
         return tuple(sorted(found)) or ("record",)
 
@@ -110,7 +142,25 @@ class AccessEvent:
     @property
     def action_words(self) -> str:
         """The action in plain words ("viewed", "changed")."""
+        if self.search_patients:
+            return f"a search that returned {self.search_patients} patients"
+        if self.end_reason == EXPIRED_REASON:
+            return "emergency access ended (time limit reached)"
         return _ACTION_WORDS.get(RecordsTag(self.action), "accessed")
+
+    @property
+    def note(self) -> str:
+        """What the access report adds to the action code, in words (never values)."""
+        if self.search_patients:
+            return f"Appeared in a search result with {self.search_patients} patients"
+        if self.end_reason == EXPIRED_REASON:
+            note = f"Ended by its time limit at {self.ts.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+            if self.recorded is not None and self.recorded - self.ts > _LATE:
+                note += f" (recorded {self.recorded.strftime('%Y-%m-%d %H:%M:%S')} UTC)"
+            return note
+        if self.end_reason:
+            return "Stopped by the user"
+        return ""
 
 
 @dataclass
@@ -128,6 +178,12 @@ class AccessGroup:
     emergency: bool = False
     count: int = 0
     first_seq: int = 0
+    seqs: list[int] = field(default_factory=list)
+
+    @property
+    def category_words(self) -> str:
+        """The category as the portal says it ("Clinical information")."""
+        return CATEGORY_WORDS.get(self.category, "Your record")
 
 
 def category_of(resource_type: str) -> str:
@@ -146,35 +202,66 @@ def access_events(runtime: Runtime, patient_id: str, limit: int = MAX_EVENTS) ->
     with runtime.db.sessions() as session:
         entries = entries_about(session, f"Patient/{patient_id}", ACCESS_ACTIONS, limit)
         people = {u.id: u for u in queries.users_overview(session)}
-        own = {u.id for u in people.values() if u.role is Role.PATIENT}
     windows = _emergency_windows(entries)
-    events = []
-    for entry in entries:
-        user_id = entry.actor.removeprefix("user:") if entry.actor.startswith("user:") else ""
-        person = people.get(user_id)
-        if person is None:
-            who, role, name = Who.SYSTEM, "", "Data import" if entry.actor else ""
-        elif user_id in own:
-            who, role, name = Who.SELF, Role.PATIENT.value, "You"
-        else:
-            who, role = Who.STAFF, person.role.value
-            name = person.display_name or person.email
-        events.append(
-            AccessEvent(
-                seq=entry.seq,
-                ts=entry.ts,
-                actor=entry.actor,
-                who=who,
-                role=role,
-                name=name,
-                action=entry.action,
-                resource_types=_types_of(entry),
-                purpose=str(entry.details.get("purpose") or ""),
-                outcome=entry.outcome,
-                emergency=_is_emergency(entry, windows),
-            )
-        )
-    return events
+    return [event_of(entry, patient_id, people, windows) for entry in entries]
+
+
+def event_of(
+    entry: AuditEntryView,
+    patient_id: str,
+    people: Mapping[str, queries.UserOverview],
+    windows: dict[str, list[tuple[str, str]]],
+) -> AccessEvent:
+    """One entry about `patient_id` as an access event (who, what, why; no values)."""
+    user_id = entry.actor.removeprefix("user:") if entry.actor.startswith("user:") else ""
+    person = people.get(user_id)
+    if person is None:
+        who, role, name = Who.SYSTEM, "", "Data import" if entry.actor else ""
+    elif person.role is Role.PATIENT:
+        who, role, name = Who.SELF, Role.PATIENT.value, "You"
+    else:
+        who, role = Who.STAFF, person.role.value
+        name = person.display_name or person.email
+    ended = _ended_at(entry)
+    in_search = entry.action == RecordsTag.SEARCH_PERFORMED and entry.subject != (
+        f"Patient/{patient_id}"
+    )
+    return AccessEvent(
+        seq=entry.seq,
+        ts=ended or entry.ts,
+        actor=entry.actor,
+        who=who,
+        role=role,
+        name=name,
+        action=entry.action,
+        resource_types=_types_of(entry),
+        purpose=str(entry.details.get("purpose") or ""),
+        outcome=entry.outcome,
+        emergency=_is_emergency(entry, windows),
+        recorded=entry.ts,
+        search_patients=_count(entry.details.get("patients")) if in_search else 0,
+        end_reason=_end_reason(entry),
+    )
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and value > 1 else 2
+
+
+def _end_reason(entry: AuditEntryView) -> str:
+    if entry.action != RecordsTag.EMERGENCY_STOPPED:
+        return ""
+    return str(entry.details.get("reason") or "stopped")
+
+
+def _ended_at(entry: AuditEntryView) -> datetime | None:
+    """When a break-glass grant that ran out actually ended (its expiry)."""
+    if entry.action != RecordsTag.EMERGENCY_STOPPED or not entry.details.get("ended_at"):
+        return None
+    try:
+        return datetime.fromisoformat(str(entry.details["ended_at"]))
+    except ValueError:
+        return None
 
 
 def _types_of(entry: AuditEntryView) -> tuple[str, ...]:
@@ -193,7 +280,7 @@ def _emergency_windows(entries: Iterable[AuditEntryView]) -> dict[str, list[tupl
     """Per actor, the (started, ended) ISO times of their break-glass grants."""
     windows: dict[str, list[tuple[str, str]]] = {}
     stopped = {
-        str(e.details.get("grant")): e.ts.isoformat()
+        str(e.details.get("grant")): (_ended_at(e) or e.ts).isoformat()
         for e in entries
         if e.action == RecordsTag.EMERGENCY_STOPPED
     }
@@ -235,6 +322,8 @@ def group_for_portal(events: Iterable[AccessEvent]) -> list[AccessGroup]:
                 )
                 groups[key] = group
             group.count += 1
+            group.last_ts = max(group.last_ts, event.ts)
+            group.seqs.append(event.seq)
             group.emergency = group.emergency or event.emergency
             for items, value in (
                 (group.purposes, event.purpose_words),
@@ -259,10 +348,16 @@ def flag_access(
         raise NotFoundError("No linked record.")
     if len(comment) > MAX_COMMENT:
         raise ValidationError(f"Keep the comment under {MAX_COMMENT} characters.")
+    if len(comment.strip().encode()) > _MAX_COMMENT_BYTES:  # accents and scripts take more
+        raise ValidationError("That comment is too long to store; please shorten it.")
     events = {e.seq: e for e in access_events(runtime, actor.patient_id, limit=10_000)}
     event = events.get(seq)
     if event is None or event.who is not Who.STAFF:
         raise NotFoundError("That access is not in your record's list.")
+    if _open_flag_on(runtime, actor.patient_id, seq):
+        raise ValidationError(
+            "You have already reported this access; the security officer is looking into it."
+        )
     keys = RecordKeys.from_keystore(runtime.keys)
     sealed = ""
     if comment.strip():
@@ -283,9 +378,29 @@ def flag_access(
         notices.notify_admins(
             session,
             f"A patient flagged record access (audit entry #{seq}) as not recognised. "
-            f"Review it in the access report (flag: audit entry #{entry.seq}).",
+            f"Review and resolve it under Access flags (flag #{entry.seq}).",
             utcnow(),
         )
+
+
+def _open_flag_on(runtime: Runtime, patient_id: str, flagged_seq: int) -> bool:
+    """Whether the patient has an undecided flag on this access already."""
+    with runtime.db.sessions() as session:
+        flags = [
+            e.seq
+            for e in entries_about(
+                session, f"Patient/{patient_id}", [PortalTag.ACCESS_FLAGGED], 10_000
+            )
+            if e.details.get("flagged_seq") == flagged_seq
+        ]
+        decided = set(
+            session.scalars(
+                select(AccessFlagResolution.flag_seq).where(
+                    AccessFlagResolution.flag_seq.in_(flags)
+                )
+            )
+        )
+    return any(seq not in decided for seq in flags)
 
 
 def open_flag_comment(runtime: Runtime, seq: int, sealed: str) -> str:

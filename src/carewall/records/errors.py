@@ -52,6 +52,13 @@ class RecordValidationError(ValidationError):
         return "; ".join(f"{i.expression}: {i.diagnostics}" for i in self.issues)
 
 
+class AttachmentTooLargeError(RecordValidationError):
+    """An attachment's data is over the configured size limit (HTTP 413)."""
+
+    code = "too_large"
+    status = 413
+
+
 class UnsupportedResourceError(RecordValidationError):
     """The resource type is valid FHIR but Carewall does not store it."""
 

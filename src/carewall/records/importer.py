@@ -29,7 +29,7 @@ from carewall.records.guard import require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action
 from carewall.records.models import FhirResource
-from carewall.records.references import resolve_conditional, resolve_identity
+from carewall.records.references import ConditionalResolver, resolve_identity
 from carewall.records.tags import RecordsTag
 from carewall.records.terms import patient_id_of
 from carewall.records.validation import SUPPORTED_TYPES, validate_resource
@@ -74,7 +74,7 @@ def import_file(runtime: Runtime, actor: Actor, file: Path) -> UnitReport:
     try:
         unit = read_unit(file)
         _keep_supported(unit, report)
-        _validate(unit)
+        _validate(unit, runtime.settings.max_attachment_bytes)
         keys = RecordKeys.from_keystore(runtime.keys)
         run_guarded(runtime, actor, lambda session: _write_unit(session, keys, actor, unit, report))
     except RecordValidationError as exc:
@@ -103,11 +103,11 @@ def _keep_supported(unit: Unit, report: UnitReport) -> None:
     unit.resources, unit.match_by_identifier = kept, kept_matches
 
 
-def _validate(unit: Unit) -> None:
+def _validate(unit: Unit, max_attachment_bytes: int) -> None:
     issues: list[Issue] = []
     for index, resource in enumerate(unit.resources):
         try:
-            validate_resource(resource)
+            validate_resource(resource, max_attachment_bytes=max_attachment_bytes)
         except RecordValidationError as exc:
             issues.extend(
                 Issue(i.severity, i.code, f"entry[{index}].{i.expression}", i.diagnostics)
@@ -121,24 +121,37 @@ def _write_unit(
     session: Session, keys: RecordKeys, actor: Actor, unit: Unit, report: UnitReport
 ) -> None:
     renamed = resolve_identity(session, keys, unit)
-    resources = [
-        rewrite_references(r, lambda ref: resolve_conditional(session, keys, unit, renamed, ref))
-        for r in unit.resources
-    ]
+    resolve = ConditionalResolver(session, keys, unit, renamed)
+    resources = [rewrite_references(r, resolve) for r in unit.resources]
     for resource_type in sorted({r["resourceType"] for r in resources}):
         require_type(actor, Action.WRITE, resource_type, resource_type)
     existing = _existing(session, resources)
     now = utcnow()
-    for resource in resources:
-        key = (resource["resourceType"], resource["id"])
-        result = store.write_version(session, keys, resource, now, existing=existing.get(key))
-        if result.row is None:
+    prepared: list[store.PreparedVersion] = []
+    replaced: list[FhirResource] = []
+    for resource in _last_of_each(resources, report):
+        previous = existing.get((resource["resourceType"], resource["id"]))
+        version = store.prepare_version(keys, resource, now, previous)
+        if version is None:
             report.unchanged += 1
-        elif result.created:
+            continue
+        prepared.append(version)
+        if previous is not None:
+            replaced.append(previous)
+        if version.created:
             report.created += 1
         else:
             report.updated += 1
+    store.insert_versions(session, prepared, replaced)
     _audit_success(session, actor, resources, report)
+
+
+def _last_of_each(resources: list[dict[str, Any]], report: UnitReport) -> list[dict[str, Any]]:
+    """One resource per type and id: a file naming one twice keeps the last (FHIR's
+    "last write wins" inside a bundle); the earlier copies count as unchanged."""
+    last = {(r["resourceType"], r["id"]): r for r in resources}
+    report.unchanged += len(resources) - len(last)
+    return list(last.values())
 
 
 def _existing(

@@ -31,6 +31,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -111,3 +112,23 @@ class BreakGlassGrant(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessFlagResolution(Base):
+    """The security officer's decision on a patient's flag (an `records:access:flagged` entry).
+
+    The flag itself is an audit entry (`flag_seq`); this row holds what the
+    officer decided, for the officer's list and the patient's portal. Every
+    decision is audited too (`records:flag:resolved`). The note to the patient
+    may mention care, so it is sealed like a record (associated data
+    `flag-note/{flag_seq}`).
+    """
+
+    __tablename__ = "access_flag_resolutions"
+
+    flag_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    outcome: Mapped[str] = mapped_column(String(32))
+    note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    resolved_by: Mapped[str] = mapped_column(String(64))
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    audit_seq: Mapped[int] = mapped_column(BigInteger)

@@ -6,12 +6,21 @@ offending value: an invalid birth date must not end up in a log or audit entry.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 import pydantic
 from fhir.resources.R4B import get_fhir_model_class
 
-from carewall.records.errors import Issue, RecordValidationError, UnsupportedResourceError
+from carewall.records.errors import (
+    AttachmentTooLargeError,
+    Issue,
+    RecordValidationError,
+    UnsupportedResourceError,
+)
 
 SUPPORTED_TYPES = frozenset(
     {
@@ -37,8 +46,102 @@ SUPPORTED_TYPES = frozenset(
 )
 
 
-def validate_resource(resource: Any) -> dict[str, Any]:
-    """Check a resource against its R4 model; returns it unchanged (as JSON) when valid."""
+DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+# Elements of type Attachment in the stored types (DocumentReference.content.attachment,
+# DiagnosticReport.presentedForm, Patient/Practitioner.photo, ExplanationOfBenefit.form,
+# Claim/ExplanationOfBenefit.supportingInfo.valueAttachment) and in any extension.
+# A unit test keeps this in step with the R4B models.
+ATTACHMENT_ELEMENTS = frozenset({"attachment", "presentedForm", "photo", "form", "valueAttachment"})
+SHA1_BYTES = 20
+
+
+def check_attachments(resource: dict[str, Any], max_bytes: int) -> None:
+    """Refuse attachments over `max_bytes` decoded (413), and data that is not base64 or
+    that contradicts the attachment's own `size` or `hash` (base64 SHA-1) (422).
+
+    Issues name the element (`DocumentReference.content[0].attachment.data`) and
+    sizes, never content.
+    """
+    issues: list[Issue] = []
+    for path, attachment in _attachments(resource, str(resource.get("resourceType"))):
+        data = attachment["data"]
+        clean = "".join(data.split())  # FHIR's base64Binary allows whitespace
+        if _decoded_size(clean) > max_bytes:
+            raise AttachmentTooLargeError(
+                f"{path}.data is larger than the limit of {max_bytes} bytes.",
+                [Issue("error", "too-long", f"{path}.data", f"larger than {max_bytes} bytes")],
+            )
+        issues.extend(_consistency(path, attachment, clean))
+    if issues:
+        paths = ", ".join(issue.expression for issue in issues[:5])
+        raise RecordValidationError(f"Invalid attachment: {paths}", issues)
+
+
+def _attachments(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, attachment) for every Attachment with inline `data`, contained resources too."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _attachments(item, f"{path}[{index}]")
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if not isinstance(value, dict | list):
+            continue
+        child = f"{path}.{key}"
+        if key in ATTACHMENT_ELEMENTS:
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                at = f"{child}[{index}]" if isinstance(value, list) else child
+                if isinstance(item, dict) and isinstance(item.get("data"), str):
+                    yield at, item
+        yield from _attachments(value, child)
+
+
+def _decoded_size(data: str) -> int:
+    """Bytes the base64 text decodes to (without decoding it)."""
+    return len(data) * 3 // 4 - len(data[-2:]) + len(data[-2:].rstrip("="))
+
+
+def _consistency(path: str, attachment: dict[str, Any], data: str) -> list[Issue]:
+    """The data decodes, and matches `size` and `hash` when the sender gave them.
+
+    FHIR fixes the hash as SHA-1: a check against mistakes (truncated uploads,
+    mixed-up files), not a security boundary.
+    """
+    try:
+        content = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return [Issue("error", "value", f"{path}.data", "not valid base64")]
+    issues = []
+    size = attachment.get("size")
+    if isinstance(size, int) and not isinstance(size, bool) and size != len(content):
+        problem = f"says {size} bytes but the data has {len(content)}"
+        issues.append(Issue("error", "value", f"{path}.size", problem))
+    digest = attachment.get("hash")
+    if isinstance(digest, str):
+        try:
+            given = base64.b64decode(digest, validate=True)
+        except (binascii.Error, ValueError):
+            given = b""
+        if len(given) != SHA1_BYTES:
+            issues.append(Issue("error", "value", f"{path}.hash", "not a base64 SHA-1 hash"))
+        elif given != hashlib.sha1(content, usedforsecurity=False).digest():
+            problem = "is not the SHA-1 of the data (the data was changed or cut short)"
+            issues.append(Issue("error", "value", f"{path}.hash", problem))
+    return issues
+
+
+def validate_resource(
+    resource: Any, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+) -> dict[str, Any]:
+    """Check a resource against its R4 model; returns it unchanged (as JSON) when valid.
+
+    Attachments are checked first (size limit, then `size` and `hash` against the
+    data), so an oversized document is refused before the model parses it. Pass
+    the configured `Settings.max_attachment_bytes`; the default is the default
+    setting.
+    """
     if not isinstance(resource, dict):
         raise RecordValidationError(
             "A resource must be a JSON object.",
@@ -55,6 +158,7 @@ def validate_resource(resource: Any) -> dict[str, Any]:
             f"{resource_type} resources are not supported.",
             [Issue("error", "not-supported", resource_type, "resource type not supported")],
         )
+    check_attachments(resource, max_attachment_bytes)
     try:
         get_fhir_model_class(resource_type).model_validate(resource)
     except pydantic.ValidationError as exc:

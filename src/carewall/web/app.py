@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import Depends, FastAPI
@@ -13,7 +15,9 @@ from carewall.identity import passwords
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
 from carewall.web.fhir import routes as fhir
+from carewall.web.housekeeping import housekeeping
 from carewall.web.routes import (
+    access_flags,
     access_report,
     account,
     admin,
@@ -31,8 +35,15 @@ from carewall.web.security import SecurityMiddleware
 
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the web application around an opened runtime (database and keys)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with housekeeping(runtime):
+            yield
+
     app = FastAPI(
         title="Carewall",
+        lifespan=lifespan,
         version=__version__,
         docs_url=None,
         redoc_url=None,
@@ -58,6 +69,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(patients.router)
     app.include_router(portal.router)
     app.include_router(access_report.router)
+    app.include_router(access_flags.router)
     install_error_handlers(app)
     app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
     return app

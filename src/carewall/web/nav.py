@@ -31,6 +31,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(
         "Access report", "/admin/access-report", frozenset({Role.ADMIN.value, Role.AUDITOR.value})
     ),
+    NavItem("Access flags", "/admin/access-flags", frozenset({Role.ADMIN.value})),
     NavItem("Account", "/account/security", frozenset(role.value for role in Role)),
 ]
 

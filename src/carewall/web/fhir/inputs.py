@@ -18,7 +18,8 @@ from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValid
 from carewall.web.auth import Caller, runtime_of
 from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
 
-MAX_BODY = 5 * 1024 * 1024
+# A request body holds one resource: its largest attachment (base64) plus this much more.
+BODY_OVERHEAD = 1024 * 1024
 JSON_TYPES = ("application/fhir+json", "application/json")
 _FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 _PURPOSES = {p.value: p for p in Purpose if p is not Purpose.SYSTEM}
@@ -101,19 +102,29 @@ def check_format(request: Request) -> None:
         raise NotAcceptableError("Only application/fhir+json is supported.")
 
 
+def max_body_bytes(max_attachment_bytes: int) -> int:
+    """The largest request body: one attachment of the largest size allowed, base64
+    encoded (4 characters per 3 bytes), plus `BODY_OVERHEAD` for the rest of the
+    resource. Anything bigger cannot be a valid resource and is refused unread."""
+    return 4 * -(-max_attachment_bytes // 3) + BODY_OVERHEAD
+
+
 async def read_resource(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object: 415 if not JSON, 413 over 5 MB, 400 if unparsable."""
+    """The request body as a JSON object: 415 if not JSON, 413 over the body limit
+    (`max_body_bytes`), 400 if unparsable."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in JSON_TYPES:
         raise UnsupportedMediaError("Send the resource as application/fhir+json.")
+    limit = max_body_bytes(runtime_of(request).settings.max_attachment_bytes)
+    too_large = PayloadTooLargeError(f"The request body is larger than {limit} bytes.")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLargeError("The resource is larger than 5 MB.")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
-        if len(body) > MAX_BODY:
-            raise PayloadTooLargeError("The resource is larger than 5 MB.")
+        if len(body) > limit:
+            raise too_large
     try:
         value = json.loads(body)
     except ValueError:

@@ -63,6 +63,7 @@ def report_csv(request: Request, caller: Auditor, patient_id: PatientId) -> Resp
             "purpose",
             "outcome",
             "break_glass",
+            "detail",
         ]
     )
     for e in _report(request, caller, patient_id):
@@ -79,6 +80,7 @@ def report_csv(request: Request, caller: Auditor, patient_id: PatientId) -> Resp
                 e.purpose,
                 e.outcome,
                 "yes" if e.emergency else "no",
+                e.note,
             ]
         )
     return Response(

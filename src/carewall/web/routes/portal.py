@@ -13,18 +13,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from carewall.core.errors import ValidationError
 from carewall.identity import Role
 from carewall.records import Actor
 from carewall.records.access import export_compartment
 from carewall.records.accounting import (
     MAX_COMMENT,
     MAX_EVENTS,
+    AccessGroup,
     Who,
     access_events,
     flag_access,
     group_for_portal,
 )
 from carewall.records.export import export_patient_bundle
+from carewall.records.flags import PatientFlag, flags_for_patient
 from carewall.records.portal import my_record, summarise
 from carewall.web.auth import Caller, origin_of, require, runtime_of
 from carewall.web.fhir.inputs import actor_for
@@ -80,11 +83,17 @@ def download_html(request: Request, caller: PatientCaller) -> Response:
 def access_page(request: Request, caller: PatientCaller) -> Response:
     """Who has looked at my record: staff accesses by day and category, newest first."""
     actor = _actor(request, caller)
-    events = access_events(runtime_of(request), actor.patient_id) if actor.patient_id else []
+    runtime = runtime_of(request)
+    events = access_events(runtime, actor.patient_id) if actor.patient_id else []
     groups = group_for_portal(events)
+    staff = [g for g in groups if g.who is Who.STAFF]
+    flags = flags_for_patient(runtime, actor.patient_id) if actor.patient_id else []
     context = {
         "linked": actor.patient_id is not None,
-        "staff": [g for g in groups if g.who is Who.STAFF],
+        "staff": staff,
+        "flags": flags,
+        "flagged": {e.seq: e for e in events if any(f.flagged_seq == e.seq for f in flags)},
+        "row_flags": _row_flags(staff, flags),
         "own": [g for g in groups if g.who is Who.SELF][:20],
         "imports": [g for g in groups if g.who is Who.SYSTEM][:20],
         "show_names": runtime_of(request).settings.portal_show_staff_names,
@@ -102,7 +111,12 @@ def flag(
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     """Flag an access the patient does not recognise; the security officer is alerted."""
-    flag_access(runtime_of(request), _actor(request, caller), seq, comment, origin_of(request))
+    try:
+        flag_access(runtime_of(request), _actor(request, caller), seq, comment, origin_of(request))
+    except ValidationError as exc:  # too long, or already reported and not yet decided
+        response = RedirectResponse("/portal/access", status_code=303)
+        flash(request, response, exc.message, "error")
+        return response
     response = RedirectResponse("/portal/access", status_code=303)
     flash(
         request,
@@ -110,6 +124,17 @@ def flag(
         "Thank you. The practice's security officer has been alerted and will look into it.",
     )
     return response
+
+
+def _row_flags(groups: list[AccessGroup], flags: list[PatientFlag]) -> dict[int, PatientFlag]:
+    """The patient's newest flag on each row (by the row's first entry), if any."""
+    found: dict[int, PatientFlag] = {}
+    for group in groups:
+        seqs = set(group.seqs)
+        flag = next((f for f in flags if f.flagged_seq in seqs), None)  # newest first
+        if flag is not None:
+            found[group.first_seq] = flag
+    return found
 
 
 def _no_record(request: Request) -> Response:
