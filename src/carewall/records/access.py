@@ -9,14 +9,14 @@ this module calls `store.open_row`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, record
+from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
 from carewall.records import store
@@ -24,7 +24,6 @@ from carewall.records.actors import Actor, Purpose
 from carewall.records.guard import blocked, require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
-from carewall.records.models import FhirResource
 from carewall.records.search import find_rows
 from carewall.records.tags import RecordsTag
 from carewall.records.terms import patient_id_of
@@ -47,13 +46,29 @@ def get_record_for(
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> dict[str, Any]:
-        row = _checked(session, keys, actor, resource_type, logical_id, store.current_row)
-        row = store.require_live(row, resource_type, logical_id)
-        resource = store.open_row(keys, row)
-        _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
-        return resource
+        return read_in(session, keys, actor, resource_type, logical_id, purpose)
 
     return run_guarded(runtime, actor, work)
+
+
+def read_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    purpose: Purpose,
+) -> dict[str, Any]:
+    """`get_record_for` inside the caller's transaction (a transaction or batch Bundle).
+
+    Same checks and audit entry; a refusal raises `guard.Denied`, so the caller
+    runs its work through `run_guarded`, which audits it after the rollback.
+    """
+    row = _checked(session, keys, actor, resource_type, logical_id)
+    row = store.require_live(row, resource_type, logical_id)
+    resource = store.open_row(keys, row)
+    _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+    return resource
 
 
 def vread_for(
@@ -68,7 +83,7 @@ def vread_for(
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> dict[str, Any]:
-        row = _checked(session, keys, actor, resource_type, logical_id, store.current_row)
+        _checked(session, keys, actor, resource_type, logical_id)
         row = store.version_row(session, resource_type, logical_id, version)
         resource = store.open_row(keys, row)
         _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
@@ -84,7 +99,7 @@ def history_for(
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> list[HistoryEntry]:
-        current = _checked(session, keys, actor, resource_type, logical_id, store.current_row)
+        current = _checked(session, keys, actor, resource_type, logical_id)
         entries = [
             HistoryEntry(
                 row.version_id,
@@ -115,39 +130,67 @@ def search_for(
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> list[dict[str, Any]]:
-        require_type(actor, Action.READ, resource_type, resource_type)
-        rows = find_rows(session, keys, resource_type, params, compartment=_scope(keys, actor))
-        hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
-        rows = [row for row in rows if row.patient_ref not in hidden]
-        resources = [store.open_row(keys, row) for row in rows]
-        patients = sorted({pid for r in resources if (pid := patient_id_of(r))})
-        details: dict[str, DetailValue] = {
-            "resource_type": resource_type,
-            "params": sorted(params),
-            "count": len(resources),
-            "patients": len(patients),
-            "purpose": str(purpose),
-        }
-        if len(patients) <= _MAX_LISTED_PATIENTS:
-            details["patient_ids"] = patients
-        # A search inside one patient's record is filed under that patient (indexed
-        # subject), so the portal's access list and the access report find it.
-        subject = f"Patient/{patients[0]}" if len(patients) == 1 else resource_type
-        if len(patients) == 1:
-            details["patient"] = patients[0]
-        event = AuditEvent(
-            action=RecordsTag.SEARCH_PERFORMED,
-            actor=actor.user_id,
-            subject=subject,
-            details=details,
-        )
-        record(session, event)
-        return resources
+        return search_in(session, keys, actor, resource_type, params, purpose)
 
     return run_guarded(runtime, actor, work)
 
 
-_MAX_LISTED_PATIENTS = 20
+def search_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+) -> list[dict[str, Any]]:
+    """`search_for` inside the caller's transaction (a transaction or batch Bundle).
+
+    Same compartment scope, restriction filter and audit entry; a refusal raises
+    `guard.Denied`, so the caller runs its work through `run_guarded`.
+    """
+    require_type(actor, Action.READ, resource_type, resource_type)
+    rows = find_rows(session, keys, resource_type, params, compartment=_scope(keys, actor))
+    hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
+    rows = [row for row in rows if row.patient_ref not in hidden]
+    resources = [store.open_row(keys, row) for row in rows]
+    _audit_search(session, actor, resource_type, params, purpose, resources)
+    return resources
+
+
+def _audit_search(
+    session: Session,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+    resources: list[dict[str, Any]],
+) -> None:
+    """One entry per search, listing every patient whose data it returned (never values).
+
+    A search inside one patient's record is filed under that patient (the indexed
+    subject column). A search that returned several patients is one entry (one
+    link of the chain) indexed under each of them, so every one of them finds it
+    in the portal's access list and the access report.
+    """
+    patients = sorted({pid for r in resources if (pid := patient_id_of(r))})
+    details: dict[str, DetailValue] = {
+        "resource_type": resource_type,
+        "params": sorted(params),
+        "count": len(resources),
+        "patients": len(patients),
+        "purpose": str(purpose),
+        "patient_ids": patients,
+    }
+    subject = f"Patient/{patients[0]}" if len(patients) == 1 else resource_type
+    if len(patients) == 1:
+        details["patient"] = patients[0]
+    event = AuditEvent(
+        action=RecordsTag.SEARCH_PERFORMED,
+        actor=actor.user_id,
+        subject=subject,
+        details=details,
+    )
+    record_about(session, event, [f"Patient/{p}" for p in patients] if len(patients) > 1 else [])
 
 
 def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
@@ -190,11 +233,10 @@ def _checked(
     actor: Actor,
     resource_type: str,
     logical_id: str,
-    load: Callable[[Session, str, str], FhirResource | None],
-) -> FhirResource:
-    """Load the current row and decide, before anything is decrypted."""
+) -> store.StoredVersion:
+    """Load the current version and decide, before anything is decrypted."""
     target = f"{resource_type}/{logical_id}"
-    row: FhirResource | None = load(session, resource_type, logical_id)
+    row = store.current_version(session, resource_type, logical_id)
     if row is None:
         require_type(actor, Action.READ, resource_type, target)
         store.require_live(row, resource_type, logical_id)
@@ -207,7 +249,7 @@ def _audit_read(
     session: Session,
     actor: Actor,
     tag: RecordsTag,
-    row: FhirResource,
+    row: store.Version,
     resource: dict[str, Any] | None,
     purpose: Purpose,
 ) -> None:

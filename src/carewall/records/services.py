@@ -11,10 +11,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, record
+from carewall.audit import AuditEvent, DetailValue, record
 from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -35,6 +36,7 @@ BREAK_GLASS_REASONS = frozenset(
     {"emergency", "unable-to-consent", "continuity-of-care", "patient-request", "other"}
 )
 MAX_BREAK_GLASS_MINUTES = 240
+EMERGENCY_STOPPED_CODE = ("110138", "Emergency Override Stopped")
 
 
 def create_resource(runtime: Runtime, actor: Actor, resource: dict[str, Any]) -> dict[str, Any]:
@@ -55,33 +57,42 @@ def delete_resource(
 ) -> dict[str, Any]:
     """Soft delete: a tombstone version; history keeps every earlier version."""
     keys = RecordKeys.from_keystore(runtime.keys)
+    return run_guarded(
+        runtime, actor, lambda session: delete_in(session, keys, actor, resource_type, logical_id)
+    )
+
+
+def delete_in(
+    session: Session, keys: RecordKeys, actor: Actor, resource_type: str, logical_id: str
+) -> dict[str, Any]:
+    """`delete_resource` inside the caller's transaction (a transaction Bundle).
+
+    Same checks and audit entry as a single delete. A refusal raises
+    `guard.Denied`: the caller runs its work through `run_guarded`, which audits
+    the refusal after the rollback.
+    """
     target = f"{resource_type}/{logical_id}"
-
-    def work(session: Session) -> dict[str, Any]:
-        current = store.current_row(session, resource_type, logical_id)
-        now = utcnow()
-        if current is None:
-            require_type(actor, Action.WRITE, resource_type, target)
-        else:
-            # Permission before "already deleted": a 410 would confirm to an outsider
-            # that someone else's record exists.
-            require_row(
-                session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
-            )
-        live = store.require_live(current, resource_type, logical_id)
-        row = store.write_tombstone(session, live, now)
-        _audit_change(
-            session,
-            actor,
-            RecordsTag.RESOURCE_DELETED,
-            resource_type,
-            logical_id,
-            row.version_id,
-            None,
+    current = store.current_row(session, resource_type, logical_id)
+    now = utcnow()
+    if current is None:
+        require_type(actor, Action.WRITE, resource_type, target)
+    else:
+        # Permission before "already deleted": a 410 would confirm to an outsider
+        # that someone else's record exists.
+        require_row(
+            session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
         )
-        return {"resourceType": resource_type, "id": logical_id, "versionId": row.version_id}
-
-    return run_guarded(runtime, actor, work)
+    live = store.require_live(current, resource_type, logical_id)
+    row = store.write_tombstone(session, live, now)
+    _audit_change(
+        session, actor, RecordsTag.RESOURCE_DELETED, resource_type, logical_id, row.version_id, None
+    )
+    return {
+        "resourceType": resource_type,
+        "id": logical_id,
+        "versionId": row.version_id,
+        "lastUpdated": row.last_updated,
+    }
 
 
 def _write(
@@ -91,40 +102,61 @@ def _write(
     *,
     if_match: int | None,
 ) -> dict[str, Any]:
-    validate_resource(resource)
-    if not isinstance(resource.get("id"), str):
-        raise ValidationError("An update needs the resource's id.")
+    # Before the transaction: no write lock held while validating.
+    validate_resource(resource, max_attachment_bytes=runtime.settings.max_attachment_bytes)
     keys = RecordKeys.from_keystore(runtime.keys)
-    resource_type, logical_id = resource["resourceType"], resource["id"]
-    target = f"{resource_type}/{logical_id}"
-
-    def work(session: Session) -> dict[str, Any]:
-        now = utcnow()
-        existing = store.current_row(session, resource_type, logical_id)
-        new_patient = patient_id_of(resource)
-        for ref in {
-            existing.patient_ref if existing else None,
-            keys.patient_ref(new_patient) if new_patient else None,
-        }:
-            require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
-        result = store.write_version(
-            session, keys, resource, now, existing=existing, if_match=if_match
-        )
-        version = result.row.version_id if result.row else (existing.version_id if existing else 0)
-        if result.row is not None:
-            tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
-            _audit_change(session, actor, tag, resource_type, logical_id, version, new_patient)
-        return {
-            "resourceType": resource_type,
-            "id": logical_id,
-            "versionId": version,
-            "changed": result.changed,
-        }
-
+    target = f"{resource['resourceType']}/{resource.get('id')}"
     try:
-        return run_guarded(runtime, actor, work)
+        return run_guarded(
+            runtime,
+            actor,
+            lambda session: write_in(session, keys, actor, resource, if_match=if_match),
+        )
     except IntegrityError as exc:  # a concurrent writer took the same version number
         raise VersionConflictError(f"{target} was changed concurrently; retry.") from exc
+
+
+def write_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource: dict[str, Any],
+    *,
+    if_match: int | None = None,
+) -> dict[str, Any]:
+    """Create or update one resource inside the caller's transaction (a transaction Bundle).
+
+    The work of `create_resource` and `update_resource`, with the same checks
+    and audit entry. `resource` must already have passed `validate_resource`
+    (callers validate before they open the transaction). A refusal raises
+    `guard.Denied`: run the caller's work through `run_guarded`.
+    """
+    if not isinstance(resource.get("id"), str):
+        raise ValidationError("An update needs the resource's id.")
+    resource_type, logical_id = resource["resourceType"], resource["id"]
+    target = f"{resource_type}/{logical_id}"
+    now = utcnow()
+    existing = store.current_row(session, resource_type, logical_id)
+    new_patient = patient_id_of(resource)
+    for ref in {
+        existing.patient_ref if existing else None,
+        keys.patient_ref(new_patient) if new_patient else None,
+    }:
+        require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
+    result = store.write_version(session, keys, resource, now, existing=existing, if_match=if_match)
+    current = result.row or existing
+    version = current.version_id if current else 0
+    if result.row is not None:
+        tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
+        _audit_change(session, actor, tag, resource_type, logical_id, version, new_patient)
+    return {
+        "resourceType": resource_type,
+        "id": logical_id,
+        "versionId": version,
+        "changed": result.changed,
+        "created": result.created,
+        "lastUpdated": current.last_updated if current else now,
+    }
 
 
 def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason_code: str) -> None:
@@ -197,19 +229,41 @@ def start_break_glass(
 
 
 def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: str) -> None:
-    """End a grant early (Emergency Override Stopped, DCM 110138)."""
+    """End a live grant early (Emergency Override Stopped, DCM 110138, reason `stopped`).
+
+    One conditional UPDATE (this user's grant, for this patient, not ended, not
+    expired) decides, so a grant that expired meanwhile, or that another request
+    or the expiry sweep (`breakglass.close_expired_grants`) closed first, is
+    audited once only. The row is locked before the audit chain, as in the sweep.
+    """
+    ref = RecordKeys.from_keystore(runtime.keys).patient_ref(patient_id)
+    now = utcnow()
+    stop = (
+        update(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.id == grant_id,
+            BreakGlassGrant.user_id == actor.user_id,
+            BreakGlassGrant.patient_ref == ref,
+            BreakGlassGrant.ended_at.is_(None),
+            BreakGlassGrant.expires_at > now,
+        )
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
     with runtime.db.transaction() as session:
-        grant = session.get(BreakGlassGrant, grant_id)
-        if grant is None or grant.user_id != actor.user_id or grant.ended_at is not None:
+        if session.execute(stop).rowcount != 1:  # type: ignore[attr-defined]
             raise NotFoundError("No active emergency access to stop.")
-        grant.ended_at = utcnow()
+        grant = session.get(BreakGlassGrant, grant_id)
+        assert grant is not None
         _audit_emergency(
             session,
             actor,
             RecordsTag.EMERGENCY_STOPPED,
             grant,
             patient_id,
-            ("110138", "Emergency Override Stopped"),
+            EMERGENCY_STOPPED_CODE,
+            reason="stopped",
+            ended_at=now.isoformat(),
         )
 
 
@@ -220,6 +274,7 @@ def _audit_emergency(
     grant: BreakGlassGrant,
     patient_id: str,
     code: tuple[str, str],
+    **extra: DetailValue,
 ) -> None:
     record(
         session,
@@ -235,6 +290,7 @@ def _audit_emergency(
                 "patient": patient_id,
                 "reason_code": grant.reason_code,
                 "expires_at": grant.expires_at.isoformat(),
+                **extra,
             },
         ),
     )

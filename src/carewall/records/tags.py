@@ -15,6 +15,8 @@ class RecordsTag(StrEnum):
     IMPORT_COMPLETED = "records:import:completed"
     IMPORT_FAILED = "records:import:failed"
     EXPORT_COMPLETED = "records:export:completed"
+    BUNDLE_PROCESSED = "records:bundle:processed"
+    BUNDLE_FAILED = "records:bundle:failed"
     ACCESS_DENIED = "records:access:denied"
     COMPARTMENT_RESTRICTED = "records:compartment:restricted"
     EMERGENCY_STARTED = "records:emergency:started"
@@ -26,3 +28,5 @@ class PortalTag(StrEnum):
 
     ACCESS_FLAGGED = "records:access:flagged"
     ACCOUNTING_VIEWED = "records:accounting:viewed"
+    FLAG_VIEWED = "records:flag:viewed"
+    FLAG_RESOLVED = "records:flag:resolved"

@@ -36,17 +36,23 @@ _TITLES = {
 def wants_json(request: Request) -> bool:
     """API clients get JSON; browsers get pages."""
     path = request.url.path
-    if path.startswith(("/api/", "/fhir/", "/healthz", "/webauthn/")):
+    if path.startswith(("/api/", "/healthz", "/webauthn/")) or is_fhir(request):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+def is_fhir(request: Request) -> bool:
+    """Whether the request is for the FHIR API (`/fhir/...`, or the bare base for Bundles)."""
+    path = request.url.path
+    return path == "/fhir" or path.startswith("/fhir/")
 
 
 def error_response(
     request: Request, status: int, code: str, message: str, *, issues: Sequence[Issue] = ()
 ) -> Response:
     """Render an error as JSON or as the friendly error page (OperationOutcome under /fhir/)."""
-    if request.url.path.startswith("/fhir/"):
+    if is_fhir(request):
         return outcome_response(status, message, issues)
     if wants_json(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)

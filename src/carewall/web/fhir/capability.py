@@ -14,8 +14,11 @@ from typing import Any
 from carewall import __version__
 from carewall.core.clock import utcnow
 from carewall.records import SUPPORTED_TYPES
+from carewall.records.bundle_entries import MAX_ENTRIES
 
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
+# Whole-system interactions: Bundles POSTed to the base URL.
+SYSTEM_INTERACTIONS = ("transaction", "batch")
 # Result parameters understood on every search besides the type's search parameters.
 RESULT_PARAMS = frozenset({"_count", "_cursor", "_format"})
 DEFAULT_COUNT = 50
@@ -40,6 +43,19 @@ _PARAMS: dict[str, tuple[str, str]] = {
     "code": ("token", f"`code` or `system|code` of the resource's main code. {_EXACT}"),
 }
 
+_BUNDLES = (
+    "Transaction and batch Bundles are POSTed to the base URL (at most "
+    f"{MAX_ENTRIES} entries; scope fhir:write, and fhir:read as well when an entry reads). "
+    "Entries use GET (read, search), POST (create; `ifNoneExist` with one `identifier` "
+    'makes it conditional), PUT (update or create with an id; `ifMatch` W/"n") and '
+    "DELETE; PATCH, conditional update and delete, conditional references and nested "
+    "Bundles are refused with 400. Each entry is authorised and audited like the single "
+    "interaction. A transaction runs in FHIR's order (DELETE, POST, PUT, GET) in one "
+    "database transaction: any failure rolls back everything and answers with that "
+    "entry's status and an OperationOutcome naming `Bundle.entry[i]`; `urn:uuid:` "
+    "fullUrls of created resources get server ids and references to them are rewritten. "
+    "A batch runs each entry on its own; failures are reported in the entry's response."
+)
 _PEOPLE = frozenset({"Patient", "Practitioner"})
 # Types whose FHIR `code` parameter searches a field the vault indexes as `code`.
 _CODED = frozenset(
@@ -87,9 +103,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": (
                     f"Search pages hold `_count` results (default {DEFAULT_COUNT}, at most "
                     f"{MAX_COUNT}); follow the Bundle's `next` link, whose `_cursor` is opaque "
-                    "and bound to the caller. Transaction and batch Bundles are not accepted "
-                    "here: use `carewall records import`."
+                    "and bound to the caller. " + _BUNDLES
                 ),
+                "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 "security": {
                     "cors": False,
                     "description": (

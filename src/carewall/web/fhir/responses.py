@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from email.utils import format_datetime
+from http import HTTPStatus
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
 from carewall.records import Issue
+from carewall.records.transactions import EntryResult
 
 MEDIA_TYPE = "application/fhir+json"
 
@@ -146,3 +148,39 @@ def history_bundle(
         "link": [{"relation": "self", "url": self_url}],
         "entry": listed,
     }
+
+
+def status_line(status: int) -> str:
+    """`201 Created`: a Bundle entry's `response.status`."""
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def bundle_entry(base: str, result: EntryResult, resource: dict[str, Any] | None) -> dict[str, Any]:
+    """One entry of a transaction-response or batch-response Bundle.
+
+    Writes name the new version (`location`, `etag`, `lastModified`); reads carry
+    `resource` (a searchset Bundle for a search); failures carry `outcome`.
+    """
+    response: dict[str, Any] = {"status": status_line(result.status)}
+    named = f"{result.resource_type}/{result.logical_id}" if result.logical_id else None
+    if named and result.location and result.version is not None:
+        response["location"] = f"{named}/_history/{result.version}"
+    if result.version is not None:
+        response["etag"] = etag(result.version)
+    if result.last_modified:
+        response["lastModified"] = result.last_modified
+    if result.error is not None:
+        error = result.error
+        response["outcome"] = operation_outcome(error.status, error.message, error.issues)
+    entry: dict[str, Any] = {}
+    if named:
+        entry["fullUrl"] = f"{base}/{named}"
+    if resource is not None:
+        entry["resource"] = resource
+    entry["response"] = response
+    return entry
+
+
+def bundle_response(kind: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `transaction-response` or `batch-response` Bundle, entries in the request's order."""
+    return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": entries}

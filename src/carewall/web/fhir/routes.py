@@ -8,14 +8,18 @@ handler, which answers OperationOutcome under /fhir/.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from carewall.core.errors import NotFoundError
+from carewall.core.runtime import Runtime
 from carewall.records.access import get_record_for, history_for, search_for, vread_for
+from carewall.records.bundle_entries import EntryRequest, read_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
+from carewall.records.transactions import EntryResult, process_bundle
 from carewall.web.auth import ALL, Caller, require_api, runtime_of
 from carewall.web.fhir import paging
 from carewall.web.fhir.capability import capability_statement
@@ -34,6 +38,8 @@ from carewall.web.fhir.inputs import (
 from carewall.web.fhir.responses import (
     MEDIA_TYPE,
     FhirResponse,
+    bundle_entry,
+    bundle_response,
     etag,
     history_bundle,
     outcome_response,
@@ -50,6 +56,8 @@ PUBLIC_ROUTES = {("GET", "/fhir/metadata")}
 Reader = Annotated[Caller, Depends(require_api(ALL, scope="fhir:read"))]
 Writer = Annotated[Caller, Depends(require_api(ALL, scope="fhir:write"))]
 Body = Annotated[dict[str, Any], Depends(read_resource)]
+# Called by hand for Bundles with read entries: refuses (and audits) a token without fhir:read.
+_may_read = require_api(ALL, scope="fhir:read")
 
 
 def base_url(request: Request) -> str:
@@ -87,13 +95,32 @@ def _search(
     request: Request, caller: Caller, resource_type: str, asked: SearchRequest, self_url: str
 ) -> FhirResponse:
     runtime = runtime_of(request)
-    if asked.cursor is not None:
-        page = paging.unseal(runtime.keys, caller.user_id, resource_type, asked.cursor)
-    else:
-        page = paging.Page(asked.params, asked.count)
+    page = _page(runtime, caller, resource_type, asked)
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
     found = search_for(runtime, actor, resource_type, page.params, purpose)
-    found.sort(key=lambda r: str(r["id"]))  # the cursor's order, whatever the collation
+    return FhirResponse(_searchset_page(request, caller, resource_type, page, found, self_url))
+
+
+def _page(
+    runtime: Runtime, caller: Caller, resource_type: str, asked: SearchRequest
+) -> paging.Page:
+    """The page asked for: a fresh search, or where a `_cursor` left off."""
+    if asked.cursor is not None:
+        return paging.unseal(runtime.keys, caller.user_id, resource_type, asked.cursor)
+    return paging.Page(asked.params, asked.count)
+
+
+def _searchset_page(
+    request: Request,
+    caller: Caller,
+    resource_type: str,
+    page: paging.Page,
+    found: list[dict[str, Any]],
+    self_url: str,
+) -> dict[str, Any]:
+    """One page of `found` as a searchset, with a sealed `next` link when more remain."""
+    runtime = runtime_of(request)
+    found = sorted(found, key=lambda r: str(r["id"]))  # the cursor's order, whatever the collation
     remaining = [r for r in found if str(r["id"]) > page.after]
     shown = remaining[: page.count]
     links = {"self": self_url}
@@ -101,7 +128,46 @@ def _search(
         after = paging.Page(page.params, page.count, str(shown[-1]["id"]))
         cursor = paging.seal(runtime.keys, caller.user_id, resource_type, after)
         links["next"] = f"{base_url(request)}/{resource_type}?_cursor={cursor}"
-    return FhirResponse(searchset(base_url(request), shown, len(found), links))
+    return searchset(base_url(request), shown, len(found), links)
+
+
+@router.post("")
+@router.post("/")
+def transaction_or_batch(request: Request, caller: Writer, body: Body) -> FhirResponse:
+    """A `transaction` (all or nothing) or `batch` (entry by entry) Bundle.
+
+    Each entry is authorised and audited as its single interaction; entries that
+    read (GET, `ifNoneExist`) also need the fhir:read scope.
+    """
+    runtime, base = runtime_of(request), base_url(request)
+    asked = read_bundle(body, base)
+    if asked.reads:
+        _may_read(request)
+
+    def search_params(resource_type: str, items: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+        return _page(
+            runtime, caller, resource_type, search_request(resource_type, list(items))
+        ).params
+
+    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    done = process_bundle(runtime, actor, asked, purpose, search_params)
+    entries = [
+        bundle_entry(base, result, _entry_resource(request, caller, entry, result))
+        for entry, result in zip(done.entries, done.results, strict=True)
+    ]
+    return FhirResponse(bundle_response(done.kind, entries))
+
+
+def _entry_resource(
+    request: Request, caller: Caller, entry: EntryRequest, result: EntryResult
+) -> dict[str, Any] | None:
+    """What a Bundle entry's response carries: the resource read, or a page of a search."""
+    if result.found is None or entry.query is None:
+        return result.resource
+    asked = search_request(entry.resource_type, list(entry.query))
+    page = _page(runtime_of(request), caller, entry.resource_type, asked)
+    self_url = f"{base_url(request)}/{entry.resource_type}/_search"
+    return _searchset_page(request, caller, entry.resource_type, page, result.found, self_url)
 
 
 @router.post("/{resource_type}")

@@ -1,0 +1,463 @@
+"""FHIR `transaction` and `batch` Bundles: many interactions in one request.
+
+Each entry is authorised and audited exactly as the single interaction would
+be, because it runs the same work functions (`services.write_in`,
+`services.delete_in`, `access.read_in`, `access.search_in`) inside a session
+this module provides:
+
+- a transaction runs every entry in one database transaction, in FHIR's order
+  (DELETE, POST, PUT, GET). The first failure rolls everything back, the
+  per-entry audit entries included; a refusal is then audited as
+  `records:access:denied` by `guard.run_guarded`, and the whole request fails
+  with the entry's status and an issue naming it (`Bundle.entry[3]`).
+  `urn:uuid:` fullUrls of created resources get server ids, and every reference
+  to them inside the Bundle is rewritten before anything is written;
+- a batch runs each entry in its own transaction, in order; a failure becomes
+  that entry's status and OperationOutcome, and the others still happen.
+
+One `records:bundle:processed` entry sums up the Bundle (counts, types,
+patient ids, never values).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from carewall.audit import AuditEvent, DetailValue, Outcome, record
+from carewall.core.errors import CarewallError
+from carewall.core.runtime import Runtime
+from carewall.records.access import read_in, search_in
+from carewall.records.actors import Actor, Purpose
+from carewall.records.bundle_entries import (
+    BundleEntryError,
+    BundleRequest,
+    EntryRequest,
+    Method,
+    MultipleMatchesError,
+    invalid,
+)
+from carewall.records.bundles import references, rewrite_references
+from carewall.records.errors import RecordValidationError, VersionConflictError
+from carewall.records.guard import Denied, run_guarded
+from carewall.records.keys import RecordKeys
+from carewall.records.services import delete_in, write_in
+from carewall.records.tags import RecordsTag
+from carewall.records.terms import patient_id_of
+from carewall.records.validation import validate_resource
+
+T = TypeVar("T")
+
+# Checks a GET entry's query as the search endpoint would; returns the search parameters.
+SearchParser = Callable[[str, Sequence[tuple[str, str]]], Mapping[str, Sequence[str]]]
+
+_MAX_LISTED_PATIENTS = 20
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    """What one entry did: its status and the version it produced or read.
+
+    `location` says whether the response names the new version (writes);
+    `resource` is what a read returned, `found` every match of a search (the
+    web layer pages it); `patients` are the compartments touched, for the audit.
+    """
+
+    status: int
+    resource_type: str | None = None
+    logical_id: str | None = None
+    version: int | None = None
+    last_modified: str | None = None
+    location: bool = False
+    resource: dict[str, Any] | None = None
+    found: list[dict[str, Any]] | None = None
+    patients: tuple[str, ...] = ()
+    error: BundleEntryError | None = None
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    """The answer to a Bundle: one result per entry, in the request's order."""
+
+    kind: str
+    entries: tuple[EntryRequest, ...]
+    results: tuple[EntryResult, ...]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything an entry's work needs besides the entry."""
+
+    session: Session
+    keys: RecordKeys
+    actor: Actor
+    purpose: Purpose
+    parse_search: SearchParser
+
+
+def process_bundle(
+    runtime: Runtime,
+    actor: Actor,
+    bundle: BundleRequest,
+    purpose: Purpose,
+    parse_search: SearchParser,
+) -> BundleResult:
+    """Run a checked Bundle (see `bundle_entries.read_bundle`) for `actor`.
+
+    A failed transaction raises `BundleEntryError` (nothing was written); a
+    batch always returns, with failures in the entries' results.
+    """
+    keys = RecordKeys.from_keystore(runtime.keys)  # outside any transaction (SQLite)
+    if bundle.kind == "transaction":
+        results = _transaction(runtime, keys, actor, bundle, purpose, parse_search)
+    else:
+        results = _batch(runtime, keys, actor, bundle, purpose, parse_search)
+    return BundleResult(bundle.kind, bundle.entries, tuple(results))
+
+
+# --- transaction -----------------------------------------------------------------------
+
+
+def _transaction(
+    runtime: Runtime,
+    keys: RecordKeys,
+    actor: Actor,
+    bundle: BundleRequest,
+    purpose: Purpose,
+    parse_search: SearchParser,
+) -> list[EntryResult]:
+    def work(session: Session) -> list[EntryResult]:
+        ctx = _Context(session, keys, actor, purpose, parse_search)
+        done: dict[int, EntryResult] = {}
+        for entry in bundle.of(Method.DELETE):
+            done[entry.index] = _at(entry, partial(_perform, ctx, entry, None))
+        # Conditional creates that find their resource are done: they neither write nor
+        # get a new id, and references to their fullUrl point at what they found.
+        for entry in bundle.of(Method.POST):
+            if entry.if_none_exist is not None:
+                match = _at(entry, partial(_conditional_match, ctx, entry))
+                if match is not None:
+                    done[entry.index] = match
+        resources = _resolved(bundle, done)
+        for entry in bundle.in_processing_order():
+            if entry.index not in done:
+                body = resources.get(entry.index)
+                done[entry.index] = _at(entry, partial(_perform, ctx, entry, body))
+        results = [done[index] for index in range(len(bundle.entries))]
+        _audit_processed(session, actor, bundle, results)
+        return results
+
+    try:
+        # Before the transaction: no write lock held while validating.
+        _validate_all(bundle.entries, runtime.settings.max_attachment_bytes)
+        return _guarded(runtime, actor, work)
+    except BundleEntryError as failed:
+        _audit_failed(runtime, actor, bundle, failed)
+        raise
+
+
+def _validate_all(entries: Sequence[EntryRequest], max_attachment_bytes: int) -> None:
+    """Every resource against its R4 model; all invalid entries are named at once."""
+    failures = [
+        (entry, error)
+        for entry in entries
+        if entry.resource is not None
+        and (error := _invalid(entry.resource, max_attachment_bytes)) is not None
+    ]
+    if not failures:
+        return
+    first, error = failures[0]
+    if len(failures) > 1:
+        issues = [i for entry, e in failures for i in BundleEntryError(entry, e).issues]
+        error = RecordValidationError(f"{len(failures)} entries are invalid", issues)
+    raise BundleEntryError(first, error)
+
+
+def _invalid(resource: dict[str, Any], max_attachment_bytes: int) -> RecordValidationError | None:
+    try:
+        validate_resource(resource, max_attachment_bytes=max_attachment_bytes)
+    except RecordValidationError as exc:
+        return exc
+    return None
+
+
+def _resolved(bundle: BundleRequest, done: Mapping[int, EntryResult]) -> dict[int, dict[str, Any]]:
+    """The resources to write, with their final ids and every in-Bundle reference resolved.
+
+    POSTed resources get new ids; a reference to any entry's fullUrl (typically
+    `urn:uuid:`) becomes that entry's `Type/id`.
+    """
+    ids: dict[int, str] = {}
+    for entry in bundle.entries:
+        if entry.index in done and entry.method is Method.POST:
+            ids[entry.index] = str(done[entry.index].logical_id)
+        elif entry.method is Method.POST:
+            ids[entry.index] = str(uuid.uuid4())
+        elif entry.method is Method.PUT and entry.logical_id is not None:
+            ids[entry.index] = entry.logical_id
+    full_urls = {
+        entry.full_url: f"{entry.resource_type}/{ids[entry.index]}"
+        for entry in bundle.entries
+        if entry.full_url is not None and entry.index in ids
+    }
+    return {
+        entry.index: _at(entry, partial(_with_references, bundle, entry, ids, full_urls))
+        for entry in bundle.entries
+        if entry.resource is not None and entry.index not in done
+    }
+
+
+# --- batch -----------------------------------------------------------------------------
+
+
+def _batch(
+    runtime: Runtime,
+    keys: RecordKeys,
+    actor: Actor,
+    bundle: BundleRequest,
+    purpose: Purpose,
+    parse_search: SearchParser,
+) -> list[EntryResult]:
+    results = [
+        _batch_entry(runtime, keys, actor, bundle, entry, purpose, parse_search)
+        for entry in bundle.entries
+    ]
+    with runtime.db.transaction() as session:
+        _audit_processed(session, actor, bundle, results)
+    return results
+
+
+def _batch_entry(
+    runtime: Runtime,
+    keys: RecordKeys,
+    actor: Actor,
+    bundle: BundleRequest,
+    entry: EntryRequest,
+    purpose: Purpose,
+    parse_search: SearchParser,
+) -> EntryResult:
+    """One entry in its own transaction; a failure is returned, not raised."""
+    try:
+        body = None
+        if entry.resource is not None:
+            limit = runtime.settings.max_attachment_bytes
+            _at(entry, partial(validate_resource, entry.resource, max_attachment_bytes=limit))
+            ids = {entry.index: entry.logical_id or str(uuid.uuid4())}
+            body = _at(entry, partial(_with_references, bundle, entry, ids, {}))
+
+        def work(session: Session) -> EntryResult:
+            ctx = _Context(session, keys, actor, purpose, parse_search)
+            if entry.if_none_exist is not None:
+                match = _at(entry, partial(_conditional_match, ctx, entry))
+                if match is not None:
+                    return match
+            return _at(entry, partial(_perform, ctx, entry, body))
+
+        return _guarded(runtime, actor, work)
+    except BundleEntryError as failed:
+        return EntryResult(failed.status, error=failed)
+
+
+# --- one entry -------------------------------------------------------------------------
+
+
+def _perform(ctx: _Context, entry: EntryRequest, body: dict[str, Any] | None) -> EntryResult:
+    """The single interaction an entry stands for, in `ctx.session`."""
+    if entry.method is Method.GET:
+        return _read(ctx, entry)
+    if entry.method is Method.DELETE:
+        meta = delete_in(
+            ctx.session, ctx.keys, ctx.actor, entry.resource_type, str(entry.logical_id)
+        )
+        touched = (str(entry.logical_id),) if entry.resource_type == "Patient" else ()
+        return _written(204, meta, touched, location=False)
+    assert body is not None  # POST and PUT entries always carry a resource
+    meta = write_in(ctx.session, ctx.keys, ctx.actor, body, if_match=entry.if_match)
+    patient = patient_id_of(body)
+    return _written(201 if meta["created"] else 200, meta, (patient,) if patient else ())
+
+
+def _read(ctx: _Context, entry: EntryRequest) -> EntryResult:
+    if entry.query is None:
+        resource = read_in(
+            ctx.session,
+            ctx.keys,
+            ctx.actor,
+            entry.resource_type,
+            str(entry.logical_id),
+            ctx.purpose,
+        )
+        return replace(_stored(resource, 200), resource=resource)
+    params = ctx.parse_search(entry.resource_type, entry.query)
+    found = search_in(ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose)
+    return EntryResult(200, found=found, patients=_patients_of(found))
+
+
+def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None:
+    """The resource an `ifNoneExist` search finds (None: create), searched as the caller.
+
+    The search is authorised and audited like any search; a match the caller
+    may not see (a restricted compartment) does not count.
+    """
+    params = {"identifier": [value for _, value in entry.if_none_exist or ()]}
+    found = search_in(ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose)
+    if len(found) > 1:
+        raise MultipleMatchesError(
+            f"ifNoneExist matches {len(found)} {entry.resource_type} resources; make it specific."
+        )
+    return _stored(found[0], 200, location=True) if found else None
+
+
+def _with_references(
+    bundle: BundleRequest,
+    entry: EntryRequest,
+    ids: Mapping[int, str],
+    full_urls: Mapping[str, str],
+) -> dict[str, Any]:
+    """The entry's resource with its id, references to other entries resolved.
+
+    References to this server's own base URL become relative (`Type/id`), so
+    the resource lands in the right patient's compartment. A `urn:` reference
+    nothing in the Bundle defines, or a conditional reference, is refused: it
+    would leave the resource outside the compartment it belongs to.
+    """
+    own = bundle.base + "/"
+    resource: dict[str, Any] = rewrite_references(
+        {**(entry.resource or {}), "id": ids[entry.index]},
+        lambda ref: full_urls.get(ref) or (ref[len(own) :] if ref.startswith(own) else ref),
+    )
+    for ref in references(resource):
+        if ref.startswith("urn:"):
+            problem = (
+                "batch entries cannot refer to each other; send a transaction"
+                if bundle.kind == "batch"
+                else "refers to no entry's fullUrl in this Bundle"
+            )
+            raise _unresolved(entry, problem)
+        if "?" in ref and "://" not in ref:
+            raise _unresolved(entry, "conditional references are not supported; use Type/id")
+    return resource
+
+
+def _unresolved(entry: EntryRequest, problem: str) -> RecordValidationError:
+    return invalid(f"{entry.resource_type}.reference", problem, "not-found")
+
+
+def _at(entry: EntryRequest, step: Callable[[], T]) -> T:
+    """Run one step of an entry; whatever fails is reported as that entry's failure.
+
+    A refusal stays a `Denied` (with the entry named in its error) so that
+    `run_guarded` audits it after the rollback.
+    """
+    try:
+        return step()
+    except Denied as denied:
+        error = _entry_error(entry, denied.error)
+        raise Denied(error, denied.resource_type, denied.target, denied.reason) from None
+    except IntegrityError as exc:  # a concurrent writer took the same version number
+        conflict = VersionConflictError(f"{entry.target} was changed concurrently; retry.")
+        raise _entry_error(entry, conflict) from exc
+    except CarewallError as exc:
+        raise _entry_error(entry, exc) from None
+
+
+def _entry_error(entry: EntryRequest, error: CarewallError) -> BundleEntryError:
+    return error if isinstance(error, BundleEntryError) else BundleEntryError(entry, error)
+
+
+def _guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
+    """`run_guarded`, with a clash with a concurrent writer answered as a conflict (412)."""
+    try:
+        return run_guarded(runtime, actor, work)
+    except IntegrityError as exc:
+        raise VersionConflictError("The Bundle clashed with a concurrent change; retry.") from exc
+
+
+def _written(
+    status: int, meta: Mapping[str, Any], patients: tuple[str, ...], *, location: bool = True
+) -> EntryResult:
+    return EntryResult(
+        status,
+        meta["resourceType"],
+        meta["id"],
+        int(meta["versionId"]),
+        _instant(meta["lastUpdated"]),
+        location=location,
+        patients=patients,
+    )
+
+
+def _stored(resource: dict[str, Any], status: int, *, location: bool = False) -> EntryResult:
+    """A result naming a stored resource's current version (from its meta)."""
+    meta = resource.get("meta") or {}
+    return EntryResult(
+        status,
+        str(resource["resourceType"]),
+        str(resource["id"]),
+        int(meta["versionId"]) if meta.get("versionId") else None,
+        meta.get("lastUpdated"),
+        location=location,
+        patients=_patients_of([resource]),
+    )
+
+
+def _patients_of(resources: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(sorted({pid for r in resources if (pid := patient_id_of(r))}))
+
+
+def _instant(moment: datetime) -> str:
+    """A FHIR instant, as `meta.lastUpdated` is written."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- audit -----------------------------------------------------------------------------
+
+
+def _summary(bundle: BundleRequest) -> dict[str, DetailValue]:
+    """Counts by method and the resource types asked for: no ids, no values."""
+    methods = Counter(entry.method for entry in bundle.entries)
+    details: dict[str, DetailValue] = {"bundle_type": bundle.kind, "entries": len(bundle.entries)}
+    details.update({str(method).lower(): methods[method] for method in Method})
+    details["resource_types"] = sorted({entry.resource_type for entry in bundle.entries})
+    return details
+
+
+def _audit_processed(
+    session: Session, actor: Actor, bundle: BundleRequest, results: Sequence[EntryResult]
+) -> None:
+    patients = sorted({pid for result in results for pid in result.patients})
+    details = _summary(bundle)
+    details["failed"] = sum(result.error is not None for result in results)
+    details["patients"] = len(patients)
+    if len(patients) <= _MAX_LISTED_PATIENTS:
+        details["patient_ids"] = patients
+    subject = f"Patient/{patients[0]}" if len(patients) == 1 else "records"
+    event = AuditEvent(
+        action=RecordsTag.BUNDLE_PROCESSED, actor=actor.user_id, subject=subject, details=details
+    )
+    record(session, event)
+
+
+def _audit_failed(
+    runtime: Runtime, actor: Actor, bundle: BundleRequest, failed: BundleEntryError
+) -> None:
+    """A rolled-back transaction, in a transaction of its own (the Bundle's is gone)."""
+    details = _summary(bundle)
+    details.update({"entry": failed.index, "status": failed.status, "code": failed.code})
+    event = AuditEvent(
+        action=RecordsTag.BUNDLE_FAILED,
+        outcome=Outcome.FAILURE,
+        actor=actor.user_id,
+        subject="records",
+        details=details,
+    )
+    with runtime.db.transaction() as session:
+        record(session, event)

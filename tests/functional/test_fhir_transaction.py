@@ -1,0 +1,531 @@
+"""FHIR transaction and batch Bundles over HTTP: all or nothing, or entry by entry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from fhir.resources.R4B.bundle import Bundle
+from sqlalchemy import func, select
+
+from carewall.audit import AuditEntryView, recent_entries
+from carewall.core.runtime import Runtime
+from carewall.identity import Role
+from carewall.records.models import FhirResource
+from carewall.records.services import create_resource
+from carewall.web.app import create_app
+from tests.functional.records_helpers import minimal
+from tests.functional.test_fhir_api import FHIR_JSON, SYSTEM, bearer, outcome, seed
+
+PATIENT_URL = "urn:uuid:7f0d4e2a-1c55-4a3b-9f1e-2d6a1b0c9e11"
+SECRET_NAME = "Quillfeather"
+SECRET_BIRTH = "1961-07-14"
+
+
+@pytest.fixture
+def api(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as client:
+        yield client
+
+
+def bundle(kind: str, *entries: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": kind, "entry": list(entries)}
+
+
+def post(resource: dict[str, Any], full_url: str | None = None, **request: str) -> dict[str, Any]:
+    body = {k: v for k, v in resource.items() if k != "id"}
+    entry: dict[str, Any] = {
+        "resource": body,
+        "request": {"method": "POST", "url": resource["resourceType"], **request},
+    }
+    if full_url:
+        entry["fullUrl"] = full_url
+    return entry
+
+
+def put(resource: dict[str, Any], **request: str) -> dict[str, Any]:
+    url = f"{resource['resourceType']}/{resource['id']}"
+    return {"resource": resource, "request": {"method": "PUT", "url": url, **request}}
+
+
+def call(method: str, url: str) -> dict[str, Any]:
+    return {"request": {"method": method, "url": url}}
+
+
+def new_patient(**extra: Any) -> dict[str, Any]:
+    return minimal(
+        "Patient",
+        "assigned-by-server",
+        name=[{"family": SECRET_NAME, "given": ["Ada"]}],
+        birthDate=SECRET_BIRTH,
+        **extra,
+    )
+
+
+def observation_of(patient_ref: str, **extra: Any) -> dict[str, Any]:
+    resource = minimal("Observation", "unused", **extra)
+    return {**resource, "subject": {"reference": patient_ref}}
+
+
+def send(api: TestClient, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return api.post("/fhir/", json=body, headers={**headers, "Content-Type": FHIR_JSON})
+
+
+def answered(response: httpx.Response, kind: str) -> list[dict[str, Any]]:
+    """A valid `{kind}-response` Bundle with 200; its entries."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    body: dict[str, Any] = response.json()
+    Bundle.model_validate(body)
+    assert body["type"] == f"{kind}-response"
+    entries: list[dict[str, Any]] = body["entry"]
+    return entries
+
+
+def statuses(entries: list[dict[str, Any]]) -> list[str]:
+    return [e["response"]["status"] for e in entries]
+
+
+def stored_count(runtime: Runtime, resource_type: str | None = None) -> int:
+    query = select(func.count()).select_from(FhirResource)
+    if resource_type is not None:
+        query = query.where(FhirResource.resource_type == resource_type)
+    with runtime.db.sessions() as session:
+        return int(session.scalar(query) or 0)
+
+
+def audit_trail(runtime: Runtime) -> list[AuditEntryView]:
+    with runtime.db.sessions() as session:
+        return recent_entries(session, 1000)
+
+
+def actions(runtime: Runtime) -> list[str]:
+    return [entry.action for entry in audit_trail(runtime)]
+
+
+def test_a_transaction_creates_linked_resources_in_one_go(
+    runtime: Runtime, api: TestClient
+) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    later = observation_of(PATIENT_URL, id="obs-by-put")
+    request = bundle(
+        "transaction",
+        put(later),  # processed after the POSTs, yet refers to the new patient
+        post(observation_of(PATIENT_URL)),
+        post(new_patient(), PATIENT_URL),
+        post(observation_of(PATIENT_URL, status="preliminary")),
+    )
+    entries = answered(send(api, request, doctor), "transaction")
+
+    assert statuses(entries) == ["201 Created"] * 4, "one entry per request entry, same order"
+    locations = [e["response"]["location"] for e in entries]
+    assert locations[0] == "Observation/obs-by-put/_history/1"
+    assert locations[2].startswith("Patient/")
+    assert locations[2].endswith("/_history/1")
+    patient_id = locations[2].split("/")[1]
+    assert patient_id != "assigned-by-server"
+    for entry in entries:
+        assert entry["response"]["etag"] == 'W/"1"'
+        assert entry["response"]["lastModified"].endswith("Z")
+        assert entry["fullUrl"].endswith(entry["response"]["location"].rsplit("/_history", 1)[0])
+
+    # Every reference to the urn:uuid now names the new patient, and the compartment follows.
+    for location in (locations[0], locations[1], locations[3]):
+        read = api.get(f"/fhir/{location.rsplit('/_history', 1)[0]}", headers=doctor)
+        assert read.status_code == 200, read.text
+        assert read.json()["subject"] == {"reference": f"Patient/{patient_id}"}
+        assert read.headers["etag"] == 'W/"1"'
+    found = api.get(f"/fhir/Observation?patient={patient_id}", headers=doctor).json()
+    assert found["total"] == 3
+    the_patient = bearer(runtime, Role.PATIENT, patient_id=patient_id)
+    own = api.get("/fhir/Observation", headers=the_patient).json()
+    assert own["total"] == 3, "the new observations are in the new patient's record"
+
+
+def test_the_bundle_summary_is_audited_without_values(runtime: Runtime, api: TestClient) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    request = bundle(
+        "transaction",
+        post(new_patient(), PATIENT_URL),
+        post(observation_of(PATIENT_URL)),
+        call("GET", "Practitioner?name=nobody"),
+    )
+    entries = answered(send(api, request, doctor), "transaction")
+    patient_id = entries[0]["response"]["location"].split("/")[1]
+
+    trail = audit_trail(runtime)
+    summaries = [e for e in trail if e.action == "records:bundle:processed"]
+    assert len(summaries) == 1
+    summary = summaries[0]
+    assert summary.actor.startswith("user:")
+    assert summary.subject == f"Patient/{patient_id}"
+    assert summary.details["bundle_type"] == "transaction"
+    assert summary.details["entries"] == 3
+    assert (summary.details["post"], summary.details["get"]) == (2, 1)
+    assert (summary.details["put"], summary.details["delete"]) == (0, 0)
+    assert summary.details["resource_types"] == ["Observation", "Patient", "Practitioner"]
+    assert summary.details["patient_ids"] == [patient_id]
+    created = [e for e in trail if e.action == "records:resource:created"]
+    assert len(created) == 2, "each entry is audited as its single interaction"
+    assert any(e.action == "records:search:performed" for e in trail)
+    everything = json.dumps([e.details for e in trail] + [e.subject for e in trail])
+    for value in (SECRET_NAME, SECRET_BIRTH, "nobody", "8867-4"):
+        assert value not in everything, "no submitted values in the audit trail"
+
+
+def test_an_invalid_entry_fails_the_whole_transaction(runtime: Runtime, api: TestClient) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    broken = {**observation_of(PATIENT_URL), "issued": "sometime"}
+    request = bundle(
+        "transaction",
+        post(new_patient(), PATIENT_URL),
+        post(observation_of(PATIENT_URL)),
+        post(broken),
+        post({**new_patient(), "birthDate": "sometime"}),
+    )
+    body = outcome(send(api, request, doctor), 422, "value")
+    expressions = [x for issue in body["issue"] for x in issue.get("expression", [])]
+    assert expressions == ["Bundle.entry[2].resource.issued", "Bundle.entry[3].resource.birthDate"]
+    assert "sometime" not in json.dumps(body), "no submitted values in errors"
+
+    assert stored_count(runtime) == 0, "nothing is written"
+    assert "records:resource:created" not in actions(runtime)
+    failed = next(e for e in audit_trail(runtime) if e.action == "records:bundle:failed")
+    assert (failed.details["entry"], failed.details["status"]) == (2, 422)
+    assert failed.outcome == "failure"
+
+
+def test_a_failure_after_writes_rolls_back_the_writes_and_their_audit(
+    runtime: Runtime, api: TestClient
+) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    request = bundle(
+        "transaction",
+        post(new_patient(), PATIENT_URL),
+        post(observation_of(PATIENT_URL)),
+        call("DELETE", "Observation/never-existed"),  # processed first, fails
+    )
+    body = outcome(send(api, request, doctor), 404, "not-found")
+    assert body["issue"][0]["expression"] == ["Bundle.entry[2]"]
+    assert stored_count(runtime) == 0
+
+    request = bundle(
+        "transaction",
+        post(new_patient(), PATIENT_URL),
+        call("GET", "Patient/never-existed"),  # processed last, after the writes
+    )
+    body = outcome(send(api, request, doctor), 404, "not-found")
+    assert body["issue"][0]["expression"] == ["Bundle.entry[1]"]
+    assert stored_count(runtime) == 0, "the create before the failing read is rolled back"
+    assert "records:resource:created" not in actions(runtime)
+
+
+def test_an_entry_the_role_may_not_write_refuses_everything(
+    runtime: Runtime, api: TestClient
+) -> None:
+    desk = bearer(runtime, Role.FRONT_DESK)
+    request = bundle(
+        "transaction",
+        post(new_patient(), PATIENT_URL),  # front desk may create patients...
+        post(observation_of(PATIENT_URL)),  # ...but not clinical observations
+    )
+    body = outcome(send(api, request, desk), 403, "forbidden")
+    assert body["issue"][0]["expression"] == ["Bundle.entry[1]"]
+    assert "Observation" in body["issue"][0]["diagnostics"]
+
+    assert stored_count(runtime) == 0, "not even the patient the role may create"
+    trail = audit_trail(runtime)
+    assert "records:resource:created" not in [e.action for e in trail]
+    denied = [e for e in trail if e.action == "records:access:denied"]
+    assert len(denied) == 1
+    assert denied[0].outcome == "denied"
+    assert denied[0].details["resource_type"] == "Observation"
+    assert denied[0].details["role"] == "front_desk"
+    assert any(e.action == "records:bundle:failed" for e in trail)
+
+
+def test_if_match_guards_each_update(runtime: Runtime, api: TestClient) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    current = minimal("Observation", "p-a", id="obs-1")
+    create_resource(runtime, SYSTEM, current)
+
+    stale = bundle(
+        "transaction",
+        put(minimal("Patient", "p-new")),
+        put({**current, "status": "amended"}, ifMatch='W/"7"'),
+    )
+    body = outcome(send(api, stale, doctor), 412, "conflict")
+    assert body["issue"][0]["expression"] == ["Bundle.entry[1]"]
+    assert stored_count(runtime, "Patient") == 0, "the other update is rolled back"
+    read = api.get("/fhir/Observation/obs-1", headers=doctor)
+    assert read.headers["etag"] == 'W/"1"'
+    assert read.json()["status"] == "final"
+
+    fresh = bundle(
+        "transaction",
+        put(minimal("Patient", "p-new")),
+        put({**current, "status": "amended"}, ifMatch='W/"1"'),
+    )
+    entries = answered(send(api, fresh, doctor), "transaction")
+    assert statuses(entries) == ["201 Created", "200 OK"]
+    assert entries[1]["response"]["etag"] == 'W/"2"'
+    assert entries[1]["response"]["location"] == "Observation/obs-1/_history/2"
+    assert api.get("/fhir/Observation/obs-1", headers=doctor).json()["status"] == "amended"
+
+
+def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, api: TestClient) -> None:
+    ids = seed(runtime, "p-a", ("Patient", "Observation"))
+    doctor = bearer(runtime, Role.CLINICIAN)
+    request = bundle(
+        "batch",
+        post(minimal("Observation", "p-a")),
+        post({**minimal("Observation", "p-a"), "issued": "sometime"}),
+        call("GET", "Patient/no-such-patient"),
+        call("DELETE", f"Observation/{ids['Observation']}"),
+        post(minimal("Claim", "p-a")),  # clinicians do not write financial records
+        call("GET", f"Patient/{ids['Patient']}"),
+    )
+    entries = answered(send(api, request, doctor), "batch")
+    assert statuses(entries) == [
+        "201 Created",
+        "422 Unprocessable Entity",
+        "404 Not Found",
+        "204 No Content",
+        "403 Forbidden",
+        "200 OK",
+    ]
+    for index in (1, 2, 4):
+        issue = entries[index]["response"]["outcome"]["issue"][0]
+        assert issue["expression"][0].startswith(f"Bundle.entry[{index}]"), issue
+    assert entries[4]["response"]["outcome"]["issue"][0]["code"] == "forbidden"
+    assert entries[3]["response"]["etag"] == 'W/"2"'
+
+    created = entries[0]["response"]["location"].rsplit("/_history", 1)[0]
+    assert api.get(f"/fhir/{created}", headers=doctor).status_code == 200
+    gone = api.get(f"/fhir/Observation/{ids['Observation']}", headers=doctor)
+    outcome(gone, 410, "deleted")
+    assert stored_count(runtime, "Claim") == 0
+    trail = audit_trail(runtime)
+    assert any(e.action == "records:access:denied" for e in trail)
+    summary = next(e for e in trail if e.action == "records:bundle:processed")
+    assert (summary.details["bundle_type"], summary.details["failed"]) == ("batch", 3)
+
+
+def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
+    ids = seed(runtime, "p-a", ("Patient", "Observation", "Encounter"))
+    seed(runtime, "p-a", ("Observation",))
+    doctor = bearer(runtime, Role.CLINICIAN)
+    request = bundle(
+        "batch",
+        call("GET", f"Patient/{ids['Patient']}"),
+        call("GET", "Observation?patient=p-a&_count=1"),
+        call("GET", "Encounter?family=zebedee"),  # not a search parameter of Encounter
+        call("GET", f"http://testserver/fhir/Encounter/{ids['Encounter']}"),
+    )
+    entries = answered(send(api, request, doctor), "batch")
+    assert statuses(entries) == ["200 OK", "200 OK", "400 Bad Request", "200 OK"]
+
+    patient = entries[0]
+    assert patient["resource"]["id"] == ids["Patient"]
+    assert patient["resource"]["resourceType"] == "Patient"
+    assert patient["response"]["etag"] == 'W/"1"'
+    assert patient["response"]["lastModified"] == patient["resource"]["meta"]["lastUpdated"]
+
+    page = entries[1]["resource"]
+    assert (page["type"], page["total"], len(page["entry"])) == ("searchset", 2, 1)
+    next_url = next(link["url"] for link in page["link"] if link["relation"] == "next")
+    assert "patient" not in next_url
+    second = api.get(next_url, headers=doctor).json()
+    assert len(second["entry"]) == 1
+    assert second["entry"][0]["resource"]["id"] != page["entry"][0]["resource"]["id"]
+
+    issue = entries[2]["response"]["outcome"]["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[2].request.url"]
+    assert "family" in issue["diagnostics"]
+    assert entries[3]["resource"]["id"] == ids["Encounter"]
+
+
+def test_a_patient_reaches_only_their_own_record_through_a_batch(
+    runtime: Runtime, api: TestClient
+) -> None:
+    mine = seed(runtime, "p-a", ("Patient", "Observation"))
+    theirs = seed(runtime, "p-b", ("Patient", "Observation"))
+    alice = bearer(runtime, Role.PATIENT, patient_id="p-a")
+    request = bundle(
+        "batch",
+        call("GET", f"Observation/{mine['Observation']}"),
+        call("GET", f"Observation/{theirs['Observation']}"),
+        call("GET", "Patient/p-b"),
+        call("GET", "Observation?patient=p-b"),
+        call("GET", f"Observation?_id={theirs['Observation']}"),
+        put(minimal("Observation", "p-b", id=theirs["Observation"])),
+    )
+    entries = answered(send(api, request, alice), "batch")
+    assert statuses(entries)[:3] == ["200 OK", "404 Not Found", "404 Not Found"]
+    assert entries[0]["resource"]["id"] == mine["Observation"]
+    for search in entries[3:5]:
+        assert search["response"]["status"] == "200 OK"
+        assert search["resource"]["total"] == 0
+    assert statuses(entries)[5] in {"403 Forbidden", "404 Not Found"}
+    returned = [e["resource"] for e in entries if "resource" in e]
+    returned += [
+        m["resource"] for r in returned if r["resourceType"] == "Bundle" for m in r["entry"]
+    ]
+    assert [r["id"] for r in returned if r["resourceType"] != "Bundle"] == [mine["Observation"]]
+    read = api.get(
+        f"/fhir/Observation/{theirs['Observation']}", headers=bearer(runtime, Role.CLINICIAN)
+    )
+    assert read.json()["status"] == "final", "the other patient's record is unchanged"
+
+
+def test_conditional_create_finds_what_exists(runtime: Runtime, api: TestClient) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    mrn = [{"system": "urn:mrn", "value": "M-1"}]
+
+    def admit() -> list[dict[str, Any]]:
+        request = bundle(
+            "transaction",
+            post(new_patient(identifier=mrn), PATIENT_URL, ifNoneExist="identifier=urn:mrn|M-1"),
+            post(observation_of(PATIENT_URL)),
+        )
+        return answered(send(api, request, doctor), "transaction")
+
+    first = admit()
+    assert statuses(first) == ["201 Created", "201 Created"]
+    second = admit()
+    assert statuses(second) == ["200 OK", "201 Created"]
+    assert second[0]["response"]["location"] == first[0]["response"]["location"]
+    patient_id = first[0]["response"]["location"].split("/")[1]
+    assert stored_count(runtime, "Patient") == 1
+    found = api.get(f"/fhir/Observation?patient={patient_id}", headers=doctor).json()
+    assert found["total"] == 2, "the second observation refers to the patient found"
+
+    create_resource(runtime, SYSTEM, minimal("Patient", "twin", identifier=mrn))
+    twin = send(
+        api, bundle("batch", post(new_patient(), ifNoneExist="identifier=urn:mrn|M-1")), doctor
+    )
+    entry = answered(twin, "batch")[0]
+    assert entry["response"]["status"] == "412 Precondition Failed"
+    assert entry["response"]["outcome"]["issue"][0]["code"] == "multiple-matches"
+
+
+def test_post_to_the_base_without_a_slash(runtime: Runtime, api: TestClient) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    response = api.post(
+        "/fhir",
+        json=bundle("batch", call("GET", "Patient?_id=nobody")),
+        headers={**doctor, "Content-Type": FHIR_JSON},
+        follow_redirects=False,
+    )
+    assert statuses(answered(response, "batch")) == ["200 OK"]
+    refused = api.post("/fhir", json={"resourceType": "Patient"}, headers=doctor)
+    outcome(refused, 400, "invalid")
+
+
+def test_a_write_only_token_cannot_read_through_a_bundle(runtime: Runtime, api: TestClient) -> None:
+    seed(runtime, "p-a", ("Patient",))
+    writer = bearer(runtime, Role.CLINICIAN, scopes=("fhir:write",))
+    body = outcome(send(api, bundle("batch", call("GET", "Patient/p-a")), writer), 403, "forbidden")
+    assert "fhir:read" in body["issue"][0]["diagnostics"]
+    conditional = post(new_patient(), ifNoneExist="identifier=urn:mrn|M-1")
+    outcome(send(api, bundle("transaction", conditional), writer), 403, "forbidden")
+    assert answered(send(api, bundle("batch", post(new_patient())), writer), "batch")
+    reader = bearer(runtime, Role.FRONT_DESK, scopes=("fhir:read",))
+    outcome(send(api, bundle("batch", call("GET", "Patient/p-a")), reader), 403, "forbidden")
+
+
+@pytest.mark.parametrize(
+    ("body", "expression"),
+    [
+        (minimal("Patient", "p"), "resourceType"),
+        ({"resourceType": "Bundle", "type": "collection", "entry": []}, "Bundle.type"),
+        (bundle("batch", {"resource": minimal("Patient", "p")}), "Bundle.entry[0].request"),
+        (bundle("batch", call("PATCH", "Patient/p")), "Bundle.entry[0].request.method"),
+        (bundle("batch", call("HEAD", "Patient/p")), "Bundle.entry[0].request.method"),
+        (
+            bundle("transaction", call("GET", "https://elsewhere.example/fhir/Patient/p")),
+            "Bundle.entry[0].request.url",
+        ),
+        (bundle("batch", call("GET", "Spaceship/1")), "Bundle.entry[0].request.url"),
+        (bundle("batch", call("GET", "Patient/p/_history/1")), "Bundle.entry[0].request.url"),
+        (bundle("batch", call("DELETE", "Patient?identifier=x")), "Bundle.entry[0].request.url"),
+        (bundle("batch", call("PUT", "Patient")), "Bundle.entry[0].request.url"),
+        (
+            bundle(
+                "transaction",
+                {
+                    "resource": bundle("transaction"),
+                    "request": {"method": "POST", "url": "Bundle"},
+                },
+            ),
+            "Bundle.entry[0].request.url",
+        ),
+        (
+            bundle(
+                "transaction",
+                {
+                    "resource": bundle("collection"),
+                    "request": {"method": "POST", "url": "Patient"},
+                },
+            ),
+            "Bundle.entry[0].resource",
+        ),
+        (
+            bundle("transaction", call("DELETE", "Patient/p"), call("DELETE", "Patient/p")),
+            "Bundle.entry[1].request.url",
+        ),
+        (
+            bundle("batch", post(new_patient(), ifNoneExist="name=ada")),
+            "Bundle.entry[0].request.ifNoneExist",
+        ),
+        (
+            bundle(
+                "batch",
+                {**put(minimal("Patient", "p")), "request": {"method": "PUT", "url": "Patient/q"}},
+            ),
+            "Bundle.entry[0].resource.id",
+        ),
+        (bundle("batch", *[call("GET", "Patient/p")] * 1001), "Bundle.entry"),
+    ],
+)
+def test_bundles_that_cannot_be_processed_are_refused(
+    runtime: Runtime, api: TestClient, body: dict[str, Any], expression: str
+) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    refused = outcome(send(api, body, doctor), 400, refused_code(expression))
+    assert refused["issue"][0]["expression"] == [expression]
+    assert stored_count(runtime) == 0
+
+
+def refused_code(expression: str) -> str:
+    return {
+        "resourceType": "invalid",
+        "Bundle.type": "invalid",
+        "Bundle.entry[0].request": "required",
+        "Bundle.entry": "too-costly",
+        "Bundle.entry[1].request.url": "duplicate",
+        "Bundle.entry[0].resource.id": "value",
+    }.get(expression, "not-supported")
+
+
+def test_references_to_nothing_in_the_bundle_are_refused(runtime: Runtime, api: TestClient) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    dangling = bundle("transaction", post(observation_of("urn:uuid:0000-missing")))
+    body = outcome(send(api, dangling, doctor), 400, "not-found")
+    assert body["issue"][0]["expression"] == ["Bundle.entry[0].resource.reference"]
+    linked = bundle("batch", post(new_patient(), PATIENT_URL), post(observation_of(PATIENT_URL)))
+    entries = answered(send(api, linked, doctor), "batch")
+    assert statuses(entries) == ["201 Created", "400 Bad Request"]
+    assert "transaction" in entries[1]["response"]["outcome"]["issue"][0]["diagnostics"]
+    assert stored_count(runtime, "Observation") == 0
+
+
+def test_the_capability_statement_declares_transaction_and_batch(api: TestClient) -> None:
+    statement = api.get("/fhir/metadata", headers={"Accept": FHIR_JSON}).json()
+    rest = statement["rest"][0]
+    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
+    assert "ifNoneExist" in rest["documentation"]
