@@ -84,7 +84,7 @@ def _identifier_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def _name_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for name in _dicts(resource.get("name")):
         family = _str(name.get("family"))
-        givens = [g for g in name.get("given", []) if isinstance(g, str)]
+        givens = _strs(name.get("given"))  # `"given": null` is no list either
         if family:
             yield "family", normalise(family)
             yield "name", normalise(family)
@@ -123,6 +123,10 @@ def _code_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _strs(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _str(value: Any) -> str | None:

@@ -63,7 +63,12 @@ def ping(
     return SessionPing(seconds_left=seconds)
 
 
-@router.post("/password/feedback", response_model=PasswordFeedback)
+@router.post(
+    "/password/feedback",
+    response_model=PasswordFeedback,
+    # FastAPI answers 400 itself when the body cannot be parsed as JSON at all.
+    responses={400: {"description": "The body is not JSON"}},
+)
 def password_feedback(request: Request, probe: PasswordProbe) -> PasswordFeedback:
     """Rate a candidate password (public: the invitation page uses it before sign-in)."""
     settings = runtime_of(request).settings

@@ -193,10 +193,20 @@ class VerdictPublic(BaseModel):
     from_: str = Field(alias="from")
 
 
+#: JSON Schema pattern of a message that is not blank: one character other than ASCII whitespace.
+NOT_BLANK = r"[^ \t\n\r\x0b\x0c]"
+
+
 class MessageJson(BaseModel):
     """The message as text, for clients that cannot send raw bytes."""
 
-    raw: str = Field(description="The complete RFC 5322 message source")
+    # Documents what `check_message_size` refuses (a message of nothing but ASCII
+    # whitespace), so that clients know before they send; the check itself stays
+    # there, with its own message.
+    raw: str = Field(
+        description="The complete RFC 5322 message source",
+        json_schema_extra={"pattern": NOT_BLANK},
+    )
 
 
 async def message_body(request: Request) -> bytes:
@@ -221,12 +231,15 @@ async def message_body(request: Request) -> bytes:
     return bytes(body)
 
 
+# A raw message of nothing but whitespace is refused too, which JSON Schema
+# cannot say of binary data; an empty one at least is documented.
+_RAW_MESSAGE: dict[str, Any] = {"type": "string", "format": "binary", "minLength": 1}
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "message/rfc822": {"schema": _RAW_MESSAGE},
+            "application/octet-stream": {"schema": _RAW_MESSAGE},
             "application/json": {"schema": MessageJson.model_json_schema()},
         },
     }
