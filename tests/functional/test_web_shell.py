@@ -80,6 +80,14 @@ def test_unknown_api_path_is_json_404(client: TestClient) -> None:
     assert response.json()["error"]["code"] == "http_404"
 
 
+def test_wrong_method_says_which_are_allowed(client: TestClient) -> None:
+    # RFC 9110: a 405 carries Allow, on pages, the JSON API and FHIR alike.
+    for path in ("/healthz", "/api/v1/me", "/fhir/metadata"):
+        response = client.request("TRACE", path)
+        assert response.status_code == 405, path
+        assert "GET" in response.headers["allow"], path
+
+
 def test_static_assets_are_served_locally(client: TestClient) -> None:
     assert client.get("/static/carewall.css").status_code == 200
     assert client.get("/static/carewall.js").status_code == 200

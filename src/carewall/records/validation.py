@@ -159,6 +159,11 @@ def validate_resource(
             [Issue("error", "not-supported", resource_type, "resource type not supported")],
         )
     check_attachments(resource, max_attachment_bytes)
+    if (where := _first_null(resource, resource_type)) is not None:
+        raise RecordValidationError(
+            f"Invalid {resource_type}: {where}",
+            [Issue("error", "structure", where, "null is not allowed in FHIR JSON; leave it out")],
+        )
     try:
         get_fhir_model_class(resource_type).model_validate(resource)
     except pydantic.ValidationError as exc:
@@ -166,6 +171,31 @@ def validate_resource(
         paths = ", ".join(issue.expression for issue in issues[:5])
         raise RecordValidationError(f"Invalid {resource_type}: {paths}", issues) from None
     return resource
+
+
+def _first_null(value: Any, path: str) -> str | None:
+    """The path of the first `null`, which FHIR JSON forbids (the models accept it as absent).
+
+    The one place null belongs is a primitive array whose items carry extensions
+    in the `_name` sibling array (`"given": ["Ann", null], "_given": [null, {...}]`):
+    there it keeps the two arrays aligned.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None:
+                return f"{path}.{key}"
+            aligned = key.startswith("_") or f"_{key}" in value
+            if isinstance(item, list) and aligned:
+                item = [element for element in item if element is not None]
+            if (found := _first_null(item, f"{path}.{key}")) is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if item is None:
+                return f"{path}[{index}]"
+            if (found := _first_null(item, f"{path}[{index}]")) is not None:
+                return found
+    return None
 
 
 def _issue(resource_type: str, error: Any) -> Issue:

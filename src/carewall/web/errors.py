@@ -85,7 +85,10 @@ def install_error_handlers(app: FastAPI) -> None:
             405: "This page does not accept that kind of request.",
         }
         message = messages.get(exc.status_code) or str(exc.detail)
-        return error_response(request, exc.status_code, f"http_{exc.status_code}", message)
+        response = error_response(request, exc.status_code, f"http_{exc.status_code}", message)
+        if exc.headers:  # e.g. `Allow` on a 405, which RFC 9110 requires
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
