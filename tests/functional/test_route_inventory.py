@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.web.app import create_app
 from carewall.web.auth import route_access
+from carewall.web.openapi import api_routes
 from tests.conftest import FrozenClock
 from tests.functional.signin_helpers import csrf, make_admin, make_user, signed_in
 
@@ -47,16 +47,6 @@ def public_routes() -> set[tuple[str, str]]:
     except ImportError:
         return found
     return found | set(getattr(passkeys, "PUBLIC_ROUTES", set()))
-
-
-def api_routes(routes: Iterable[object]) -> Iterator[APIRoute]:
-    """Every APIRoute, also inside included routers (FastAPI wraps those since 0.16x)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from api_routes(included.routes)
 
 
 def inventory(runtime: Runtime) -> list[tuple[str, str, frozenset[Role] | None]]:

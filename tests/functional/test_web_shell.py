@@ -131,3 +131,13 @@ def test_missing_form_field_is_a_clear_422(client: TestClient) -> None:
     response = client.post("/_test/form", data={"csrf_token": token})
     assert response.status_code == 422
     assert "note" in response.text
+
+
+def test_openapi_documents_bearer_tokens_and_their_scopes(client: TestClient) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+    me = schema["paths"]["/api/v1/me"]["get"]
+    assert me["security"] == [{"bearerToken": ["api:read"]}]
+    assert {"401", "403"} <= set(me["responses"])
+    feedback = schema["paths"]["/api/v1/password/feedback"]["post"]
+    assert "security" not in feedback  # public: the invitation page uses it before sign-in

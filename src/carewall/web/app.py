@@ -16,6 +16,7 @@ from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
 from carewall.web.fhir import routes as fhir
 from carewall.web.housekeeping import housekeeping
+from carewall.web.openapi import install_openapi
 from carewall.web.routes import (
     access_flags,
     access_report,
@@ -71,5 +72,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(access_report.router)
     app.include_router(access_flags.router)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
     return app
