@@ -92,8 +92,12 @@ def check_type(resource_type: str) -> None:
         raise UnknownTypeError(f"{resource_type[:64]} is not a supported resource type.")
 
 
-def check_format(request: Request) -> None:
-    """406 unless the client accepts FHIR JSON (`_format` or `Accept`)."""
+async def check_format(request: Request) -> None:
+    """406 unless the client accepts FHIR JSON (`_format` or `Accept`).
+
+    Async although it awaits nothing: it runs on every FHIR request, and a sync
+    dependency costs a hop to the thread pool that is dearer than the check.
+    """
     wanted = request.query_params.get("_format")
     if wanted is not None and wanted.split(";")[0].strip() not in _FORMATS:
         raise NotAcceptableError("Only JSON is supported (_format=json).")
