@@ -293,6 +293,9 @@ def test_authentication_and_scopes(runtime: Runtime, api: TestClient) -> None:
     outcome(anonymous, 401, "login")
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
     outcome(api.get("/fhir/Patient", headers={"Authorization": "Bearer cw_wrong"}), 401, "login")
+    # A write with neither token nor session is refused by the CSRF check, saying what to send.
+    tokenless = outcome(api.post("/fhir/Patient", json=minimal("Patient", "x")), 403, "forbidden")
+    assert "API token" in tokenless["issue"][0]["diagnostics"]
     reader = bearer(runtime, Role.CLINICIAN, scopes=("fhir:read",))
     assert api.get(f"/fhir/Patient/{ids['Patient']}", headers=reader).status_code == 200
     outcome(

@@ -70,11 +70,21 @@ async def check_csrf(request: Request) -> None:
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
     if not secret or not sent:
-        raise CsrfError("This form has expired or did not come from Carewall. Reload the page.")
+        raise CsrfError(_refusal(request))
     key: bytes = request.app.state.csrf_key
     expected = hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, sent):
-        raise CsrfError("This form has expired or did not come from Carewall. Reload the page.")
+        raise CsrfError(_refusal(request))
+
+
+def _refusal(request: Request) -> str:
+    """What to do about it: API clients most likely forgot their token, people a reload."""
+    if request.url.path.startswith(("/api/", "/fhir")):
+        return (
+            "Send an API token (Authorization: Bearer ...); a browser session needs "
+            "its X-CSRF-Token header."
+        )
+    return "This form has expired or did not come from Carewall. Reload the page."
 
 
 def _is_form(request: Request) -> bool:
