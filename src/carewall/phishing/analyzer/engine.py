@@ -8,6 +8,7 @@ from carewall.phishing.analyzer.models import AnalyzerContext, Verdict
 from carewall.phishing.analyzer.parse import ParsedMessage, parse_message
 from carewall.phishing.analyzer.scoring import build_signals, make_verdict
 from carewall.phishing.analyzer.signals import FAMILIES, Hit
+from carewall.phishing.analyzer.signals.deception import gate
 from carewall.phishing.analyzer.view import build_view
 
 #: Header that marks a message sent by Carewall's own phishing simulations.
@@ -48,7 +49,7 @@ def analyze_bytes(raw: bytes, context: AnalyzerContext | None = None) -> Verdict
             hits.extend(family(view, context))
         except Exception:  # one broken rule family must not lose the whole verdict
             _log.exception("rule family %s failed", getattr(family, "__module__", family))
-    signals = build_signals(hits, context)
+    signals = build_signals(gate(hits, view), context)
     malformed = any(h.id == "parse.malformed" for h in hits)
     return make_verdict(signals, context, subject=subject, from_=from_, malformed=malformed)
 

@@ -83,6 +83,15 @@ def is_ip_host(host: str) -> bool:
     return True
 
 
+def is_private_ip(host: str) -> bool:
+    """Whether a host is a private, loopback, link-local or reserved IP literal."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+
+
 def parse_url(url: str) -> ParsedUrl | None:
     """Split a URL leniently; None when there is no usable scheme or host."""
     url = url.strip()[:MAX_URL_CHARS]
