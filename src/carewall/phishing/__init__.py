@@ -11,6 +11,7 @@ from carewall.phishing.analyzer import (
     analyze_bytes,
     iter_messages,
     strip_receiving_headers,
+    to_rfc822,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "analyze_bytes",
     "iter_messages",
     "strip_receiving_headers",
+    "to_rfc822",
 ]

@@ -8,6 +8,7 @@ signal.
 
 from carewall.phishing.analyzer.engine import SIMULATION_HEADER, analyze_bytes, default_context
 from carewall.phishing.analyzer.fit import fit_weights
+from carewall.phishing.analyzer.formats import to_rfc822
 from carewall.phishing.analyzer.models import (
     DEFAULT_PHISHING_THRESHOLD,
     DEFAULT_SUSPICIOUS_THRESHOLD,
@@ -34,4 +35,5 @@ __all__ = [
     "fit_weights",
     "iter_messages",
     "strip_receiving_headers",
+    "to_rfc822",
 ]

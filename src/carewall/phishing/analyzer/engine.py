@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from carewall.phishing.analyzer.formats import to_rfc822
 from carewall.phishing.analyzer.models import AnalyzerContext, Verdict
 from carewall.phishing.analyzer.parse import ParsedMessage, parse_message
 from carewall.phishing.analyzer.scoring import build_signals, make_verdict
@@ -34,7 +35,8 @@ def analyze_bytes(raw: bytes, context: AnalyzerContext | None = None) -> Verdict
     rule family is skipped and logged, so the caller still gets a verdict.
     """
     context = context or _DEFAULT_CONTEXT
-    parsed = parse_message(bytes(raw))
+    raw = to_rfc822(bytes(raw))
+    parsed = parse_message(raw)
     subject, from_ = parsed.subject[:500], parsed.get("from")[:500]
     if parsed.has(SIMULATION_HEADER):
         hits = [Hit("simulation", f"{SIMULATION_HEADER}: {parsed.get(SIMULATION_HEADER)[:100]}")]
