@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import phrases  # noqa: E402
-import senders  # noqa: E402
-from senders import Org  # noqa: E402
+import phrases
+import senders
+from senders import Org
 
 REPO = Path(__file__).resolve().parents[2]
 #: Long DKIM values are folded by hand; the policy must not turn them into encoded words.
@@ -127,7 +127,9 @@ class Tracking:
                     f"?u={token(rng, 25, '0123456789abcdef')}&id={token(rng, 10, '0123456789abcdef')}"
                     f"&e={token(rng, 10, '0123456789abcdef')}")  # fmt: skip
         if esp == "mandrill":
-            return f"https://mandrillapp.com/track/click/{self.n}/{self.org.site}?p={token(rng, 80)}"
+            return (
+                f"https://mandrillapp.com/track/click/{self.n}/{self.org.site}?p={token(rng, 80)}"
+            )
         if esp == "sparkpost":
             return f"https://click.{self.org.domain}/f/a/{token(rng, 22)}~~/{token(rng, 30)}~~"
         if esp == "postmark" and rng.random() < 0.5:
@@ -166,11 +168,22 @@ def fill(template: str, values: dict[str, str]) -> str:
     return template.format_map(defaultdict(str, values))
 
 
-def html_layout(layout: str, org: str, site: str, lines: list[str], cta: tuple[str, str] | None,
-                footer: list[str], pixel: str | None, preheader: str, rng: random.Random) -> str:
+def html_layout(
+    layout: str,
+    org: str,
+    site: str,
+    lines: list[str],
+    cta: tuple[str, str] | None,
+    footer: list[str],
+    pixel: str | None,
+    preheader: str,
+    rng: random.Random,
+) -> str:
     """Markup in the styles email builders produce (tables, inline CSS, a button)."""
     esc = [line.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>") for line in lines]
-    foot = "".join(f'<p style="margin:0 0 6px;color:#8a8f98;font-size:12px">{f}</p>' for f in footer)
+    foot = "".join(
+        f'<p style="margin:0 0 6px;color:#8a8f98;font-size:12px">{f}</p>' for f in footer
+    )
     logo = f'<img src="https://cdn.{site}/email/logo-{rng.randint(1, 9)}.png" alt="{org}" width="140" height="36">'
     button = ""
     if cta:
@@ -178,7 +191,11 @@ def html_layout(layout: str, org: str, site: str, lines: list[str], cta: tuple[s
         button = (f'<table role="presentation" cellpadding="0" cellspacing="0"><tr><td bgcolor="#1a73e8" '
                   f'style="border-radius:4px"><a href="{href}" style="display:inline-block;padding:12px 24px;'
                   f'color:#ffffff;text-decoration:none;font-weight:bold">{label}</a></td></tr></table>')  # fmt: skip
-    tracker = f'<img src="{pixel}" width="1" height="1" alt="" style="display:block;border:0">' if pixel else ""
+    tracker = (
+        f'<img src="{pixel}" width="1" height="1" alt="" style="display:block;border:0">'
+        if pixel
+        else ""
+    )
     pre = ""
     if preheader:
         pad = "&#847;&zwnj;&nbsp;" * rng.randint(0, 30)
@@ -239,30 +256,81 @@ def build(rng: random.Random, split: Split, index: int) -> tuple[str, bytes]:
         site_link = f"https://{host}/{rng.choice(['account', 'billing', 'security', 'view', 'c', 'r'])}/{token(rng, 16)}"
         sender = formataddr((display, address))
         msg["Return-Path"] = f"<{address.split('@')[0][:20]}-bounces@{address.split('@')[1]}>"
-        msg["DKIM-Signature"] = dkim(rng, dkim_domain, rng.choice(["20230601", "s1", "selector1", "k1"]), moment)
+        msg["DKIM-Signature"] = dkim(
+            rng, dkim_domain, rng.choice(["20230601", "s1", "selector1", "k1"]), moment
+        )
         pixel, unsub = None, False
         org_name, site = display, host
     else:
-        local = rng.choice(["noreply", "no-reply", "billing", "notifications", "info", "support", "news", "service", "accounts"])
+        local = rng.choice(
+            [
+                "noreply",
+                "no-reply",
+                "billing",
+                "notifications",
+                "info",
+                "support",
+                "news",
+                "service",
+                "accounts",
+            ]
+        )
         address = f"{local}@{rng.choice(['', '', 'mail.', 'email.', 'notify.'])}{org.domain}"
-        sender = formataddr((org.name if rng.random() < 0.85 else f"{org.name} {rng.choice(['Billing', 'Support', 'Team', 'Notifications'])}", address))
-        path = rng.choice(["account/billing", "invoices", "portal", "login", "app/settings", "orders", "results", "help"])
-        site_link = tracking.link(f"https://{rng.choice(['www.', 'app.', 'portal.', 'my.', ''])}{org.site}/{path}/{token(rng, 12)}")
+        sender = formataddr(
+            (
+                org.name
+                if rng.random() < 0.85
+                else f"{org.name} {rng.choice(['Billing', 'Support', 'Team', 'Notifications'])}",
+                address,
+            )
+        )
+        path = rng.choice(
+            [
+                "account/billing",
+                "invoices",
+                "portal",
+                "login",
+                "app/settings",
+                "orders",
+                "results",
+                "help",
+            ]
+        )
+        site_link = tracking.link(
+            f"https://{rng.choice(['www.', 'app.', 'portal.', 'my.', ''])}{org.site}/{path}/{token(rng, 12)}"
+        )
         msg["Return-Path"] = f"<{tracking.bounce(local)}>"
-        msg["DKIM-Signature"] = dkim(rng, org.domain, rng.choice(["s1", "k1", "mail", "google", "sel2023"]), moment)
+        msg["DKIM-Signature"] = dkim(
+            rng, org.domain, rng.choice(["s1", "k1", "mail", "google", "sel2023"]), moment
+        )
         esp = tracking.esp_dkim()
         if esp:
-            msg["DKIM-Signature"] = dkim(rng, esp, rng.choice(["smtpapi", "k2", "mte1", "scph0123"]), moment)
+            msg["DKIM-Signature"] = dkim(
+                rng, esp, rng.choice(["smtpapi", "k2", "mte1", "scph0123"]), moment
+            )
         unsub = kind == "newsletter" or rng.random() < 0.25
         pixel = tracking.pixel() if (unsub or rng.random() < 0.3) and org.esp != "own" else None
         org_name, site = org.name, org.site
-    add_common(msg, rng, sender, formataddr((person, to_addr)), fill(split.pick(rng, texts["subject"]), values), moment, address)
+    add_common(
+        msg,
+        rng,
+        sender,
+        formataddr((person, to_addr)),
+        fill(split.pick(rng, texts["subject"]), values),
+        moment,
+        address,
+    )
     if unsub:
-        msg["List-Unsubscribe"] = f"<https://{site}/unsubscribe?u={token(rng, 20)}>, <mailto:unsubscribe@{address.split('@')[1]}>"
+        msg["List-Unsubscribe"] = (
+            f"<https://{site}/unsubscribe?u={token(rng, 20)}>, <mailto:unsubscribe@{address.split('@')[1]}>"
+        )
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if rng.random() < 0.3:
         msg["Reply-To"] = formataddr((f"{org_name} Support", f"support@{address.split('@')[1]}"))
-    lines = [fill(split.pick(rng, texts["open"]), values), fill(split.pick(rng, texts["body"]), values)]
+    lines = [
+        fill(split.pick(rng, texts["open"]), values),
+        fill(split.pick(rng, texts["body"]), values),
+    ]
     if rng.random() < 0.5:
         lines.append(fill(split.pick(rng, texts["body"]), values))
     cta_label = fill(split.pick(rng, texts["cta"]), values)
@@ -305,24 +373,45 @@ def platform_org(platform: tuple[str, str, str, str]) -> str:
     """The product name a platform's message talks about."""
     display, address = platform[0], platform[1]
     if "{inviter}" in display:
-        return {"sharepointonline.com": "SharePoint", "google.com": "Google Docs", "docusign.net": "DocuSign"}.get(
-            address.split("@")[1], "Microsoft 365")
+        return {
+            "sharepointonline.com": "SharePoint",
+            "google.com": "Google Docs",
+            "docusign.net": "DocuSign",
+        }.get(address.split("@")[1], "Microsoft 365")
     return display
 
 
-UNSUB = {"nl": "Afmelden", "pt": "Descadastrar", "fr": "Se désinscrire", "de": "Abmelden", "es": "Darse de baja"}
+UNSUB = {
+    "nl": "Afmelden",
+    "pt": "Descadastrar",
+    "fr": "Se désinscrire",
+    "de": "Abmelden",
+    "es": "Darse de baja",
+}
 
 
-def split_platforms(split: Split, items: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
+def split_platforms(
+    split: Split, items: list[tuple[str, str, str, str]]
+) -> list[tuple[str, str, str, str]]:
     cut = max(1, (len(items) * 2) // 3)
     return items[cut:] if split.holdout and len(items) > 1 else items[:cut]
 
 
-def add_common(msg: EmailMessage, rng: random.Random, sender: str, to: str, subject: str, moment: datetime, address: str) -> None:
+def add_common(
+    msg: EmailMessage,
+    rng: random.Random,
+    sender: str,
+    to: str,
+    subject: str,
+    moment: datetime,
+    address: str,
+) -> None:
     domain = address.split("@")[1]
     msg["Received"] = (f"from {rng.choice(['o1', 'mta', 'smtp', 'out'])}{rng.randint(1, 40)}.{domain} "
                        f"(198.51.100.{rng.randint(1, 254)}) by mx.clinic.example; {format_datetime(moment)}")  # fmt: skip
-    msg["Authentication-Results"] = f"mx.clinic.example; dkim=pass header.d={domain}; spf=pass; dmarc=pass"
+    msg["Authentication-Results"] = (
+        f"mx.clinic.example; dkim=pass header.d={domain}; spf=pass; dmarc=pass"
+    )
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
@@ -330,15 +419,24 @@ def add_common(msg: EmailMessage, rng: random.Random, sender: str, to: str, subj
     msg["Message-ID"] = f"<{token(rng, 20)}.{rng.randint(10**5, 10**9)}@{domain}>"
     msg["MIME-Version"] = "1.0"
     if rng.random() < 0.3:
-        msg["Feedback-ID"] = f"{rng.randint(1, 99)}:{rng.randint(1000, 9999)}:{domain.split('.')[0]}"
+        msg["Feedback-ID"] = (
+            f"{rng.randint(1, 99)}:{rng.randint(1000, 9999)}:{domain.split('.')[0]}"
+        )
     if rng.random() < 0.2:
-        msg["X-Mailer"] = rng.choice(["Microsoft Outlook 16.0", "PHPMailer 6.8.1", "nodemailer (6.9.7)"])
+        msg["X-Mailer"] = rng.choice(
+            ["Microsoft Outlook 16.0", "PHPMailer 6.8.1", "nodemailer (6.9.7)"]
+        )
 
 
 def attach(msg: EmailMessage, rng: random.Random, kind: str, values: dict[str, str]) -> None:
     if kind in {"invoice", "receipt"} and rng.random() < 0.4:
         name = f"{values['inv'] or 'invoice'}.pdf"
-        msg.add_attachment(tiny_pdf(values["inv"] or "invoice"), maintype="application", subtype="pdf", filename=name)
+        msg.add_attachment(
+            tiny_pdf(values["inv"] or "invoice"),
+            maintype="application",
+            subtype="pdf",
+            filename=name,
+        )
     elif kind == "invite" and rng.random() < 0.3:
         ics = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:{values['doc']}\r\n"
                f"DTSTART:20250101T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")  # fmt: skip
@@ -364,7 +462,9 @@ def tiny_pdf(title: str) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return bytes(out)
 
 
@@ -381,11 +481,30 @@ LIST_HOSTS = [
     ("lists.rural-health-it.org", "Rural Health IT", "rhit"),
     ("mail.python.org", "Healthcare-Python", "health-python"),
 ]  # fmt: skip
-AUTHOR_DOMAINS = ["gmail.com", "outlook.com", "icloud.com", "yahoo.com", "gmx.de", "web.de", "orange.fr", "hotmail.com", "proton.me"]
+AUTHOR_DOMAINS = [
+    "gmail.com",
+    "outlook.com",
+    "icloud.com",
+    "yahoo.com",
+    "gmx.de",
+    "web.de",
+    "orange.fr",
+    "hotmail.com",
+    "proton.me",
+]
 
 
-def build_list_post(rng: random.Random, split: Split, lang: str, texts: dict[str, list[str]], values: dict[str, str],
-                    moment: datetime, clinic: str, to_addr: str, index: int) -> tuple[str, bytes]:
+def build_list_post(
+    rng: random.Random,
+    split: Split,
+    lang: str,
+    texts: dict[str, list[str]],
+    values: dict[str, str],
+    moment: datetime,
+    clinic: str,
+    to_addr: str,
+    index: int,
+) -> tuple[str, bytes]:
     hosts = LIST_HOSTS[8:] if split.holdout else LIST_HOSTS[:8]
     host, title, name = rng.choice(hosts)
     list_addr = f"{name}@{host}"
@@ -395,19 +514,37 @@ def build_list_post(rng: random.Random, split: Split, lang: str, texts: dict[str
     author_addr = f"{author_local}@{author_domain}"
     msg = EmailMessage(policy=POLICY)
     rewrite = rng.random() < 0.5  # DMARC mitigation: From rewritten to the list
-    sender = formataddr((f"{author} via {title}", list_addr)) if rewrite else formataddr((author, author_addr))
+    sender = (
+        formataddr((f"{author} via {title}", list_addr))
+        if rewrite
+        else formataddr((author, author_addr))
+    )
     subject = fill(split.pick(rng, texts["subject"]), values)
     if rng.random() < 0.6:
         subject = f"[{title.split()[0]}] {subject}"
-    add_common(msg, rng, sender, formataddr(("", list_addr)) if rng.random() < 0.7 else to_addr, subject, moment, list_addr)
+    add_common(
+        msg,
+        rng,
+        sender,
+        formataddr(("", list_addr)) if rng.random() < 0.7 else to_addr,
+        subject,
+        moment,
+        list_addr,
+    )
     msg["Return-Path"] = f"<{name}-bounces+{to_addr.replace('@', '=')}@{host}>"
     msg["Sender"] = f"{name}-bounces@{host}" if "googlegroups" not in host else list_addr
     if author_domain in AUTHOR_DOMAINS or rng.random() < 0.5:
         msg["DKIM-Signature"] = dkim(rng, author_domain, "20230601", moment)
     msg["DKIM-Signature"] = dkim(rng, host, rng.choice(["20221208", "google", "lists"]), moment)
-    msg["ARC-Seal"] = f"i=1; a=rsa-sha256; t={int(moment.timestamp())}; cv=none; d={host}; s=arc; b={fake_b64(rng, 64)}"
-    msg["ARC-Message-Signature"] = f"i=1; a=rsa-sha256; c=relaxed/relaxed; d={host}; s=arc; bh={fake_b64(rng, 32)}; b={fake_b64(rng, 64)}"
-    msg["ARC-Authentication-Results"] = f"i=1; {host}; dkim=pass header.d={author_domain}; dmarc=pass"
+    msg["ARC-Seal"] = (
+        f"i=1; a=rsa-sha256; t={int(moment.timestamp())}; cv=none; d={host}; s=arc; b={fake_b64(rng, 64)}"
+    )
+    msg["ARC-Message-Signature"] = (
+        f"i=1; a=rsa-sha256; c=relaxed/relaxed; d={host}; s=arc; bh={fake_b64(rng, 32)}; b={fake_b64(rng, 64)}"
+    )
+    msg["ARC-Authentication-Results"] = (
+        f"i=1; {host}; dkim=pass header.d={author_domain}; dmarc=pass"
+    )
     msg["List-Id"] = f"{title} <{name}.{host}>"
     msg["List-Post"] = f"<mailto:{list_addr}>"
     msg["List-Unsubscribe"] = f"<mailto:{name}-unsubscribe@{host}>, <https://{host}/g/{name}/unsub>"
@@ -418,7 +555,10 @@ def build_list_post(rng: random.Random, split: Split, lang: str, texts: dict[str
     if "googlegroups" in host:
         msg["X-Original-Sender"] = author_addr
         msg["Mailing-list"] = f"list {list_addr}; contact {name}+owners@{host}"
-    parts = [fill(split.pick(rng, texts["open"]), values), fill(split.pick(rng, texts["body"]), values)]
+    parts = [
+        fill(split.pick(rng, texts["open"]), values),
+        fill(split.pick(rng, texts["body"]), values),
+    ]
     if rng.random() < 0.5:
         parts.append(f"> {fill(rng.choice(texts['body']), values)}")
     if rng.random() < 0.3:

@@ -102,27 +102,142 @@ VENDORS: dict[str, list[Org]] = {
 
 #: Recipients: fictional clinics.
 CLINICS: dict[str, list[str]] = {
-    "en": ["harborviewclinic.org", "maplefamilypractice.com", "riverbendpeds.org", "cedarhillsmedical.com"],
+    "en": [
+        "harborviewclinic.org",
+        "maplefamilypractice.com",
+        "riverbendpeds.org",
+        "cedarhillsmedical.com",
+    ],
     "nl": ["praktijkdewilg.nl", "huisartsenmolenweg.nl", "fysiodekade.nl", "tandartsbrugzicht.nl"],
-    "pt": ["clinicasaomarcos.com.br", "consultoriovilanova.com.br", "clinicadoparque.pt", "odontoriobranco.com.br"],
-    "fr": ["cabinet-des-tilleuls.fr", "maisonsante-valmont.fr", "centremedical-lacroix.fr", "kine-saintjean.fr"],
-    "de": ["praxis-am-lindenplatz.de", "hausarzt-mueller-koeln.de", "zahnarzt-seeblick.de", "physio-altstadt.de"],
-    "es": ["clinicalaalameda.es", "consultoriosanroque.es", "centromedicoribera.es", "fisioterapiaelpuerto.es"],
+    "pt": [
+        "clinicasaomarcos.com.br",
+        "consultoriovilanova.com.br",
+        "clinicadoparque.pt",
+        "odontoriobranco.com.br",
+    ],
+    "fr": [
+        "cabinet-des-tilleuls.fr",
+        "maisonsante-valmont.fr",
+        "centremedical-lacroix.fr",
+        "kine-saintjean.fr",
+    ],
+    "de": [
+        "praxis-am-lindenplatz.de",
+        "hausarzt-mueller-koeln.de",
+        "zahnarzt-seeblick.de",
+        "physio-altstadt.de",
+    ],
+    "es": [
+        "clinicalaalameda.es",
+        "consultoriosanroque.es",
+        "centromedicoribera.es",
+        "fisioterapiaelpuerto.es",
+    ],
 }
 
 PEOPLE: dict[str, list[str]] = {
-    "en": ["Dana Whitfield", "Marcus Lee", "Priya Raman", "Tom Okafor", "Jenna Castillo", "Alan Brooks", "Grace Miller", "Owen Hart"],
-    "nl": ["Sanne de Vries", "Joost Bakker", "Fatima El Amrani", "Pieter Jansen", "Lotte Visser", "Ruben Smit", "Eva Mulder", "Bram Kok"],
-    "pt": ["Ana Ribeiro", "Carlos Mendes", "Juliana Costa", "Rafael Almeida", "Beatriz Lima", "Tiago Ferreira", "Mariana Rocha", "Pedro Santos"],
-    "fr": ["Claire Dubois", "Julien Martin", "Amélie Laurent", "Nicolas Petit", "Sophie Moreau", "Hugo Lefèvre", "Chloé Girard", "Louis Fontaine"],
-    "de": ["Katrin Schulz", "Jonas Becker", "Leonie Wagner", "Tobias Hoffmann", "Miriam Koch", "Felix Richter", "Anna Klein", "Lukas Wolf"],
-    "es": ["Lucía Navarro", "Javier Ortega", "Marta Serrano", "Diego Romero", "Elena Castro", "Pablo Vidal", "Carmen Ruiz", "Sergio Molina"],
+    "en": [
+        "Dana Whitfield",
+        "Marcus Lee",
+        "Priya Raman",
+        "Tom Okafor",
+        "Jenna Castillo",
+        "Alan Brooks",
+        "Grace Miller",
+        "Owen Hart",
+    ],
+    "nl": [
+        "Sanne de Vries",
+        "Joost Bakker",
+        "Fatima El Amrani",
+        "Pieter Jansen",
+        "Lotte Visser",
+        "Ruben Smit",
+        "Eva Mulder",
+        "Bram Kok",
+    ],
+    "pt": [
+        "Ana Ribeiro",
+        "Carlos Mendes",
+        "Juliana Costa",
+        "Rafael Almeida",
+        "Beatriz Lima",
+        "Tiago Ferreira",
+        "Mariana Rocha",
+        "Pedro Santos",
+    ],
+    "fr": [
+        "Claire Dubois",
+        "Julien Martin",
+        "Amélie Laurent",
+        "Nicolas Petit",
+        "Sophie Moreau",
+        "Hugo Lefèvre",
+        "Chloé Girard",
+        "Louis Fontaine",
+    ],
+    "de": [
+        "Katrin Schulz",
+        "Jonas Becker",
+        "Leonie Wagner",
+        "Tobias Hoffmann",
+        "Miriam Koch",
+        "Felix Richter",
+        "Anna Klein",
+        "Lukas Wolf",
+    ],
+    "es": [
+        "Lucía Navarro",
+        "Javier Ortega",
+        "Marta Serrano",
+        "Diego Romero",
+        "Elena Castro",
+        "Pablo Vidal",
+        "Carmen Ruiz",
+        "Sergio Molina",
+    ],
 }
 
-CITIES = ["Rotterdam", "Lyon", "Porto", "Campinas", "Leipzig", "Sevilla", "Denver", "Leeds", "Gent", "Curitiba", "Bilbao", "Graz"]
-DEVICES = ["Chrome on Windows", "Safari on iPhone", "Edge on Windows 11", "Firefox on macOS", "Android phone", "iPad"]
-TEAMS = ["Front Desk", "Billing", "Clinical Ops", "Practice Managers", "IT Helpdesk", "Nursing", "Scheduling"]
-DOCS = ["Q3 staff rota.xlsx", "Patient intake form v4", "Infection control checklist", "Budget 2025", "On-call schedule", "Onboarding - new hires", "Weekly huddle"]
+CITIES = [
+    "Rotterdam",
+    "Lyon",
+    "Porto",
+    "Campinas",
+    "Leipzig",
+    "Sevilla",
+    "Denver",
+    "Leeds",
+    "Gent",
+    "Curitiba",
+    "Bilbao",
+    "Graz",
+]
+DEVICES = [
+    "Chrome on Windows",
+    "Safari on iPhone",
+    "Edge on Windows 11",
+    "Firefox on macOS",
+    "Android phone",
+    "iPad",
+]
+TEAMS = [
+    "Front Desk",
+    "Billing",
+    "Clinical Ops",
+    "Practice Managers",
+    "IT Helpdesk",
+    "Nursing",
+    "Scheduling",
+]
+DOCS = [
+    "Q3 staff rota.xlsx",
+    "Patient intake form v4",
+    "Infection control checklist",
+    "Budget 2025",
+    "On-call schedule",
+    "Onboarding - new hires",
+    "Weekly huddle",
+]
 
 #: Real platforms: (kind -> list of (display, address, link host, mail domain for DKIM, brand-y)).
 #: Every value other than the platform's own addresses and hosts is fictional.
@@ -140,7 +255,12 @@ PLATFORMS: dict[str, list[tuple[str, str, str, str]]] = {
         ("Google Workspace", "payments-noreply@google.com", "admin.google.com", "google.com"),
         ("Zoom", "billing@zoom.us", "zoom.us", "zoom.us"),
         ("Adobe", "mail@mail.adobe.com", "account.adobe.com", "adobe.com"),
-        ("Intuit QuickBooks", "quickbooks@notification.intuit.com", "connect.intuit.com", "intuit.com"),
+        (
+            "Intuit QuickBooks",
+            "quickbooks@notification.intuit.com",
+            "connect.intuit.com",
+            "intuit.com",
+        ),
     ],
     "dunning": [
         ("Zoom", "billing@zoom.us", "zoom.us", "zoom.us"),
@@ -149,7 +269,12 @@ PLATFORMS: dict[str, list[tuple[str, str, str, str]]] = {
         ("Google Workspace", "payments-noreply@google.com", "admin.google.com", "google.com"),
     ],
     "password_reset": [
-        ("Microsoft account team", "account-security-noreply@accountprotection.microsoft.com", "account.live.com", "accountprotection.microsoft.com"),
+        (
+            "Microsoft account team",
+            "account-security-noreply@accountprotection.microsoft.com",
+            "account.live.com",
+            "accountprotection.microsoft.com",
+        ),
         ("Dropbox", "no-reply@dropbox.com", "www.dropbox.com", "dropbox.com"),
         ("Zoom", "no-reply@zoom.us", "zoom.us", "zoom.us"),
         ("DocuSign", "dse@docusign.net", "account.docusign.com", "docusign.net"),
@@ -158,7 +283,12 @@ PLATFORMS: dict[str, list[tuple[str, str, str, str]]] = {
     ],
     "signin_alert": [
         ("Google", "no-reply@accounts.google.com", "myaccount.google.com", "accounts.google.com"),
-        ("Microsoft account team", "account-security-noreply@accountprotection.microsoft.com", "account.live.com", "accountprotection.microsoft.com"),
+        (
+            "Microsoft account team",
+            "account-security-noreply@accountprotection.microsoft.com",
+            "account.live.com",
+            "accountprotection.microsoft.com",
+        ),
         ("Apple", "appleid@id.apple.com", "appleid.apple.com", "id.apple.com"),
         ("LinkedIn", "security-noreply@linkedin.com", "www.linkedin.com", "linkedin.com"),
         ("PayPal", "service@paypal.com", "www.paypal.com", "paypal.com"),
@@ -170,13 +300,33 @@ PLATFORMS: dict[str, list[tuple[str, str, str, str]]] = {
         ("iCloud", "noreply@email.apple.com", "www.icloud.com", "apple.com"),
     ],
     "invite": [
-        ("{inviter} (via Google Docs)", "drive-shares-dm-noreply@google.com", "docs.google.com", "google.com"),
-        ("{inviter}", "no-reply@sharepointonline.com", "{tenant}.sharepoint.com", "sharepointonline.com"),
-        ("Microsoft Teams", "noreply@email.teams.microsoft.com", "teams.microsoft.com", "email.teams.microsoft.com"),
+        (
+            "{inviter} (via Google Docs)",
+            "drive-shares-dm-noreply@google.com",
+            "docs.google.com",
+            "google.com",
+        ),
+        (
+            "{inviter}",
+            "no-reply@sharepointonline.com",
+            "{tenant}.sharepoint.com",
+            "sharepointonline.com",
+        ),
+        (
+            "Microsoft Teams",
+            "noreply@email.teams.microsoft.com",
+            "teams.microsoft.com",
+            "email.teams.microsoft.com",
+        ),
         ("{inviter} via DocuSign", "dse_NA3@docusign.net", "na3.docusign.net", "docusign.net"),
         ("Zoom", "no-reply@zoom.us", "us02web.zoom.us", "zoom.us"),
         ("Slack", "feedback@slack.com", "{tenant}.slack.com", "slack.com"),
-        ("Google Calendar", "calendar-notification@google.com", "calendar.google.com", "google.com"),
+        (
+            "Google Calendar",
+            "calendar-notification@google.com",
+            "calendar.google.com",
+            "google.com",
+        ),
     ],
     "order": [
         ("Amazon Business", "auto-confirm@amazon.com", "www.amazon.com", "amazon.com"),

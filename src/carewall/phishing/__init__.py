@@ -10,6 +10,7 @@ from carewall.phishing.analyzer import (
     Verdict,
     analyze_bytes,
     iter_messages,
+    rarity_sentence,
     strip_receiving_headers,
     to_rfc822,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Verdict",
     "analyze_bytes",
     "iter_messages",
+    "rarity_sentence",
     "strip_receiving_headers",
     "to_rfc822",
 ]

@@ -72,7 +72,10 @@ def _attached_message(part: Message) -> bytes | None:
             return inner[0].as_bytes()
         return None
     filename = (part.get_filename() or "").lower()
-    if filename.endswith((".eml", ".msg")) or part.get_content_type() == "application/vnd.ms-outlook":
+    if (
+        filename.endswith((".eml", ".msg"))
+        or part.get_content_type() == "application/vnd.ms-outlook"
+    ):
         payload = part.get_payload(decode=True)
         # Outlook forwards "as attachment" as a .msg file: convert it to RFC 5322.
         return to_rfc822(payload) if isinstance(payload, bytes) and payload else None

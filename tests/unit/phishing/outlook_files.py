@@ -60,7 +60,7 @@ def build_compound_file(streams: dict[str, bytes]) -> bytes:
         data = streams[name]
         count = max(1, -(-len(data) // _MINI))
         first = len(mini_fat)
-        mini_fat.extend(list(range(first + 1, first + count)) + [_END])
+        mini_fat.extend([*range(first + 1, first + count), _END])
         starts.append(first)
         mini += data.ljust(count * _MINI, b"\x00")
     entries = [_dir_entry("Root Entry", 5, 1, 0xFFFFFFFF, 0, 0)]  # start/size patched below
@@ -81,8 +81,12 @@ def build_compound_file(streams: dict[str, bytes]) -> bytes:
     mini_start = minifat_start + minifat_sectors
     total = 1 + dir_sectors + minifat_sectors + mini_sectors
     fat = [_FATSECT]
-    for start, count in ((dir_start, dir_sectors), (minifat_start, minifat_sectors), (mini_start, mini_sectors)):
-        fat.extend(list(range(start + 1, start + count)) + [_END])
+    for start, count in (
+        (dir_start, dir_sectors),
+        (minifat_start, minifat_sectors),
+        (mini_start, mini_sectors),
+    ):
+        fat.extend([*range(start + 1, start + count), _END])
     fat += [_FREE] * (_SECTOR // 4 - len(fat))
     assert total <= _SECTOR // 4, "test message too large for one FAT sector"
     root = bytearray(directory[:128])
@@ -91,7 +95,9 @@ def build_compound_file(streams: dict[str, bytes]) -> bytes:
     directory = bytes(root) + directory[128:]
     header = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16)
     header += struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\x00" * 6
-    header += struct.pack("<IIIIIIIII", 0, 1, dir_start, 0, 4096, minifat_start, minifat_sectors, _END, 0)
+    header += struct.pack(
+        "<IIIIIIIII", 0, 1, dir_start, 0, 4096, minifat_start, minifat_sectors, _END, 0
+    )
     header += struct.pack("<I", fat_start) + b"\xff" * (436 - 4)
     body = struct.pack(f"<{_SECTOR // 4}I", *fat) + directory + minifat_bytes + mini_bytes
     return bytes(header) + body

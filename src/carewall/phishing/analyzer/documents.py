@@ -26,7 +26,9 @@ from carewall.phishing.analyzer.limits import (
 from carewall.phishing.analyzer.parse import Attachment
 from carewall.phishing.analyzer.urls import urls_in_text
 
-_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/jpg", "image/gif", "image/bmp", "image/webp"})
+_IMAGE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/jpg", "image/gif", "image/bmp", "image/webp"}
+)
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 _MIN_QR_SIDE = 21
 _log = logging.getLogger(__name__)
@@ -76,9 +78,10 @@ def _scan_pdf(payload: bytes, label: str, facts: DocumentFacts, images_left: int
     except Exception:
         return 0
     used = 0
-    for page in pages:
+    for number, page in enumerate(pages):
         facts.pdf_links.extend((label, uri) for uri in _annotation_uris(page))
-        text = _page_text(page)
+        # Text extraction parses the whole content stream: the first page carries the lure.
+        text = _page_text(page) if number == 0 else ""
         if text:
             room = MAX_PDF_TEXT_CHARS - len(facts.pdf_text)
             facts.pdf_text += text[: max(room, 0)] + "\n"
@@ -141,7 +144,9 @@ def decode_qr_image_bytes(data: bytes) -> list[str]:
                 return []
             image.draft("L", (width, height))
             gray = image.convert("L")
-        results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+        results = zxingcpp.read_barcodes(
+            gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        )
     except Exception:
         return []
     return [r.text[:2048] for r in results if r.text]

@@ -38,7 +38,10 @@ class TnefContent:
 
 def is_msg(data: bytes) -> bool:
     """An OLE file that is an Outlook message (not a Word or Excel file)."""
-    return data.startswith(OLE_MAGIC) and b"_\x00_\x00s\x00u\x00b\x00s\x00t\x00g\x00" in data[:1 << 20]
+    return (
+        data.startswith(OLE_MAGIC)
+        and b"_\x00_\x00s\x00u\x00b\x00s\x00t\x00g\x00" in data[: 1 << 20]
+    )
 
 
 def is_tnef(data: bytes) -> bool:
@@ -84,14 +87,20 @@ def _msg_message(msg: Any) -> bytes:
     for name, value in (("from", msg.sender), ("to", msg.to), ("subject", msg.subject)):
         if value and name not in out:
             out[name] = " ".join(str(value).split())
-    for key, value in (header.items() if header is not None else []):
-        if key.lower() not in _COPIED_HEADERS and key.lower().startswith(("dkim", "list-", "x-", "authentication")):
+    for key, value in header.items() if header is not None else []:
+        if key.lower() not in _COPIED_HEADERS and key.lower().startswith(
+            ("dkim", "list-", "x-", "authentication")
+        ):
             out[key] = " ".join(str(value).split())
     _set_bodies(out, str(msg.body or ""), _text(getattr(msg, "htmlBody", b"")))
     for att in list(getattr(msg, "attachments", []))[:MAX_PARTS]:
         payload = getattr(att, "data", None)
         if isinstance(payload, bytes):
-            name = str(getattr(att, "longFilename", "") or getattr(att, "shortFilename", "") or "attachment")
+            name = str(
+                getattr(att, "longFilename", "")
+                or getattr(att, "shortFilename", "")
+                or "attachment"
+            )
             _attach(out, name, payload)
     return out.as_bytes()
 
@@ -112,7 +121,10 @@ def _attach(out: EmailMessage, name: str, payload: bytes) -> None:
     if not out.is_multipart() or out.get_content_type() != "multipart/mixed":
         out.make_mixed()
     out.add_attachment(
-        payload[:MAX_ATTACHMENT_BYTES], maintype="application", subtype="octet-stream", filename=name
+        payload[:MAX_ATTACHMENT_BYTES],
+        maintype="application",
+        subtype="octet-stream",
+        filename=name,
     )
 
 
@@ -130,9 +142,13 @@ def read_tnef(data: bytes) -> TnefContent:
     content.html = _text(getattr(tnef, "htmlbody", b"")).rstrip("\x00")
     for att in list(getattr(tnef, "attachments", []))[:MAX_PARTS]:
         payload = getattr(att, "data", b"")
-        name = att.long_filename() if hasattr(att, "long_filename") else str(getattr(att, "name", ""))
+        name = (
+            att.long_filename() if hasattr(att, "long_filename") else str(getattr(att, "name", ""))
+        )
         if isinstance(payload, bytes):
-            content.attachments.append((_text(name) or "attachment", payload[:MAX_ATTACHMENT_BYTES]))
+            content.attachments.append(
+                (_text(name) or "attachment", payload[:MAX_ATTACHMENT_BYTES])
+            )
     return content
 
 

@@ -14,6 +14,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 
+from carewall.phishing.analyzer.formats import is_tnef, read_tnef
 from carewall.phishing.analyzer.limits import (
     MAX_ATTACHMENT_BYTES,
     MAX_DEPTH,
@@ -21,7 +22,6 @@ from carewall.phishing.analyzer.limits import (
     MAX_RAW_BYTES,
     MAX_TEXT_PART_BYTES,
 )
-from carewall.phishing.analyzer.formats import is_tnef, read_tnef
 from carewall.phishing.analyzer.textutil import decode_bytes, decode_header_value
 
 #: Parser defects that mean the structure itself is broken, not just untidy.
@@ -223,8 +223,13 @@ def _expand_tnef(data: bytes, parsed: ParsedMessage) -> None:
         if len(parsed.attachments) >= MAX_PARTS:
             break
         parsed.attachments.append(
-            Attachment(filename=name, content_type="application/octet-stream",
-                       payload=payload, size=len(payload), inline=False)
+            Attachment(
+                filename=name,
+                content_type="application/octet-stream",
+                payload=payload,
+                size=len(payload),
+                inline=False,
+            )
         )
     if not (content.plain or content.html or content.attachments):
         parsed.attachments.append(

@@ -86,8 +86,11 @@ def _is_hidden_char(char: str) -> bool:
     return category in {"Mn", "Me"} and not (0x300 <= code <= 0x36F or 0x20D0 <= code <= 0x20FF)
 
 
-#: Blank-looking letters: combining grapheme joiner, Hangul and Braille fillers, Mongolian separator.
-_INVISIBLE_EXTRA = frozenset({0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x180E, 0x17B4, 0x17B5})
+#: Blank-looking letters: combining grapheme joiner, Hangul and Braille fillers, Mongolian
+#: vowel separator, Khmer inherent vowels.
+_INVISIBLE_EXTRA = frozenset(
+    {0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x180E, 0x17B4, 0x17B5}
+)
 
 
 def strip_invisible(text: str) -> tuple[str, int]:

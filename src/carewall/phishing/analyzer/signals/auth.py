@@ -87,8 +87,12 @@ def _resigned_by_relay(view: MessageView, domains: set[str]) -> bool:
     """
     if is_list_mail(view):
         return True
-    sealers = {m.group(1).lower() for s in view.parsed.get_all("arc-seal") if (m := _DKIM_DOMAIN.search(s))}
-    return bool(sealers) and bool({registered_domain(d) for d in domains} & {registered_domain(d) for d in sealers})
+    sealers = {
+        m.group(1).lower() for s in view.parsed.get_all("arc-seal") if (m := _DKIM_DOMAIN.search(s))
+    }
+    return bool(sealers) and bool(
+        {registered_domain(d) for d in domains} & {registered_domain(d) for d in sealers}
+    )
 
 
 def _dkim_invalid(raw: bytes, signature: str, context: AnalyzerContext) -> bool:

@@ -34,9 +34,11 @@ from carewall.phishing.analyzer.view import MessageView
 #: Signals that only mean something next to deception.
 CONTEXTUAL = frozenset(
     {
-        "content.urgency", "content.threat", "content.credential_request", "content.payment_request",
+        "content.urgency", "content.threat", "content.credential_request",
+        "content.payment_request",
         "content.healthcare_lure", "content.document_lure", "content.reward_lure",
-        "content.call_to_action", "content.crypto_lure", "content.advance_fee", "content.many_lures",
+        "content.call_to_action", "content.crypto_lure", "content.advance_fee",
+        "content.many_lures",
         "content.money_amount", "content.image_heavy", "content.tracking_pixel",
         "content.discount_offer", "content.offer_without_unsubscribe", "content.subject_exclaim",
         "content.subject_all_caps", "identity.return_path_mismatch", "auth.dkim_unaligned",
@@ -47,7 +49,8 @@ CONTEXTUAL = frozenset(
 _NOT_DECEPTION = CONTEXTUAL | {
     "simulation", "parse.malformed", "parse.limits_exceeded", "context.known_sender",
     "content.entity_obfuscation", "content.script", "content.encoded_payload",
-    "links.private_ip", "identity.sender_missing", "identity.random_sender", "content.image_only", "content.spam_offer",
+    "links.private_ip", "identity.sender_missing", "identity.random_sender",
+    "content.image_only", "content.spam_offer",
     "attach.pdf_link",
 }  # fmt: skip
 _LIST_HEADERS = ("list-id", "list-post", "mailing-list")
@@ -110,11 +113,13 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
     if not view.sender.registered:
         return
     inside, outside = link_relations(view)
-    own_org = {d for d in context.org_domains}
+    own_org = set(context.org_domains)
     outside = [h for h in outside if registered_domain(h) not in own_org]
     if outside and not inside:
         shown = ", ".join(sorted(set(outside))[:3])
-        yield Hit("links.unrelated_destination", f"links to {shown}; sender {view.sender.registered}")
+        yield Hit(
+            "links.unrelated_destination", f"links to {shown}; sender {view.sender.registered}"
+        )
 
 
 def deceptive(hits: Iterable[Hit]) -> bool:

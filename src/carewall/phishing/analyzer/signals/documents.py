@@ -22,7 +22,9 @@ from carewall.phishing.analyzer.signals.identity import claimed_brand
 from carewall.phishing.analyzer.urls import parse_url
 from carewall.phishing.analyzer.view import MessageView
 
-_PRESSURE = frozenset({"urgency", "threat", "credential", "payment", "document_lure", "reward", "crypto"})
+_PRESSURE = frozenset(
+    {"urgency", "threat", "credential", "payment", "document_lure", "reward", "crypto"}
+)
 _WORD = re.compile(r"\w{2,}")
 _NEAR_EMPTY_WORDS = 12
 _MIN_HIDDEN = 2
@@ -86,5 +88,6 @@ def _empty_body_brand(view: MessageView) -> Iterator[Hit]:
     names = ", ".join(a.filename or a.content_type for a in documents[:3])
     yield Hit(
         "content.empty_body_attachment",
-        f"{words} word(s) of text, attachment {names}, claims {brand[1]} from {view.sender.address}",
+        f"{words} word(s) of text, attachment {names}, "
+        f"claims {brand[1]} from {view.sender.address}",
     )
