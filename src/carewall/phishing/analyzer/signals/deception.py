@@ -28,7 +28,12 @@ from functools import cache
 from carewall.phishing.analyzer.models import AnalyzerContext
 from carewall.phishing.analyzer.resources import brands, host_in, service_list
 from carewall.phishing.analyzer.signals.base import Hit
-from carewall.phishing.analyzer.urls import host_of_address, is_ip_host, registered_domain
+from carewall.phishing.analyzer.urls import (
+    host_of_address,
+    is_ip_host,
+    parse_url,
+    registered_domain,
+)
 from carewall.phishing.analyzer.view import MessageView
 
 #: Signals that only mean something next to deception.
@@ -92,7 +97,10 @@ def _domains_in(value: str) -> Iterator[str]:
 
 
 def link_relations(view: MessageView) -> tuple[int, list[str]]:
-    """(links to the organisation or its email service, hosts of links elsewhere)."""
+    """(links to the organisation or its email service, URLs of links elsewhere).
+
+    The evidence is the URL, not the bare host: pages defang URLs when they show them.
+    """
     own = organisation_domains(view)
     services = service_list("email_services")
     neutral = service_list("neutral_links")
@@ -104,7 +112,7 @@ def link_relations(view: MessageView) -> tuple[int, list[str]]:
         if url.registered in own or host_in(url.host, services):
             inside += 1
         elif not host_in(url.host, neutral):
-            outside.append(url.host)
+            outside.append(url.url)
     return inside, outside
 
 
@@ -114,12 +122,17 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
         return
     inside, outside = link_relations(view)
     own_org = set(context.org_domains)
-    outside = [h for h in outside if registered_domain(h) not in own_org]
+    outside = [u for u in outside if registered_domain(_host(u)) not in own_org]
     if outside and not inside:
-        shown = ", ".join(sorted(set(outside))[:3])
+        shown = " , ".join(u[:100] for u in sorted(set(outside))[:2])
         yield Hit(
             "links.unrelated_destination", f"links to {shown}; sender {view.sender.registered}"
         )
+
+
+def _host(url: str) -> str:
+    parsed = parse_url(url)
+    return parsed.host if parsed is not None else ""
 
 
 def deceptive(hits: Iterable[Hit]) -> bool:
