@@ -1,13 +1,20 @@
-"""Evaluate the phishing analyzer against SpamAssassin on the reference mail.
+"""Evaluate the phishing analyzer per set, against SpamAssassin in the same run.
 
-Run by hand: ``uv run python bench/analyzer_eval.py [--half A|B|all] [--no-spamassassin]``.
+Run by hand: ``uv run python bench/analyzer_eval.py [--holdout] [--no-spamassassin]
+[--write-calibration]``.
 
-Receiving-side headers (Authentication-Results, Received, X-MS-*, ...) are
-stripped from every message first, so neither tool can read the verdicts
-of the mailbox that collected the corpus. ``--half`` selects a fixed,
-name-hashed half of the data (A for tuning, B held out). SpamAssassin runs
-as ``spamd -L`` (local tests only) on a free loopback port, one ``spamc``
-per message, and is skipped with a message when ``spamd`` is not installed.
+Sets: the 2002 SpamAssassin ham ("old ham"), the modern legitimate development
+set (``tests/data/modern_ham``), the phishing set and, with ``--holdout``,
+the kept-aside modern set (report it once, at the end: it is never tuned on).
+Receiving-side headers (Authentication-Results, ARC, Received, X-MS-*, ...)
+are stripped from every message first. For each set the bench prints recall
+(phishing) or false-positive rate (legitimate) at each verdict, the
+confusion matrix at the default threshold, recall at 1% and 2% FPR and the
+AUC (against both legitimate sets together and against each), and the same
+for SpamAssassin (``spamd -L`` on a loopback port, one ``spamc`` per
+message) when it is installed, with the messages-per-second ratio.
+``--write-calibration`` stores the score curve over both legitimate sets in
+``calibration.json`` (the verdict page's "of 100 legitimate emails" line).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
+import json
 import shutil
 import socket
 import subprocess
@@ -35,6 +43,10 @@ from carewall.phishing.analyzer import (
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "email"
+MODERN = REPO / "tests" / "data" / "modern_ham"
+HOLDOUT = REPO / "tests" / "data" / "modern_ham_holdout"
+CALIBRATION = REPO / "src" / "carewall" / "phishing" / "analyzer" / "data" / "calibration.json"
+LEGIT_SETS = ("old ham", "modern dev")
 
 
 @dataclass(frozen=True)
@@ -46,33 +58,6 @@ class Sample:
     phish: bool
 
 
-@dataclass(frozen=True)
-class Rates:
-    """Detection figures at one decision point."""
-
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    @property
-    def fpr(self) -> float:
-        return self.fp / (self.fp + self.tn) if self.fp + self.tn else 0.0
-
-
 def in_half(name: str, half: str) -> bool:
     """Stable split on the file name, independent of the message content."""
     if half == "all":
@@ -81,23 +66,23 @@ def in_half(name: str, half: str) -> bool:
     return (bucket == 0) == (half == "A")
 
 
-def load(data: Path, half: str) -> list[Sample]:
-    """Read and strip every message of the selected half."""
-    samples = []
-    for label, phish in (("phish", True), ("ham", False)):
-        for name, raw in iter_messages(data / label):
-            if in_half(name, half):
-                samples.append(Sample(name, strip_receiving_headers(raw), phish))
-    return samples
-
-
-def rates(flags: list[tuple[bool, bool]]) -> Rates:
-    """Confusion counts from (flagged, is_phish) pairs."""
-    tp = sum(f and p for f, p in flags)
-    fp = sum(f and not p for f, p in flags)
-    fn = sum(not f and p for f, p in flags)
-    tn = sum(not f and not p for f, p in flags)
-    return Rates(tp, fp, fn, tn)
+def load_sets(data: Path, half: str, holdout: bool) -> dict[str, list[Sample]]:
+    """Every set, stripped of receiving-side headers; missing sets are skipped with a note."""
+    folders = {"old ham": (data / "ham", False), "modern dev": (MODERN, False),
+               "phishing": (data / "phish", True)}  # fmt: skip
+    if holdout:
+        folders["modern holdout"] = (HOLDOUT, False)
+    sets: dict[str, list[Sample]] = {}
+    for label, (folder, phish) in folders.items():
+        if not folder.is_dir():
+            print(f"{label}: no data at {folder}, skipped")
+            continue
+        sets[label] = [
+            Sample(name, strip_receiving_headers(raw), phish)
+            for name, raw in iter_messages(folder)
+            if in_half(name, half)
+        ]
+    return sets
 
 
 def run_analyzer(samples: list[Sample]) -> tuple[list[Verdict], float]:
@@ -105,8 +90,99 @@ def run_analyzer(samples: list[Sample]) -> tuple[list[Verdict], float]:
     context = AnalyzerContext()
     start = time.perf_counter()
     verdicts = [analyze_bytes(s.raw, context) for s in samples]
-    elapsed = time.perf_counter() - start
-    return verdicts, len(samples) / elapsed
+    return verdicts, len(samples) / (time.perf_counter() - start)
+
+
+def rate_at(scores: list[float], threshold: float) -> float:
+    """Share of scores at or above a threshold."""
+    return sum(s >= threshold for s in scores) / len(scores) if scores else 0.0
+
+
+def recall_at_fpr(phish: list[float], legit: list[float], fpr: float) -> tuple[float, float]:
+    """(recall, threshold) at the lowest threshold whose FPR on ``legit`` stays within ``fpr``."""
+    best = (0.0, float("inf"))
+    for threshold in sorted(set(phish) | set(legit) | {float("inf")}):
+        if rate_at(legit, threshold) <= fpr:
+            return rate_at(phish, threshold), threshold
+    return best
+
+
+def auc(phish: list[float], legit: list[float]) -> float:
+    """Probability that a random phishing message outscores a random legitimate one."""
+    if not phish or not legit:
+        return 0.0
+    ranked = sorted([(s, 1) for s in phish] + [(s, 0) for s in legit])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        mean_rank = (i + j + 1) / 2
+        rank_sum += mean_rank * sum(1 for k in range(i, j) if ranked[k][1])
+        i = j
+    n_pos, n_neg = len(phish), len(legit)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def print_verdicts(sets: dict[str, list[Sample]], verdicts: dict[str, list[Verdict]]) -> None:
+    """Recall or FPR at each verdict, and the confusion matrix at the default threshold."""
+    print(f"\n{'set':16} {'n':>5} {'phishing':>9} {'>=susp.':>8} {'clean':>6}   (share flagged)")
+    for label, group in verdicts.items():
+        counts = collections.Counter(v.verdict for v in group)
+        n = len(group)
+        print(f"{label:16} {n:5} {counts['phishing'] / n:9.3f} "
+              f"{(counts['phishing'] + counts['suspicious']) / n:8.3f} "
+              f"{counts['clean'] / n:6.3f}")  # fmt: skip
+    print("\nConfusion matrix at the default threshold (rows: truth, columns: verdict)")
+    print(f"{'':16} {'phishing':>9} {'suspicious':>11} {'clean':>7}")
+    for label, group in verdicts.items():
+        counts = collections.Counter(v.verdict for v in group)
+        print(f"{label:16} {counts['phishing']:9} {counts['suspicious']:11} {counts['clean']:7}")
+
+
+def print_curves(verdicts: dict[str, list[Verdict]]) -> None:
+    """Recall at 1%/2% FPR and AUC, against each legitimate set and both together."""
+    phish = [v.score for v in verdicts.get("phishing", [])]
+    legit_sets = {k: [v.score for v in g] for k, g in verdicts.items() if k != "phishing"}
+    together = [s for k in LEGIT_SETS for s in legit_sets.get(k, [])]
+    print(
+        f"\n{'legitimate set':22} {'recall@1%':>10} {'(thr)':>6} "
+        f"{'recall@2%':>10} {'(thr)':>6} {'AUC':>6}"
+    )
+    for label, legit in [*legit_sets.items(), ("old ham + modern dev", together)]:
+        r1, t1 = recall_at_fpr(phish, legit, 0.01)
+        r2, t2 = recall_at_fpr(phish, legit, 0.02)
+        print(f"{label:22} {r1:10.3f} {t1:6g} {r2:10.3f} {t2:6g} {auc(phish, legit):6.3f}")
+    print("\nCurve (share at or above each score):")
+    print(f"{'score':>6} " + " ".join(f"{k[:14]:>14}" for k in verdicts))
+    for threshold in (2.5, 3.0, 3.25, 3.5, 3.75, 4.0, 4.5, 5.0, 5.5, 6.0):
+        shares = " ".join(
+            f"{rate_at([v.score for v in g], threshold):14.3f}" for g in verdicts.values()
+        )
+        print(f"{threshold:6g} {shares}")
+
+
+def print_top_signals(verdicts: dict[str, list[Verdict]]) -> None:
+    """The signals that fire most often in each set."""
+    for label, group in verdicts.items():
+        counter = collections.Counter(s.id for v in group for s in v.signals)
+        print(f"\nTop signals on {label} ({len(group)} messages)")
+        for signal_id, count in counter.most_common(8):
+            print(f"  {signal_id:36} {count:5}  {100 * count / max(len(group), 1):5.1f}%")
+
+
+def write_calibration(verdicts: dict[str, list[Verdict]]) -> None:
+    """Store the share of legitimate mail at or above each score step (both sets, equal weight)."""
+    sets = [[v.score for v in verdicts[k]] for k in LEGIT_SETS if k in verdicts]
+    steps = [round(x * 0.25, 2) for x in range(0, 61)]
+    curve = [[s, round(sum(rate_at(g, s) for g in sets) / len(sets), 5)] for s in steps]
+    sizes = {k: len(verdicts[k]) for k in LEGIT_SETS if k in verdicts}
+    document = {"_comment": "Share of legitimate mail scoring at or above each score, averaged "
+                "over "
+                f"the old ham and the modern development set ({sizes}). Written by "
+                "bench/analyzer_eval.py --write-calibration.", "curve": curve}  # fmt: skip
+    CALIBRATION.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print(f"\ncalibration written to {CALIBRATION}")
 
 
 def _free_port() -> int:
@@ -126,11 +202,13 @@ def _wait_for(port: int, timeout: float) -> bool:
     return False
 
 
-def run_spamassassin(samples: list[Sample]) -> tuple[list[bool], float] | None:
-    """Score with spamd/spamc; returns (flagged per sample, messages/s) or None."""
+def run_spamassassin(
+    groups: dict[str, list[Sample]],
+) -> tuple[dict[str, list[float]], float] | None:
+    """Scores per set with spamd/spamc on loopback, and messages/s; None when not installed."""
     if not shutil.which("spamd") or not shutil.which("spamc"):
         print(
-            "SpamAssassin skipped: spamd/spamc not installed (apt-get install spamassassin spamc)"
+            "\nSpamAssassin skipped: spamd/spamc not installed (apt-get install spamassassin spamc)"
         )
         return None
     port = _free_port()
@@ -141,103 +219,89 @@ def run_spamassassin(samples: list[Sample]) -> tuple[list[bool], float] | None:
         spamd = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             if not _wait_for(port, 120):
-                print("SpamAssassin skipped: spamd did not start")
+                print("\nSpamAssassin skipped: spamd did not start")
                 return None
             start = time.perf_counter()
-            flagged = [_spamc(port, s.raw) for s in samples]
+            scores = {k: [_spamc(port, s.raw) for s in g] for k, g in groups.items()}
             elapsed = time.perf_counter() - start
         finally:
             spamd.terminate()
             spamd.wait(timeout=30)
-    return flagged, len(samples) / elapsed
+    total = sum(len(g) for g in groups.values())
+    return scores, total / elapsed
 
 
-def _spamc(port: int, raw: bytes) -> bool:
+def _spamc(port: int, raw: bytes) -> float:
     result = subprocess.run(
         ["spamc", "-d", "127.0.0.1", "-p", str(port), "-c", "-s", str(30 * 1024 * 1024)],
-        input=raw,
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    score, _, threshold = result.stdout.decode().strip().partition("/")
+        input=raw, capture_output=True, check=False, timeout=120,
+    )  # fmt: skip
+    score, _, _threshold = result.stdout.decode().strip().partition("/")
     try:
-        return float(score) >= float(threshold)
+        return float(score)
     except ValueError:
-        return result.returncode == 1
+        return 0.0
 
 
-def _row(name: str, r: Rates, speed: float | None = None) -> str:
-    speed_text = f"{speed:9.1f}" if speed is not None else f"{'':9}"
-    return (
-        f"{name:34} {r.precision:9.3f} {r.recall:7.3f} {r.f1:6.3f} {r.fpr:6.3f} "
-        f"{r.tp:5} {r.fp:5} {r.fn:5} {r.tn:5} {speed_text}"
-    )
-
-
-def report(samples: list[Sample], verdicts: list[Verdict], speed: float) -> None:
-    """Print the metrics table, confusion matrix and most frequent signals."""
-    truth = [s.phish for s in samples]
-    at_phish = rates([(v.verdict == "phishing", p) for v, p in zip(verdicts, truth, strict=True)])
-    at_susp = rates([(v.verdict != "clean", p) for v, p in zip(verdicts, truth, strict=True)])
-    print(f"\n{'':34} {'precision':>9} {'recall':>7} {'F1':>6} {'FPR':>6} "
-          f"{'TP':>5} {'FP':>5} {'FN':>5} {'TN':>5} {'msg/s':>9}")  # fmt: skip
-    print(_row("carewall  verdict = phishing", at_phish))
-    print(_row("carewall  verdict >= suspicious", at_susp, speed))
-    _spamassassin_rows(samples, truth, speed)
-    print("\nConfusion matrix (rows: truth, columns: verdict)")
-    print(f"{'':8} {'phishing':>9} {'suspicious':>11} {'clean':>7}")
-    for label, value in (("phish", True), ("ham", False)):
-        counts = collections.Counter(
-            v.verdict for v, p in zip(verdicts, truth, strict=True) if p == value
-        )
-        print(f"{label:8} {counts['phishing']:9} {counts['suspicious']:11} {counts['clean']:7}")
-    for label, value in (("phish", True), ("ham", False)):
-        group = [v for v, p in zip(verdicts, truth, strict=True) if p == value]
-        counter = collections.Counter(s.id for v in group for s in v.signals)
-        print(f"\nTop signals on {label} ({len(group)} messages)")
-        for signal_id, count in counter.most_common(10):
-            print(f"  {signal_id:34} {count:5}  {100 * count / max(len(group), 1):5.1f}%")
-
-
-def _spamassassin_rows(samples: list[Sample], truth: list[bool], speed: float) -> None:
-    if _ARGS.no_spamassassin:
-        print("SpamAssassin skipped (--no-spamassassin)")
-        return
-    result = run_spamassassin(samples)
+def print_spamassassin(sets: dict[str, list[Sample]], speed: float) -> None:
+    """The same figures for SpamAssassin at its default threshold (5.0), and the speed ratio."""
+    result = run_spamassassin(sets)
     if result is None:
         return
-    flagged, sa_speed = result
-    print(
-        _row(
-            "spamassassin (default threshold)",
-            rates(list(zip(flagged, truth, strict=True))),
-            sa_speed,
+    scores, sa_speed = result
+    print("\nSpamAssassin 4 (spamd -L, default threshold 5.0): share flagged per set")
+    for label, group in scores.items():
+        print(f"  {label:16} {rate_at(group, 5.0):.3f}")
+    phish = scores.get("phishing", [])
+    together = [s for k in LEGIT_SETS for s in scores.get(k, [])]
+    for label, legit in [
+        *((k, v) for k, v in scores.items() if k != "phishing"),
+        ("old ham + modern dev", together),
+    ]:
+        r1, _ = recall_at_fpr(phish, legit, 0.01)
+        r2, _ = recall_at_fpr(phish, legit, 0.02)
+        print(
+            f"  vs {label:22} recall@1% {r1:.3f}  recall@2% {r2:.3f}  AUC {auc(phish, legit):.3f}"
         )
-    )
-    print(f"\nthroughput ratio carewall / spamassassin: {speed / sa_speed:.1f}x")
+    print(f"\nthroughput: carewall {speed:.1f} msg/s, spamassassin {sa_speed:.1f} msg/s, "
+          f"ratio {speed / sa_speed:.1f}x")  # fmt: skip
 
 
-def suggest_weights(samples: list[Sample], verdicts: list[Verdict]) -> None:
+def suggest_weights(sets: dict[str, list[Sample]], verdicts: dict[str, list[Verdict]]) -> None:
     """Print logistic-regression weights, scaled to points, for review."""
-    weights, bias = fit_weights([v.signal_ids() for v in verdicts], [s.phish for s in samples])
+    examples = [v.signal_ids() for g in verdicts.values() for v in g]
+    labels = [s.phish for g in sets.values() for s in g]
+    weights, bias = fit_weights(examples, labels)
     print(f"\nSuggested weights (log-odds x 1.5; bias {bias:.2f}):")
     for signal_id, w in sorted(weights.items(), key=lambda kv: -kv[1]):
-        print(f"  {signal_id:34} {1.5 * w:6.2f}")
+        print(f"  {signal_id:36} {1.5 * w:6.2f}")
 
 
 def main() -> int:
     """Entry point."""
-    if not _ARGS.data.is_dir():
-        print(f"No evaluation data at {_ARGS.data}; nothing to do.")
+    sets = load_sets(_ARGS.data, _ARGS.half, _ARGS.holdout)
+    if not sets:
+        print("No evaluation data; nothing to do.")
         return 0
-    samples = load(_ARGS.data, _ARGS.half)
-    print(f"{len(samples)} messages ({sum(s.phish for s in samples)} phish), half={_ARGS.half}, "
-          "receiving-side headers stripped")  # fmt: skip
-    verdicts, speed = run_analyzer(samples)
-    report(samples, verdicts, speed)
+    print(f"half={_ARGS.half}, receiving-side headers stripped; "
+          + ", ".join(f"{k}: {len(g)}" for k, g in sets.items()))  # fmt: skip
+    verdicts: dict[str, list[Verdict]] = {}
+    elapsed = total = 0.0
+    for label, group in sets.items():
+        verdicts[label], speed = run_analyzer(group)
+        elapsed += len(group) / speed
+        total += len(group)
+    speed = total / elapsed
+    print(f"carewall: {speed:.1f} messages/s")
+    print_verdicts(sets, verdicts)
+    print_curves(verdicts)
+    print_top_signals(verdicts)
+    if _ARGS.write_calibration:
+        write_calibration(verdicts)
     if _ARGS.fit:
-        suggest_weights(samples, verdicts)
+        suggest_weights(sets, verdicts)
+    if not _ARGS.no_spamassassin:
+        print_spamassassin(sets, speed)
     return 0
 
 
@@ -245,7 +309,9 @@ def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--half", choices=("A", "B", "all"), default="all")
+    parser.add_argument("--holdout", action="store_true", help="also the kept-aside modern set")
     parser.add_argument("--no-spamassassin", action="store_true")
+    parser.add_argument("--write-calibration", action="store_true")
     parser.add_argument("--fit", action="store_true", help="print suggested weights")
     return parser.parse_args()
 

@@ -10,7 +10,9 @@ from carewall.phishing.analyzer import (
     Verdict,
     analyze_bytes,
     iter_messages,
+    rarity_sentence,
     strip_receiving_headers,
+    to_rfc822,
 )
 
 __all__ = [
@@ -20,5 +22,7 @@ __all__ = [
     "Verdict",
     "analyze_bytes",
     "iter_messages",
+    "rarity_sentence",
     "strip_receiving_headers",
+    "to_rfc822",
 ]

@@ -13,6 +13,8 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import parseaddr, parsedate_to_datetime
 
+from carewall.phishing.analyzer.formats import to_rfc822
+
 #: Headers are read from this prefix only; a header block is never larger.
 _HEADER_BYTES = 256 * 1024
 _MAX_PARTS = 200
@@ -47,8 +49,8 @@ def unwrap_forwarded(raw: bytes) -> bytes | None:
     """The original message attached to a forward, or None when it was forwarded inline.
 
     Staff are asked to forward suspicious mail "as attachment": then the
-    original headers (the evidence) survive. Outlook attaches it as
-    ``message/rfc822``; some clients attach a ``.eml`` file instead.
+    original headers (the evidence) survive. Most clients attach it as
+    ``message/rfc822``; some attach a ``.eml`` file, Outlook a ``.msg``.
     """
     try:
         outer = BytesParser(policy=email.policy.compat32).parsebytes(raw)
@@ -70,7 +72,11 @@ def _attached_message(part: Message) -> bytes | None:
             return inner[0].as_bytes()
         return None
     filename = (part.get_filename() or "").lower()
-    if filename.endswith(".eml"):
+    if (
+        filename.endswith((".eml", ".msg"))
+        or part.get_content_type() == "application/vnd.ms-outlook"
+    ):
         payload = part.get_payload(decode=True)
-        return payload if isinstance(payload, bytes) and payload else None
+        # Outlook forwards "as attachment" as a .msg file: convert it to RFC 5322.
+        return to_rfc822(payload) if isinstance(payload, bytes) and payload else None
     return None

@@ -10,6 +10,8 @@ import pytest
 from carewall.phishing.analyzer import AnalyzerContext, Verdict, analyze_bytes
 
 MailFactory = Callable[..., bytes]
+#: A Reply-To outside the sender's domain: the deception that lets lure signals count.
+DECEIVING_REPLY_TO = "Accounts <accounts@settlement-desk.net>"
 
 
 def build_mail(
@@ -20,13 +22,20 @@ def build_mail(
     html: str | None = None,
     headers: dict[str, str] | None = None,
     attachments: list[tuple[str, str, bytes]] | None = None,
+    deceive: bool = False,
 ) -> bytes:
-    """A message with optional HTML alternative and attachments (name, mime type, bytes)."""
+    """A message with optional HTML alternative and attachments (name, mime type, bytes).
+
+    ``deceive`` adds a Reply-To outside the sender's domain, so that lure
+    signals (which count only next to deception) can be seen.
+    """
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "bob@example.net"
     msg["Subject"] = subject
     msg["Message-ID"] = "<test-1@example.org>"
+    if deceive:
+        msg["Reply-To"] = DECEIVING_REPLY_TO
     for key, value in (headers or {}).items():
         msg[key] = value
     if text is not None:

@@ -88,6 +88,14 @@ def test_dkim_unverifiable_offline_is_not_a_signal(make_mail, key_pair):
 
 def test_dkim_signed_by_another_domain(make_mail, key_pair):
     private, _ = key_pair
-    raw = make_mail(sender="Alice <alice@example.com>").replace(b"\n", b"\r\n")
+    raw = make_mail(sender="Alice <alice@example.com>", deceive=True).replace(b"\n", b"\r\n")
     raw = dkim.sign(raw, b"sel", b"bulk.example.net", private) + raw
     assert "auth.dkim_unaligned" in analyze_bytes(raw).signal_ids()
+
+
+def test_list_resigning_is_not_unaligned(make_mail, key_pair):
+    private, _ = key_pair
+    headers = {"List-Id": "Practice managers <pm.lists.example.net>", "Reply-To": "x@other.example"}
+    raw = make_mail(sender="Alice <alice@example.com>", headers=headers).replace(b"\n", b"\r\n")
+    raw = dkim.sign(raw, b"sel", b"lists.example.net", private) + raw
+    assert "auth.dkim_unaligned" not in analyze_bytes(raw).signal_ids()

@@ -25,7 +25,9 @@ def test_named_recipient_is_not_undisclosed(make_mail):
 
 def test_tracking_pixel_without_unsubscribe(make_mail):
     html = f"<p>Our new range is in the shop this week, come and see.</p>{PIXEL}"
-    assert "content.tracking_pixel" in analyze_bytes(make_mail(html=html)).signal_ids()
+    assert (
+        "content.tracking_pixel" in analyze_bytes(make_mail(html=html, deceive=True)).signal_ids()
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,20 +51,22 @@ def test_pixel_by_inline_style_is_counted():
     "text", ["Everything 70% off this weekend", "Spare bis zu 50 % auf alles", "Hasta 60% de dto"]
 )
 def test_discount_offer(make_mail, text):
-    verdict = analyze_bytes(make_mail(text=text))
+    verdict = analyze_bytes(make_mail(text=text, deceive=True))
     assert "content.discount_offer" in verdict.signal_ids()
     assert "content.offer_without_unsubscribe" in verdict.signal_ids()
 
 
 def test_offer_with_unsubscribe_is_not_flagged(make_mail):
     text = "Everything 70% off this weekend.\nTo unsubscribe, reply STOP."
-    verdict = analyze_bytes(make_mail(text=text))
+    verdict = analyze_bytes(make_mail(text=text, deceive=True))
     assert "content.discount_offer" in verdict.signal_ids()
     assert "content.offer_without_unsubscribe" not in verdict.signal_ids()
 
 
 def test_offer_phrase_without_unsubscribe(make_mail):
-    verdict = analyze_bytes(make_mail(text="Free spins waiting at our online casino tonight."))
+    verdict = analyze_bytes(
+        make_mail(text="Free spins waiting at our online casino tonight.", deceive=True)
+    )
     assert "content.offer_without_unsubscribe" in verdict.signal_ids()
 
 
@@ -76,7 +80,7 @@ def test_plain_percentage_is_not_an_offer(make_mail):
     [("You are chosen!!", True), ("Last day today!", True), ("Budget for Q3?", False)],
 )
 def test_shouting_subject(make_mail, subject, fires):
-    verdict = analyze_bytes(make_mail(subject=subject))
+    verdict = analyze_bytes(make_mail(subject=subject, deceive=True))
     assert ("content.subject_exclaim" in verdict.signal_ids()) is fires
 
 
@@ -124,7 +128,7 @@ def test_image_with_a_real_letter_is_fine(make_mail):
     ],
 )
 def test_multilingual_lures(make_mail, text, expected):
-    assert expected in analyze_bytes(make_mail(text=text)).signal_ids()
+    assert expected in analyze_bytes(make_mail(text=text, deceive=True)).signal_ids()
 
 
 def test_everyday_words_are_not_lures(make_mail):

@@ -28,12 +28,28 @@ from carewall.phishing.analyzer import analyze_bytes
     ],
 )
 def test_lure_phrases(make_mail, text, expected):
-    assert expected in analyze_bytes(make_mail(text=text)).signal_ids()
+    assert expected in analyze_bytes(make_mail(text=text, deceive=True)).signal_ids()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Action required: respond within 24 hours.",
+        "Your account will be suspended.",
+        "Please verify your account and confirm your identity.",
+        "Payment reminder: invoice 4471 of $2,500.00 is overdue.",
+    ],
+)
+def test_lures_without_deception_do_not_count(make_mail, text):
+    html = f"<p>{text}</p><a href='https://billing.example.org/invoices/4471'>View invoice</a>"
+    verdict = analyze_bytes(make_mail(text=text, html=html))
+    assert not {s for s in verdict.signal_ids() if s.startswith("content.")}
+    assert verdict.verdict == "clean"
 
 
 def test_many_lures_combine(make_mail):
     text = "Urgent: your account will be suspended. Verify your account. Pay the overdue invoice."
-    assert "content.many_lures" in analyze_bytes(make_mail(text=text)).signal_ids()
+    assert "content.many_lures" in analyze_bytes(make_mail(text=text, deceive=True)).signal_ids()
 
 
 def test_ordinary_text_has_no_lures(make_mail):

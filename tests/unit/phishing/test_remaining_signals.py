@@ -33,7 +33,9 @@ def link_mail(url: str) -> bytes:
         ),
         (
             "identity.return_path_mismatch",
-            build_mail(headers={"Return-Path": "<bounce@unrelated-mailer.example.com>"}),
+            build_mail(
+                headers={"Return-Path": "<bounce@unrelated-mailer.example.com>"}, deceive=True
+            ),
         ),
         ("identity.abused_tld", build_mail(sender="Billing <billing@invoices-now.tk>")),
         ("identity.sender_free_hosting", build_mail(sender="Support <help@portal.web.app>")),
@@ -43,11 +45,17 @@ def link_mail(url: str) -> bytes:
         ),
         (
             "identity.brand_in_subject",
-            build_mail(subject="Your Microsoft 365 password expires today"),
+            build_mail(subject="Your Microsoft 365 password expires today", deceive=True),
         ),
         ("identity.random_sender", build_mail(sender="Notice <xk7qzv9wplm2rtq@example.org>")),
-        ("content.call_to_action", build_mail(text="Your report is ready. Click here to view it.")),
-        ("content.subject_all_caps", build_mail(subject="ACTION REQUIRED ON YOUR ACCOUNT")),
+        (
+            "content.call_to_action",
+            build_mail(text="Your report is ready. Click here to view it.", deceive=True),
+        ),
+        (
+            "content.subject_all_caps",
+            build_mail(subject="ACTION REQUIRED ON YOUR ACCOUNT", deceive=True),
+        ),
         ("links.invalid_host", link_mail("https://bad_host!.example/")),
         ("links.ip_in_hostname", link_mail("https://10-20-30-40.dyn.example.com/file")),
         ("links.brand_combo_domain", link_mail("https://microsoft-login-secure.com/")),

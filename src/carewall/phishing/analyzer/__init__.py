@@ -6,8 +6,10 @@ bad input; a malformed message gets a verdict with a ``parse.malformed``
 signal.
 """
 
+from carewall.phishing.analyzer.calibration import legitimate_per_100, rarity_sentence
 from carewall.phishing.analyzer.engine import SIMULATION_HEADER, analyze_bytes, default_context
 from carewall.phishing.analyzer.fit import fit_weights
+from carewall.phishing.analyzer.formats import to_rfc822
 from carewall.phishing.analyzer.models import (
     DEFAULT_PHISHING_THRESHOLD,
     DEFAULT_SUSPICIOUS_THRESHOLD,
@@ -33,5 +35,8 @@ __all__ = [
     "default_context",
     "fit_weights",
     "iter_messages",
+    "legitimate_per_100",
+    "rarity_sentence",
     "strip_receiving_headers",
+    "to_rfc822",
 ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from carewall.phishing.analyzer.formats import to_rfc822
 from carewall.phishing.analyzer.models import AnalyzerContext, Verdict
 from carewall.phishing.analyzer.parse import ParsedMessage, parse_message
 from carewall.phishing.analyzer.scoring import build_signals, make_verdict
 from carewall.phishing.analyzer.signals import FAMILIES, Hit
+from carewall.phishing.analyzer.signals.deception import gate
 from carewall.phishing.analyzer.view import build_view
 
 #: Header that marks a message sent by Carewall's own phishing simulations.
@@ -33,7 +35,8 @@ def analyze_bytes(raw: bytes, context: AnalyzerContext | None = None) -> Verdict
     rule family is skipped and logged, so the caller still gets a verdict.
     """
     context = context or _DEFAULT_CONTEXT
-    parsed = parse_message(bytes(raw))
+    raw = to_rfc822(bytes(raw))
+    parsed = parse_message(raw)
     subject, from_ = parsed.subject[:500], parsed.get("from")[:500]
     if parsed.has(SIMULATION_HEADER):
         hits = [Hit("simulation", f"{SIMULATION_HEADER}: {parsed.get(SIMULATION_HEADER)[:100]}")]
@@ -48,7 +51,7 @@ def analyze_bytes(raw: bytes, context: AnalyzerContext | None = None) -> Verdict
             hits.extend(family(view, context))
         except Exception:  # one broken rule family must not lose the whole verdict
             _log.exception("rule family %s failed", getattr(family, "__module__", family))
-    signals = build_signals(hits, context)
+    signals = build_signals(gate(hits, view), context)
     malformed = any(h.id == "parse.malformed" for h in hits)
     return make_verdict(signals, context, subject=subject, from_=from_, malformed=malformed)
 

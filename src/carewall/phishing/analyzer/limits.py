@@ -31,3 +31,11 @@ MAX_HEADER_CHARS: Final = 4096
 MAX_ARCHIVE_MEMBERS: Final = 500
 #: Characters of evidence kept in a signal.
 MAX_EVIDENCE_CHARS: Final = 300
+#: Pages of a PDF attachment read for links, text and QR codes.
+MAX_PDF_PAGES: Final = 3
+#: Characters of text kept from the PDFs of one message.
+MAX_PDF_TEXT_CHARS: Final = 20_000
+#: Images (attachments and images inside PDFs) decoded looking for QR codes, per message.
+MAX_DOCUMENT_IMAGES: Final = 8
+#: Largest image decoded (pixels); bigger ones are skipped, not shrunk.
+MAX_IMAGE_PIXELS: Final = 12_000_000

@@ -14,6 +14,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 
+from carewall.phishing.analyzer.formats import is_tnef, read_tnef
 from carewall.phishing.analyzer.limits import (
     MAX_ATTACHMENT_BYTES,
     MAX_DEPTH,
@@ -193,6 +194,9 @@ def _read_leaf(part: Message, parsed: ParsedMessage) -> None:
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
     is_body = content_type in _TEXT_TYPES and not filename and disposition != "attachment"
+    if is_tnef(data) or content_type == "application/ms-tnef":
+        _expand_tnef(data, parsed)
+        return
     if is_body:
         text = decode_bytes(data[:MAX_TEXT_PART_BYTES], part.get_content_charset())
         (parsed.html_parts if content_type == "text/html" else parsed.plain_parts).append(text)
@@ -206,3 +210,28 @@ def _read_leaf(part: Message, parsed: ParsedMessage) -> None:
             inline=disposition != "attachment",
         )
     )
+
+
+def _expand_tnef(data: bytes, parsed: ParsedMessage) -> None:
+    """A winmail.dat's bodies and files become the message's own (Outlook hid them there)."""
+    content = read_tnef(data)
+    if content.plain:
+        parsed.plain_parts.append(content.plain[:MAX_TEXT_PART_BYTES])
+    if content.html:
+        parsed.html_parts.append(content.html[:MAX_TEXT_PART_BYTES])
+    for name, payload in content.attachments:
+        if len(parsed.attachments) >= MAX_PARTS:
+            break
+        parsed.attachments.append(
+            Attachment(
+                filename=name,
+                content_type="application/octet-stream",
+                payload=payload,
+                size=len(payload),
+                inline=False,
+            )
+        )
+    if not (content.plain or content.html or content.attachments):
+        parsed.attachments.append(
+            Attachment("winmail.dat", "application/ms-tnef", data, len(data), inline=False)
+        )

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from carewall.phishing.analyzer.formats import to_rfc822
 from carewall.phishing.analyzer.limits import MAX_RAW_BYTES
 
 _ENVELOPE = re.compile(rb"^From [^\s]{1,320} {1,4}(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ", re.MULTILINE)
 _MAX_LINE = 1024 * 1024
-_MESSAGE_SUFFIXES = frozenset({".eml", ".mbox", ".mbx", ".txt", ""})
+_MESSAGE_SUFFIXES = frozenset({".eml", ".mbox", ".mbx", ".txt", ".msg", ""})
 _SKIP_NAMES = frozenset({"readme", "license", "licence"})
 
 
@@ -26,7 +27,8 @@ def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
 
     Directories are walked recursively in name order; ``.eml``, ``.mbox``
     and extension-less files are read, anything else is skipped.
-    Outlook ``.msg`` files are not supported (no small, well-kept parser).
+    Outlook ``.msg`` files and bare ``winmail.dat`` (TNEF) files are
+    converted to RFC 5322 messages.
     """
     if path.is_dir():
         for child in sorted(path.rglob("*")):
@@ -39,14 +41,14 @@ def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
 def _is_message_name(path: Path) -> bool:
     if path.name.startswith(".") or path.stem.lower() in _SKIP_NAMES:
         return False
-    return path.suffix.lower() in _MESSAGE_SUFFIXES
+    return path.suffix.lower() in _MESSAGE_SUFFIXES or path.name.lower() == "winmail.dat"
 
 
 def _iter_file(path: Path) -> Iterator[tuple[str, bytes]]:
     with path.open("rb") as handle:
         if handle.read(5) != b"From ":
             handle.seek(0)
-            yield str(path), handle.read(MAX_RAW_BYTES + 1)
+            yield str(path), to_rfc822(handle.read(MAX_RAW_BYTES + 1))
             return
         handle.seek(0)
         messages = _split_mbox(handle)

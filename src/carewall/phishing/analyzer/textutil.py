@@ -7,6 +7,7 @@ must cost a few replacement characters, never an exception.
 from __future__ import annotations
 
 import codecs
+import unicodedata
 from email.header import decode_header, make_header
 from functools import lru_cache
 
@@ -68,3 +69,56 @@ def decode_header_value(value: object) -> str:
     except Exception:
         decoded = text
     return " ".join(clean_surrogates(decoded).split())
+
+
+def _is_hidden_char(char: str) -> bool:
+    """Characters that render as nothing (or as an accent on the previous letter)."""
+    code = ord(char)
+    if 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF or 0xE0000 <= code <= 0xE007F:
+        return True  # variation selectors and tag characters
+    if code in _INVISIBLE_EXTRA:
+        return True
+    category = unicodedata.category(char)
+    if category == "Cf":
+        return True  # format characters: zero-width space/joiners, bidi controls, soft hyphen
+    # Combining marks outside the Latin accents (U+0300-U+036F) and the keycap and
+    # symbol marks (U+20D0-U+20FF) that emoji use.
+    return category in {"Mn", "Me"} and not (0x300 <= code <= 0x36F or 0x20D0 <= code <= 0x20FF)
+
+
+#: Blank-looking letters: combining grapheme joiner, Hangul and Braille fillers, Mongolian
+#: vowel separator, Khmer inherent vowels.
+_INVISIBLE_EXTRA = frozenset(
+    {0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x180E, 0x17B4, 0x17B5}
+)
+
+
+def strip_invisible(text: str) -> tuple[str, int]:
+    """``text`` without characters hidden inside or after letters, and how many were removed.
+
+    Emoji sequences keep their joiners and variation selectors (they follow
+    a symbol, or a digit for keycaps); characters that sit against letters
+    or punctuation, where they split or decorate a word without showing, are
+    removed and counted.
+    """
+    if text.isascii():
+        return text, 0
+    out: list[str] = []
+    removed = 0
+    previous = ""
+    for char in text:
+        if _is_hidden_char(char) and not _emoji_part(previous, char):
+            removed += 1
+            continue
+        out.append(char)
+        previous = char
+    return "".join(out), removed
+
+
+def _emoji_part(previous: str, char: str) -> bool:
+    """A joiner or selector that belongs to an emoji (after a symbol, or a keycap digit)."""
+    if not previous:
+        return False
+    if unicodedata.category(previous) in {"So", "Sk", "Cs"} or ord(previous) > 0x1F000:
+        return True
+    return char == "\ufe0f" and previous in "0123456789#*"

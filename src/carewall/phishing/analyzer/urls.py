@@ -83,6 +83,23 @@ def is_ip_host(host: str) -> bool:
     return True
 
 
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+
+
+def is_private_ip(host: str) -> bool:
+    """Whether a host is a private-network (RFC 1918, CGNAT, ULA), loopback or link-local IP."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if address.is_loopback or address.is_link_local:
+        return True
+    return any(address.version == n.version and address in n for n in _PRIVATE_NETWORKS)
+
+
 def parse_url(url: str) -> ParsedUrl | None:
     """Split a URL leniently; None when there is no usable scheme or host."""
     url = url.strip()[:MAX_URL_CHARS]

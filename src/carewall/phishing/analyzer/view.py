@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from carewall.phishing.analyzer.documents import DocumentFacts, scan_attachments
 from carewall.phishing.analyzer.htmlscan import HtmlFacts, Link, scan_html
 from carewall.phishing.analyzer.limits import MAX_HTML_CHARS, MAX_LINKS, MAX_SCAN_CHARS
 from carewall.phishing.analyzer.parse import ParsedMessage
+from carewall.phishing.analyzer.textutil import strip_invisible
 from carewall.phishing.analyzer.urls import (
     ParsedUrl,
     host_of_address,
@@ -40,6 +42,8 @@ class Party:
     registered: str
     #: The address as written (case kept), for rules that look at its shape.
     written: str = ""
+    #: Invisible or stacked characters removed from the display name (it is shown cleaned).
+    hidden_chars: int = 0
 
 
 @dataclass(slots=True)
@@ -56,6 +60,9 @@ class MessageView:
     plain_text: str
     raw: bytes = b""
     links: list[LinkRef] = field(default_factory=list)
+    documents: DocumentFacts = field(default_factory=DocumentFacts)
+    #: Invisible or stacked characters removed from the subject.
+    subject_hidden_chars: int = 0
 
     @property
     def body_text(self) -> str:
@@ -71,9 +78,11 @@ class MessageView:
 
 def _party(parsed: ParsedMessage, header: str) -> Party:
     display, written = parsed.address(header)
+    display, hidden = strip_invisible(display)
     address = written.lower()
     domain = host_of_address(address)
-    return Party(display, address, domain, registered_domain(domain) if domain else "", written)
+    registered = registered_domain(domain) if domain else ""
+    return Party(display, address, domain, registered, written, hidden)
 
 
 def _merge_html(parts: list[str]) -> tuple[str, HtmlFacts]:
@@ -85,19 +94,40 @@ def build_view(parsed: ParsedMessage, raw: bytes = b"") -> MessageView:
     """Derive the view; cheap for plain mail, one HTML pass for HTML mail."""
     html_raw, facts = _merge_html(parsed.html_parts)
     plain = "\n".join(parsed.plain_parts)[:MAX_SCAN_CHARS]
+    subject, subject_hidden = strip_invisible(parsed.subject)
     view = MessageView(
         parsed=parsed,
         sender=_party(parsed, "from"),
         reply_to=_party(parsed, "reply-to"),
         return_path=_party(parsed, "return-path"),
-        subject=parsed.subject,
+        subject=subject,
         html=facts,
         html_raw=html_raw,
         plain_text=plain,
         raw=raw,
+        subject_hidden_chars=subject_hidden,
     )
     view.links = _collect_links(facts.links, plain)
+    if parsed.attachments:
+        view.documents = scan_attachments(parsed.attachments)
+        view.links.extend(_document_links(view.documents, len(view.links)))
     return view
+
+
+def _document_links(documents: DocumentFacts, already: int) -> list[LinkRef]:
+    """Links read out of PDFs and QR codes, as links of the message (tagged by origin)."""
+    refs: list[LinkRef] = []
+    found = [(url, "pdf") for _, url in documents.pdf_links]
+    found += [(text.strip(), "qr") for _, text in documents.qr_codes]
+    seen: set[str] = set()
+    for url, tag in found:
+        if url in seen or already + len(refs) >= MAX_LINKS:
+            continue
+        seen.add(url)
+        parsed = parse_url(url)
+        if parsed is not None:
+            refs.append(LinkRef(url, "", tag, parsed))
+    return refs
 
 
 def _collect_links(html_links: list[Link], plain: str) -> list[LinkRef]:

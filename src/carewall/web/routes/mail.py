@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from carewall.core.errors import CarewallError, ValidationError
 from carewall.identity import Role
-from carewall.phishing import Verdict, queries, services
+from carewall.phishing import Verdict, queries, rarity_sentence, services, to_rfc822
 from carewall.phishing.defang import defang_text
 from carewall.phishing.errors import MAX_MESSAGE_BYTES, MessageTooLargeError, check_message_size
 from carewall.phishing.preview import build_preview
@@ -40,7 +40,8 @@ INLINE_REPORT_BYTES = 700 * 1024
 
 def _read_upload(upload: UploadFile | None, pasted: str) -> bytes:
     if upload is not None and upload.filename:
-        return check_message_size(upload.file.read(MAX_MESSAGE_BYTES + 1))
+        # Outlook .msg and winmail.dat become RFC 5322 here: the preview and a report read them too.
+        return to_rfc822(check_message_size(upload.file.read(MAX_MESSAGE_BYTES + 1)))
     return check_message_size(pasted.encode("utf-8", "surrogateescape"))
 
 
@@ -50,6 +51,7 @@ def _verdict_page(request: Request, raw: bytes, verdict: Verdict, status: int = 
         "verdict": verdict,
         "preview": build_preview(raw, verdict),
         "message_b64": base64.b64encode(raw).decode() if inline else "",
+        "rarity": rarity_sentence(verdict.score),
         "errors": [],
         "defang_text": defang_text,
     }

@@ -6,6 +6,8 @@ from carewall.phishing.analyzer.signals import (
     bulk,
     content,
     context,
+    deception,
+    documents,
     identity,
     links,
 )
@@ -19,6 +21,8 @@ FAMILIES: tuple[RuleFamily, ...] = (
     content.check,
     bulk.check,
     context.check,
+    documents.check,
+    deception.check,
 )
 
 __all__ = ["FAMILIES", "Hit", "RuleFamily"]

@@ -16,6 +16,7 @@ import dkim
 
 from carewall.phishing.analyzer.models import AnalyzerContext
 from carewall.phishing.analyzer.signals.base import Hit
+from carewall.phishing.analyzer.signals.deception import is_list_mail
 from carewall.phishing.analyzer.urls import registered_domain
 from carewall.phishing.analyzer.view import MessageView
 
@@ -70,10 +71,28 @@ def _dkim(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
         return
     domains = {m.group(1).lower() for s in signatures if (m := _DKIM_DOMAIN.search(s))}
     sender = view.sender.registered
-    if sender and domains and all(registered_domain(d) != sender for d in domains):
+    relayed = _resigned_by_relay(view, domains)
+    if sender and domains and not relayed and all(registered_domain(d) != sender for d in domains):
         yield Hit("auth.dkim_unaligned", f"d={', '.join(sorted(domains))}; From domain {sender}")
     if view.raw and _dkim_invalid(view.raw, signatures[0], context):
         yield Hit("auth.dkim_invalid", f"DKIM-Signature d={', '.join(sorted(domains))}")
+
+
+def _resigned_by_relay(view: MessageView, domains: set[str]) -> bool:
+    """Mailing lists and forwarders re-sign what they relay: their signature is not the sender's.
+
+    A list says so in its ``List-Id``/``List-Post``/``Mailing-list`` headers
+    (and rewrites ``From`` to itself under DMARC); a relay that adds an ARC
+    seal signs with the same domain it seals with.
+    """
+    if is_list_mail(view):
+        return True
+    sealers = {
+        m.group(1).lower() for s in view.parsed.get_all("arc-seal") if (m := _DKIM_DOMAIN.search(s))
+    }
+    return bool(sealers) and bool(
+        {registered_domain(d) for d in domains} & {registered_domain(d) for d in sealers}
+    )
 
 
 def _dkim_invalid(raw: bytes, signature: str, context: AnalyzerContext) -> bool:

@@ -21,6 +21,7 @@ from carewall.phishing.analyzer.urls import (
     domain_in_text,
     domain_label,
     is_ip_host,
+    is_private_ip,
     registered_domain,
 )
 from carewall.phishing.analyzer.view import LinkRef, MessageView
@@ -81,6 +82,10 @@ def _check_url(
     evidence = url.url[:300]
     if ref.tag == "a":
         yield from _text_mismatch(ref, url)
+    if is_private_ip(url.host):
+        # Unreachable from outside: an intranet address quoted in list mail, not a lure.
+        yield Hit("links.private_ip", evidence)
+        return
     if is_ip_host(url.host):
         yield Hit("links.ip_host", evidence)
     if url.has_userinfo:
@@ -93,9 +98,9 @@ def _check_url(
         yield Hit("links.invalid_host", evidence)
     elif not is_ip_host(url.host) and _IP_IN_HOST.search(url.host):
         yield Hit("links.ip_in_hostname", evidence)
-    yield from _services(url, evidence)
     if url.registered == sender or url.registered in context.org_domains:
         return
+    yield from _services(url, evidence)
     if _CREDENTIAL_PATH.search(url.path) or _CREDENTIAL_PATH.search(url.query[:500]):
         yield Hit("links.credential_path", evidence)
     if _REDIRECT.search(url.query[:1000]) or _REDIRECT.search(url.path):
