@@ -128,3 +128,24 @@ def test_carewall_serve_prints_no_invitation_token(tmp_path: Path) -> None:
     assert f"GET /invite/{REDACTED} 200" in output, output
     assert token not in output
     assert token[:12] not in output
+
+
+def test_access_log_holds_no_query_string_or_body(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    with TestClient(create_app(runtime)) as client, caplog.at_level(logging.INFO):
+        client.get("/login?next=query-marker-7c1")
+        client.post(
+            "/login?probe=query-marker-7c1",
+            data={
+                "csrf_token": csrf(client),
+                "email": "x@example.org",
+                "password": "body-marker-93f",
+            },
+        )
+    client_side = ("httpx", "httpcore", "httpx2")
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(client_side))
+    assert "GET /login 200" in logged
+    assert "query-marker-7c1" not in logged
+    assert "body-marker-93f" not in logged
+    assert "x@example.org" not in logged
