@@ -17,8 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from starlette.routing import BaseRoute
 
+from carewall.audit import entries_with_action
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
 from carewall.web.app import create_app
@@ -149,3 +151,20 @@ def test_access_log_holds_no_query_string_or_body(
     assert "query-marker-7c1" not in logged
     assert "body-marker-93f" not in logged
     assert "x@example.org" not in logged
+
+
+def test_a_refused_invitation_post_audits_the_path_without_its_token(runtime: Runtime) -> None:
+    """The audit trail is a log too: a CSRF refusal records the path, never the token."""
+    token = _invite_token(runtime, "new@clinic.example")
+    with TestClient(create_app(runtime)) as client:
+        refused = client.post(
+            f"/invite/{token}",
+            data={"csrf_token": "forged", "password": PASSWORD, "confirm": PASSWORD},
+        )
+    assert refused.status_code == 403
+    with runtime.db.sessions() as session:
+        entries = entries_with_action(session, ["web:csrf:rejected"])
+    assert [e.subject for e in entries] == [f"/invite/{REDACTED}"]
+    with runtime.db.engine.connect() as connection:
+        bodies = b"".join(connection.execute(text("SELECT body FROM audit_entries")).scalars())
+    assert token.encode() not in bodies

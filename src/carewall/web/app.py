@@ -73,9 +73,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(access_flags.router)
     install_error_handlers(app)
     install_openapi(app)
+    # Paths that carry a one-time token: cut from the access log and from audited paths.
+    app.state.secret_path_prefixes = secret_path_prefixes(app.routes)
     app.add_middleware(
         SecurityMiddleware,
         behind_tls=runtime.settings.behind_tls,
-        secret_prefixes=secret_path_prefixes(app.routes),
+        secret_prefixes=app.state.secret_path_prefixes,
     )
     return app
