@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from carewall.audit import entries_about, verify
+from carewall.audit import verify
 from carewall.core.config import Settings
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime, open_runtime
@@ -28,6 +28,7 @@ from carewall.records.services import (
 )
 from carewall.web.app import create_app
 from tests.conftest import FrozenClock
+from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
 
@@ -48,7 +49,7 @@ def _clinician(runtime: Runtime, email: str = "doc@clinic.example") -> Actor:
 
 def _stopped(runtime: Runtime, patient_id: str) -> list[dict[str, object]]:
     with runtime.db.sessions() as session:
-        entries = entries_about(session, f"Patient/{patient_id}", [RecordsTag.EMERGENCY_STOPPED])
+        entries = about(session, runtime, patient_id, [RecordsTag.EMERGENCY_STOPPED])
     return [{"actor": e.actor, "ts": e.ts, **e.details} for e in entries]
 
 

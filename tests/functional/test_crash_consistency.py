@@ -32,6 +32,8 @@ from carewall.core.config import Settings
 from carewall.core.runtime import open_runtime
 from carewall.identity import apitokens, queries
 from carewall.records import Actor
+from carewall.records.audit_patients import reveal_entry
+from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.tags import RecordsTag
@@ -266,8 +268,10 @@ def audited_writes(settings: Settings) -> dict[tuple[str, int], str]:
     runtime = open_runtime(settings)
     try:
         tags = [RecordsTag.RESOURCE_CREATED, RecordsTag.RESOURCE_UPDATED]
+        keys = RecordKeys.from_keystore(runtime.keys)
         with runtime.db.sessions() as session:
-            entries = entries_with_action(session, tags, limit=1_000_000)
+            found = entries_with_action(session, tags, limit=1_000_000)
+        entries = [reveal_entry(keys, entry) for entry in found]  # the ids are sealed
         return {
             (str(entry.details["id"]), int(str(entry.details["version"]))): entry.action
             for entry in entries

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from carewall.audit import AuditEntryView, recent_entries
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
+from carewall.records.audit_patients import patient_subject, reveal_entry
+from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.web.app import create_app
@@ -162,7 +164,10 @@ def test_the_bundle_summary_is_audited_without_values(runtime: Runtime, api: Tes
     assert len(summaries) == 1
     summary = summaries[0]
     assert summary.actor.startswith("user:")
-    assert summary.subject == f"Patient/{patient_id}"
+    keys = RecordKeys.from_keystore(runtime.keys)
+    assert summary.subject == patient_subject(keys, patient_id), "a keyed reference, not the id"
+    assert patient_id not in json.dumps(summary.details)
+    summary = reveal_entry(keys, summary)
     assert summary.details["bundle_type"] == "transaction"
     assert summary.details["entries"] == 3
     assert (summary.details["post"], summary.details["get"]) == (2, 1)

@@ -162,9 +162,8 @@ def test_poll_files_forwarded_mail_from_a_real_imap_server(runtime: Runtime, dov
         source.close()
     assert [r.status for r in results] == ["new", "new"]
     assert [r.reporter for r in results] == ["clin@clinic.example", "jane.roe@clinic.example"]
-    with runtime.db.sessions() as session:
-        mine = queries.reports_of(session, clinician_id or "")
-        others = queries.reports_of(session, "mailbox")
+    mine = queries.reports_of(runtime, clinician_id or "").reports
+    others = queries.reports_of(runtime, "mailbox").reports
     # The forward was unwrapped: the report is the original phishing mail, not "FW: ...".
     assert [(r.subject, r.verdict, r.source) for r in mine] == [
         ("Urgent: your mailbox password expires today", "phishing", "imap")

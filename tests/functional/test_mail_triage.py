@@ -139,9 +139,8 @@ def test_sealed_message_cannot_be_moved_to_another_report(runtime: Runtime) -> N
 def test_simulation_is_filed_as_simulation_and_credited(runtime: Runtime) -> None:
     filed = services.report_message(runtime, "u-1", simulation_eml(), "upload", CLI)
     assert filed.status == "simulation"
-    with runtime.db.sessions() as session:
-        assert [r.status for r in queries.queue(session)] == ["simulation"]
-        assert queries.reports_of(session, "u-1")[0].status == "simulation"
+    assert [r.status for r in queries.queue(runtime).reports] == ["simulation"]
+    assert queries.reports_of(runtime, "u-1").reports[0].status == "simulation"
 
 
 def test_decide_refuses_unknown_outcomes_and_reports(runtime: Runtime) -> None:
@@ -182,6 +181,5 @@ def test_reporter_name_resolves_for_the_queue_only_by_id(runtime: Runtime) -> No
         user_id = user_id_for_email(session, "fd@clinic.example")
     assert user_id
     services.report_message(runtime, user_id, clean_eml(), "upload", CLI)
-    with runtime.db.sessions() as session:
-        assert len(queries.reports_of(session, user_id)) == 1
-        assert queries.reports_of(session, "someone-else") == []
+    assert len(queries.reports_of(runtime, user_id).reports) == 1
+    assert queries.reports_of(runtime, "someone-else").reports == []

@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from carewall.audit import entries_about
 from carewall.core.runtime import Runtime
 from carewall.identity import notices, queries
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.web.app import create_app
+from tests.functional.audit_helpers import about
 from tests.functional.helpers import clock_moved, code_now, post_form, sign_in_user
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, signed_in
@@ -229,7 +229,7 @@ def test_break_glass_needs_step_up_opens_the_record_and_is_audited(
         assert admin_id is not None
         alerts = [n.message for n in notices.unread(session, admin_id)]
         tags = ("records:emergency:started", "records:emergency:stopped")
-        entries = entries_about(session, f"Patient/{patient}", tags)
+        entries = about(session, runtime, patient, tags)
     assert alerts == [
         "Emergency access to a restricted record by clinician@clinic.example; "
         "review it in the audit trail."

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from carewall.audit import entries_about
 from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, notices, queries
@@ -18,6 +17,7 @@ from carewall.records.access import get_record_for, search_for
 from carewall.records.services import create_resource, start_break_glass
 from carewall.records.tags import PortalTag
 from carewall.web.app import create_app
+from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
 
@@ -76,7 +76,7 @@ def test_downloads_are_own_and_audited(portal: TestClient, runtime: Runtime) -> 
     assert "Glucose Alpha" in html.text
     assert "Cholesterol Beta" not in html.text
     with runtime.db.sessions() as session:
-        exports = entries_about(session, "Patient/pa", [RecordsTag.EXPORT_COMPLETED])
+        exports = about(session, runtime, "pa", [RecordsTag.EXPORT_COMPLETED])
     assert len(exports) == 2
 
 
@@ -136,8 +136,8 @@ def test_flagging_alerts_officer_and_refuses_foreign_entries(
     get_record_for(runtime, nurse, "Patient", "pa", Purpose.TREATMENT)
     get_record_for(runtime, nurse, "Patient", "pb", Purpose.TREATMENT)
     with runtime.db.sessions() as session:
-        mine = entries_about(session, "Patient/pa", [RecordsTag.RESOURCE_READ])[0].seq
-        theirs = entries_about(session, "Patient/pb", [RecordsTag.RESOURCE_READ])[0].seq
+        mine = about(session, runtime, "pa", [RecordsTag.RESOURCE_READ])[0].seq
+        theirs = about(session, runtime, "pb", [RecordsTag.RESOURCE_READ])[0].seq
     assert re.search(rf'action="/portal/access/{mine}/flag"', portal.get("/portal/access").text)
     refused = post(portal, f"/portal/access/{theirs}/flag", {"comment": ""})
     assert refused.status_code == 404
@@ -149,7 +149,7 @@ def test_flagging_alerts_officer_and_refuses_foreign_entries(
     )
     assert done.status_code == 303
     with runtime.db.sessions() as session:
-        flags = entries_about(session, "Patient/pa", [PortalTag.ACCESS_FLAGGED])
+        flags = about(session, runtime, "pa", [PortalTag.ACCESS_FLAGGED])
         admin = queries.user_id_for_email(session, "admin@clinic.example")
         assert admin is not None
         alerts = [n.message for n in notices.unread(session, admin)]

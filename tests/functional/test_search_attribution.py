@@ -19,8 +19,11 @@ from carewall.identity import Role, queries
 from carewall.records import Actor, Purpose, RecordsTag
 from carewall.records.access import search_for
 from carewall.records.accounting import access_events
+from carewall.records.audit_patients import patient_subject, reveal_body
+from carewall.records.keys import RecordKeys
 from carewall.records.services import create_resource
 from carewall.web.app import create_app
+from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
 
@@ -57,7 +60,7 @@ def test_each_patient_in_a_search_result_sees_the_search(runtime: Runtime) -> No
         assert event.purpose_words == "Your care"
     assert not [e for e in access_events(runtime, "pd") if e.action.endswith(":performed")]
     with runtime.db.sessions() as session:
-        [entry] = entries_about(session, "Patient/pb", [RecordsTag.SEARCH_PERFORMED])
+        [entry] = about(session, runtime, "pb", [RecordsTag.SEARCH_PERFORMED])
     assert entry.details["patient_ids"] == ["pa", "pb", "pc"]
     assert entry.details["params"] == ["birthdate", "family"]
     assert "Sharedname" not in json.dumps(entry.details), "never a search value"
@@ -90,13 +93,15 @@ def test_fifty_patients_cost_one_chain_entry(runtime: Runtime) -> None:
         assert entry_count(session) == before + 1
         subjects = set(session.scalars(select(AuditEntrySubject.subject)))
         newest = session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
-    assert subjects == {f"Patient/{pid}" for pid in ids}
+    keys = RecordKeys.from_keystore(runtime.keys)
+    assert subjects == {patient_subject(keys, pid) for pid in ids}
     assert newest is not None
     assert newest.subject == "Observation"
+    assert b'"p25"' not in newest.body, "patient ids are sealed in the body"
     for pid in (ids[0], ids[25], ids[49]):
         [event] = [e for e in access_events(runtime, pid) if e.action.endswith(":performed")]
         assert event.search_patients == 50
-    exported = audit_event(parse_body(newest.body), newest.entry_hash)
+    exported = audit_event(reveal_body(keys, parse_body(newest.body)), newest.entry_hash)
     patients = {e["what"]["reference"] for e in exported["entity"] if "reference" in e["what"]}
     assert patients == {f"Patient/{pid}" for pid in ids}, "the AuditEvent names each patient"
     assert verify(runtime.db).ok
@@ -131,7 +136,7 @@ def test_portal_and_access_report_show_the_search_without_values(runtime: Runtim
 
 def _search_seq(runtime: Runtime, pid: str) -> int:
     with runtime.db.sessions() as session:
-        return entries_about(session, f"Patient/{pid}", [RecordsTag.SEARCH_PERFORMED])[0].seq
+        return about(session, runtime, pid, [RecordsTag.SEARCH_PERFORMED])[0].seq
 
 
 def test_the_migration_indexes_searches_recorded_before_it(database_url: str) -> None:

@@ -35,25 +35,28 @@ def recent_entries(session: Session, limit: int = 50) -> list[AuditEntryView]:
 
 
 def entries_about(
-    session: Session, subject: str, actions: Collection[str], limit: int = 20
+    session: Session, subject: str | Collection[str], actions: Collection[str], limit: int = 20
 ) -> list[AuditEntryView]:
-    """The newest entries about this subject with one of these actions.
+    """The newest entries about this subject (or any of several) with one of these actions.
 
     An entry is about a subject when that is its `subject` column, or when it was
     indexed under it (`audit.about.record_about`: a search that returned several
-    patients). Two indexed queries, merged newest first.
+    patients). Several subjects name one thing in different forms (records'
+    keyed patient references and the older `Patient/{id}`). Two indexed
+    queries, merged newest first.
     """
     wanted = list(actions)
+    subjects = [subject] if isinstance(subject, str) else list(subject)
     direct = (
         select(AuditEntry)
-        .where(AuditEntry.subject == subject, AuditEntry.action.in_(wanted))
+        .where(AuditEntry.subject.in_(subjects), AuditEntry.action.in_(wanted))
         .order_by(AuditEntry.seq.desc())
         .limit(limit)
     )
     indexed = (
         select(AuditEntry)
         .join(AuditEntrySubject, AuditEntrySubject.seq == AuditEntry.seq)
-        .where(AuditEntrySubject.subject == subject, AuditEntry.action.in_(wanted))
+        .where(AuditEntrySubject.subject.in_(subjects), AuditEntry.action.in_(wanted))
         .order_by(AuditEntry.seq.desc())
         .limit(limit)
     )

@@ -16,6 +16,8 @@ from carewall.audit.fhir import audit_event
 from carewall.audit.models import AuditEntry
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
+from carewall.records.audit_patients import reveal_body
+from carewall.records.keys import RecordKeys
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
@@ -60,6 +62,7 @@ def export_command(
         err_console.print("[bold red]Error:[/] only --format fhir is supported.")
         raise typer.Exit(2)
     runtime = open_cli_runtime(load_settings())
+    keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
         total = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
     stream = out.open("w", encoding="utf-8") if out else sys.stdout
@@ -77,7 +80,10 @@ def export_command(
                 .execution_options(yield_per=2_000)
             )
             for count, (body, entry_hash) in enumerate(rows, 1):
-                event = audit_event(parse_body(bytes(body)), bytes(entry_hash))
+                # Records entries name patients by keyed reference with the ids sealed:
+                # the export holds the key and names them (IHE BALP patient entities).
+                shown = reveal_body(keys, parse_body(bytes(body)))
+                event = audit_event(shown, bytes(entry_hash))
                 stream.write(json.dumps(event, separators=(",", ":")) + "\n")
                 if count % 500 == 0 or count == total:
                     bar.update(task, completed=count)

@@ -7,6 +7,9 @@ from rich.console import Console
 from carewall import identity, records
 from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
+from carewall.identity.links import seal_patient_links
+from carewall.phishing.services import seal_legacy_reports
+from carewall.records.services import seal_restriction_reasons
 
 console = Console()
 err_console = Console(stderr=True)
@@ -17,4 +20,20 @@ def open_cli_runtime(settings: Settings | None = None) -> Runtime:
     runtime = open_runtime(settings or Settings())
     identity.prepare_keys(runtime.keys)
     records.prepare_keys(runtime.keys)
+    seal_legacy_plaintext(runtime)
     return runtime
+
+
+def seal_legacy_plaintext(runtime: Runtime) -> int:
+    """Seal what databases from before revision 0009 kept in clear; returns how many rows.
+
+    The data-migration half of 0009, which needs the master key that a
+    migration cannot reach. Every command (`serve` first) runs it after
+    migrating; it resumes where an interrupted run stopped and costs three
+    empty queries once done.
+    """
+    return (
+        seal_patient_links(runtime)
+        + seal_restriction_reasons(runtime)
+        + seal_legacy_reports(runtime)
+    )

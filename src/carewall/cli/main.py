@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -43,8 +44,14 @@ def main(
     """Carewall: strong sign-in, a protected record vault, phishing defence, risk reports."""
 
 
+#: Files the command creates (database, key, exports of records or the audit trail) are
+#: readable by this account only, whatever umask the shell or service manager set.
+PRIVATE_UMASK = 0o077
+
+
 def run() -> None:
     """Console-script entry point: domain errors become a message and exit code 1."""
+    os.umask(PRIVATE_UMASK)
     try:
         app()
     except CarewallError as exc:

@@ -6,6 +6,7 @@ service functions (`signin`, `accounts`, `factors`, `apitokens`, `queries`).
 
 from carewall.core.keystore import Keystore
 from carewall.identity.factors import RECOVERY_KEY, TOTP_KEY
+from carewall.identity.links import PATIENT_LINK_KEY
 from carewall.identity.roles import ALL_ROLES, STAFF_ROLES, Role
 from carewall.identity.sessions import ActiveSession, Stage
 
@@ -18,5 +19,5 @@ def prepare_keys(keys: Keystore) -> None:
     A data key is created in its own transaction; doing that lazily inside a
     sign-in transaction would wait on itself under SQLite's single writer.
     """
-    for purpose in (TOTP_KEY, RECOVERY_KEY):
+    for purpose in (TOTP_KEY, RECOVERY_KEY, PATIENT_LINK_KEY):
         keys.data_key(purpose)

@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
+from carewall.core.db import new_id
 from carewall.core.errors import ValidationError
 from carewall.core.mail import MailError, OutgoingMail
 from carewall.core.runtime import Runtime
-from carewall.identity import factors, notices, passwords, sessions
+from carewall.identity import factors, links, notices, passwords, sessions
 from carewall.identity.errors import AuthenticationError, InviteError
 from carewall.identity.events import audit, user_ref
 from carewall.identity.models import ApiToken, Invite, MfaPolicy, User
@@ -70,18 +71,30 @@ def valid_role(role: str) -> Role:
 
 
 def _new_user(
-    session: Session, email: str, role: Role, now: datetime, *, name: str, patient_id: str | None
+    session: Session,
+    email: str,
+    role: Role,
+    now: datetime,
+    *,
+    name: str,
+    patient_link: tuple[bytes, str] | None,
 ) -> User:
+    """A new account; `patient_link` is (link key, Patient id), sealed into the row."""
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ValidationError("A user with that email address already exists.")
-    if role is Role.PATIENT and not patient_id:
+    if role is Role.PATIENT and not (patient_link and patient_link[1]):
         raise ValidationError("A patient account must be linked to a patient record.")
+    user_id = new_id()
+    sealed = None
+    if role is Role.PATIENT and patient_link is not None:
+        sealed = links.seal_patient_id(patient_link[0], user_id, patient_link[1])
     user = User(
+        id=user_id,
         email=email,
         role=role,
         display_name=name.strip()[:120],
         status="invited",
-        patient_id=patient_id if role is Role.PATIENT else None,
+        patient_id_sealed=sealed,
         consecutive_failures=0,
         locked=False,
         created_at=now,
@@ -112,7 +125,7 @@ def create_admin(runtime: Runtime, email: str, password: str, origin: Origin) ->
     password_hash = _check_new_password(runtime, password, email)
     now = utcnow()
     with runtime.db.transaction() as session:
-        user = _new_user(session, email, Role.ADMIN, now, name="Administrator", patient_id=None)
+        user = _new_user(session, email, Role.ADMIN, now, name="Administrator", patient_link=None)
         user.password_hash = password_hash
         user.password_changed_at = now
         user.status = "active"
@@ -139,8 +152,11 @@ def invite_user(
 ) -> InviteLink:
     """Create an invited user and a one-time link; mail it when SMTP is configured."""
     email, checked_role, now = valid_email(email), valid_role(role), utcnow()
+    patient_link = None
+    if patient_id is not None:
+        patient_link = (runtime.keys.data_key(links.PATIENT_LINK_KEY), patient_id)
     with runtime.db.transaction() as session:
-        user = _new_user(session, email, checked_role, now, name=name, patient_id=patient_id)
+        user = _new_user(session, email, checked_role, now, name=name, patient_link=patient_link)
         link = _issue_invite(runtime, session, user, actor, origin, now)
     return _mail_invite(runtime, link)
 

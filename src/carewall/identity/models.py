@@ -35,7 +35,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(16), default="invited")  # invited|active|disabled
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    patient_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: A portal account's Patient id, sealed (`identity.links`); None for staff.
+    patient_id_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: The clear column of accounts linked before revision 0009, emptied at start-up.
+    legacy_patient_id: Mapped[str | None] = mapped_column("patient_id", String(64), nullable=True)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -168,12 +168,3 @@ def user_id_for_email(session: Session, email: str) -> str | None:
     The CLI names people by email while the account services take ids.
     """
     return session.scalar(select(User.id).where(User.email == normalise_email(email)))
-
-
-def patient_id_of(session: Session, user_id: str) -> str | None:
-    """The Patient logical id a portal account is linked to (None for staff or unlinked).
-
-    The FHIR API builds the records `Actor` from it, so a patient's token reaches only
-    that patient's compartment.
-    """
-    return session.scalar(select(User.patient_id).where(User.id == user_id))

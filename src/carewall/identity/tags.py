@@ -34,3 +34,4 @@ class IdentityTag(StrEnum):
     TOKEN_REVOKED = "identity:token:revoked"
     TOKEN_REJECTED = "identity:token:rejected"
     ACCESS_DENIED = "identity:access:denied"
+    LINKS_SEALED = "identity:links:sealed"

@@ -1,10 +1,9 @@
 """Reported mail: what staff sent to the security officer, and what the officer decided.
 
-The raw message is sealed with the ``phishing-reports`` data key and the
-report id as associated data: reported mail is often real mail, and real
-mail at a clinic carries patient details. Only the short subject, the
-sender address and the analyzer's verdict stay readable, so the queue can
-be listed without decrypting anything.
+The raw message, its subject, sender and the analyzer's evidence, and the
+officer's note are sealed (`carewall.phishing.sealing` says how and why);
+what the queue sorts and filters on stays readable: reporter, times, source,
+verdict, score and status.
 """
 
 from __future__ import annotations
@@ -36,17 +35,22 @@ class MailReport(Base):
     #: The message's own Date header, for time-to-report (None when absent or unreadable).
     message_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     source: Mapped[str] = mapped_column(String(10))  # upload|imap
-    subject: Mapped[str] = mapped_column(String(SUBJECT_CHARS), default="")
-    sender: Mapped[str] = mapped_column(String(SENDER_CHARS), default="")
+    #: Subject, sender and signals, sealed (None only on a row from before revision 0009).
+    summary_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     raw_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     raw_size: Mapped[int] = mapped_column(Integer)
     verdict: Mapped[str] = mapped_column(String(12))  # phishing|suspicious|clean
     score: Mapped[float] = mapped_column(Float)
-    signals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default="new")
     decided_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    note: Mapped[str] = mapped_column(String(NOTE_CHARS), default="")
+    note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Clear columns of rows written before revision 0009, emptied once the start-up step
+    # (`services.seal_legacy_reports`) has sealed them; new rows leave them empty.
+    legacy_subject: Mapped[str] = mapped_column("subject", String(SUBJECT_CHARS), default="")
+    legacy_sender: Mapped[str] = mapped_column("sender", String(SENDER_CHARS), default="")
+    legacy_signals: Mapped[list[dict[str, Any]]] = mapped_column("signals", JSON, default=list)
+    legacy_note: Mapped[str] = mapped_column("note", String(NOTE_CHARS), default="")
 
     __table_args__ = (
         Index("ix_mail_reports_reporter_id", "reporter_id"),

@@ -1,4 +1,9 @@
-"""Read side of reported mail: the officer's queue, a reporter's own reports, evidence for risk."""
+"""Read side of reported mail: the officer's queue, a reporter's own reports, evidence for risk.
+
+Lists sort and filter on the clear columns (time, status, reporter) in the
+database and decrypt only the rows of the page they return, so a queue of
+thousands of reports costs one page of decryption.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from carewall.core.runtime import Runtime
 from carewall.phishing.models import MailReport
+from carewall.phishing.sealing import REPORT_KEY, open_note, open_summary
 
 STATUSES = ("new", "confirmed_phish", "safe", "simulation")
+PAGE_SIZE = 50
 _TOP_SIGNALS = 3
 
 
@@ -34,40 +42,61 @@ class ReportSummary:
     note: str
 
 
-def _summary(report: MailReport) -> ReportSummary:
+def summary_of(key: bytes, report: MailReport, *, top: int | None = _TOP_SIGNALS) -> ReportSummary:
+    """One report decrypted for a list (`top` signals) or the detail page (all: None)."""
+    sealed = open_summary(key, report)
     return ReportSummary(
         id=report.id,
         reporter_id=report.reporter_id,
         received_at=report.received_at,
         source=report.source,
-        subject=report.subject,
-        sender=report.sender,
+        subject=sealed.subject,
+        sender=sealed.sender,
         verdict=report.verdict,
         score=report.score,
-        top_signals=list(report.signals[:_TOP_SIGNALS]),
+        top_signals=sealed.signals[:top] if top is not None else sealed.signals,
         status=report.status,
         decided_at=report.decided_at,
-        note=report.note,
+        note=open_note(key, report),
     )
 
 
-def queue(session: Session, status: str | None = None, limit: int = 200) -> list[ReportSummary]:
+@dataclass(frozen=True, slots=True)
+class ReportPage:
+    """One page of a list, newest first; `page` counts from 1."""
+
+    reports: list[ReportSummary]
+    page: int
+    has_next: bool
+
+
+def _page(runtime: Runtime, query: Select[MailReport], page: int, size: int) -> ReportPage:
+    """Sort and slice in the database, then decrypt only the rows of this page."""
+    key = runtime.keys.data_key(REPORT_KEY)  # before the session: it may create the key
+    page = max(1, page)
+    query = query.order_by(MailReport.received_at.desc(), MailReport.id.desc())
+    with runtime.db.sessions() as session:
+        rows = list(session.scalars(query.offset((page - 1) * size).limit(size + 1)))
+    return ReportPage([summary_of(key, r) for r in rows[:size]], page, len(rows) > size)
+
+
+def queue(
+    runtime: Runtime, status: str | None = None, *, page: int = 1, size: int = PAGE_SIZE
+) -> ReportPage:
     """The officer's queue, newest first, optionally one status only."""
-    query = select(MailReport).order_by(MailReport.received_at.desc()).limit(limit)
+    query = select(MailReport)
     if status:
         query = query.where(MailReport.status == status)
-    return [_summary(r) for r in session.scalars(query)]
+    return _page(runtime, query, page, size)
 
 
-def reports_of(session: Session, reporter_id: str, limit: int = 200) -> list[ReportSummary]:
+def reports_of(
+    runtime: Runtime, reporter_id: str, *, page: int = 1, size: int = PAGE_SIZE
+) -> ReportPage:
     """What one person reported and what became of it, newest first."""
-    query = (
-        select(MailReport)
-        .where(MailReport.reporter_id == reporter_id)
-        .order_by(MailReport.received_at.desc())
-        .limit(limit)
+    return _page(
+        runtime, select(MailReport).where(MailReport.reporter_id == reporter_id), page, size
     )
-    return [_summary(r) for r in session.scalars(query)]
 
 
 def status_counts(session: Session) -> dict[str, int]:

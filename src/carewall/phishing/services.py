@@ -9,20 +9,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from sqlalchemy import select
+
 from carewall.core.clock import utcnow
 from carewall.core.crypto import decrypt, encrypt
 from carewall.core.db import new_id
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
+from carewall.identity.requests import Origin
 from carewall.phishing.analyzer import Verdict, analyze_bytes
 from carewall.phishing.context import context_from
 from carewall.phishing.errors import check_message_size
 from carewall.phishing.events import RequestOrigin, actor_ref, audit, report_ref
 from carewall.phishing.message import message_date, sender_address
 from carewall.phishing.models import NOTE_CHARS, SENDER_CHARS, SUBJECT_CHARS, MailReport
+from carewall.phishing.queries import ReportSummary, summary_of
+from carewall.phishing.sealing import (
+    REPORT_KEY,
+    Summary,
+    seal_legacy_row,
+    seal_note,
+    seal_summary,
+)
 from carewall.phishing.tags import PhishingTag
 
-REPORT_KEY = "phishing-reports"
+#: Where start-up work comes from: no request, no address.
+STARTUP = Origin(ip="", user_agent="startup")
 ReportSource = Literal["upload", "imap"]
 Decision = Literal["confirmed_phish", "safe", "simulation"]
 DECISIONS: tuple[str, ...] = get_args(Decision)
@@ -79,15 +91,21 @@ def report_message(
         received_at=utcnow(),
         message_date=message_date(raw),
         source=source,
-        subject=" ".join(verdict.subject.split())[:SUBJECT_CHARS],
-        sender=sender_address(raw)[:SENDER_CHARS],
+        summary_sealed=seal_summary(
+            key,
+            report_id,
+            Summary(
+                subject=" ".join(verdict.subject.split())[:SUBJECT_CHARS],
+                sender=sender_address(raw)[:SENDER_CHARS],
+                signals=[s.to_dict() for s in verdict.signals],
+            ),
+        ),
         raw_sealed=encrypt(key, raw, report_id.encode()),
         raw_size=len(raw),
         verdict=verdict.verdict,
         score=verdict.score,
-        signals=[s.to_dict() for s in verdict.signals],
         status=status,
-        note="",
+        note_sealed=None,
     )
     with runtime.db.transaction() as session:
         session.add(report)
@@ -119,13 +137,16 @@ def decide(
     note = note.strip()
     if len(note) > NOTE_CHARS:
         raise ValidationError(f"Keep the note under {NOTE_CHARS} characters.")
+    key = runtime.keys.data_key(REPORT_KEY)
     with runtime.db.transaction() as session:
         report = session.get(MailReport, report_id)
         if report is None:
             raise NotFoundError("There is no such report.")
+        if report.summary_sealed is None:
+            seal_legacy_row(key, report)  # never write a sealed note beside a clear subject
         previous = report.status
         report.status = outcome
-        report.note = note
+        report.note_sealed = seal_note(key, report.id, note)
         report.decided_by = actor_ref(officer_id)
         report.decided_at = utcnow()
         audit(
@@ -142,7 +163,7 @@ def decide(
 
 def open_report(
     runtime: Runtime, officer_id: str, report_id: str, origin: RequestOrigin
-) -> tuple[MailReport, bytes]:
+) -> tuple[ReportSummary, bytes]:
     """Decrypt a reported message for the officer; every opening is audited."""
     key = runtime.keys.data_key(REPORT_KEY)
     with runtime.db.transaction() as session:
@@ -150,6 +171,7 @@ def open_report(
         if report is None:
             raise NotFoundError("There is no such report.")
         raw = decrypt(key, report.raw_sealed, report.id.encode())
+        summary = summary_of(key, report, top=None)
         audit(
             session,
             PhishingTag.REPORT_VIEWED,
@@ -157,5 +179,38 @@ def open_report(
             actor=actor_ref(officer_id),
             subject=report_ref(report_id),
         )
-        session.expunge(report)
-    return report, raw
+    return summary, raw
+
+
+def seal_legacy_reports(runtime: Runtime, batch: int = 200) -> int:
+    """Seal reports filed before revision 0009 (subject, sender, signals, note); returns how many.
+
+    Run at start-up, after migrating: the migration cannot reach the master key.
+    Each batch seals its rows and empties their clear columns in one transaction
+    with its audit entry, so an interrupted run loses nothing and the next start
+    carries on where it stopped.
+    """
+    key = runtime.keys.data_key(REPORT_KEY)
+    pending = (
+        select(MailReport)
+        .where(MailReport.summary_sealed.is_(None))
+        .limit(batch)
+        .with_for_update(skip_locked=True)  # PostgreSQL: several workers share the work
+    )
+    done = 0
+    while True:
+        with runtime.db.transaction() as session:
+            rows = list(session.scalars(pending))
+            for report in rows:
+                seal_legacy_row(key, report)
+            if rows:
+                audit(
+                    session,
+                    PhishingTag.REPORTS_SEALED,
+                    STARTUP,
+                    actor="system",
+                    count=len(rows),
+                )
+        done += len(rows)
+        if len(rows) < batch:
+            return done

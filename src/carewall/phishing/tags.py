@@ -11,3 +11,4 @@ class PhishingTag(StrEnum):
     REPORT_DECIDED = "phishing:report:decided"
     REPORT_VIEWED = "phishing:report:viewed"
     MAILBOX_POLLED = "phishing:mailbox:polled"
+    REPORTS_SEALED = "phishing:reports:sealed"

@@ -21,6 +21,7 @@ from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
+from carewall.records.audit_patients import patient_part
 from carewall.records.guard import blocked, require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
@@ -67,7 +68,7 @@ def read_in(
     row = _checked(session, keys, actor, resource_type, logical_id)
     row = store.require_live(row, resource_type, logical_id)
     resource = store.open_row(keys, row)
-    _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+    _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
     return resource
 
 
@@ -86,7 +87,7 @@ def vread_for(
         _checked(session, keys, actor, resource_type, logical_id)
         row = store.version_row(session, resource_type, logical_id, version)
         resource = store.open_row(keys, row)
-        _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+        _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
         return resource
 
     return run_guarded(runtime, actor, work)
@@ -109,7 +110,7 @@ def history_for(
             )
             for row in store.history_rows(session, resource_type, logical_id)
         ]
-        _audit_read(session, actor, RecordsTag.HISTORY_READ, current, None, purpose)
+        _audit_read(session, keys, actor, RecordsTag.HISTORY_READ, current, None, purpose)
         return entries
 
     return run_guarded(runtime, actor, work)
@@ -153,12 +154,13 @@ def search_in(
     hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
     rows = [row for row in rows if row.patient_ref not in hidden]
     resources = [store.open_row(keys, row) for row in rows]
-    _audit_search(session, actor, resource_type, params, purpose, resources)
+    _audit_search(session, keys, actor, resource_type, params, purpose, resources)
     return resources
 
 
 def _audit_search(
     session: Session,
+    keys: RecordKeys,
     actor: Actor,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
@@ -173,24 +175,22 @@ def _audit_search(
     in the portal's access list and the access report.
     """
     patients = sorted({pid for r in resources if (pid := patient_id_of(r))})
+    part = patient_part(keys, patients, otherwise=resource_type)
     details: dict[str, DetailValue] = {
         "resource_type": resource_type,
         "params": sorted(params),
         "count": len(resources),
         "patients": len(patients),
         "purpose": str(purpose),
-        "patient_ids": patients,
+        **part.details,
     }
-    subject = f"Patient/{patients[0]}" if len(patients) == 1 else resource_type
-    if len(patients) == 1:
-        details["patient"] = patients[0]
     event = AuditEvent(
         action=RecordsTag.SEARCH_PERFORMED,
         actor=actor.user_id,
-        subject=subject,
+        subject=part.subject,
         details=details,
     )
-    record_about(session, event, [f"Patient/{p}" for p in patients] if len(patients) > 1 else [])
+    record_about(session, event, part.further)
 
 
 def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
@@ -208,11 +208,12 @@ def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[
         ]
         resources = [store.open_row(keys, row) for row in rows]
         types = sorted({row.resource_type for row in rows})
+        part = patient_part(keys, [patient_id], otherwise=f"Patient/{patient_id}")
         event = AuditEvent(
             action=RecordsTag.EXPORT_COMPLETED,
             actor=actor.user_id,
-            subject=f"Patient/{patient_id}",
-            details={"count": len(resources), "resource_types": types, "patient": patient_id},
+            subject=part.subject,
+            details={"count": len(resources), "resource_types": types, **part.details},
         )
         record(session, event)
         return resources
@@ -247,6 +248,7 @@ def _checked(
 
 def _audit_read(
     session: Session,
+    keys: RecordKeys,
     actor: Actor,
     tag: RecordsTag,
     row: store.Version,
@@ -254,13 +256,17 @@ def _audit_read(
     purpose: Purpose,
 ) -> None:
     patient = patient_id_of(resource) if resource is not None else None
+    part = patient_part(
+        keys,
+        [patient] if patient else [],
+        otherwise=f"{row.resource_type}/{row.logical_id}",
+        resource_id=row.logical_id,
+    )
     details: dict[str, DetailValue] = {
         "resource_type": row.resource_type,
-        "id": row.logical_id,
         "version": row.version_id,
         "purpose": str(purpose),
+        **part.details,
     }
-    if patient:
-        details["patient"] = patient
-    subject = f"Patient/{patient}" if patient else f"{row.resource_type}/{row.logical_id}"
-    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))
+    event = AuditEvent(action=tag, actor=actor.user_id, subject=part.subject, details=details)
+    record(session, event)

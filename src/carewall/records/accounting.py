@@ -3,9 +3,10 @@
 The patient portal ("Who has looked at my record") and the staff access report
 (HIPAA accounting of disclosures, 45 CFR 164.528) both come from
 `access_events`, so the two can never disagree. Entries are found through the
-indexed `subject` column (`Patient/<id>`, which every records entry about one
-patient carries) or the audit trail's subject index (a search that returned
-several patients), and read from their hashed bodies, the trail's truth.
+indexed `subject` column (the patient's keyed reference, or `Patient/<id>` in
+entries from before revision 0009: see `audit_patients`) or the audit trail's
+subject index (a search that returned several patients), and read from their
+hashed bodies, the trail's truth.
 
 What a patient is shown is a category (demographics, clinical, financial) and a
 purpose, never values: the trail holds none.
@@ -21,13 +22,20 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from carewall.audit import AuditEntryView, RequestOrigin, entries_about, record_from
+from carewall.audit import AuditEntryView, RequestOrigin, entries_about
 from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
 from carewall.records.actors import Actor, Purpose
+from carewall.records.audit_patients import (
+    entries_about_patient,
+    names_one_patient,
+    patient_part,
+    record_with_part,
+    subjects_of,
+)
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import CLINICAL, DEMOGRAPHICS, FINANCIAL
 from carewall.records.models import AccessFlagResolution
@@ -198,9 +206,14 @@ def category_of(resource_type: str) -> str:
 
 
 def access_events(runtime: Runtime, patient_id: str, limit: int = MAX_EVENTS) -> list[AccessEvent]:
-    """Every audited access to `patient_id`'s record, newest first (at most `limit`)."""
+    """Every audited access to `patient_id`'s record, newest first (at most `limit`).
+
+    Entries name the patient by a keyed reference since revision 0009 and by id
+    before; both are found, and their details read as before (`reveal`).
+    """
+    keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
-        entries = entries_about(session, f"Patient/{patient_id}", ACCESS_ACTIONS, limit)
+        entries = entries_about_patient(session, keys, patient_id, ACCESS_ACTIONS, limit)
         people = {u.id: u for u in queries.users_overview(session)}
     windows = _emergency_windows(entries)
     return [event_of(entry, patient_id, people, windows) for entry in entries]
@@ -223,9 +236,7 @@ def event_of(
         who, role = Who.STAFF, person.role.value
         name = person.display_name or person.email
     ended = _ended_at(entry)
-    in_search = entry.action == RecordsTag.SEARCH_PERFORMED and entry.subject != (
-        f"Patient/{patient_id}"
-    )
+    in_search = entry.action == RecordsTag.SEARCH_PERFORMED and not names_one_patient(entry.subject)
     return AccessEvent(
         seq=entry.seq,
         ts=ended or entry.ts,
@@ -363,14 +374,14 @@ def flag_access(
     if comment.strip():
         blob = crypto.encrypt(keys.seal_key, comment.strip().encode(), f"flag/{seq}".encode())
         sealed = base64.b64encode(blob).decode()
+    part = patient_part(keys, [actor.patient_id], otherwise="")
     with runtime.db.transaction() as session:
-        entry = record_from(
+        entry = record_with_part(
             session,
             PortalTag.ACCESS_FLAGGED,
             origin,
             actor=actor.user_id,
-            subject=f"Patient/{actor.patient_id}",
-            patient=actor.patient_id,
+            part=part,
             flagged_seq=seq,
             flagged_actor=event.actor,
             comment_sealed=sealed or None,
@@ -385,11 +396,12 @@ def flag_access(
 
 def _open_flag_on(runtime: Runtime, patient_id: str, flagged_seq: int) -> bool:
     """Whether the patient has an undecided flag on this access already."""
+    keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
         flags = [
             e.seq
             for e in entries_about(
-                session, f"Patient/{patient_id}", [PortalTag.ACCESS_FLAGGED], 10_000
+                session, subjects_of(keys, patient_id), [PortalTag.ACCESS_FLAGGED], 10_000
             )
             if e.details.get("flagged_seq") == flagged_seq
         ]
@@ -423,14 +435,14 @@ def access_report(
     if not patient_id or len(patient_id) > 64:
         raise ValidationError("Enter the patient's record id.")
     events = access_events(runtime, patient_id, limit=10_000)
+    part = patient_part(RecordKeys.from_keystore(runtime.keys), [patient_id], otherwise="")
     with runtime.db.transaction() as session:
-        record_from(
+        record_with_part(
             session,
             PortalTag.ACCOUNTING_VIEWED,
             origin,
             actor=viewer.user_id,
-            subject=f"Patient/{patient_id}",
-            patient=patient_id,
+            part=part,
             count=len(events),
         )
     return events

@@ -25,11 +25,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, entries_by_actor, record
+from carewall.audit import entries_by_actor, record
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
+from carewall.records.audit_patients import reveal
+from carewall.records.keys import RecordKeys
 from carewall.records.models import BreakGlassGrant
-from carewall.records.services import DCM, EMERGENCY_STOPPED_CODE
+from carewall.records.services import EMERGENCY_STOPPED_CODE, GrantFacts, emergency_event
 from carewall.records.tags import RecordsTag
 
 EXPIRED = "expired"
@@ -64,39 +66,31 @@ def close_expired_grants(runtime: Runtime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
+    keys = RecordKeys.from_keystore(runtime.keys)  # outside the transaction (SQLite)
     with runtime.db.transaction() as session:
         closed = [_Closed(*row) for row in session.execute(claim)]
         for grant in sorted(closed, key=lambda g: (g.expires_at, g.id)):
-            _audit_expiry(session, grant)
+            _audit_expiry(session, keys, grant)
     return len(closed)
 
 
-def _audit_expiry(session: Session, grant: _Closed) -> None:
-    patient_id = _patient_of(session, grant)
+def _audit_expiry(session: Session, keys: RecordKeys, grant: _Closed) -> None:
     ended = grant.expires_at.isoformat()
-    record(
-        session,
-        AuditEvent(
-            action=RecordsTag.EMERGENCY_STOPPED,
-            actor=grant.user_id,  # whose emergency access ended; `closed_by` says who noticed
-            subject=f"Patient/{patient_id}" if patient_id else f"break-glass/{grant.id}",
-            details={
-                "code_system": DCM,
-                "code": EMERGENCY_STOPPED_CODE[0],
-                "display": EMERGENCY_STOPPED_CODE[1],
-                "grant": grant.id,
-                "patient": patient_id,
-                "reason_code": grant.reason_code,
-                "expires_at": ended,
-                "ended_at": ended,
-                "reason": EXPIRED,
-                "closed_by": "system",
-            },
-        ),
+    event = emergency_event(
+        keys,
+        grant.user_id,  # whose emergency access ended; `closed_by` says who noticed
+        RecordsTag.EMERGENCY_STOPPED,
+        EMERGENCY_STOPPED_CODE,
+        patient_id=_patient_of(session, keys, grant),
+        grant=GrantFacts(grant.id, grant.reason_code, grant.expires_at),
+        reason=EXPIRED,
+        ended_at=ended,
+        closed_by="system",
     )
+    record(session, event)
 
 
-def _patient_of(session: Session, grant: _Closed) -> str | None:
+def _patient_of(session: Session, keys: RecordKeys, grant: _Closed) -> str | None:
     """The patient a grant opened, from its "started" entry (the grant row keeps only
     the compartment's blind index)."""
     starts = entries_by_actor(
@@ -107,7 +101,8 @@ def _patient_of(session: Session, grant: _Closed) -> str | None:
         until=grant.started_at + _START_SLACK,
     )
     for entry in starts:
-        if entry.details.get("grant") == grant.id:
-            patient = entry.details.get("patient")
+        details = reveal(keys, entry.details)
+        if details.get("grant") == grant.id:
+            patient = details.get("patient")
             return str(patient) if patient else None
     return None

@@ -29,7 +29,6 @@ from carewall.audit import (
     entries_about,
     entries_with_action,
     entry_at,
-    record_from,
 )
 from carewall.core import crypto
 from carewall.core.clock import utcnow
@@ -43,6 +42,13 @@ from carewall.records.accounting import (
     open_flag_comment,
 )
 from carewall.records.actors import Actor
+from carewall.records.audit_patients import (
+    patient_part,
+    patients_named,
+    record_with_part,
+    reveal_entry,
+    subjects_of,
+)
 from carewall.records.keys import RecordKeys
 from carewall.records.models import AccessFlagResolution
 from carewall.records.tags import PortalTag
@@ -149,31 +155,33 @@ def _require_officer(viewer: Actor) -> None:
 def list_flags(runtime: Runtime, viewer: Actor, status: str | None = None) -> list[Flag]:
     """The newest flags first, optionally only `open` or `resolved` ones."""
     _require_officer(viewer)
+    keys = RecordKeys.from_keystore(runtime.keys)  # before the session (SQLite)
     with runtime.db.sessions() as session:
         entries = entries_with_action(session, [PortalTag.ACCESS_FLAGGED], limit=MAX_LISTED)
-        flags = _flags(session, runtime, entries, with_notes=False)
+        flags = _flags(session, keys, entries, with_notes=False)
     return [f for f in flags if status in {None, ""} or f.status == status]
 
 
 def open_flag(runtime: Runtime, viewer: Actor, seq: int, origin: RequestOrigin) -> FlagDetail:
     """One flag with the patient's comment decrypted and the flagged access; audited."""
     _require_officer(viewer)
+    keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
         entry = _flag_entry(session, seq)
-        flag = _flags(session, runtime, [entry], with_notes=True)[0]
+        flag = _flags(session, keys, [entry], with_notes=True)[0]
         people = {u.id: u for u in queries.users_overview(session)}
     account = people.get(entry.actor.removeprefix("user:"))
     sealed = entry.details.get("comment_sealed")
     comment = open_flag_comment(runtime, flag.flagged_seq, str(sealed)) if sealed else ""
     access, row = _flagged_row(runtime, flag)
+    part = patient_part(keys, [flag.patient_id], otherwise="")
     with runtime.db.transaction() as session:
-        record_from(
+        record_with_part(
             session,
             PortalTag.FLAG_VIEWED,
             origin,
             actor=viewer.user_id,
-            subject=f"Patient/{flag.patient_id}",
-            patient=flag.patient_id,
+            part=part,
             flag_seq=flag.seq,
             flagged_seq=flag.flagged_seq,
             comment_opened=bool(sealed),
@@ -202,7 +210,7 @@ def resolve_flag(
     sealed = crypto.encrypt(keys.seal_key, note.encode(), _note_aad(seq)) if note else None
     try:
         with runtime.db.transaction() as session:
-            _decide(session, viewer, _flag_entry(session, seq), chosen, sealed, origin)
+            _decide(session, keys, viewer, _flag_entry(session, seq), chosen, sealed, origin)
     except IntegrityError as exc:
         raise FlagConflictError(
             "Someone else decided this flag at the same moment. Reload to see their decision."
@@ -211,6 +219,7 @@ def resolve_flag(
 
 def _decide(
     session: Session,
+    keys: RecordKeys,
     viewer: Actor,
     flag: AuditEntryView,
     outcome: Outcome,
@@ -218,15 +227,14 @@ def _decide(
     origin: RequestOrigin,
 ) -> None:
     now = utcnow()
-    patient_id = str(flag.details.get("patient") or "")
+    part = patient_part(keys, patients_named(keys, flag.details), otherwise="")
     existing = session.get(AccessFlagResolution, flag.seq)
-    entry = record_from(
+    entry = record_with_part(
         session,
         PortalTag.FLAG_RESOLVED,
         origin,
         actor=viewer.user_id,
-        subject=f"Patient/{patient_id}",
-        patient=patient_id,
+        part=part,
         flag_seq=flag.seq,
         flagged_seq=_int(flag.details.get("flagged_seq")),
         decision=outcome.code,
@@ -252,11 +260,12 @@ def _decide(
 def flags_for_patient(runtime: Runtime, patient_id: str) -> list[PatientFlag]:
     """The patient's own flags with the officer's decision, newest first (not audited:
     it is the patient's own report)."""
+    keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
         entries = entries_about(
-            session, f"Patient/{patient_id}", [PortalTag.ACCESS_FLAGGED], MAX_LISTED
+            session, subjects_of(keys, patient_id), [PortalTag.ACCESS_FLAGGED], MAX_LISTED
         )
-        flags = _flags(session, runtime, entries, with_notes=True)
+        flags = _flags(session, keys, entries, with_notes=True)
     return [PatientFlag(f.seq, f.flagged_seq, f.flagged_at, f.resolution) for f in flags]
 
 
@@ -268,7 +277,7 @@ def _flag_entry(session: Session, seq: int) -> AuditEntryView:
 
 
 def _flags(
-    session: Session, runtime: Runtime, entries: Iterable[AuditEntryView], *, with_notes: bool
+    session: Session, keys: RecordKeys, entries: Iterable[AuditEntryView], *, with_notes: bool
 ) -> list[Flag]:
     entries = list(entries)
     rows = {
@@ -280,14 +289,13 @@ def _flags(
         )
     }
     names = {u.id: u.display_name or u.email for u in queries.users_overview(session)}
-    keys = RecordKeys.from_keystore(runtime.keys) if with_notes else None
     flags = []
     for entry in entries:
         row = rows.get(entry.seq)
         resolution = None
         if row is not None and row.outcome in OUTCOMES:
             note = ""
-            if keys is not None and row.note_sealed:
+            if with_notes and row.note_sealed:
                 note = crypto.decrypt(keys.seal_key, row.note_sealed, _note_aad(entry.seq)).decode()
             resolution = Resolution(
                 OUTCOMES[row.outcome],
@@ -300,7 +308,7 @@ def _flags(
             Flag(
                 seq=entry.seq,
                 flagged_at=entry.ts,
-                patient_id=str(entry.details.get("patient") or ""),
+                patient_id=next(iter(patients_named(keys, entry.details)), ""),
                 flagged_seq=_int(entry.details.get("flagged_seq")),
                 has_comment=bool(entry.details.get("comment_sealed")),
                 resolution=resolution,
@@ -333,10 +341,13 @@ def _flagged_row(runtime: Runtime, flag: Flag) -> tuple[AccessEvent | None, list
 
 def _lone_event(runtime: Runtime, flag: Flag) -> AccessEvent | None:
     """The flagged entry when it is beyond the accounting's reach (not about this patient)."""
+    keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
         entry = entry_at(session, flag.flagged_seq)
         people = {u.id: u for u in queries.users_overview(session)}
-    return None if entry is None else event_of(entry, flag.patient_id, people, {})
+    if entry is None:
+        return None
+    return event_of(reveal_entry(keys, entry), flag.patient_id, people, {})
 
 
 def _note_aad(flag_seq: int) -> bytes:

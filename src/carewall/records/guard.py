@@ -18,6 +18,7 @@ from carewall.audit import AuditEvent, Outcome, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records.actors import Actor
+from carewall.records.audit_patients import patient_part
 from carewall.records.errors import BreakGlassRequiredError
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import BREAK_GLASS_ROLES, DIRECTORY, Action, allowed
@@ -46,20 +47,29 @@ def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) ->
         with runtime.db.transaction() as session:
             return work(session)
     except Denied as denied:
+        # A refused read of `Patient/{id}` names a patient: keyed and sealed like any entry.
+        patient = denied.target.removeprefix("Patient/") if _is_patient(denied.target) else ""
+        keys = RecordKeys.from_keystore(runtime.keys)
+        part = patient_part(keys, [patient] if patient else [], otherwise=denied.target)
         event = AuditEvent(
             action=RecordsTag.ACCESS_DENIED,
             outcome=Outcome.DENIED,
             actor=actor.user_id,
-            subject=denied.target,
+            subject=part.subject,
             details={
                 "role": str(actor.role),
                 "resource_type": denied.resource_type,
                 "reason": denied.reason,
+                **part.details,
             },
         )
         with runtime.db.transaction() as session:
             record(session, event)
         raise denied.error from None
+
+
+def _is_patient(target: str) -> bool:
+    return target.startswith("Patient/") and "/" not in target.removeprefix("Patient/")
 
 
 def require_type(actor: Actor, action: Action, resource_type: str, target: str) -> None:

@@ -23,6 +23,7 @@ from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor
+from carewall.records.audit_patients import patient_part
 from carewall.records.bundles import Unit, find_files, read_unit, rewrite_references
 from carewall.records.errors import Issue, RecordValidationError
 from carewall.records.guard import require_type, run_guarded
@@ -143,7 +144,7 @@ def _write_unit(
         else:
             report.updated += 1
     store.insert_versions(session, prepared, replaced)
-    _audit_success(session, actor, resources, report)
+    _audit_success(session, keys, actor, resources, report)
 
 
 def _last_of_each(resources: list[dict[str, Any]], report: UnitReport) -> list[dict[str, Any]]:
@@ -168,24 +169,29 @@ def _existing(
 
 
 def _audit_success(
-    session: Session, actor: Actor, resources: list[dict[str, Any]], report: UnitReport
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resources: list[dict[str, Any]],
+    report: UnitReport,
 ) -> None:
     patients = sorted(
         {p for r in resources if r["resourceType"] == "Patient" and (p := patient_id_of(r))}
     )
+    part = patient_part(keys, patients[:50], otherwise="records")
     record(
         session,
         AuditEvent(
             action=RecordsTag.IMPORT_COMPLETED,
             actor=actor.user_id,
-            subject=f"Patient/{patients[0]}" if len(patients) == 1 else "records",
+            subject=part.subject,
             details={
                 "created": report.created,
                 "updated": report.updated,
                 "unchanged": report.unchanged,
                 "unsupported": sum(report.unsupported.values()),
                 "resource_types": sorted({r["resourceType"] for r in resources}),
-                "patient_ids": patients[:50],
+                **part.details,
             },
         ),
     )

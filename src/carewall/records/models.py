@@ -84,12 +84,19 @@ class FhirSearchIndex(Base):
 
 
 class RestrictedCompartment(Base):
-    """A patient compartment that staff open only through break-glass (VIP, staff, ...)."""
+    """A patient compartment that staff open only through break-glass (VIP, staff, ...).
+
+    The reason (behavioural health, employee, ...) is sealed (associated data
+    `restricted/{patient_ref}`): only the fact of a restriction, which every
+    staff read checks, is readable without the key.
+    """
 
     __tablename__ = "restricted_compartments"
 
     patient_ref: Mapped[str] = mapped_column(String(HMAC_HEX), primary_key=True)
-    reason_code: Mapped[str] = mapped_column(String(32))
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: The clear reason of rows from before revision 0009, emptied at start-up.
+    legacy_reason_code: Mapped[str] = mapped_column("reason_code", String(32), default="")
     marked_by: Mapped[str] = mapped_column(String(64))
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -8,10 +8,11 @@ one transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from carewall.core.errors import NotFoundError, PermissionDeniedError, Validatio
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor
+from carewall.records.audit_patients import patient_part
 from carewall.records.errors import VersionConflictError
 from carewall.records.guard import require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
@@ -85,7 +87,14 @@ def delete_in(
     live = store.require_live(current, resource_type, logical_id)
     row = store.write_tombstone(session, live, now)
     _audit_change(
-        session, actor, RecordsTag.RESOURCE_DELETED, resource_type, logical_id, row.version_id, None
+        session,
+        keys,
+        actor,
+        RecordsTag.RESOURCE_DELETED,
+        resource_type,
+        logical_id,
+        row.version_id,
+        None,
     )
     return {
         "resourceType": resource_type,
@@ -148,7 +157,7 @@ def write_in(
     version = current.version_id if current else 0
     if result.row is not None:
         tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
-        _audit_change(session, actor, tag, resource_type, logical_id, version, new_patient)
+        _audit_change(session, keys, actor, tag, resource_type, logical_id, version, new_patient)
     return {
         "resourceType": resource_type,
         "id": logical_id,
@@ -163,12 +172,17 @@ def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason
     """Mark a patient's compartment restricted (VIP, employee, behavioural health, request)."""
     if not (actor.system or actor.role.value in {"admin", "clinician"}):
         raise PermissionDeniedError("Only clinicians and the security officer restrict records.")
-    ref = RecordKeys.from_keystore(runtime.keys).patient_ref(patient_id)
+    keys = RecordKeys.from_keystore(runtime.keys)
+    ref, code = keys.patient_ref(patient_id), reason_code[:32]
+    part = patient_part(
+        keys, [patient_id], otherwise=f"Patient/{patient_id}", sealed={"reason_code": code}
+    )
     with runtime.db.transaction() as session:
         session.merge(
             RestrictedCompartment(
                 patient_ref=ref,
-                reason_code=reason_code[:32],
+                reason_sealed=seal_reason(keys, ref, code),
+                legacy_reason_code="",
                 marked_by=actor.user_id,
                 marked_at=utcnow(),
             )
@@ -178,10 +192,68 @@ def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason
             AuditEvent(
                 action=RecordsTag.COMPARTMENT_RESTRICTED,
                 actor=actor.user_id,
-                subject=f"Patient/{patient_id}",
-                details={"patient": patient_id, "reason_code": reason_code[:32]},
+                subject=part.subject,
+                details=part.details,
             ),
         )
+
+
+def seal_reason(keys: RecordKeys, patient_ref: str, reason_code: str) -> bytes:
+    """A restriction's reason (VIP, employee, behavioural health, ...), bound to its compartment.
+
+    In clear, the reason would say of a compartment (which joins to its Patient
+    row) that it holds behavioural-health care: the reason is sealed, only the
+    fact of a restriction, which every staff read checks, stays readable.
+    """
+    return crypto.encrypt(keys.seal_key, reason_code.encode(), _reason_aad(patient_ref))
+
+
+def restriction_reason(runtime: Runtime, patient_id: str) -> str | None:
+    """Why a compartment is restricted (None when it is not), for pages that say so."""
+    keys = RecordKeys.from_keystore(runtime.keys)
+    ref = keys.patient_ref(patient_id)
+    with runtime.db.sessions() as session:
+        row = session.get(RestrictedCompartment, ref)
+    if row is None:
+        return None
+    if row.reason_sealed is None:
+        return row.legacy_reason_code
+    return crypto.decrypt(keys.seal_key, row.reason_sealed, _reason_aad(ref)).decode()
+
+
+def seal_restriction_reasons(runtime: Runtime, batch: int = 200) -> int:
+    """Seal reasons stored in clear before revision 0009; returns how many.
+
+    Run at start-up after migrating (a migration has no key); each batch seals
+    and clears its rows with its audit entry in one transaction, so an
+    interrupted run resumes at the next start.
+    """
+    keys = RecordKeys.from_keystore(runtime.keys)
+    pending = (
+        select(RestrictedCompartment)
+        .where(RestrictedCompartment.reason_sealed.is_(None))
+        .limit(batch)
+        .with_for_update(skip_locked=True)  # PostgreSQL: several workers share the work
+    )
+    done = 0
+    while True:
+        with runtime.db.transaction() as session:
+            rows = list(session.scalars(pending))
+            for row in rows:
+                row.reason_sealed = seal_reason(keys, row.patient_ref, row.legacy_reason_code)
+                row.legacy_reason_code = ""
+            if rows:
+                event = AuditEvent(
+                    action=RecordsTag.REASONS_SEALED, actor="system", details={"count": len(rows)}
+                )
+                record(session, event)
+        done += len(rows)
+        if len(rows) < batch:
+            return done
+
+
+def _reason_aad(patient_ref: str) -> bytes:
+    return f"restricted/{patient_ref}".encode()
 
 
 def start_break_glass(
@@ -219,6 +291,7 @@ def start_break_glass(
         session.add(grant)
         _audit_emergency(
             session,
+            keys,
             actor,
             RecordsTag.EMERGENCY_STARTED,
             grant,
@@ -236,7 +309,8 @@ def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: 
     or the expiry sweep (`breakglass.close_expired_grants`) closed first, is
     audited once only. The row is locked before the audit chain, as in the sweep.
     """
-    ref = RecordKeys.from_keystore(runtime.keys).patient_ref(patient_id)
+    keys = RecordKeys.from_keystore(runtime.keys)
+    ref = keys.patient_ref(patient_id)
     now = utcnow()
     stop = (
         update(BreakGlassGrant)
@@ -257,6 +331,7 @@ def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: 
         assert grant is not None
         _audit_emergency(
             session,
+            keys,
             actor,
             RecordsTag.EMERGENCY_STOPPED,
             grant,
@@ -269,35 +344,76 @@ def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: 
 
 def _audit_emergency(
     session: Session,
+    keys: RecordKeys,
     actor: Actor,
     tag: RecordsTag,
     grant: BreakGlassGrant,
     patient_id: str,
     code: tuple[str, str],
-    **extra: DetailValue,
+    *,
+    reason: str | None = None,
+    ended_at: str | None = None,
 ) -> None:
-    record(
-        session,
-        AuditEvent(
-            action=tag,
-            actor=actor.user_id,
-            subject=f"Patient/{patient_id}",
-            details={
-                "code_system": DCM,
-                "code": code[0],
-                "display": code[1],
-                "grant": grant.id,
-                "patient": patient_id,
-                "reason_code": grant.reason_code,
-                "expires_at": grant.expires_at.isoformat(),
-                **extra,
-            },
-        ),
+    event = emergency_event(
+        keys,
+        actor.user_id,
+        tag,
+        code,
+        patient_id=patient_id,
+        grant=GrantFacts(grant.id, grant.reason_code, grant.expires_at),
+        reason=reason,
+        ended_at=ended_at,
     )
+    record(session, event)
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """What a break-glass entry says about its grant."""
+
+    id: str
+    reason_code: str
+    expires_at: datetime
+
+
+def emergency_event(
+    keys: RecordKeys,
+    user_id: str,
+    tag: RecordsTag,
+    code: tuple[str, str],
+    *,
+    patient_id: str | None,
+    grant: GrantFacts,
+    reason: str | None = None,
+    ended_at: str | None = None,
+    **clear: DetailValue,
+) -> AuditEvent:
+    """A break-glass start or stop entry (DCM 110127/110138).
+
+    The grant's id and times would join the entry to its `break_glass_grants`
+    row, and so to the patient's compartment: they are sealed with the patient.
+    """
+    sealed: dict[str, DetailValue] = {
+        "grant": grant.id,
+        "reason_code": grant.reason_code,
+        "expires_at": grant.expires_at.isoformat(),
+    }
+    if ended_at is not None:
+        sealed["ended_at"] = ended_at
+    part = patient_part(
+        keys, [patient_id] if patient_id else [], otherwise=f"break-glass/{grant.id}", sealed=sealed
+    )
+    details: dict[str, DetailValue] = {"code_system": DCM, "code": code[0], "display": code[1]}
+    if reason:
+        details["reason"] = reason
+    details.update(clear)
+    details.update(part.details)
+    return AuditEvent(action=tag, actor=user_id, subject=part.subject, details=details)
 
 
 def _audit_change(
     session: Session,
+    keys: RecordKeys,
     actor: Actor,
     tag: RecordsTag,
     resource_type: str,
@@ -305,11 +421,16 @@ def _audit_change(
     version: int,
     patient_id: str | None,
 ) -> None:
-    details: dict[str, str | int | None] = {
+    part = patient_part(
+        keys,
+        [patient_id] if patient_id else [],
+        otherwise=f"{resource_type}/{logical_id}",
+        resource_id=logical_id,
+    )
+    details: dict[str, DetailValue] = {
         "resource_type": resource_type,
-        "id": logical_id,
         "version": version,
-        "patient": patient_id,
+        **part.details,
     }
-    subject = f"Patient/{patient_id}" if patient_id else f"{resource_type}/{logical_id}"
-    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))
+    event = AuditEvent(action=tag, actor=actor.user_id, subject=part.subject, details=details)
+    record(session, event)

@@ -37,6 +37,7 @@ from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.records.access import read_in, search_in
 from carewall.records.actors import Actor, Purpose
+from carewall.records.audit_patients import patient_part
 from carewall.records.bundle_entries import (
     BundleEntryError,
     BundleRequest,
@@ -152,7 +153,7 @@ def _transaction(
                 body = resources.get(entry.index)
                 done[entry.index] = _at(entry, partial(_perform, ctx, entry, body))
         results = [done[index] for index in range(len(bundle.entries))]
-        _audit_processed(session, actor, bundle, results)
+        _audit_processed(session, keys, actor, bundle, results)
         return results
 
     try:
@@ -231,7 +232,7 @@ def _batch(
         for entry in bundle.entries
     ]
     with runtime.db.transaction() as session:
-        _audit_processed(session, actor, bundle, results)
+        _audit_processed(session, keys, actor, bundle, results)
     return results
 
 
@@ -431,17 +432,24 @@ def _summary(bundle: BundleRequest) -> dict[str, DetailValue]:
 
 
 def _audit_processed(
-    session: Session, actor: Actor, bundle: BundleRequest, results: Sequence[EntryResult]
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    bundle: BundleRequest,
+    results: Sequence[EntryResult],
 ) -> None:
     patients = sorted({pid for result in results for pid in result.patients})
     details = _summary(bundle)
     details["failed"] = sum(result.error is not None for result in results)
     details["patients"] = len(patients)
-    if len(patients) <= _MAX_LISTED_PATIENTS:
-        details["patient_ids"] = patients
-    subject = f"Patient/{patients[0]}" if len(patients) == 1 else "records"
+    listed = patients if len(patients) <= _MAX_LISTED_PATIENTS else []
+    part = patient_part(keys, listed, otherwise="records")
+    details.update(part.details)
     event = AuditEvent(
-        action=RecordsTag.BUNDLE_PROCESSED, actor=actor.user_id, subject=subject, details=details
+        action=RecordsTag.BUNDLE_PROCESSED,
+        actor=actor.user_id,
+        subject=part.subject,
+        details=details,
     )
     record(session, event)
 

@@ -31,7 +31,7 @@ from carewall.web.routes import (
     portal,
     signin,
 )
-from carewall.web.security import SecurityMiddleware
+from carewall.web.security import SecurityMiddleware, secret_path_prefixes
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -73,5 +73,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(access_flags.router)
     install_error_handlers(app)
     install_openapi(app)
-    app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
+    # Paths that carry a one-time token: cut from the access log and from audited paths.
+    app.state.secret_path_prefixes = secret_path_prefixes(app.routes)
+    app.add_middleware(
+        SecurityMiddleware,
+        behind_tls=runtime.settings.behind_tls,
+        secret_prefixes=app.state.secret_path_prefixes,
+    )
     return app

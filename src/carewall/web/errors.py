@@ -17,6 +17,7 @@ from carewall.records import Issue, RecordValidationError
 from carewall.web.auth import LoginRequiredError, StepUpRedirectError
 from carewall.web.csrf import CsrfError
 from carewall.web.fhir.responses import outcome_response
+from carewall.web.security import redact_path
 from carewall.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def _audit_csrf(request: Request) -> None:
         action=AuditTag.CSRF_REJECTED,
         outcome=Outcome.DENIED,
         actor="anonymous",
-        subject=request.url.path[:200],
+        subject=redact_path(request.url.path, request.app.state.secret_path_prefixes)[:200],
         source_ip=request.client.host if request.client else "",
         user_agent=request.headers.get("user-agent", ""),
         details={"method": request.method},

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from carewall.core.errors import CarewallError
-from carewall.identity import Role, queries
+from carewall.identity import Role, links
 from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
 from carewall.web.auth import Caller, runtime_of
 from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
@@ -69,8 +69,7 @@ def actor_for(request: Request, caller: Caller) -> Actor:
     """The records `Actor` of an authenticated caller (patients carry their Patient id)."""
     patient_id = None
     if caller.role is Role.PATIENT:
-        with runtime_of(request).db.sessions() as session:
-            patient_id = queries.patient_id_of(session, caller.user_id)
+        patient_id = links.patient_id_of(runtime_of(request), caller.user_id)
     return Actor(user_id=caller.ref, role=caller.role, patient_id=patient_id)
 
 

@@ -111,12 +111,14 @@ def report_submit(
     return _reported(request, filed.status)
 
 
+Page = Annotated[int, Query(ge=1, le=100_000)]
+
+
 @router.get(REPORTS, response_class=HTMLResponse, include_in_schema=False)
-def my_reports(request: Request, caller: Staff) -> Response:
-    """What I reported and what the security officer decided."""
-    with runtime_of(request).db.sessions() as session:
-        reports = queries.reports_of(session, caller.user_id)
-    return render(request, "mail/reports.html", {"reports": reports})
+def my_reports(request: Request, caller: Staff, page: Page = 1) -> Response:
+    """What I reported and what the security officer decided, newest first."""
+    listed = queries.reports_of(runtime_of(request), caller.user_id, page=page)
+    return render(request, "mail/reports.html", {"reports": listed.reports, "listed": listed})
 
 
 @router.get(QUEUE, response_class=HTMLResponse, include_in_schema=False)
@@ -124,14 +126,17 @@ def queue_page(
     request: Request,
     caller: Admin,
     status: Annotated[str, Query(max_length=20)] = "new",
+    page: Page = 1,
 ) -> Response:
     """The officer's queue, newest first, one status at a time (all with an empty status)."""
-    with runtime_of(request).db.sessions() as session:
-        status = status if status in queries.STATUSES else ""
-        reports = queries.queue(session, status or None)
+    runtime = runtime_of(request)
+    status = status if status in queries.STATUSES else ""
+    listed = queries.queue(runtime, status or None, page=page)
+    with runtime.db.sessions() as session:
         counts = queries.status_counts(session)
     context: dict[str, Any] = {
-        "reports": reports,
+        "reports": listed.reports,
+        "listed": listed,
         "counts": counts,
         "status": status,
         "statuses": queries.STATUSES,
