@@ -18,15 +18,17 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core.clock import utcnow
+from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
-from carewall.records.guard import blocked, require_row, require_type, run_guarded
+from carewall.records.compartments import patient_candidates
+from carewall.records.guard import blocked, readable, require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
+from carewall.records.models import FhirResource
 from carewall.records.search import find_rows
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def read_in(
     row = _checked(session, keys, actor, resource_type, logical_id)
     row = store.require_live(row, resource_type, logical_id)
     resource = store.open_row(keys, row)
-    _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+    _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
     return resource
 
 
@@ -79,14 +81,18 @@ def vread_for(
     version: int,
     purpose: Purpose,
 ) -> dict[str, Any]:
-    """One specific version (404 if there is none, 410 if it is the deletion)."""
+    """One specific version (404 if there is none, 410 if it is the deletion).
+
+    The version is checked against the patient *it* names: a resource moved to
+    another patient keeps its old versions in the first patient's compartment
+    (and restriction), whatever the current version says.
+    """
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> dict[str, Any]:
-        _checked(session, keys, actor, resource_type, logical_id)
-        row = store.version_row(session, resource_type, logical_id, version)
+        row = _checked_version(session, keys, actor, resource_type, logical_id, version)
         resource = store.open_row(keys, row)
-        _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+        _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
         return resource
 
     return run_guarded(runtime, actor, work)
@@ -95,24 +101,71 @@ def vread_for(
 def history_for(
     runtime: Runtime, actor: Actor, resource_type: str, logical_id: str, purpose: Purpose
 ) -> list[HistoryEntry]:
-    """Every version of one resource, newest first."""
+    """The versions of one resource that `actor` may see, newest first.
+
+    Each version is checked against the patient it names (as `vread_for`);
+    versions the caller may not see are left out, not refused. When none is
+    visible the answer is the one a read of the current version gets (404 for
+    another patient's resource, 403 for a restricted one). The read is audited
+    once, filed under every patient whose versions it returned.
+    """
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> list[HistoryEntry]:
-        current = _checked(session, keys, actor, resource_type, logical_id)
-        entries = [
-            HistoryEntry(
-                row.version_id,
-                row.last_updated,
-                row.deleted,
-                None if row.deleted else store.open_row(keys, row),
+        rows = store.history_rows(session, resource_type, logical_id)
+        if not rows:
+            _checked(session, keys, actor, resource_type, logical_id)  # 403 by role, else 404
+        now = utcnow()
+        seen = readable(session, keys, actor, resource_type, {r.patient_ref for r in rows}, now)
+        shown = [row for row in rows if row.patient_ref in seen]
+        if not shown:  # refuse exactly as a read of the current version would
+            target = f"{resource_type}/{logical_id}"
+            require_row(
+                session, keys, actor, Action.READ, resource_type, target, rows[0].patient_ref, now
             )
-            for row in store.history_rows(session, resource_type, logical_id)
+        opened = [(row, None if row.deleted else store.open_row(keys, row)) for row in shown]
+        entries = [
+            HistoryEntry(row.version_id, row.last_updated, row.deleted, resource)
+            for row, resource in opened
         ]
-        _audit_read(session, actor, RecordsTag.HISTORY_READ, current, None, purpose)
+        _audit_history(session, keys, actor, resource_type, logical_id, opened, len(rows), purpose)
         return entries
 
     return run_guarded(runtime, actor, work)
+
+
+def _audit_history(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    opened: list[tuple[FhirResource, dict[str, Any] | None]],
+    total: int,
+    purpose: Purpose,
+) -> None:
+    """One entry for a history read, filed under each patient whose versions it returned."""
+    by_ref = {
+        row.patient_ref: patient
+        for row, resource in opened
+        if resource is not None and (patient := _patient_of(keys, row, resource))
+    }
+    patients = sorted(set(by_ref.values()))
+    details: dict[str, DetailValue] = {
+        "resource_type": resource_type,
+        "id": logical_id,
+        "versions": [row.version_id for row, _ in opened],
+        "withheld": total - len(opened),
+        "purpose": str(purpose),
+        "patient_ids": patients,
+    }
+    if len(patients) == 1:
+        details["patient"] = patients[0]
+    subject = f"Patient/{patients[0]}" if len(patients) == 1 else f"{resource_type}/{logical_id}"
+    event = AuditEvent(
+        action=RecordsTag.HISTORY_READ, actor=actor.user_id, subject=subject, details=details
+    )
+    record_about(session, event, [f"Patient/{p}" for p in patients])
 
 
 def search_for(
@@ -153,7 +206,10 @@ def search_in(
     hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
     rows = [row for row in rows if row.patient_ref not in hidden]
     resources = [store.open_row(keys, row) for row in rows]
-    _audit_search(session, actor, resource_type, params, purpose, resources)
+    patients = {
+        p for row, r in zip(rows, resources, strict=True) if (p := _patient_of(keys, row, r))
+    }
+    _audit_search(session, actor, resource_type, params, purpose, len(resources), patients)
     return resources
 
 
@@ -163,7 +219,8 @@ def _audit_search(
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
-    resources: list[dict[str, Any]],
+    count: int,
+    found: set[str],
 ) -> None:
     """One entry per search, listing every patient whose data it returned (never values).
 
@@ -172,11 +229,11 @@ def _audit_search(
     link of the chain) indexed under each of them, so every one of them finds it
     in the portal's access list and the access report.
     """
-    patients = sorted({pid for r in resources if (pid := patient_id_of(r))})
+    patients = sorted(found)
     details: dict[str, DetailValue] = {
         "resource_type": resource_type,
         "params": sorted(params),
-        "count": len(resources),
+        "count": count,
         "patients": len(patients),
         "purpose": str(purpose),
         "patient_ids": patients,
@@ -245,15 +302,61 @@ def _checked(
     return row
 
 
+def _checked_version(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    version: int,
+) -> FhirResource:
+    """Load one version and decide on the patient it names, before anything is decrypted.
+
+    A version that does not exist is answered after the current version's check,
+    so another patient's resource answers 404 alike whether the version exists.
+    """
+    row = store.find_version(session, resource_type, logical_id, version)
+    if row is None:
+        _checked(session, keys, actor, resource_type, logical_id)
+        raise NotFoundError(f"{resource_type}/{logical_id} has no version {version}.")
+    target = f"{resource_type}/{logical_id}"
+    require_row(session, keys, actor, Action.READ, resource_type, target, row.patient_ref, utcnow())
+    return row
+
+
+def patient_of_stored(keys: RecordKeys, row: store.Version) -> str | None:
+    """The Patient id a stored live version is filed under (None: no patient's).
+
+    For audit entries of writes (a move, a deletion): the version is decrypted
+    to name the patient and nothing of it leaves this function.
+    """
+    if row.patient_ref is None or row.ciphertext is None:
+        return None
+    return _patient_of(keys, row, store.open_row(keys, row))
+
+
+def _patient_of(keys: RecordKeys, row: store.Version, resource: dict[str, Any]) -> str | None:
+    """The patient whose compartment the version is filed under: the candidate named in
+    the resource whose blind index is the row's (rows written before the canonical
+    reference rules may spell the reference oddly; the row's index is the truth)."""
+    if row.patient_ref is None:
+        return None
+    for candidate in patient_candidates(resource):
+        if keys.patient_ref(candidate) == row.patient_ref:
+            return candidate
+    return None
+
+
 def _audit_read(
     session: Session,
+    keys: RecordKeys,
     actor: Actor,
     tag: RecordsTag,
     row: store.Version,
-    resource: dict[str, Any] | None,
+    resource: dict[str, Any],
     purpose: Purpose,
 ) -> None:
-    patient = patient_id_of(resource) if resource is not None else None
+    patient = _patient_of(keys, row, resource)
     details: dict[str, DetailValue] = {
         "resource_type": row.resource_type,
         "id": row.logical_id,

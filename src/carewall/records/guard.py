@@ -99,6 +99,33 @@ def require_row(
         )
 
 
+def readable(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    patient_refs: Iterable[str | None],
+    now: datetime,
+) -> set[str | None]:
+    """The compartments among `patient_refs` (None: in no patient's) in which `actor` may
+    read resources of `resource_type`: `require_row`'s decision for many versions at once,
+    without raising (history leaves out what the caller may not see)."""
+    refs = set(patient_refs)
+    if actor.system:
+        return refs
+    if not allowed(actor.role, Action.READ, resource_type):
+        return set()
+    if actor.role.is_staff:
+        hidden = blocked(session, actor, {r for r in refs if r is not None}, now)
+        return {r for r in refs if r not in hidden}
+    own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
+    return {
+        r
+        for r in refs
+        if (r is None and resource_type in DIRECTORY) or (own is not None and r == own)
+    }
+
+
 def opens(session: Session, actor: Actor, patient_refs: Iterable[str], now: datetime) -> bool:
     """Whether staff `actor` may open every given compartment (restriction + grants)."""
     return not blocked(session, actor, set(patient_refs), now)

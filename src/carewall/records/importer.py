@@ -31,7 +31,6 @@ from carewall.records.matrix import Action
 from carewall.records.models import FhirResource
 from carewall.records.references import ConditionalResolver, resolve_identity
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 from carewall.records.validation import SUPPORTED_TYPES, validate_resource
 
 
@@ -170,9 +169,7 @@ def _existing(
 def _audit_success(
     session: Session, actor: Actor, resources: list[dict[str, Any]], report: UnitReport
 ) -> None:
-    patients = sorted(
-        {p for r in resources if r["resourceType"] == "Patient" and (p := patient_id_of(r))}
-    )
+    patients = sorted({str(r["id"]) for r in resources if r["resourceType"] == "Patient"})
     record(
         session,
         AuditEvent(

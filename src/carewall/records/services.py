@@ -15,20 +15,21 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, record
+from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.records import store
+from carewall.records.access import patient_of_stored
 from carewall.records.actors import Actor
+from carewall.records.compartments import compartment_of
 from carewall.records.errors import VersionConflictError
 from carewall.records.guard import require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import BREAK_GLASS_ROLES, Action
-from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 from carewall.records.validation import validate_resource
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -83,9 +84,16 @@ def delete_in(
             session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
         )
     live = store.require_live(current, resource_type, logical_id)
+    patient = patient_of_stored(keys, live)
     row = store.write_tombstone(session, live, now)
     _audit_change(
-        session, actor, RecordsTag.RESOURCE_DELETED, resource_type, logical_id, row.version_id, None
+        session,
+        actor,
+        RecordsTag.RESOURCE_DELETED,
+        resource_type,
+        logical_id,
+        row.version_id,
+        patient,
     )
     return {
         "resourceType": resource_type,
@@ -137,18 +145,19 @@ def write_in(
     target = f"{resource_type}/{logical_id}"
     now = utcnow()
     existing = store.current_row(session, resource_type, logical_id)
-    new_patient = patient_id_of(resource)
-    for ref in {
-        existing.patient_ref if existing else None,
-        keys.patient_ref(new_patient) if new_patient else None,
-    }:
+    new_patient = compartment_of(resource)
+    new_ref = keys.patient_ref(new_patient) if new_patient else None
+    for ref in {existing.patient_ref if existing else None, new_ref}:
         require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
+    moved_from = _moved_from(keys, existing, new_ref)
     result = store.write_version(session, keys, resource, now, existing=existing, if_match=if_match)
     current = result.row or existing
     version = current.version_id if current else 0
     if result.row is not None:
         tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
-        _audit_change(session, actor, tag, resource_type, logical_id, version, new_patient)
+        _audit_change(
+            session, actor, tag, resource_type, logical_id, version, new_patient, moved_from
+        )
     return {
         "resourceType": resource_type,
         "id": logical_id,
@@ -157,6 +166,13 @@ def write_in(
         "created": result.created,
         "lastUpdated": current.last_updated if current else now,
     }
+
+
+def _moved_from(keys: RecordKeys, existing: FhirResource | None, new_ref: str | None) -> str | None:
+    """The patient a live resource leaves when this write names another one (else None)."""
+    if existing is None or existing.deleted or existing.patient_ref in {None, new_ref}:
+        return None
+    return patient_of_stored(keys, existing)
 
 
 def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason_code: str) -> None:
@@ -304,12 +320,17 @@ def _audit_change(
     logical_id: str,
     version: int,
     patient_id: str | None,
+    previous_patient: str | None = None,
 ) -> None:
-    details: dict[str, str | int | None] = {
+    """A change, filed under its patient; a move to another patient under both."""
+    details: dict[str, DetailValue] = {
         "resource_type": resource_type,
         "id": logical_id,
         "version": version,
         "patient": patient_id,
     }
+    if previous_patient is not None:
+        details["previous_patient"] = previous_patient
     subject = f"Patient/{patient_id}" if patient_id else f"{resource_type}/{logical_id}"
-    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))
+    event = AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details)
+    record_about(session, event, [f"Patient/{previous_patient}"] if previous_patient else [])

@@ -46,12 +46,12 @@ from carewall.records.bundle_entries import (
     invalid,
 )
 from carewall.records.bundles import references, rewrite_references
+from carewall.records.compartments import compartment_of, patient_candidates
 from carewall.records.errors import RecordValidationError, VersionConflictError
 from carewall.records.guard import Denied, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.services import delete_in, write_in
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 from carewall.records.validation import validate_resource
 
 T = TypeVar("T")
@@ -281,7 +281,7 @@ def _perform(ctx: _Context, entry: EntryRequest, body: dict[str, Any] | None) ->
         return _written(204, meta, touched, location=False)
     assert body is not None  # POST and PUT entries always carry a resource
     meta = write_in(ctx.session, ctx.keys, ctx.actor, body, if_match=entry.if_match)
-    patient = patient_id_of(body)
+    patient = compartment_of(body)
     return _written(201 if meta["created"] else 200, meta, (patient,) if patient else ())
 
 
@@ -410,7 +410,7 @@ def _stored(resource: dict[str, Any], status: int, *, location: bool = False) ->
 
 
 def _patients_of(resources: Iterable[dict[str, Any]]) -> tuple[str, ...]:
-    return tuple(sorted({pid for r in resources if (pid := patient_id_of(r))}))
+    return tuple(sorted({found[0] for r in resources if (found := patient_candidates(r))}))
 
 
 def _instant(moment: datetime) -> str:
