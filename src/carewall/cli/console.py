@@ -7,14 +7,31 @@ from rich.console import Console
 from carewall import identity, records
 from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
+from carewall.records.reindex import reindex_pending, reindex_references
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 def open_cli_runtime(settings: Settings | None = None) -> Runtime:
-    """Open the configured data directory (migrating it) for a command."""
+    """Open the configured data directory (migrating it) for a command.
+
+    A re-index a migration scheduled (it needs the keys, which migrations do not
+    have) runs here, before any command or the server touches records.
+    """
     runtime = open_runtime(settings or Settings())
     identity.prepare_keys(runtime.keys)
     records.prepare_keys(runtime.keys)
+    if reindex_pending(runtime):
+        finish_reindex(runtime)
     return runtime
+
+
+def finish_reindex(runtime: Runtime) -> None:
+    """Run the scheduled re-index of the record vault to its end, saying what it did."""
+    err_console.print("Re-indexing the record vault (resumes if interrupted)...")
+    report = reindex_references(runtime)
+    err_console.print(
+        f"Re-indexed: {report.examined} versions examined, "
+        f"{report.changed} filed under another patient."
+    )

@@ -4,7 +4,8 @@ Every function checks the permission matrix (`matrix`), the caller's
 compartment and break-glass restrictions (`guard`) before anything is
 decrypted, and records the access in the audit trail in the same transaction
 (purpose of use, patient id, resource type; never values). Nothing outside
-this module calls `store.open_row`.
+this module calls `store.open_row`, except `records.reindex`, which decrypts
+stored versions only to rebuild their blind indexes and returns no content.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor
 from carewall.records.bundles import Unit, find_files, read_unit, rewrite_references
+from carewall.records.compartments import canonicalise, fhir_base
 from carewall.records.errors import Issue, RecordValidationError
 from carewall.records.guard import require_type, run_guarded
 from carewall.records.keys import RecordKeys
@@ -75,7 +76,10 @@ def import_file(runtime: Runtime, actor: Actor, file: Path) -> UnitReport:
         _keep_supported(unit, report)
         _validate(unit, runtime.settings.max_attachment_bytes)
         keys = RecordKeys.from_keystore(runtime.keys)
-        run_guarded(runtime, actor, lambda session: _write_unit(session, keys, actor, unit, report))
+        base = fhir_base(runtime.settings.public_url)
+        run_guarded(
+            runtime, actor, lambda session: _write_unit(session, keys, actor, unit, report, base)
+        )
     except RecordValidationError as exc:
         report.error = exc.reasons()
     except CarewallError as exc:
@@ -117,11 +121,13 @@ def _validate(unit: Unit, max_attachment_bytes: int) -> None:
 
 
 def _write_unit(
-    session: Session, keys: RecordKeys, actor: Actor, unit: Unit, report: UnitReport
+    session: Session, keys: RecordKeys, actor: Actor, unit: Unit, report: UnitReport, base: str
 ) -> None:
     renamed = resolve_identity(session, keys, unit)
     resolve = ConditionalResolver(session, keys, unit, renamed)
-    resources = [rewrite_references(r, resolve) for r in unit.resources]
+    resources = [
+        _canonical(rewrite_references(r, resolve), i, base) for i, r in enumerate(unit.resources)
+    ]
     for resource_type in sorted({r["resourceType"] for r in resources}):
         require_type(actor, Action.WRITE, resource_type, resource_type)
     existing = _existing(session, resources)
@@ -143,6 +149,18 @@ def _write_unit(
             report.updated += 1
     store.insert_versions(session, prepared, replaced)
     _audit_success(session, actor, resources, report)
+
+
+def _canonical(resource: dict[str, Any], index: int, base: str) -> dict[str, Any]:
+    """The resource with references to this server canonical; refusals name the entry."""
+    try:
+        return canonicalise(resource, base)
+    except RecordValidationError as exc:
+        issues = [
+            Issue(i.severity, i.code, f"entry[{index}].{i.expression}", i.diagnostics)
+            for i in exc.issues
+        ]
+        raise RecordValidationError(exc.message, issues) from None
 
 
 def _last_of_each(resources: list[dict[str, Any]], report: UnitReport) -> list[dict[str, Any]]:

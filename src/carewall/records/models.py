@@ -114,6 +114,24 @@ class BreakGlassGrant(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class RecordsIndexTask(Base):
+    """A re-derivation of blind indexes over every stored version, still to finish.
+
+    Indexes derived from a resource's content (today `patient_ref`) need the
+    key ring, which migrations do not have: a migration that changes how they
+    are derived schedules a task here, and `records.reindex` works through
+    `fhir_resources` in primary-key order after the runtime opens, remembering
+    where it got to (`after`), so an interrupted run resumes.
+    """
+
+    __tablename__ = "records_index_tasks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    after: Mapped[str] = mapped_column(String(36), default="")
+    examined: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AccessFlagResolution(Base):
     """The security officer's decision on a patient's flag (an `records:access:flagged` entry).
 

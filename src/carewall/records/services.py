@@ -23,7 +23,7 @@ from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.access import patient_of_stored
 from carewall.records.actors import Actor
-from carewall.records.compartments import compartment_of
+from carewall.records.compartments import canonicalise, compartment_of, fhir_base
 from carewall.records.errors import VersionConflictError
 from carewall.records.guard import require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
@@ -112,6 +112,7 @@ def _write(
 ) -> dict[str, Any]:
     # Before the transaction: no write lock held while validating.
     validate_resource(resource, max_attachment_bytes=runtime.settings.max_attachment_bytes)
+    resource = canonicalise(resource, fhir_base(runtime.settings.public_url))
     keys = RecordKeys.from_keystore(runtime.keys)
     target = f"{resource['resourceType']}/{resource.get('id')}"
     try:

@@ -21,6 +21,7 @@ class RecordsTag(StrEnum):
     COMPARTMENT_RESTRICTED = "records:compartment:restricted"
     EMERGENCY_STARTED = "records:emergency:started"
     EMERGENCY_STOPPED = "records:emergency:stopped"
+    INDEX_REBUILT = "records:index:rebuilt"
 
 
 class PortalTag(StrEnum):

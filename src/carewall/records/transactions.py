@@ -46,7 +46,12 @@ from carewall.records.bundle_entries import (
     invalid,
 )
 from carewall.records.bundles import references, rewrite_references
-from carewall.records.compartments import compartment_of, patient_candidates
+from carewall.records.compartments import (
+    canonicalise,
+    compartment_of,
+    fhir_base,
+    patient_candidates,
+)
 from carewall.records.errors import RecordValidationError, VersionConflictError
 from carewall.records.guard import Denied, run_guarded
 from carewall.records.keys import RecordKeys
@@ -146,7 +151,7 @@ def _transaction(
                 match = _at(entry, partial(_conditional_match, ctx, entry))
                 if match is not None:
                     done[entry.index] = match
-        resources = _resolved(bundle, done)
+        resources = _resolved(bundle, done, fhir_base(runtime.settings.public_url))
         for entry in bundle.in_processing_order():
             if entry.index not in done:
                 body = resources.get(entry.index)
@@ -189,11 +194,14 @@ def _invalid(resource: dict[str, Any], max_attachment_bytes: int) -> RecordValid
     return None
 
 
-def _resolved(bundle: BundleRequest, done: Mapping[int, EntryResult]) -> dict[int, dict[str, Any]]:
+def _resolved(
+    bundle: BundleRequest, done: Mapping[int, EntryResult], own: str
+) -> dict[int, dict[str, Any]]:
     """The resources to write, with their final ids and every in-Bundle reference resolved.
 
     POSTed resources get new ids; a reference to any entry's fullUrl (typically
-    `urn:uuid:`) becomes that entry's `Type/id`.
+    `urn:uuid:`) becomes that entry's `Type/id`; references to this server
+    (FHIR base `own`) become canonical.
     """
     ids: dict[int, str] = {}
     for entry in bundle.entries:
@@ -209,7 +217,7 @@ def _resolved(bundle: BundleRequest, done: Mapping[int, EntryResult]) -> dict[in
         if entry.full_url is not None and entry.index in ids
     }
     return {
-        entry.index: _at(entry, partial(_with_references, bundle, entry, ids, full_urls))
+        entry.index: _at(entry, partial(_with_references, bundle, entry, ids, full_urls, own))
         for entry in bundle.entries
         if entry.resource is not None and entry.index not in done
     }
@@ -251,7 +259,8 @@ def _batch_entry(
             limit = runtime.settings.max_attachment_bytes
             _at(entry, partial(validate_resource, entry.resource, max_attachment_bytes=limit))
             ids = {entry.index: entry.logical_id or str(uuid.uuid4())}
-            body = _at(entry, partial(_with_references, bundle, entry, ids, {}))
+            own = fhir_base(runtime.settings.public_url)
+            body = _at(entry, partial(_with_references, bundle, entry, ids, {}, own))
 
         def work(session: Session) -> EntryResult:
             ctx = _Context(session, keys, actor, purpose, parse_search)
@@ -321,18 +330,23 @@ def _with_references(
     entry: EntryRequest,
     ids: Mapping[int, str],
     full_urls: Mapping[str, str],
+    own: str,
 ) -> dict[str, Any]:
     """The entry's resource with its id, references to other entries resolved.
 
-    References to this server's own base URL become relative (`Type/id`), so
-    the resource lands in the right patient's compartment. A `urn:` reference
-    nothing in the Bundle defines, or a conditional reference, is refused: it
-    would leave the resource outside the compartment it belongs to.
+    References to the Bundle's base URL or to this server's FHIR base (`own`)
+    become canonical (`Type/id`, `records.compartments`), so the resource lands
+    in the right patient's compartment. A `urn:` reference nothing in the
+    Bundle defines, or a conditional reference, is refused: it would leave the
+    resource outside the compartment it belongs to.
     """
-    own = bundle.base + "/"
-    resource: dict[str, Any] = rewrite_references(
-        {**(entry.resource or {}), "id": ids[entry.index]},
-        lambda ref: full_urls.get(ref) or (ref[len(own) :] if ref.startswith(own) else ref),
+    sent = bundle.base + "/"
+    resource = canonicalise(
+        rewrite_references(
+            {**(entry.resource or {}), "id": ids[entry.index]},
+            lambda ref: full_urls.get(ref) or (ref[len(sent) :] if ref.startswith(sent) else ref),
+        ),
+        own,
     )
     for ref in references(resource):
         if ref.startswith("urn:"):
