@@ -24,7 +24,14 @@ from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
 from carewall.records.compartments import patient_candidates
-from carewall.records.guard import blocked, readable, require_row, require_type, run_guarded
+from carewall.records.guard import (
+    blocked,
+    readable,
+    require_row,
+    require_type,
+    restricted,
+    run_guarded,
+)
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
 from carewall.records.models import FhirResource
@@ -212,6 +219,40 @@ def search_in(
     }
     _audit_search(session, actor, resource_type, params, purpose, len(resources), patients)
     return resources
+
+
+def conditional_match_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+) -> list[dict[str, Any]]:
+    """`search_in` for a conditional create (`ifNoneExist`), which must not miss a match.
+
+    A search leaves out what the caller may not see; a conditional create that
+    did so would quietly make a duplicate of a restricted record. A match in a
+    restricted compartment the caller has not opened refuses the create instead
+    (403, as a read of it would; clinicians are told to break the glass),
+    audited under that patient with reason `conditional-match-restricted`. The
+    answer names nothing of the match.
+    """
+    require_type(actor, Action.READ, resource_type, resource_type)
+    rows = find_rows(
+        session, keys, resource_type, params, compartment=_scope(keys, actor), limit=_MATCHES
+    )
+    hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
+    for row in rows:
+        if row.patient_ref in hidden:
+            patient = patient_of_stored(keys, row)
+            target = f"Patient/{patient}" if patient else f"{resource_type}/{row.logical_id}"
+            raise restricted(actor, resource_type, target, "conditional-match-restricted")
+    return search_in(session, keys, actor, resource_type, params, purpose)
+
+
+# A conditional create wants one match; a few more are enough to see a hidden one.
+_MATCHES = 10
 
 
 def _audit_search(

@@ -146,23 +146,32 @@ def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetim
     restricted = set(found.scalars())
     if not restricted or actor.role not in BREAK_GLASS_ROLES:
         return restricted
-    return restricted - active_grants(session, actor.user_id, restricted, now)
+    return restricted - active_grants(session, actor, restricted, now)
 
 
 def active_grants(
-    session: Session, user_id: str, patient_refs: set[str], now: datetime
+    session: Session, actor: Actor, patient_refs: set[str], now: datetime
 ) -> set[str]:
-    """Compartments the user holds a live (unexpired, unstopped) break-glass grant for."""
+    """Compartments the actor holds a live (unexpired, unstopped) break-glass grant for,
+    in the browser session it acts through (a token or another session holds none)."""
+    if actor.channel is None:
+        return set()
     return set(
         session.scalars(
             select(BreakGlassGrant.patient_ref).where(
-                BreakGlassGrant.user_id == user_id,
+                BreakGlassGrant.user_id == actor.user_id,
+                BreakGlassGrant.channel == actor.channel,
                 BreakGlassGrant.patient_ref.in_(patient_refs),
                 BreakGlassGrant.expires_at > now,
                 BreakGlassGrant.ended_at.is_(None),
             )
         )
     )
+
+
+def restricted(actor: Actor, resource_type: str, target: str, reason: str) -> Denied:
+    """The refusal of a restricted compartment (403; to clinicians: break the glass)."""
+    return Denied(_restricted_error(actor), resource_type, target, reason)
 
 
 def _restricted_error(actor: Actor) -> CarewallError:

@@ -95,10 +95,14 @@ class RestrictedCompartment(Base):
 
 
 class BreakGlassGrant(Base):
-    """A time-boxed emergency access of one user to one restricted compartment.
+    """A time-boxed emergency access of one user, in one browser session, to one restricted
+    compartment.
 
     The free-text reason may contain clinical context, so it is encrypted like
     a record (associated data `break-glass/{id}`); the reason code is not.
+    `channel` is the browser session that started it (`session:<id>`, see
+    `Actor.channel`): the grant opens the compartment in that session only.
+    Grants from before migration 0008 have none and open nothing.
     """
 
     __tablename__ = "break_glass_grants"
@@ -112,6 +116,7 @@ class BreakGlassGrant(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel: Mapped[str | None] = mapped_column(String(80))
 
 
 class RecordsIndexTask(Base):

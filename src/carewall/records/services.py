@@ -37,6 +37,7 @@ BREAK_GLASS_REASONS = frozenset(
     {"emergency", "unable-to-consent", "continuity-of-care", "patient-request", "other"}
 )
 MAX_BREAK_GLASS_MINUTES = 240
+SESSION_CHANNEL = "session:"
 EMERGENCY_STOPPED_CODE = ("110138", "Emergency Override Stopped")
 
 
@@ -211,10 +212,14 @@ def start_break_glass(
 ) -> str:
     """Open a restricted compartment for `minutes` (Emergency Override Started, DCM 110127).
 
-    The caller (web layer) must have done step-up MFA first. Returns the grant id.
+    The caller (web layer) must have done step-up MFA first. The grant opens the
+    record in the browser session that asked (`actor.channel`) only: a token,
+    another browser or the CLI cannot start one. Returns the grant id.
     """
     if actor.role not in BREAK_GLASS_ROLES or actor.system:
         raise PermissionDeniedError("Only clinicians can use emergency access.")
+    if not (actor.channel or "").startswith(SESSION_CHANNEL):
+        raise PermissionDeniedError("Emergency access is started from a signed-in browser.")
     if reason_code not in BREAK_GLASS_REASONS or not 1 <= minutes <= MAX_BREAK_GLASS_MINUTES:
         raise ValidationError("Choose a listed reason and a duration of at most 4 hours.")
     keys = RecordKeys.from_keystore(runtime.keys)
@@ -231,6 +236,7 @@ def start_break_glass(
         started_at=now,
         expires_at=now + timedelta(minutes=minutes),
         ended_at=None,
+        channel=actor.channel,
     )
     with runtime.db.transaction() as session:
         session.add(grant)

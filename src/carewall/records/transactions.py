@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from carewall.audit import AuditEvent, DetailValue, Outcome, record
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
-from carewall.records.access import read_in, search_in
+from carewall.records.access import conditional_match_in, read_in, search_in
 from carewall.records.actors import Actor, Purpose
 from carewall.records.bundle_entries import (
     BundleEntryError,
@@ -314,10 +314,13 @@ def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None
     """The resource an `ifNoneExist` search finds (None: create), searched as the caller.
 
     The search is authorised and audited like any search; a match the caller
-    may not see (a restricted compartment) does not count.
+    may not see (a restricted compartment) refuses the entry (403) rather than
+    letting it create a duplicate (`access.conditional_match_in`).
     """
     params = {"identifier": [value for _, value in entry.if_none_exist or ()]}
-    found = search_in(ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose)
+    found = conditional_match_in(
+        ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose
+    )
     if len(found) > 1:
         raise MultipleMatchesError(
             f"ifNoneExist matches {len(found)} {entry.resource_type} resources; make it specific."

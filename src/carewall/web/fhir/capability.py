@@ -65,7 +65,9 @@ _VERSIONS = (
     "absolute URL made relative; any other spelling of a reference to a local "
     "Patient (case, spaces, query, fragment, conditional, bare id in a "
     "compartment field) is refused with 422, and a resource names at most one "
-    "patient. Absolute URLs of other servers are external references."
+    "patient. Absolute URLs of other servers are external references. A conditional "
+    "create (`ifNoneExist`) that matches a restricted record the caller may not see is "
+    "refused with 403 (and audited), never answered by creating a duplicate."
 )
 _PEOPLE = frozenset({"Patient", "Practitioner"})
 # Types whose FHIR `code` parameter searches a field the vault indexes as `code`.
@@ -123,7 +125,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "Bearer API tokens (`carewall user token EMAIL --scope fhir:read`); "
                         "scope fhir:read for reads and searches, fhir:write for changes. A "
                         "token acts with its owner's role; a patient's token reaches only "
-                        "that patient's own records."
+                        "that patient's own records. Break-glass (emergency access) is started "
+                        "in the browser and opens a restricted record in that browser session "
+                        "only, never for API tokens."
                     ),
                 },
                 "resource": [_resource(t) for t in sorted(SUPPORTED_TYPES)],

@@ -66,12 +66,18 @@ class UnknownTypeError(CarewallError):
 
 
 def actor_for(request: Request, caller: Caller) -> Actor:
-    """The records `Actor` of an authenticated caller (patients carry their Patient id)."""
+    """The records `Actor` of an authenticated caller (patients carry their Patient id).
+
+    It names the browser session or token the request came through, to which
+    break-glass grants are bound.
+    """
     patient_id = None
     if caller.role is Role.PATIENT:
         with runtime_of(request).db.sessions() as session:
             patient_id = queries.patient_id_of(session, caller.user_id)
-    return Actor(user_id=caller.ref, role=caller.role, patient_id=patient_id)
+    return Actor(
+        user_id=caller.ref, role=caller.role, patient_id=patient_id, channel=caller.channel
+    )
 
 
 def purpose_of(request: Request, caller: Caller) -> Purpose:
