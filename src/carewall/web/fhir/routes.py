@@ -33,6 +33,7 @@ from carewall.web.fhir.inputs import (
     if_match,
     purpose_of,
     read_resource,
+    search_form,
     search_request,
 )
 from carewall.web.fhir.responses import (
@@ -81,10 +82,13 @@ def search(request: Request, resource_type: str, caller: Reader) -> FhirResponse
 
 @router.post("/{resource_type}/_search")
 async def search_by_post(request: Request, resource_type: str, caller: Reader) -> FhirResponse:
-    """Search with the parameters in a form body, keeping search values out of URLs."""
+    """Search with the parameters in a form body, keeping search values out of URLs.
+
+    Only a form body is read (`search_form`: 415 for multipart, JSON or text,
+    never "no parameters, so everything").
+    """
     check_type(resource_type)
-    form = await request.form()
-    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    items = await search_form(request)
     items += request.query_params.multi_items()
     asked = search_request(resource_type, items)
     self_url = f"{base_url(request)}/{resource_type}/_search"
