@@ -176,3 +176,26 @@ def test_a_deletion_is_filed_under_the_patient(runtime: Runtime, api: TestClient
     deleted = audit_about(runtime, "Patient/pat-a", [RecordsTag.RESOURCE_DELETED])
     assert [d.details["id"] for d in deleted] == [obs["id"]]
     assert any(e.action == RecordsTag.RESOURCE_DELETED for e in access_events(runtime, "pat-a"))
+
+
+def test_a_refused_look_at_a_restricted_record_is_filed_under_its_patient(
+    runtime: Runtime, api: TestClient
+) -> None:
+    _patients(runtime, "vip")
+    restrict_compartment(runtime, SYSTEM, "vip", "vip")
+    obs = minimal("Observation", "vip")
+    create_resource(runtime, SYSTEM, obs)
+    nurse = token_for(runtime, "nurse@clinic.example", Role.CLINICIAN)
+    for path in ("", "/_history", "/_history/1"):
+        outcome(api.get(f"/fhir/Observation/{obs['id']}{path}", headers=nurse), 403)
+    changed = {**obs, "status": "amended"}
+    outcome(api.put(f"/fhir/Observation/{obs['id']}", json=changed, headers=nurse), 403)
+    added = minimal("Observation", "vip")
+    added.pop("id")
+    outcome(api.post("/fhir/Observation", json=added, headers=nurse), 403)
+    refused = audit_about(runtime, "Patient/vip", [RecordsTag.ACCESS_DENIED])
+    assert len(refused) == 5
+    assert {r.details["reason"] for r in refused} == {"restricted"}
+    report = [e for e in access_events(runtime, "vip") if e.action == RecordsTag.ACCESS_DENIED]
+    assert len(report) == 5
+    assert "was refused access to" in report[0].action_words

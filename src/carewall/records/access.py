@@ -23,7 +23,6 @@ from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
-from carewall.records.compartments import patient_candidates
 from carewall.records.guard import (
     blocked,
     readable,
@@ -128,8 +127,17 @@ def history_for(
         shown = [row for row in rows if row.patient_ref in seen]
         if not shown:  # refuse exactly as a read of the current version would
             target = f"{resource_type}/{logical_id}"
+            current = rows[0]
             require_row(
-                session, keys, actor, Action.READ, resource_type, target, rows[0].patient_ref, now
+                session,
+                keys,
+                actor,
+                Action.READ,
+                resource_type,
+                target,
+                current.patient_ref,
+                now,
+                row=current,
             )
         opened = [(row, None if row.deleted else store.open_row(keys, row)) for row in shown]
         entries = [
@@ -156,7 +164,7 @@ def _audit_history(
     by_ref = {
         row.patient_ref: patient
         for row, resource in opened
-        if resource is not None and (patient := _patient_of(keys, row, resource))
+        if resource is not None and (patient := store.patient_of(keys, row, resource))
     }
     patients = sorted(set(by_ref.values()))
     details: dict[str, DetailValue] = {
@@ -215,7 +223,7 @@ def search_in(
     rows = [row for row in rows if row.patient_ref not in hidden]
     resources = [store.open_row(keys, row) for row in rows]
     patients = {
-        p for row, r in zip(rows, resources, strict=True) if (p := _patient_of(keys, row, r))
+        p for row, r in zip(rows, resources, strict=True) if (p := store.patient_of(keys, row, r))
     }
     _audit_search(session, actor, resource_type, params, purpose, len(resources), patients)
     return resources
@@ -245,9 +253,8 @@ def conditional_match_in(
     hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
     for row in rows:
         if row.patient_ref in hidden:
-            patient = patient_of_stored(keys, row)
-            target = f"Patient/{patient}" if patient else f"{resource_type}/{row.logical_id}"
-            raise restricted(actor, resource_type, target, "conditional-match-restricted")
+            reason = "conditional-match-restricted"
+            raise restricted(actor, resource_type, resource_type, reason, row)
     return search_in(session, keys, actor, resource_type, params, purpose)
 
 
@@ -340,7 +347,8 @@ def _checked(
         require_type(actor, Action.READ, resource_type, target)
         store.require_live(row, resource_type, logical_id)
     assert row is not None
-    require_row(session, keys, actor, Action.READ, resource_type, target, row.patient_ref, utcnow())
+    ref = row.patient_ref
+    require_row(session, keys, actor, Action.READ, resource_type, target, ref, utcnow(), row=row)
     return row
 
 
@@ -362,31 +370,9 @@ def _checked_version(
         _checked(session, keys, actor, resource_type, logical_id)
         raise NotFoundError(f"{resource_type}/{logical_id} has no version {version}.")
     target = f"{resource_type}/{logical_id}"
-    require_row(session, keys, actor, Action.READ, resource_type, target, row.patient_ref, utcnow())
+    ref = row.patient_ref
+    require_row(session, keys, actor, Action.READ, resource_type, target, ref, utcnow(), row=row)
     return row
-
-
-def patient_of_stored(keys: RecordKeys, row: store.Version) -> str | None:
-    """The Patient id a stored live version is filed under (None: no patient's).
-
-    For audit entries of writes (a move, a deletion): the version is decrypted
-    to name the patient and nothing of it leaves this function.
-    """
-    if row.patient_ref is None or row.ciphertext is None:
-        return None
-    return _patient_of(keys, row, store.open_row(keys, row))
-
-
-def _patient_of(keys: RecordKeys, row: store.Version, resource: dict[str, Any]) -> str | None:
-    """The patient whose compartment the version is filed under: the candidate named in
-    the resource whose blind index is the row's (rows written before the canonical
-    reference rules may spell the reference oddly; the row's index is the truth)."""
-    if row.patient_ref is None:
-        return None
-    for candidate in patient_candidates(resource):
-        if keys.patient_ref(candidate) == row.patient_ref:
-            return candidate
-    return None
 
 
 def _audit_read(
@@ -398,7 +384,7 @@ def _audit_read(
     resource: dict[str, Any],
     purpose: Purpose,
 ) -> None:
-    patient = _patient_of(keys, row, resource)
+    patient = store.patient_of(keys, row, resource)
     details: dict[str, DetailValue] = {
         "resource_type": row.resource_type,
         "id": row.logical_id,

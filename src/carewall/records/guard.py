@@ -14,9 +14,10 @@ from typing import TypeVar
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, Outcome, record
+from carewall.audit import AuditEvent, DetailValue, Outcome, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
+from carewall.records import store
 from carewall.records.actors import Actor
 from carewall.records.errors import BreakGlassRequiredError
 from carewall.records.keys import RecordKeys
@@ -28,9 +29,24 @@ T = TypeVar("T")
 
 
 class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_guarded`
-    """An access refusal waiting to be audited."""
+    """An access refusal waiting to be audited.
 
-    def __init__(self, error: CarewallError, resource_type: str, target: str, reason: str) -> None:
+    A refusal of a restricted record knows the patient it protects (`patient`),
+    or the version whose patient the audit entry should name (`row`): the entry
+    is then filed under that patient, so the attempt shows in their access
+    report and portal ("was refused access to").
+    """
+
+    def __init__(
+        self,
+        error: CarewallError,
+        resource_type: str,
+        target: str,
+        reason: str,
+        *,
+        row: store.Version | None = None,
+        patient: str | None = None,
+    ) -> None:
         super().__init__(error.message)
         self.error, self.resource_type, self.target, self.reason = (
             error,
@@ -38,6 +54,7 @@ class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_gua
             target,
             reason,
         )
+        self.row, self.patient = row, patient
 
 
 def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
@@ -46,20 +63,31 @@ def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) ->
         with runtime.db.transaction() as session:
             return work(session)
     except Denied as denied:
+        details: dict[str, DetailValue] = {
+            "role": str(actor.role),
+            "resource_type": denied.resource_type,
+            "reason": denied.reason,
+        }
+        patient = _refused_patient(runtime, denied)
+        if patient is not None:
+            details.update(patient=patient, target=denied.target)
         event = AuditEvent(
             action=RecordsTag.ACCESS_DENIED,
             outcome=Outcome.DENIED,
             actor=actor.user_id,
-            subject=denied.target,
-            details={
-                "role": str(actor.role),
-                "resource_type": denied.resource_type,
-                "reason": denied.reason,
-            },
+            subject=f"Patient/{patient}" if patient else denied.target,
+            details=details,
         )
         with runtime.db.transaction() as session:
             record(session, event)
         raise denied.error from None
+
+
+def _refused_patient(runtime: Runtime, denied: Denied) -> str | None:
+    """The patient a refused restricted access was about (decrypted for the audit only)."""
+    if denied.patient is not None or denied.row is None:
+        return denied.patient
+    return store.patient_of_stored(RecordKeys.from_keystore(runtime.keys), denied.row)
 
 
 def require_type(actor: Actor, action: Action, resource_type: str, target: str) -> None:
@@ -79,14 +107,23 @@ def require_row(
     target: str,
     patient_ref: str | None,
     now: datetime,
+    *,
+    row: store.Version | None = None,
+    patient: str | None = None,
 ) -> None:
-    """Full check for one stored resource: matrix, own compartment, restriction."""
+    """Full check for one stored resource: matrix, own compartment, restriction.
+
+    `row` (the version checked) or `patient` (its Patient id, when known) let a
+    refused restricted access be audited under that patient.
+    """
     if actor.system:
         return
     if actor.role.is_staff:
         require_type(actor, action, resource_type, target)
         if patient_ref is not None and not opens(session, actor, [patient_ref], now):
-            raise Denied(_restricted_error(actor), resource_type, target, "restricted")
+            error = _restricted_error(actor)
+            seen = store.snapshot(row) if row is not None else None  # read after the rollback
+            raise Denied(error, resource_type, target, "restricted", row=seen, patient=patient)
         return
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
     if patient_ref is None and resource_type in DIRECTORY:
@@ -169,9 +206,12 @@ def active_grants(
     )
 
 
-def restricted(actor: Actor, resource_type: str, target: str, reason: str) -> Denied:
-    """The refusal of a restricted compartment (403; to clinicians: break the glass)."""
-    return Denied(_restricted_error(actor), resource_type, target, reason)
+def restricted(
+    actor: Actor, resource_type: str, target: str, reason: str, row: store.Version
+) -> Denied:
+    """The refusal of a restricted version (403; to clinicians: break the glass), audited
+    under its patient."""
+    return Denied(_restricted_error(actor), resource_type, target, reason, row=store.snapshot(row))
 
 
 def _restricted_error(actor: Actor) -> CarewallError:

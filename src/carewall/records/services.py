@@ -21,7 +21,6 @@ from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.access import patient_of_stored
 from carewall.records.actors import Actor
 from carewall.records.compartments import canonicalise, compartment_of, fhir_base
 from carewall.records.errors import VersionConflictError
@@ -81,11 +80,12 @@ def delete_in(
     else:
         # Permission before "already deleted": a 410 would confirm to an outsider
         # that someone else's record exists.
+        ref = current.patient_ref
         require_row(
-            session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
+            session, keys, actor, Action.WRITE, resource_type, target, ref, now, row=current
         )
     live = store.require_live(current, resource_type, logical_id)
-    patient = patient_of_stored(keys, live)
+    patient = store.patient_of_stored(keys, live)
     row = store.write_tombstone(session, live, now)
     _audit_change(
         session,
@@ -149,8 +149,23 @@ def write_in(
     existing = store.current_row(session, resource_type, logical_id)
     new_patient = compartment_of(resource)
     new_ref = keys.patient_ref(new_patient) if new_patient else None
-    for ref in {existing.patient_ref if existing else None, new_ref}:
-        require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
+    if existing is not None:
+        ref = existing.patient_ref
+        require_row(
+            session, keys, actor, Action.WRITE, resource_type, target, ref, now, row=existing
+        )
+    if existing is None or new_ref != existing.patient_ref:
+        require_row(
+            session,
+            keys,
+            actor,
+            Action.WRITE,
+            resource_type,
+            target,
+            new_ref,
+            now,
+            patient=new_patient,
+        )
     moved_from = _moved_from(keys, existing, new_ref)
     result = store.write_version(session, keys, resource, now, existing=existing, if_match=if_match)
     current = result.row or existing
@@ -174,7 +189,7 @@ def _moved_from(keys: RecordKeys, existing: FhirResource | None, new_ref: str | 
     """The patient a live resource leaves when this write names another one (else None)."""
     if existing is None or existing.deleted or existing.patient_ref in {None, new_ref}:
         return None
-    return patient_of_stored(keys, existing)
+    return store.patient_of_stored(keys, existing)
 
 
 def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason_code: str) -> None:

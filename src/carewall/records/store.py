@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from carewall.core.db import new_id
 from carewall.core.errors import DecryptionError, NotFoundError
-from carewall.records.compartments import compartment_of
+from carewall.records.compartments import compartment_of, patient_candidates
 from carewall.records.errors import ResourceGoneError, VersionConflictError
 from carewall.records.keys import RecordKeys, canonical_json
 from carewall.records.models import FhirResource, FhirSearchIndex
@@ -286,6 +286,41 @@ def open_row(keys: RecordKeys, row: Version) -> dict[str, Any]:
     if not isinstance(resource, dict):
         raise DecryptionError(f"{row.resource_type}/{row.logical_id} is not a JSON object.")
     return resource
+
+
+def snapshot(row: Version) -> StoredVersion:
+    """A version's columns as plain values (they outlive the session, and a rollback)."""
+    if isinstance(row, StoredVersion):
+        return row
+    return StoredVersion(
+        row.resource_type,
+        row.logical_id,
+        row.version_id,
+        row.deleted,
+        row.last_updated,
+        row.patient_ref,
+        row.ciphertext,
+    )
+
+
+def patient_of(keys: RecordKeys, row: Version, resource: dict[str, Any]) -> str | None:
+    """The patient whose compartment a version is filed under: the candidate named in
+    the resource whose blind index is the row's (rows written before the canonical
+    reference rules may spell the reference oddly; the row's index is the truth)."""
+    if row.patient_ref is None:
+        return None
+    for candidate in patient_candidates(resource):
+        if keys.patient_ref(candidate) == row.patient_ref:
+            return candidate
+    return None
+
+
+def patient_of_stored(keys: RecordKeys, row: Version) -> str | None:
+    """`patient_of` a stored live version, decrypted for that only (audit entries of
+    writes and refusals name the patient; nothing of the content leaves here)."""
+    if row.patient_ref is None or row.ciphertext is None:
+        return None
+    return patient_of(keys, row, open_row(keys, row))
 
 
 def _retire(session: Session, existing: FhirResource | None) -> None:

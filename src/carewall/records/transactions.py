@@ -378,7 +378,14 @@ def _at(entry: EntryRequest, step: Callable[[], T]) -> T:
         return step()
     except Denied as denied:
         error = _entry_error(entry, denied.error)
-        raise Denied(error, denied.resource_type, denied.target, denied.reason) from None
+        raise Denied(
+            error,
+            denied.resource_type,
+            denied.target,
+            denied.reason,
+            row=denied.row,
+            patient=denied.patient,
+        ) from None
     except IntegrityError as exc:  # a concurrent writer took the same version number
         conflict = VersionConflictError(f"{entry.target} was changed concurrently; retry.")
         raise _entry_error(entry, conflict) from exc
