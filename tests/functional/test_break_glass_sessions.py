@@ -142,3 +142,15 @@ def test_a_conditional_create_matching_a_hidden_record_is_refused_not_duplicated
     denied = audit_about(runtime, "Patient/vip", [RecordsTag.ACCESS_DENIED])
     assert len(denied) == 2
     assert {d.details["reason"] for d in denied} == {"conditional-match-restricted"}
+
+
+def test_a_single_create_never_ignores_if_none_exist(
+    app: FastAPI, runtime: Runtime, vip: dict[str, str]
+) -> None:
+    """The header is not supported outside Bundles: refused, not ignored into a duplicate."""
+    headers = token_for(runtime, "desk@clinic.example", Role.FRONT_DESK)
+    patient = minimal("Patient", "new", identifier=[MRN])
+    conditional = {**headers, "If-None-Exist": "identifier=urn:mrn|VIP-0001"}
+    body = outcome(app_client(app).post("/fhir/Patient", json=patient, headers=conditional), 400)
+    assert body["issue"][0]["expression"] == ["If-None-Exist"]
+    assert _stored_with_mrn(runtime) == 1

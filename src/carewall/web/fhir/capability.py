@@ -67,7 +67,8 @@ _VERSIONS = (
     "compartment field) is refused with 422, and a resource names at most one "
     "patient. Absolute URLs of other servers are external references. A conditional "
     "create (`ifNoneExist`) that matches a restricted record the caller may not see is "
-    "refused with 403 (and audited), never answered by creating a duplicate."
+    "refused with 403 (and audited), never answered by creating a duplicate; the "
+    "If-None-Exist header of a single create is refused with 400, not ignored."
 )
 _PEOPLE = frozenset({"Patient", "Practitioner"})
 # Types whose FHIR `code` parameter searches a field the vault indexes as `code`.

@@ -176,8 +176,15 @@ def _entry_resource(
 
 @router.post("/{resource_type}")
 def create(request: Request, resource_type: str, caller: Writer, body: Body) -> Response:
-    """Create with a server-assigned id: 201, Location and ETag."""
+    """Create with a server-assigned id: 201, Location and ETag.
+
+    `If-None-Exist` (conditional create) is refused here, not ignored into a
+    duplicate: it works in transaction and batch Bundles (`ifNoneExist`).
+    """
     check_type(resource_type)
+    if "if-none-exist" in request.headers:
+        problem = "conditional create is supported in Bundles (entry.request.ifNoneExist)"
+        raise bad_request("If-None-Exist", problem, "not-supported")
     resource = {k: v for k, v in body_of_type(body, resource_type).items() if k != "id"}
     meta = create_resource(runtime_of(request), actor_for(request, caller), resource)
     return _written(request, caller, meta, 201)
