@@ -139,7 +139,10 @@ def read_reference(value: str, own: OwnServer | None, *, decides: bool = False) 
     text = value.strip()
     if not text or text.startswith("#") or text.lower().startswith("urn:"):
         return Reference(text or value)
-    parts = urlsplit(text)
+    parts = _split(text)
+    if parts is None:  # not even a URL (`http://[x`)
+        refused = decides or _looks_like_patient(text)
+        return Reference(value, problem=_NOT_CANONICAL) if refused else Reference(value)
     if parts.scheme and parts.netloc:
         return _absolute(value, text, parts, own)
     found = _RELATIVE.fullmatch(text)
@@ -360,7 +363,9 @@ def _legacy_references(
 
 def _lenient_patient(value: str, own: OwnServer | None, *, any_host: bool) -> str | None:
     text = _WHITESPACE.sub("", unquote(value))
-    parts = urlsplit(text)
+    parts = _split(text)
+    if parts is None:
+        return None
     if parts.scheme and parts.netloc:
         if not any_host and (own is None or not own.same_host(parts)):
             return None
@@ -380,6 +385,14 @@ def _lenient_patient(value: str, own: OwnServer | None, *, any_host: bool) -> st
 
 
 # --- small helpers ----------------------------------------------------------------------
+
+
+def _split(text: str) -> SplitResult | None:
+    """`urlsplit`, or None for text it refuses (an unclosed IPv6 bracket, ...)."""
+    try:
+        return urlsplit(text)
+    except ValueError:
+        return None
 
 
 def _host(parts: SplitResult) -> str:

@@ -71,6 +71,7 @@ def test_accepted_spellings(raw: str, text: str, patient: str | None) -> None:
         "https://clinic.example:8443/fhir/Patient/p1",  # this host, another port
         "https://clinic.example/fhir/Patient/p1?x",
         "https://user@clinic.example/fhir/Patient/p1",
+        "http://[clinic/fhir/Patient/p1",  # not even a URL
     ],
 )
 def test_refused_spellings(raw: str) -> None:
@@ -151,6 +152,7 @@ def test_rows_written_before_the_rules_are_read_leniently() -> None:
     performer = obs("Group/g", performer=[{"reference": "Patient/p2"}])
     assert legacy_patient_of(performer, OWN) == "p2"
     assert patient_candidates(obs("https://elsewhere.example/fhir/Patient/p1")) == ["p1"]
+    assert legacy_patient_of(obs("http://[broken/Patient/p1"), OWN) is None, "no crash"
 
 
 def test_the_compartment_map_matches_the_fhir_models() -> None:
