@@ -42,7 +42,7 @@ class Scene:
 def _user_actor(runtime: Runtime, email: str, role: Role, patient_id: str | None = None) -> Actor:
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{uid}", role=role, patient_id=patient_id)
+    return Actor(user_id=f"user:{uid}", role=role, patient_id=patient_id, channel=f"session:{uid}")
 
 
 @pytest.fixture

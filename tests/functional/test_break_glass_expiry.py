@@ -44,7 +44,7 @@ def _clinician(runtime: Runtime, email: str = "doc@clinic.example") -> Actor:
     make_user(runtime, email, "clinician")
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{uid}", role=Role.CLINICIAN)
+    return Actor(user_id=f"user:{uid}", role=Role.CLINICIAN, channel=f"session:{uid}")
 
 
 def _stopped(runtime: Runtime, patient_id: str) -> list[dict[str, object]]:
@@ -174,7 +174,7 @@ def test_accounting_shows_the_real_end_and_why(runtime: Runtime, clock: FrozenCl
     clock.advance(minutes=45)
     with pytest.raises(BreakGlassRequiredError):  # refused after the end: not emergency access
         get_record_for(runtime, doctor, "Patient", "pa", Purpose.TREATMENT)
-    assert record_queries.emergency_access(runtime, doctor.user_id, "pa") is None, "no banner"
+    assert record_queries.emergency_access(runtime, doctor, "pa") is None, "no banner"
     clock.advance(hours=3)  # the server was down: the end is recorded late
     assert close_expired_grants(runtime) == 1
 

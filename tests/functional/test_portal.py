@@ -36,7 +36,7 @@ def _staff(runtime: Runtime, email: str, role: Role) -> Actor:
     make_user(runtime, email, role.value)
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{uid}", role=role)
+    return Actor(user_id=f"user:{uid}", role=role, channel=f"session:{uid}")
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ P = Purpose.TREATMENT
 
 
 def _actor(role: Role, patient_id: str | None = None) -> Actor:
-    return Actor(user_id=f"u-{role}", role=role, patient_id=patient_id)
+    return Actor(user_id=f"u-{role}", role=role, patient_id=patient_id, channel=f"session:{role}")
 
 
 def _seed(runtime: Runtime, patient_id: str) -> dict[str, str]:

@@ -10,11 +10,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from carewall.cli.config import load_settings
-from carewall.cli.console import console, err_console, open_cli_runtime
+from carewall.cli.console import console, err_console, finish_reindex, open_cli_runtime
 from carewall.records import Actor
 from carewall.records.bundles import find_files
 from carewall.records.export import export_patient_bundle
 from carewall.records.importer import UnitReport, import_path
+from carewall.records.reindex import schedule_reindex
 
 app = typer.Typer(help="The encrypted patient-record vault (FHIR R4).", no_args_is_help=True)
 
@@ -53,6 +54,15 @@ def export_command(
         return
     out.write_text(text + "\n", encoding="utf-8")
     err_console.print(f"Wrote {len(bundle['entry'])} resources to {out}")
+
+
+@app.command("reindex")
+def reindex_command() -> None:
+    """Re-derive every stored version's patient index (resumable; `serve` and `init` finish
+    one a migration scheduled by themselves)."""
+    runtime = open_cli_runtime(load_settings())
+    schedule_reindex(runtime)
+    finish_reindex(runtime)
 
 
 def _summary(reports: list[UnitReport]) -> Table:

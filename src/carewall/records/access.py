@@ -4,7 +4,8 @@ Every function checks the permission matrix (`matrix`), the caller's
 compartment and break-glass restrictions (`guard`) before anything is
 decrypted, and records the access in the audit trail in the same transaction
 (purpose of use, patient id, resource type; never values). Nothing outside
-this module calls `store.open_row`.
+this module calls `store.open_row`, except `records.reindex`, which decrypts
+stored versions only to rebuild their blind indexes and returns no content.
 """
 
 from __future__ import annotations
@@ -18,16 +19,24 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core.clock import utcnow
+from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
 from carewall.records.audit_patients import patient_part
-from carewall.records.guard import blocked, require_row, require_type, run_guarded
+from carewall.records.guard import (
+    blocked,
+    readable,
+    require_row,
+    require_type,
+    restricted,
+    run_guarded,
+)
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
+from carewall.records.models import FhirResource
 from carewall.records.search import find_rows
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 
 
 @dataclass(frozen=True)
@@ -80,12 +89,16 @@ def vread_for(
     version: int,
     purpose: Purpose,
 ) -> dict[str, Any]:
-    """One specific version (404 if there is none, 410 if it is the deletion)."""
+    """One specific version (404 if there is none, 410 if it is the deletion).
+
+    The version is checked against the patient *it* names: a resource moved to
+    another patient keeps its old versions in the first patient's compartment
+    (and restriction), whatever the current version says.
+    """
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> dict[str, Any]:
-        _checked(session, keys, actor, resource_type, logical_id)
-        row = store.version_row(session, resource_type, logical_id, version)
+        row = _checked_version(session, keys, actor, resource_type, logical_id, version)
         resource = store.open_row(keys, row)
         _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
         return resource
@@ -96,24 +109,80 @@ def vread_for(
 def history_for(
     runtime: Runtime, actor: Actor, resource_type: str, logical_id: str, purpose: Purpose
 ) -> list[HistoryEntry]:
-    """Every version of one resource, newest first."""
+    """The versions of one resource that `actor` may see, newest first.
+
+    Each version is checked against the patient it names (as `vread_for`);
+    versions the caller may not see are left out, not refused. When none is
+    visible the answer is the one a read of the current version gets (404 for
+    another patient's resource, 403 for a restricted one). The read is audited
+    once, filed under every patient whose versions it returned.
+    """
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> list[HistoryEntry]:
-        current = _checked(session, keys, actor, resource_type, logical_id)
-        entries = [
-            HistoryEntry(
-                row.version_id,
-                row.last_updated,
-                row.deleted,
-                None if row.deleted else store.open_row(keys, row),
+        rows = store.history_rows(session, resource_type, logical_id)
+        if not rows:
+            _checked(session, keys, actor, resource_type, logical_id)  # 403 by role, else 404
+        now = utcnow()
+        seen = readable(session, keys, actor, resource_type, {r.patient_ref for r in rows}, now)
+        shown = [row for row in rows if row.patient_ref in seen]
+        if not shown:  # refuse exactly as a read of the current version would
+            target = f"{resource_type}/{logical_id}"
+            current = rows[0]
+            require_row(
+                session,
+                keys,
+                actor,
+                Action.READ,
+                resource_type,
+                target,
+                current.patient_ref,
+                now,
+                row=current,
             )
-            for row in store.history_rows(session, resource_type, logical_id)
+        opened = [(row, None if row.deleted else store.open_row(keys, row)) for row in shown]
+        entries = [
+            HistoryEntry(row.version_id, row.last_updated, row.deleted, resource)
+            for row, resource in opened
         ]
-        _audit_read(session, keys, actor, RecordsTag.HISTORY_READ, current, None, purpose)
+        _audit_history(session, keys, actor, resource_type, logical_id, opened, len(rows), purpose)
         return entries
 
     return run_guarded(runtime, actor, work)
+
+
+def _audit_history(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    opened: list[tuple[FhirResource, dict[str, Any] | None]],
+    total: int,
+    purpose: Purpose,
+) -> None:
+    """One entry for a history read, filed under each patient whose versions it returned."""
+    patients = sorted(
+        {
+            patient
+            for row, resource in opened
+            if resource is not None and (patient := store.patient_of(keys, row, resource))
+        }
+    )
+    part = patient_part(
+        keys, patients, otherwise=f"{resource_type}/{logical_id}", resource_id=logical_id
+    )
+    details: dict[str, DetailValue] = {
+        "resource_type": resource_type,
+        "versions": [row.version_id for row, _ in opened],
+        "withheld": total - len(opened),
+        "purpose": str(purpose),
+        **part.details,
+    }
+    event = AuditEvent(
+        action=RecordsTag.HISTORY_READ, actor=actor.user_id, subject=part.subject, details=details
+    )
+    record_about(session, event, part.further)
 
 
 def search_for(
@@ -154,8 +223,44 @@ def search_in(
     hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
     rows = [row for row in rows if row.patient_ref not in hidden]
     resources = [store.open_row(keys, row) for row in rows]
-    _audit_search(session, keys, actor, resource_type, params, purpose, resources)
+    patients = {
+        p for row, r in zip(rows, resources, strict=True) if (p := store.patient_of(keys, row, r))
+    }
+    _audit_search(session, keys, actor, resource_type, params, purpose, len(resources), patients)
     return resources
+
+
+def conditional_match_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+) -> list[dict[str, Any]]:
+    """`search_in` for a conditional create (`ifNoneExist`), which must not miss a match.
+
+    A search leaves out what the caller may not see; a conditional create that
+    did so would quietly make a duplicate of a restricted record. A match in a
+    restricted compartment the caller has not opened refuses the create instead
+    (403, as a read of it would; clinicians are told to break the glass),
+    audited under that patient with reason `conditional-match-restricted`. The
+    answer names nothing of the match.
+    """
+    require_type(actor, Action.READ, resource_type, resource_type)
+    rows = find_rows(
+        session, keys, resource_type, params, compartment=_scope(keys, actor), limit=_MATCHES
+    )
+    hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
+    for row in rows:
+        if row.patient_ref in hidden:
+            reason = "conditional-match-restricted"
+            raise restricted(actor, resource_type, resource_type, reason, row)
+    return search_in(session, keys, actor, resource_type, params, purpose)
+
+
+# A conditional create wants one match; a few more are enough to see a hidden one.
+_MATCHES = 10
 
 
 def _audit_search(
@@ -165,7 +270,8 @@ def _audit_search(
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
-    resources: list[dict[str, Any]],
+    count: int,
+    found: set[str],
 ) -> None:
     """One entry per search, listing every patient whose data it returned (never values).
 
@@ -174,12 +280,12 @@ def _audit_search(
     link of the chain) indexed under each of them, so every one of them finds it
     in the portal's access list and the access report.
     """
-    patients = sorted({pid for r in resources if (pid := patient_id_of(r))})
+    patients = sorted(found)
     part = patient_part(keys, patients, otherwise=resource_type)
     details: dict[str, DetailValue] = {
         "resource_type": resource_type,
         "params": sorted(params),
-        "count": len(resources),
+        "count": count,
         "patients": len(patients),
         "purpose": str(purpose),
         **part.details,
@@ -242,7 +348,31 @@ def _checked(
         require_type(actor, Action.READ, resource_type, target)
         store.require_live(row, resource_type, logical_id)
     assert row is not None
-    require_row(session, keys, actor, Action.READ, resource_type, target, row.patient_ref, utcnow())
+    ref = row.patient_ref
+    require_row(session, keys, actor, Action.READ, resource_type, target, ref, utcnow(), row=row)
+    return row
+
+
+def _checked_version(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    version: int,
+) -> FhirResource:
+    """Load one version and decide on the patient it names, before anything is decrypted.
+
+    A version that does not exist is answered after the current version's check,
+    so another patient's resource answers 404 alike whether the version exists.
+    """
+    row = store.find_version(session, resource_type, logical_id, version)
+    if row is None:
+        _checked(session, keys, actor, resource_type, logical_id)
+        raise NotFoundError(f"{resource_type}/{logical_id} has no version {version}.")
+    target = f"{resource_type}/{logical_id}"
+    ref = row.patient_ref
+    require_row(session, keys, actor, Action.READ, resource_type, target, ref, utcnow(), row=row)
     return row
 
 
@@ -252,10 +382,10 @@ def _audit_read(
     actor: Actor,
     tag: RecordsTag,
     row: store.Version,
-    resource: dict[str, Any] | None,
+    resource: dict[str, Any],
     purpose: Purpose,
 ) -> None:
-    patient = patient_id_of(resource) if resource is not None else None
+    patient = store.patient_of(keys, row, resource)
     part = patient_part(
         keys,
         [patient] if patient else [],

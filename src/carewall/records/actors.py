@@ -25,12 +25,18 @@ class Actor:
 
     `system` marks trusted local tooling (the CLI run by the operator): it has
     full access and is audited under `user_id` (e.g. "cli").
+
+    `channel` names what the request came through: `session:<id>` for a browser
+    session, `token:<id>` for an API token (None: neither, e.g. the CLI). A
+    break-glass grant belongs to the browser session that started it and opens
+    the record there only, never for the same user's tokens or other sessions.
     """
 
     user_id: str
     role: Role
     patient_id: str | None = None
     system: bool = False
+    channel: str | None = None
 
     @classmethod
     def system_actor(cls, name: str = "cli") -> Actor:

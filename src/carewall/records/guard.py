@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from carewall.audit import AuditEvent, Outcome, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
+from carewall.records import store
 from carewall.records.actors import Actor
 from carewall.records.audit_patients import patient_part
 from carewall.records.errors import BreakGlassRequiredError
@@ -29,9 +30,24 @@ T = TypeVar("T")
 
 
 class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_guarded`
-    """An access refusal waiting to be audited."""
+    """An access refusal waiting to be audited.
 
-    def __init__(self, error: CarewallError, resource_type: str, target: str, reason: str) -> None:
+    A refusal of a restricted record knows the patient it protects (`patient`),
+    or the version whose patient the audit entry should name (`row`): the entry
+    is then filed under that patient, so the attempt shows in their access
+    report and portal ("was refused access to").
+    """
+
+    def __init__(
+        self,
+        error: CarewallError,
+        resource_type: str,
+        target: str,
+        reason: str,
+        *,
+        row: store.Version | None = None,
+        patient: str | None = None,
+    ) -> None:
         super().__init__(error.message)
         self.error, self.resource_type, self.target, self.reason = (
             error,
@@ -39,6 +55,7 @@ class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_gua
             target,
             reason,
         )
+        self.row, self.patient = row, patient
 
 
 def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
@@ -47,10 +64,14 @@ def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) ->
         with runtime.db.transaction() as session:
             return work(session)
     except Denied as denied:
-        # A refused read of `Patient/{id}` names a patient: keyed and sealed like any entry.
-        patient = denied.target.removeprefix("Patient/") if _is_patient(denied.target) else ""
         keys = RecordKeys.from_keystore(runtime.keys)
-        part = patient_part(keys, [patient] if patient else [], otherwise=denied.target)
+        patient = _refused_patient(keys, denied)
+        part = patient_part(
+            keys,
+            [patient] if patient else [],
+            otherwise=denied.target,
+            sealed={"target": denied.target} if patient else None,
+        )
         event = AuditEvent(
             action=RecordsTag.ACCESS_DENIED,
             outcome=Outcome.DENIED,
@@ -68,8 +89,16 @@ def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) ->
         raise denied.error from None
 
 
-def _is_patient(target: str) -> bool:
-    return target.startswith("Patient/") and "/" not in target.removeprefix("Patient/")
+def _refused_patient(keys: RecordKeys, denied: Denied) -> str | None:
+    """The patient a refusal was about: a refused `Patient/{id}`, or the patient a
+    restricted record belongs to (decrypted for the audit entry only)."""
+    if denied.patient is not None:
+        return denied.patient
+    if denied.row is not None:
+        return store.patient_of_stored(keys, denied.row)
+    target = denied.target.removeprefix("Patient/")
+    is_patient = denied.target.startswith("Patient/") and "/" not in target
+    return target if is_patient else None
 
 
 def require_type(actor: Actor, action: Action, resource_type: str, target: str) -> None:
@@ -89,14 +118,23 @@ def require_row(
     target: str,
     patient_ref: str | None,
     now: datetime,
+    *,
+    row: store.Version | None = None,
+    patient: str | None = None,
 ) -> None:
-    """Full check for one stored resource: matrix, own compartment, restriction."""
+    """Full check for one stored resource: matrix, own compartment, restriction.
+
+    `row` (the version checked) or `patient` (its Patient id, when known) let a
+    refused restricted access be audited under that patient.
+    """
     if actor.system:
         return
     if actor.role.is_staff:
         require_type(actor, action, resource_type, target)
         if patient_ref is not None and not opens(session, actor, [patient_ref], now):
-            raise Denied(_restricted_error(actor), resource_type, target, "restricted")
+            error = _restricted_error(actor)
+            seen = store.snapshot(row) if row is not None else None  # read after the rollback
+            raise Denied(error, resource_type, target, "restricted", row=seen, patient=patient)
         return
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
     if patient_ref is None and resource_type in DIRECTORY:
@@ -107,6 +145,33 @@ def require_row(
         raise Denied(
             NotFoundError(f"{target} was not found."), resource_type, target, "compartment"
         )
+
+
+def readable(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    patient_refs: Iterable[str | None],
+    now: datetime,
+) -> set[str | None]:
+    """The compartments among `patient_refs` (None: in no patient's) in which `actor` may
+    read resources of `resource_type`: `require_row`'s decision for many versions at once,
+    without raising (history leaves out what the caller may not see)."""
+    refs = set(patient_refs)
+    if actor.system:
+        return refs
+    if not allowed(actor.role, Action.READ, resource_type):
+        return set()
+    if actor.role.is_staff:
+        hidden = blocked(session, actor, {r for r in refs if r is not None}, now)
+        return {r for r in refs if r not in hidden}
+    own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
+    return {
+        r
+        for r in refs
+        if (r is None and resource_type in DIRECTORY) or (own is not None and r == own)
+    }
 
 
 def opens(session: Session, actor: Actor, patient_refs: Iterable[str], now: datetime) -> bool:
@@ -129,23 +194,35 @@ def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetim
     restricted = set(found.scalars())
     if not restricted or actor.role not in BREAK_GLASS_ROLES:
         return restricted
-    return restricted - active_grants(session, actor.user_id, restricted, now)
+    return restricted - active_grants(session, actor, restricted, now)
 
 
 def active_grants(
-    session: Session, user_id: str, patient_refs: set[str], now: datetime
+    session: Session, actor: Actor, patient_refs: set[str], now: datetime
 ) -> set[str]:
-    """Compartments the user holds a live (unexpired, unstopped) break-glass grant for."""
+    """Compartments the actor holds a live (unexpired, unstopped) break-glass grant for,
+    in the browser session it acts through (a token or another session holds none)."""
+    if actor.channel is None:
+        return set()
     return set(
         session.scalars(
             select(BreakGlassGrant.patient_ref).where(
-                BreakGlassGrant.user_id == user_id,
+                BreakGlassGrant.user_id == actor.user_id,
+                BreakGlassGrant.channel == actor.channel,
                 BreakGlassGrant.patient_ref.in_(patient_refs),
                 BreakGlassGrant.expires_at > now,
                 BreakGlassGrant.ended_at.is_(None),
             )
         )
     )
+
+
+def restricted(
+    actor: Actor, resource_type: str, target: str, reason: str, row: store.Version
+) -> Denied:
+    """The refusal of a restricted version (403; to clinicians: break the glass), audited
+    under its patient."""
+    return Denied(_restricted_error(actor), resource_type, target, reason, row=store.snapshot(row))
 
 
 def _restricted_error(actor: Actor) -> CarewallError:

@@ -25,6 +25,7 @@ from carewall.records import store
 from carewall.records.actors import Actor
 from carewall.records.audit_patients import patient_part
 from carewall.records.bundles import Unit, find_files, read_unit, rewrite_references
+from carewall.records.compartments import canonicalise, fhir_base
 from carewall.records.errors import Issue, RecordValidationError
 from carewall.records.guard import require_type, run_guarded
 from carewall.records.keys import RecordKeys
@@ -32,7 +33,6 @@ from carewall.records.matrix import Action
 from carewall.records.models import FhirResource
 from carewall.records.references import ConditionalResolver, resolve_identity
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 from carewall.records.validation import SUPPORTED_TYPES, validate_resource
 
 
@@ -77,7 +77,10 @@ def import_file(runtime: Runtime, actor: Actor, file: Path) -> UnitReport:
         _keep_supported(unit, report)
         _validate(unit, runtime.settings.max_attachment_bytes)
         keys = RecordKeys.from_keystore(runtime.keys)
-        run_guarded(runtime, actor, lambda session: _write_unit(session, keys, actor, unit, report))
+        base = fhir_base(runtime.settings.public_url)
+        run_guarded(
+            runtime, actor, lambda session: _write_unit(session, keys, actor, unit, report, base)
+        )
     except RecordValidationError as exc:
         report.error = exc.reasons()
     except CarewallError as exc:
@@ -119,11 +122,13 @@ def _validate(unit: Unit, max_attachment_bytes: int) -> None:
 
 
 def _write_unit(
-    session: Session, keys: RecordKeys, actor: Actor, unit: Unit, report: UnitReport
+    session: Session, keys: RecordKeys, actor: Actor, unit: Unit, report: UnitReport, base: str
 ) -> None:
     renamed = resolve_identity(session, keys, unit)
     resolve = ConditionalResolver(session, keys, unit, renamed)
-    resources = [rewrite_references(r, resolve) for r in unit.resources]
+    resources = [
+        _canonical(rewrite_references(r, resolve), i, base) for i, r in enumerate(unit.resources)
+    ]
     for resource_type in sorted({r["resourceType"] for r in resources}):
         require_type(actor, Action.WRITE, resource_type, resource_type)
     existing = _existing(session, resources)
@@ -145,6 +150,18 @@ def _write_unit(
             report.updated += 1
     store.insert_versions(session, prepared, replaced)
     _audit_success(session, keys, actor, resources, report)
+
+
+def _canonical(resource: dict[str, Any], index: int, base: str) -> dict[str, Any]:
+    """The resource with references to this server canonical; refusals name the entry."""
+    try:
+        return canonicalise(resource, base)
+    except RecordValidationError as exc:
+        issues = [
+            Issue(i.severity, i.code, f"entry[{index}].{i.expression}", i.diagnostics)
+            for i in exc.issues
+        ]
+        raise RecordValidationError(exc.message, issues) from None
 
 
 def _last_of_each(resources: list[dict[str, Any]], report: UnitReport) -> list[dict[str, Any]]:
@@ -175,9 +192,7 @@ def _audit_success(
     resources: list[dict[str, Any]],
     report: UnitReport,
 ) -> None:
-    patients = sorted(
-        {p for r in resources if r["resourceType"] == "Patient" and (p := patient_id_of(r))}
-    )
+    patients = sorted({str(r["id"]) for r in resources if r["resourceType"] == "Patient"})
     part = patient_part(keys, patients[:50], otherwise="records")
     record(
         session,

@@ -102,10 +102,14 @@ class RestrictedCompartment(Base):
 
 
 class BreakGlassGrant(Base):
-    """A time-boxed emergency access of one user to one restricted compartment.
+    """A time-boxed emergency access of one user, in one browser session, to one restricted
+    compartment.
 
     The free-text reason may contain clinical context, so it is encrypted like
     a record (associated data `break-glass/{id}`); the reason code is not.
+    `channel` is the browser session that started it (`session:<id>`, see
+    `Actor.channel`): the grant opens the compartment in that session only.
+    Grants from before migration 0008 have none and open nothing.
     """
 
     __tablename__ = "break_glass_grants"
@@ -119,6 +123,25 @@ class BreakGlassGrant(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel: Mapped[str | None] = mapped_column(String(80))
+
+
+class RecordsIndexTask(Base):
+    """A re-derivation of blind indexes over every stored version, still to finish.
+
+    Indexes derived from a resource's content (today `patient_ref`) need the
+    key ring, which migrations do not have: a migration that changes how they
+    are derived schedules a task here, and `records.reindex` works through
+    `fhir_resources` in primary-key order after the runtime opens, remembering
+    where it got to (`after`), so an interrupted run resumes.
+    """
+
+    __tablename__ = "records_index_tasks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    after: Mapped[str] = mapped_column(String(36), default="")
+    examined: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AccessFlagResolution(Base):

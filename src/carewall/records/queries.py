@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
+from carewall.records.actors import Actor
 from carewall.records.keys import RecordKeys
 from carewall.records.models import BreakGlassGrant, RestrictedCompartment
 
@@ -34,13 +35,17 @@ def is_restricted(runtime: Runtime, patient_id: str) -> bool:
         return session.get(RestrictedCompartment, ref) is not None
 
 
-def emergency_access(runtime: Runtime, user_id: str, patient_id: str) -> EmergencyAccess | None:
-    """The user's live (unexpired, unstopped) grant for this patient, latest expiry first."""
+def emergency_access(runtime: Runtime, actor: Actor, patient_id: str) -> EmergencyAccess | None:
+    """The actor's live (unexpired, unstopped) grant for this patient in the browser session
+    it acts through, latest expiry first (grants belong to one session)."""
+    if actor.channel is None:
+        return None
     ref = RecordKeys.from_keystore(runtime.keys).patient_ref(patient_id)
     query = (
         select(BreakGlassGrant)
         .where(
-            BreakGlassGrant.user_id == user_id,
+            BreakGlassGrant.user_id == actor.user_id,
+            BreakGlassGrant.channel == actor.channel,
             BreakGlassGrant.patient_ref == ref,
             BreakGlassGrant.expires_at > utcnow(),
             BreakGlassGrant.ended_at.is_(None),

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, record
+from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -24,13 +24,13 @@ from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor
 from carewall.records.audit_patients import patient_part
+from carewall.records.compartments import canonicalise, compartment_of, fhir_base
 from carewall.records.errors import VersionConflictError
 from carewall.records.guard import require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import BREAK_GLASS_ROLES, Action
-from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 from carewall.records.validation import validate_resource
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -38,6 +38,7 @@ BREAK_GLASS_REASONS = frozenset(
     {"emergency", "unable-to-consent", "continuity-of-care", "patient-request", "other"}
 )
 MAX_BREAK_GLASS_MINUTES = 240
+SESSION_CHANNEL = "session:"
 EMERGENCY_STOPPED_CODE = ("110138", "Emergency Override Stopped")
 
 
@@ -81,10 +82,12 @@ def delete_in(
     else:
         # Permission before "already deleted": a 410 would confirm to an outsider
         # that someone else's record exists.
+        ref = current.patient_ref
         require_row(
-            session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
+            session, keys, actor, Action.WRITE, resource_type, target, ref, now, row=current
         )
     live = store.require_live(current, resource_type, logical_id)
+    patient = store.patient_of_stored(keys, live)
     row = store.write_tombstone(session, live, now)
     _audit_change(
         session,
@@ -94,7 +97,7 @@ def delete_in(
         resource_type,
         logical_id,
         row.version_id,
-        None,
+        patient,
     )
     return {
         "resourceType": resource_type,
@@ -113,6 +116,7 @@ def _write(
 ) -> dict[str, Any]:
     # Before the transaction: no write lock held while validating.
     validate_resource(resource, max_attachment_bytes=runtime.settings.max_attachment_bytes)
+    resource = canonicalise(resource, fhir_base(runtime.settings.public_url))
     keys = RecordKeys.from_keystore(runtime.keys)
     target = f"{resource['resourceType']}/{resource.get('id')}"
     try:
@@ -146,18 +150,34 @@ def write_in(
     target = f"{resource_type}/{logical_id}"
     now = utcnow()
     existing = store.current_row(session, resource_type, logical_id)
-    new_patient = patient_id_of(resource)
-    for ref in {
-        existing.patient_ref if existing else None,
-        keys.patient_ref(new_patient) if new_patient else None,
-    }:
-        require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
+    new_patient = compartment_of(resource)
+    new_ref = keys.patient_ref(new_patient) if new_patient else None
+    if existing is not None:
+        ref = existing.patient_ref
+        require_row(
+            session, keys, actor, Action.WRITE, resource_type, target, ref, now, row=existing
+        )
+    if existing is None or new_ref != existing.patient_ref:
+        require_row(
+            session,
+            keys,
+            actor,
+            Action.WRITE,
+            resource_type,
+            target,
+            new_ref,
+            now,
+            patient=new_patient,
+        )
+    moved_from = _moved_from(keys, existing, new_ref)
     result = store.write_version(session, keys, resource, now, existing=existing, if_match=if_match)
     current = result.row or existing
     version = current.version_id if current else 0
     if result.row is not None:
         tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
-        _audit_change(session, keys, actor, tag, resource_type, logical_id, version, new_patient)
+        _audit_change(
+            session, keys, actor, tag, resource_type, logical_id, version, new_patient, moved_from
+        )
     return {
         "resourceType": resource_type,
         "id": logical_id,
@@ -166,6 +186,13 @@ def write_in(
         "created": result.created,
         "lastUpdated": current.last_updated if current else now,
     }
+
+
+def _moved_from(keys: RecordKeys, existing: FhirResource | None, new_ref: str | None) -> str | None:
+    """The patient a live resource leaves when this write names another one (else None)."""
+    if existing is None or existing.deleted or existing.patient_ref in {None, new_ref}:
+        return None
+    return store.patient_of_stored(keys, existing)
 
 
 def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason_code: str) -> None:
@@ -266,10 +293,14 @@ def start_break_glass(
 ) -> str:
     """Open a restricted compartment for `minutes` (Emergency Override Started, DCM 110127).
 
-    The caller (web layer) must have done step-up MFA first. Returns the grant id.
+    The caller (web layer) must have done step-up MFA first. The grant opens the
+    record in the browser session that asked (`actor.channel`) only: a token,
+    another browser or the CLI cannot start one. Returns the grant id.
     """
     if actor.role not in BREAK_GLASS_ROLES or actor.system:
         raise PermissionDeniedError("Only clinicians can use emergency access.")
+    if not (actor.channel or "").startswith(SESSION_CHANNEL):
+        raise PermissionDeniedError("Emergency access is started from a signed-in browser.")
     if reason_code not in BREAK_GLASS_REASONS or not 1 <= minutes <= MAX_BREAK_GLASS_MINUTES:
         raise ValidationError("Choose a listed reason and a duration of at most 4 hours.")
     keys = RecordKeys.from_keystore(runtime.keys)
@@ -286,6 +317,7 @@ def start_break_glass(
         started_at=now,
         expires_at=now + timedelta(minutes=minutes),
         ended_at=None,
+        channel=actor.channel,
     )
     with runtime.db.transaction() as session:
         session.add(grant)
@@ -420,12 +452,15 @@ def _audit_change(
     logical_id: str,
     version: int,
     patient_id: str | None,
+    previous_patient: str | None = None,
 ) -> None:
+    """A change, filed under its patient; a move to another patient under both."""
     part = patient_part(
         keys,
-        [patient_id] if patient_id else [],
+        [p for p in (patient_id, previous_patient) if p],
         otherwise=f"{resource_type}/{logical_id}",
         resource_id=logical_id,
+        sealed={"previous_patient": previous_patient} if previous_patient else None,
     )
     details: dict[str, DetailValue] = {
         "resource_type": resource_type,
@@ -433,4 +468,4 @@ def _audit_change(
         **part.details,
     }
     event = AuditEvent(action=tag, actor=actor.user_id, subject=part.subject, details=details)
-    record(session, event)
+    record_about(session, event, part.further)

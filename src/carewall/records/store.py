@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from carewall.core.db import new_id
 from carewall.core.errors import DecryptionError, NotFoundError
+from carewall.records.compartments import compartment_of, patient_candidates
 from carewall.records.errors import ResourceGoneError, VersionConflictError
 from carewall.records.keys import RecordKeys, canonical_json
 from carewall.records.models import FhirResource, FhirSearchIndex
-from carewall.records.terms import patient_id_of, search_terms
+from carewall.records.terms import search_terms
 
 
 @dataclass(frozen=True)
@@ -111,20 +112,17 @@ def current_rows(
     return found
 
 
-def version_row(
+def find_version(
     session: Session, resource_type: str, logical_id: str, version: int
-) -> FhirResource:
-    """One version; NotFoundError when it does not exist."""
-    row = session.scalars(
+) -> FhirResource | None:
+    """One version, or None when the resource has no such version."""
+    return session.scalars(
         select(FhirResource).where(
             FhirResource.resource_type == resource_type,
             FhirResource.logical_id == logical_id,
             FhirResource.version_id == version,
         )
     ).first()
-    if row is None:
-        raise NotFoundError(f"{resource_type}/{logical_id} has no version {version}.")
-    return row
 
 
 def history_rows(session: Session, resource_type: str, logical_id: str) -> list[FhirResource]:
@@ -177,7 +175,7 @@ def prepare_version(
     mac = keys.content_mac(canonical_json(_without_meta(resource)))
     if existing is not None and not existing.deleted and existing.content_mac == mac:
         return None
-    patient_id = patient_id_of(resource)
+    patient_id = compartment_of(resource)
     version = existing.version_id + 1 if existing is not None else 1
     row_id = new_id()
     sealed = keys.seal(
@@ -222,7 +220,7 @@ def write_version(
     """
     prepared = prepare_version(keys, resource, now, existing, if_match)
     if prepared is None:
-        return WriteResult(None, created=False, patient_id=patient_id_of(resource))
+        return WriteResult(None, created=False, patient_id=compartment_of(resource))
     _retire(session, existing)
     row = FhirResource(**prepared.values)
     session.add(row)
@@ -288,6 +286,41 @@ def open_row(keys: RecordKeys, row: Version) -> dict[str, Any]:
     if not isinstance(resource, dict):
         raise DecryptionError(f"{row.resource_type}/{row.logical_id} is not a JSON object.")
     return resource
+
+
+def snapshot(row: Version) -> StoredVersion:
+    """A version's columns as plain values (they outlive the session, and a rollback)."""
+    if isinstance(row, StoredVersion):
+        return row
+    return StoredVersion(
+        row.resource_type,
+        row.logical_id,
+        row.version_id,
+        row.deleted,
+        row.last_updated,
+        row.patient_ref,
+        row.ciphertext,
+    )
+
+
+def patient_of(keys: RecordKeys, row: Version, resource: dict[str, Any]) -> str | None:
+    """The patient whose compartment a version is filed under: the candidate named in
+    the resource whose blind index is the row's (rows written before the canonical
+    reference rules may spell the reference oddly; the row's index is the truth)."""
+    if row.patient_ref is None:
+        return None
+    for candidate in patient_candidates(resource):
+        if keys.patient_ref(candidate) == row.patient_ref:
+            return candidate
+    return None
+
+
+def patient_of_stored(keys: RecordKeys, row: Version) -> str | None:
+    """`patient_of` a stored live version, decrypted for that only (audit entries of
+    writes and refusals name the patient; nothing of the content leaves here)."""
+    if row.patient_ref is None or row.ciphertext is None:
+        return None
+    return patient_of(keys, row, open_row(keys, row))
 
 
 def _retire(session: Session, existing: FhirResource | None) -> None:

@@ -22,6 +22,7 @@ class RecordsTag(StrEnum):
     EMERGENCY_STARTED = "records:emergency:started"
     EMERGENCY_STOPPED = "records:emergency:stopped"
     REASONS_SEALED = "records:reasons:sealed"
+    INDEX_REBUILT = "records:index:rebuilt"
 
 
 class PortalTag(StrEnum):

@@ -15,9 +15,8 @@ _SPACES = re.compile(r"\s+")
 SEARCH_PARAMS = frozenset(
     {"identifier", "family", "given", "name", "birthdate", "phone", "email", "code"}
 )
+# Search parameters that select a compartment (`records.compartments` decides membership).
 COMPARTMENT_PARAMS = frozenset({"patient", "subject"})
-# Where each type names its patient (the compartment), in order of preference.
-_PATIENT_FIELDS = ("patient", "subject", "beneficiary")
 # Where each type keeps the code that `code=` searches.
 _CODE_FIELDS = ("code", "vaccineCode", "medicationCodeableConcept", "type")
 
@@ -32,19 +31,6 @@ def normalise(value: str) -> str:
 def normalise_phone(value: str) -> str:
     """Digits only, so "(555) 123-4567" and "555.123.4567" match."""
     return "".join(ch for ch in value if ch.isdigit())
-
-
-def patient_id_of(resource: dict[str, Any]) -> str | None:
-    """The Patient logical id whose compartment holds this resource, if any."""
-    if resource.get("resourceType") == "Patient":
-        return _str(resource.get("id"))
-    for name in _PATIENT_FIELDS:
-        ref = resource.get(name)
-        if isinstance(ref, dict):
-            target = _str(ref.get("reference"))
-            if target and target.startswith("Patient/"):
-                return target.removeprefix("Patient/")
-    return None
 
 
 def search_terms(resource: dict[str, Any]) -> set[tuple[str, str]]:

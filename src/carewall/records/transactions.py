@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from carewall.audit import AuditEvent, DetailValue, Outcome, record
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
-from carewall.records.access import read_in, search_in
+from carewall.records.access import conditional_match_in, read_in, search_in
 from carewall.records.actors import Actor, Purpose
 from carewall.records.audit_patients import patient_part
 from carewall.records.bundle_entries import (
@@ -47,12 +47,17 @@ from carewall.records.bundle_entries import (
     invalid,
 )
 from carewall.records.bundles import references, rewrite_references
+from carewall.records.compartments import (
+    canonicalise,
+    compartment_of,
+    fhir_base,
+    patient_candidates,
+)
 from carewall.records.errors import RecordValidationError, VersionConflictError
 from carewall.records.guard import Denied, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.services import delete_in, write_in
 from carewall.records.tags import RecordsTag
-from carewall.records.terms import patient_id_of
 from carewall.records.validation import validate_resource
 
 T = TypeVar("T")
@@ -147,7 +152,7 @@ def _transaction(
                 match = _at(entry, partial(_conditional_match, ctx, entry))
                 if match is not None:
                     done[entry.index] = match
-        resources = _resolved(bundle, done)
+        resources = _resolved(bundle, done, fhir_base(runtime.settings.public_url))
         for entry in bundle.in_processing_order():
             if entry.index not in done:
                 body = resources.get(entry.index)
@@ -190,11 +195,14 @@ def _invalid(resource: dict[str, Any], max_attachment_bytes: int) -> RecordValid
     return None
 
 
-def _resolved(bundle: BundleRequest, done: Mapping[int, EntryResult]) -> dict[int, dict[str, Any]]:
+def _resolved(
+    bundle: BundleRequest, done: Mapping[int, EntryResult], own: str
+) -> dict[int, dict[str, Any]]:
     """The resources to write, with their final ids and every in-Bundle reference resolved.
 
     POSTed resources get new ids; a reference to any entry's fullUrl (typically
-    `urn:uuid:`) becomes that entry's `Type/id`.
+    `urn:uuid:`) becomes that entry's `Type/id`; references to this server
+    (FHIR base `own`) become canonical.
     """
     ids: dict[int, str] = {}
     for entry in bundle.entries:
@@ -210,7 +218,7 @@ def _resolved(bundle: BundleRequest, done: Mapping[int, EntryResult]) -> dict[in
         if entry.full_url is not None and entry.index in ids
     }
     return {
-        entry.index: _at(entry, partial(_with_references, bundle, entry, ids, full_urls))
+        entry.index: _at(entry, partial(_with_references, bundle, entry, ids, full_urls, own))
         for entry in bundle.entries
         if entry.resource is not None and entry.index not in done
     }
@@ -252,7 +260,8 @@ def _batch_entry(
             limit = runtime.settings.max_attachment_bytes
             _at(entry, partial(validate_resource, entry.resource, max_attachment_bytes=limit))
             ids = {entry.index: entry.logical_id or str(uuid.uuid4())}
-            body = _at(entry, partial(_with_references, bundle, entry, ids, {}))
+            own = fhir_base(runtime.settings.public_url)
+            body = _at(entry, partial(_with_references, bundle, entry, ids, {}, own))
 
         def work(session: Session) -> EntryResult:
             ctx = _Context(session, keys, actor, purpose, parse_search)
@@ -282,7 +291,7 @@ def _perform(ctx: _Context, entry: EntryRequest, body: dict[str, Any] | None) ->
         return _written(204, meta, touched, location=False)
     assert body is not None  # POST and PUT entries always carry a resource
     meta = write_in(ctx.session, ctx.keys, ctx.actor, body, if_match=entry.if_match)
-    patient = patient_id_of(body)
+    patient = compartment_of(body)
     return _written(201 if meta["created"] else 200, meta, (patient,) if patient else ())
 
 
@@ -306,10 +315,13 @@ def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None
     """The resource an `ifNoneExist` search finds (None: create), searched as the caller.
 
     The search is authorised and audited like any search; a match the caller
-    may not see (a restricted compartment) does not count.
+    may not see (a restricted compartment) refuses the entry (403) rather than
+    letting it create a duplicate (`access.conditional_match_in`).
     """
     params = {"identifier": [value for _, value in entry.if_none_exist or ()]}
-    found = search_in(ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose)
+    found = conditional_match_in(
+        ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose
+    )
     if len(found) > 1:
         raise MultipleMatchesError(
             f"ifNoneExist matches {len(found)} {entry.resource_type} resources; make it specific."
@@ -322,18 +334,23 @@ def _with_references(
     entry: EntryRequest,
     ids: Mapping[int, str],
     full_urls: Mapping[str, str],
+    own: str,
 ) -> dict[str, Any]:
     """The entry's resource with its id, references to other entries resolved.
 
-    References to this server's own base URL become relative (`Type/id`), so
-    the resource lands in the right patient's compartment. A `urn:` reference
-    nothing in the Bundle defines, or a conditional reference, is refused: it
-    would leave the resource outside the compartment it belongs to.
+    References to the Bundle's base URL or to this server's FHIR base (`own`)
+    become canonical (`Type/id`, `records.compartments`), so the resource lands
+    in the right patient's compartment. A `urn:` reference nothing in the
+    Bundle defines, or a conditional reference, is refused: it would leave the
+    resource outside the compartment it belongs to.
     """
-    own = bundle.base + "/"
-    resource: dict[str, Any] = rewrite_references(
-        {**(entry.resource or {}), "id": ids[entry.index]},
-        lambda ref: full_urls.get(ref) or (ref[len(own) :] if ref.startswith(own) else ref),
+    sent = bundle.base + "/"
+    resource = canonicalise(
+        rewrite_references(
+            {**(entry.resource or {}), "id": ids[entry.index]},
+            lambda ref: full_urls.get(ref) or (ref[len(sent) :] if ref.startswith(sent) else ref),
+        ),
+        own,
     )
     for ref in references(resource):
         if ref.startswith("urn:"):
@@ -362,7 +379,14 @@ def _at(entry: EntryRequest, step: Callable[[], T]) -> T:
         return step()
     except Denied as denied:
         error = _entry_error(entry, denied.error)
-        raise Denied(error, denied.resource_type, denied.target, denied.reason) from None
+        raise Denied(
+            error,
+            denied.resource_type,
+            denied.target,
+            denied.reason,
+            row=denied.row,
+            patient=denied.patient,
+        ) from None
     except IntegrityError as exc:  # a concurrent writer took the same version number
         conflict = VersionConflictError(f"{entry.target} was changed concurrently; retry.")
         raise _entry_error(entry, conflict) from exc
@@ -411,7 +435,7 @@ def _stored(resource: dict[str, Any], status: int, *, location: bool = False) ->
 
 
 def _patients_of(resources: Iterable[dict[str, Any]]) -> tuple[str, ...]:
-    return tuple(sorted({pid for r in resources if (pid := patient_id_of(r))}))
+    return tuple(sorted({found[0] for r in resources if (found := patient_candidates(r))}))
 
 
 def _instant(moment: datetime) -> str:

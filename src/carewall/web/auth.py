@@ -60,11 +60,19 @@ class Caller:
     role: Role
     session: ActiveSession | None = None
     scopes: frozenset[str] | None = None  # None for browser sessions (the role decides)
+    token_id: str | None = None  # the API token's id (None for browser sessions)
 
     @property
     def ref(self) -> str:
         """The audit actor reference."""
         return f"user:{self.user_id}"
+
+    @property
+    def channel(self) -> str | None:
+        """What the request came through: `session:<id>` or `token:<id>` (records.Actor)."""
+        if self.session is not None:
+            return f"session:{self.session.session.id}"
+        return f"token:{self.token_id}" if self.token_id else None
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -179,7 +187,13 @@ def _api_caller(request: Request) -> Caller | None:
                 subject=request.url.path[:200],
             )
             return None
-        return Caller(identity.user_id, identity.email, Role(identity.role), scopes=identity.scopes)
+        return Caller(
+            identity.user_id,
+            identity.email,
+            Role(identity.role),
+            scopes=identity.scopes,
+            token_id=identity.token_id,
+        )
     active = current_session(request)
     if active is None or active.stage is not Stage.FULL:
         return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from carewall.records.compartments import compartment_of
 from carewall.records.errors import RecordValidationError, UnsupportedResourceError
 from carewall.records.matrix import ALL_TYPES, MATRIX, Action
-from carewall.records.terms import normalise, patient_id_of, query_value, search_terms
+from carewall.records.terms import normalise, query_value, search_terms
 from carewall.records.validation import SUPPORTED_TYPES, validate_resource
 
 
@@ -36,10 +37,10 @@ def test_search_terms_of_a_patient() -> None:
 
 
 def test_compartment_of_a_resource() -> None:
-    assert patient_id_of({"resourceType": "Patient", "id": "p1"}) == "p1"
+    assert compartment_of({"resourceType": "Patient", "id": "p1"}) == "p1"
     obs = {"resourceType": "Observation", "subject": {"reference": "Patient/p2"}}
-    assert patient_id_of(obs) == "p2"
-    assert patient_id_of({"resourceType": "Practitioner", "id": "d"}) is None
+    assert compartment_of(obs) == "p2"
+    assert compartment_of({"resourceType": "Practitioner", "id": "d"}) is None
 
 
 def test_matrix_covers_exactly_the_supported_types() -> None:

@@ -1,7 +1,7 @@
 """seal what the database showed around the encryption: mail summaries, patient links, reasons
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-10 10:00:00
 
 Adds the sealed columns only. A migration has no master key, so existing rows
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

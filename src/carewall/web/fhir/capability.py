@@ -56,6 +56,20 @@ _BUNDLES = (
     "fullUrls of created resources get server ids and references to them are rewritten. "
     "A batch runs each entry on its own; failures are reported in the entry's response."
 )
+_VERSIONS = (
+    "Each version is authorised against the patient it names: vread of a version of "
+    "another patient's (or a restricted) compartment is refused like a read, and "
+    "history lists only the versions the caller may see (refused like a read when "
+    "none is). References to this server are stored canonical: `Type/id` (a "
+    "version-specific `Type/id/_history/n` keeps its version), this server's "
+    "absolute URL made relative; any other spelling of a reference to a local "
+    "Patient (case, spaces, query, fragment, conditional, bare id in a "
+    "compartment field) is refused with 422, and a resource names at most one "
+    "patient. Absolute URLs of other servers are external references. A conditional "
+    "create (`ifNoneExist`) that matches a restricted record the caller may not see is "
+    "refused with 403 (and audited), never answered by creating a duplicate; the "
+    "If-None-Exist header of a single create is refused with 400, not ignored."
+)
 _PEOPLE = frozenset({"Patient", "Practitioner"})
 # Types whose FHIR `code` parameter searches a field the vault indexes as `code`.
 _CODED = frozenset(
@@ -103,7 +117,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": (
                     f"Search pages hold `_count` results (default {DEFAULT_COUNT}, at most "
                     f"{MAX_COUNT}); follow the Bundle's `next` link, whose `_cursor` is opaque "
-                    "and bound to the caller. " + _BUNDLES
+                    "and bound to the caller. " + _BUNDLES + " " + _VERSIONS
                 ),
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 "security": {
@@ -112,7 +126,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "Bearer API tokens (`carewall user token EMAIL --scope fhir:read`); "
                         "scope fhir:read for reads and searches, fhir:write for changes. A "
                         "token acts with its owner's role; a patient's token reaches only "
-                        "that patient's own records."
+                        "that patient's own records. Break-glass (emergency access) is started "
+                        "in the browser and opens a restricted record in that browser session "
+                        "only, never for API tokens."
                     ),
                 },
                 "resource": [_resource(t) for t in sorted(SUPPORTED_TYPES)],

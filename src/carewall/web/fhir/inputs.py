@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 
@@ -16,6 +17,7 @@ from carewall.core.errors import CarewallError
 from carewall.identity import Role, links
 from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
 from carewall.web.auth import Caller, runtime_of
+from carewall.web.csrf import FIELD as CSRF_FIELD
 from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
 
 # A request body holds one resource: its largest attachment (base64) plus this much more.
@@ -66,11 +68,17 @@ class UnknownTypeError(CarewallError):
 
 
 def actor_for(request: Request, caller: Caller) -> Actor:
-    """The records `Actor` of an authenticated caller (patients carry their Patient id)."""
+    """The records `Actor` of an authenticated caller (patients carry their Patient id).
+
+    It names the browser session or token the request came through, to which
+    break-glass grants are bound.
+    """
     patient_id = None
     if caller.role is Role.PATIENT:
         patient_id = links.patient_id_of(runtime_of(request), caller.user_id)
-    return Actor(user_id=caller.ref, role=caller.role, patient_id=patient_id)
+    return Actor(
+        user_id=caller.ref, role=caller.role, patient_id=patient_id, channel=caller.channel
+    )
 
 
 def purpose_of(request: Request, caller: Caller) -> Purpose:
@@ -153,6 +161,55 @@ def if_match(request: Request) -> int | None:
     if not text.isdigit():
         raise bad_request("If-Match", 'expected W/"version"', "value")
     return int(text)
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+# A `_search` body holds parameters only: a few hundred bytes; far more is not a search.
+MAX_SEARCH_BODY = 64 * 1024
+
+
+async def search_form(request: Request) -> list[tuple[str, str]]:
+    """The parameters of a `POST [type]/_search`, from its form body.
+
+    FHIR sends them as `application/x-www-form-urlencoded` (UTF-8). Any other
+    body (multipart, JSON, text) is refused with 415 rather than read as no
+    parameters, which would search everything; an empty body with no (or the
+    form) content type asks for nothing in particular, like a GET without
+    parameters. 413 over `MAX_SEARCH_BODY`, 400 if not UTF-8. A browser's
+    `csrf_token` field is not a search parameter and is left out.
+    """
+    header = request.headers.get("content-type", "")
+    media, _, options = header.partition(";")
+    media = media.strip().lower()
+    charset = options.strip().lower().removeprefix("charset=").strip('"') if options else ""
+    refused = UnsupportedMediaError(f"Send search parameters as {FORM_TYPE} (UTF-8).")
+    if media not in {"", FORM_TYPE} or charset not in {"", "utf-8"}:
+        raise refused
+    try:
+        body = await _search_body(request)
+    except RuntimeError:  # the CSRF check already parsed this (cookie-authenticated) form
+        form = await request.form()
+        return [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != CSRF_FIELD]
+    if media == "" and body:
+        raise refused
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("body", "not UTF-8", "structure") from None
+    return [(k, v) for k, v in parse_qsl(text, keep_blank_values=True) if k != CSRF_FIELD]
+
+
+async def _search_body(request: Request) -> bytes:
+    too_large = PayloadTooLargeError(f"A search body is at most {MAX_SEARCH_BODY} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_SEARCH_BODY:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_SEARCH_BODY:
+            raise too_large
+    return bytes(body)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from carewall.web.fhir.inputs import (
     if_match,
     purpose_of,
     read_resource,
+    search_form,
     search_request,
 )
 from carewall.web.fhir.responses import (
@@ -81,10 +82,13 @@ def search(request: Request, resource_type: str, caller: Reader) -> FhirResponse
 
 @router.post("/{resource_type}/_search")
 async def search_by_post(request: Request, resource_type: str, caller: Reader) -> FhirResponse:
-    """Search with the parameters in a form body, keeping search values out of URLs."""
+    """Search with the parameters in a form body, keeping search values out of URLs.
+
+    Only a form body is read (`search_form`: 415 for multipart, JSON or text,
+    never "no parameters, so everything").
+    """
     check_type(resource_type)
-    form = await request.form()
-    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    items = await search_form(request)
     items += request.query_params.multi_items()
     asked = search_request(resource_type, items)
     self_url = f"{base_url(request)}/{resource_type}/_search"
@@ -172,8 +176,15 @@ def _entry_resource(
 
 @router.post("/{resource_type}")
 def create(request: Request, resource_type: str, caller: Writer, body: Body) -> Response:
-    """Create with a server-assigned id: 201, Location and ETag."""
+    """Create with a server-assigned id: 201, Location and ETag.
+
+    `If-None-Exist` (conditional create) is refused here, not ignored into a
+    duplicate: it works in transaction and batch Bundles (`ifNoneExist`).
+    """
     check_type(resource_type)
+    if "if-none-exist" in request.headers:
+        problem = "conditional create is supported in Bundles (entry.request.ifNoneExist)"
+        raise bad_request("If-None-Exist", problem, "not-supported")
     resource = {k: v for k, v in body_of_type(body, resource_type).items() if k != "id"}
     meta = create_resource(runtime_of(request), actor_for(request, caller), resource)
     return _written(request, caller, meta, 201)

@@ -56,14 +56,16 @@ def _back(request: Request, target: str, message: str, level: str = "success") -
 
 def _purpose(request: Request, caller: Caller, patient_id: str) -> Purpose:
     """Emergency treatment while a break-glass grant is open; otherwise by role."""
-    if record_queries.emergency_access(runtime_of(request), caller.ref, patient_id):
+    actor = actor_for(request, caller)
+    if record_queries.emergency_access(runtime_of(request), actor, patient_id):
         return Purpose.EMERGENCY
     return _PURPOSES.get(caller.role, Purpose.OPERATIONS)
 
 
 def _chart_context(request: Request, caller: Caller, patient_id: str) -> dict[str, Any]:
     """What every page of one chart shows: the emergency banner and the patient id."""
-    grant = record_queries.emergency_access(runtime_of(request), caller.ref, patient_id)
+    actor = actor_for(request, caller)
+    grant = record_queries.emergency_access(runtime_of(request), actor, patient_id)
     return {"patient_id": patient_id, "emergency": grant}
 
 
@@ -301,9 +303,9 @@ def _alert_officers(request: Request, caller: Caller) -> None:
 @router.post("/patients/{patient_id}/break-glass/stop")
 def stop_emergency(request: Request, caller: Clinician, patient_id: str) -> Response:
     """End emergency access now (it also ends by itself when the time is up)."""
-    runtime = runtime_of(request)
-    grant = record_queries.emergency_access(runtime, caller.ref, patient_id)
+    runtime, actor = runtime_of(request), actor_for(request, caller)
+    grant = record_queries.emergency_access(runtime, actor, patient_id)
     if grant is None:
         return _back(request, "/patients", "Emergency access had already ended.", "info")
-    stop_break_glass(runtime, actor_for(request, caller), grant.grant_id, patient_id)
+    stop_break_glass(runtime, actor, grant.grant_id, patient_id)
     return _back(request, "/patients", "Emergency access stopped.")

@@ -1,0 +1,235 @@
+"""Rows written before references had one canonical form are re-filed under their patient.
+
+The rows are written exactly as the code before the fix filed them (the patient
+read only from `Patient/{id}` in `patient`, `subject` or `beneficiary`), and
+the attack is shown working on them first. Migration 0008 schedules the
+re-index when the vault holds rows; it runs after the runtime opens, resumably.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from carewall.audit import entries_with_action
+from carewall.core.clock import utcnow
+from carewall.core.db import alembic_config, new_id
+from carewall.core.runtime import Runtime
+from carewall.identity import Role
+from carewall.records import Actor, RecordsTag, store
+from carewall.records.keys import RecordKeys, canonical_json
+from carewall.records.models import FhirResource
+from carewall.records.reindex import reindex_pending, reindex_references, schedule_reindex
+from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.terms import search_terms
+from carewall.web.app import create_app
+from tests.functional.fhir_helpers import outcome, token_for
+from tests.functional.records_helpers import minimal
+
+SYSTEM = Actor.system_actor("test")
+CODE = {"coding": [{"system": "http://loinc.org", "code": "LEGACY-1"}]}
+
+
+@pytest.fixture
+def api(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as client:
+        yield client
+
+
+def _old_patient_id_of(resource: dict[str, Any]) -> str | None:
+    """How the vault read a resource's patient before canonical references (the bug)."""
+    if resource.get("resourceType") == "Patient":
+        return str(resource["id"])
+    for name in ("patient", "subject", "beneficiary"):
+        ref = resource.get(name)
+        if isinstance(ref, dict):
+            target = ref.get("reference")
+            if isinstance(target, str) and target.startswith("Patient/"):
+                return target.removeprefix("Patient/")
+    return None
+
+
+def _legacy_write(runtime: Runtime, resource: dict[str, Any]) -> None:
+    """Store the next version of `resource` as the code before the fix did."""
+    keys = RecordKeys.from_keystore(runtime.keys)
+    now = utcnow()
+    with runtime.db.transaction() as session:
+        existing = store.current_row(session, resource["resourceType"], resource["id"])
+        version = existing.version_id + 1 if existing else 1
+        body = {**resource, "meta": {"versionId": str(version)}}
+        old = _old_patient_id_of(resource)
+        values = {
+            "id": new_id(),
+            "resource_type": resource["resourceType"],
+            "logical_id": resource["id"],
+            "version_id": version,
+            "is_current": True,
+            "deleted": False,
+            "last_updated": now,
+            "patient_ref": keys.patient_ref(old) if old else None,
+            "content_mac": None,
+            "ciphertext": keys.seal(
+                resource["resourceType"], resource["id"], version, canonical_json(body)
+            ),
+        }
+        index = [
+            {
+                "id": new_id(),
+                "resource_id": values["id"],
+                "param": param,
+                "value_hmac": keys.blind(resource["resourceType"], param, value),
+            }
+            for param, value in sorted(search_terms(resource))
+        ]
+        prepared = store.PreparedVersion(values, index, existing is None, old)
+        store.insert_versions(session, [prepared], [existing] if existing else [])
+
+
+def _legacy_delete(runtime: Runtime, resource_type: str, logical_id: str) -> None:
+    with runtime.db.transaction() as session:
+        existing = store.current_row(session, resource_type, logical_id)
+        assert existing is not None
+        store.write_tombstone(session, existing, utcnow())
+
+
+def _observation(logical_id: str, reference: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": logical_id,
+        "status": "final",
+        "code": CODE,
+        "subject": {"reference": reference},
+    }
+
+
+def _found(api: TestClient, headers: dict[str, str]) -> set[str]:
+    found = api.get("/fhir/Observation?code=LEGACY-1", headers=headers)
+    assert found.status_code == 200, found.text
+    return {e["resource"]["id"] for e in found.json()["entry"]}
+
+
+def _reschedule_by_migration(runtime: Runtime) -> None:
+    """Replay migration 0008 (down, then up) on this database, which now holds rows.
+
+    Alembic cannot step back to 0007 any more: 0009 refuses to drop the sealed
+    columns once they hold data, so 0008's own functions are run in place.
+    """
+    versions = Path(alembic_config().get_main_option("script_location") or "") / "versions"
+    path = next(versions.glob("0008_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0008", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with (
+        runtime.db.engine.begin() as connection,
+        Operations.context(MigrationContext.configure(connection, opts={"render_as_batch": True})),
+    ):
+        migration.downgrade()
+        migration.upgrade()
+
+
+def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
+    runtime: Runtime, api: TestClient
+) -> None:
+    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
+    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    restrict_compartment(runtime, SYSTEM, "vip", "vip")
+    base = f"{runtime.settings.public_url}/fhir"
+    odd = {
+        "url": f"{base}/Patient/vip",
+        "space": " Patient/vip",
+        "lower": "patient/vip",
+        "versioned": "Patient/vip/_history/1",
+        "query": "Patient/vip?x",
+        "fragment": "Patient/vip#x",
+    }
+    for name, reference in odd.items():
+        _legacy_write(runtime, _observation(name, reference))
+    _legacy_write(runtime, _observation("deleted", "Patient/p-1"))  # v1 in p-1's compartment
+    _legacy_write(runtime, _observation("deleted", "patient/vip"))  # v2 moved, oddly
+    _legacy_delete(runtime, "Observation", "deleted")  # v3 tombstone
+    _legacy_write(runtime, _observation("own", "patient/p-1"))
+    _legacy_write(runtime, _observation("external", "https://elsewhere.example/fhir/Patient/p-1"))
+    nurse = token_for(runtime, "nurse@clinic.example", Role.CLINICIAN)
+    own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
+    assert set(odd) <= _found(api, nurse), "the hole, as it was"
+    assert "own" not in _found(api, own)
+
+    _reschedule_by_migration(runtime)
+    assert reindex_pending(runtime)
+    first = reindex_references(runtime, batch=3, max_batches=1)
+    assert (first.examined, first.finished) == (3, False)
+    assert reindex_pending(runtime), "an interrupted run leaves the task to resume"
+    rest = reindex_references(runtime, batch=3)
+    assert rest.finished
+    assert not reindex_pending(runtime)
+    assert first.changed + rest.changed == len(odd) + 2 + 1  # odd rows, moved v2 and tombstone, own
+
+    assert _found(api, nurse) == {"own", "external"}
+    for name in odd:
+        outcome(api.get(f"/fhir/Observation/{name}", headers=nurse), 403, "forbidden")
+    assert _found(api, own) == {"own"}
+    history = api.get("/fhir/Observation/deleted/_history", headers=own).json()
+    assert [e["response"]["etag"] for e in history["entry"]] == ['W/"1"']
+    keys = RecordKeys.from_keystore(runtime.keys)
+    with runtime.db.sessions() as session:
+        tombstone = session.scalars(
+            select(FhirResource).where(
+                FhirResource.logical_id == "deleted", FhirResource.version_id == 3
+            )
+        ).one()
+        assert tombstone.patient_ref == keys.patient_ref("vip")
+        done = entries_with_action(session, [RecordsTag.INDEX_REBUILT])
+    assert len(done) == 1
+    assert done[0].details["changed"] == first.changed + rest.changed
+    assert done[0].details["examined"] > 0
+
+
+def test_a_finished_or_unscheduled_reindex_does_nothing(runtime: Runtime) -> None:
+    create_resource(runtime, SYSTEM, minimal("Observation", "p-1"))
+    assert not reindex_pending(runtime), "a new database has nothing written the old way"
+    assert reindex_references(runtime).examined == 0
+    schedule_reindex(runtime)
+    schedule_reindex(runtime)
+    report = reindex_references(runtime)
+    assert (report.examined, report.changed, report.finished) == (1, 0, True)
+
+
+def test_the_command_and_every_start_finish_a_scheduled_reindex(
+    runtime: Runtime, cli_env: dict[str, str]
+) -> None:
+    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    _legacy_write(runtime, _observation("odd", "patient/p-1"))
+    schedule_reindex(runtime)
+    started = subprocess.run(
+        [sys.executable, "-m", "carewall", "audit", "verify"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    assert "1 filed under another patient" in started.stderr
+    assert not reindex_pending(runtime)
+    again = subprocess.run(
+        [sys.executable, "-m", "carewall", "records", "reindex"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "2 versions examined, 0 filed under another patient" in again.stderr
