@@ -12,7 +12,7 @@ from carewall.audit.queries import (
     entry_count,
     recent_entries,
 )
-from carewall.audit.services import RequestOrigin, record, record_from
+from carewall.audit.services import RequestOrigin, audited_read, record, record_from
 from carewall.audit.tags import AuditTag
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Outcome",
     "RequestOrigin",
     "VerifyResult",
+    "audited_read",
     "entries_about",
     "entries_by_actor",
     "entries_with_action",

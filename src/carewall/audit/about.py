@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from carewall.audit.events import MAX_SUBJECT, AuditEvent
 from carewall.audit.models import AuditEntry, AuditEntrySubject
-from carewall.audit.services import record
+from carewall.audit.services import defer, record
 
 _INDEX = insert(AuditEntrySubject)
 
@@ -27,10 +27,13 @@ def record_about(session: Session, event: AuditEvent, subjects: Iterable[str]) -
     The caller lists the subjects in `event.details` too, so the hashed body
     stays the truth and the index can be rebuilt from it.
     """
-    entry = record(session, event)
     further = sorted({s for s in subjects if s and s != event.subject})
     if any(len(s) > MAX_SUBJECT for s in further):
         raise ValueError("audit subject is too long")
+    if defer(session, lambda writer: record_about(writer, event, further)):
+        # Appended with its index rows when the audited read ends (see `record`).
+        return AuditEntry(actor=event.actor, action=event.action, subject=event.subject)
+    entry = record(session, event)
     if further:
         session.execute(_INDEX, [{"subject": s, "seq": entry.seq} for s in further])
     return entry

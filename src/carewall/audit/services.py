@@ -4,12 +4,20 @@
 entry commit together or not at all. Appends are serialised so that several
 threads or worker processes still build one chain: on PostgreSQL with a
 transaction-scoped advisory lock, on SQLite by the write lock that every
-Carewall transaction takes at BEGIN IMMEDIATE.
+writing transaction (`Database.transaction`, BEGIN IMMEDIATE) takes.
+
+A read changes nothing but must still be audited. `audited_read` runs it in a
+read transaction (no write lock on SQLite, however long the decryption takes)
+and appends the entries it recorded afterwards, in one short writing
+transaction, before control returns to the caller: no data leaves an audited
+read unless its entries are committed, and if they cannot be, the read fails.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol, cast
 
 from sqlalchemy import Table, insert, select, text
@@ -18,6 +26,7 @@ from sqlalchemy.orm import Session
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
 from carewall.audit.models import AuditEntry
 from carewall.core.clock import utcnow
+from carewall.core.db import Database
 
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
 _PG_CHAIN_LOCK = 0x43574155  # "CWAU"
@@ -30,8 +39,52 @@ _APPEND = insert(_TABLE)
 _COLUMNS = ("seq", "ts", "actor", "action", "outcome", "subject", "body", "entry_hash")
 
 
+# session.info key of the appends an `audited_read` holds back until its read is over.
+_PENDING = "carewall.audit.pending"
+Append = Callable[[Session], object]
+
+
+@contextmanager
+def audited_read(db: Database) -> Iterator[Session]:
+    """A read transaction whose audit entries are appended when it ends, before its
+    caller gets anything back.
+
+    Use it as `with audited_read(db) as session: return work(session)`: the return
+    value is handed over only after the entries `work` recorded are committed.
+    If the read fails, nothing is appended (the caller audits a refusal itself).
+    """
+    pending: list[Append] = []
+    with db.read_transaction() as session:
+        session.info[_PENDING] = pending
+        yield session
+    if pending:
+        with db.transaction() as session:
+            for append in pending:
+                append(session)
+
+
+def defer(session: Session, append: Append) -> bool:
+    """Hold `append` back when `session` is an `audited_read`'s; False when it is not."""
+    pending: list[Append] | None = session.info.get(_PENDING)
+    if pending is None:
+        return False
+    pending.append(append)
+    return True
+
+
 def record(session: Session, event: AuditEvent) -> AuditEntry:
-    """Append `event` to the chain in `session`'s transaction and return the entry."""
+    """Append `event` to the chain in `session`'s transaction and return the entry.
+
+    In an `audited_read` the entry is appended when the read ends: the entry
+    returned then carries the event's columns but no `seq`, `ts` or hash yet.
+    """
+    if defer(session, lambda writer: record(writer, event)):
+        return AuditEntry(
+            actor=event.actor,
+            action=event.action,
+            outcome=str(event.outcome),
+            subject=event.subject,
+        )
     # Core statements on the session's connection: the ORM layers cost more than the append.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
