@@ -2,9 +2,11 @@
 
 Every function checks the permission matrix (`matrix`), the caller's
 compartment and break-glass restrictions (`guard`) before anything is
-decrypted, and records the access in the audit trail in the same transaction
-(purpose of use, patient id, resource type; never values). Nothing outside
-this module calls `store.open_row`.
+decrypted, and records the access in the audit trail (purpose of use, patient
+id, resource type; never values). A read runs in a read transaction and its
+audit entry is committed right after it, before the data is returned
+(`guard.run_guarded_read`); inside a transaction Bundle the entry joins the
+Bundle's transaction. Nothing outside this module calls `store.open_row`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
-from carewall.records.guard import blocked, require_row, require_type, run_guarded
+from carewall.records.guard import blocked, require_row, require_type, run_guarded_read
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
 from carewall.records.search import find_rows
@@ -48,7 +50,7 @@ def get_record_for(
     def work(session: Session) -> dict[str, Any]:
         return read_in(session, keys, actor, resource_type, logical_id, purpose)
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def read_in(
@@ -89,7 +91,7 @@ def vread_for(
         _audit_read(session, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
         return resource
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def history_for(
@@ -112,7 +114,7 @@ def history_for(
         _audit_read(session, actor, RecordsTag.HISTORY_READ, current, None, purpose)
         return entries
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def search_for(
@@ -132,7 +134,7 @@ def search_for(
     def work(session: Session) -> list[dict[str, Any]]:
         return search_in(session, keys, actor, resource_type, params, purpose)
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def search_in(
@@ -217,7 +219,7 @@ def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[
         record(session, event)
         return resources
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def _scope(keys: RecordKeys, actor: Actor) -> str | None:

@@ -1,20 +1,22 @@
 """Access decisions on stored rows (no decryption): matrix, compartment, break-glass.
 
-A refusal is raised as `Denied`, which `run_guarded` turns into an audited
-`records:access:denied` entry (written after the refused transaction rolled
-back) and the public error.
+A refusal is raised as `Denied`, which `run_guarded` (writes) and
+`run_guarded_read` (reads) turn into an audited `records:access:denied` entry
+(written after the refused transaction rolled back) and the public error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, Outcome, record
+from carewall.audit import AuditEvent, Outcome, audited_read, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records.actors import Actor
@@ -41,9 +43,30 @@ class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_gua
 
 
 def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
-    """Run `work` in one transaction; audit and re-raise a refusal as its public error."""
+    """Run `work` in one writing transaction; audit and re-raise a refusal as its public
+    error."""
+    return _guarded(runtime, actor, runtime.db.transaction, work)
+
+
+def run_guarded_read(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
+    """`run_guarded` for work that only reads (and audits what it read).
+
+    `work` runs in a read transaction: on SQLite no write lock is held while
+    rows are searched, checked and decrypted. The audit entries it records are
+    appended right after, in one short writing transaction, and its result is
+    returned only once they are committed (`audit.audited_read`).
+    """
+    return _guarded(runtime, actor, partial(audited_read, runtime.db), work)
+
+
+def _guarded(
+    runtime: Runtime,
+    actor: Actor,
+    transaction: Callable[[], AbstractContextManager[Session]],
+    work: Callable[[Session], T],
+) -> T:
     try:
-        with runtime.db.transaction() as session:
+        with transaction() as session:
             return work(session)
     except Denied as denied:
         event = AuditEvent(
