@@ -23,10 +23,16 @@ from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
-from carewall.records.guard import blocked, require_row, require_type, run_guarded_read
+from carewall.records.guard import (
+    hidden_compartments,
+    require_row,
+    require_type,
+    run_guarded_read,
+)
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
-from carewall.records.search import find_rows
+from carewall.records.models import FhirResource
+from carewall.records.search import MAX_RESULTS, count_rows, find_rows
 from carewall.records.tags import RecordsTag
 from carewall.records.terms import patient_id_of
 
@@ -117,22 +123,71 @@ def history_for(
     return run_guarded_read(runtime, actor, work)
 
 
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search, as the caller may see it.
+
+    `total` counts every match the caller may see; `next_after` is the logical id
+    the next page starts after (None on the last page).
+    """
+
+    resources: list[dict[str, Any]]
+    total: int
+    next_after: str | None
+
+
 def search_for(
     runtime: Runtime,
     actor: Actor,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
+    *,
+    limit: int = MAX_RESULTS,
+    newest_first: bool = False,
 ) -> list[dict[str, Any]]:
-    """Resources of one type matching `params` that `actor` may see.
+    """Resources of one type matching `params` that `actor` may see (at most `limit`).
 
     Patients search inside their own compartment only; restricted compartments
     a staff member has not opened by break-glass are left out of the results.
+    With `newest_first`, the most recently written come first (a page that shows
+    the latest few); otherwise they come in logical-id order.
     """
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> list[dict[str, Any]]:
-        return search_in(session, keys, actor, resource_type, params, purpose)
+        visible = _visible(session, keys, actor, resource_type)
+        found = _find(
+            session, keys, resource_type, params, visible, limit=limit, newest_first=newest_first
+        )
+        resources = [store.open_row(keys, row) for row in found]
+        _audit_search(session, actor, resource_type, params, purpose, resources)
+        return resources
+
+    return run_guarded_read(runtime, actor, work)
+
+
+def search_page_for(
+    runtime: Runtime,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+    *,
+    count: int,
+    after: str = "",
+) -> SearchPage:
+    """One page of `count` results after the logical id `after`, with the total.
+
+    The database pages: only the rows of this page are loaded and decrypted,
+    whatever the number of matches.
+    """
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> SearchPage:
+        return search_page_in(
+            session, keys, actor, resource_type, params, purpose, count=count, after=after
+        )
 
     return run_guarded_read(runtime, actor, work)
 
@@ -144,19 +199,88 @@ def search_in(
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
+    *,
+    limit: int = MAX_RESULTS,
 ) -> list[dict[str, Any]]:
     """`search_for` inside the caller's transaction (a transaction or batch Bundle).
 
     Same compartment scope, restriction filter and audit entry; a refusal raises
     `guard.Denied`, so the caller runs its work through `run_guarded`.
     """
-    require_type(actor, Action.READ, resource_type, resource_type)
-    rows = find_rows(session, keys, resource_type, params, compartment=_scope(keys, actor))
-    hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
-    rows = [row for row in rows if row.patient_ref not in hidden]
+    visible = _visible(session, keys, actor, resource_type)
+    rows = _find(session, keys, resource_type, params, visible, limit=limit)
     resources = [store.open_row(keys, row) for row in rows]
     _audit_search(session, actor, resource_type, params, purpose, resources)
     return resources
+
+
+def search_page_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+    *,
+    count: int,
+    after: str = "",
+) -> SearchPage:
+    """`search_page_for` inside the caller's transaction (a Bundle's search entry)."""
+    visible = _visible(session, keys, actor, resource_type)
+    rows = _find(session, keys, resource_type, params, visible, limit=count + 1, after=after)
+    shown = rows[:count]  # one row more than the page says whether another page follows
+    resources = [store.open_row(keys, row) for row in shown]
+    _audit_search(session, actor, resource_type, params, purpose, resources)
+    total = count_rows(
+        session,
+        keys,
+        resource_type,
+        params,
+        compartment=visible.compartment,
+        hidden=visible.hidden,
+    )
+    following = shown[-1].logical_id if shown and len(rows) > count else None
+    return SearchPage(resources, total, following)
+
+
+@dataclass(frozen=True)
+class _Visible:
+    """What a search by `actor` may return: one compartment (patients), not `hidden` ones."""
+
+    compartment: str | None
+    hidden: frozenset[str]
+
+
+def _visible(session: Session, keys: RecordKeys, actor: Actor, resource_type: str) -> _Visible:
+    """Authorise a search (the type, by the matrix) and scope it, before any row is read."""
+    require_type(actor, Action.READ, resource_type, resource_type)
+    return _Visible(_scope(keys, actor), hidden_compartments(session, actor, utcnow()))
+
+
+def _find(
+    session: Session,
+    keys: RecordKeys,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    visible: _Visible,
+    *,
+    limit: int,
+    after: str = "",
+    newest_first: bool = False,
+) -> list[FhirResource]:
+    if limit <= 0:
+        return []
+    return find_rows(
+        session,
+        keys,
+        resource_type,
+        params,
+        compartment=visible.compartment,
+        hidden=visible.hidden,
+        limit=limit,
+        after=after,
+        newest_first=newest_first,
+    )
 
 
 def _audit_search(

@@ -145,6 +145,18 @@ def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetim
     return restricted - active_grants(session, actor.user_id, restricted, now)
 
 
+_ALL_RESTRICTED = select(RestrictedCompartment.patient_ref)
+
+
+def hidden_compartments(session: Session, actor: Actor, now: datetime) -> frozenset[str]:
+    """Every restricted compartment `actor` may not open: what a search leaves out, in
+    the query itself (`blocked` over all restricted compartments)."""
+    if actor.system:
+        return frozenset()
+    restricted = set(session.connection().execute(_ALL_RESTRICTED).scalars())
+    return frozenset(blocked(session, actor, restricted, now))
+
+
 def active_grants(
     session: Session, user_id: str, patient_refs: set[str], now: datetime
 ) -> set[str]:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from carewall.audit import AuditEvent, DetailValue, Outcome, record
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
-from carewall.records.access import read_in, search_in
+from carewall.records.access import SearchPage, read_in, search_in, search_page_in
 from carewall.records.actors import Actor, Purpose
 from carewall.records.bundle_entries import (
     BundleEntryError,
@@ -49,6 +49,7 @@ from carewall.records.bundles import references, rewrite_references
 from carewall.records.errors import RecordValidationError, VersionConflictError
 from carewall.records.guard import Denied, run_guarded
 from carewall.records.keys import RecordKeys
+from carewall.records.search import PageRequest
 from carewall.records.services import delete_in, write_in
 from carewall.records.tags import RecordsTag
 from carewall.records.terms import patient_id_of
@@ -56,8 +57,9 @@ from carewall.records.validation import validate_resource
 
 T = TypeVar("T")
 
-# Checks a GET entry's query as the search endpoint would; returns the search parameters.
-SearchParser = Callable[[str, Sequence[tuple[str, str]]], Mapping[str, Sequence[str]]]
+# Checks a GET entry's query as the search endpoint would; returns the page it asks for
+# (parameters, `_count` clamped to the maximum, where a `_cursor` left off).
+SearchParser = Callable[[str, Sequence[tuple[str, str]]], PageRequest]
 
 _MAX_LISTED_PATIENTS = 20
 
@@ -67,8 +69,8 @@ class EntryResult:
     """What one entry did: its status and the version it produced or read.
 
     `location` says whether the response names the new version (writes);
-    `resource` is what a read returned, `found` every match of a search (the
-    web layer pages it); `patients` are the compartments touched, for the audit.
+    `resource` is what a read returned, `page` the page of a search (paged by
+    the database); `patients` are the compartments touched, for the audit.
     """
 
     status: int
@@ -78,7 +80,7 @@ class EntryResult:
     last_modified: str | None = None
     location: bool = False
     resource: dict[str, Any] | None = None
-    found: list[dict[str, Any]] | None = None
+    page: SearchPage | None = None
     patients: tuple[str, ...] = ()
     error: BundleEntryError | None = None
 
@@ -296,9 +298,18 @@ def _read(ctx: _Context, entry: EntryRequest) -> EntryResult:
             ctx.purpose,
         )
         return replace(_stored(resource, 200), resource=resource)
-    params = ctx.parse_search(entry.resource_type, entry.query)
-    found = search_in(ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose)
-    return EntryResult(200, found=found, patients=_patients_of(found))
+    asked = ctx.parse_search(entry.resource_type, entry.query)
+    page = search_page_in(
+        ctx.session,
+        ctx.keys,
+        ctx.actor,
+        entry.resource_type,
+        asked.params,
+        ctx.purpose,
+        count=asked.count,
+        after=asked.after,
+    )
+    return EntryResult(200, page=page, patients=_patients_of(page.resources))
 
 
 def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None:
@@ -308,10 +319,12 @@ def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None
     may not see (a restricted compartment) does not count.
     """
     params = {"identifier": [value for _, value in entry.if_none_exist or ()]}
-    found = search_in(ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose)
+    found = search_in(
+        ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose, limit=2
+    )
     if len(found) > 1:
         raise MultipleMatchesError(
-            f"ifNoneExist matches {len(found)} {entry.resource_type} resources; make it specific."
+            f"ifNoneExist matches more than one {entry.resource_type}; make it specific."
         )
     return _stored(found[0], 200, location=True) if found else None
 
