@@ -12,10 +12,20 @@ from carewall.audit.queries import (
     entry_count,
     recent_entries,
 )
-from carewall.audit.services import RequestOrigin, audited_read, record, record_from
+from carewall.audit.services import (
+    Append,
+    RequestOrigin,
+    append_deferred,
+    audited_read,
+    deferred_read,
+    record,
+    record_all,
+    record_from,
+)
 from carewall.audit.tags import AuditTag
 
 __all__ = [
+    "Append",
     "AuditEntryView",
     "AuditEvent",
     "AuditTag",
@@ -23,7 +33,9 @@ __all__ = [
     "Outcome",
     "RequestOrigin",
     "VerifyResult",
+    "append_deferred",
     "audited_read",
+    "deferred_read",
     "entries_about",
     "entries_by_actor",
     "entries_with_action",
@@ -32,6 +44,7 @@ __all__ = [
     "recent_entries",
     "record",
     "record_about",
+    "record_all",
     "record_from",
     "verify",
 ]

@@ -16,11 +16,11 @@ read unless its entries are committed, and if they cannot be, the read fails.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Connection, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
@@ -54,21 +54,35 @@ def audited_read(db: Database) -> Iterator[Session]:
     If the read fails, nothing is appended (the caller audits a refusal itself).
     """
     pending: list[Append] = []
-    with db.read_transaction() as session:
-        session.info[_PENDING] = pending
+    with deferred_read(db, pending) as session:
         yield session
     if pending:
         with db.transaction() as session:
-            for append in pending:
-                append(session)
+            append_deferred(session, pending)
+
+
+@contextmanager
+def deferred_read(db: Database, pending: list[Append]) -> Iterator[Session]:
+    """A read transaction whose audit entries are held in `pending` for the caller to
+    append, with `append_deferred`, in a writing transaction of its own (which must
+    commit before anything read is released)."""
+    with db.read_transaction() as session:
+        session.info[_PENDING] = pending
+        yield session
+
+
+def append_deferred(session: Session, pending: Sequence[Append]) -> None:
+    """Append the entries a `deferred_read` held back, in order, in `session`'s transaction."""
+    for append in pending:
+        append(session)
 
 
 def defer(session: Session, append: Append) -> bool:
-    """Hold `append` back when `session` is an `audited_read`'s; False when it is not."""
-    pending: list[Append] | None = session.info.get(_PENDING)
-    if pending is None:
+    """Hold `append` back when `session` is a deferred read's; False when it is not."""
+    held: list[Append] | None = session.info.get(_PENDING)
+    if held is None:
         return False
-    pending.append(append)
+    held.append(append)
     return True
 
 
@@ -85,15 +99,45 @@ def record(session: Session, event: AuditEvent) -> AuditEntry:
             outcome=str(event.outcome),
             subject=event.subject,
         )
+    connection, seq, prev_hash = _head(session)
+    entry = _entry(seq, prev_hash, event)
+    # The entry is returned transient; callers read its columns, nothing lazy.
+    connection.execute(_APPEND, _row(entry))
+    return entry
+
+
+def record_all(session: Session, events: Sequence[AuditEvent]) -> None:
+    """Append `events` in order: one head lookup and one multi-row insert for all.
+
+    For a large transaction Bundle, whose hundreds of entries each record a change
+    while the Bundle holds the write lock.
+    """
+    if not events or defer(session, lambda writer: record_all(writer, events)):
+        return
+    connection, seq, prev_hash = _head(session)
+    rows = []
+    for offset, event in enumerate(events):
+        entry = _entry(seq + offset, prev_hash, event)
+        rows.append(_row(entry))
+        prev_hash = entry.entry_hash
+    connection.execute(_APPEND, rows)
+
+
+def _head(session: Session) -> tuple[Connection, int, bytes]:
+    """The session's connection (chain lock taken), the next seq and the last hash."""
     # Core statements on the session's connection: the ORM layers cost more than the append.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK, {"key": _PG_CHAIN_LOCK})
     head = connection.execute(_HEAD).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    return connection, seq, prev_hash
+
+
+def _entry(seq: int, prev_hash: bytes, event: AuditEvent) -> AuditEntry:
     ts = utcnow()
     body = canonical_body(seq, ts, event, prev_hash)
-    entry = AuditEntry(
+    return AuditEntry(
         seq=seq,
         ts=ts,
         actor=event.actor,
@@ -103,9 +147,10 @@ def record(session: Session, event: AuditEvent) -> AuditEntry:
         body=body,
         entry_hash=hashlib.sha256(body).digest(),
     )
-    # The entry is returned transient; callers read its columns, nothing lazy.
-    connection.execute(_APPEND, {column: getattr(entry, column) for column in _COLUMNS})
-    return entry
+
+
+def _row(entry: AuditEntry) -> dict[str, object]:
+    return {column: getattr(entry, column) for column in _COLUMNS}
 
 
 class RequestOrigin(Protocol):

@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         description="Largest attachment (decoded Attachment.data, e.g. a DocumentReference's "
         "document) a stored FHIR resource may carry, in bytes.",
     )
+    fhir_bundle_budget: int = Field(
+        default=5000,
+        ge=1000,
+        le=1_000_000,
+        description="Resources one FHIR batch or transaction Bundle may read or write in "
+        "all: each search entry counts its page size, every other entry one.",
+    )
     break_glass_sweep_seconds: int = Field(
         default=60,
         ge=0,

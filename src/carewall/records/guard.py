@@ -16,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, Outcome, audited_read, record
+from carewall.audit import Append, AuditEvent, Outcome, audited_read, deferred_read, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records.actors import Actor
@@ -48,14 +48,24 @@ def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) ->
     return _guarded(runtime, actor, runtime.db.transaction, work)
 
 
-def run_guarded_read(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
+def run_guarded_read(
+    runtime: Runtime,
+    actor: Actor,
+    work: Callable[[Session], T],
+    *,
+    pending: list[Append] | None = None,
+) -> T:
     """`run_guarded` for work that only reads (and audits what it read).
 
     `work` runs in a read transaction: on SQLite no write lock is held while
     rows are searched, checked and decrypted. The audit entries it records are
     appended right after, in one short writing transaction, and its result is
-    returned only once they are committed (`audit.audited_read`).
+    returned only once they are committed (`audit.audited_read`). With
+    `pending`, they are held there instead, for a caller that appends them in
+    its own writing transaction before it releases anything read.
     """
+    if pending is not None:
+        return _guarded(runtime, actor, partial(deferred_read, runtime.db, pending), work)
     return _guarded(runtime, actor, partial(audited_read, runtime.db), work)
 
 

@@ -8,7 +8,7 @@ one transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -26,7 +26,7 @@ from carewall.records.errors import VersionConflictError
 from carewall.records.guard import require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import BREAK_GLASS_ROLES, Action
-from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 from carewall.records.tags import RecordsTag
 from carewall.records.terms import patient_id_of
 from carewall.records.validation import validate_resource
@@ -71,18 +71,9 @@ def delete_in(
     `guard.Denied`: the caller runs its work through `run_guarded`, which audits
     the refusal after the rollback.
     """
-    target = f"{resource_type}/{logical_id}"
     current = store.current_row(session, resource_type, logical_id)
     now = utcnow()
-    if current is None:
-        require_type(actor, Action.WRITE, resource_type, target)
-    else:
-        # Permission before "already deleted": a 410 would confirm to an outsider
-        # that someone else's record exists.
-        require_row(
-            session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
-        )
-    live = store.require_live(current, resource_type, logical_id)
+    live = check_delete(session, keys, actor, resource_type, logical_id, current, now)
     row = store.write_tombstone(session, live, now)
     _audit_change(
         session, actor, RecordsTag.RESOURCE_DELETED, resource_type, logical_id, row.version_id, None
@@ -93,6 +84,28 @@ def delete_in(
         "versionId": row.version_id,
         "lastUpdated": row.last_updated,
     }
+
+
+def check_delete(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    current: FhirResource | None,
+    now: datetime,
+) -> FhirResource:
+    """The checks of a delete, on the resource's current version: the live row to retire."""
+    target = f"{resource_type}/{logical_id}"
+    if current is None:
+        require_type(actor, Action.WRITE, resource_type, target)
+    else:
+        # Permission before "already deleted": a 410 would confirm to an outsider
+        # that someone else's record exists.
+        require_row(
+            session, keys, actor, Action.WRITE, resource_type, target, current.patient_ref, now
+        )
+    return store.require_live(current, resource_type, logical_id)
 
 
 def _write(
@@ -134,15 +147,10 @@ def write_in(
     if not isinstance(resource.get("id"), str):
         raise ValidationError("An update needs the resource's id.")
     resource_type, logical_id = resource["resourceType"], resource["id"]
-    target = f"{resource_type}/{logical_id}"
     now = utcnow()
     existing = store.current_row(session, resource_type, logical_id)
     new_patient = patient_id_of(resource)
-    for ref in {
-        existing.patient_ref if existing else None,
-        keys.patient_ref(new_patient) if new_patient else None,
-    }:
-        require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
+    check_write(session, keys, actor, resource, existing, now)
     result = store.write_version(session, keys, resource, now, existing=existing, if_match=if_match)
     current = result.row or existing
     version = current.version_id if current else 0
@@ -157,6 +165,29 @@ def write_in(
         "created": result.created,
         "lastUpdated": current.last_updated if current else now,
     }
+
+
+def check_write(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource: dict[str, Any],
+    existing: FhirResource | None,
+    now: datetime,
+) -> None:
+    """The checks of a create or update: the compartment the resource is in now (if it
+    exists) and the one it moves to, by the matrix, the caller's own compartment and
+    restrictions."""
+    if not isinstance(resource.get("id"), str):
+        raise ValidationError("An update needs the resource's id.")
+    resource_type, logical_id = resource["resourceType"], resource["id"]
+    target = f"{resource_type}/{logical_id}"
+    new_patient = patient_id_of(resource)
+    for ref in {
+        existing.patient_ref if existing else None,
+        keys.patient_ref(new_patient) if new_patient else None,
+    }:
+        require_row(session, keys, actor, Action.WRITE, resource_type, target, ref, now)
 
 
 def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason_code: str) -> None:
@@ -305,6 +336,18 @@ def _audit_change(
     version: int,
     patient_id: str | None,
 ) -> None:
+    record(session, change_event(actor, tag, resource_type, logical_id, version, patient_id))
+
+
+def change_event(
+    actor: Actor,
+    tag: RecordsTag,
+    resource_type: str,
+    logical_id: str,
+    version: int,
+    patient_id: str | None,
+) -> AuditEvent:
+    """The audit event of one created, updated or deleted version (ids, never values)."""
     details: dict[str, str | int | None] = {
         "resource_type": resource_type,
         "id": logical_id,
@@ -312,4 +355,4 @@ def _audit_change(
         "patient": patient_id,
     }
     subject = f"Patient/{patient_id}" if patient_id else f"{resource_type}/{logical_id}"
-    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))
+    return AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details)
