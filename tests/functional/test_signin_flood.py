@@ -21,12 +21,16 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from carewall.audit import entries_by_actor
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
-from carewall.core.runtime import open_runtime
-from carewall.identity import apitokens, queries
+from carewall.core.runtime import Runtime, open_runtime
+from carewall.identity import apitokens, queries, signin
+from carewall.identity.errors import AuthenticationError, ThrottledError
+from carewall.identity.models import AuthFailure
+from carewall.identity.requests import Origin
 from carewall.records import Actor, RecordsTag
 from carewall.records.services import create_resource
 from tests.browser.conftest import start_server
@@ -161,3 +165,38 @@ def test_a_sign_in_flood_never_fails_a_clinicians_reads(settings: Settings) -> N
     finally:
         runtime.close()
     assert len(audited) == staff.statuses[200]
+
+
+def test_concurrent_guesses_cannot_get_past_the_account_limit(runtime: Runtime) -> None:
+    """Argon2 now runs between reading the throttle and recording the failure; the
+    verdict is taken again in the writing transaction, so guesses racing each other
+    still lock the account out, and its right password is refused afterwards."""
+    person = make_user(runtime, "target@clinic.example", "clinician")
+    guesses = runtime.settings.login_max_failures + 6
+    origin = Origin(ip="203.0.113.9", user_agent="stuffer")
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def guess(n: int) -> None:
+        try:
+            signin.sign_in_with_password(runtime, person.email, f"wrong guess {n}", origin)
+        except (AuthenticationError, ThrottledError) as exc:
+            with lock:
+                outcomes[type(exc).__name__] += 1
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(outcomes.values()) == guesses
+    with runtime.db.sessions() as session:
+        counted = session.scalar(
+            select(func.count()).select_from(AuthFailure).where(AuthFailure.account == person.email)
+        )
+    assert counted is not None
+    assert counted >= runtime.settings.login_max_failures
+    if runtime.db.engine.dialect.name == "sqlite":  # writers are serialised: exactly the limit
+        assert counted == runtime.settings.login_max_failures
+    with pytest.raises(ThrottledError):
+        signin.sign_in_with_password(runtime, person.email, person.password, origin)
