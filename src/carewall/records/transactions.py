@@ -11,12 +11,17 @@ this module provides:
   `records:access:denied` by `guard.run_guarded`, and the whole request fails
   with the entry's status and an issue naming it (`Bundle.entry[3]`).
   `urn:uuid:` fullUrls of created resources get server ids, and every reference
-  to them inside the Bundle is rewritten before anything is written;
+  to them inside the Bundle is rewritten before anything is written. Its
+  deletes and writes are checked and sealed first, in a read transaction
+  (`bundle_plan`), so that the writing transaction holds the write lock only
+  to write; if what the plan read changed meanwhile, the work is done again
+  inside the writing transaction;
 - a batch runs each entry in its own transaction, in order; a failure becomes
   that entry's status and OperationOutcome, and the others still happen.
 
-One `records:bundle:processed` entry sums up the Bundle (counts, types,
-patient ids, never values).
+Before any of it, a Bundle that could read or write more resources than
+`CAREWALL_FHIR_BUNDLE_BUDGET` is refused. One `records:bundle:processed` entry
+sums up the Bundle (counts, types, patient ids, never values).
 """
 
 from __future__ import annotations
@@ -126,8 +131,9 @@ def process_bundle(
 ) -> BundleResult:
     """Run a checked Bundle (see `bundle_entries.read_bundle`) for `actor`.
 
-    A failed transaction raises `BundleEntryError` (nothing was written); a
-    batch always returns, with failures in the entries' results.
+    A Bundle over the work budget raises `InvalidBundleError` (400, too-costly)
+    before any work. A failed transaction raises `BundleEntryError` (nothing
+    was written); a batch always returns, with failures in the entries' results.
     """
     _within_budget(bundle, parse_search, runtime.settings.fhir_bundle_budget)
     keys = RecordKeys.from_keystore(runtime.keys)  # outside any transaction (SQLite)
