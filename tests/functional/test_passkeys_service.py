@@ -103,8 +103,7 @@ class SoftKey:
 
 def _session(runtime: Runtime) -> ActiveSession:
     result = signin.sign_in_with_password(runtime, EMAIL, PASSWORD, ORIGIN)
-    with runtime.db.transaction() as session:
-        active = sessions.resolve(session, runtime.settings, result.token, utcnow())
+    active = sessions.resolve(runtime.db, runtime.settings, result.token, utcnow())
     assert active is not None
     return active
 

@@ -141,3 +141,16 @@ def test_deleting_someone_elses_deleted_record_does_not_reveal_it(runtime: Runti
     alice = _actor(Role.PATIENT, "p-a")
     with pytest.raises((NotFoundError, PermissionDeniedError)):
         delete_resource(runtime, alice, "Observation", theirs["Observation"])
+
+
+def test_a_restricted_patient_still_sees_their_own_record(runtime: Runtime) -> None:
+    ids = _seed(runtime, "p-own")
+    restrict_compartment(runtime, SYSTEM, "p-own", "vip")
+    patient = _actor(Role.PATIENT, patient_id="p-own")
+    found = search_for(runtime, patient, "Observation", {}, Purpose.PATIENT_REQUEST)
+    assert [r["id"] for r in found] == [ids["Observation"]]
+    assert get_record_for(runtime, patient, "Patient", "p-own", Purpose.PATIENT_REQUEST)["id"]
+    clinician = _actor(Role.CLINICIAN)  # staff still need break-glass
+    assert search_for(runtime, clinician, "Observation", {}, P) == []
+    with pytest.raises(BreakGlassRequiredError):
+        get_record_for(runtime, clinician, "Patient", "p-own", P)

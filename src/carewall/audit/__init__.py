@@ -1,6 +1,6 @@
 """Layer 1: the append-only, hash-chained audit trail every domain records through."""
 
-from carewall.audit.about import record_about
+from carewall.audit.about import record_about, record_all_about
 from carewall.audit.chain import VerifyResult, verify
 from carewall.audit.events import AuditEvent, DetailValue, Outcome
 from carewall.audit.queries import (
@@ -12,10 +12,20 @@ from carewall.audit.queries import (
     entry_count,
     recent_entries,
 )
-from carewall.audit.services import RequestOrigin, record, record_from
+from carewall.audit.services import (
+    Append,
+    RequestOrigin,
+    append_deferred,
+    audited_read,
+    deferred_read,
+    record,
+    record_all,
+    record_from,
+)
 from carewall.audit.tags import AuditTag
 
 __all__ = [
+    "Append",
     "AuditEntryView",
     "AuditEvent",
     "AuditTag",
@@ -23,6 +33,9 @@ __all__ = [
     "Outcome",
     "RequestOrigin",
     "VerifyResult",
+    "append_deferred",
+    "audited_read",
+    "deferred_read",
     "entries_about",
     "entries_by_actor",
     "entries_with_action",
@@ -31,6 +44,8 @@ __all__ = [
     "recent_entries",
     "record",
     "record_about",
+    "record_all",
+    "record_all_about",
     "record_from",
     "verify",
 ]

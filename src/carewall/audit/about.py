@@ -9,14 +9,14 @@ and one small `audit_entry_subjects` row per further subject lets
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import MAX_SUBJECT, AuditEvent
 from carewall.audit.models import AuditEntry, AuditEntrySubject
-from carewall.audit.services import record
+from carewall.audit.services import defer, record, record_all
 
 _INDEX = insert(AuditEntrySubject)
 
@@ -27,10 +27,35 @@ def record_about(session: Session, event: AuditEvent, subjects: Iterable[str]) -
     The caller lists the subjects in `event.details` too, so the hashed body
     stays the truth and the index can be rebuilt from it.
     """
-    entry = record(session, event)
     further = sorted({s for s in subjects if s and s != event.subject})
     if any(len(s) > MAX_SUBJECT for s in further):
         raise ValueError("audit subject is too long")
+    if defer(session, lambda writer: record_about(writer, event, further)):
+        # Appended with its index rows when the audited read ends (see `record`).
+        return AuditEntry(actor=event.actor, action=event.action, subject=event.subject)
+    entry = record(session, event)
     if further:
         session.execute(_INDEX, [{"subject": s, "seq": entry.seq} for s in further])
     return entry
+
+
+def record_all_about(session: Session, items: Sequence[tuple[AuditEvent, Iterable[str]]]) -> None:
+    """`record_all` for events that each may be about further subjects (`record_about`)."""
+    listed = [
+        (event, sorted({s for s in subjects if s and s != event.subject}))
+        for event, subjects in items
+    ]
+    if any(len(s) > MAX_SUBJECT for _, further in listed for s in further):
+        raise ValueError("audit subject is too long")
+    if defer(session, lambda writer: record_all_about(writer, listed)):
+        return
+    first = record_all(session, [event for event, _ in listed])
+    if first is None:
+        return
+    rows = [
+        {"subject": subject, "seq": first + offset}
+        for offset, (_, further) in enumerate(listed)
+        for subject in further
+    ]
+    if rows:
+        session.execute(_INDEX, rows)

@@ -4,20 +4,29 @@
 entry commit together or not at all. Appends are serialised so that several
 threads or worker processes still build one chain: on PostgreSQL with a
 transaction-scoped advisory lock, on SQLite by the write lock that every
-Carewall transaction takes at BEGIN IMMEDIATE.
+writing transaction (`Database.transaction`, BEGIN IMMEDIATE) takes.
+
+A read changes nothing but must still be audited. `audited_read` runs it in a
+read transaction (no write lock on SQLite, however long the decryption takes)
+and appends the entries it recorded afterwards, in one short writing
+transaction, before control returns to the caller: no data leaves an audited
+read unless its entries are committed, and if they cannot be, the read fails.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Connection, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
 from carewall.audit.models import AuditEntry
 from carewall.core.clock import utcnow
+from carewall.core.db import Database
 
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
 _PG_CHAIN_LOCK = 0x43574155  # "CWAU"
@@ -30,17 +39,108 @@ _APPEND = insert(_TABLE)
 _COLUMNS = ("seq", "ts", "actor", "action", "outcome", "subject", "body", "entry_hash")
 
 
+# session.info key of the appends an `audited_read` holds back until its read is over.
+_PENDING = "carewall.audit.pending"
+Append = Callable[[Session], object]
+
+
+@contextmanager
+def audited_read(db: Database) -> Iterator[Session]:
+    """A read transaction whose audit entries are appended when it ends, before its
+    caller gets anything back.
+
+    Use it as `with audited_read(db) as session: return work(session)`: the return
+    value is handed over only after the entries `work` recorded are committed.
+    If the read fails, nothing is appended (the caller audits a refusal itself).
+    """
+    pending: list[Append] = []
+    with deferred_read(db, pending) as session:
+        yield session
+    if pending:
+        with db.transaction() as session:
+            append_deferred(session, pending)
+
+
+@contextmanager
+def deferred_read(db: Database, pending: list[Append]) -> Iterator[Session]:
+    """A read transaction whose audit entries are held in `pending` for the caller to
+    append, with `append_deferred`, in a writing transaction of its own (which must
+    commit before anything read is released)."""
+    with db.read_transaction() as session:
+        session.info[_PENDING] = pending
+        yield session
+
+
+def append_deferred(session: Session, pending: Sequence[Append]) -> None:
+    """Append the entries a `deferred_read` held back, in order, in `session`'s transaction."""
+    for append in pending:
+        append(session)
+
+
+def defer(session: Session, append: Append) -> bool:
+    """Hold `append` back when `session` is a deferred read's; False when it is not."""
+    held: list[Append] | None = session.info.get(_PENDING)
+    if held is None:
+        return False
+    held.append(append)
+    return True
+
+
 def record(session: Session, event: AuditEvent) -> AuditEntry:
-    """Append `event` to the chain in `session`'s transaction and return the entry."""
+    """Append `event` to the chain in `session`'s transaction and return the entry.
+
+    In an `audited_read` the entry is appended when the read ends: the entry
+    returned then carries the event's columns but no `seq`, `ts` or hash yet.
+    """
+    if defer(session, lambda writer: record(writer, event)):
+        return AuditEntry(
+            actor=event.actor,
+            action=event.action,
+            outcome=str(event.outcome),
+            subject=event.subject,
+        )
+    connection, seq, prev_hash = _head(session)
+    entry = _entry(seq, prev_hash, event)
+    # The entry is returned transient; callers read its columns, nothing lazy.
+    connection.execute(_APPEND, _row(entry))
+    return entry
+
+
+def record_all(session: Session, events: Sequence[AuditEvent]) -> int | None:
+    """Append `events` in order: one head lookup and one multi-row insert for all.
+
+    For a large transaction Bundle, whose hundreds of entries each record a change
+    while the Bundle holds the write lock. Returns the first entry's position
+    (None when there was nothing to append or the append waits for a read's end).
+    """
+    if not events or defer(session, lambda writer: record_all(writer, events)):
+        return None
+    connection, seq, prev_hash = _head(session)
+    first = seq
+    rows = []
+    for offset, event in enumerate(events):
+        entry = _entry(seq + offset, prev_hash, event)
+        rows.append(_row(entry))
+        prev_hash = entry.entry_hash
+    connection.execute(_APPEND, rows)
+    return first
+
+
+def _head(session: Session) -> tuple[Connection, int, bytes]:
+    """The session's connection (chain lock taken), the next seq and the last hash."""
     # Core statements on the session's connection: the ORM layers cost more than the append.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK, {"key": _PG_CHAIN_LOCK})
     head = connection.execute(_HEAD).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    return connection, seq, prev_hash
+
+
+def _entry(seq: int, prev_hash: bytes, event: AuditEvent) -> AuditEntry:
     ts = utcnow()
     body = canonical_body(seq, ts, event, prev_hash)
-    entry = AuditEntry(
+    return AuditEntry(
         seq=seq,
         ts=ts,
         actor=event.actor,
@@ -50,9 +150,10 @@ def record(session: Session, event: AuditEvent) -> AuditEntry:
         body=body,
         entry_hash=hashlib.sha256(body).digest(),
     )
-    # The entry is returned transient; callers read its columns, nothing lazy.
-    connection.execute(_APPEND, {column: getattr(entry, column) for column in _COLUMNS})
-    return entry
+
+
+def _row(entry: AuditEntry) -> dict[str, object]:
+    return {column: getattr(entry, column) for column in _COLUMNS}
 
 
 class RequestOrigin(Protocol):

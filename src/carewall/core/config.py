@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,26 @@ class Settings(BaseSettings):
     token_days: int = Field(
         default=90, ge=1, le=365, description="Default lifetime of a personal API token."
     )
+    signin_concurrency: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Password sign-ins verified at once by one server process (Argon2 is "
+        "CPU-bound); 0 means one per CPU core.",
+    )
+    signin_queue: int = Field(
+        default=32,
+        ge=0,
+        le=10_000,
+        description="Password sign-ins that may wait for a free slot; beyond that, an attempt "
+        "is answered 503 with Retry-After at once.",
+    )
+    signin_queue_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="Longest wait for a sign-in slot before the attempt is answered 503.",
+    )
 
     # Record vault.
     max_attachment_bytes: int = Field(
@@ -105,6 +126,13 @@ class Settings(BaseSettings):
         le=512 * 1024 * 1024,
         description="Largest attachment (decoded Attachment.data, e.g. a DocumentReference's "
         "document) a stored FHIR resource may carry, in bytes.",
+    )
+    fhir_bundle_budget: int = Field(
+        default=5000,
+        ge=1000,
+        le=1_000_000,
+        description="Resources one FHIR batch or transaction Bundle may read or write in "
+        "all: each search entry counts its page size, every other entry one.",
     )
     break_glass_sweep_seconds: int = Field(
         default=60,
@@ -184,6 +212,11 @@ class Settings(BaseSettings):
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def effective_signin_concurrency(self) -> int:
+        """Sign-in slots per process: the setting, or the CPU cores this process may use."""
+        return self.signin_concurrency or available_cores()
+
+    @property
     def sqlite_path(self) -> Path:
         """Where the embedded database lives."""
         return self.home / "carewall.db"
@@ -220,6 +253,14 @@ def _mask_url_password(url: str) -> str:
     credentials, _, host = rest.rpartition("@")
     user, has_password, _ = credentials.partition(":")
     return f"{scheme}://{user}{':********' if has_password else ''}@{host}"
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity, where the system tells it)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 @lru_cache(maxsize=1)

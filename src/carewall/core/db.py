@@ -1,9 +1,16 @@
 """Database engine, sessions and migrations for SQLite (default) and PostgreSQL.
 
-SQLite runs in WAL mode and every transaction starts with `BEGIN IMMEDIATE`:
-a read-then-write transaction (such as appending to the audit chain) then holds
-the write lock from its first statement, so concurrent writers queue on
+Writers say that they write. `Database.transaction()` is the one way to change
+data: on SQLite (WAL mode) it starts with `BEGIN IMMEDIATE`, so a
+read-then-write transaction (such as appending to the audit chain) holds the
+write lock from its first statement and concurrent writers queue on
 `busy_timeout` instead of failing with "database is locked" half way through.
+Everything else reads: `Database.read_transaction()`, `Database.sessions()` and
+`engine.connect()` begin `DEFERRED`, which in WAL mode takes no lock at all, so
+reads never wait for writers and never make writers wait. A deferred
+transaction must not write after it has read: SQLite cannot upgrade its
+snapshot once another writer has committed, and answers "database is locked"
+at once. Read, finish the read, then write in `transaction()`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The execution option that marks a connection as a writer's (`Database.transaction`).
+_WRITES = "carewall_writes"
+_BEGIN_WRITE = "BEGIN IMMEDIATE"
+_BEGIN_READ = "BEGIN DEFERRED"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -91,31 +102,57 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Straight to the driver: every transaction starts here, and the statement
         # pipeline (events, cursor wrapping, result set-up) costs more than SQLite does.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        writes = conn.get_execution_options().get(_WRITES, False)
+        conn.connection.driver_connection.execute(_BEGIN_WRITE if writes else _BEGIN_READ)
 
 
 @dataclass
 class Database:
-    """An engine and its session factory; one per process (or per test)."""
+    """An engine and its session factories; one per process (or per test).
+
+    `sessions` opens sessions that read (deferred transactions); writers use
+    `transaction()`, whose connection is marked as a writer's.
+    """
 
     engine: Engine
     sessions: sessionmaker[Session]
+    writer: Engine
+    _write_sessions: sessionmaker[Session]
 
     @classmethod
     def connect(cls, url: str) -> Database:
         """Open (not migrate) the database at `url`."""
         engine = make_engine(url)
-        return cls(engine, sessionmaker(engine, expire_on_commit=False))
+        writer = engine.execution_options(**{_WRITES: True})
+        return cls(
+            engine,
+            sessionmaker(engine, expire_on_commit=False),
+            writer,
+            sessionmaker(writer, expire_on_commit=False),
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits together or not at all."""
+        """A session that writes: its work commits together or not at all.
+
+        On SQLite it holds the write lock from its first statement to its end, so
+        keep it short: hash, encrypt, validate and decrypt before or after it.
+        """
+        with self._write_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[Session]:
+        """A session that only reads, from one consistent snapshot, taking no write lock.
+
+        Writing in it is a bug: on SQLite the upgrade fails under concurrency.
+        """
         with self.sessions() as session, session.begin():
             yield session
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
-        with self.engine.begin() as connection:
+        with self.writer.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -121,20 +121,22 @@ def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
     if not secret.startswith(PREFIX):
         return None
     now = utcnow()
-    with runtime.db.engine.connect() as connection:  # no ORM: this runs on every request
+    # No ORM, and no write lock: this runs on every request. The rare touch of
+    # `last_used_at` is a short writing transaction of its own.
+    with runtime.db.engine.connect() as connection:
         found = connection.execute(_BY_HASH, {"token_hash": digest(secret)}).first()
-        if found is None:
-            return None
-        token_id, scopes, revoked_at, expires_at, last_used_at = found[:5]
-        user_id, email, role, status, locked = found[5:]
-        if revoked_at is not None or expires_at <= now:
-            return None
-        if status != "active" or locked:
-            return None
-        if last_used_at is None or now - last_used_at >= _TOUCH:
+    if found is None:
+        return None
+    token_id, scopes, revoked_at, expires_at, last_used_at = found[:5]
+    user_id, email, role, status, locked = found[5:]
+    if revoked_at is not None or expires_at <= now:
+        return None
+    if status != "active" or locked:
+        return None
+    if last_used_at is None or now - last_used_at >= _TOUCH:
+        with runtime.db.writer.begin() as connection:
             connection.execute(_TOUCH_TOKEN, {"token_id": token_id, "now": now})
-            connection.commit()
-        return TokenIdentity(user_id, email, role, token_id, frozenset(scopes))
+    return TokenIdentity(user_id, email, role, token_id, frozenset(scopes))
 
 
 def revoke_token(runtime: Runtime, actor: str, user_id: str, token_id: str, origin: Origin) -> None:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from carewall.core.config import Settings
+from carewall.core.db import Database
 from carewall.identity.models import User, WebSession
 from carewall.identity.requests import Origin
 from carewall.identity.roles import Role
@@ -98,27 +99,33 @@ def rotate(session: Session, row: WebSession, stage: Stage, now: datetime) -> st
     return token
 
 
-def resolve(
-    session: Session, settings: Settings, token: str, now: datetime
-) -> ActiveSession | None:
+def resolve(db: Database, settings: Settings, token: str, now: datetime) -> ActiveSession | None:
     """The live session for a cookie value, or None when unknown, expired or disabled.
 
-    Expired sessions are deleted on sight, so a stolen cookie stops working at
-    the limit even if nobody signs out.
+    Runs on every browser request, so it reads without taking a write lock and
+    writes (briefly) only when it must: expired sessions are deleted on sight,
+    so a stolen cookie stops working at the limit even if nobody signs out, and
+    `last_seen_at` is refreshed at most once a minute.
     """
-    found = session.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_hash == digest(token))
-    ).first()
+    with db.read_transaction() as session:
+        found = session.execute(
+            select(WebSession, User)
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.token_hash == digest(token))
+        ).first()
     if found is None:
         return None
     row, user = found
     idle_deadline = row.last_seen_at + idle_limit(settings, user.role)
     if now >= row.expires_at or now >= idle_deadline or user.status != "active" or user.locked:
-        session.delete(row)
+        with db.transaction() as session:
+            session.execute(delete(WebSession).where(WebSession.id == row.id))
         return None
     if now - row.last_seen_at >= _TOUCH_INTERVAL:
+        touch = update(WebSession).where(WebSession.id == row.id).values(last_seen_at=now)
+        with db.transaction() as session:
+            if session.execute(touch).rowcount != 1:  # type: ignore[attr-defined]
+                return None  # signed out or revoked meanwhile
         row.last_seen_at = now
     return ActiveSession(row, user)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import Outcome
 from carewall.core.clock import utcnow
+from carewall.core.config import Settings
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.identity import factors, notices, passwords, policy, sessions, throttle
@@ -58,28 +59,32 @@ def _fail(failure: CarewallError | None) -> None:
 def sign_in_with_password(
     runtime: Runtime, email: str, password: str, origin: Origin
 ) -> SignInResult:
-    """First step: check the password and start a session at the right stage."""
+    """First step: check the password and start a session at the right stage.
+
+    Three steps, so that no database lock is held while Argon2 runs (a fraction
+    of a second of CPU, and the dummy verification costs the same for unknown
+    emails): read the account and the throttle verdict, verify the password
+    outside any transaction, then record the outcome in one short writing
+    transaction that checks the throttle again, so concurrent attempts cannot
+    get past the limits.
+    """
     settings, now, email = runtime.settings, utcnow(), normalise_email(email)
+    with runtime.db.read_transaction() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        first = _password_verdict(session, settings, user, email, origin, now)
+    attempt = _verify_outside(user, password) if first.allowed else _dummy_attempt(password)
     failure: CarewallError | None = None
     result: SignInResult | None = None
     with runtime.db.transaction() as session:
         user = session.scalar(select(User).where(User.email == email))
-        verdict = throttle.check(
-            session,
-            settings,
-            kind=throttle.Kind.PASSWORD,
-            account=email,
-            ip=origin.ip,
-            now=now,
-            consecutive_failures=user.consecutive_failures if user else 0,
-            last_success=user.last_login_at if user else None,
-        )
+        verdict = first
+        if first.allowed:  # again: attempts running meanwhile may have reached a limit
+            verdict = _password_verdict(session, settings, user, email, origin, now)
         if not verdict.allowed:
-            passwords.dummy_verify(password)
             _audit_throttled(session, Tag.LOGIN_THROTTLED, origin, user, verdict)
             failure = ThrottledError(GENERIC_LOGIN_FAILURE, verdict.retry_after)
         else:
-            result = _check_password(runtime, session, user, email, password, origin, now)
+            result = _check_password(runtime, session, user, email, attempt, origin, now)
             if result is None:
                 failure = AuthenticationError(GENERIC_LOGIN_FAILURE)
     _fail(failure)
@@ -87,29 +92,71 @@ def sign_in_with_password(
     return result
 
 
+def _password_verdict(
+    session: Session,
+    settings: Settings,
+    user: User | None,
+    email: str,
+    origin: Origin,
+    now: datetime,
+) -> throttle.Verdict:
+    return throttle.check(
+        session,
+        settings,
+        kind=throttle.Kind.PASSWORD,
+        account=email,
+        ip=origin.ip,
+        now=now,
+        consecutive_failures=user.consecutive_failures if user else 0,
+        last_success=user.last_login_at if user else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What the password verification found, against which stored hash."""
+
+    verified_hash: str | None  # the hash the password matched, None when it matched none
+    new_hash: str | None = None  # a rehash with current parameters, when one is due
+
+
+def _verify_outside(user: User | None, password: str) -> _Attempt:
+    """Argon2, outside any transaction; unknown and unusable accounts cost the same time."""
+    usable = user is not None and user.status == "active" and not user.locked
+    if user is None or not usable or not user.password_hash:
+        return _dummy_attempt(password)
+    check = passwords.verify_password(user.password_hash, password)
+    return _Attempt(user.password_hash if check.ok else None, check.new_hash)
+
+
+def _dummy_attempt(password: str) -> _Attempt:
+    """A throttled or impossible attempt still spends a verification's time."""
+    passwords.dummy_verify(password)
+    return _Attempt(None)
+
+
 def _check_password(
     runtime: Runtime,
     session: Session,
     user: User | None,
     email: str,
-    password: str,
+    attempt: _Attempt,
     origin: Origin,
     now: datetime,
 ) -> SignInResult | None:
+    """Decide on the account as it is now: the verified hash must still be its hash."""
     usable = user is not None and user.status == "active" and not user.locked
     if user is None or not usable or not user.password_hash:
-        passwords.dummy_verify(password)
         reason = "unknown_account" if user is None else f"account_{user.status}"
         if user is not None and user.locked:
             reason = "account_locked"
         _password_failed(session, runtime, user, email, origin, now, reason)
         return None
-    check = passwords.verify_password(user.password_hash, password)
-    if not check.ok:
+    if attempt.verified_hash is None or attempt.verified_hash != user.password_hash:
         _password_failed(session, runtime, user, email, origin, now, "bad_password")
         return None
-    if check.new_hash is not None:
-        user.password_hash = check.new_hash  # transparent upgrade of hash parameters
+    if attempt.new_hash is not None:
+        user.password_hash = attempt.new_hash  # transparent upgrade of hash parameters
     user.consecutive_failures = 0
     return _start_session(runtime, session, user, origin, now)
 
@@ -325,6 +372,7 @@ def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin
     """Re-authenticate for a sensitive action: a second factor, or the password when the
     user has none (only possible where policy leaves MFA optional)."""
     now = utcnow()
+    matched = _password_outside(runtime, active, secret)
     failure: CarewallError | None = None
     with runtime.db.transaction() as session:
         row = session.merge(active.session)
@@ -341,7 +389,7 @@ def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin
         if not verdict.allowed:
             _audit_throttled(session, Tag.MFA_THROTTLED, origin, user, verdict)
             failure = ThrottledError(GENERIC_MFA_FAILURE, verdict.retry_after)
-        elif _step_up_ok(runtime, session, user, secret, origin, now):
+        elif _step_up_ok(runtime, session, user, secret, origin, now, matched):
             row.mfa_at = now
             audit(session, Tag.STEP_UP, origin, actor=user_ref(user.id), subject=user_ref(user.id))
         else:
@@ -349,12 +397,30 @@ def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin
     _fail(failure)
 
 
+def _password_outside(runtime: Runtime, active: ActiveSession, secret: str) -> str | None:
+    """For a user without a second factor: the stored hash `secret` matched, verified
+    before any writing transaction (Argon2 takes a fraction of a second); else None."""
+    with runtime.db.read_transaction() as session:
+        if factors.summary(session, active.user.id).any_second_factor:
+            return None
+        stored = session.scalar(select(User.password_hash).where(User.id == active.user.id))
+    if stored is None or not passwords.verify_password(stored, secret).ok:
+        return None
+    return stored
+
+
 def _step_up_ok(
-    runtime: Runtime, session: Session, user: User, secret: str, origin: Origin, now: datetime
+    runtime: Runtime,
+    session: Session,
+    user: User,
+    secret: str,
+    origin: Origin,
+    now: datetime,
+    matched: str | None,
 ) -> bool:
     if factors.summary(session, user.id).any_second_factor:
         return _check_code(runtime, session, user, secret, origin, now) is not None
-    ok = user.password_hash is not None and passwords.verify_password(user.password_hash, secret).ok
+    ok = matched is not None and matched == user.password_hash
     if not ok:
         throttle.record_failure(
             session, kind=throttle.Kind.MFA, account=user.email, ip=origin.ip, now=now

@@ -2,10 +2,13 @@
 
 Every function checks the permission matrix (`matrix`), the caller's
 compartment and break-glass restrictions (`guard`) before anything is
-decrypted, and records the access in the audit trail in the same transaction
-(purpose of use, patient id, resource type; never values). Nothing outside
-this module calls `store.open_row`, except `records.reindex`, which decrypts
-stored versions only to rebuild their blind indexes and returns no content.
+decrypted, and records the access in the audit trail (purpose of use, patient
+id, resource type; never values). A read runs in a read transaction and its
+audit entry is committed right after it, before the data is returned
+(`guard.run_guarded_read`); inside a transaction Bundle the entry joins the
+Bundle's transaction. Nothing outside this module calls `store.open_row`,
+except `records.reindex`, which decrypts stored versions only to rebuild their
+blind indexes and returns no content.
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ from carewall.records.actors import Actor, Purpose
 from carewall.records.audit_patients import patient_part
 from carewall.records.guard import (
     blocked,
+    hidden_compartments,
     readable,
     require_row,
     require_type,
     restricted,
-    run_guarded,
+    run_guarded_read,
 )
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action, allowed
 from carewall.records.models import FhirResource
-from carewall.records.search import find_rows
+from carewall.records.search import MAX_RESULTS, count_rows, find_rows
 from carewall.records.tags import RecordsTag
 
 
@@ -58,7 +62,7 @@ def get_record_for(
     def work(session: Session) -> dict[str, Any]:
         return read_in(session, keys, actor, resource_type, logical_id, purpose)
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def read_in(
@@ -103,7 +107,7 @@ def vread_for(
         _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
         return resource
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def history_for(
@@ -148,7 +152,20 @@ def history_for(
         _audit_history(session, keys, actor, resource_type, logical_id, opened, len(rows), purpose)
         return entries
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search, as the caller may see it.
+
+    `total` counts every match the caller may see; `next_after` is the logical id
+    the next page starts after (None on the last page).
+    """
+
+    resources: list[dict[str, Any]]
+    total: int
+    next_after: str | None
 
 
 def _audit_history(
@@ -191,18 +208,56 @@ def search_for(
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
+    *,
+    limit: int = MAX_RESULTS,
+    newest_first: bool = False,
 ) -> list[dict[str, Any]]:
-    """Resources of one type matching `params` that `actor` may see.
+    """Resources of one type matching `params` that `actor` may see (at most `limit`).
 
     Patients search inside their own compartment only; restricted compartments
     a staff member has not opened by break-glass are left out of the results.
+    With `newest_first`, the most recently written come first (a page that shows
+    the latest few); otherwise they come in logical-id order.
     """
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> list[dict[str, Any]]:
-        return search_in(session, keys, actor, resource_type, params, purpose)
+        visible = _visible(session, keys, actor, resource_type)
+        found = _find(
+            session, keys, resource_type, params, visible, limit=limit, newest_first=newest_first
+        )
+        resources = [store.open_row(keys, row) for row in found]
+        patients = _patients(keys, found, resources)
+        count = len(resources)
+        _audit_search(session, keys, actor, resource_type, params, purpose, count, patients)
+        return resources
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
+
+
+def search_page_for(
+    runtime: Runtime,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+    *,
+    count: int,
+    after: str = "",
+) -> SearchPage:
+    """One page of `count` results after the logical id `after`, with the total.
+
+    The database pages: only the rows of this page are loaded and decrypted,
+    whatever the number of matches.
+    """
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> SearchPage:
+        return search_page_in(
+            session, keys, actor, resource_type, params, purpose, count=count, after=after
+        )
+
+    return run_guarded_read(runtime, actor, work)
 
 
 def search_in(
@@ -212,22 +267,99 @@ def search_in(
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
+    *,
+    limit: int = MAX_RESULTS,
 ) -> list[dict[str, Any]]:
     """`search_for` inside the caller's transaction (a transaction or batch Bundle).
 
     Same compartment scope, restriction filter and audit entry; a refusal raises
     `guard.Denied`, so the caller runs its work through `run_guarded`.
     """
-    require_type(actor, Action.READ, resource_type, resource_type)
-    rows = find_rows(session, keys, resource_type, params, compartment=_scope(keys, actor))
-    hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
-    rows = [row for row in rows if row.patient_ref not in hidden]
+    visible = _visible(session, keys, actor, resource_type)
+    rows = _find(session, keys, resource_type, params, visible, limit=limit)
     resources = [store.open_row(keys, row) for row in rows]
-    patients = {
-        p for row, r in zip(rows, resources, strict=True) if (p := store.patient_of(keys, row, r))
-    }
+    patients = _patients(keys, rows, resources)
     _audit_search(session, keys, actor, resource_type, params, purpose, len(resources), patients)
     return resources
+
+
+def _patients(
+    keys: RecordKeys, rows: Sequence[FhirResource], resources: Sequence[dict[str, Any]]
+) -> set[str]:
+    """The patients whose data a search returned (read from the rows as they are filed)."""
+    return {
+        p for row, r in zip(rows, resources, strict=True) if (p := store.patient_of(keys, row, r))
+    }
+
+
+def search_page_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    purpose: Purpose,
+    *,
+    count: int,
+    after: str = "",
+) -> SearchPage:
+    """`search_page_for` inside the caller's transaction (a Bundle's search entry)."""
+    visible = _visible(session, keys, actor, resource_type)
+    rows = _find(session, keys, resource_type, params, visible, limit=count + 1, after=after)
+    shown = rows[:count]  # one row more than the page says whether another page follows
+    resources = [store.open_row(keys, row) for row in shown]
+    patients = _patients(keys, shown, resources)
+    _audit_search(session, keys, actor, resource_type, params, purpose, len(resources), patients)
+    total = count_rows(
+        session,
+        keys,
+        resource_type,
+        params,
+        compartment=visible.compartment,
+        hidden=visible.hidden,
+    )
+    following = shown[-1].logical_id if shown and len(rows) > count else None
+    return SearchPage(resources, total, following)
+
+
+@dataclass(frozen=True)
+class _Visible:
+    """What a search by `actor` may return: one compartment (patients), not `hidden` ones."""
+
+    compartment: str | None
+    hidden: frozenset[str]
+
+
+def _visible(session: Session, keys: RecordKeys, actor: Actor, resource_type: str) -> _Visible:
+    """Authorise a search (the type, by the matrix) and scope it, before any row is read."""
+    require_type(actor, Action.READ, resource_type, resource_type)
+    return _Visible(_scope(keys, actor), hidden_compartments(session, actor, utcnow()))
+
+
+def _find(
+    session: Session,
+    keys: RecordKeys,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    visible: _Visible,
+    *,
+    limit: int,
+    after: str = "",
+    newest_first: bool = False,
+) -> list[FhirResource]:
+    if limit <= 0:
+        return []
+    return find_rows(
+        session,
+        keys,
+        resource_type,
+        params,
+        compartment=visible.compartment,
+        hidden=visible.hidden,
+        limit=limit,
+        after=after,
+        newest_first=newest_first,
+    )
 
 
 def conditional_match_in(
@@ -256,7 +388,8 @@ def conditional_match_in(
         if row.patient_ref in hidden:
             reason = "conditional-match-restricted"
             raise restricted(actor, resource_type, resource_type, reason, row)
-    return search_in(session, keys, actor, resource_type, params, purpose)
+    # Two are enough to tell one match from several.
+    return search_in(session, keys, actor, resource_type, params, purpose, limit=2)
 
 
 # A conditional create wants one match; a few more are enough to see a hidden one.
@@ -324,7 +457,7 @@ def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[
         record(session, event)
         return resources
 
-    return run_guarded(runtime, actor, work)
+    return run_guarded_read(runtime, actor, work)
 
 
 def _scope(keys: RecordKeys, actor: Actor) -> str | None:

@@ -1,20 +1,22 @@
 """Access decisions on stored rows (no decryption): matrix, compartment, break-glass.
 
-A refusal is raised as `Denied`, which `run_guarded` turns into an audited
-`records:access:denied` entry (written after the refused transaction rolled
-back) and the public error.
+A refusal is raised as `Denied`, which `run_guarded` (writes) and
+`run_guarded_read` (reads) turn into an audited `records:access:denied` entry
+(written after the refused transaction rolled back) and the public error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, Outcome, record
+from carewall.audit import Append, AuditEvent, Outcome, audited_read, deferred_read, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records import store
@@ -59,9 +61,40 @@ class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_gua
 
 
 def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
-    """Run `work` in one transaction; audit and re-raise a refusal as its public error."""
+    """Run `work` in one writing transaction; audit and re-raise a refusal as its public
+    error."""
+    return _guarded(runtime, actor, runtime.db.transaction, work)
+
+
+def run_guarded_read(
+    runtime: Runtime,
+    actor: Actor,
+    work: Callable[[Session], T],
+    *,
+    pending: list[Append] | None = None,
+) -> T:
+    """`run_guarded` for work that only reads (and audits what it read).
+
+    `work` runs in a read transaction: on SQLite no write lock is held while
+    rows are searched, checked and decrypted. The audit entries it records are
+    appended right after, in one short writing transaction, and its result is
+    returned only once they are committed (`audit.audited_read`). With
+    `pending`, they are held there instead, for a caller that appends them in
+    its own writing transaction before it releases anything read.
+    """
+    if pending is not None:
+        return _guarded(runtime, actor, partial(deferred_read, runtime.db, pending), work)
+    return _guarded(runtime, actor, partial(audited_read, runtime.db), work)
+
+
+def _guarded(
+    runtime: Runtime,
+    actor: Actor,
+    transaction: Callable[[], AbstractContextManager[Session]],
+    work: Callable[[Session], T],
+) -> T:
     try:
-        with runtime.db.transaction() as session:
+        with transaction() as session:
             return work(session)
     except Denied as denied:
         keys = RecordKeys.from_keystore(runtime.keys)
@@ -187,7 +220,9 @@ _RESTRICTED = select(RestrictedCompartment.patient_ref).where(
 
 def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetime) -> set[str]:
     """The compartments among `patient_refs` that are restricted and not opened by a grant."""
-    if actor.system or not patient_refs:
+    if actor.system or not actor.role.is_staff or not patient_refs:
+        # A restriction keeps staff out; a patient is confined to their own compartment
+        # by `require_row` and `_scope`, and always sees their own record.
         return set()
     # On the connection, not through the ORM: this runs on every staff read.
     found = session.connection().execute(_RESTRICTED, {"refs": list(patient_refs)})
@@ -195,6 +230,18 @@ def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetim
     if not restricted or actor.role not in BREAK_GLASS_ROLES:
         return restricted
     return restricted - active_grants(session, actor, restricted, now)
+
+
+_ALL_RESTRICTED = select(RestrictedCompartment.patient_ref)
+
+
+def hidden_compartments(session: Session, actor: Actor, now: datetime) -> frozenset[str]:
+    """Every restricted compartment `actor` may not open: what a search leaves out, in
+    the query itself (`blocked` over all restricted compartments)."""
+    if actor.system:
+        return frozenset()
+    restricted = set(session.connection().execute(_ALL_RESTRICTED).scalars())
+    return frozenset(blocked(session, actor, restricted, now))
 
 
 def active_grants(

@@ -18,6 +18,9 @@ from carewall.records.access import get_record_for, search_for
 from carewall.records.actors import Actor, Purpose
 
 RECENT = 20
+# Resources of one type read (and decrypted) for the portal page, newest written first:
+# a page view costs at most this many per section; the downloads hold everything.
+SECTION_LIMIT = 200
 SHOWN_TYPES = (
     "Condition",
     "AllergyIntolerance",
@@ -50,6 +53,7 @@ class RecordSummary:
     immunizations: list[Line] = field(default_factory=list)
     results: list[Line] = field(default_factory=list)
     visits: list[Line] = field(default_factory=list)
+    partial: bool = False  # some section shows only the most recently recorded entries
 
 
 def my_record(runtime: Runtime, actor: Actor) -> RecordSummary | None:
@@ -61,11 +65,17 @@ def my_record(runtime: Runtime, actor: Actor) -> RecordSummary | None:
         patient = get_record_for(runtime, actor, "Patient", actor.patient_id, purpose)
     except NotFoundError:  # linked to an id whose record is not (or no longer) stored
         return None
-    resources = [patient]
+    resources, partial = [patient], False
     params = {"patient": [actor.patient_id]}
     for resource_type in SHOWN_TYPES:
-        resources.extend(search_for(runtime, actor, resource_type, params, purpose))
-    return summarise(resources)
+        found = search_for(
+            runtime, actor, resource_type, params, purpose, limit=SECTION_LIMIT, newest_first=True
+        )
+        partial = partial or len(found) >= SECTION_LIMIT
+        resources.extend(found)
+    summary = summarise(resources)
+    summary.partial = partial
+    return summary
 
 
 def summarise(resources: Iterable[dict[str, Any]]) -> RecordSummary:

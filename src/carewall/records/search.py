@@ -8,8 +8,9 @@ compartment column; `_id` the plain logical id.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from carewall.records.errors import Issue, RecordValidationError
@@ -20,6 +21,16 @@ from carewall.records.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS, query_valu
 MAX_RESULTS = 1000
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """One page of a search as asked: its parameters, the page size, and the logical id
+    the page starts after (empty for the first page)."""
+
+    params: dict[str, list[str]]
+    count: int
+    after: str = ""
+
+
 def find_rows(
     session: Session,
     keys: RecordKeys,
@@ -28,8 +39,52 @@ def find_rows(
     *,
     compartment: str | None = None,
     limit: int = MAX_RESULTS,
+    after: str = "",
+    hidden: frozenset[str] = frozenset(),
+    newest_first: bool = False,
 ) -> list[FhirResource]:
-    """Current, live versions matching every parameter (optionally inside one compartment)."""
+    """Current, live versions matching every parameter, at most `limit` of them.
+
+    In logical-id order, those after `after` (the database pages: a search never
+    loads more rows than the page it returns); or, with `newest_first`, the most
+    recently written first. Rows inside `hidden` compartments are left out by the
+    query itself, so pages stay full.
+    """
+    query = _matching(keys, resource_type, params, compartment, hidden)
+    if newest_first:
+        query = query.order_by(FhirResource.last_updated.desc(), FhirResource.logical_id)
+    else:
+        if after:
+            query = query.where(FhirResource.logical_id > after)
+        query = query.order_by(FhirResource.logical_id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def count_rows(
+    session: Session,
+    keys: RecordKeys,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    *,
+    compartment: str | None = None,
+    hidden: frozenset[str] = frozenset(),
+) -> int:
+    """How many current, live versions match (the searchset's `total`), counted in the
+    database without loading a row."""
+    matching = _matching(keys, resource_type, params, compartment, hidden)
+    matching = matching.with_only_columns(FhirResource.id)
+    return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+
+
+def _matching(
+    keys: RecordKeys,
+    resource_type: str,
+    params: Mapping[str, Sequence[str]],
+    compartment: str | None,
+    hidden: frozenset[str],
+) -> Select[FhirResource]:
+    """Current, live versions of the type matching every parameter, inside `compartment`
+    (when given) and outside the `hidden` compartments."""
     query = select(FhirResource).where(
         FhirResource.resource_type == resource_type,
         FhirResource.is_current.is_(True),
@@ -37,9 +92,16 @@ def find_rows(
     )
     if compartment is not None:
         query = query.where(FhirResource.patient_ref == compartment)
+    if hidden:
+        query = query.where(
+            or_(
+                FhirResource.patient_ref.is_(None),
+                FhirResource.patient_ref.not_in(sorted(hidden)),
+            )
+        )
     for param, values in params.items():
         query = _filter(query, keys, resource_type, param, _split(values))
-    return list(session.scalars(query.order_by(FhirResource.logical_id).limit(limit)))
+    return query
 
 
 def _filter(

@@ -74,19 +74,9 @@ def delete_in(
     `guard.Denied`: the caller runs its work through `run_guarded`, which audits
     the refusal after the rollback.
     """
-    target = f"{resource_type}/{logical_id}"
     current = store.current_row(session, resource_type, logical_id)
     now = utcnow()
-    if current is None:
-        require_type(actor, Action.WRITE, resource_type, target)
-    else:
-        # Permission before "already deleted": a 410 would confirm to an outsider
-        # that someone else's record exists.
-        ref = current.patient_ref
-        require_row(
-            session, keys, actor, Action.WRITE, resource_type, target, ref, now, row=current
-        )
-    live = store.require_live(current, resource_type, logical_id)
+    live = check_delete(session, keys, actor, resource_type, logical_id, current, now)
     patient = store.patient_of_stored(keys, live)
     row = store.write_tombstone(session, live, now)
     _audit_change(
@@ -105,6 +95,29 @@ def delete_in(
         "versionId": row.version_id,
         "lastUpdated": row.last_updated,
     }
+
+
+def check_delete(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource_type: str,
+    logical_id: str,
+    current: FhirResource | None,
+    now: datetime,
+) -> FhirResource:
+    """The checks of a delete, on the resource's current version: the live row to retire."""
+    target = f"{resource_type}/{logical_id}"
+    if current is None:
+        require_type(actor, Action.WRITE, resource_type, target)
+    else:
+        # Permission before "already deleted": a 410 would confirm to an outsider
+        # that someone else's record exists.
+        ref = current.patient_ref
+        require_row(
+            session, keys, actor, Action.WRITE, resource_type, target, ref, now, row=current
+        )
+    return store.require_live(current, resource_type, logical_id)
 
 
 def _write(
@@ -147,9 +160,43 @@ def write_in(
     if not isinstance(resource.get("id"), str):
         raise ValidationError("An update needs the resource's id.")
     resource_type, logical_id = resource["resourceType"], resource["id"]
-    target = f"{resource_type}/{logical_id}"
     now = utcnow()
     existing = store.current_row(session, resource_type, logical_id)
+    new_patient = compartment_of(resource)
+    moved_from = check_write(session, keys, actor, resource, existing, now)
+    result = store.write_version(session, keys, resource, now, existing=existing, if_match=if_match)
+    current = result.row or existing
+    version = current.version_id if current else 0
+    if result.row is not None:
+        tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
+        _audit_change(
+            session, keys, actor, tag, resource_type, logical_id, version, new_patient, moved_from
+        )
+    return {
+        "resourceType": resource_type,
+        "id": logical_id,
+        "versionId": version,
+        "changed": result.changed,
+        "created": result.created,
+        "lastUpdated": current.last_updated if current else now,
+    }
+
+
+def check_write(
+    session: Session,
+    keys: RecordKeys,
+    actor: Actor,
+    resource: dict[str, Any],
+    existing: FhirResource | None,
+    now: datetime,
+) -> str | None:
+    """The checks of a create or update: the compartment the resource is in now (if it
+    exists) and the one it moves to, by the matrix, the caller's own compartment and
+    restrictions. Returns the patient the resource leaves when it moves (else None)."""
+    if not isinstance(resource.get("id"), str):
+        raise ValidationError("An update needs the resource's id.")
+    resource_type, logical_id = resource["resourceType"], resource["id"]
+    target = f"{resource_type}/{logical_id}"
     new_patient = compartment_of(resource)
     new_ref = keys.patient_ref(new_patient) if new_patient else None
     if existing is not None:
@@ -169,23 +216,7 @@ def write_in(
             now,
             patient=new_patient,
         )
-    moved_from = _moved_from(keys, existing, new_ref)
-    result = store.write_version(session, keys, resource, now, existing=existing, if_match=if_match)
-    current = result.row or existing
-    version = current.version_id if current else 0
-    if result.row is not None:
-        tag = RecordsTag.RESOURCE_CREATED if result.created else RecordsTag.RESOURCE_UPDATED
-        _audit_change(
-            session, keys, actor, tag, resource_type, logical_id, version, new_patient, moved_from
-        )
-    return {
-        "resourceType": resource_type,
-        "id": logical_id,
-        "versionId": version,
-        "changed": result.changed,
-        "created": result.created,
-        "lastUpdated": current.last_updated if current else now,
-    }
+    return _moved_from(keys, existing, new_ref)
 
 
 def _moved_from(keys: RecordKeys, existing: FhirResource | None, new_ref: str | None) -> str | None:
@@ -455,6 +486,24 @@ def _audit_change(
     previous_patient: str | None = None,
 ) -> None:
     """A change, filed under its patient; a move to another patient under both."""
+    event, further = change_event(
+        keys, actor, tag, resource_type, logical_id, version, patient_id, previous_patient
+    )
+    record_about(session, event, further)
+
+
+def change_event(
+    keys: RecordKeys,
+    actor: Actor,
+    tag: RecordsTag,
+    resource_type: str,
+    logical_id: str,
+    version: int,
+    patient_id: str | None,
+    previous_patient: str | None = None,
+) -> tuple[AuditEvent, list[str]]:
+    """The audit event of one created, updated or deleted version (ids, never values),
+    and the further subjects to index it under (both patients of a move)."""
     part = patient_part(
         keys,
         [p for p in (patient_id, previous_patient) if p],
@@ -468,4 +517,4 @@ def _audit_change(
         **part.details,
     }
     event = AuditEvent(action=tag, actor=actor.user_id, subject=part.subject, details=details)
-    record_about(session, event, part.further)
+    return event, part.further

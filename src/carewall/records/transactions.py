@@ -11,12 +11,17 @@ this module provides:
   `records:access:denied` by `guard.run_guarded`, and the whole request fails
   with the entry's status and an issue naming it (`Bundle.entry[3]`).
   `urn:uuid:` fullUrls of created resources get server ids, and every reference
-  to them inside the Bundle is rewritten before anything is written;
+  to them inside the Bundle is rewritten before anything is written. Its
+  deletes and writes are checked and sealed first, in a read transaction
+  (`bundle_plan`), so that the writing transaction holds the write lock only
+  to write; if what the plan read changed meanwhile, the work is done again
+  inside the writing transaction;
 - a batch runs each entry in its own transaction, in order; a failure becomes
   that entry's status and OperationOutcome, and the others still happen.
 
-One `records:bundle:processed` entry sums up the Bundle (counts, types,
-patient ids, never values).
+Before any of it, a Bundle that could read or write more resources than
+`CAREWALL_FHIR_BUNDLE_BUDGET` is refused. One `records:bundle:processed` entry
+sums up the Bundle (counts, types, patient ids, never values).
 """
 
 from __future__ import annotations
@@ -32,10 +37,17 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, Outcome, record
+from carewall.audit import Append, AuditEvent, DetailValue, Outcome, append_deferred, record
+from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
-from carewall.records.access import conditional_match_in, read_in, search_in
+from carewall.records import store
+from carewall.records.access import (
+    SearchPage,
+    conditional_match_in,
+    read_in,
+    search_page_in,
+)
 from carewall.records.actors import Actor, Purpose
 from carewall.records.audit_patients import patient_part
 from carewall.records.bundle_entries import (
@@ -46,6 +58,16 @@ from carewall.records.bundle_entries import (
     MultipleMatchesError,
     invalid,
 )
+from carewall.records.bundle_plan import (
+    PlannedDelete,
+    PlannedWrite,
+    Target,
+    apply,
+    existing_rows,
+    plan_delete,
+    plan_write,
+    unchanged,
+)
 from carewall.records.bundles import references, rewrite_references
 from carewall.records.compartments import (
     canonicalise,
@@ -54,16 +76,18 @@ from carewall.records.compartments import (
     patient_candidates,
 )
 from carewall.records.errors import RecordValidationError, VersionConflictError
-from carewall.records.guard import Denied, run_guarded
+from carewall.records.guard import Denied, run_guarded, run_guarded_read
 from carewall.records.keys import RecordKeys
+from carewall.records.search import PageRequest, find_rows
 from carewall.records.services import delete_in, write_in
 from carewall.records.tags import RecordsTag
 from carewall.records.validation import validate_resource
 
 T = TypeVar("T")
 
-# Checks a GET entry's query as the search endpoint would; returns the search parameters.
-SearchParser = Callable[[str, Sequence[tuple[str, str]]], Mapping[str, Sequence[str]]]
+# Checks a GET entry's query as the search endpoint would; returns the page it asks for
+# (parameters, `_count` clamped to the maximum, where a `_cursor` left off).
+SearchParser = Callable[[str, Sequence[tuple[str, str]]], PageRequest]
 
 _MAX_LISTED_PATIENTS = 20
 
@@ -73,8 +97,8 @@ class EntryResult:
     """What one entry did: its status and the version it produced or read.
 
     `location` says whether the response names the new version (writes);
-    `resource` is what a read returned, `found` every match of a search (the
-    web layer pages it); `patients` are the compartments touched, for the audit.
+    `resource` is what a read returned, `page` the page of a search (paged by
+    the database); `patients` are the compartments touched, for the audit.
     """
 
     status: int
@@ -84,7 +108,7 @@ class EntryResult:
     last_modified: str | None = None
     location: bool = False
     resource: dict[str, Any] | None = None
-    found: list[dict[str, Any]] | None = None
+    page: SearchPage | None = None
     patients: tuple[str, ...] = ()
     error: BundleEntryError | None = None
 
@@ -118,15 +142,39 @@ def process_bundle(
 ) -> BundleResult:
     """Run a checked Bundle (see `bundle_entries.read_bundle`) for `actor`.
 
-    A failed transaction raises `BundleEntryError` (nothing was written); a
-    batch always returns, with failures in the entries' results.
+    A Bundle over the work budget raises `InvalidBundleError` (400, too-costly)
+    before any work. A failed transaction raises `BundleEntryError` (nothing
+    was written); a batch always returns, with failures in the entries' results.
     """
+    _within_budget(bundle, parse_search, runtime.settings.fhir_bundle_budget)
     keys = RecordKeys.from_keystore(runtime.keys)  # outside any transaction (SQLite)
     if bundle.kind == "transaction":
         results = _transaction(runtime, keys, actor, bundle, purpose, parse_search)
     else:
         results = _batch(runtime, keys, actor, bundle, purpose, parse_search)
     return BundleResult(bundle.kind, bundle.entries, tuple(results))
+
+
+def _within_budget(bundle: BundleRequest, parse_search: SearchParser, budget: int) -> None:
+    """Refuse, before any work, a Bundle that could read or write more than `budget`
+    resources: a search entry counts its page size (`_count`, clamped), a conditional
+    create two (its search and its write), every other entry one."""
+    work = sum(_work_of(entry, parse_search) for entry in bundle.entries)
+    if work > budget:
+        problem = (
+            f"this Bundle could read or write up to {work} resources, more than the "
+            f"{budget} one Bundle may; send fewer entries or smaller _count values"
+        )
+        raise invalid("Bundle.entry", problem, "too-costly")
+
+
+def _work_of(entry: EntryRequest, parse_search: SearchParser) -> int:
+    if entry.method is Method.GET and entry.query is not None:
+        try:
+            return max(1, parse_search(entry.resource_type, entry.query).count)
+        except CarewallError:
+            return 1  # a bad query fails as its entry, when the entry runs
+    return 2 if entry.if_none_exist is not None else 1
 
 
 # --- transaction -----------------------------------------------------------------------
@@ -140,7 +188,8 @@ def _transaction(
     purpose: Purpose,
     parse_search: SearchParser,
 ) -> list[EntryResult]:
-    def work(session: Session) -> list[EntryResult]:
+    def in_lock(session: Session) -> list[EntryResult]:
+        """Every step inside the writing transaction (when the plan went stale)."""
         ctx = _Context(session, keys, actor, purpose, parse_search)
         done: dict[int, EntryResult] = {}
         for entry in bundle.of(Method.DELETE):
@@ -161,13 +210,126 @@ def _transaction(
         _audit_processed(session, keys, actor, bundle, results)
         return results
 
+    def carry_out(plan: _Plan, session: Session) -> list[EntryResult]:
+        """The planned writes, if nothing they relied on changed; then the reads."""
+        if not _still_valid(session, keys, bundle, plan):
+            return in_lock(session)
+        append_deferred(session, plan.pending)
+        apply(session, keys, actor, list(plan.deletes.values()), list(plan.writes.values()))
+        done = {**plan.matched, **_planned_results(plan)}
+        ctx = _Context(session, keys, actor, purpose, parse_search)
+        for entry in bundle.of(Method.GET):
+            done[entry.index] = _at(entry, partial(_perform, ctx, entry, None))
+        results = [done[index] for index in range(len(bundle.entries))]
+        _audit_processed(session, keys, actor, bundle, results)
+        return results
+
     try:
-        # Before the transaction: no write lock held while validating.
+        # Before the writing transaction: no write lock held while validating, checking
+        # and sealing (`bundle_plan`).
         _validate_all(bundle.entries, runtime.settings.max_attachment_bytes)
-        return _guarded(runtime, actor, work)
+        plan = _plan(runtime, keys, actor, bundle, purpose, parse_search)
+        return _guarded(runtime, actor, partial(carry_out, plan))
     except BundleEntryError as failed:
         _audit_failed(runtime, actor, bundle, failed)
         raise
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A transaction's writes, checked and sealed in a read transaction (`bundle_plan`).
+
+    `seen` is what the plan relied on (the current row of every resource it
+    updates or deletes, None for none), `matches` the rows each conditional
+    create's search found; `pending` holds the audit entries of its searches,
+    appended in the writing transaction.
+    """
+
+    matched: dict[int, EntryResult]
+    deletes: dict[int, PlannedDelete]
+    writes: dict[int, PlannedWrite]
+    seen: dict[Target, str | None]
+    matches: dict[int, frozenset[str]]
+    pending: list[Append]
+
+
+def _plan(
+    runtime: Runtime,
+    keys: RecordKeys,
+    actor: Actor,
+    bundle: BundleRequest,
+    purpose: Purpose,
+    parse_search: SearchParser,
+) -> _Plan:
+    """Check every write and delete and seal every new version, in FHIR's order, without
+    the write lock; refusals are audited and raised as in the writing transaction."""
+    pending: list[Append] = []
+
+    def work(session: Session) -> _Plan:
+        ctx, now = _Context(session, keys, actor, purpose, parse_search), utcnow()
+        seen: dict[Target, str | None] = {}
+        deletes: dict[int, PlannedDelete] = {}
+        for entry in bundle.of(Method.DELETE):
+            target = (entry.resource_type, str(entry.logical_id))
+            current = store.current_row(session, *target)
+            seen[target] = current.id if current else None
+            deletes[entry.index] = _at(
+                entry, partial(plan_delete, session, keys, actor, target, current, now)
+            )
+        matched: dict[int, EntryResult] = {}
+        matches: dict[int, frozenset[str]] = {}
+        for entry in bundle.of(Method.POST):
+            if entry.if_none_exist is not None:
+                matches[entry.index] = _raw_matches(session, keys, entry)
+                match = _at(entry, partial(_conditional_match, ctx, entry))
+                if match is not None:
+                    matched[entry.index] = match
+        resources = _resolved(bundle, matched, fhir_base(runtime.settings.public_url))
+        targets = [(entry.resource_type, str(entry.logical_id)) for entry in bundle.of(Method.PUT)]
+        existing = existing_rows(session, targets)
+        seen.update({t: existing[t].id if t in existing else None for t in targets})
+        writes: dict[int, PlannedWrite] = {}
+        for entry in bundle.in_processing_order():
+            if entry.method in {Method.POST, Method.PUT} and entry.index not in matched:
+                body = resources[entry.index]
+                current = existing.get((entry.resource_type, str(body.get("id"))))
+                writes[entry.index] = _at(
+                    entry,
+                    partial(plan_write, session, keys, actor, body, current, now, entry.if_match),
+                )
+        return _Plan(matched, deletes, writes, seen, matches, pending)
+
+    return run_guarded_read(runtime, actor, work, pending=pending)
+
+
+def _raw_matches(session: Session, keys: RecordKeys, entry: EntryRequest) -> frozenset[str]:
+    """The rows a conditional create's identifier finds, whoever may see them (no decryption)."""
+    params = {"identifier": [value for _, value in entry.if_none_exist or ()]}
+    rows = find_rows(session, keys, entry.resource_type, params, limit=2)
+    return frozenset(row.id for row in rows)
+
+
+def _still_valid(session: Session, keys: RecordKeys, bundle: BundleRequest, plan: _Plan) -> bool:
+    """Whether the resources the plan read are as it read them (in the writing transaction)."""
+    if not unchanged(session, plan.seen):
+        return False
+    return all(
+        _raw_matches(session, keys, entry) == plan.matches[entry.index]
+        for entry in bundle.of(Method.POST)
+        if entry.index in plan.matches
+    )
+
+
+def _planned_results(plan: _Plan) -> dict[int, EntryResult]:
+    results: dict[int, EntryResult] = {}
+    for index, deleted in plan.deletes.items():
+        resource_type, logical_id = deleted.target
+        touched = (logical_id,) if resource_type == "Patient" else ()
+        results[index] = _written(204, deleted.meta, touched, location=False)
+    for index, planned in plan.writes.items():
+        patients = (planned.patient_id,) if planned.patient_id else ()
+        results[index] = _written(201 if planned.meta["created"] else 200, planned.meta, patients)
+    return results
 
 
 def _validate_all(entries: Sequence[EntryRequest], max_attachment_bytes: int) -> None:
@@ -271,6 +433,8 @@ def _batch_entry(
                     return match
             return _at(entry, partial(_perform, ctx, entry, body))
 
+        if entry.method is Method.GET:  # a read takes no write lock while it decrypts
+            return run_guarded_read(runtime, actor, work)
         return _guarded(runtime, actor, work)
     except BundleEntryError as failed:
         return EntryResult(failed.status, error=failed)
@@ -306,9 +470,18 @@ def _read(ctx: _Context, entry: EntryRequest) -> EntryResult:
             ctx.purpose,
         )
         return replace(_stored(resource, 200), resource=resource)
-    params = ctx.parse_search(entry.resource_type, entry.query)
-    found = search_in(ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose)
-    return EntryResult(200, found=found, patients=_patients_of(found))
+    asked = ctx.parse_search(entry.resource_type, entry.query)
+    page = search_page_in(
+        ctx.session,
+        ctx.keys,
+        ctx.actor,
+        entry.resource_type,
+        asked.params,
+        ctx.purpose,
+        count=asked.count,
+        after=asked.after,
+    )
+    return EntryResult(200, page=page, patients=_patients_of(page.resources))
 
 
 def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None:
@@ -324,7 +497,7 @@ def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None
     )
     if len(found) > 1:
         raise MultipleMatchesError(
-            f"ifNoneExist matches {len(found)} {entry.resource_type} resources; make it specific."
+            f"ifNoneExist matches more than one {entry.resource_type}; make it specific."
         )
     return _stored(found[0], 200, location=True) if found else None
 

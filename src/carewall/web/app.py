@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from carewall import __version__, identity, records
 from carewall.core.runtime import Runtime
 from carewall.identity import passwords
+from carewall.web.admission import SignInGate
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
 from carewall.web.fhir import routes as fhir
@@ -54,6 +55,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     app.state.csrf_key = runtime.keys.data_key("web-csrf")
+    # Its threads start on first use and idle between sign-ins; they outlive client
+    # test contexts, so the gate lives as long as the application.
+    app.state.signin_gate = SignInGate.from_settings(runtime.settings)
     identity.prepare_keys(runtime.keys)
     records.prepare_keys(runtime.keys)
     passwords.dummy_verify("")  # build the dummy hash now, not during the first sign-in

@@ -96,8 +96,7 @@ def current_session(request: Request) -> ActiveSession | None:
     found = None
     if token:
         runtime = runtime_of(request)
-        with runtime.db.transaction() as session:
-            found = sessions.resolve(session, runtime.settings, token, utcnow())
+        found = sessions.resolve(runtime.db, runtime.settings, token, utcnow())
     request.state.active_session = found
     if found is not None and found.stage is Stage.FULL:
         request.state.role = found.role

@@ -21,6 +21,9 @@ from carewall.records.matrix import Action, allowed
 from carewall.web.vitals import Trend, trends
 
 RECENT_OBSERVATIONS = 25
+# Resources of one type read (and decrypted) for one chart section, newest written first:
+# a page view costs at most this many per section, however long the history.
+SECTION_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Chart:
     patient: Demographics
     sections: dict[str, list[Row] | None] = field(default_factory=dict)
     trends: list[Trend] = field(default_factory=list)
+    capped: set[str] = field(default_factory=set)  # sections showing only the newest ones
 
 
 # Section key -> (resource type, heading). Order is the order on the page.
@@ -85,7 +89,11 @@ def load_chart(runtime: Runtime, actor: Actor, patient_id: str, purpose: Purpose
             chart.sections[key] = None
             continue
         params = {"patient": [patient_id]}
-        found = search_for(runtime, actor, resource_type, params, purpose)
+        found = search_for(
+            runtime, actor, resource_type, params, purpose, limit=SECTION_LIMIT, newest_first=True
+        )
+        if len(found) >= SECTION_LIMIT:
+            chart.capped.add(key)
         if resource_type == "Observation":
             chart.trends = trends(found)
         chart.sections[key] = _rows(resource_type, found)

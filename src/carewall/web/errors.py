@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carewall.audit import AuditEvent, AuditTag, Outcome, record
 from carewall.core.errors import CarewallError
 from carewall.identity.errors import ThrottledError
 from carewall.records import Issue, RecordValidationError
+from carewall.web.admission import SignInBusyError
 from carewall.web.auth import LoginRequiredError, StepUpRedirectError
 from carewall.web.csrf import CsrfError
 from carewall.web.fhir.responses import outcome_response
@@ -31,7 +35,9 @@ _TITLES = {
     422: "Some of the information is not valid",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "Busy for a moment",
 }
+BUSY_RETRY_AFTER_SECONDS = 1
 
 
 def wants_json(request: Request) -> bool:
@@ -62,20 +68,32 @@ def error_response(
     return render(request, "error.html", context, status=status)
 
 
+async def _error_page(
+    request: Request, status: int, code: str, message: str, *, issues: Sequence[Issue] = ()
+) -> Response:
+    """`error_response` from an async handler: a page is rendered in a worker thread, since
+    rendering reads the browser's session from the database."""
+    if wants_json(request):
+        return error_response(request, status, code, message, issues=issues)
+    render_page = partial(error_response, request, status, code, message, issues=issues)
+    return await run_in_threadpool(render_page)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
     @app.exception_handler(CarewallError)
     async def _domain(request: Request, exc: CarewallError) -> Response:
         if isinstance(exc, CsrfError):
-            _audit_csrf(request)
+            # A write: never in the event loop, which would stall every request meanwhile.
+            await run_in_threadpool(_audit_csrf, request)
         if isinstance(exc, LoginRequiredError | StepUpRedirectError) and not wants_json(request):
             return RedirectResponse(exc.redirect_to, status_code=303)
         issues = exc.issues if isinstance(exc, RecordValidationError) else ()
-        response = error_response(request, exc.status, exc.code, exc.message, issues=issues)
+        response = await _error_page(request, exc.status, exc.code, exc.message, issues=issues)
         if isinstance(exc, LoginRequiredError):
             response.headers["WWW-Authenticate"] = 'Bearer realm="carewall"'
-        if isinstance(exc, ThrottledError):
+        if isinstance(exc, ThrottledError | SignInBusyError):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
@@ -86,7 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
             405: "This page does not accept that kind of request.",
         }
         message = messages.get(exc.status_code) or str(exc.detail)
-        response = error_response(request, exc.status_code, f"http_{exc.status_code}", message)
+        response = await _error_page(request, exc.status_code, f"http_{exc.status_code}", message)
         if exc.headers:  # e.g. `Allow` on a 405, which RFC 9110 requires
             response.headers.update(exc.headers)
         return response
@@ -95,13 +113,27 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         fields = sorted({".".join(str(p) for p in err["loc"][1:]) for err in exc.errors()})
         message = "Please check these fields: " + ", ".join(f for f in fields if f)
-        return error_response(request, 422, "invalid", message)
+        return await _error_page(request, 422, "invalid", message)
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> Response:
+        # "database is locked" (SQLite's busy timeout ran out), a lost connection: the
+        # request can be retried, and nobody is shown a 500 for it.
+        log.warning(
+            "database unavailable rid=%s: %s",
+            getattr(request.state, "request_id", "-"),
+            str(exc.orig).splitlines()[0][:200] if exc.orig else type(exc).__name__,
+        )
+        message = "The service is busy. Please try again in a moment."
+        response = await _error_page(request, 503, "busy", message)
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error rid=%s", getattr(request.state, "request_id", "-"))
         message = "The error has been logged. Please try again, or tell your administrator."
-        return error_response(request, 500, "internal_error", message)
+        return await _error_page(request, 500, "internal_error", message)
 
 
 def _audit_csrf(request: Request) -> None:

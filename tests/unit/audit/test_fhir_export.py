@@ -76,7 +76,7 @@ def test_cli_export_writes_valid_ndjson(tmp_path: Path) -> None:
     runtime = open_runtime(settings)
     system = Actor.system_actor("test")
     create_resource(runtime, system, {"resourceType": "Patient", "id": "p9"})
-    doc = Actor("user:doc", Role.CLINICIAN)
+    doc = Actor("user:doc", Role.CLINICIAN, channel="session:doc")
     get_record_for(runtime, doc, "Patient", "p9", Purpose.TREATMENT)
     start_break_glass(runtime, doc, "p9", "emergency", "x")
     runtime.close()

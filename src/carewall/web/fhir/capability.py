@@ -45,7 +45,8 @@ _PARAMS: dict[str, tuple[str, str]] = {
 
 _BUNDLES = (
     "Transaction and batch Bundles are POSTed to the base URL (at most "
-    f"{MAX_ENTRIES} entries; scope fhir:write, and fhir:read as well when an entry reads). "
+    f"{MAX_ENTRIES} entries, and a work budget: each search entry counts its page size, "
+    "any other entry one; scope fhir:write, and fhir:read as well when an entry reads). "
     "Entries use GET (read, search), POST (create; `ifNoneExist` with one `identifier` "
     'makes it conditional), PUT (update or create with an id; `ifMatch` W/"n") and '
     "DELETE; PATCH, conditional update and delete, conditional references and nested "

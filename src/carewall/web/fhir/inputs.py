@@ -241,6 +241,6 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
 def _count(text: str | None) -> int:
     if text is None:
         return DEFAULT_COUNT
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise bad_request("_count", "must be a whole number", "value")
-    return min(int(text), MAX_COUNT)
+    return min(int(text), MAX_COUNT)  # clamped, never refused: servers may send fewer

@@ -10,26 +10,21 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 
 from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import DecryptionError
 from carewall.core.keystore import Keystore
+from carewall.records.search import PageRequest
 from carewall.web.fhir.inputs import bad_request
 
 CURSOR_KEY = "fhir-cursor"
 LIFETIME = timedelta(hours=1)
 
 
-@dataclass(frozen=True)
-class Page:
-    """Where a search stands: its parameters, page size and the last id already sent."""
-
-    params: dict[str, list[str]]
-    count: int
-    after: str = ""
+# Where a search stands: its parameters, page size and the last id already sent.
+Page = PageRequest
 
 
 def seal(keys: Keystore, user_id: str, resource_type: str, page: Page) -> str:

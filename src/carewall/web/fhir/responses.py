@@ -34,6 +34,7 @@ _ISSUE_CODES = {
     415: "not-supported",
     422: "invalid",
     429: "throttled",
+    503: "transient",
 }
 
 

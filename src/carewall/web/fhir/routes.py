@@ -12,11 +12,18 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
-from carewall.records.access import get_record_for, history_for, search_for, vread_for
+from carewall.records.access import (
+    SearchPage,
+    get_record_for,
+    history_for,
+    search_page_for,
+    vread_for,
+)
 from carewall.records.bundle_entries import EntryRequest, read_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
 from carewall.records.transactions import EntryResult, process_bundle
@@ -66,6 +73,12 @@ def base_url(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}/fhir"
 
 
+def public_base(request: Request) -> str:
+    """The service base as configured (`CAREWALL_BASE_URL`), never from the request's
+    `Host` header: paging links (`self`, `next`) are built on it."""
+    return f"{runtime_of(request).settings.public_url}/fhir"
+
+
 @router.get("/metadata")
 def metadata(request: Request) -> FhirResponse:
     """The CapabilityStatement: types, interactions and search parameters supported."""
@@ -77,7 +90,9 @@ def search(request: Request, resource_type: str, caller: Reader) -> FhirResponse
     """Type-level search with `_count` paging (a searchset Bundle)."""
     check_type(resource_type)
     asked = search_request(resource_type, request.query_params.multi_items())
-    return _search(request, caller, resource_type, asked, str(request.url))
+    query = request.url.query
+    self_url = f"{public_base(request)}/{resource_type}" + (f"?{query}" if query else "")
+    return _search(request, caller, resource_type, asked, self_url)
 
 
 @router.post("/{resource_type}/_search")
@@ -91,8 +106,9 @@ async def search_by_post(request: Request, resource_type: str, caller: Reader) -
     items = await search_form(request)
     items += request.query_params.multi_items()
     asked = search_request(resource_type, items)
-    self_url = f"{base_url(request)}/{resource_type}/_search"
-    return _search(request, caller, resource_type, asked, self_url)
+    self_url = f"{public_base(request)}/{resource_type}/_search"
+    # The search reads and decrypts: in a worker thread, never in the event loop.
+    return await run_in_threadpool(_search, request, caller, resource_type, asked, self_url)
 
 
 def _search(
@@ -101,8 +117,10 @@ def _search(
     runtime = runtime_of(request)
     page = _page(runtime, caller, resource_type, asked)
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    found = search_for(runtime, actor, resource_type, page.params, purpose)
-    return FhirResponse(_searchset_page(request, caller, resource_type, page, found, self_url))
+    found = search_page_for(
+        runtime, actor, resource_type, page.params, purpose, count=page.count, after=page.after
+    )
+    return FhirResponse(_searchset(request, caller, resource_type, page, found, self_url))
 
 
 def _page(
@@ -114,25 +132,21 @@ def _page(
     return paging.Page(asked.params, asked.count)
 
 
-def _searchset_page(
+def _searchset(
     request: Request,
     caller: Caller,
     resource_type: str,
     page: paging.Page,
-    found: list[dict[str, Any]],
+    found: SearchPage,
     self_url: str,
 ) -> dict[str, Any]:
-    """One page of `found` as a searchset, with a sealed `next` link when more remain."""
-    runtime = runtime_of(request)
-    found = sorted(found, key=lambda r: str(r["id"]))  # the cursor's order, whatever the collation
-    remaining = [r for r in found if str(r["id"]) > page.after]
-    shown = remaining[: page.count]
+    """One page of a search as a searchset, with a sealed `next` link when more remain."""
     links = {"self": self_url}
-    if shown and len(remaining) > len(shown):
-        after = paging.Page(page.params, page.count, str(shown[-1]["id"]))
-        cursor = paging.seal(runtime.keys, caller.user_id, resource_type, after)
-        links["next"] = f"{base_url(request)}/{resource_type}?_cursor={cursor}"
-    return searchset(base_url(request), shown, len(found), links)
+    if found.next_after is not None:
+        following = paging.Page(page.params, page.count, found.next_after)
+        cursor = paging.seal(runtime_of(request).keys, caller.user_id, resource_type, following)
+        links["next"] = f"{public_base(request)}/{resource_type}?_cursor={cursor}"
+    return searchset(base_url(request), found.resources, found.total, links)
 
 
 @router.post("")
@@ -148,13 +162,11 @@ def transaction_or_batch(request: Request, caller: Writer, body: Body) -> FhirRe
     if asked.reads:
         _may_read(request)
 
-    def search_params(resource_type: str, items: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-        return _page(
-            runtime, caller, resource_type, search_request(resource_type, list(items))
-        ).params
+    def search_page(resource_type: str, items: Sequence[tuple[str, str]]) -> paging.Page:
+        return _page(runtime, caller, resource_type, search_request(resource_type, list(items)))
 
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    done = process_bundle(runtime, actor, asked, purpose, search_params)
+    done = process_bundle(runtime, actor, asked, purpose, search_page)
     entries = [
         bundle_entry(base, result, _entry_resource(request, caller, entry, result))
         for entry, result in zip(done.entries, done.results, strict=True)
@@ -166,12 +178,12 @@ def _entry_resource(
     request: Request, caller: Caller, entry: EntryRequest, result: EntryResult
 ) -> dict[str, Any] | None:
     """What a Bundle entry's response carries: the resource read, or a page of a search."""
-    if result.found is None or entry.query is None:
+    if result.page is None or entry.query is None:
         return result.resource
     asked = search_request(entry.resource_type, list(entry.query))
     page = _page(runtime_of(request), caller, entry.resource_type, asked)
-    self_url = f"{base_url(request)}/{entry.resource_type}/_search"
-    return _searchset_page(request, caller, entry.resource_type, page, result.found, self_url)
+    self_url = f"{public_base(request)}/{entry.resource_type}/_search"
+    return _searchset(request, caller, entry.resource_type, page, result.page, self_url)
 
 
 @router.post("/{resource_type}")

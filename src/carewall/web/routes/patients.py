@@ -28,7 +28,7 @@ from carewall.records.services import (
 )
 from carewall.web import patient_forms as forms
 from carewall.web.auth import Caller, require, runtime_of
-from carewall.web.chart import SECTIONS, demographics_of, load_chart
+from carewall.web.chart import SECTION_LIMIT, SECTIONS, demographics_of, load_chart
 from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash
 from carewall.web.templating import render
@@ -41,6 +41,7 @@ Editor = Annotated[Caller, Depends(require(Role.CLINICIAN, Role.FRONT_DESK))]
 Clinician = Annotated[Caller, Depends(require(Role.CLINICIAN))]
 SteppedUpClinician = Annotated[Caller, Depends(require(Role.CLINICIAN, step_up=True))]
 EMERGENCY_MINUTES = 60
+SEARCH_LIMIT = 50  # patients shown (and decrypted) for one search; narrower searches find more
 _PURPOSES = {Role.CLINICIAN: Purpose.TREATMENT, Role.BILLING: Purpose.PAYMENT}
 
 
@@ -98,9 +99,14 @@ def search(
         "Patient",
         params,
         _PURPOSES.get(caller.role, Purpose.OPERATIONS),
+        limit=SEARCH_LIMIT + 1,  # one more says whether there are more than the page shows
     )
-    results = sorted((demographics_of(p) for p in found), key=lambda d: (d.family, d.given))
-    return render(request, "patients/search.html", {"form": form, "errors": [], "results": results})
+    results = sorted(
+        (demographics_of(p) for p in found[:SEARCH_LIMIT]), key=lambda d: (d.family, d.given)
+    )
+    more = SEARCH_LIMIT if len(found) > SEARCH_LIMIT else 0
+    shown = {"form": form, "errors": [], "results": results, "more": more}
+    return render(request, "patients/search.html", shown)
 
 
 def _search_params(form: dict[str, str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -129,6 +135,7 @@ def chart(request: Request, caller: Staff, patient_id: str) -> Response:
         **_chart_context(request, caller, patient_id),
         "chart": loaded,
         "sections": SECTIONS,
+        "section_limit": SECTION_LIMIT,
         "vitals": forms.VITALS,
         "restrict_reasons": forms.RESTRICT_REASONS,
         "restricted": record_queries.is_restricted(runtime, patient_id),

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import segno
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.identity import ActiveSession, Stage, accounts, enrolment, factors, signin, totp
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError, InviteError, ThrottledError
+from carewall.web.admission import SignInBusyError, SignInGate
 from carewall.web.auth import (
     ALL,
     StepUpRedirectError,
@@ -54,18 +57,40 @@ def login_page(request: Request, next: str = "/", expired: int = 0) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, email: FormStr, password: FormStr, next: FormStr = "/") -> Response:
-    """Check the password; continue to the second factor or enrolment."""
-    runtime = runtime_of(request)
+async def login(
+    request: Request, email: FormStr, password: FormStr, next: FormStr = "/"
+) -> Response:
+    """Check the password; continue to the second factor or enrolment.
+
+    Async on purpose: the attempt waits for a sign-in slot (`web.admission`) in
+    the event loop, holding no worker thread, and is shed with 503 when too many
+    are waiting. The work itself runs in the sign-in pool.
+    """
+    gate: SignInGate = request.app.state.signin_gate
+    attempt = partial(
+        signin.sign_in_with_password, runtime_of(request), email, password, origin_of(request)
+    )
     try:
-        result = signin.sign_in_with_password(runtime, email, password, origin_of(request))
+        result = await gate.run(attempt)
     except (AuthenticationError, ThrottledError) as exc:
-        context = {"next": safe_next(next), "error": exc.message, "email": email[:254]}
-        return render(request, "signin/login.html", context, status=401)
+        return await _login_again(request, next, email, exc.message, 401)
+    except SignInBusyError as exc:
+        response = await _login_again(request, next, email, exc.message, 503)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     targets = {Stage.MFA: "/login/mfa", Stage.ENROLL: "/account/enroll"}
     response = _redirect(targets.get(result.stage, safe_next(next)))
     set_session_cookie(request, response, result.token)
     return response
+
+
+async def _login_again(
+    request: Request, next: str, email: str, message: str, status: int
+) -> Response:
+    """The sign-in form again with `message` (rendered in a worker thread: it may read the
+    session of the browser)."""
+    context = {"next": safe_next(next), "error": message, "email": email[:254]}
+    return await run_in_threadpool(render, request, "signin/login.html", context, status)
 
 
 @router.get("/login/mfa", response_class=HTMLResponse)
