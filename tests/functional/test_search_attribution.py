@@ -20,7 +20,7 @@ from carewall.records import Actor, Purpose, RecordsTag
 from carewall.records.access import search_for
 from carewall.records.accounting import access_events
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from carewall import identity, records
+from carewall.cli.assembly import current_assembly
 from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
 
@@ -13,8 +13,7 @@ err_console = Console(stderr=True)
 
 
 def open_cli_runtime(settings: Settings | None = None) -> Runtime:
-    """Open the configured data directory (migrating it) for a command."""
+    """Open the configured data directory (migrating it) for a command, every domain installed."""
     runtime = open_runtime(settings or Settings())
-    identity.prepare_keys(runtime.keys)
-    records.prepare_keys(runtime.keys)
+    current_assembly().install(runtime)
     return runtime

@@ -114,6 +114,19 @@ class Settings(BaseSettings):
         "audits their end; 0 checks only when the server starts.",
     )
 
+    # Jobs (periodic and queued background work).
+    jobs_in_process: bool = Field(
+        default=True,
+        description="Run due jobs and queued tasks inside `carewall serve`. Turn off on web "
+        "workers when `carewall jobs worker` (or cron with `carewall jobs run`) runs them.",
+    )
+    jobs_tick_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="How often the in-process job runner looks for due jobs and queued tasks.",
+    )
+
     # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.
     smtp_host: str = Field(default="", description="SMTP server; empty disables outgoing mail.")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")

@@ -19,6 +19,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -51,6 +52,21 @@ class Base(DeclarativeBase):
 def new_id() -> str:
     """Primary keys are UUIDs made in Python, so both databases behave the same."""
     return str(uuid.uuid4())
+
+
+def insert_ignoring_conflicts(
+    session: Session, model: type[Base], rows: list[dict[str, Any]]
+) -> None:
+    """INSERT rows, skipping those whose unique key exists (a race with another worker is a no-op).
+
+    Checking first and inserting after loses that race on PostgreSQL, where the
+    loser's unique violation also aborts its whole transaction.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
 def is_sqlite(engine: Engine) -> bool:

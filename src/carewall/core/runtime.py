@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from carewall.core.config import Settings
 from carewall.core.db import Database
 from carewall.core.errors import ConfigError
+from carewall.core.hooks import Hooks
 from carewall.core.keystore import Keystore, load_keyring
 from carewall.core.mail import MailSender, mail_sender_for
 
 
 @dataclass
 class Runtime:
-    """What a running Carewall process holds: its settings, database and keys."""
+    """What a running Carewall process holds: its settings, database, keys and hooks.
+
+    `hooks` starts empty; the registry (`carewall.registry.install`) subscribes
+    the registered domains' handlers when the web app or a command starts.
+    """
 
     settings: Settings
     db: Database
     keys: Keystore
     mail: MailSender
+    hooks: Hooks = field(default_factory=Hooks)
 
     def close(self) -> None:
         """Release database connections."""
