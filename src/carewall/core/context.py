@@ -51,13 +51,14 @@ class Caller:
 
     `ref` is what the audit trail records as the actor: `user:<id>` for people and
     their tokens, `cli` for the operator at the console, `job:<name>` for
-    scheduled work, `anonymous` before sign-in. `system` marks trusted local
+    scheduled work. `user_id` is empty for tooling. `system` marks trusted local
     tooling (CLI, jobs): it passes the permission checks and is still audited.
+    Before sign-in there is no caller, only an `Origin`.
     """
 
     ref: str
-    role: Role | None = None
-    user_id: str | None = None
+    role: Role
+    user_id: str = ""
     email: str = ""
     patient_id: str | None = None
     origin: Origin = field(default_factory=Origin)
@@ -115,15 +116,10 @@ class Caller:
             system=True,
         )
 
-    @classmethod
-    def anonymous(cls, origin: Origin | None = None) -> Caller:
-        """Someone not signed in (sign-in pages, invitation links, tracking links)."""
-        return cls(ref="anonymous", origin=origin or Origin())
-
     @property
     def is_staff(self) -> bool:
-        """A signed-in member of staff (not a patient, not anonymous, not tooling)."""
-        return self.role is not None and self.role.is_staff and not self.system
+        """A signed-in member of staff (not a patient, not tooling)."""
+        return self.role.is_staff and not self.system
 
     def with_purpose(self, purpose: Purpose) -> Caller:
         """The same caller stating another purpose of use (e.g. emergency access)."""

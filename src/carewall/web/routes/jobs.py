@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.clock import utcnow
-from carewall.core.context import Caller as CoreCaller
 from carewall.core.errors import CarewallError
 from carewall.identity import Role
 from carewall.jobs import job_statuses, new_worker_id, recent_runs, run_now, task_counts
-from carewall.web.auth import Caller, origin_of, require, runtime_of
+from carewall.web.auth import Caller, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -38,11 +37,8 @@ def run_job(request: Request, caller: Admin, name: Annotated[str, Form()]) -> Re
     """Run one job now (it runs in this request; jobs are short)."""
     runtime = runtime_of(request)
     registry = request.app.state.jobs
-    requested_by = CoreCaller.for_user(
-        caller.user_id, caller.role, email=caller.email, origin=origin_of(request)
-    )
     try:
-        result = run_now(runtime, registry, name, worker=new_worker_id(), requested_by=requested_by)
+        result = run_now(runtime, registry, name, worker=new_worker_id(), requested_by=caller)
     except CarewallError as exc:
         message, level = exc.message, "error"
     else:
