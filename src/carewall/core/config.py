@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -233,9 +232,3 @@ def _mask_url_password(url: str) -> str:
     credentials, _, host = rest.rpartition("@")
     user, has_password, _ = credentials.partition(":")
     return f"{scheme}://{user}{':********' if has_password else ''}@{host}"
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Settings read once from the environment; tests build their own `Settings`."""
-    return Settings()

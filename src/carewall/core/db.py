@@ -69,11 +69,6 @@ def insert_ignoring_conflicts(
     session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True for the embedded database."""
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine configured for Carewall's concurrency model on either database."""
     if url.startswith("sqlite"):
