@@ -177,3 +177,15 @@ def patient_id_of(session: Session, user_id: str) -> str | None:
     that patient's compartment.
     """
     return session.scalar(select(User.patient_id).where(User.id == user_id))
+
+
+def confirmed_totp_devices(session: Session, user_id: str) -> list[TotpDevice]:
+    """The authenticator apps a user has finished setting up."""
+    query = select(TotpDevice).where(TotpDevice.user_id == user_id, TotpDevice.confirmed)
+    return list(session.scalars(query.order_by(TotpDevice.created_at)))
+
+
+def passkeys_of(session: Session, user_id: str) -> list[WebAuthnCredential]:
+    """A user's passkeys and security keys, oldest first."""
+    query = select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
+    return list(session.scalars(query.order_by(WebAuthnCredential.created_at)))

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from carewall.core.clock import utcnow
 from carewall.core.errors import ValidationError
@@ -22,7 +21,6 @@ from carewall.identity import (
 )
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError
-from carewall.identity.models import TotpDevice, WebAuthnCredential
 from carewall.identity.requests import describe_user_agent
 from carewall.web.auth import ALL, Caller, active_session, origin_of, require, runtime_of
 from carewall.web.flash import flash
@@ -47,16 +45,8 @@ def security_page(request: Request, caller: SignedIn) -> Response:
     with runtime.db.sessions() as session:
         user_id = caller.user_id
         context = {
-            "totp_devices": list(
-                session.scalars(
-                    select(TotpDevice).where(TotpDevice.user_id == user_id, TotpDevice.confirmed)
-                )
-            ),
-            "passkeys": list(
-                session.scalars(
-                    select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
-                )
-            ),
+            "totp_devices": queries.confirmed_totp_devices(session, user_id),
+            "passkeys": queries.passkeys_of(session, user_id),
             "summary": factors.summary(session, user_id),
             "sessions": sessions.for_user(session, user_id),
             "events": queries.sign_in_events(session, user_id),
