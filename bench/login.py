@@ -33,7 +33,7 @@ from carewall.identity import accounts, factors, prepare_keys
 from carewall.identity.models import User
 from carewall.identity.passwords import HASHER, hash_password
 from carewall.identity.requests import Origin
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from carewall.web.auth import ALL, Caller, require
 from harness import start_server, timed_gets, timed_pair  # bench/ is on sys.path when run
 

@@ -50,7 +50,7 @@ from carewall.identity.requests import Origin
 from carewall.records import Actor
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from harness import start_server  # bench/ is on sys.path when run
 
 console = Console(width=120)

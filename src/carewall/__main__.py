@@ -1,5 +1,5 @@
 """`python -m carewall` runs the same CLI as the `carewall` script."""
 
-from carewall.cli.main import run
+from carewall.registry import main
 
-run()
+main()

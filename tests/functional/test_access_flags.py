@@ -20,7 +20,7 @@ from carewall.records.accounting import flag_access
 from carewall.records.flags import FlagConflictError, list_flags, resolve_flag
 from carewall.records.services import create_resource, restrict_compartment, start_break_glass
 from carewall.records.tags import PortalTag
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, Person, make_admin, make_user, post, signed_in

@@ -10,7 +10,7 @@ from carewall.identity import Role, queries
 from carewall.records import Actor, Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
 

@@ -15,7 +15,7 @@ from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, policy, queries
 from carewall.identity.queries import UserOverview
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.helpers import (
     ADMIN_EMAIL,
     PASSWORD,

@@ -29,7 +29,7 @@ from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
 from carewall.records import SUPPORTED_TYPES, Actor
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, make_user
 

@@ -26,7 +26,7 @@ from carewall.records.services import (
     start_break_glass,
     stop_break_glass,
 )
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal

@@ -16,7 +16,7 @@ from carewall.audit import entries_about
 from carewall.core.runtime import Runtime
 from carewall.identity import queries
 from carewall.identity.queries import UserOverview
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.helpers import (
     ADMIN_EMAIL,
     PASSWORD,

@@ -6,10 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from carewall.core.runtime import Runtime
-from carewall.demo import seed_demo
-from carewall.demo.seeders import STAFF
+from carewall.demo.identity_seed import STAFF
 from carewall.identity.models import User
-from carewall.web.app import create_app
+from carewall.registry import create_app, seed_demo
 from tests.functional.signin_helpers import login
 
 

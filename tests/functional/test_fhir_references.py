@@ -22,7 +22,7 @@ from carewall.identity import Role
 from carewall.records import Actor
 from carewall.records.importer import import_file
 from carewall.records.services import create_resource, restrict_compartment
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.fhir_helpers import outcome, token_for
 from tests.functional.records_helpers import minimal
 

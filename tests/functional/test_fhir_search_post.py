@@ -16,7 +16,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import Actor
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.fhir_helpers import outcome, token_for
 from tests.functional.helpers import csrf_token, sign_in_user
 from tests.functional.records_helpers import minimal

@@ -19,7 +19,7 @@ from carewall.records.audit_patients import patient_subject, reveal_entry
 from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
 from tests.functional.test_fhir_api import FHIR_JSON, SYSTEM, bearer, outcome, seed
 

@@ -19,7 +19,7 @@ from carewall.identity import Role
 from carewall.records import Actor, RecordsTag
 from carewall.records.accounting import access_events
 from carewall.records.services import create_resource, restrict_compartment, update_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.fhir_helpers import audit_about, outcome, token_for
 from tests.functional.records_helpers import minimal
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts, apitokens
 from carewall.identity.queries import user_id_for_email
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from carewall.web.auth import SESSION_COOKIE
 from tests.functional.signin_helpers import CLI, PASSWORD, make_user, signed_in
 

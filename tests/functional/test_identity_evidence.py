@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.signin_helpers import make_admin, make_user, signed_in
 

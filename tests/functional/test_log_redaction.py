@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from carewall.audit import entries_with_action
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from carewall.web.openapi import api_routes
 from carewall.web.security import REDACTED, SECRET_PATH_PARAMS, redact_path
 from tests.browser.conftest import start_server

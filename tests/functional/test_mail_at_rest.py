@@ -19,7 +19,7 @@ from carewall.audit import verify
 from carewall.core.errors import DecryptionError
 from carewall.core.runtime import Runtime
 from carewall.phishing import queries, services
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.signin_helpers import CLI, make_admin, signed_in
 

@@ -16,7 +16,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.imap import MemoryMailbox, poll_report_mailbox
 from carewall.phishing.services import open_report
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.signin_helpers import CLI, csrf, make_user, signed_in
 from tests.unit.phishing.outlook_files import build_msg, build_tnef
 

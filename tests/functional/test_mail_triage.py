@@ -16,7 +16,7 @@ from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.mail_messages import (
     BODY_MARKER,

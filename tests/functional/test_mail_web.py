@@ -14,7 +14,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import apitokens
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.errors import MAX_MESSAGE_BYTES
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.mail_messages import (
     BODY_MARKER,

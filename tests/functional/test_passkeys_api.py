@@ -14,7 +14,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity.accounts import create_admin
 from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from carewall.web.routes.passkeys import PUBLIC_ROUTES
 
 EMAIL = "officer@clinic.example"

@@ -14,7 +14,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import notices, queries
 from carewall.records import Actor
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.audit_helpers import about
 from tests.functional.helpers import clock_moved, code_now, post_form, sign_in_user
 from tests.functional.records_helpers import minimal

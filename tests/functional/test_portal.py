@@ -16,7 +16,7 @@ from carewall.records import Actor, Purpose, RecordsTag
 from carewall.records.access import get_record_for, search_for
 from carewall.records.services import create_resource, start_break_glass
 from carewall.records.tags import PortalTag
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in

@@ -32,7 +32,7 @@ from carewall.records.models import FhirResource
 from carewall.records.reindex import reindex_pending, reindex_references, schedule_reindex
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.records.terms import search_terms
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.fhir_helpers import outcome, token_for
 from tests.functional.records_helpers import minimal
 

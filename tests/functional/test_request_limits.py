@@ -29,7 +29,7 @@ from carewall.records.bundle_entries import read_bundle
 from carewall.records.search import PageRequest
 from carewall.records.services import create_resource
 from carewall.records.transactions import process_bundle
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from carewall.web.chart import SECTION_LIMIT
 from carewall.web.routes.patients import SEARCH_LIMIT
 from tests.functional.helpers import post_form, sign_in_user

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from carewall.web.auth import route_access
 from carewall.web.openapi import api_routes
 from tests.conftest import FrozenClock

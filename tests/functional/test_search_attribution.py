@@ -22,7 +22,7 @@ from carewall.records.accounting import access_events
 from carewall.records.audit_patients import patient_subject, reveal_body
 from carewall.records.keys import RecordKeys
 from carewall.records.services import create_resource
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in

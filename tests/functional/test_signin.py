@@ -13,7 +13,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import accounts
 from carewall.identity.errors import GENERIC_LOGIN_FAILURE
 from carewall.identity.models import User
-from carewall.web.app import create_app
+from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.signin_helpers import (
     CLI,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from carewall.audit.models import AuditEntry
 from carewall.core.runtime import Runtime
-from carewall.web.app import create_app
+from carewall.registry import create_app
 
 
 @pytest.fixture

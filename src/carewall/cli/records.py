@@ -10,12 +10,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from carewall.cli.config import load_settings
-from carewall.cli.console import console, err_console, finish_reindex, open_cli_runtime
+from carewall.cli.console import console, err_console, open_cli_runtime
 from carewall.records import Actor
 from carewall.records.bundles import find_files
 from carewall.records.export import export_patient_bundle
 from carewall.records.importer import UnitReport, import_path
-from carewall.records.reindex import schedule_reindex
+from carewall.records.reindex import reindex_references, schedule_reindex
 
 app = typer.Typer(help="The encrypted patient-record vault (FHIR R4).", no_args_is_help=True)
 
@@ -62,7 +62,12 @@ def reindex_command() -> None:
     one a migration scheduled by themselves)."""
     runtime = open_cli_runtime(load_settings())
     schedule_reindex(runtime)
-    finish_reindex(runtime)
+    err_console.print("Re-indexing the record vault (resumes if interrupted)...")
+    report = reindex_references(runtime)
+    err_console.print(
+        f"Re-indexed: {report.examined} versions examined, "
+        f"{report.changed} filed under another patient."
+    )
 
 
 def _summary(reports: list[UnitReport]) -> Table:

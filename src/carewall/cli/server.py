@@ -8,6 +8,7 @@ import typer
 
 from carewall.audit import AuditEvent, AuditTag, record
 from carewall.cli import users
+from carewall.cli.assembly import current_assembly
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, open_cli_runtime
 
@@ -23,9 +24,6 @@ def serve(
     # The web stack costs a second of imports that every other command can skip.
     import uvicorn
 
-    from carewall.demo import seed_demo
-    from carewall.web.app import create_app
-
     settings = load_settings()
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port, "demo": demo}
@@ -34,8 +32,9 @@ def serve(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     runtime = open_cli_runtime(settings)
+    assembly = current_assembly()
     if demo:
-        report = seed_demo(runtime)
+        report = assembly.seed_demo(runtime)
         console.print(f"[bold]Demo practice ready[/] ({report.summary()}). Demo logins:")
         for login in report.logins:
             console.print(f"  {login.role:<12} {login.email:<28} {login.password}")
@@ -50,7 +49,7 @@ def serve(
     url = f"{settings.base_url or f'http://{host}:{settings.port}'}".rstrip("/") + "/"
     console.print(f"[green]Carewall is running at[/] [link={url}]{url}[/]  (Ctrl+C to stop)")
     uvicorn.run(
-        create_app(runtime),
+        assembly.web_app(runtime),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +141,19 @@ class Settings(BaseSettings):
         "audits their end; 0 checks only when the server starts.",
     )
 
+    # Jobs (periodic and queued background work).
+    jobs_in_process: bool = Field(
+        default=True,
+        description="Run due jobs and queued tasks inside `carewall serve`. Turn off on web "
+        "workers when `carewall jobs worker` (or cron with `carewall jobs run`) runs them.",
+    )
+    jobs_tick_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="How often the in-process job runner looks for due jobs and queued tasks.",
+    )
+
     # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.
     smtp_host: str = Field(default="", description="SMTP server; empty disables outgoing mail.")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
@@ -261,9 +273,3 @@ def available_cores() -> int:
     if affinity is not None:
         return max(1, len(affinity(0)))
     return max(1, os.cpu_count() or 1)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Settings read once from the environment; tests build their own `Settings`."""
-    return Settings()

@@ -26,6 +26,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -64,9 +65,19 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True for the embedded database."""
-    return engine.dialect.name == "sqlite"
+def insert_ignoring_conflicts(
+    session: Session, model: type[Base], rows: list[dict[str, Any]]
+) -> None:
+    """INSERT rows, skipping those whose unique key exists (a race with another worker is a no-op).
+
+    Checking first and inserting after loses that race on PostgreSQL, where the
+    loser's unique violation also aborts its whole transaction.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from carewall.core.config import Settings
 from carewall.core.db import Database
 from carewall.core.errors import ConfigError
+from carewall.core.hooks import Hooks
 from carewall.core.keystore import Keystore, load_keyring
 from carewall.core.mail import MailSender, mail_sender_for
 
@@ -33,12 +34,19 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 @dataclass
 class Runtime:
-    """What a running Carewall process holds: its settings, database and keys."""
+    """What a running Carewall process holds: its settings, database, keys and hooks.
+
+    `hooks` starts empty; the registry (`carewall.registry.install`) subscribes
+    the registered domains' handlers when the web app or a command starts.
+    """
 
     settings: Settings
     db: Database
     keys: Keystore
     mail: MailSender
+    hooks: Hooks = field(default_factory=Hooks)
+    #: Set by `carewall.registry.install` once data keys, upgrades and hooks are in place.
+    installed: bool = False
 
     def close(self) -> None:
         """Release database connections."""

@@ -1,8 +1,8 @@
-"""The seeding mechanism; the list of seeders lives in `seeders.py`."""
+"""The seeding mechanism; each domain's registration (`carewall.registry`) lists its seeders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -55,12 +55,8 @@ class SeedReport:
         return f"{len(self.ran)} seeding steps ran, {len(self.skipped)} were already done"
 
 
-def seed_demo(runtime: Runtime, seeders: list[Seeder] | None = None) -> SeedReport:
-    """Run every seeder that has not run yet in this data directory."""
-    if seeders is None:
-        from carewall.demo.seeders import SEEDERS
-
-        seeders = SEEDERS
+def seed_demo(runtime: Runtime, seeders: Sequence[Seeder]) -> SeedReport:
+    """Run every seeder that has not run yet in this data directory, in order."""
     report = SeedReport()
     for seeder in seeders:
         report.logins.extend(seeder.logins)

@@ -10,7 +10,18 @@ from carewall.identity.links import PATIENT_LINK_KEY
 from carewall.identity.roles import ALL_ROLES, STAFF_ROLES, Role
 from carewall.identity.sessions import ActiveSession, Stage
 
-__all__ = ["ALL_ROLES", "STAFF_ROLES", "ActiveSession", "Role", "Stage", "prepare_keys"]
+__all__ = [
+    "ALL_ROLES",
+    "DATA_KEYS",
+    "STAFF_ROLES",
+    "ActiveSession",
+    "Role",
+    "Stage",
+    "prepare_keys",
+]
+
+# Data-key purposes identity uses (created up front by the registry).
+DATA_KEYS = (TOTP_KEY, RECOVERY_KEY, PATIENT_LINK_KEY)
 
 
 def prepare_keys(keys: Keystore) -> None:
@@ -19,5 +30,5 @@ def prepare_keys(keys: Keystore) -> None:
     A data key is created in its own transaction; doing that lazily inside a
     sign-in transaction would wait on itself under SQLite's single writer.
     """
-    for purpose in (TOTP_KEY, RECOVERY_KEY, PATIENT_LINK_KEY):
+    for purpose in DATA_KEYS:
         keys.data_key(purpose)

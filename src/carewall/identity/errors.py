@@ -26,13 +26,6 @@ class ThrottledError(CarewallError):
         self.retry_after = max(1, retry_after)
 
 
-class StepUpRequiredError(CarewallError):
-    """A sensitive action needs a recent second factor."""
-
-    code = "step_up_required"
-    status = 403
-
-
 class FactorError(CarewallError):
     """An enrolment or removal that cannot be done (last factor, bad code at enrolment)."""
 

@@ -168,3 +168,15 @@ def user_id_for_email(session: Session, email: str) -> str | None:
     The CLI names people by email while the account services take ids.
     """
     return session.scalar(select(User.id).where(User.email == normalise_email(email)))
+
+
+def confirmed_totp_devices(session: Session, user_id: str) -> list[TotpDevice]:
+    """The authenticator apps a user has finished setting up."""
+    query = select(TotpDevice).where(TotpDevice.user_id == user_id, TotpDevice.confirmed)
+    return list(session.scalars(query.order_by(TotpDevice.created_at)))
+
+
+def passkeys_of(session: Session, user_id: str) -> list[WebAuthnCredential]:
+    """A user's passkeys and security keys, oldest first."""
+    query = select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
+    return list(session.scalars(query.order_by(WebAuthnCredential.created_at)))

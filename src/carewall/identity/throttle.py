@@ -17,7 +17,9 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.runtime import Runtime
 from carewall.identity.models import AuthFailure
 
 HARD_LOCK_AFTER = 100
@@ -143,3 +145,14 @@ def prune(session: Session, now: datetime, keep: timedelta) -> int:
     """Drop failures older than any window can reach (called opportunistically)."""
     result = session.execute(delete(AuthFailure).where(AuthFailure.created_at < now - keep))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_expired(runtime: Runtime) -> int:
+    """Drop the failures that no window can reach any more; returns how many went.
+
+    The longest window is the base window at the largest back-off factor; the
+    hard lock counts on the account row, so pruning never unlocks anyone.
+    """
+    keep = timedelta(minutes=runtime.settings.login_window_minutes * _MAX_BACKOFF_FACTOR)
+    with runtime.db.transaction() as session:
+        return prune(session, utcnow(), keep)

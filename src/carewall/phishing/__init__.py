@@ -1,6 +1,7 @@
-"""Phishing defence: the e-mail analyzer (campaigns and tracking arrive later).
+"""Layer 4: phishing defence: the e-mail analyzer and staff-reported mail with its triage.
 
-The analyzer is a pure library; see :mod:`carewall.phishing.analyzer`.
+The analyzer is a pure library (:mod:`carewall.phishing.analyzer`); reported mail is
+stored encrypted and triaged by the security officer.
 """
 
 from carewall.phishing.analyzer import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from carewall.audit import Outcome
@@ -60,25 +60,6 @@ class MailboxSource(Protocol):
     def close(self) -> None:
         """Release the connection."""
         ...
-
-
-@dataclass
-class MemoryMailbox:
-    """An in-memory mailbox for tests: ``messages`` maps UID to bytes."""
-
-    messages: dict[str, bytes] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
-
-    def unseen(self) -> list[FetchedMessage]:
-        """Every message not yet marked seen."""
-        return [FetchedMessage(u, r) for u, r in self.messages.items() if u not in self.seen]
-
-    def mark_seen(self, uid: str) -> None:
-        """Remember the UID."""
-        self.seen.add(uid)
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 class ImapMailbox:

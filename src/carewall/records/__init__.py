@@ -14,12 +14,13 @@ from carewall.records.errors import (
     UnsupportedResourceError,
     VersionConflictError,
 )
-from carewall.records.keys import prepare_keys
+from carewall.records.keys import DATA_KEYS, prepare_keys
 from carewall.records.matrix import MATRIX, Action
 from carewall.records.tags import RecordsTag
 from carewall.records.validation import SUPPORTED_TYPES
 
 __all__ = [
+    "DATA_KEYS",
     "MATRIX",
     "SUPPORTED_TYPES",
     "Action",

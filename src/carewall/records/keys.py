@@ -16,11 +16,12 @@ from carewall.core.keystore import Keystore
 RECORDS_KEY = "records"
 INDEX_KEY = "records-index"
 _SEP = "\x1f"
+DATA_KEYS = (RECORDS_KEY, INDEX_KEY)
 
 
 def prepare_keys(keys: Keystore) -> None:
     """Create the vault's data keys up front (SQLite: never inside a write transaction)."""
-    for purpose in (RECORDS_KEY, INDEX_KEY):
+    for purpose in DATA_KEYS:
         keys.data_key(purpose)
 
 

@@ -21,6 +21,7 @@ attribute each version to the patient its index names.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ from carewall.records.tags import RecordsTag
 
 TASK = "patient-references"
 BATCH = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -156,3 +159,21 @@ def _finish(session: Session, task: RecordsIndexTask) -> None:
         ),
     )
     session.delete(task)
+
+
+def finish_scheduled_reindex(runtime: Runtime) -> ReindexReport | None:
+    """Run a re-index a migration scheduled to its end (None when none is scheduled).
+
+    Registered as one of the records domain's upgrades, so `serve`, `init` and every
+    command finish it before anything touches records.
+    """
+    if not reindex_pending(runtime):
+        return None
+    log.warning("re-indexing the record vault (resumes if interrupted)")
+    report = reindex_references(runtime)
+    log.warning(
+        "re-indexed: %d versions examined, %d filed under another patient",
+        report.examined,
+        report.changed,
+    )
+    return report

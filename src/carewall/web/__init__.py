@@ -1,1 +1,1 @@
-"""HTTP interface: pages, JSON API and (later) the FHIR API, over the domain services."""
+"""HTTP interface: pages, the JSON API and the FHIR R4 API, thin over the domain services."""

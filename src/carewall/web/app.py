@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from carewall import __version__, identity, records
+from carewall import __version__
 from carewall.core.runtime import Runtime
 from carewall.identity import passwords
+from carewall.jobs import JobRegistry, job_loop
 from carewall.web.admission import SignInGate
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
-from carewall.web.fhir import routes as fhir
-from carewall.web.housekeeping import housekeeping
 from carewall.web.openapi import install_openapi
-from carewall.web.routes import (
-    access_flags,
-    access_report,
-    account,
-    admin,
-    api_account,
-    health,
-    home,
-    mail,
-    passkeys,
-    patients,
-    portal,
-    signin,
-)
+from carewall.web.parts import WebPart
 from carewall.web.security import SecurityMiddleware, secret_path_prefixes
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """Build the web application around an opened runtime (database and keys)."""
+def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) -> FastAPI:
+    """Build the web application around an opened runtime from the domains' parts.
+
+    `carewall.registry.create_app` is the one caller: it installs the domains
+    (data keys, hooks) and hands over their parts and jobs.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with housekeeping(runtime):
+        async with job_loop(runtime, jobs):
             yield
 
     app = FastAPI(
@@ -54,27 +44,17 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.settings = runtime.settings
+    app.state.jobs = jobs
+    app.state.nav = [item for part in parts for item in part.nav]
     app.state.csrf_key = runtime.keys.data_key("web-csrf")
     # Its threads start on first use and idle between sign-ins; they outlive client
     # test contexts, so the gate lives as long as the application.
     app.state.signin_gate = SignInGate.from_settings(runtime.settings)
-    identity.prepare_keys(runtime.keys)
-    records.prepare_keys(runtime.keys)
     passwords.dummy_verify("")  # build the dummy hash now, not during the first sign-in
     app.mount("/static", StaticFiles(directory=str(files("carewall.web") / "static")), "static")
-    app.include_router(health.router)
-    app.include_router(home.router)
-    app.include_router(signin.router)
-    app.include_router(account.router)
-    app.include_router(api_account.router)
-    app.include_router(passkeys.router)
-    app.include_router(admin.router)
-    app.include_router(mail.router)
-    app.include_router(fhir.router)
-    app.include_router(patients.router)
-    app.include_router(portal.router)
-    app.include_router(access_report.router)
-    app.include_router(access_flags.router)
+    for part in parts:
+        for router in part.routers:
+            app.include_router(router)
     install_error_handlers(app)
     install_openapi(app)
     # Paths that carry a one-time token: cut from the access log and from audited paths.

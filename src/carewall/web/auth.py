@@ -9,18 +9,18 @@ prove that anonymous and wrong-role requests are refused.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import Request, Response
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller as Caller  # routes import it with the dependencies
+from carewall.core.context import Origin, user_ref
 from carewall.core.errors import CarewallError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin
 from carewall.identity.events import record_refusal
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
 
 SESSION_COOKIE = "cw_session"
@@ -51,30 +51,6 @@ class StepUpRedirectError(CarewallError):
         self.redirect_to = f"/account/reauth?next={quote(next_path, safe='/')}"
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated caller of a route: a browser session or an API token."""
-
-    user_id: str
-    email: str
-    role: Role
-    session: ActiveSession | None = None
-    scopes: frozenset[str] | None = None  # None for browser sessions (the role decides)
-    token_id: str | None = None  # the API token's id (None for browser sessions)
-
-    @property
-    def ref(self) -> str:
-        """The audit actor reference."""
-        return f"user:{self.user_id}"
-
-    @property
-    def channel(self) -> str | None:
-        """What the request came through: `session:<id>` or `token:<id>` (records.Actor)."""
-        if self.session is not None:
-            return f"session:{self.session.session.id}"
-        return f"token:{self.token_id}" if self.token_id else None
-
-
 def runtime_of(request: Request) -> Runtime:
     """The process runtime (database, keys, settings)."""
     runtime: Runtime = request.app.state.runtime
@@ -82,9 +58,32 @@ def runtime_of(request: Request) -> Runtime:
 
 
 def origin_of(request: Request) -> Origin:
-    """Source IP and user agent for the audit trail."""
+    """Source IP, user agent and request id for the audit trail."""
     ip = request.client.host if request.client else ""
-    return Origin(ip=ip, user_agent=request.headers.get("user-agent", "")[:300])
+    return Origin(
+        ip=ip,
+        user_agent=request.headers.get("user-agent", "")[:300],
+        request_id=str(getattr(request.state, "request_id", "") or ""),
+    )
+
+
+def session_caller(request: Request, active: ActiveSession) -> Caller:
+    """The caller context of a fully signed-in browser session."""
+    return Caller.for_user(
+        active.user.id,
+        active.role,
+        email=active.user.email,
+        origin=origin_of(request),
+        session_id=active.session.id,
+    )
+
+
+def active_session(request: Request) -> ActiveSession:
+    """The browser session behind a route that `require(...)` already let through."""
+    active = current_session(request)
+    if active is None:
+        raise LoginRequiredError(_next_path(request))
+    return active
 
 
 def current_session(request: Request) -> ActiveSession | None:
@@ -124,11 +123,11 @@ def require(*roles: Role | Iterable[Role], step_up: bool = False) -> Callable[[R
         if active.stage is Stage.ENROLL:
             raise LoginRequiredError("/account/enroll")
         if active.role not in allowed:
-            _refuse(request, f"user:{active.user.id}", role=active.role)
+            _refuse(request, user_ref(active.user.id), role=active.role)
             raise PermissionDeniedError("Your role does not give access to this page.")
         if step_up and not signin.step_up_fresh(runtime_of(request), active):
             raise StepUpRedirectError(request.url.path)
-        return Caller(active.user.id, active.user.email, active.role, session=active)
+        return session_caller(request, active)
 
     dependency.carewall_roles = allowed  # type: ignore[attr-defined]
     dependency.carewall_step_up = step_up  # type: ignore[attr-defined]
@@ -186,17 +185,18 @@ def _api_caller(request: Request) -> Caller | None:
                 subject=request.url.path[:200],
             )
             return None
-        return Caller(
+        return Caller.for_user(
             identity.user_id,
-            identity.email,
             Role(identity.role),
-            scopes=identity.scopes,
+            email=identity.email,
+            origin=origin_of(request),
             token_id=identity.token_id,
+            scopes=identity.scopes,
         )
     active = current_session(request)
     if active is None or active.stage is not Stage.FULL:
         return None
-    return Caller(active.user.id, active.user.email, active.role, session=active)
+    return session_caller(request, active)
 
 
 def _refuse(request: Request, actor: str, **details: str) -> None:

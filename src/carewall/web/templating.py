@@ -27,7 +27,7 @@ def render(
         "request": request,
         "csrf_token": csrf.csrf_token(request),
         "flashes": flash.pop_flashes(request),
-        "nav": nav_for(role),
+        "nav": nav_for(request.app.state.nav, role),
         "version": __version__,
         "practice_name": request.app.state.settings.practice_name,
         "signed_in_email": getattr(request.state, "user_email", None),

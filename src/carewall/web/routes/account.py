@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from carewall.core.clock import utcnow
 from carewall.core.errors import ValidationError
@@ -22,9 +21,8 @@ from carewall.identity import (
 )
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError
-from carewall.identity.models import TotpDevice, WebAuthnCredential
 from carewall.identity.requests import describe_user_agent
-from carewall.web.auth import ALL, Caller, origin_of, require, runtime_of
+from carewall.web.auth import ALL, Caller, active_session, origin_of, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -47,23 +45,15 @@ def security_page(request: Request, caller: SignedIn) -> Response:
     with runtime.db.sessions() as session:
         user_id = caller.user_id
         context = {
-            "totp_devices": list(
-                session.scalars(
-                    select(TotpDevice).where(TotpDevice.user_id == user_id, TotpDevice.confirmed)
-                )
-            ),
-            "passkeys": list(
-                session.scalars(
-                    select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
-                )
-            ),
+            "totp_devices": queries.confirmed_totp_devices(session, user_id),
+            "passkeys": queries.passkeys_of(session, user_id),
             "summary": factors.summary(session, user_id),
             "sessions": sessions.for_user(session, user_id),
             "events": queries.sign_in_events(session, user_id),
             "notices": notices.unread(session, user_id),
         }
     context.update(
-        current_session_id=caller.session.session.id if caller.session else "",
+        current_session_id=caller.session_id or "",
         tokens=apitokens.tokens_of(runtime, caller.user_id),
         scopes=apitokens.SCOPES,
         describe=describe_user_agent,
@@ -76,10 +66,9 @@ def security_page(request: Request, caller: SignedIn) -> Response:
 @router.post("/account/factors/{kind}/{factor_id}/delete")
 def remove_factor(request: Request, caller: SteppedUp, kind: str, factor_id: str) -> Response:
     """Remove an authenticator or passkey (never the last one while MFA is required)."""
-    assert caller.session is not None
     try:
         name = enrolment.remove_factor(
-            runtime_of(request), caller.session, kind, factor_id, origin_of(request)
+            runtime_of(request), active_session(request), kind, factor_id, origin_of(request)
         )
     except FactorError as exc:
         return _back(request, exc.message, "error")
@@ -89,9 +78,8 @@ def remove_factor(request: Request, caller: SteppedUp, kind: str, factor_id: str
 @router.post("/account/recovery-codes", response_class=HTMLResponse)
 def regenerate_codes(request: Request, caller: SteppedUp) -> Response:
     """New recovery codes; the old ones stop working."""
-    assert caller.session is not None
     codes = enrolment.regenerate_recovery_codes(
-        runtime_of(request), caller.session, origin_of(request)
+        runtime_of(request), active_session(request), origin_of(request)
     )
     return render(request, "signin/recovery_codes.html", {"codes": codes})
 
@@ -107,8 +95,8 @@ def revoke_session(request: Request, caller: SignedIn, session_id: str) -> Respo
 @router.post("/account/sessions/revoke-others")
 def revoke_other_sessions(request: Request, caller: SignedIn) -> Response:
     """Sign out everywhere else."""
-    assert caller.session is not None
-    ended = signin.revoke_other_sessions(runtime_of(request), caller.session, origin_of(request))
+    active = active_session(request)
+    ended = signin.revoke_other_sessions(runtime_of(request), active, origin_of(request))
     return _back(request, f"Signed out {ended} other session(s).")
 
 
@@ -117,14 +105,13 @@ def change_password(
     request: Request, caller: SteppedUp, current: FormStr, new: FormStr, confirm: FormStr
 ) -> Response:
     """Change the password; every other session ends."""
-    assert caller.session is not None
     if new != confirm:
         return _back(request, "The two new passwords are not the same.", "error")
     try:
         accounts.change_password(
             runtime_of(request),
             caller.user_id,
-            caller.session.session.id,
+            caller.session_id or "",
             current,
             new,
             origin_of(request),

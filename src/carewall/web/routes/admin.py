@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import STAFF_ROLES, Role, accounts, policy, queries, signin
-from carewall.web.auth import Caller, origin_of, require, runtime_of
+from carewall.web.auth import Caller, active_session, origin_of, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -34,11 +34,12 @@ def _back(request: Request, target: str, message: str, level: str = "success") -
     return response
 
 
-def _users_context(runtime: Runtime, caller: Caller) -> dict[str, Any]:
+def _users_context(request: Request, caller: Caller) -> dict[str, Any]:
+    runtime = runtime_of(request)
     with runtime.db.sessions() as session:
         rows = queries.users_overview(session)
         coverage = queries.mfa_coverage(session)
-    fresh = caller.session is not None and signin.step_up_fresh(runtime, caller.session)
+    fresh = signin.step_up_fresh(runtime, active_session(request))
     return {
         "users": rows,
         "coverage": coverage,
@@ -53,7 +54,7 @@ def _users_context(runtime: Runtime, caller: Caller) -> dict[str, Any]:
 @router.get(USERS, response_class=HTMLResponse)
 def users_page(request: Request, caller: Admin) -> Response:
     """Every account with its MFA status, coverage at a glance, and the invite form."""
-    return render(request, "admin/users.html", _users_context(runtime_of(request), caller))
+    return render(request, "admin/users.html", _users_context(request, caller))
 
 
 @router.post(USERS, response_class=HTMLResponse)
@@ -78,7 +79,7 @@ def invite(
             patient_id=patient_id.strip() or None,
         )
     except ValidationError as exc:
-        context = _users_context(runtime, caller)
+        context = _users_context(request, caller)
         context["form"] = {"email": email, "name": name, "role": role, "patient_id": patient_id}
         context["errors"] = [exc.message]
         return render(request, "admin/users.html", context, status=exc.status)

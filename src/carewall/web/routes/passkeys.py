@@ -13,10 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from carewall.identity import ActiveSession, Stage, passkeys, signin
-from carewall.identity.models import WebAuthnCredential
+from carewall.identity import ActiveSession, Stage, passkeys, queries, signin
 from carewall.web.auth import (
     ALL,
     StepUpRedirectError,
@@ -109,8 +107,7 @@ def _done(request: Request, body: dict[str, Any], token: str | None = None) -> J
 def passkeys_page(request: Request, active: Registering) -> Response:
     """Name and register a passkey or security key."""
     with runtime_of(request).db.sessions() as session:
-        query = select(WebAuthnCredential).where(WebAuthnCredential.user_id == active.user.id)
-        existing = list(session.scalars(query.order_by(WebAuthnCredential.created_at)))
+        existing = queries.passkeys_of(session, active.user.id)
     context = {"passkeys": existing, "enrolling_first": active.stage is Stage.ENROLL}
     return render(request, "account/passkeys.html", context)
 

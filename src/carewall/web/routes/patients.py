@@ -27,7 +27,7 @@ from carewall.records.services import (
     update_resource,
 )
 from carewall.web import patient_forms as forms
-from carewall.web.auth import Caller, require, runtime_of
+from carewall.web.auth import Caller, active_session, require, runtime_of
 from carewall.web.chart import SECTION_LIMIT, SECTIONS, demographics_of, load_chart
 from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash
@@ -262,7 +262,7 @@ def _break_glass_page(
     request: Request, caller: Caller, patient_id: str, status: int = 200
 ) -> Response:
     runtime = runtime_of(request)
-    fresh = caller.session is not None and signin.step_up_fresh(runtime, caller.session)
+    fresh = signin.step_up_fresh(runtime, active_session(request))
     context = {
         "patient_id": patient_id,
         "may_break_glass": caller.role is Role.CLINICIAN,

@@ -1,11 +1,10 @@
-"""The demo practice, step by step; each domain appends its seeder here."""
+"""Demo seeder for identity: one active account per staff role."""
 
 from __future__ import annotations
 
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import DemoLogin, Seeder
-from carewall.demo.records_seed import RECORDS_SEEDER
-from carewall.identity import Role, accounts, prepare_keys
+from carewall.identity import Role, accounts
 from carewall.identity.requests import Origin
 
 _DEMO = Origin(user_agent="demo-seed")
@@ -20,12 +19,6 @@ STAFF = (
 )
 
 
-def _keys(runtime: Runtime) -> None:
-    """Create the data keys up front so the demo starts with a keyed vault."""
-    runtime.keys.data_key("web-csrf")
-    prepare_keys(runtime.keys)
-
-
 def _staff(runtime: Runtime) -> None:
     """One active account per staff role; each sets up a second factor at first sign-in."""
     admin, *others = STAFF
@@ -35,14 +28,4 @@ def _staff(runtime: Runtime) -> None:
         accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], login.password, _DEMO)
 
 
-SEEDERS: list[Seeder] = [
-    Seeder("core-keys", _keys),
-    Seeder("identity-staff", _staff, logins=STAFF),
-    RECORDS_SEEDER,
-]
-
-
-# Last, after the record seeders: the portal patient is linked to a stored patient.
-from carewall.demo.portal_seed import PORTAL_SEEDER  # noqa: E402
-
-SEEDERS.append(PORTAL_SEEDER)
+STAFF_SEEDER = Seeder("identity-staff", _staff, logins=STAFF)

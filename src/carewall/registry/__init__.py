@@ -1,0 +1,125 @@
+"""The composition root: the registered domains, and the app, CLI and demo built from them.
+
+Adding a domain is one module here (its `Domain`) and one line in `DOMAINS`;
+the web app, the command line, the demo, the job runner, the data keys,
+Alembic's model list and the risk report's evidence all read this list.
+Nothing below this package imports it: it hands each layer what it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import TYPE_CHECKING
+
+from carewall.core.runtime import Runtime
+from carewall.demo import Seeder, SeedReport
+from carewall.demo import seed_demo as run_seeders
+from carewall.jobs import JobRegistry
+from carewall.registry.domain import Domain, EvidenceProvider
+from carewall.registry.identity import IDENTITY
+from carewall.registry.jobs import JOBS
+from carewall.registry.phishing import PHISHING
+from carewall.registry.platform import PLATFORM
+from carewall.registry.records import RECORDS
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import FastAPI
+
+# Order matters for the demo (seeders run in this order) and the navigation ties.
+DOMAINS: tuple[Domain, ...] = (PLATFORM, JOBS, IDENTITY, RECORDS, PHISHING)
+
+__all__ = [
+    "DOMAINS",
+    "Domain",
+    "cli_app",
+    "create_app",
+    "evidence_providers",
+    "import_models",
+    "install",
+    "job_registry",
+    "main",
+    "seed_demo",
+    "seeders",
+]
+
+
+@cache
+def job_registry() -> JobRegistry:
+    """Every registered job and task kind."""
+    return JobRegistry(
+        jobs=[job for domain in DOMAINS for job in domain.jobs],
+        tasks=[task for domain in DOMAINS for task in domain.tasks],
+    )
+
+
+def seeders() -> list[Seeder]:
+    """The demo practice's steps, domain by domain."""
+    return [seeder for domain in DOMAINS for seeder in domain.seeders]
+
+
+def seed_demo(runtime: Runtime) -> SeedReport:
+    """Seed the demo practice (idempotent): every domain's seeders, in registration order."""
+    return run_seeders(install(runtime), seeders())
+
+
+def evidence_providers() -> dict[str, EvidenceProvider]:
+    """The risk report's evidence sections, by name."""
+    providers: dict[str, EvidenceProvider] = {}
+    for domain in DOMAINS:
+        providers.update(domain.evidence)
+    return providers
+
+
+def import_models() -> None:
+    """Import every domain's models so their tables are on `Base.metadata` (Alembic)."""
+    for domain in DOMAINS:
+        for module in domain.models:
+            importlib.import_module(module)
+
+
+def install(runtime: Runtime) -> Runtime:
+    """Finish an opened runtime once: create every data key up front, run the data
+    upgrades that need the keys, and subscribe the hooks."""
+    if runtime.installed:
+        return runtime
+    for domain in DOMAINS:
+        for purpose in domain.data_keys:
+            runtime.keys.data_key(purpose)
+    for domain in DOMAINS:
+        for upgrade in domain.upgrades:
+            upgrade(runtime)
+    for domain in DOMAINS:
+        if domain.subscribe is not None:
+            domain.subscribe(runtime.hooks)
+    runtime.installed = True
+    return runtime
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The web application with every registered domain's routes and links."""
+    from carewall.web.app import create_app as build
+
+    install(runtime)
+    parts = [domain.web() for domain in DOMAINS if domain.web is not None]
+    return build(runtime, parts, job_registry())
+
+
+def cli_app() -> typer.Typer:
+    """The `carewall` command with every registered domain's commands."""
+    from carewall.cli.assembly import Assembly
+    from carewall.cli.main import build_cli
+
+    assembly = Assembly(
+        install=install, web_app=create_app, seed_demo=seed_demo, jobs=job_registry()
+    )
+    parts = [domain.cli() for domain in DOMAINS if domain.cli is not None]
+    return build_cli(assembly, parts)
+
+
+def main() -> None:
+    """Console-script entry point (`carewall`, `python -m carewall`)."""
+    from carewall.cli.main import run
+
+    run(cli_app())

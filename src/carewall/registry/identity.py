@@ -1,0 +1,64 @@
+"""Identity: sign-in, second factors, sessions, API tokens, user administration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from carewall import identity
+from carewall.core.roles import Role
+from carewall.demo.identity_seed import STAFF_SEEDER
+from carewall.identity.links import seal_patient_links
+from carewall.identity.throttle import prune_expired
+from carewall.jobs import Job, JobContext
+from carewall.registry.domain import Domain
+from carewall.web.nav import NavItem, roles
+
+if TYPE_CHECKING:
+    from carewall.cli.assembly import CliPart
+    from carewall.web.parts import WebPart
+
+
+def _prune_failures(context: JobContext) -> str | None:
+    pruned = prune_expired(context.runtime)
+    return f"removed {pruned} expired sign-in failure(s)" if pruned else None
+
+
+def _web() -> WebPart:
+    from carewall.web.parts import WebPart
+    from carewall.web.routes import account, admin, api_account, passkeys, signin
+
+    admin_only = roles(Role.ADMIN)
+    return WebPart(
+        routers=(signin.router, account.router, api_account.router, passkeys.router, admin.router),
+        nav=(
+            NavItem("Users", "/admin/users", admin_only, order=10),
+            NavItem("MFA policy", "/admin/policy", admin_only, order=11),
+        ),
+    )
+
+
+def _cli() -> CliPart:
+    from carewall.cli import users
+    from carewall.cli.assembly import CliPart
+
+    return CliPart(groups=(("user", users.app),))
+
+
+IDENTITY = Domain(
+    name="identity",
+    models=("carewall.identity.models",),
+    data_keys=identity.DATA_KEYS,
+    upgrades=(seal_patient_links,),
+    jobs=(
+        Job(
+            "identity.throttle.prune",
+            _prune_failures,
+            every=timedelta(hours=1),
+            description="Delete failed sign-in records older than any throttling window.",
+        ),
+    ),
+    seeders=(STAFF_SEEDER,),
+    web=_web,
+    cli=_cli,
+)

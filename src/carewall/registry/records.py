@@ -1,0 +1,83 @@
+"""Records: the encrypted FHIR vault, its API and pages, break-glass, the portal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from carewall import records
+from carewall.core.config import Settings
+from carewall.core.roles import Role
+from carewall.demo.portal_seed import PORTAL_SEEDER
+from carewall.demo.records_seed import RECORDS_SEEDER
+from carewall.jobs import Job, JobContext
+from carewall.records.breakglass import close_expired_grants
+from carewall.records.reindex import finish_scheduled_reindex
+from carewall.records.services import seal_restriction_reasons
+from carewall.registry.domain import Domain
+from carewall.web.nav import NavItem, roles
+
+if TYPE_CHECKING:
+    from carewall.cli.assembly import CliPart
+    from carewall.web.parts import WebPart
+
+
+def _sweep_break_glass(context: JobContext) -> str | None:
+    closed = close_expired_grants(context.runtime)
+    return f"closed {closed} expired break-glass grant(s)" if closed else None
+
+
+def _sweep_interval(settings: Settings) -> timedelta | None:
+    seconds = settings.break_glass_sweep_seconds
+    return timedelta(seconds=seconds) if seconds else None
+
+
+def _web() -> WebPart:
+    from carewall.web.fhir import routes as fhir
+    from carewall.web.parts import WebPart
+    from carewall.web.routes import access_flags, access_report, patients, portal
+
+    return WebPart(
+        routers=(
+            fhir.router,
+            patients.router,
+            portal.router,
+            access_report.router,
+            access_flags.router,
+        ),
+        nav=(
+            NavItem(
+                "Patients", "/patients", roles(Role.CLINICIAN, Role.FRONT_DESK, Role.BILLING), 20
+            ),
+            NavItem("My record", "/portal", roles(Role.PATIENT), 40),
+            NavItem("Access report", "/admin/access-report", roles(Role.ADMIN, Role.AUDITOR), 50),
+            NavItem("Access flags", "/admin/access-flags", roles(Role.ADMIN), 51),
+        ),
+    )
+
+
+def _cli() -> CliPart:
+    from carewall.cli import records as records_cli
+    from carewall.cli.assembly import CliPart
+
+    return CliPart(groups=(("records", records_cli.app),))
+
+
+RECORDS = Domain(
+    name="records",
+    models=("carewall.records.models",),
+    data_keys=(*records.DATA_KEYS, "fhir-cursor"),
+    upgrades=(seal_restriction_reasons, finish_scheduled_reindex),
+    jobs=(
+        Job(
+            "records.break_glass.sweep",
+            _sweep_break_glass,
+            every=_sweep_interval,
+            description="End break-glass grants whose time is up and audit their end.",
+            at_start=True,
+        ),
+    ),
+    seeders=(RECORDS_SEEDER, PORTAL_SEEDER),
+    web=_web,
+    cli=_cli,
+)
