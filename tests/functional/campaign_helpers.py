@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
+from typing import Protocol
 
 from carewall.core.config import Settings
 from carewall.core.context import Caller
@@ -25,7 +26,13 @@ cara.diaz@clinic.example,Cara Diaz,Clinical,Registered nurse,pm@clinic.example,2
 """
 
 
-def mailing_settings(settings: Settings, inbox: Inbox, **extra: object) -> Settings:
+class HasPort(Protocol):
+    """An SMTP server on loopback (the shared Inbox or a test's own sink)."""
+
+    port: int
+
+
+def mailing_settings(settings: Settings, inbox: HasPort, **extra: object) -> Settings:
     """The test's settings with loopback SMTP, the practice's domain and a public URL."""
     return settings.model_copy(
         update={

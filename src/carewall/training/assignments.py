@@ -175,7 +175,9 @@ def assign(
 def assign_annual(runtime: Runtime, caller: Caller) -> int:
     """Each year's round: every active person without a pass of the module in the last year.
 
-    People who have the module open already (joining, remedial) are skipped.
+    People who have the module open already (joining, remedial) are skipped,
+    and so are people who joined the directory less than the due period ago:
+    their joining training comes first.
     """
     settings = runtime.settings
     now = utcnow()
@@ -183,7 +185,14 @@ def assign_annual(runtime: Runtime, caller: Caller) -> int:
     due = now + timedelta(days=settings.training_due_days)
     made = 0
     with runtime.db.transaction() as session:
-        members = list(session.scalars(select(StaffMember).where(StaffMember.active.is_(True))))
+        settled = now - timedelta(days=settings.training_due_days)
+        members = list(
+            session.scalars(
+                select(StaffMember).where(
+                    StaffMember.active.is_(True), StaffMember.created_at <= settled
+                )
+            )
+        )
         for module_id in settings.training_annual_modules:
             if module_id not in modules():
                 continue
