@@ -11,7 +11,7 @@ import smtplib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from typing import Protocol
 
 from carewall.core.config import Settings
@@ -45,7 +45,7 @@ class MailRefusedError(MailError):
 class MailBatch(Protocol):
     """One open connection that sends many complete messages (campaigns)."""
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message) -> str:
         """Deliver one message; returns the server's reply, or raises MailError/MailRefusedError."""
 
 
@@ -79,7 +79,7 @@ class NullMailSender:
 
 
 class _NullBatch:
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message) -> str:
         del message
         return "not sent: no SMTP server configured"
 
@@ -90,7 +90,7 @@ class _SmtpBatch:
     def __init__(self, smtp: smtplib.SMTP) -> None:
         self._smtp = smtp
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, message: Message) -> str:
         try:
             refused = self._smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
