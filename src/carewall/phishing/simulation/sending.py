@@ -213,7 +213,7 @@ def _send_in_parallel(context: JobContext, due: list[_Due], plan: _Plan) -> Coun
     of the time a message takes, and the waits overlap. A deferral on any
     connection fails the task (after the others finish) so the runner retries.
     """
-    slices = [due[i :: CONNECTIONS] for i in range(min(CONNECTIONS, len(due)))]
+    slices = [due[i::CONNECTIONS] for i in range(min(CONNECTIONS, len(due)))]
 
     def run(share: list[_Due]) -> Counter[str]:
         with context.runtime.mail.batch() as connection:
