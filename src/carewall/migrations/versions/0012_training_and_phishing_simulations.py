@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("template_id", sa.String(length=64), nullable=False),
         sa.Column("template", sa.JSON(), nullable=False),
+        sa.Column("landing", sa.String(length=12), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("send_now", sa.Boolean(), nullable=False),
         sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),

@@ -188,6 +188,7 @@ def _campaign(
         name=name,
         template_id=scenario.id,
         template=snapshot,
+        landing=scenario.landing,
         status="sending",
         send_now=request.now,
         window_start=plan.start,

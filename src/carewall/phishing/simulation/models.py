@@ -41,6 +41,8 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(200))
     template_id: Mapped[str] = mapped_column(String(64))
     template: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The template's landing (credentials, page, none), kept apart for the tracking path.
+    landing: Mapped[str] = mapped_column(String(12))
     #: sending | finished
     status: Mapped[str] = mapped_column(String(12))
     send_now: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -23,13 +23,15 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
 from carewall.core.context import Caller, Origin
+from carewall.core.db import new_id
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.phishing.simulation.events import audit
@@ -103,47 +105,66 @@ def record_hit(runtime: Runtime, hit: Hit) -> Tracked | None:
         return record_hit_in(session, runtime.settings, hit)
 
 
+_RECIPIENTS = cast(Table, CampaignRecipient.__table__)
+_CAMPAIGNS = cast(Table, Campaign.__table__)
+_EVENTS = cast(Table, CampaignEvent.__table__)
+# Built once: the tracking paths are the hottest public ones, so only plain columns are read.
+_LOOKUP = (
+    select(
+        _RECIPIENTS.c.id,
+        _RECIPIENTS.c.member_id,
+        _RECIPIENTS.c.sent_at,
+        _CAMPAIGNS.c.id,
+        _CAMPAIGNS.c.landing,
+        _CAMPAIGNS.c.assign_training,
+        _CAMPAIGNS.c.remedial_module,
+    )
+    .join(_CAMPAIGNS, _CAMPAIGNS.c.id == _RECIPIENTS.c.campaign_id)
+    .where(_RECIPIENTS.c.rid == bindparam("rid"))
+)
+
+
 def record_hit_in(session: Session, settings: Settings, hit: Hit) -> Tracked | None:
     """`record_hit` inside the caller's transaction (the triage queue files reports this way)."""
-    row = session.execute(
-        select(CampaignRecipient, Campaign)
-        .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
-        .where(CampaignRecipient.rid == hit.rid)
-    ).first()
+    connection = session.connection()
+    row = connection.execute(_LOOKUP, {"rid": hit.rid}).first()
     if row is None:
         return None
-    recipient, campaign = row
+    recipient_id, member_id, sent_at, campaign_id, landing, assign_training, remedial = row
     now = utcnow()
-    reason = scanner_reason(settings, hit, recipient.sent_at, now)
-    event = CampaignEvent(
-        campaign_id=campaign.id,
-        recipient_id=recipient.id,
-        kind=hit.kind,
-        at=now,
-        source=hit.source,
-        scanner=bool(reason),
-        reason=reason,
-        ip=hit.ip[:45],
-        user_agent=hit.user_agent[:300],
-        fields=list(hit.fields)[:20],
+    reason = scanner_reason(settings, hit, sent_at, now)
+    connection.execute(
+        insert(_EVENTS),
+        {
+            "id": new_id(),
+            "campaign_id": campaign_id,
+            "recipient_id": recipient_id,
+            "kind": hit.kind,
+            "at": now,
+            "source": hit.source,
+            "scanner": bool(reason),
+            "reason": reason,
+            "ip": hit.ip[:45],
+            "user_agent": hit.user_agent[:300],
+            "fields": list(hit.fields)[:20],
+            "reclassified_by": None,
+        },
     )
-    session.add(event)
     origin = Origin(ip=hit.ip, user_agent=hit.user_agent[:300])
     audit(
         session,
         SimulationTag.EVENT_RECORDED,
         origin,
         actor="anonymous" if hit.source != "triage" else "triage",
-        subject=f"sim_recipient:{recipient.id}",
+        subject=f"sim_recipient:{recipient_id}",
         kind=hit.kind,
         scanner=bool(reason),
         reason=reason or None,
     )
-    if not reason and hit.kind in TRAINABLE:
-        _remedial(session, settings, campaign, recipient)
-    return Tracked(
-        recipient.id, campaign.id, str(campaign.template.get("landing", "page")), bool(reason)
-    )
+    if not reason and hit.kind in TRAINABLE and assign_training:
+        caller = Caller.job("phishing.remedial")
+        assign_remedial_in(session, settings, caller, member_id, remedial, recipient_id)
+    return Tracked(recipient_id, campaign_id, landing, bool(reason))
 
 
 def _remedial(
