@@ -89,9 +89,10 @@ def spread(count: int, start: datetime, end: datetime, rate: int) -> list[dateti
         )
     chooser = secrets.SystemRandom()
     slots = sorted(chooser.sample(range(minutes * rate), count))
-    return [
+    times = [
         start + timedelta(minutes=slot // rate, seconds=chooser.uniform(0, 59)) for slot in slots
     ]
+    return sorted(times)
 
 
 def _plan(settings: Settings, request: LaunchRequest, count: int, now: datetime) -> _Plan:

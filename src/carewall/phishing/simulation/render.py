@@ -178,6 +178,7 @@ class Annotated:
     sender: tuple[Segment, ...]
     subject: tuple[Segment, ...]
     body: tuple[Segment, ...]
+    landing: tuple[Segment, ...]  # the page the link led to (empty without one)
     flags: tuple[tuple[int, str, str], ...]  # (number, quote as shown, why)
 
 
@@ -201,6 +202,14 @@ def _split(text: str, spans: list[tuple[int, int, int]]) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
+def _landing_text(scenario: Scenario, mapping: dict[str, str]) -> str:
+    page = scenario.landing_page
+    if scenario.landing == "none":
+        return ""
+    lines = [page.brand, page.heading, page.intro, page.button]
+    return "\n".join(fill(line, mapping) for line in lines if line)
+
+
 def annotate(scenario: Scenario, person: Person, settings: Settings) -> Annotated:
     """The message with its red flags marked where they occur, for the teachable moment.
 
@@ -215,6 +224,7 @@ def annotate(scenario: Scenario, person: Person, settings: Settings) -> Annotate
         f"<{fill(scenario.sender_address, mapping)}>",
         "subject": fill(scenario.subject, mapping),
         "body": fill(scenario.text, mapping).strip(),
+        "landing": _landing_text(scenario, mapping),
     }
     spans: dict[str, list[tuple[int, int, int]]] = {key: [] for key in parts}
     flags = []
@@ -230,5 +240,6 @@ def annotate(scenario: Scenario, person: Person, settings: Settings) -> Annotate
         sender=_split(parts["sender"], spans["sender"]),
         subject=_split(parts["subject"], spans["subject"]),
         body=_split(parts["body"], spans["body"]),
+        landing=_split(parts["landing"], spans["landing"]),
         flags=tuple(flags),
     )
