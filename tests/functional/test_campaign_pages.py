@@ -191,3 +191,33 @@ def test_the_demo_pages_render(runtime: Runtime, clock: FrozenClock) -> None:
         assert "scanner:" in detail.text
         assert admin.get("/admin/training").status_code == 200
         assert admin.get("/admin/campaigns/templates/ehr-password-expiry").status_code == 200
+
+
+def test_a_hand_picked_group_is_a_campaign_target(
+    runtime: Runtime, admin: TestClient, inbox: Inbox
+) -> None:
+    made = post(admin, "/admin/training/groups", {"name": "Fire wardens", "kind": "manual"})
+    assert made.status_code == 303
+    page = admin.get("/admin/training")
+    action = re.search(r'action="(/admin/training/groups/[^"]+/members)"', page.text)
+    assert action
+    ids = re.findall(r'name="member_ids" value="([^"]+)"', page.text)[:2]
+    admin.post(
+        action.group(1),
+        data={"csrf_token": csrf(admin), "member_ids": ids},
+        follow_redirects=False,
+    )
+    assert "Fire wardens: manual, 2 people" in admin.get("/admin/training").text
+    launched = post(
+        admin,
+        "/admin/campaigns",
+        {
+            "template_id": "delivery-notice",
+            "audience": "group",
+            "group": "Fire wardens",
+            "send_now": "1",
+        },
+    )
+    assert launched.status_code == 303
+    run_jobs(runtime)
+    assert len(simulations(inbox)) == 2

@@ -21,7 +21,7 @@ from carewall.training.directory import (
     sync_accounts,
     upsert_in,
 )
-from carewall.training.errors import OutsideOrganisationError
+from carewall.training.errors import OutsideOrganisationError, QuizClosedError
 from carewall.training.groups import create_group, members_named, set_members
 from carewall.training.learning import (
     certificate,
@@ -44,6 +44,7 @@ __all__ = [
     "Learner",
     "Module",
     "OutsideOrganisationError",
+    "QuizClosedError",
     "StaffInput",
     "StaffMember",
     "TrainingTag",

@@ -202,13 +202,18 @@ class GroupRow:
     name: str
     kind: str
     rule: str
-    size: int
+    members: frozenset[str]
+
+    @property
+    def size(self) -> int:
+        """How many active people the group holds now."""
+        return len(self.members)
 
 
 def groups(session: Session) -> list[GroupRow]:
-    """Every group with how many active people it holds now."""
+    """Every group with the ids of the active people it holds now."""
     return [
-        GroupRow(g.id, g.name, g.kind, g.rule, len(group_members(session, g)))
+        GroupRow(g.id, g.name, g.kind, g.rule, frozenset(m.id for m in group_members(session, g)))
         for g in session.scalars(select(StaffGroup).order_by(StaffGroup.name))
     ]
 

@@ -148,7 +148,9 @@ def launch(runtime: Runtime, caller: Caller, request: LaunchRequest) -> str:
         module(scenario.remedial)
         people = _recipients(session, settings, caller, request)
         plan = _plan(settings, request, len(people), now)
+        rate = 0 if request.now else request.rate_per_minute or settings.campaign_rate_per_minute
         campaign = _campaign(session, caller, request, scenario, plan, people, now)
+        campaign.rate_per_minute = rate
         batches = _add_recipients(session, settings, campaign, people, plan, request.now)
         for batch, run_after in sorted(batches.items()):
             payload = {"campaign_id": campaign.id, "batch": batch}
