@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from carewall.phishing.simulation.marker import sign
+
 PHISH_URL = "https://evil-login.example/verify"
 PHISH_DEFANGED = "hxxps://evil-login[.]example/verify"
 #: A string only the phishing body contains, to prove it is not stored in clear.
@@ -47,9 +49,17 @@ Jane
 """.replace("\n", "\r\n").encode()
 
 
-def simulation_eml() -> bytes:
-    """A message from Carewall's own phishing simulation."""
-    return b"X-Carewall-Simulation: campaign-7\r\n" + phishing_eml(marker="simulated")
+def simulation_eml(key: bytes | None = None) -> bytes:
+    """A message from Carewall's own phishing simulation, its marker signed with `key`.
+
+    Without a key the header is unsigned, which is what a forger would write.
+    """
+    value = (
+        sign(key, "7e1c3a52-0000-4000-8000-000000000007", "campaign7recipient0001")
+        if key
+        else "campaign-7"
+    )
+    return f"X-Carewall-Simulation: {value}\r\n".encode() + phishing_eml(marker="simulated")
 
 
 def forwarded(original: bytes, forwarder: str) -> bytes:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from carewall.core.config import Settings
+from carewall.core.runtime import open_runtime
+from carewall.phishing.simulation import SIMULATION_KEY
 from tests.functional.mail_messages import PHISH_URL, clean_eml, phishing_eml, simulation_eml
 
 
@@ -86,14 +89,32 @@ def test_json_lines_per_message(env: dict[str, str], inbox: Path) -> None:
 
 
 def test_mbox_is_split_into_messages(env: dict[str, str], tmp_path: Path) -> None:
+    # With a data directory, the CLI checks simulation markers with this Carewall's key.
+    home = tmp_path / "home"
+    runtime = open_runtime(Settings(home=home))
+    key = runtime.keys.data_key(SIMULATION_KEY)
+    runtime.close()
     mbox = tmp_path / "reported.mbox"
     envelope = b"From someone@example.org Mon Nov 23 09:00:00 2026\n"
-    mbox.write_bytes(envelope + clean_eml() + b"\n" + envelope + simulation_eml() + b"\n")
-    result = mail(env, "analyze", str(mbox), "--json")
-    assert result.returncode == 0, result.stderr  # a simulation is not a threat
+    mbox.write_bytes(envelope + clean_eml() + b"\n" + envelope + simulation_eml(key) + b"\n")
+    result = mail({**env, "CAREWALL_HOME": str(home)}, "analyze", str(mbox), "--json")
+    assert result.returncode == 0, result.stderr  # our own simulation is not a threat
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["file"].rsplit("#", 1)[1] for o in objects] == ["1", "2"]
     assert objects[1]["simulation"] is True
+
+
+def test_a_simulation_header_nobody_can_verify_is_a_threat(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "forged.eml"
+    path.write_bytes(simulation_eml())  # unsigned, and no data directory holds a key
+    result = mail(env, "analyze", str(path), "--json")
+    assert result.returncode == 1, result.stderr
+    verdict = json.loads(result.stdout)
+    assert verdict["simulation"] is False
+    assert "simulation.forged" in {s["id"] for s in verdict["signals"]}
+    assert not Path(env["CAREWALL_HOME"]).exists(), "analyze never creates a data directory"
 
 
 def test_usage_errors_exit_2_with_a_clear_message(env: dict[str, str], tmp_path: Path) -> None:

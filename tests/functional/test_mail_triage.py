@@ -16,6 +16,7 @@ from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
+from carewall.phishing.simulation import SIMULATION_KEY
 from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.mail_messages import (
@@ -26,6 +27,11 @@ from tests.functional.mail_messages import (
     simulation_eml,
 )
 from tests.functional.signin_helpers import CLI, csrf, make_admin, make_user, post, signed_in
+
+
+def _key(runtime: Runtime) -> bytes:
+    """The key that signs this Carewall's simulation markers."""
+    return runtime.keys.data_key(SIMULATION_KEY)
 
 
 def actions(runtime: Runtime) -> list[str]:
@@ -137,7 +143,7 @@ def test_sealed_message_cannot_be_moved_to_another_report(runtime: Runtime) -> N
 
 
 def test_simulation_is_filed_as_simulation_and_credited(runtime: Runtime) -> None:
-    filed = services.report_message(runtime, "u-1", simulation_eml(), "upload", CLI)
+    filed = services.report_message(runtime, "u-1", simulation_eml(_key(runtime)), "upload", CLI)
     assert filed.status == "simulation"
     assert [r.status for r in queries.queue(runtime).reports] == ["simulation"]
     assert queries.reports_of(runtime, "u-1").reports[0].status == "simulation"
@@ -164,7 +170,7 @@ def test_reporting_evidence_counts_and_median_time_to_report(
         date = sent.strftime("%a, %d %b %Y %H:%M:%S +0000")
         filed = services.report_message(runtime, "u-1", phishing_eml(date=date), "upload", CLI)
     services.decide(runtime, "o", filed.id, "confirmed_phish", "", CLI)
-    services.report_message(runtime, "u-2", simulation_eml(), "upload", CLI)  # dated long ago
+    services.report_message(runtime, "u-2", simulation_eml(_key(runtime)), "upload", CLI)  # old
     services.report_message(runtime, "u-2", b"Subject: no date\r\n\r\nhello", "upload", CLI)
     with runtime.db.sessions() as session:
         evidence = queries.reporting_evidence(session)

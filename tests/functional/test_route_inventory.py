@@ -43,10 +43,12 @@ def public_routes() -> set[tuple[str, str]]:
     else:
         found |= set(getattr(fhir, "PUBLIC_ROUTES", set()))
     try:
-        from carewall.web.routes import passkeys
+        from carewall.web.routes import passkeys, tracking, training
     except ImportError:
         return found
-    return found | set(getattr(passkeys, "PUBLIC_ROUTES", set()))
+    for module in (passkeys, tracking, training):  # sign-in, simulation links, learner links
+        found |= set(getattr(module, "PUBLIC_ROUTES", set()))
+    return found
 
 
 def inventory(runtime: Runtime) -> list[tuple[str, str, frozenset[Role] | None]]:

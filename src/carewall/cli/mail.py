@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -22,10 +22,12 @@ from rich.text import Text
 
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
+from carewall.core.config import Settings
 from carewall.identity.requests import Origin
 from carewall.phishing import Verdict, analyze_bytes, iter_messages
 from carewall.phishing.context import context_from
 from carewall.phishing.imap import ImapMailbox, poll_report_mailbox
+from carewall.phishing.simulation import marker
 
 app = typer.Typer(help="Phishing e-mail analysis and the report mailbox.", no_args_is_help=True)
 
@@ -48,8 +50,36 @@ def _looks_like_many(path: Path) -> bool:
         return handle.read(5) == b"From "
 
 
+class _LazyVerifier:
+    """Checks simulation markers with this Carewall's key, opening the data directory once.
+
+    Without a data directory there is no key, so no marker can be trusted (and
+    none is created: `analyze` runs anywhere).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._check: Callable[[str], bool] | None = None
+
+    def __call__(self, value: str) -> bool:
+        if self._check is None:
+            self._check = self._load()
+        return self._check(value)
+
+    def _load(self) -> Callable[[str], bool]:
+        s = self._settings
+        if s.database_url is None and not s.sqlite_path.exists():
+            return lambda _value: False
+        runtime = open_cli_runtime(s)
+        try:
+            return marker.verifier(runtime.keys.data_key(marker.SIMULATION_KEY))
+        finally:
+            runtime.close()
+
+
 def _verdicts(path: Path, show_progress: bool) -> Iterator[tuple[str, Verdict]]:
-    context = context_from(load_settings())
+    settings = load_settings()
+    context = context_from(settings, _LazyVerifier(settings))
     if not show_progress:
         for label, raw in iter_messages(path):
             yield label, analyze_bytes(raw, context)

@@ -201,6 +201,104 @@ class Settings(BaseSettings):
         default=True, description="Connect to the report mailbox over TLS (IMAPS)."
     )
 
+    # Awareness training and phishing simulations (carewall.training, carewall.phishing).
+    practice_timezone: str = Field(
+        default="UTC",
+        description="The practice's time zone (IANA name, e.g. America/Chicago): business "
+        "hours of campaign send windows and due dates are counted in it.",
+    )
+    campaign_window_start_hour: int = Field(
+        default=9, ge=0, le=23, description="Default send window of a campaign opens at this hour."
+    )
+    campaign_window_end_hour: int = Field(
+        default=17,
+        ge=1,
+        le=24,
+        description="Default send window of a campaign closes at this hour.",
+    )
+    campaign_rate_per_minute: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Most simulated messages a campaign sends in one minute (`--now` ignores it).",
+    )
+    campaign_sender_domain: str = Field(
+        default="notify-secure.example",
+        description="Domain of the simulated senders' addresses ({{sim_domain}} in templates); "
+        "use a domain you own and allow-list it in the mail filter.",
+    )
+    campaign_scanner_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=600,
+        description="A click or open this soon after sending is counted as a mail scanner.",
+    )
+    campaign_scanner_user_agents: list[str] = Field(
+        default_factory=lambda: [
+            "SafeLinks",
+            "Proofpoint",
+            "Mimecast",
+            "Barracuda",
+            "BingPreview",
+            "scanner",
+            "bot",
+        ],
+        description="User-agent substrings (case-insensitive) of link scanners; their requests "
+        "are recorded as scanner events and left out of the figures.",
+    )
+    campaign_scanner_networks: list[str] = Field(
+        default_factory=list,
+        description="Address ranges (CIDR) of link scanners, e.g. your mail filter's.",
+    )
+    training_joining_modules: list[str] = Field(
+        default_factory=lambda: [
+            "phishing-red-flags",
+            "passwords-mfa",
+            "hipaa-minimum-necessary",
+            "reporting-incidents",
+        ],
+        description="Modules assigned to everyone who joins the staff directory.",
+    )
+    training_annual_modules: list[str] = Field(
+        default_factory=lambda: ["phishing-red-flags", "hipaa-minimum-necessary"],
+        description="Modules everyone repeats every year.",
+    )
+    training_due_days: int = Field(
+        default=30, ge=1, le=365, description="Days to complete joining, annual or manual training."
+    )
+    training_remedial_due_days: int = Field(
+        default=14, ge=1, le=365, description="Days to complete training assigned after a click."
+    )
+    training_link_days: int = Field(
+        default=14, ge=1, le=90, description="How long a learner's personal training link works."
+    )
+    training_reminder_days: int = Field(
+        default=3, ge=0, le=60, description="Remind learners this many days before the due date."
+    )
+
+    @field_validator("practice_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as UTC or America/Chicago") from None
+        return value
+
+    @field_validator("campaign_scanner_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address range such as 192.0.2.0/24") from None
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -211,6 +309,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:
+        if self.campaign_window_start_hour >= self.campaign_window_end_hour:
+            raise ValueError(
+                "CAREWALL_CAMPAIGN_WINDOW_START_HOUR must be before "
+                "CAREWALL_CAMPAIGN_WINDOW_END_HOUR"
+            )
         if self.mail_suspicious_threshold > self.mail_phishing_threshold:
             raise ValueError(
                 "CAREWALL_MAIL_SUSPICIOUS_THRESHOLD must not exceed "

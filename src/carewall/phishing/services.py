@@ -31,6 +31,8 @@ from carewall.phishing.sealing import (
     seal_note,
     seal_summary,
 )
+from carewall.phishing.simulation import marker as simulation_marker
+from carewall.phishing.simulation.triage import simulation_reported_in
 from carewall.phishing.tags import PhishingTag
 
 #: Where start-up work comes from: no request, no address.
@@ -51,8 +53,13 @@ class FiledReport:
 
 
 def analyze(runtime: Runtime, raw: bytes) -> Verdict:
-    """Score a message with the organisation's context (nothing is stored)."""
-    return analyze_bytes(check_message_size(raw), context_from(runtime.settings))
+    """Score a message with the organisation's context (nothing is stored).
+
+    Only a simulation header signed with this Carewall's key marks our own
+    simulation; a forged one counts against the message.
+    """
+    verifier = simulation_marker.verifier(runtime.keys.data_key(simulation_marker.SIMULATION_KEY))
+    return analyze_bytes(check_message_size(raw), context_from(runtime.settings, verifier))
 
 
 def record_analysis(
@@ -83,8 +90,11 @@ def report_message(
     """
     verdict = analyze(runtime, raw)
     key = runtime.keys.data_key(REPORT_KEY)
+    found = simulation_marker.find_marker(
+        raw, runtime.keys.data_key(simulation_marker.SIMULATION_KEY)
+    )
     report_id = new_id()
-    status = "simulation" if verdict.simulation else "new"
+    status = "simulation" if verdict.simulation or found.marker else "new"
     report = MailReport(
         id=report_id,
         reporter_id=reporter_id,
@@ -120,6 +130,7 @@ def report_message(
             score=verdict.score,
             status=status,
         )
+        simulation_reported_in(session, runtime, found, origin, report_id)
     return FiledReport(report_id, status, verdict)
 
 

@@ -1,12 +1,18 @@
-"""Phishing defence: the e-mail analyzer, reported mail and its triage."""
+"""Phishing defence: the e-mail analyzer, reported mail and its triage, simulation campaigns."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from carewall.core.roles import Role
+from carewall.core.runtime import Runtime
+from carewall.demo.campaign_seed import CAMPAIGN_SEEDER
 from carewall.phishing.sealing import REPORT_KEY
 from carewall.phishing.services import seal_legacy_reports
+from carewall.phishing.simulation import SIMULATION_KEY
+from carewall.phishing.simulation.results import phishing_evidence
+from carewall.phishing.simulation.sending import SEND_TASK
 from carewall.registry.domain import Domain
 from carewall.web.nav import STAFF, NavItem, roles
 
@@ -15,31 +21,40 @@ if TYPE_CHECKING:
     from carewall.web.parts import WebPart
 
 
+def _evidence(runtime: Runtime) -> Mapping[str, Any]:
+    with runtime.db.sessions() as session:
+        return phishing_evidence(session)
+
+
 def _web() -> WebPart:
     from carewall.web.parts import WebPart
-    from carewall.web.routes import mail
+    from carewall.web.routes import campaigns, mail, tracking
 
     return WebPart(
-        routers=(mail.router,),
+        routers=(mail.router, campaigns.router, tracking.router),
         nav=(
             NavItem("Analyze email", "/mail/analyze", STAFF, order=30),
             NavItem("Reported email", "/admin/mail-reports", roles(Role.ADMIN), order=31),
+            NavItem("Campaigns", "/admin/campaigns", roles(Role.ADMIN), order=32),
         ),
     )
 
 
 def _cli() -> CliPart:
-    from carewall.cli import mail
+    from carewall.cli import campaign, mail
     from carewall.cli.assembly import CliPart
 
-    return CliPart(groups=(("mail", mail.app),))
+    return CliPart(groups=(("mail", mail.app), ("campaign", campaign.app)))
 
 
 PHISHING = Domain(
     name="phishing",
-    models=("carewall.phishing.models",),
-    data_keys=(REPORT_KEY,),
+    models=("carewall.phishing.models", "carewall.phishing.simulation.models"),
+    data_keys=(REPORT_KEY, SIMULATION_KEY),
     upgrades=(seal_legacy_reports,),
+    tasks=(SEND_TASK,),
+    evidence={"phishing": _evidence},
+    seeders=(CAMPAIGN_SEEDER,),
     web=_web,
     cli=_cli,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from carewall.phishing import SIMULATION_HEADER, Verdict, analyze_bytes
+from carewall.phishing import SIMULATION_HEADER, AnalyzerContext, Verdict, analyze_bytes
 from carewall.phishing.analyzer.resources import rule_specs
 
 
@@ -14,12 +14,26 @@ def test_simulation_is_clean_and_explained(make_mail):
         text="Your account will be suspended, verify your account now.",
         headers={SIMULATION_HEADER: "campaign-42"},
     )
-    verdict = analyze_bytes(raw)
+    ours = AnalyzerContext(simulation_verifier=lambda value: value == "campaign-42")
+    verdict = analyze_bytes(raw, ours)
     assert verdict.simulation
     assert verdict.verdict == "clean"
     assert [s.id for s in verdict.signals] == ["simulation"]
     assert verdict.signals[0].weight == 0
     assert "simulation" in verdict.signals[0].explanation
+
+
+def test_an_unverified_simulation_header_counts_against_the_message(make_mail):
+    raw = make_mail(
+        sender="IT desk <it@helpdesk.example>",
+        text="Please confirm your password today.",
+        headers={SIMULATION_HEADER: "campaign-42"},
+    )
+    for context in (None, AnalyzerContext(simulation_verifier=lambda value: False)):
+        verdict = analyze_bytes(raw, context)
+        assert not verdict.simulation
+        assert "simulation.forged" in verdict.signal_ids()
+        assert verdict.verdict == "phishing"
 
 
 def test_to_dict_is_json_ready(make_mail):

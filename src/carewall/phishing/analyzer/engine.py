@@ -38,13 +38,16 @@ def analyze_bytes(raw: bytes, context: AnalyzerContext | None = None) -> Verdict
     raw = to_rfc822(bytes(raw))
     parsed = parse_message(raw)
     subject, from_ = parsed.subject[:500], parsed.get("from")[:500]
-    if parsed.has(SIMULATION_HEADER):
-        hits = [Hit("simulation", f"{SIMULATION_HEADER}: {parsed.get(SIMULATION_HEADER)[:100]}")]
+    marker = parsed.get(SIMULATION_HEADER) if parsed.has(SIMULATION_HEADER) else None
+    if marker is not None and _is_ours(marker, context):
+        hits = [Hit("simulation", f"{SIMULATION_HEADER}: {marker[:100]}")]
         signals = build_signals(hits, context)
         return make_verdict(
             signals, context, subject=subject, from_=from_, malformed=False, simulation=True
         )
     hits = list(_problem_hits(parsed))
+    if marker is not None:  # the header without a valid signature: someone forged it
+        hits.append(Hit("simulation.forged", f"{SIMULATION_HEADER}: {marker[:100]}"))
     view = build_view(parsed, raw if context.dns_resolver is not None else b"")
     for family in FAMILIES:
         try:
@@ -54,6 +57,12 @@ def analyze_bytes(raw: bytes, context: AnalyzerContext | None = None) -> Verdict
     signals = build_signals(gate(hits, view), context)
     malformed = any(h.id == "parse.malformed" for h in hits)
     return make_verdict(signals, context, subject=subject, from_=from_, malformed=malformed)
+
+
+def _is_ours(value: str, context: AnalyzerContext) -> bool:
+    """Only a header whose signature verifies marks Carewall's own simulation."""
+    verifier = context.simulation_verifier
+    return verifier is not None and verifier(value)
 
 
 def _problem_hits(parsed: ParsedMessage) -> list[Hit]:

@@ -99,6 +99,9 @@ class AnalyzerContext:
     suspicious_threshold: float = DEFAULT_SUSPICIOUS_THRESHOLD
     dns_resolver: DnsResolver | None = None
     weight_overrides: Mapping[str, float] = field(default_factory=dict)
+    #: Checks the signature of an ``X-Carewall-Simulation`` header (the analyzer holds no
+    #: keys); without it no such header is trusted.
+    simulation_verifier: Callable[[str], bool] | None = None
 
     def __post_init__(self) -> None:
         # Normalise once so every rule can compare lower-case values.
