@@ -22,13 +22,14 @@ from carewall.registry.jobs import JOBS
 from carewall.registry.phishing import PHISHING
 from carewall.registry.platform import PLATFORM
 from carewall.registry.records import RECORDS
+from carewall.registry.risk import RISK
 
 if TYPE_CHECKING:
     import typer
     from fastapi import FastAPI
 
 # Order matters for the demo (seeders run in this order) and the navigation ties.
-DOMAINS: tuple[Domain, ...] = (PLATFORM, JOBS, IDENTITY, RECORDS, PHISHING)
+DOMAINS: tuple[Domain, ...] = (PLATFORM, JOBS, IDENTITY, RECORDS, PHISHING, RISK)
 
 __all__ = [
     "DOMAINS",
