@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from carewall.cli.config import load_settings
-from carewall.cli.console import err_console, open_cli_runtime
+from carewall.cli.console import console, err_console, open_cli_runtime
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.risk import Providers, collect, services
@@ -55,7 +55,7 @@ def risk_app(providers: Callable[[], Providers]) -> typer.Typer:
             spec = rulebook().spec(name)
             as_of = str(found.sections[name].get("as_of") or "")
             table.add_row(spec.title if spec else name, found.status(name), as_of[:19])
-        err_console.print(table)
+        console.print(table)
 
     return app
 

@@ -150,6 +150,7 @@ class Control:
     severity: str
     why: str
     question_ids: tuple[str, ...]
+    short: str = ""
 
     @property
     def consequence(self) -> str:
@@ -353,7 +354,12 @@ def _insurer(
         built, found = _sections([{**entry, "why": entry["why"]}], control=str(entry["id"]))
         section = built[0]
         controls[section.id] = Control(
-            section.id, section.title, severity, section.why, section.question_ids
+            section.id,
+            section.title,
+            severity,
+            section.why,
+            section.question_ids,
+            short=str(entry.get("short") or section.title),
         )
         sections.append(section)
         for question in found:

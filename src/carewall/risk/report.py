@@ -297,7 +297,7 @@ def _charts(view: AssessmentView, points: list[TrendPoint], costs: CostEstimate)
     made = {
         "coverage": charts.coverage_bars(rows, "Readiness and coverage per framework"),
         "controls": charts.coverage_bars(
-            [(c.control.title[:26], c.score) for c in view.readiness.controls],
+            [(c.control.short, c.score) for c in view.readiness.controls],
             "Insurer key controls in place",
         ),
         **heat_maps(view.risks),
