@@ -267,6 +267,15 @@ def sign_in_events(session: Session, user_id: str, limit: int = 20) -> list[Sign
     ]
 
 
+def display_names(session: Session) -> dict[str, str]:
+    """Every account's audit reference (`user:<id>`) -> its display name, else its email.
+
+    Reports name who answered or changed what; the audit trail stores references.
+    """
+    rows = session.execute(select(User.id, User.display_name, User.email))
+    return {user_ref(uid): name or email for uid, name, email in rows}
+
+
 def user_id_for_email(session: Session, email: str) -> str | None:
     """The id of the account with `email`, compared as sign-in compares it.
 

@@ -19,9 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from carewall.core.clock import utcnow
-from carewall.core.context import user_ref
 from carewall.core.runtime import Runtime
-from carewall.identity.queries import users_overview
+from carewall.identity.queries import display_names
 from carewall.risk import charts, queries
 from carewall.risk.catalogue import Catalogue, Control, Section, catalogue
 from carewall.risk.costs import (
@@ -160,7 +159,7 @@ def build_report(
         files = [] if summary is None else queries.attachments(session, summary.id)
         practice = queries.cost_overrides(session)
         frozen = queries.snapshot(session, summary.id) if summary and summary.completed else None
-        people = {user_ref(u.id): u.display_name or u.email for u in users_overview(session)}
+        people = display_names(session)
     view = open_view(runtime, providers, assessment_id)
     comparison = _comparison(runtime, providers, view)
     costs = _costs(view, practice, frozen)
