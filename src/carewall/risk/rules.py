@@ -255,32 +255,18 @@ def combine(answers: list[str]) -> str:
 def _measure(check: Check, section: Mapping[str, Any], now: datetime, link: str) -> Measured:
     as_of = section.get("as_of")
     as_of_text = str(as_of) if as_of else None
-
-    def result(figure: str, answer: str) -> Measured:
-        return Measured(check.section, check.label, figure, answer, check.info, as_of_text, link)
-
     if not as_of:
-        return result("not measured yet", UNKNOWN)
-    values = [lookup(section, f) for f in check.fields]
-    if any(v is None for v in values) or not _usable(check.kind, values):
-        return result("not recorded", check.missing)
-    if check.kind == "ratio":
-        return _ratio(check, values, result)
-    if check.kind == "age":
-        days, figure = _age(values[0], now)
-        if days is None:
-            return result("not recorded", check.missing)
-        return result(figure, _decide(check, days))
-    if check.kind == "flag":
-        flag = bool(values[0])
-        return result(
-            check.labels.get(str(flag).lower(), "yes" if flag else "no"), _decide(check, flag)
-        )
-    number = float(values[0])
-    return result(format_value(number, check.unit), _decide(check, number))
+        figure, answer = "not measured yet", UNKNOWN
+    else:
+        values = [lookup(section, f) for f in check.fields]
+        read = _read(check, values, now) if _usable(check.kind, values) else None
+        figure, answer = read or ("not recorded", check.missing)
+    return Measured(check.section, check.label, figure, answer, check.info, as_of_text, link)
 
 
 def _usable(kind: str, values: list[Any]) -> bool:
+    if any(v is None for v in values):
+        return False
     if kind in ("ratio", "value"):
         return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     if kind == "flag":
@@ -288,12 +274,22 @@ def _usable(kind: str, values: list[Any]) -> bool:
     return isinstance(values[0], str | datetime)
 
 
-def _ratio(check: Check, values: list[Any], result: Any) -> Measured:
-    numerator, denominator = (float(v) for v in values)
-    figure = ratio_figure(numerator, denominator)
-    if denominator <= 0:
-        return result(figure, check.empty)  # type: ignore[no-any-return]
-    return result(figure, _decide(check, numerator / denominator))  # type: ignore[no-any-return]
+def _read(check: Check, values: list[Any], now: datetime) -> tuple[str, str] | None:
+    """The figure as people read it and the answer it gives (None: not a usable figure)."""
+    if check.kind == "ratio":
+        numerator, denominator = (float(v) for v in values)
+        figure = ratio_figure(numerator, denominator)
+        if denominator <= 0:
+            return figure, check.empty
+        return figure, _decide(check, numerator / denominator)
+    if check.kind == "age":
+        days, figure = _age(values[0], now)
+        return None if days is None else (figure, _decide(check, days))
+    if check.kind == "flag":
+        flag = bool(values[0])
+        return check.labels.get(str(flag).lower(), "yes" if flag else "no"), _decide(check, flag)
+    number = float(values[0])
+    return format_value(number, check.unit), _decide(check, number)
 
 
 def ratio_figure(numerator: float, denominator: float) -> str:
