@@ -10,6 +10,7 @@ from carewall.audit.queries import (
     entries_with_action,
     entry_at,
     entry_count,
+    last_verification,
     recent_entries,
 )
 from carewall.audit.services import (
@@ -41,6 +42,7 @@ __all__ = [
     "entries_with_action",
     "entry_at",
     "entry_count",
+    "last_verification",
     "recent_entries",
     "record",
     "record_about",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from carewall.audit.events import parse_body
 from carewall.audit.models import AuditEntry, AuditEntrySubject
+from carewall.audit.tags import AuditTag
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,9 @@ def _view(row: AuditEntry) -> AuditEntryView:
 def entry_count(session: Session) -> int:
     """How many entries the chain holds."""
     return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+def last_verification(session: Session) -> AuditEntryView | None:
+    """The newest record of a chain verification (`audit:chain:verified` or `...:broken`)."""
+    found = entries_with_action(session, (AuditTag.CHAIN_VERIFIED, AuditTag.CHAIN_BROKEN), limit=1)
+    return found[0] if found else None

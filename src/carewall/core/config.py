@@ -154,6 +154,22 @@ class Settings(BaseSettings):
         description="How often the in-process job runner looks for due jobs and queued tasks.",
     )
 
+    # Risk assessment and the insurance report.
+    risk_evidence_stale_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Evidence measured longer ago than this is flagged stale in the assessment "
+        "and the report.",
+    )
+    risk_attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=100 * 1024 * 1024,
+        description="Largest evidence attachment (a policy, a certificate, a screenshot) an "
+        "assessment answer may carry, in bytes; attachments are stored encrypted.",
+    )
+
     # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.
     smtp_host: str = Field(default="", description="SMTP server; empty disables outgoing mail.")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")

@@ -9,9 +9,11 @@ later as unreadable records.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from threading import Lock
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from carewall.core.clock import utcnow
@@ -83,6 +85,16 @@ def _record_checks(db: Database, ring: KeyRing, stored: dict[int, str]) -> None:
             )
 
 
+@dataclass(frozen=True)
+class KeyFacts:
+    """What the risk report says about encryption keys (no key material)."""
+
+    active_version: int
+    active_since: datetime | None
+    data_keys: int
+    data_keys_on_older_versions: int
+
+
 class Keystore:
     """Hands out data keys by purpose, creating and wrapping them on first use."""
 
@@ -96,6 +108,26 @@ class Keystore:
     def ring(self) -> KeyRing:
         """The loaded key ring (for rotation and checks)."""
         return self._ring
+
+    def facts(self) -> KeyFacts:
+        """The active master-key version, since when it exists, and how many data keys it wraps.
+
+        `active_since` is when this version was first recorded in the database
+        (its check value), which is when it was created or rotated in.
+        """
+        active = self._ring.active_version
+        with self._db.sessions() as session:
+            since = session.scalar(
+                select(KeyCheck.created_at).where(KeyCheck.kek_version == active)
+            )
+            total = session.scalar(select(func.count()).select_from(DataKey)) or 0
+            older = (
+                session.scalar(
+                    select(func.count()).select_from(DataKey).where(DataKey.kek_version != active)
+                )
+                or 0
+            )
+        return KeyFacts(active, since, int(total), int(older))
 
     def data_key(self, purpose: str) -> bytes:
         """The data key for `purpose` (e.g. "records", "totp", "blind-index")."""

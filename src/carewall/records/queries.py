@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
 from carewall.records.actors import Actor
 from carewall.records.keys import RecordKeys
-from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,36 @@ def emergency_access(runtime: Runtime, actor: Actor, patient_id: str) -> Emergen
     with runtime.db.sessions() as session:
         grant = session.scalars(query).first()
         return None if grant is None else EmergencyAccess(grant.id, grant.expires_at)
+
+
+@dataclass(frozen=True)
+class VaultFigures:
+    """Evidence for the risk report: how much the vault holds and how break-glass is used."""
+
+    patients: int
+    resources: int
+    break_glass_uses: int
+    break_glass_open: int
+
+
+def vault_figures(session: Session, since: datetime, now: datetime) -> VaultFigures:
+    """Current (not deleted) Patient and all resources; break-glass grants since `since`.
+
+    Counts rows only: nothing is decrypted.
+    """
+    current = (FhirResource.is_current.is_(True), FhirResource.deleted.is_(False))
+    resources = session.scalar(select(func.count()).select_from(FhirResource).where(*current))
+    patients = session.scalar(
+        select(func.count())
+        .select_from(FhirResource)
+        .where(*current, FhirResource.resource_type == "Patient")
+    )
+    uses = session.scalar(
+        select(func.count()).select_from(BreakGlassGrant).where(BreakGlassGrant.started_at >= since)
+    )
+    live = session.scalar(
+        select(func.count())
+        .select_from(BreakGlassGrant)
+        .where(BreakGlassGrant.ended_at.is_(None), BreakGlassGrant.expires_at > now)
+    )
+    return VaultFigures(int(patients or 0), int(resources or 0), int(uses or 0), int(live or 0))

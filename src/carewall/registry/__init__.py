@@ -22,6 +22,7 @@ from carewall.registry.jobs import JOBS
 from carewall.registry.phishing import PHISHING
 from carewall.registry.platform import PLATFORM
 from carewall.registry.records import RECORDS
+from carewall.registry.risk import RISK
 from carewall.registry.training import TRAINING
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 # Order matters for the demo (seeders run in this order) and the navigation ties.
-DOMAINS: tuple[Domain, ...] = (PLATFORM, JOBS, IDENTITY, RECORDS, TRAINING, PHISHING)
+DOMAINS: tuple[Domain, ...] = (PLATFORM, JOBS, IDENTITY, RECORDS, TRAINING, PHISHING, RISK)
 
 __all__ = [
     "DOMAINS",

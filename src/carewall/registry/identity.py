@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from carewall import identity
+from carewall.core.clock import utcnow
 from carewall.core.roles import Role
+from carewall.core.runtime import Runtime
 from carewall.demo.identity_seed import STAFF_SEEDER
 from carewall.identity.links import seal_patient_links
+from carewall.identity.queries import (
+    mfa_evidence,
+    password_policy_evidence,
+    session_policy_evidence,
+)
 from carewall.identity.throttle import prune_expired
 from carewall.jobs import Job, JobContext
 from carewall.registry.domain import Domain
@@ -22,6 +30,22 @@ if TYPE_CHECKING:
 def _prune_failures(context: JobContext) -> str | None:
     pruned = prune_expired(context.runtime)
     return f"removed {pruned} expired sign-in failure(s)" if pruned else None
+
+
+def _mfa_evidence(runtime: Runtime) -> Mapping[str, Any]:
+    """The `mfa` evidence section: second-factor coverage of active accounts, measured now."""
+    with runtime.db.sessions() as session:
+        return mfa_evidence(session, utcnow()).as_json()
+
+
+def _password_evidence(runtime: Runtime) -> Mapping[str, Any]:
+    """The `password_policy` evidence section."""
+    return password_policy_evidence(runtime.settings, utcnow())
+
+
+def _session_evidence(runtime: Runtime) -> Mapping[str, Any]:
+    """The `sessions` evidence section."""
+    return session_policy_evidence(runtime.settings, utcnow())
 
 
 def _web() -> WebPart:
@@ -58,6 +82,11 @@ IDENTITY = Domain(
             description="Delete failed sign-in records older than any throttling window.",
         ),
     ),
+    evidence={
+        "mfa": _mfa_evidence,
+        "password_policy": _password_evidence,
+        "sessions": _session_evidence,
+    },
     seeders=(STAFF_SEEDER,),
     web=_web,
     cli=_cli,

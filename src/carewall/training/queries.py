@@ -241,6 +241,7 @@ def training_evidence(session: Session, now: datetime | None = None) -> dict[str
         "assignments": len(rows),
         "completed": passed,
         "completion_rate": round(passed / len(rows), 4) if rows else None,
+        "completion_percentage": round(100 * passed / len(rows), 1) if rows else None,
         "overdue_count": sum(r.overdue for r in rows),
         "people_overdue": len({r.member_id for r in rows if r.overdue}),
     }

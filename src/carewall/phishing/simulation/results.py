@@ -280,6 +280,9 @@ def phishing_evidence(session: Session, now: datetime | None = None) -> dict[str
         if latest and latest.phish_prone is not None
         else None,
         "report_rate": latest.report_rate if latest else None,
+        "report_rate_percentage": round(latest.report_rate * 100, 1)
+        if latest and latest.report_rate is not None
+        else None,
         "trend": [
             {
                 "campaign": p.campaign_id,

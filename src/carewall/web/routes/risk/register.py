@@ -1,0 +1,188 @@
+"""The risk register: a 5x5 heat map, each risk's inherent and residual scores, owners, dates."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from carewall.core.clock import utcnow
+from carewall.core.errors import CarewallError, ValidationError
+from carewall.risk import queries, services
+from carewall.risk.catalogue import catalogue
+from carewall.risk.report import heat_maps
+from carewall.risk.services import RISK_STATUSES, RiskInput
+from carewall.web.auth import runtime_of
+from carewall.web.routes.risk.common import Editor, Reader, back, editing
+from carewall.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+REGISTER = "/risk/register"
+Score = Annotated[int, Form(ge=1, le=5)]
+
+
+@router.get(REGISTER, response_class=HTMLResponse)
+def register_page(request: Request, caller: Reader) -> Response:
+    """Heat maps (inherent and residual) and the register, highest residual first."""
+    with runtime_of(request).db.sessions() as session:
+        risks = queries.risks(session)
+    threats = catalogue().frameworks["hicp"].threats
+    context = {
+        "risks": risks,
+        "threats": {t.id: t for t in threats},
+        "missing_threats": [t for t in threats if t.id not in {r.threat for r in risks}],
+        **heat_maps(risks),
+        "today": utcnow().date(),
+        "can_edit": editing(caller),
+        "sections": {s.id: s for s in catalogue().sections},
+    }
+    return render(request, "risk/register.html", context)
+
+
+@router.post(REGISTER + "/starter")
+def starter(request: Request, caller: Editor) -> Response:
+    """Add one risk per HICP threat not yet in the register."""
+    added = services.add_starter_risks(runtime_of(request), caller)
+    return back(
+        request, REGISTER, f"{added} risk(s) added from the HICP threats; set owners and dates."
+    )
+
+
+def _form_context(caller: Reader, risk: queries.RiskView | None) -> dict[str, object]:
+    book = catalogue()
+    return {
+        "risk": risk,
+        "threats": book.frameworks["hicp"].threats,
+        "sections": book.sections,
+        "statuses": RISK_STATUSES,
+        "can_edit": editing(caller),
+    }
+
+
+@router.get(REGISTER + "/new", response_class=HTMLResponse)
+def new_risk(request: Request, caller: Editor) -> Response:
+    """An empty risk form."""
+    return render(request, "risk/risk_form.html", _form_context(caller, None))
+
+
+@router.get(REGISTER + "/{risk_id}", response_class=HTMLResponse)
+def risk_page(request: Request, caller: Reader, risk_id: str) -> Response:
+    """One risk: the form for the security officer, read-only for the auditor."""
+    with runtime_of(request).db.sessions() as session:
+        found = queries.risk(session, risk_id)
+    return render(request, "risk/risk_form.html", _form_context(caller, found))
+
+
+def _input(
+    title: str,
+    threat: str,
+    asset: str,
+    vulnerability: str,
+    scores: tuple[int, int, int, int],
+    owner: str,
+    due_date: str,
+    status: str,
+    controls: list[str],
+    notes: str,
+) -> RiskInput:
+    try:
+        due = date.fromisoformat(due_date) if due_date else None
+    except ValueError as exc:
+        raise ValidationError("The due date is not a date (YYYY-MM-DD).") from exc
+    return RiskInput(
+        title=title,
+        threat=threat,
+        asset=asset,
+        vulnerability=vulnerability,
+        inherent_likelihood=scores[0],
+        inherent_impact=scores[1],
+        residual_likelihood=scores[2],
+        residual_impact=scores[3],
+        owner=owner,
+        due_date=due,
+        status=status,
+        controls=tuple(controls),
+        notes=notes,
+    )
+
+
+@router.post(REGISTER)
+def create(
+    request: Request,
+    caller: Editor,
+    inherent_likelihood: Score,
+    inherent_impact: Score,
+    residual_likelihood: Score,
+    residual_impact: Score,
+    title: Annotated[str, Form(max_length=400)] = "",
+    threat: Annotated[str, Form(max_length=16)] = "",
+    asset: Annotated[str, Form(max_length=600)] = "",
+    vulnerability: Annotated[str, Form(max_length=1000)] = "",
+    owner: Annotated[str, Form(max_length=300)] = "",
+    due_date: Annotated[str, Form(max_length=20)] = "",
+    status: Annotated[str, Form(max_length=16)] = "open",
+    controls: Annotated[list[str] | None, Form()] = None,
+    notes: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    """Add a risk."""
+    scores = (inherent_likelihood, inherent_impact, residual_likelihood, residual_impact)
+    try:
+        given = _input(
+            title,
+            threat,
+            asset,
+            vulnerability,
+            scores,
+            owner,
+            due_date,
+            status,
+            controls or [],
+            notes,
+        )
+        services.create_risk(runtime_of(request), caller, given)
+    except CarewallError as exc:
+        return back(request, REGISTER + "/new", exc.message, "error")
+    return back(request, REGISTER, "Risk added to the register.")
+
+
+@router.post(REGISTER + "/{risk_id}")
+def update(
+    request: Request,
+    caller: Editor,
+    risk_id: str,
+    inherent_likelihood: Score,
+    inherent_impact: Score,
+    residual_likelihood: Score,
+    residual_impact: Score,
+    version: Annotated[int, Form(ge=1)],
+    title: Annotated[str, Form(max_length=400)] = "",
+    threat: Annotated[str, Form(max_length=16)] = "",
+    asset: Annotated[str, Form(max_length=600)] = "",
+    vulnerability: Annotated[str, Form(max_length=1000)] = "",
+    owner: Annotated[str, Form(max_length=300)] = "",
+    due_date: Annotated[str, Form(max_length=20)] = "",
+    status: Annotated[str, Form(max_length=16)] = "open",
+    controls: Annotated[list[str] | None, Form()] = None,
+    notes: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    """Change a risk (refused if someone else changed it since the form was opened)."""
+    scores = (inherent_likelihood, inherent_impact, residual_likelihood, residual_impact)
+    try:
+        given = _input(
+            title,
+            threat,
+            asset,
+            vulnerability,
+            scores,
+            owner,
+            due_date,
+            status,
+            controls or [],
+            notes,
+        )
+        services.update_risk(runtime_of(request), caller, risk_id, given, version)
+    except CarewallError as exc:
+        return back(request, f"{REGISTER}/{risk_id}", exc.message, "error")
+    return back(request, REGISTER, "Risk updated.")
