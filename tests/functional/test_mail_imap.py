@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,12 @@ from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries
 from carewall.phishing.errors import MAX_MESSAGE_BYTES
 from carewall.phishing.imap import (
-    FetchedMessage,
     ImapMailbox,
     MailboxError,
     poll_report_mailbox,
 )
 from tests.functional.mail_messages import clean_eml, forwarded, phishing_eml
+from tests.functional.mailboxes import MemoryMailbox
 from tests.functional.signin_helpers import CLI, make_user
 
 DOVECOT = shutil.which("dovecot") or (
@@ -213,25 +213,6 @@ def test_wrong_password_is_a_clear_error(dovecot: Imap) -> None:
         ImapMailbox("127.0.0.1", dovecot.port, USER, "wrong", "INBOX", ssl=False)
     with pytest.raises(MailboxError, match="no folder"):
         ImapMailbox("127.0.0.1", dovecot.port, USER, PASSWORD, "Nope", ssl=False)
-
-
-@dataclass
-class MemoryMailbox:
-    """A `MailboxSource` in memory, for the size-limit test: ``messages`` maps UID to bytes."""
-
-    messages: dict[str, bytes] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
-
-    def unseen(self) -> list[FetchedMessage]:
-        """Every message not yet marked seen."""
-        return [FetchedMessage(u, r) for u, r in self.messages.items() if u not in self.seen]
-
-    def mark_seen(self, uid: str) -> None:
-        """Remember the UID."""
-        self.seen.add(uid)
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 def test_memory_source_files_marks_seen_and_skips_oversized(runtime: Runtime) -> None:

@@ -16,15 +16,21 @@ from alembic import command
 from sqlalchemy import text
 
 from carewall.audit import verify
-from carewall.cli.console import open_cli_runtime, seal_legacy_plaintext
 from carewall.core.config import Settings
 from carewall.core.db import alembic_config
-from carewall.core.runtime import Runtime
+from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import links
+from carewall.identity.links import seal_patient_links
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
 from carewall.records import Actor
-from carewall.records.services import create_resource, restrict_compartment, restriction_reason
+from carewall.records.services import (
+    create_resource,
+    restrict_compartment,
+    restriction_reason,
+    seal_restriction_reasons,
+)
+from carewall.registry import install
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, make_user
 from tests.functional.test_mail_at_rest import NOTE, SENDER, SUBJECT, lure
@@ -100,6 +106,15 @@ def _clear_columns(runtime: Runtime) -> list[tuple[object, ...]]:
         ]
 
 
+def _seal_all(runtime: Runtime) -> int:
+    """The three sealing upgrades the identity, records and phishing registrations run."""
+    return (
+        seal_patient_links(runtime)
+        + seal_restriction_reasons(runtime)
+        + services.seal_legacy_reports(runtime)
+    )
+
+
 def test_an_old_database_is_migrated_and_sealed_at_start(
     runtime: Runtime, settings: Settings
 ) -> None:
@@ -107,7 +122,7 @@ def test_an_old_database_is_migrated_and_sealed_at_start(
     _downgrade_to_0007(runtime)
     runtime.close()
 
-    upgraded = open_cli_runtime(settings)  # migrates to the head, then seals
+    upgraded = install(open_runtime(settings))  # migrates to the head, then seals (as `serve`)
     try:
         leftover = _clear_columns(upgraded)
         assert all(value == "" for row in leftover for value in row), leftover
@@ -125,7 +140,7 @@ def test_an_old_database_is_migrated_and_sealed_at_start(
             tags = list(connection.execute(text("SELECT action FROM audit_entries")).scalars())
         for tag in ("identity:links:sealed", "records:reasons:sealed", "phishing:reports:sealed"):
             assert tags.count(tag) == 1, tag
-        assert seal_legacy_plaintext(upgraded) == 0, "a second start finds nothing to seal"
+        assert _seal_all(upgraded) == 0, "a second start finds nothing to seal"
         assert verify(upgraded.db).ok
     finally:
         upgraded.close()
@@ -137,7 +152,7 @@ def test_the_step_resumes_and_leaves_sealed_rows_alone(runtime: Runtime) -> None
     assert services.seal_legacy_reports(runtime, batch=1) == 2
     with runtime.db.engine.connect() as connection:
         before = dict(connection.execute(text("SELECT id, summary_sealed FROM mail_reports")).all())
-    assert seal_legacy_plaintext(runtime) == 2  # the link and the reason; reports are done
+    assert _seal_all(runtime) == 2  # the link and the reason; reports are done
     with runtime.db.engine.connect() as connection:
         after = dict(connection.execute(text("SELECT id, summary_sealed FROM mail_reports")).all())
     assert after == before, "sealed rows are not sealed again"
