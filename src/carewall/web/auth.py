@@ -164,9 +164,12 @@ def require_api(*roles: Role | Iterable[Role], scope: str) -> Callable[[Request]
 
 
 def _api_caller(request: Request) -> Caller | None:
-    header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, secret = header.partition(" ")
+    """The bearer token's owner, or the browser session when no `Authorization` header
+    is sent at all. A present header (even empty or of another scheme) is the only
+    credential considered: the cookie never stands in for a failed token."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, secret = header.strip().partition(" ")
         if scheme.lower() != "bearer":
             return None
         identity = apitokens.authenticate(runtime_of(request), secret.strip())
