@@ -22,9 +22,10 @@ from carewall.core.runtime import Runtime
 from carewall.identity import factors, notices, passwords, sessions
 from carewall.identity.errors import AuthenticationError, InviteError
 from carewall.identity.events import audit, user_ref
-from carewall.identity.models import ApiToken, Invite, MfaPolicy, User
+from carewall.identity.models import ApiToken, Invite, MfaPolicy, User, WebSession
 from carewall.identity.requests import Origin
 from carewall.identity.roles import Role
+from carewall.identity.sessions import Stage
 from carewall.identity.signin import normalise_email
 from carewall.identity.tags import IdentityTag as Tag
 from carewall.identity.tokens import digest, new_secret
@@ -305,8 +306,9 @@ def reset_mfa(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> Non
 
 def change_password(
     runtime: Runtime, user_id: str, session_id: str, current: str, new: str, origin: Origin
-) -> None:
-    """Change a password after checking the current one; other sessions end."""
+) -> str:
+    """Change a password after checking the current one; other sessions end and this
+    one gets a new id (returned), so an id copied before the change dies with it."""
     with runtime.db.sessions() as session:
         user = _get_user(session, user_id)
     if user.password_hash is None or not passwords.verify_password(user.password_hash, current).ok:
@@ -317,8 +319,13 @@ def change_password(
         user.password_hash = password_hash
         user.password_changed_at = utcnow()
         ended = sessions.end_all(session, user.id, except_id=session_id)
+        current_row = session.get(WebSession, session_id)
+        if current_row is None:
+            raise AuthenticationError("Your session has ended. Sign in again.")
+        token = sessions.rotate(session, current_row, Stage(current_row.stage), utcnow())
         ref = user_ref(user.id)
         audit(session, Tag.PASSWORD_CHANGED, origin, actor=ref, subject=ref, other_sessions=ended)
+    return token
 
 
 def set_mfa_policy(runtime: Runtime, actor: str, role: str, required: bool, origin: Origin) -> None:

@@ -321,11 +321,14 @@ def step_up_fresh(runtime: Runtime, active: ActiveSession) -> bool:
     return mfa_at is not None and utcnow() - mfa_at <= window
 
 
-def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin) -> None:
+def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin) -> str:
     """Re-authenticate for a sensitive action: a second factor, or the password when the
-    user has none (only possible where policy leaves MFA optional)."""
+    user has none (only possible where policy leaves MFA optional).
+
+    Returns the session's new id: a privilege change, so an id copied before it dies."""
     now = utcnow()
     failure: CarewallError | None = None
+    token = ""
     with runtime.db.transaction() as session:
         row = session.merge(active.session)
         user = session.merge(active.user)
@@ -342,11 +345,13 @@ def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin
             _audit_throttled(session, Tag.MFA_THROTTLED, origin, user, verdict)
             failure = ThrottledError(GENERIC_MFA_FAILURE, verdict.retry_after)
         elif _step_up_ok(runtime, session, user, secret, origin, now):
+            token = sessions.rotate(session, row, Stage.FULL, now)
             row.mfa_at = now
             audit(session, Tag.STEP_UP, origin, actor=user_ref(user.id), subject=user_ref(user.id))
         else:
             failure = AuthenticationError(GENERIC_MFA_FAILURE)
     _fail(failure)
+    return token
 
 
 def _step_up_ok(

@@ -220,6 +220,13 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     )
 
 
+def end_replaced_session(request: Request, previous: ActiveSession | None) -> None:
+    """A new sign-in in this browser ends the session it had before (any user, any stage):
+    its id must stop working, not linger until its idle limit."""
+    if previous is not None:
+        signin.sign_out(runtime_of(request), previous, origin_of(request))
+
+
 def clear_session_cookie(response: Response) -> None:
     """Forget the session id in the browser."""
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -24,7 +24,7 @@ from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError
 from carewall.identity.models import TotpDevice, WebAuthnCredential
 from carewall.identity.requests import describe_user_agent
-from carewall.web.auth import ALL, Caller, origin_of, require, runtime_of
+from carewall.web.auth import ALL, Caller, origin_of, require, runtime_of, set_session_cookie
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -121,7 +121,7 @@ def change_password(
     if new != confirm:
         return _back(request, "The two new passwords are not the same.", "error")
     try:
-        accounts.change_password(
+        token = accounts.change_password(
             runtime_of(request),
             caller.user_id,
             caller.session.session.id,
@@ -131,7 +131,9 @@ def change_password(
         )
     except (AuthenticationError, PasswordRejectedError) as exc:
         return _back(request, exc.message, "error")
-    return _back(request, "Your password is changed. Your other sessions were signed out.")
+    response = _back(request, "Your password is changed. Your other sessions were signed out.")
+    set_session_cookie(request, response, token)
+    return response
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)

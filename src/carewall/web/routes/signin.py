@@ -17,6 +17,7 @@ from carewall.web.auth import (
     StepUpRedirectError,
     clear_session_cookie,
     current_session,
+    end_replaced_session,
     origin_of,
     require_stage,
     runtime_of,
@@ -56,12 +57,13 @@ def login_page(request: Request, next: str = "/", expired: int = 0) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, email: FormStr, password: FormStr, next: FormStr = "/") -> Response:
     """Check the password; continue to the second factor or enrolment."""
-    runtime = runtime_of(request)
+    runtime, previous = runtime_of(request), current_session(request)
     try:
         result = signin.sign_in_with_password(runtime, email, password, origin_of(request))
     except (AuthenticationError, ThrottledError) as exc:
         context = {"next": safe_next(next), "error": exc.message, "email": email[:254]}
         return render(request, "signin/login.html", context, status=401)
+    end_replaced_session(request, previous)
     targets = {Stage.MFA: "/login/mfa", Stage.ENROLL: "/account/enroll"}
     response = _redirect(targets.get(result.stage, safe_next(next)))
     set_session_cookie(request, response, result.token)
@@ -191,7 +193,7 @@ def reauth(
 ) -> Response:
     """Check a fresh second factor (or the password for users without one)."""
     try:
-        signin.step_up(runtime_of(request), active, code, origin_of(request))
+        token = signin.step_up(runtime_of(request), active, code, origin_of(request))
     except (AuthenticationError, ThrottledError) as exc:
         context = {
             "next": safe_next(next),
@@ -199,7 +201,9 @@ def reauth(
             "has_factor": _has_second_factor(request, active),
         }
         return render(request, "signin/reauth.html", context, status=401)
-    return _redirect(safe_next(next))
+    response = _redirect(safe_next(next))
+    set_session_cookie(request, response, token)  # a privilege change: a new session id
+    return response
 
 
 def _has_second_factor(request: Request, active: ActiveSession) -> bool:
@@ -220,7 +224,7 @@ def invite_page(request: Request, token: str) -> Response:
 @router.post("/invite/{token}", response_class=HTMLResponse)
 def accept_invite(request: Request, token: str, password: FormStr, confirm: FormStr) -> Response:
     """Activate the account, then sign in straight away (enrolment comes next)."""
-    runtime = runtime_of(request)
+    runtime, previous = runtime_of(request), current_session(request)
     try:
         user = accounts.invite_for(runtime, token)
     except InviteError as exc:
@@ -235,6 +239,7 @@ def accept_invite(request: Request, token: str, password: FormStr, confirm: Form
         context["errors"] = exc.problems
         return render(request, "signin/invite.html", context, status=400)
     result = signin.sign_in_with_password(runtime, user.email, password, origin_of(request))
+    end_replaced_session(request, previous)
     response = _redirect("/account/enroll" if result.stage is Stage.ENROLL else "/")
     set_session_cookie(request, response, result.token)
     return response
