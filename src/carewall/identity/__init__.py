@@ -8,6 +8,7 @@ from carewall.core.keystore import Keystore
 from carewall.identity.factors import RECOVERY_KEY, TOTP_KEY
 from carewall.identity.roles import ALL_ROLES, STAFF_ROLES, Role
 from carewall.identity.sessions import ActiveSession, Stage
+from carewall.identity.stepup import PENDING_KEY
 
 __all__ = ["ALL_ROLES", "STAFF_ROLES", "ActiveSession", "Role", "Stage", "prepare_keys"]
 
@@ -18,5 +19,5 @@ def prepare_keys(keys: Keystore) -> None:
     A data key is created in its own transaction; doing that lazily inside a
     sign-in transaction would wait on itself under SQLite's single writer.
     """
-    for purpose in (TOTP_KEY, RECOVERY_KEY):
+    for purpose in (TOTP_KEY, RECOVERY_KEY, PENDING_KEY):
         keys.data_key(purpose)

@@ -23,6 +23,7 @@ class IdentityTag(StrEnum):
     RECOVERY_REGENERATED = "identity:recovery:regenerated"
     SESSION_REVOKED = "identity:session:revoked"
     STEP_UP = "identity:stepup:success"
+    STEP_UP_DEFERRED = "identity:stepup:deferred"
     PASSWORD_CHANGED = "identity:password:changed"
     USER_CREATED = "identity:user:created"
     USER_INVITED = "identity:user:invited"

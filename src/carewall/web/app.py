@@ -29,6 +29,7 @@ from carewall.web.routes import (
     passkeys,
     patients,
     portal,
+    resume,
     signin,
 )
 from carewall.web.security import SecurityMiddleware
@@ -62,6 +63,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(home.router)
     app.include_router(signin.router)
     app.include_router(account.router)
+    app.include_router(resume.router)
     app.include_router(api_account.router)
     app.include_router(passkeys.router)
     app.include_router(admin.router)

@@ -14,11 +14,12 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError, PermissionDeniedError
 from carewall.core.runtime import Runtime
-from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin
+from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin, stepup
 from carewall.identity.events import record_refusal
 from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
@@ -41,14 +42,34 @@ class LoginRequiredError(CarewallError):
 
 
 class StepUpRedirectError(CarewallError):
-    """A sensitive page needs a fresh second factor first."""
+    """A sensitive page needs a fresh second factor first.
+
+    `notice` is shown on the confirmation page (pages only), e.g. that a form
+    could not be kept and must be filled in again afterwards.
+    """
 
     code = "step_up_required"
     status = 403
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, notice: str = "") -> None:
         super().__init__("Confirm it is you to continue.")
         self.redirect_to = f"/account/reauth?next={quote(next_path, safe='/')}"
+        self.notice = notice
+
+
+@dataclass(frozen=True)
+class Resume:
+    """How a step-up-protected form survives the step-up.
+
+    `keep` names the form fields carried over to be submitted again after the
+    confirmation (never a password or a code). With `again_at`, nothing is
+    kept: the person is sent there after confirming, told to fill the form in
+    again (a password change, whose fields are all secrets).
+    """
+
+    label: str
+    keep: frozenset[str] = frozenset()
+    again_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,11 +125,18 @@ def _next_path(request: Request) -> str:
     return f"/login?next={quote(path, safe='/')}" if path not in {"/", "/login"} else "/login"
 
 
-def require(*roles: Role | Iterable[Role], step_up: bool = False) -> Callable[[Request], Caller]:
-    """Dependency for pages: a fully signed-in user with one of `roles`."""
+def require(
+    *roles: Role | Iterable[Role], step_up: bool | Resume = False
+) -> Callable[[Request], Any]:
+    """Dependency for pages: a fully signed-in user with one of `roles`.
+
+    `step_up` demands a second factor proven in the last few minutes. Forms pass a
+    `Resume`, so that a form sent with a stale factor is kept and completed after
+    the confirmation instead of being dropped (`identity.stepup`).
+    """
     allowed = _flatten(roles)
 
-    def dependency(request: Request) -> Caller:
+    def signed_in(request: Request) -> Caller:
         active = current_session(request)
         if active is None:
             raise LoginRequiredError(_next_path(request))
@@ -119,13 +147,51 @@ def require(*roles: Role | Iterable[Role], step_up: bool = False) -> Callable[[R
         if active.role not in allowed:
             _refuse(request, f"user:{active.user.id}", role=active.role)
             raise PermissionDeniedError("Your role does not give access to this page.")
-        if step_up and not signin.step_up_fresh(runtime_of(request), active):
-            raise StepUpRedirectError(request.url.path)
         return Caller(active.user.id, active.user.email, active.role, session=active)
 
+    dependency: Callable[[Request], Any] = signed_in
+    if step_up:
+        resume = step_up if isinstance(step_up, Resume) else None
+
+        async def stepped_up(request: Request) -> Caller:
+            caller = await run_in_threadpool(signed_in, request)
+            assert caller.session is not None
+            if not signin.step_up_fresh(runtime_of(request), caller.session):
+                raise await _step_up_first(request, caller.session, resume)
+            return caller
+
+        dependency = stepped_up
     dependency.carewall_roles = allowed  # type: ignore[attr-defined]
-    dependency.carewall_step_up = step_up  # type: ignore[attr-defined]
+    dependency.carewall_step_up = bool(step_up)  # type: ignore[attr-defined]
+    dependency.carewall_resume = step_up if isinstance(step_up, Resume) else None  # type: ignore[attr-defined]
     return dependency
+
+
+async def _step_up_first(
+    request: Request, active: ActiveSession, resume: Resume | None
+) -> StepUpRedirectError:
+    """Where to confirm, and what happens to the form meanwhile."""
+    if request.method in {"GET", "HEAD"}:
+        return StepUpRedirectError(request.url.path)
+    if resume is None or resume.again_at is not None:
+        target = resume.again_at if resume is not None and resume.again_at else "/"
+        what = resume.label.lower() if resume is not None else "do it"
+        return StepUpRedirectError(
+            target,
+            notice=f"Nothing was changed: Carewall does not keep this form while you confirm "
+            f"it is you. Afterwards, {what} again.",
+        )
+    form = await request.form()
+    fields = [(k, v) for k, v in form.multi_items() if k in resume.keep and isinstance(v, str)]
+    origin = origin_of(request)
+    pending_id = await run_in_threadpool(
+        stepup.defer, runtime_of(request), active, request.url.path, resume.label, fields, origin
+    )
+    if pending_id is None:
+        return StepUpRedirectError(
+            "/", notice="Nothing was changed: the form was too large to keep. Fill it in again."
+        )
+    return StepUpRedirectError(f"/account/resume/{pending_id}")
 
 
 def require_stage(*stages: Stage) -> Callable[[Request], ActiveSession]:

@@ -17,6 +17,7 @@ from carewall.records import Issue, RecordValidationError
 from carewall.web.auth import LoginRequiredError, StepUpRedirectError
 from carewall.web.csrf import CsrfError
 from carewall.web.fhir.responses import outcome_response
+from carewall.web.flash import flash
 from carewall.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, CsrfError):
             _audit_csrf(request)
         if isinstance(exc, LoginRequiredError | StepUpRedirectError) and not wants_json(request):
-            return RedirectResponse(exc.redirect_to, status_code=303)
+            redirect = RedirectResponse(exc.redirect_to, status_code=303)
+            if isinstance(exc, StepUpRedirectError) and exc.notice:
+                flash(request, redirect, exc.notice, "warning")
+            return redirect
         issues = exc.issues if isinstance(exc, RecordValidationError) else ()
         response = error_response(request, exc.status, exc.code, exc.message, issues=issues)
         if isinstance(exc, LoginRequiredError):

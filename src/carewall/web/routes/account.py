@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,14 +24,35 @@ from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError
 from carewall.identity.models import TotpDevice, WebAuthnCredential
 from carewall.identity.requests import describe_user_agent
-from carewall.web.auth import ALL, Caller, origin_of, require, runtime_of, set_session_cookie
+from carewall.web.auth import (
+    ALL,
+    Caller,
+    Resume,
+    origin_of,
+    require,
+    runtime_of,
+    set_session_cookie,
+)
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 SignedIn = Annotated[Caller, Depends(require(ALL))]
-SteppedUp = Annotated[Caller, Depends(require(ALL, step_up=True))]
+
+
+def _stepped_up(label: str, *keep: str, again_at: str | None = None) -> Any:
+    """A signed-in user with a fresh second factor; the form waits through the step-up."""
+    return Depends(require(ALL, step_up=Resume(label, frozenset(keep), again_at)))
+
+
+RemovingFactor = Annotated[Caller, _stepped_up("Remove the second factor")]
+RenewingCodes = Annotated[Caller, _stepped_up("Make new recovery codes")]
+# Every field of this form is a secret: nothing is kept, the person types it again.
+ChangingPassword = Annotated[
+    Caller, _stepped_up("Change your password", again_at="/account/security")
+]
+CreatingToken = Annotated[Caller, _stepped_up("Create the API token", "name", "days", "scopes")]
 
 
 def _back(request: Request, message: str, level: str = "success") -> Response:
@@ -74,7 +95,7 @@ def security_page(request: Request, caller: SignedIn) -> Response:
 
 
 @router.post("/account/factors/{kind}/{factor_id}/delete")
-def remove_factor(request: Request, caller: SteppedUp, kind: str, factor_id: str) -> Response:
+def remove_factor(request: Request, caller: RemovingFactor, kind: str, factor_id: str) -> Response:
     """Remove an authenticator or passkey (never the last one while MFA is required)."""
     assert caller.session is not None
     try:
@@ -87,7 +108,7 @@ def remove_factor(request: Request, caller: SteppedUp, kind: str, factor_id: str
 
 
 @router.post("/account/recovery-codes", response_class=HTMLResponse)
-def regenerate_codes(request: Request, caller: SteppedUp) -> Response:
+def regenerate_codes(request: Request, caller: RenewingCodes) -> Response:
     """New recovery codes; the old ones stop working."""
     assert caller.session is not None
     codes = enrolment.regenerate_recovery_codes(
@@ -114,7 +135,7 @@ def revoke_other_sessions(request: Request, caller: SignedIn) -> Response:
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password(
-    request: Request, caller: SteppedUp, current: FormStr, new: FormStr, confirm: FormStr
+    request: Request, caller: ChangingPassword, current: FormStr, new: FormStr, confirm: FormStr
 ) -> Response:
     """Change the password; every other session ends."""
     assert caller.session is not None
@@ -139,7 +160,7 @@ def change_password(
 @router.post("/account/tokens", response_class=HTMLResponse)
 def create_token(
     request: Request,
-    caller: SteppedUp,
+    caller: CreatingToken,
     name: FormStr,
     days: Annotated[int, Form(ge=1, le=365)] = 90,
     scopes: Annotated[list[str] | None, Form()] = None,

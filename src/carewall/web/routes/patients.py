@@ -27,7 +27,7 @@ from carewall.records.services import (
     update_resource,
 )
 from carewall.web import patient_forms as forms
-from carewall.web.auth import Caller, require, runtime_of
+from carewall.web.auth import Caller, Resume, require, runtime_of
 from carewall.web.chart import SECTIONS, demographics_of, load_chart
 from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash
@@ -39,7 +39,19 @@ CHART_ROLES = frozenset({Role.CLINICIAN, Role.FRONT_DESK, Role.BILLING})
 Staff = Annotated[Caller, Depends(require(CHART_ROLES))]
 Editor = Annotated[Caller, Depends(require(Role.CLINICIAN, Role.FRONT_DESK))]
 Clinician = Annotated[Caller, Depends(require(Role.CLINICIAN))]
-SteppedUpClinician = Annotated[Caller, Depends(require(Role.CLINICIAN, step_up=True))]
+Restricting = Annotated[
+    Caller,
+    Depends(require(Role.CLINICIAN, step_up=Resume("Restrict the record", frozenset({"reason"})))),
+]
+BreakingGlass = Annotated[
+    Caller,
+    Depends(
+        require(
+            Role.CLINICIAN,
+            step_up=Resume("Open the record in an emergency", frozenset({"reason", "details"})),
+        )
+    ),
+]
 EMERGENCY_MINUTES = 60
 _PURPOSES = {Role.CLINICIAN: Purpose.TREATMENT, Role.BILLING: Purpose.PAYMENT}
 
@@ -224,7 +236,7 @@ def add_note(
 
 @router.post("/patients/{patient_id}/restrict")
 def restrict(
-    request: Request, caller: SteppedUpClinician, patient_id: str, reason: FormStr = ""
+    request: Request, caller: Restricting, patient_id: str, reason: FormStr = ""
 ) -> Response:
     """Mark the record restricted; from then on staff open it only through break-glass."""
     if reason not in forms.RESTRICT_REASONS:
@@ -268,7 +280,7 @@ def _break_glass_page(
 @router.post("/patients/{patient_id}/break-glass")
 def break_glass(
     request: Request,
-    caller: SteppedUpClinician,
+    caller: BreakingGlass,
     patient_id: str,
     reason: FormStr = "",
     details: FormStr = "",

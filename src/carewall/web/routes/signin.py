@@ -130,7 +130,8 @@ def _enrolling(request: Request) -> ActiveSession:
     """Enrolment is open to a first-factor session, and to full sessions after step-up."""
     active = require_stage(Stage.ENROLL, Stage.FULL)(request)
     if active.stage is Stage.FULL and not signin.step_up_fresh(runtime_of(request), active):
-        raise StepUpRedirectError("/account/enroll")
+        notice = "Nothing was changed: after confirming, add the authenticator again."
+        raise StepUpRedirectError("/account/enroll", notice if request.method == "POST" else "")
     return active
 
 

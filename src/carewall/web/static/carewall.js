@@ -66,10 +66,18 @@ function setupPasswordMeters() {
   }
 }
 
+// A form kept through a step-up: submit it again straight away (the person already
+// asked for it and has just confirmed it is them); without scripts, Continue does it.
+function submitResumedForms() {
+  const form = document.querySelector("form[data-resume][data-autosubmit]");
+  if (form) form.requestSubmit();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const el of document.querySelectorAll(".flash")) {
     el.addEventListener("click", () => el.remove());
   }
   setupIdleWarning();
   setupPasswordMeters();
+  submitResumedForms();
 });
