@@ -111,7 +111,8 @@ class Settings(BaseSettings):
         ge=0,
         le=3600,
         description="How often the web server closes break-glass grants whose time is up and "
-        "audits their end; 0 checks only when the server starts.",
+        "ends sessions past their limits, auditing each end; 0 checks only when the server "
+        "starts.",
     )
 
     # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.

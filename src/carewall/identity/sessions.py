@@ -15,14 +15,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carewall.core.config import Settings
+from carewall.identity.events import audit, user_ref
 from carewall.identity.models import User, WebSession
 from carewall.identity.requests import Origin
 from carewall.identity.roles import Role
+from carewall.identity.tags import IdentityTag
 from carewall.identity.tokens import digest, new_secret
 
 # Writing last_seen on every request would turn every page view into a write;
-# a minute of slack is invisible next to a 15-minute idle limit.
+# a minute of slack is invisible next to a 15-minute idle limit. The slack errs
+# towards signing out early (the deadline counts from the last write), and is a
+# tenth of the limit at most, so short limits never sign out someone at work.
 _TOUCH_INTERVAL = timedelta(seconds=60)
+_TOUCH_SHARE = 10
 
 
 class Stage(StrEnum):
@@ -59,6 +64,19 @@ def idle_limit(settings: Settings, role: str) -> timedelta:
         else settings.session_idle_minutes_staff
     )
     return timedelta(minutes=minutes)
+
+
+def _touch_interval(settings: Settings, role: str) -> timedelta:
+    return min(_TOUCH_INTERVAL, idle_limit(settings, role) / _TOUCH_SHARE)
+
+
+def expiry(settings: Settings, row: WebSession, role: str, now: datetime) -> str | None:
+    """Why a session is over at `now` ("absolute" or "idle"), or None while it lives."""
+    if now >= row.expires_at:
+        return "absolute"
+    if now >= row.last_seen_at + idle_limit(settings, role):
+        return "idle"
+    return None
 
 
 def create(
@@ -99,12 +117,20 @@ def rotate(session: Session, row: WebSession, stage: Stage, now: datetime) -> st
 
 
 def resolve(
-    session: Session, settings: Settings, token: str, now: datetime
+    session: Session,
+    settings: Settings,
+    token: str,
+    now: datetime,
+    *,
+    touch: bool = True,
+    origin: Origin | None = None,
 ) -> ActiveSession | None:
     """The live session for a cookie value, or None when unknown, expired or disabled.
 
-    Expired sessions are deleted on sight, so a stolen cookie stops working at
-    the limit even if nobody signs out.
+    Expired sessions are ended on sight (and audited, like the housekeeping sweep
+    does for those nobody comes back to), so a stolen cookie stops working at the
+    limit even if nobody signs out. `touch=False` reads without counting as
+    activity (the page timer asking how long is left).
     """
     found = session.execute(
         select(WebSession, User)
@@ -114,13 +140,61 @@ def resolve(
     if found is None:
         return None
     row, user = found
-    idle_deadline = row.last_seen_at + idle_limit(settings, user.role)
-    if now >= row.expires_at or now >= idle_deadline or user.status != "active" or user.locked:
-        session.delete(row)
+    reason = expiry(settings, row, user.role, now)
+    if reason is not None:
+        _end_expired(session, settings, row, user.role, reason, origin)
         return None
-    if now - row.last_seen_at >= _TOUCH_INTERVAL:
+    if user.status != "active" or user.locked:
+        session.execute(delete(WebSession).where(WebSession.id == row.id))
+        return None
+    if touch and now - row.last_seen_at >= _touch_interval(settings, user.role):
         row.last_seen_at = now
     return ActiveSession(row, user)
+
+
+def end_expired(session: Session, settings: Settings, now: datetime, origin: Origin) -> int:
+    """End every session past its idle or absolute limit (the server's own automatic
+    logoff, for browsers that never come back); returns how many ended."""
+    shortest = min(idle_limit(settings, Role.PATIENT), idle_limit(settings, Role.CLINICIAN))
+    candidates = session.execute(
+        select(WebSession, User.role)
+        .join(User, User.id == WebSession.user_id)
+        .where((WebSession.expires_at <= now) | (WebSession.last_seen_at <= now - shortest))
+    ).all()
+    ended = 0
+    for row, role in candidates:
+        reason = expiry(settings, row, role, now)
+        if reason is not None and _end_expired(session, settings, row, role, reason, origin):
+            ended += 1
+    return ended
+
+
+def _end_expired(
+    session: Session,
+    settings: Settings,
+    row: WebSession,
+    role: str,
+    reason: str,
+    origin: Origin | None,
+) -> bool:
+    """Delete an expired session and audit its end once (whoever gets there first)."""
+    result = session.execute(delete(WebSession).where(WebSession.id == row.id))
+    if not getattr(result, "rowcount", 0):
+        return False
+    ended_at = row.expires_at
+    if reason == "idle":
+        ended_at = row.last_seen_at + idle_limit(settings, role)
+    ref = user_ref(row.user_id)
+    audit(
+        session,
+        IdentityTag.SESSION_EXPIRED,
+        origin or Origin(),
+        actor="system",
+        subject=ref,
+        reason=reason,
+        ended_at=ended_at.isoformat(),
+    )
+    return True
 
 
 def seconds_left(settings: Settings, active: ActiveSession, now: datetime) -> int:
@@ -129,14 +203,14 @@ def seconds_left(settings: Settings, active: ActiveSession, now: datetime) -> in
     return max(0, int((min(idle, active.session.expires_at) - now).total_seconds()))
 
 
-def for_user(session: Session, user_id: str) -> list[WebSession]:
-    """A user's sessions, newest activity first."""
+def for_user(session: Session, settings: Settings, user: User, now: datetime) -> list[WebSession]:
+    """A user's live sessions, newest activity first (ended ones are not listed)."""
     query = (
         select(WebSession)
-        .where(WebSession.user_id == user_id)
+        .where(WebSession.user_id == user.id)
         .order_by(WebSession.last_seen_at.desc())
     )
-    return list(session.scalars(query))
+    return [row for row in session.scalars(query) if expiry(settings, row, user.role, now) is None]
 
 
 def end_all(session: Session, user_id: str, *, except_id: str | None = None) -> int:

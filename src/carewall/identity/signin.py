@@ -367,14 +367,17 @@ def _step_up_ok(
     return ok
 
 
-def sign_out(runtime: Runtime, active: ActiveSession, origin: Origin) -> None:
-    """End this session."""
+def sign_out(runtime: Runtime, active: ActiveSession, origin: Origin, reason: str = "") -> None:
+    """End this session (`reason` "idle" when the page's automatic logoff did it)."""
     with runtime.db.transaction() as session:
         row = session.get(WebSession, active.session.id)
         if row is not None:
             session.delete(row)
         ref = user_ref(active.user.id)
-        audit(session, Tag.LOGOUT, origin, actor=ref, subject=ref)
+        if reason:
+            audit(session, Tag.LOGOUT, origin, actor=ref, subject=ref, reason=reason)
+        else:
+            audit(session, Tag.LOGOUT, origin, actor=ref, subject=ref)
 
 
 def complete_enrolment(
@@ -411,3 +414,11 @@ def revoke_other_sessions(runtime: Runtime, active: ActiveSession, origin: Origi
         ended = sessions.end_all(session, active.user.id, except_id=active.session.id)
         audit(session, Tag.SESSION_REVOKED, origin, actor=ref, subject=ref, count=ended)
     return ended
+
+
+def end_expired_sessions(runtime: Runtime) -> int:
+    """The server's automatic logoff: end and audit every session past its limit."""
+    with runtime.db.transaction() as session:
+        return sessions.end_expired(
+            session, runtime.settings, utcnow(), Origin(user_agent="carewall housekeeping")
+        )

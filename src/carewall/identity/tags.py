@@ -22,6 +22,7 @@ class IdentityTag(StrEnum):
     RECOVERY_USED = "identity:recovery:used"
     RECOVERY_REGENERATED = "identity:recovery:regenerated"
     SESSION_REVOKED = "identity:session:revoked"
+    SESSION_EXPIRED = "identity:session:expired"
     STEP_UP = "identity:stepup:success"
     STEP_UP_DEFERRED = "identity:stepup:deferred"
     PASSWORD_CHANGED = "identity:password:changed"

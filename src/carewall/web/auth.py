@@ -100,8 +100,13 @@ def origin_of(request: Request) -> Origin:
     return Origin(ip=ip, user_agent=request.headers.get("user-agent", "")[:300])
 
 
-def current_session(request: Request) -> ActiveSession | None:
-    """The browser's session at any stage, resolved once per request."""
+def current_session(request: Request, *, touch: bool = True) -> ActiveSession | None:
+    """The browser's session at any stage, resolved once per request.
+
+    `touch=False` (when it is the first resolution of the request) does not count
+    the request as activity: the page timer's questions and the sign-in page
+    itself must never hold off automatic logoff.
+    """
     cached = getattr(request.state, "active_session", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cast("ActiveSession | None", cached)
@@ -110,7 +115,9 @@ def current_session(request: Request) -> ActiveSession | None:
     if token:
         runtime = runtime_of(request)
         with runtime.db.transaction() as session:
-            found = sessions.resolve(session, runtime.settings, token, utcnow())
+            found = sessions.resolve(
+                session, runtime.settings, token, utcnow(), touch=touch, origin=origin_of(request)
+            )
     request.state.active_session = found
     if found is not None and found.stage is Stage.FULL:
         request.state.role = found.role
@@ -208,12 +215,15 @@ def require_stage(*stages: Stage) -> Callable[[Request], ActiveSession]:
     return dependency
 
 
-def require_api(*roles: Role | Iterable[Role], scope: str) -> Callable[[Request], Caller]:
-    """Dependency for the JSON API: a bearer token with `scope`, or a full browser session."""
+def require_api(
+    *roles: Role | Iterable[Role], scope: str, passive: bool = False
+) -> Callable[[Request], Caller]:
+    """Dependency for the JSON API: a bearer token with `scope`, or a full browser session
+    (`passive`: a request that must not count as the session's activity)."""
     allowed = _flatten(roles)
 
     def dependency(request: Request) -> Caller:
-        caller = _api_caller(request)
+        caller = _api_caller(request, touch=not passive)
         if caller is None:
             raise LoginRequiredError()
         if caller.role not in allowed:
@@ -229,7 +239,7 @@ def require_api(*roles: Role | Iterable[Role], scope: str) -> Callable[[Request]
     return dependency
 
 
-def _api_caller(request: Request) -> Caller | None:
+def _api_caller(request: Request, *, touch: bool = True) -> Caller | None:
     """The bearer token's owner, or the browser session when no `Authorization` header
     is sent at all. A present header (even empty or of another scheme) is the only
     credential considered: the cookie never stands in for a failed token."""
@@ -249,7 +259,7 @@ def _api_caller(request: Request) -> Caller | None:
             )
             return None
         return Caller(identity.user_id, identity.email, Role(identity.role), scopes=identity.scopes)
-    active = current_session(request)
+    active = current_session(request, touch=touch)
     if active is None or active.stage is not Stage.FULL:
         return None
     return Caller(active.user.id, active.user.email, active.role, session=active)

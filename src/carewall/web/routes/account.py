@@ -64,7 +64,8 @@ def _back(request: Request, message: str, level: str = "success") -> Response:
 @router.get("/account/security", response_class=HTMLResponse)
 def security_page(request: Request, caller: SignedIn) -> Response:
     """Everything about how this person signs in, on one page."""
-    runtime = runtime_of(request)
+    runtime, active = runtime_of(request), caller.session
+    assert active is not None  # pages are for browser sessions
     with runtime.db.sessions() as session:
         user_id = caller.user_id
         context = {
@@ -79,7 +80,7 @@ def security_page(request: Request, caller: SignedIn) -> Response:
                 )
             ),
             "summary": factors.summary(session, user_id),
-            "sessions": sessions.for_user(session, user_id),
+            "sessions": sessions.for_user(session, runtime.settings, active.user, utcnow()),
             "events": queries.sign_in_events(session, user_id),
             "notices": notices.unread(session, user_id),
         }

@@ -46,9 +46,10 @@ def _redirect(target: str) -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/", expired: int = 0) -> Response:
-    """The sign-in form (already signed-in users go on)."""
-    active = current_session(request)
-    if active is not None and active.stage is Stage.FULL:
+    """The sign-in form (already signed-in users go on, except after automatic logoff:
+    the page never counts as activity, so it cannot keep an idle session alive)."""
+    active = current_session(request, touch=False)
+    if active is not None and active.stage is Stage.FULL and not expired:
         return _redirect(safe_next(next))
     notice = "You were signed out after a period of inactivity." if expired else ""
     return render(request, "signin/login.html", {"next": safe_next(next), "notice": notice})
@@ -98,11 +99,13 @@ def mfa(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """Sign out (works at any stage; harmless when not signed in)."""
-    active = current_session(request)
+def logout(request: Request, reason: FormStr = "") -> Response:
+    """Sign out (works at any stage; harmless when not signed in). The page's idle timer
+    posts `reason=idle` (automatic logoff, audited as such)."""
+    active = current_session(request, touch=False)
     if active is not None:
-        signin.sign_out(runtime_of(request), active, origin_of(request))
+        why = "idle" if reason == "idle" else ""
+        signin.sign_out(runtime_of(request), active, origin_of(request), why)
     response = _redirect("/login")
     clear_session_cookie(response)
     flash(request, response, "You are signed out.", "success")
