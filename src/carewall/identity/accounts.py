@@ -7,6 +7,7 @@ the web layer has already checked the actor's role and step-up freshness.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
 from carewall.core.errors import ValidationError
+from carewall.core.inputs import storable_text
 from carewall.core.mail import MailError, OutgoingMail
 from carewall.core.runtime import Runtime
 from carewall.identity import factors, notices, passwords, sessions
@@ -29,6 +31,9 @@ from carewall.identity.sessions import Stage
 from carewall.identity.signin import normalise_email
 from carewall.identity.tags import IdentityTag as Tag
 from carewall.identity.tokens import digest, new_secret
+
+# A FHIR id: what a Patient record id can be (the column holds 64 characters).
+_PATIENT_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 class PasswordRejectedError(ValidationError):
@@ -77,10 +82,14 @@ def _new_user(
         raise ValidationError("A user with that email address already exists.")
     if role is Role.PATIENT and not patient_id:
         raise ValidationError("A patient account must be linked to a patient record.")
+    if role is Role.PATIENT and not _PATIENT_ID.fullmatch(patient_id or ""):
+        raise ValidationError(
+            "That is not a patient record id (1 to 64 letters, digits, '-' or '.')."
+        )
     user = User(
         email=email,
         role=role,
-        display_name=name.strip()[:120],
+        display_name=storable_text(name.strip())[:120],
         status="invited",
         patient_id=patient_id if role is Role.PATIENT else None,
         consecutive_failures=0,

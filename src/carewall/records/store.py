@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from carewall.core.db import new_id
 from carewall.core.errors import DecryptionError, NotFoundError
+from carewall.core.inputs import MAX_INT32
 from carewall.records.errors import ResourceGoneError, VersionConflictError
 from carewall.records.keys import RecordKeys, canonical_json
 from carewall.records.models import FhirResource, FhirSearchIndex
@@ -114,7 +115,9 @@ def current_rows(
 def version_row(
     session: Session, resource_type: str, logical_id: str, version: int
 ) -> FhirResource:
-    """One version; NotFoundError when it does not exist."""
+    """One version; NotFoundError when it does not exist (or cannot: the column is 32-bit)."""
+    if not 1 <= version <= MAX_INT32:
+        raise NotFoundError(f"{resource_type}/{logical_id} has no version {version}.")
     row = session.scalars(
         select(FhirResource).where(
             FhirResource.resource_type == resource_type,

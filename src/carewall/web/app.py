@@ -15,6 +15,7 @@ from carewall.identity import passwords
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
 from carewall.web.fhir import routes as fhir
+from carewall.web.guards import refuse_nul
 from carewall.web.housekeeping import housekeeping
 from carewall.web.openapi import install_openapi
 from carewall.web.routes import (
@@ -50,7 +51,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
-        dependencies=[Depends(check_csrf)],
+        dependencies=[Depends(refuse_nul), Depends(check_csrf)],
     )
     app.state.runtime = runtime
     app.state.settings = runtime.settings

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carewall.audit import AuditEvent, AuditTag, Outcome, record
@@ -99,6 +100,18 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = sorted({".".join(str(p) for p in err["loc"][1:]) for err in exc.errors()})
         message = "Please check these fields: " + ", ".join(f for f in fields if f)
         return error_response(request, 422, "invalid", message)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        # The database refused a value the request carried (a NUL, a string longer than
+        # its column, a number out of range): the request's fault, said without detail.
+        log.warning(
+            "value refused by the database rid=%s: %s",
+            getattr(request.state, "request_id", "-"),
+            type(exc.orig).__name__,
+        )
+        message = "A value in this request is too long or contains a character not allowed."
+        return error_response(request, 400, "bad_request", message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -21,7 +21,11 @@ from carewall.phishing.analyzer.limits import (
     MAX_RAW_BYTES,
     MAX_TEXT_PART_BYTES,
 )
-from carewall.phishing.analyzer.textutil import decode_bytes, decode_header_value
+from carewall.phishing.analyzer.textutil import (
+    clean_surrogates,
+    decode_bytes,
+    decode_header_value,
+)
 
 #: Parser defects that mean the structure itself is broken, not just untidy.
 SEVERE_DEFECTS = frozenset(
@@ -149,7 +153,7 @@ def _read_headers(message: Message, parsed: ParsedMessage) -> None:
         return
     for key, value in items:
         lname = str(key).strip().lower()
-        raw_value = str(value)
+        raw_value = clean_surrogates(str(value))
         parsed.raw_headers.setdefault(lname, raw_value)
         parsed.headers.append((lname, decode_header_value(raw_value)))
 
@@ -184,7 +188,7 @@ def _note_defects(part: Message, parsed: ParsedMessage) -> None:
 
 
 def _read_leaf(part: Message, parsed: ParsedMessage) -> None:
-    content_type = part.get_content_type()
+    content_type = clean_surrogates(part.get_content_type())
     try:
         filename = decode_header_value(part.get_filename() or "")
     except Exception:

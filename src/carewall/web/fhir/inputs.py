@@ -6,13 +6,14 @@ OperationOutcome naming the parameter or header at fault, never its value.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 
-from carewall.core.errors import CarewallError
+from carewall.core.errors import CarewallError, NotFoundError
+from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
 from carewall.identity import Role, queries
 from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
 from carewall.web.auth import Caller, runtime_of
@@ -23,6 +24,9 @@ BODY_OVERHEAD = 1024 * 1024
 JSON_TYPES = ("application/fhir+json", "application/json")
 _FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 _PURPOSES = {p.value: p for p in Purpose if p is not Purpose.SYSTEM}
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# Versions are stored in an INTEGER column: a bigger one cannot exist.
+MAX_VERSION = MAX_INT32
 
 
 class BadRequestError(RecordValidationError):
@@ -121,8 +125,8 @@ async def read_resource(request: Request) -> dict[str, Any]:
         raise UnsupportedMediaError("Send the resource as application/fhir+json.")
     limit = max_body_bytes(runtime_of(request).settings.max_attachment_bytes)
     too_large = PayloadTooLargeError(f"The request body is larger than {limit} bytes.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = ascii_int(request.headers.get("content-length", ""), limit)
+    if declared is not None and declared > limit:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():
@@ -130,7 +134,9 @@ async def read_resource(request: Request) -> dict[str, Any]:
         if len(body) > limit:
             raise too_large
     try:
-        value = json.loads(body)
+        value = loads_json(bytes(body))
+    except JsonTooDeepError as exc:
+        raise bad_request("body", f"JSON {exc}", "too-costly") from None
     except ValueError:
         raise bad_request("body", "not valid JSON", "structure") from None
     if not isinstance(value, dict):
@@ -150,10 +156,23 @@ def if_match(request: Request) -> int | None:
     header = request.headers.get("if-match")
     if header is None:
         return None
-    text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    version = ascii_int(header.strip().removeprefix("W/").strip('"'), MAX_VERSION)
+    if version is None:
         raise bad_request("If-Match", 'expected W/"version"', "value")
-    return int(text)
+    return version  # past the largest version, it matches none (412), never overflows
+
+
+def version_number(text: str) -> int | None:
+    """A version from a URL (`_history/{version}`): None when it cannot exist."""
+    version = ascii_int(text, MAX_VERSION)
+    return version if version is not None and 1 <= version <= MAX_VERSION else None
+
+
+def check_id(resource_type: str, logical_id: str) -> None:
+    """404 for an id that cannot exist (FHIR ids are 1-64 of A-Z a-z 0-9 - .), before it
+    reaches a database that might choke on it (a NUL byte, thousands of characters)."""
+    if not _FHIR_ID.fullmatch(logical_id):
+        raise NotFoundError(f"{resource_type}/{logical_id[:64]!r} does not exist.")
 
 
 @dataclass(frozen=True)
@@ -185,6 +204,7 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
 def _count(text: str | None) -> int:
     if text is None:
         return DEFAULT_COUNT
-    if not text.isdigit():
+    count = ascii_int(text, MAX_COUNT)
+    if count is None:
         raise bad_request("_count", "must be a whole number", "value")
-    return min(int(text), MAX_COUNT)
+    return min(count, MAX_COUNT)  # a bigger page is clamped, never refused

@@ -29,11 +29,13 @@ from carewall.web.fhir.inputs import (
     bad_request,
     body_of_type,
     check_format,
+    check_id,
     check_type,
     if_match,
     purpose_of,
     read_resource,
     search_request,
+    version_number,
 )
 from carewall.web.fhir.responses import (
     MEDIA_TYPE,
@@ -185,12 +187,12 @@ def vread(
 ) -> FhirResponse:
     """One version of a resource (410 for the deletion)."""
     check_type(resource_type)
-    if not version.isdigit():
+    check_id(resource_type, logical_id)
+    number = version_number(version)
+    if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    resource = vread_for(
-        runtime_of(request), actor, resource_type, logical_id, int(version), purpose
-    )
+    resource = vread_for(runtime_of(request), actor, resource_type, logical_id, number, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
@@ -198,6 +200,7 @@ def vread(
 def history(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
     """Every version of one resource, newest first (a history Bundle)."""
     check_type(resource_type)
+    check_id(resource_type, logical_id)
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
     entries = history_for(runtime_of(request), actor, resource_type, logical_id, purpose)
     bundle = history_bundle(
@@ -214,6 +217,7 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
 def read(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
     """The current version, with ETag and Last-Modified."""
     check_type(resource_type)
+    check_id(resource_type, logical_id)
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
     resource = get_record_for(runtime_of(request), actor, resource_type, logical_id, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
@@ -240,6 +244,7 @@ def update(
 def delete(request: Request, resource_type: str, logical_id: str, caller: Writer) -> Response:
     """Soft delete: history keeps the earlier versions; reads answer 410 afterwards."""
     check_type(resource_type)
+    check_id(resource_type, logical_id)
     meta = delete_resource(
         runtime_of(request), actor_for(request, caller), resource_type, logical_id
     )

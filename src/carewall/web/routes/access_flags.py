@@ -27,6 +27,7 @@ from carewall.records.flags import (
 )
 from carewall.web.auth import Caller, origin_of, require, runtime_of
 from carewall.web.flash import flash
+from carewall.web.guards import AuditSeq
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +59,7 @@ def flags_page(
 
 
 @router.get(FLAGS + "/{seq}", response_class=HTMLResponse)
-def flag_page(request: Request, caller: Officer, seq: int) -> Response:
+def flag_page(request: Request, caller: Officer, seq: AuditSeq) -> Response:
     """One flag: the flagged access, the patient's comment (audited) and the decision form."""
     detail = open_flag(runtime_of(request), _viewer(caller), seq, origin_of(request))
     context = {"detail": detail, "outcomes": OUTCOMES, "max_note": MAX_NOTE}
@@ -69,7 +70,7 @@ def flag_page(request: Request, caller: Officer, seq: int) -> Response:
 def decide(
     request: Request,
     caller: Officer,
-    seq: int,
+    seq: AuditSeq,
     outcome: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=MAX_NOTE + 100)] = "",
 ) -> Response:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.clock import utcnow
+from carewall.core.inputs import MAX_INT32, ascii_int
 from carewall.identity import Role, notices, signin
 from carewall.records import BreakGlassRequiredError, Purpose, VersionConflictError
 from carewall.records import queries as record_queries
@@ -191,10 +192,11 @@ def save_demographics(
         runtime, actor, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
     resource, errors = forms.updated_patient(patient, form)
-    if resource is None or not version.isdigit():
+    if_match = ascii_int(version, MAX_INT32)
+    if resource is None or if_match is None:
         return _demographics_form(request, caller, shown, errors or ["Reload the page."], 422)
     try:
-        update_resource(runtime, actor, resource, if_match=int(version))
+        update_resource(runtime, actor, resource, if_match=if_match)
     except VersionConflictError:
         current = demographics_of(patient).__dict__
         message = (
