@@ -56,6 +56,9 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,  # our middleware logs each request with its request id
         server_header=False,
+        # Uvicorn would believe X-Forwarded-For from 127.0.0.1; only CAREWALL_TRUSTED_PROXIES
+        # may name the client (web.proxies).
+        proxy_headers=False,
     )
 
 

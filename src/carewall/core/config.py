@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     behind_tls: bool = Field(
         default=False,
         description="True when clients reach Carewall over HTTPS (HSTS, Secure cookies).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="IP addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For is believed, as JSON; empty: forwarded headers are ignored.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
     demo: bool = Field(default=False, description="Demo mode: seed a demo practice on start.")
@@ -170,6 +176,18 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CAREWALL_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from None
+        return [entry.strip() for entry in value]
+
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:
         if self.mail_suspicious_threshold > self.mail_phishing_threshold:
@@ -178,6 +196,11 @@ class Settings(BaseSettings):
                 "CAREWALL_MAIL_PHISHING_THRESHOLD"
             )
         return self
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`trusted_proxies` parsed."""
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
 
     @property
     def public_url(self) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, record, record_about
+from carewall.audit import DetailValue, record, record_about
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
 from carewall.records import store
@@ -184,12 +184,7 @@ def _audit_search(
     subject = f"Patient/{patients[0]}" if len(patients) == 1 else resource_type
     if len(patients) == 1:
         details["patient"] = patients[0]
-    event = AuditEvent(
-        action=RecordsTag.SEARCH_PERFORMED,
-        actor=actor.user_id,
-        subject=subject,
-        details=details,
-    )
+    event = actor.audit_event(RecordsTag.SEARCH_PERFORMED, subject, details)
     record_about(session, event, [f"Patient/{p}" for p in patients] if len(patients) > 1 else [])
 
 
@@ -208,11 +203,10 @@ def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[
         ]
         resources = [store.open_row(keys, row) for row in rows]
         types = sorted({row.resource_type for row in rows})
-        event = AuditEvent(
-            action=RecordsTag.EXPORT_COMPLETED,
-            actor=actor.user_id,
-            subject=f"Patient/{patient_id}",
-            details={"count": len(resources), "resource_types": types, "patient": patient_id},
+        event = actor.audit_event(
+            RecordsTag.EXPORT_COMPLETED,
+            f"Patient/{patient_id}",
+            {"count": len(resources), "resource_types": types, "patient": patient_id},
         )
         record(session, event)
         return resources
@@ -263,4 +257,4 @@ def _audit_read(
     if patient:
         details["patient"] = patient
     subject = f"Patient/{patient}" if patient else f"{row.resource_type}/{row.logical_id}"
-    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))
+    record(session, actor.audit_event(tag, subject, details))

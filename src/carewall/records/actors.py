@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from carewall.audit import AuditEvent, DetailValue, Outcome
 from carewall.identity import Role
 
 
@@ -24,13 +26,35 @@ class Actor:
     """A caller: user id, role and (for patients) their own Patient logical id.
 
     `system` marks trusted local tooling (the CLI run by the operator): it has
-    full access and is audited under `user_id` (e.g. "cli").
+    full access and is audited under `user_id` (e.g. "cli"). `ip` and
+    `user_agent` say where a request came from; every records audit entry
+    carries them (`audit_event`).
     """
 
     user_id: str
     role: Role
     patient_id: str | None = None
     system: bool = False
+    ip: str = ""
+    user_agent: str = ""
+
+    def audit_event(
+        self,
+        action: str,
+        subject: str,
+        details: Mapping[str, DetailValue],
+        outcome: Outcome = Outcome.SUCCESS,
+    ) -> AuditEvent:
+        """An audit event done by this actor, with the request's origin."""
+        return AuditEvent(
+            action=action,
+            outcome=outcome,
+            actor=self.user_id,
+            subject=subject,
+            source_ip=self.ip,
+            user_agent=self.user_agent[:300],
+            details=details,
+        )
 
     @classmethod
     def system_actor(cls, name: str = "cli") -> Actor:

@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, Outcome, record
+from carewall.audit import Outcome, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records.actors import Actor
@@ -46,16 +46,15 @@ def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) ->
         with runtime.db.transaction() as session:
             return work(session)
     except Denied as denied:
-        event = AuditEvent(
-            action=RecordsTag.ACCESS_DENIED,
-            outcome=Outcome.DENIED,
-            actor=actor.user_id,
-            subject=denied.target,
-            details={
+        event = actor.audit_event(
+            RecordsTag.ACCESS_DENIED,
+            denied.target,
+            {
                 "role": str(actor.role),
                 "resource_type": denied.resource_type,
                 "reason": denied.reason,
             },
+            Outcome.DENIED,
         )
         with runtime.db.transaction() as session:
             record(session, event)

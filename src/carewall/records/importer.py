@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, Outcome, record
+from carewall.audit import Outcome, record
 from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
@@ -175,11 +175,10 @@ def _audit_success(
     )
     record(
         session,
-        AuditEvent(
-            action=RecordsTag.IMPORT_COMPLETED,
-            actor=actor.user_id,
-            subject=f"Patient/{patients[0]}" if len(patients) == 1 else "records",
-            details={
+        actor.audit_event(
+            RecordsTag.IMPORT_COMPLETED,
+            f"Patient/{patients[0]}" if len(patients) == 1 else "records",
+            {
                 "created": report.created,
                 "updated": report.updated,
                 "unchanged": report.unchanged,
@@ -192,12 +191,11 @@ def _audit_success(
 
 
 def _audit_failure(runtime: Runtime, actor: Actor, report: UnitReport) -> None:
-    event = AuditEvent(
-        action=RecordsTag.IMPORT_FAILED,
-        outcome=Outcome.FAILURE,
-        actor=actor.user_id,
-        subject="records",
-        details={"unsupported": sum(report.unsupported.values())},
+    event = actor.audit_event(
+        RecordsTag.IMPORT_FAILED,
+        "records",
+        {"unsupported": sum(report.unsupported.values())},
+        Outcome.FAILURE,
     )
     with runtime.db.transaction() as session:
         record(session, event)

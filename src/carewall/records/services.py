@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, record
+from carewall.audit import DetailValue, record
 from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -175,11 +175,10 @@ def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason
         )
         record(
             session,
-            AuditEvent(
-                action=RecordsTag.COMPARTMENT_RESTRICTED,
-                actor=actor.user_id,
-                subject=f"Patient/{patient_id}",
-                details={"patient": patient_id, "reason_code": reason_code[:32]},
+            actor.audit_event(
+                RecordsTag.COMPARTMENT_RESTRICTED,
+                f"Patient/{patient_id}",
+                {"patient": patient_id, "reason_code": reason_code[:32]},
             ),
         )
 
@@ -278,11 +277,10 @@ def _audit_emergency(
 ) -> None:
     record(
         session,
-        AuditEvent(
-            action=tag,
-            actor=actor.user_id,
-            subject=f"Patient/{patient_id}",
-            details={
+        actor.audit_event(
+            tag,
+            f"Patient/{patient_id}",
+            {
                 "code_system": DCM,
                 "code": code[0],
                 "display": code[1],
@@ -312,4 +310,4 @@ def _audit_change(
         "patient": patient_id,
     }
     subject = f"Patient/{patient_id}" if patient_id else f"{resource_type}/{logical_id}"
-    record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))
+    record(session, actor.audit_event(tag, subject, details))

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, Outcome, record
+from carewall.audit import DetailValue, Outcome, record
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.records.access import read_in, search_in
@@ -440,9 +440,7 @@ def _audit_processed(
     if len(patients) <= _MAX_LISTED_PATIENTS:
         details["patient_ids"] = patients
     subject = f"Patient/{patients[0]}" if len(patients) == 1 else "records"
-    event = AuditEvent(
-        action=RecordsTag.BUNDLE_PROCESSED, actor=actor.user_id, subject=subject, details=details
-    )
+    event = actor.audit_event(RecordsTag.BUNDLE_PROCESSED, subject, details)
     record(session, event)
 
 
@@ -452,12 +450,6 @@ def _audit_failed(
     """A rolled-back transaction, in a transaction of its own (the Bundle's is gone)."""
     details = _summary(bundle)
     details.update({"entry": failed.index, "status": failed.status, "code": failed.code})
-    event = AuditEvent(
-        action=RecordsTag.BUNDLE_FAILED,
-        outcome=Outcome.FAILURE,
-        actor=actor.user_id,
-        subject="records",
-        details=details,
-    )
+    event = actor.audit_event(RecordsTag.BUNDLE_FAILED, "records", details, Outcome.FAILURE)
     with runtime.db.transaction() as session:
         record(session, event)

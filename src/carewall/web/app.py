@@ -18,6 +18,7 @@ from carewall.web.fhir import routes as fhir
 from carewall.web.guards import refuse_nul
 from carewall.web.housekeeping import housekeeping
 from carewall.web.openapi import install_openapi
+from carewall.web.proxies import TrustedProxyMiddleware
 from carewall.web.routes import (
     access_flags,
     access_report,
@@ -77,4 +78,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(SecurityMiddleware, behind_tls=runtime.settings.behind_tls)
+    if runtime.settings.trusted_proxies:  # outermost: everything inside sees the real client
+        app.add_middleware(TrustedProxyMiddleware, trusted=runtime.settings.proxy_networks)
     return app

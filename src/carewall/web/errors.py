@@ -15,7 +15,7 @@ from carewall.audit import AuditEvent, AuditTag, Outcome, record
 from carewall.core.errors import CarewallError
 from carewall.identity.errors import ThrottledError
 from carewall.records import Issue, RecordValidationError
-from carewall.web.auth import LoginRequiredError, StepUpRedirectError
+from carewall.web.auth import LoginRequiredError, StepUpRedirectError, origin_of
 from carewall.web.csrf import CsrfError
 from carewall.web.fhir.responses import outcome_response
 from carewall.web.flash import flash
@@ -121,14 +121,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _audit_csrf(request: Request) -> None:
-    runtime = request.app.state.runtime
+    runtime, origin = request.app.state.runtime, origin_of(request)
     event = AuditEvent(
         action=AuditTag.CSRF_REJECTED,
         outcome=Outcome.DENIED,
         actor="anonymous",
         subject=request.url.path[:200],
-        source_ip=request.client.host if request.client else "",
-        user_agent=request.headers.get("user-agent", ""),
+        source_ip=origin.ip,
+        user_agent=origin.user_agent,
         details={"method": request.method},
     )
     with runtime.db.transaction() as session:

@@ -16,7 +16,7 @@ from carewall.core.errors import CarewallError, NotFoundError
 from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
 from carewall.identity import Role, queries
 from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
-from carewall.web.auth import Caller, runtime_of
+from carewall.web.auth import Caller, origin_of, runtime_of
 from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
 
 # A request body holds one resource: its largest attachment (base64) plus this much more.
@@ -70,12 +70,20 @@ class UnknownTypeError(CarewallError):
 
 
 def actor_for(request: Request, caller: Caller) -> Actor:
-    """The records `Actor` of an authenticated caller (patients carry their Patient id)."""
+    """The records `Actor` of an authenticated caller (patients carry their Patient id),
+    with the request's origin, which every records audit entry records."""
     patient_id = None
     if caller.role is Role.PATIENT:
         with runtime_of(request).db.sessions() as session:
             patient_id = queries.patient_id_of(session, caller.user_id)
-    return Actor(user_id=caller.ref, role=caller.role, patient_id=patient_id)
+    origin = origin_of(request)
+    return Actor(
+        user_id=caller.ref,
+        role=caller.role,
+        patient_id=patient_id,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+    )
 
 
 def purpose_of(request: Request, caller: Caller) -> Purpose:
