@@ -9,7 +9,7 @@ import typer
 from carewall.audit import AuditEvent, AuditTag, record
 from carewall.cli import users
 from carewall.cli.config import load_settings
-from carewall.cli.console import console, open_cli_runtime
+from carewall.cli.console import console, err_console, open_cli_runtime
 
 
 def serve(
@@ -46,6 +46,12 @@ def serve(
         record(session, AuditEvent(action=AuditTag.SERVER_STARTED, details={"demo": demo}))
     # Browsers allow passkeys on `localhost` but not on an IP literal, so point
     # people at the name when serving on loopback.
+    if not settings.base_url and settings.host in {"0.0.0.0", "::"}:
+        err_console.print(
+            f"[yellow]Warning:[/] links in invitations and FHIR answers will name "
+            f"{settings.public_url}. Set CAREWALL_BASE_URL to the address people use.",
+            highlight=False,
+        )
     host = "localhost" if settings.host == "127.0.0.1" else settings.host
     url = f"{settings.base_url or f'http://{host}:{settings.port}'}".rstrip("/") + "/"
     console.print(f"[green]Carewall is running at[/] [link={url}]{url}[/]  (Ctrl+C to stop)")

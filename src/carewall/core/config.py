@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     )
     base_url: str | None = Field(
         default=None,
-        description="Public URL of this server (links in mail); defaults to http://HOST:PORT.",
+        description="Public URL of this server: every absolute link (invitations, FHIR "
+        "Location/next/fullUrl) is built on it; defaults to http://HOST:PORT.",
     )
     behind_tls: bool = Field(
         default=False,
@@ -204,8 +205,19 @@ class Settings(BaseSettings):
 
     @property
     def public_url(self) -> str:
-        """Where people reach this server, without a trailing slash."""
+        """Where people reach this server, without a trailing slash: CAREWALL_BASE_URL, or
+        the address `carewall serve` listens on (it applies its --host/--port here)."""
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def public_link(self, path: str) -> str:
+        """The public URL of a path on this server (query string included, if any):
+        `/fhir/Patient?_cursor=x` -> `https://clinic.example/fhir/Patient?_cursor=x`.
+
+        Every absolute link Carewall hands out (FHIR `Location`, `next`, `fullUrl`,
+        invitations) is built here, never on a request's Host header, which the client
+        chooses.
+        """
+        return f"{self.public_url}/{path.lstrip('/')}"
 
     @property
     def sqlite_path(self) -> Path:

@@ -183,7 +183,7 @@ def _issue_invite(
         )
     )
     audit(session, Tag.USER_INVITED, origin, actor=actor, subject=user_ref(user.id), role=user.role)
-    url = f"{runtime.settings.public_url}/invite/{token}"
+    url = runtime.settings.public_link(f"/invite/{token}")
     return InviteLink(user.id, user.email, url, False, expires)
 
 

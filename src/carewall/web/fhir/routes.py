@@ -63,8 +63,17 @@ _may_read = require_api(ALL, scope="fhir:read")
 
 
 def base_url(request: Request) -> str:
-    """The service base, e.g. `https://clinic.example/fhir`."""
-    return f"{str(request.base_url).rstrip('/')}/fhir"
+    """The service base, e.g. `https://clinic.example/fhir`: from the configured public
+    URL, never from the request's Host header (which the client chooses)."""
+    return runtime_of(request).settings.public_link("/fhir")
+
+
+def _self_link(request: Request) -> str:
+    """The public URL of this very request (search values and all, as the client sent it)."""
+    query = request.url.query
+    return runtime_of(request).settings.public_link(
+        request.url.path + (f"?{query}" if query else "")
+    )
 
 
 @router.get("/metadata")
@@ -78,7 +87,7 @@ def search(request: Request, resource_type: str, caller: Reader) -> FhirResponse
     """Type-level search with `_count` paging (a searchset Bundle)."""
     check_type(resource_type)
     asked = search_request(resource_type, request.query_params.multi_items())
-    return _search(request, caller, resource_type, asked, str(request.url))
+    return _search(request, caller, resource_type, asked, _self_link(request))
 
 
 @router.post("/{resource_type}/_search")
@@ -208,7 +217,7 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
         resource_type,
         logical_id,
         [(e.version, e.last_updated, e.resource) for e in entries],
-        str(request.url),
+        _self_link(request),
     )
     return FhirResponse(bundle)
 
