@@ -173,3 +173,18 @@ def test_user_add_prints_links_on_the_configured_public_url(cli_env: dict[str, s
     assert on_port.returncode == 0, on_port.stderr
     assert on_port.stdout.strip().startswith("http://127.0.0.1:8443/invite/")
     assert "CAREWALL_BASE_URL" in on_port.stderr, "the operator is told how to fix the address"
+
+
+def test_no_redirect_is_built_on_a_referer_from_elsewhere(runtime: Runtime) -> None:
+    from tests.functional.signin_helpers import make_admin, post, signed_in
+
+    with TestClient(create_app(runtime)) as client:
+        signed_in(client, runtime, make_admin(runtime))
+        dismissed = post(
+            client,
+            "/account/notices/00000000-0000-0000-0000-000000000000/dismiss",
+            headers={"Referer": f"https://{EVIL}/account/security"},
+            follow_redirects=False,
+        )
+    assert dismissed.status_code == 303
+    assert dismissed.headers["location"] == "/account/security"

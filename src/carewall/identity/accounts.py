@@ -82,10 +82,12 @@ def _new_user(
         raise ValidationError("A user with that email address already exists.")
     if role is Role.PATIENT and not patient_id:
         raise ValidationError("A patient account must be linked to a patient record.")
-    if role is Role.PATIENT and not _PATIENT_ID.fullmatch(patient_id or ""):
-        raise ValidationError(
-            "That is not a patient record id (1 to 64 letters, digits, '-' or '.')."
-        )
+    if role is Role.PATIENT:
+        patient_id = (patient_id or "").strip().removeprefix("Patient/")
+        if not _PATIENT_ID.fullmatch(patient_id):
+            raise ValidationError(
+                "That is not a patient record id (1 to 64 letters, digits, '-' or '.')."
+            )
     user = User(
         email=email,
         role=role,

@@ -178,8 +178,10 @@ async def _step_up_first(
     request: Request, active: ActiveSession, resume: Resume | None
 ) -> StepUpRedirectError:
     """Where to confirm, and what happens to the form meanwhile."""
-    if request.method in {"GET", "HEAD"}:
-        return StepUpRedirectError(request.url.path)
+    content_type = request.headers.get("content-type", "")
+    is_form = content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+    if request.method in {"GET", "HEAD"} or (resume is not None and not is_form):
+        return StepUpRedirectError(request.url.path)  # a page, or a script told to step up
     if resume is None or resume.again_at is not None:
         target = resume.again_at if resume is not None and resume.again_at else "/"
         what = resume.label.lower() if resume is not None else "do it"

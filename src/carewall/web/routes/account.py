@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -34,6 +35,7 @@ from carewall.web.auth import (
     set_session_cookie,
 )
 from carewall.web.flash import flash
+from carewall.web.routes.signin import safe_next
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -193,4 +195,6 @@ def dismiss_notice(request: Request, caller: SignedIn, notice_id: str) -> Respon
     """Hide a notice."""
     with runtime_of(request).db.transaction() as session:
         notices.dismiss(session, caller.user_id, notice_id, utcnow())
-    return RedirectResponse(request.headers.get("referer") or "/", status_code=303)
+    # Back to the page the form was on: its path only, never a host from a request header.
+    back = urlsplit(request.headers.get("referer", "")).path
+    return RedirectResponse(safe_next(back), status_code=303)
