@@ -59,17 +59,18 @@ def loads_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 def json_depth(value: Any, stop_after: int) -> int:
     """How deeply `value` nests (a scalar is 0), counting no further than `stop_after + 1`."""
+    if not isinstance(value, dict | list):
+        return 0
     deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while stack:  # only containers are visited: scalars are most of a resource
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            depth += 1
-            deepest = max(deepest, depth)
+        if depth > deepest:
+            deepest = depth
             if depth > stop_after:
                 return depth
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth) for child in children)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 
