@@ -233,18 +233,21 @@ def test_changes_need_a_recent_second_factor(
     with clock_moved(minutes=6):
         assert admin.get("/admin/users").status_code == 200  # reading needs no step-up
         refused = post_form(admin, f"/admin/users/{user_id}/disable")
-        assert refused.headers["location"] == f"/account/reauth?next=/admin/users/{user_id}/disable"
+        assert refused.headers["location"].startswith("/account/reauth?next=/account/resume/")
         assert post_form(admin, "/admin/policy").headers["location"].startswith("/account/reauth")
         assert _overview(runtime, NURSE).status == "active"
+        resume = refused.headers["location"].split("next=", 1)[1]
         confirmed = post_form(
-            admin,
-            "/account/reauth",
-            {"code": code_now(admin_secret), "next": f"/admin/users/{user_id}/disable"},
+            admin, "/account/reauth", {"code": code_now(admin_secret), "next": resume}
         )
-        back = admin.get(confirmed.headers["location"], follow_redirects=False)
-        assert back.headers["location"] == "/admin/users"
+        assert confirmed.headers["location"] == resume
+        page = admin.get(resume).text  # the kept form, submitted again by the page's script
+        assert f'action="/admin/users/{user_id}/disable"' in page
+        assert _overview(runtime, NURSE).status == "active", "not before it is submitted"
         done = post_form(admin, f"/admin/users/{user_id}/disable")
         assert done.headers["location"] == "/admin/users"
+        old_link = admin.get(f"/admin/users/{user_id}/disable", follow_redirects=False)
+        assert old_link.headers["location"] == "/admin/users", "an old link leads to the list"
     assert _overview(runtime, NURSE).status == "disabled"
 
 

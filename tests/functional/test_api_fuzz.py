@@ -271,31 +271,113 @@ def test_fhir_search_survives_any_query(
         assert response.status_code in {400, 403, 406}, response.text
 
 
+# Version numbers as clients send them, and as attackers do: past 32 and 64 bits,
+# past int()'s 4300-digit limit, non-ASCII digits.
+VERSIONS = (
+    st.integers(min_value=0, max_value=2**80).map(str)
+    | st.sampled_from([str(2**31), str(2**63), str(2**64), "9" * 5000, "\u0663", "1.0", "-1"])
+    | st.text(max_size=12)
+)
+IF_MATCH = st.none() | VERSIONS.map(lambda v: f'W/"{v}"') | st.text(max_size=20)
+
+
 @FUZZ_FHIR
 @given(
     resource_type=st.sampled_from(sorted(SUPPORTED_TYPES)) | st.text(min_size=1, max_size=20),
     logical_id=st.text(min_size=1, max_size=80),
     content_type=st.sampled_from([FHIR_JSON, "application/json", "text/plain", ""]),
+    if_match=IF_MATCH,
     data=st.data(),
+)
+@example(
+    resource_type="Patient",
+    logical_id="fuzz-patient",
+    content_type=FHIR_JSON,
+    if_match=f'W/"{2**64}"',
+    data=None,
 )
 def test_fhir_update_survives_any_path_and_body(
     fhir_client: TestClient,
     resource_type: str,
     logical_id: str,
     content_type: str,
-    data: st.DataObject,
+    if_match: str | None,
+    data: st.DataObject | None,
 ) -> None:
-    body = data.draw(BODIES)
-    if data.draw(st.booleans(), label="id as in the URL"):
-        body = {**body, "resourceType": resource_type, "id": logical_id}
-    raw = data.draw(st.just(json.dumps(body).encode()) | st.binary(max_size=200), label="raw")
+    body: dict[str, Any] = minimal("Patient", logical_id)
+    raw = json.dumps(body).encode()
+    if data is not None:
+        body = data.draw(BODIES)
+        if data.draw(st.booleans(), label="id as in the URL"):
+            body = {**body, "resourceType": resource_type, "id": logical_id}
+        raw = data.draw(st.just(json.dumps(body).encode()) | st.binary(max_size=200), label="raw")
+    headers = [(b"Content-Type", content_type.encode())]
+    if if_match is not None and if_match.isprintable():
+        headers.append((b"If-Match", if_match.encode()))  # non-ASCII digits as UTF-8 bytes
     response = fhir_client.put(
         f"/fhir/{quote(resource_type, safe='')}/{quote(logical_id, safe='')}",
         content=raw,
-        headers={"Content-Type": content_type},
+        headers=headers,
     )
     assert_fhir_answer(response)
     event(f"status {response.status_code}")
     assert response.status_code in {200, 201, 400, 403, 404, 405, 409, 412, 413, 415, 422}, (
         response.text
     )
+
+
+@FUZZ_FHIR
+@given(
+    resource_type=st.sampled_from(sorted(SUPPORTED_TYPES)),
+    logical_id=st.text(min_size=1, max_size=80) | st.just("a" * 5000) | st.just("fuzz-patient"),
+    version=VERSIONS,
+)
+@example(resource_type="Patient", logical_id="fuzz-patient", version=str(2**64))
+@example(resource_type="Patient", logical_id="a\x00b", version="1")
+def test_fhir_reads_survive_any_id_and_version(
+    fhir_client: TestClient, resource_type: str, logical_id: str, version: str
+) -> None:
+    path = f"/fhir/{resource_type}/{quote(logical_id, safe='')}"
+    for url in (path, f"{path}/_history", f"{path}/_history/{quote(version, safe='')}"):
+        response = fhir_client.get(url)
+        assert_fhir_answer(response)
+        event(f"status {response.status_code}")
+        assert response.status_code in {200, 400, 403, 404, 410}, response.text
+
+
+@FUZZ_FHIR
+@given(
+    depth=st.integers(min_value=1, max_value=200_000),
+    where=st.sampled_from(["create", "update", "transaction"]),
+    opener=st.sampled_from(["[", '{"a":']),
+)
+@example(depth=100_000, where="create", opener="[")
+@example(depth=900, where="transaction", opener='{"a":')
+def test_fhir_writes_survive_any_nesting_depth(
+    fhir_client: TestClient, fuzzed: Fuzzed, depth: int, where: str, opener: str
+) -> None:
+    """JSON nested past the parser's recursion limit, or deep enough to exhaust the code
+    that walks a resource, is refused with 400; shallow nesting is judged on its merits."""
+    closer = "]" if opener == "[" else "}"
+    deep = opener * depth + "1" + closer * depth
+    patient = f'{{"resourceType": "Patient", "id": "{fuzzed.patient_id}", "extension": {deep}}}'
+    if where == "create":
+        response = fhir_client.post(
+            "/fhir/Patient", content=patient, headers={"Content-Type": FHIR_JSON}
+        )
+    elif where == "update":
+        response = fhir_client.put(
+            f"/fhir/Patient/{fuzzed.patient_id}",
+            content=patient,
+            headers={"Content-Type": FHIR_JSON},
+        )
+    else:
+        url = f"Patient/{fuzzed.patient_id}"
+        bundle = (
+            '{"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": '
+            f'{patient}, "request": {{"method": "PUT", "url": "{url}"}}}}]}}'
+        )
+        response = fhir_client.post("/fhir", content=bundle, headers={"Content-Type": FHIR_JSON})
+    assert_fhir_answer(response)
+    event(f"status {response.status_code}")
+    assert response.status_code in {400, 422}, response.text

@@ -329,7 +329,8 @@ def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
         call("GET", f"Patient/{ids['Patient']}"),
         call("GET", "Observation?patient=p-a&_count=1"),
         call("GET", "Encounter?family=zebedee"),  # not a search parameter of Encounter
-        call("GET", f"http://testserver/fhir/Encounter/{ids['Encounter']}"),
+        # Absolute to this server: the configured public URL, not the Host header.
+        call("GET", runtime.settings.public_link(f"/fhir/Encounter/{ids['Encounter']}")),
     )
     entries = answered(send(api, request, doctor), "batch")
     assert statuses(entries) == ["200 OK", "200 OK", "400 Bad Request", "200 OK"]

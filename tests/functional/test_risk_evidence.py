@@ -39,8 +39,7 @@ def enrol_passkey(runtime: Runtime, email: str) -> None:
     """Register a software passkey as the account's first factor, through identity's services."""
     prepare_keys(runtime.keys)
     result = signin.sign_in_with_password(runtime, email, PASSWORD, CLI)
-    with runtime.db.transaction() as session:
-        active = sessions.resolve(session, runtime.settings, result.token, utcnow())
+    active = sessions.resolve(runtime.db, runtime.settings, result.token, utcnow())
     assert active is not None
     soft = SoftKey()
     ceremony = passkeys.begin_registration(runtime, active, WEB_ORIGIN)

@@ -10,7 +10,7 @@ from carewall.audit import AuditEvent, AuditTag, record
 from carewall.cli import users
 from carewall.cli.assembly import current_assembly
 from carewall.cli.config import load_settings
-from carewall.cli.console import console, open_cli_runtime
+from carewall.cli.console import console, err_console, open_cli_runtime
 
 
 def serve(
@@ -45,6 +45,12 @@ def serve(
         record(session, AuditEvent(action=AuditTag.SERVER_STARTED, details={"demo": demo}))
     # Browsers allow passkeys on `localhost` but not on an IP literal, so point
     # people at the name when serving on loopback.
+    if not settings.base_url and settings.host in {"0.0.0.0", "::"}:
+        err_console.print(
+            f"[yellow]Warning:[/] links in invitations and FHIR answers will name "
+            f"{settings.public_url}. Set CAREWALL_BASE_URL to the address people use.",
+            highlight=False,
+        )
     host = "localhost" if settings.host == "127.0.0.1" else settings.host
     url = f"{settings.base_url or f'http://{host}:{settings.port}'}".rstrip("/") + "/"
     console.print(f"[green]Carewall is running at[/] [link={url}]{url}[/]  (Ctrl+C to stop)")
@@ -55,6 +61,9 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,  # our middleware logs each request with its request id
         server_header=False,
+        # Uvicorn would believe X-Forwarded-For from 127.0.0.1; only CAREWALL_TRUSTED_PROXIES
+        # may name the client (web.proxies).
+        proxy_headers=False,
     )
 
 

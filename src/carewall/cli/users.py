@@ -100,6 +100,12 @@ def add(
         highlight=False,
     )
     typer.echo(link.url)
+    if not runtime.settings.base_url:
+        err_console.print(
+            f"The link names {runtime.settings.public_url} (CAREWALL_HOST and CAREWALL_PORT). "
+            "If people reach Carewall at another address, set CAREWALL_BASE_URL to it.",
+            highlight=False,
+        )
     if link.emailed:
         err_console.print(f"[green]emailed[/] to {link.email}", highlight=False)
     else:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,17 @@ class Settings(BaseSettings):
     )
     base_url: str | None = Field(
         default=None,
-        description="Public URL of this server (links in mail); defaults to http://HOST:PORT.",
+        description="Public URL of this server: every absolute link (invitations, FHIR "
+        "Location/next/fullUrl) is built on it; defaults to http://HOST:PORT.",
     )
     behind_tls: bool = Field(
         default=False,
         description="True when clients reach Carewall over HTTPS (HSTS, Secure cookies).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="IP addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For is believed, as JSON; empty: forwarded headers are ignored.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
     demo: bool = Field(default=False, description="Demo mode: seed a demo practice on start.")
@@ -138,7 +145,8 @@ class Settings(BaseSettings):
         ge=0,
         le=3600,
         description="How often the web server closes break-glass grants whose time is up and "
-        "audits their end; 0 checks only when the server starts.",
+        "ends sessions past their limits, auditing each end; 0 checks only when the server "
+        "starts.",
     )
 
     # Jobs (periodic and queued background work).
@@ -323,6 +331,18 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CAREWALL_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from None
+        return [entry.strip() for entry in value]
+
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:
         if self.campaign_window_start_hour >= self.campaign_window_end_hour:
@@ -338,9 +358,25 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`trusted_proxies` parsed."""
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
+
+    @property
     def public_url(self) -> str:
-        """Where people reach this server, without a trailing slash."""
+        """Where people reach this server, without a trailing slash: CAREWALL_BASE_URL, or
+        the address `carewall serve` listens on (it applies its --host/--port here)."""
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def public_link(self, path: str) -> str:
+        """The public URL of a path on this server (query string included, if any):
+        `/fhir/Patient?_cursor=x` -> `https://clinic.example/fhir/Patient?_cursor=x`.
+
+        Every absolute link Carewall hands out (FHIR `Location`, `next`, `fullUrl`,
+        invitations) is built here, never on a request's Host header, which the client
+        chooses.
+        """
+        return f"{self.public_url}/{path.lstrip('/')}"
 
     @property
     def effective_signin_concurrency(self) -> int:

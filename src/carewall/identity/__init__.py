@@ -9,6 +9,7 @@ from carewall.identity.factors import RECOVERY_KEY, TOTP_KEY
 from carewall.identity.links import PATIENT_LINK_KEY
 from carewall.identity.roles import ALL_ROLES, STAFF_ROLES, Role
 from carewall.identity.sessions import ActiveSession, Stage
+from carewall.identity.stepup import PENDING_KEY
 
 __all__ = [
     "ALL_ROLES",
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 # Data-key purposes identity uses (created up front by the registry).
-DATA_KEYS = (TOTP_KEY, RECOVERY_KEY, PATIENT_LINK_KEY)
+DATA_KEYS = (TOTP_KEY, RECOVERY_KEY, PATIENT_LINK_KEY, PENDING_KEY)
 
 
 def prepare_keys(keys: Keystore) -> None:

@@ -7,6 +7,7 @@ the web layer has already checked the actor's role and step-up freshness.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,17 +19,22 @@ from sqlalchemy.orm import Session
 from carewall.core.clock import utcnow
 from carewall.core.db import new_id
 from carewall.core.errors import ValidationError
+from carewall.core.inputs import storable_text
 from carewall.core.mail import MailError, OutgoingMail
 from carewall.core.runtime import Runtime
 from carewall.identity import factors, links, notices, passwords, sessions
 from carewall.identity.errors import AuthenticationError, InviteError
 from carewall.identity.events import audit, user_ref
-from carewall.identity.models import ApiToken, Invite, MfaPolicy, User
+from carewall.identity.models import ApiToken, Invite, MfaPolicy, User, WebSession
 from carewall.identity.requests import Origin
 from carewall.identity.roles import Role
+from carewall.identity.sessions import Stage
 from carewall.identity.signin import normalise_email
 from carewall.identity.tags import IdentityTag as Tag
 from carewall.identity.tokens import digest, new_secret
+
+# A FHIR id: what a Patient record id can be (the column holds 64 characters).
+_PATIENT_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 class PasswordRejectedError(ValidationError):
@@ -84,6 +90,13 @@ def _new_user(
         raise ValidationError("A user with that email address already exists.")
     if role is Role.PATIENT and not (patient_link and patient_link[1]):
         raise ValidationError("A patient account must be linked to a patient record.")
+    if role is Role.PATIENT and patient_link is not None:
+        patient_id = patient_link[1].strip().removeprefix("Patient/")
+        if not _PATIENT_ID.fullmatch(patient_id):
+            raise ValidationError(
+                "That is not a patient record id (1 to 64 letters, digits, '-' or '.')."
+            )
+        patient_link = (patient_link[0], patient_id)
     user_id = new_id()
     sealed = None
     if role is Role.PATIENT and patient_link is not None:
@@ -92,7 +105,7 @@ def _new_user(
         id=user_id,
         email=email,
         role=role,
-        display_name=name.strip()[:120],
+        display_name=storable_text(name.strip())[:120],
         status="invited",
         patient_id_sealed=sealed,
         consecutive_failures=0,
@@ -189,7 +202,7 @@ def _issue_invite(
         )
     )
     audit(session, Tag.USER_INVITED, origin, actor=actor, subject=user_ref(user.id), role=user.role)
-    url = f"{runtime.settings.public_url}/invite/{token}"
+    url = runtime.settings.public_link(f"/invite/{token}")
     return InviteLink(user.id, user.email, url, False, expires)
 
 
@@ -321,8 +334,9 @@ def reset_mfa(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> Non
 
 def change_password(
     runtime: Runtime, user_id: str, session_id: str, current: str, new: str, origin: Origin
-) -> None:
-    """Change a password after checking the current one; other sessions end."""
+) -> str:
+    """Change a password after checking the current one; other sessions end and this
+    one gets a new id (returned), so an id copied before the change dies with it."""
     with runtime.db.sessions() as session:
         user = _get_user(session, user_id)
     if user.password_hash is None or not passwords.verify_password(user.password_hash, current).ok:
@@ -333,8 +347,13 @@ def change_password(
         user.password_hash = password_hash
         user.password_changed_at = utcnow()
         ended = sessions.end_all(session, user.id, except_id=session_id)
+        current_row = session.get(WebSession, session_id)
+        if current_row is None:
+            raise AuthenticationError("Your session has ended. Sign in again.")
+        token = sessions.rotate(session, current_row, Stage(current_row.stage), utcnow())
         ref = user_ref(user.id)
         audit(session, Tag.PASSWORD_CHANGED, origin, actor=ref, subject=ref, other_sessions=ended)
+    return token
 
 
 def set_mfa_policy(runtime: Runtime, actor: str, role: str, required: bool, origin: Origin) -> None:

@@ -194,3 +194,24 @@ class Notice(Base):
     message: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PendingStepUp(Base):
+    """A form that needed a fresh second factor, kept until the step-up is done.
+
+    Bound to its browser session (deleted with it), single-use and short-lived.
+    Only the fields the route declares are kept, sealed with a data key: never
+    a password or a code (see `identity.stepup`).
+    """
+
+    __tablename__ = "step_up_pending"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("web_sessions.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(String(300))
+    label: Mapped[str] = mapped_column(String(120))
+    fields_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

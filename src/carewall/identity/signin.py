@@ -368,12 +368,15 @@ def step_up_fresh(runtime: Runtime, active: ActiveSession) -> bool:
     return mfa_at is not None and utcnow() - mfa_at <= window
 
 
-def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin) -> None:
+def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin) -> str:
     """Re-authenticate for a sensitive action: a second factor, or the password when the
-    user has none (only possible where policy leaves MFA optional)."""
+    user has none (only possible where policy leaves MFA optional).
+
+    Returns the session's new id: a privilege change, so an id copied before it dies."""
     now = utcnow()
     matched = _password_outside(runtime, active, secret)
     failure: CarewallError | None = None
+    token = ""
     with runtime.db.transaction() as session:
         row = session.merge(active.session)
         user = session.merge(active.user)
@@ -390,11 +393,13 @@ def step_up(runtime: Runtime, active: ActiveSession, secret: str, origin: Origin
             _audit_throttled(session, Tag.MFA_THROTTLED, origin, user, verdict)
             failure = ThrottledError(GENERIC_MFA_FAILURE, verdict.retry_after)
         elif _step_up_ok(runtime, session, user, secret, origin, now, matched):
+            token = sessions.rotate(session, row, Stage.FULL, now)
             row.mfa_at = now
             audit(session, Tag.STEP_UP, origin, actor=user_ref(user.id), subject=user_ref(user.id))
         else:
             failure = AuthenticationError(GENERIC_MFA_FAILURE)
     _fail(failure)
+    return token
 
 
 def _password_outside(runtime: Runtime, active: ActiveSession, secret: str) -> str | None:
@@ -428,14 +433,17 @@ def _step_up_ok(
     return ok
 
 
-def sign_out(runtime: Runtime, active: ActiveSession, origin: Origin) -> None:
-    """End this session."""
+def sign_out(runtime: Runtime, active: ActiveSession, origin: Origin, reason: str = "") -> None:
+    """End this session (`reason` "idle" when the page's automatic logoff did it)."""
     with runtime.db.transaction() as session:
         row = session.get(WebSession, active.session.id)
         if row is not None:
             session.delete(row)
         ref = user_ref(active.user.id)
-        audit(session, Tag.LOGOUT, origin, actor=ref, subject=ref)
+        if reason:
+            audit(session, Tag.LOGOUT, origin, actor=ref, subject=ref, reason=reason)
+        else:
+            audit(session, Tag.LOGOUT, origin, actor=ref, subject=ref)
 
 
 def complete_enrolment(
@@ -472,3 +480,11 @@ def revoke_other_sessions(runtime: Runtime, active: ActiveSession, origin: Origi
         ended = sessions.end_all(session, active.user.id, except_id=active.session.id)
         audit(session, Tag.SESSION_REVOKED, origin, actor=ref, subject=ref, count=ended)
     return ended
+
+
+def end_expired_sessions(runtime: Runtime) -> int:
+    """The server's automatic logoff: end and audit every session past its limit."""
+    with runtime.db.transaction() as session:
+        return sessions.end_expired(
+            session, runtime.settings, utcnow(), Origin(user_agent="carewall housekeeping")
+        )

@@ -13,7 +13,9 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import parseaddr, parsedate_to_datetime
 
+from carewall.core.inputs import storable_text
 from carewall.phishing.analyzer.formats import to_rfc822
+from carewall.phishing.analyzer.textutil import clean_surrogates
 
 #: Headers are read from this prefix only; a header block is never larger.
 _HEADER_BYTES = 256 * 1024
@@ -27,10 +29,10 @@ def _headers(raw: bytes) -> Message:
 def sender_address(raw: bytes) -> str:
     """The From address, lower case, or '' when there is none."""
     try:
-        _, address = parseaddr(str(_headers(raw).get("From", "")))
+        _, address = parseaddr(clean_surrogates(str(_headers(raw).get("From", ""))))
     except Exception:  # a hostile header must not stop a report being filed
         return ""
-    return address.strip().lower() if "@" in address else ""
+    return storable_text(address.strip().lower()) if "@" in address else ""
 
 
 def message_date(raw: bytes) -> datetime | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, record, record_about
+from carewall.audit import DetailValue, record, record_about
 from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
@@ -196,9 +196,7 @@ def _audit_history(
         "purpose": str(purpose),
         **part.details,
     }
-    event = AuditEvent(
-        action=RecordsTag.HISTORY_READ, actor=actor.user_id, subject=part.subject, details=details
-    )
+    event = actor.audit_event(RecordsTag.HISTORY_READ, part.subject, details)
     record_about(session, event, part.further)
 
 
@@ -423,12 +421,7 @@ def _audit_search(
         "purpose": str(purpose),
         **part.details,
     }
-    event = AuditEvent(
-        action=RecordsTag.SEARCH_PERFORMED,
-        actor=actor.user_id,
-        subject=part.subject,
-        details=details,
-    )
+    event = actor.audit_event(RecordsTag.SEARCH_PERFORMED, part.subject, details)
     record_about(session, event, part.further)
 
 
@@ -448,11 +441,10 @@ def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[
         resources = [store.open_row(keys, row) for row in rows]
         types = sorted({row.resource_type for row in rows})
         part = patient_part(keys, [patient_id], otherwise=f"Patient/{patient_id}")
-        event = AuditEvent(
-            action=RecordsTag.EXPORT_COMPLETED,
-            actor=actor.user_id,
-            subject=part.subject,
-            details={"count": len(resources), "resource_types": types, **part.details},
+        event = actor.audit_event(
+            RecordsTag.EXPORT_COMPLETED,
+            part.subject,
+            {"count": len(resources), "resource_types": types, **part.details},
         )
         record(session, event)
         return resources
@@ -531,5 +523,4 @@ def _audit_read(
         "purpose": str(purpose),
         **part.details,
     }
-    event = AuditEvent(action=tag, actor=actor.user_id, subject=part.subject, details=details)
-    record(session, event)
+    record(session, actor.audit_event(tag, part.subject, details))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from carewall.audit import AuditEvent, DetailValue, Outcome
 from carewall.identity import Role
 
 
@@ -30,6 +33,8 @@ class Actor:
     session, `token:<id>` for an API token (None: neither, e.g. the CLI). A
     break-glass grant belongs to the browser session that started it and opens
     the record there only, never for the same user's tokens or other sessions.
+    `ip` and `user_agent` say where a request came from; every records audit
+    entry carries them (`audit_event`).
     """
 
     user_id: str
@@ -37,6 +42,30 @@ class Actor:
     patient_id: str | None = None
     system: bool = False
     channel: str | None = None
+    ip: str = ""
+    user_agent: str = ""
+
+    def with_origin(self, event: AuditEvent) -> AuditEvent:
+        """`event` carrying this actor's request origin (an event built elsewhere)."""
+        return dataclasses.replace(event, source_ip=self.ip, user_agent=self.user_agent[:300])
+
+    def audit_event(
+        self,
+        action: str,
+        subject: str,
+        details: Mapping[str, DetailValue],
+        outcome: Outcome = Outcome.SUCCESS,
+    ) -> AuditEvent:
+        """An audit event done by this actor, with the request's origin."""
+        return AuditEvent(
+            action=action,
+            outcome=outcome,
+            actor=self.user_id,
+            subject=subject,
+            source_ip=self.ip,
+            user_agent=self.user_agent[:300],
+            details=details,
+        )
 
     @classmethod
     def system_actor(cls, name: str = "cli") -> Actor:

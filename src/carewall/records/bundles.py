@@ -7,13 +7,13 @@ the database and are resolved by the importer.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carewall.core.inputs import JsonTooDeepError, loads_json
 from carewall.records.errors import Issue, RecordValidationError
 
 SUFFIXES = (".json", ".ndjson")
@@ -108,7 +108,9 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 
 def _json(text: str, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
+        value = loads_json(text)
+    except JsonTooDeepError as exc:
+        raise _structure(where, f"JSON {exc}") from None
     except ValueError:
         raise _structure(where, "not valid JSON") from None
     if not isinstance(value, dict):

@@ -16,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from carewall.audit import Append, AuditEvent, Outcome, audited_read, deferred_read, record
+from carewall.audit import Append, Outcome, audited_read, deferred_read, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records import store
@@ -105,17 +105,16 @@ def _guarded(
             otherwise=denied.target,
             sealed={"target": denied.target} if patient else None,
         )
-        event = AuditEvent(
-            action=RecordsTag.ACCESS_DENIED,
-            outcome=Outcome.DENIED,
-            actor=actor.user_id,
-            subject=part.subject,
-            details={
+        event = actor.audit_event(
+            RecordsTag.ACCESS_DENIED,
+            part.subject,
+            {
                 "role": str(actor.role),
                 "resource_type": denied.resource_type,
                 "reason": denied.reason,
                 **part.details,
             },
+            Outcome.DENIED,
         )
         with runtime.db.transaction() as session:
             record(session, event)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, Outcome, record
+from carewall.audit import Outcome, record
 from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
@@ -196,11 +196,10 @@ def _audit_success(
     part = patient_part(keys, patients[:50], otherwise="records")
     record(
         session,
-        AuditEvent(
-            action=RecordsTag.IMPORT_COMPLETED,
-            actor=actor.user_id,
-            subject=part.subject,
-            details={
+        actor.audit_event(
+            RecordsTag.IMPORT_COMPLETED,
+            part.subject,
+            {
                 "created": report.created,
                 "updated": report.updated,
                 "unchanged": report.unchanged,
@@ -213,12 +212,11 @@ def _audit_success(
 
 
 def _audit_failure(runtime: Runtime, actor: Actor, report: UnitReport) -> None:
-    event = AuditEvent(
-        action=RecordsTag.IMPORT_FAILED,
-        outcome=Outcome.FAILURE,
-        actor=actor.user_id,
-        subject="records",
-        details={"unsupported": sum(report.unsupported.values())},
+    event = actor.audit_event(
+        RecordsTag.IMPORT_FAILED,
+        "records",
+        {"unsupported": sum(report.unsupported.values())},
+        Outcome.FAILURE,
     )
     with runtime.db.transaction() as session:
         record(session, event)

@@ -247,11 +247,10 @@ def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason
         )
         record(
             session,
-            AuditEvent(
-                action=RecordsTag.COMPARTMENT_RESTRICTED,
-                actor=actor.user_id,
-                subject=part.subject,
-                details=part.details,
+            actor.audit_event(
+                RecordsTag.COMPARTMENT_RESTRICTED,
+                part.subject,
+                part.details,
             ),
         )
 
@@ -427,7 +426,7 @@ def _audit_emergency(
         reason=reason,
         ended_at=ended_at,
     )
-    record(session, event)
+    record(session, actor.with_origin(event))
 
 
 @dataclass(frozen=True)
@@ -516,5 +515,5 @@ def change_event(
         "version": version,
         **part.details,
     }
-    event = AuditEvent(action=tag, actor=actor.user_id, subject=part.subject, details=details)
+    event = actor.audit_event(tag, part.subject, details)
     return event, part.further

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from carewall.core.db import new_id
 from carewall.core.errors import DecryptionError, NotFoundError
+from carewall.core.inputs import MAX_INT32
 from carewall.records.compartments import compartment_of, patient_candidates
 from carewall.records.errors import ResourceGoneError, VersionConflictError
 from carewall.records.keys import RecordKeys, canonical_json
@@ -115,7 +116,10 @@ def current_rows(
 def find_version(
     session: Session, resource_type: str, logical_id: str, version: int
 ) -> FhirResource | None:
-    """One version, or None when the resource has no such version."""
+    """One version, or None when the resource has no such version (or cannot have it:
+    the column is 32-bit, and a larger number must not reach the database)."""
+    if not 1 <= version <= MAX_INT32:
+        return None
     return session.scalars(
         select(FhirResource).where(
             FhirResource.resource_type == resource_type,

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import Append, AuditEvent, DetailValue, Outcome, append_deferred, record
+from carewall.audit import Append, DetailValue, Outcome, append_deferred, record
 from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
@@ -642,12 +642,7 @@ def _audit_processed(
     listed = patients if len(patients) <= _MAX_LISTED_PATIENTS else []
     part = patient_part(keys, listed, otherwise="records")
     details.update(part.details)
-    event = AuditEvent(
-        action=RecordsTag.BUNDLE_PROCESSED,
-        actor=actor.user_id,
-        subject=part.subject,
-        details=details,
-    )
+    event = actor.audit_event(RecordsTag.BUNDLE_PROCESSED, part.subject, details)
     record(session, event)
 
 
@@ -657,12 +652,6 @@ def _audit_failed(
     """A rolled-back transaction, in a transaction of its own (the Bundle's is gone)."""
     details = _summary(bundle)
     details.update({"entry": failed.index, "status": failed.status, "code": failed.code})
-    event = AuditEvent(
-        action=RecordsTag.BUNDLE_FAILED,
-        outcome=Outcome.FAILURE,
-        actor=actor.user_id,
-        subject="records",
-        details=details,
-    )
+    event = actor.audit_event(RecordsTag.BUNDLE_FAILED, "records", details, Outcome.FAILURE)
     with runtime.db.transaction() as session:
         record(session, event)

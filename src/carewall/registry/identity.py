@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from carewall import identity
 from carewall.core.clock import utcnow
+from carewall.core.config import Settings
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.demo.identity_seed import STAFF_SEEDER
@@ -17,6 +18,7 @@ from carewall.identity.queries import (
     password_policy_evidence,
     session_policy_evidence,
 )
+from carewall.identity.signin import end_expired_sessions
 from carewall.identity.throttle import prune_expired
 from carewall.jobs import Job, JobContext
 from carewall.registry.domain import Domain
@@ -25,6 +27,16 @@ from carewall.web.nav import NavItem, roles
 if TYPE_CHECKING:
     from carewall.cli.assembly import CliPart
     from carewall.web.parts import WebPart
+
+
+def _expire_sessions(context: JobContext) -> str | None:
+    ended = end_expired_sessions(context.runtime)
+    return f"ended {ended} expired session(s)" if ended else None
+
+
+def _sessions_interval(settings: Settings) -> timedelta | None:
+    seconds = settings.break_glass_sweep_seconds  # the one housekeeping interval setting
+    return timedelta(seconds=seconds) if seconds else None
 
 
 def _prune_failures(context: JobContext) -> str | None:
@@ -50,11 +62,18 @@ def _session_evidence(runtime: Runtime) -> Mapping[str, Any]:
 
 def _web() -> WebPart:
     from carewall.web.parts import WebPart
-    from carewall.web.routes import account, admin, api_account, passkeys, signin
+    from carewall.web.routes import account, admin, api_account, passkeys, resume, signin
 
     admin_only = roles(Role.ADMIN)
     return WebPart(
-        routers=(signin.router, account.router, api_account.router, passkeys.router, admin.router),
+        routers=(
+            signin.router,
+            account.router,
+            resume.router,
+            api_account.router,
+            passkeys.router,
+            admin.router,
+        ),
         nav=(
             NavItem("Users", "/admin/users", admin_only, order=10),
             NavItem("MFA policy", "/admin/policy", admin_only, order=11),
@@ -75,6 +94,14 @@ IDENTITY = Domain(
     data_keys=identity.DATA_KEYS,
     upgrades=(seal_patient_links,),
     jobs=(
+        Job(
+            "identity.sessions.expire",
+            _expire_sessions,
+            every=_sessions_interval,
+            description="End (and audit) sessions past their idle or absolute limit that "
+            "nobody came back to: automatic logoff on the server.",
+            at_start=True,
+        ),
         Job(
             "identity.throttle.prune",
             _prune_failures,

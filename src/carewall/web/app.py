@@ -16,8 +16,10 @@ from carewall.jobs import JobRegistry, job_loop
 from carewall.web.admission import SignInGate
 from carewall.web.csrf import check_csrf
 from carewall.web.errors import install_error_handlers
+from carewall.web.guards import refuse_nul
 from carewall.web.openapi import install_openapi
 from carewall.web.parts import WebPart
+from carewall.web.proxies import TrustedProxyMiddleware
 from carewall.web.security import SecurityMiddleware, secret_path_prefixes
 
 
@@ -40,7 +42,7 @@ def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) ->
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
-        dependencies=[Depends(check_csrf)],
+        dependencies=[Depends(refuse_nul), Depends(check_csrf)],
     )
     app.state.runtime = runtime
     app.state.settings = runtime.settings
@@ -64,4 +66,6 @@ def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) ->
         behind_tls=runtime.settings.behind_tls,
         secret_prefixes=app.state.secret_path_prefixes,
     )
+    if runtime.settings.trusted_proxies:  # outermost: everything inside sees the real client
+        app.add_middleware(TrustedProxyMiddleware, trusted=runtime.settings.proxy_networks)
     return app

@@ -9,17 +9,19 @@ prove that anonymous and wrong-role requests are refused.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller as Caller  # routes import it with the dependencies
 from carewall.core.context import Origin, user_ref
 from carewall.core.errors import CarewallError, PermissionDeniedError
 from carewall.core.runtime import Runtime
-from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin
+from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin, stepup
 from carewall.identity.events import record_refusal
 from carewall.identity.tags import IdentityTag
 
@@ -41,14 +43,34 @@ class LoginRequiredError(CarewallError):
 
 
 class StepUpRedirectError(CarewallError):
-    """A sensitive page needs a fresh second factor first."""
+    """A sensitive page needs a fresh second factor first.
+
+    `notice` is shown on the confirmation page (pages only), e.g. that a form
+    could not be kept and must be filled in again afterwards.
+    """
 
     code = "step_up_required"
     status = 403
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, notice: str = "") -> None:
         super().__init__("Confirm it is you to continue.")
         self.redirect_to = f"/account/reauth?next={quote(next_path, safe='/')}"
+        self.notice = notice
+
+
+@dataclass(frozen=True)
+class Resume:
+    """How a step-up-protected form survives the step-up.
+
+    `keep` names the form fields carried over to be submitted again after the
+    confirmation (never a password or a code). With `again_at`, nothing is
+    kept: the person is sent there after confirming, told to fill the form in
+    again (a password change, whose fields are all secrets).
+    """
+
+    label: str
+    keep: frozenset[str] = frozenset()
+    again_at: str | None = None
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -86,8 +108,13 @@ def active_session(request: Request) -> ActiveSession:
     return active
 
 
-def current_session(request: Request) -> ActiveSession | None:
-    """The browser's session at any stage, resolved once per request."""
+def current_session(request: Request, *, touch: bool = True) -> ActiveSession | None:
+    """The browser's session at any stage, resolved once per request.
+
+    `touch=False` (when it is the first resolution of the request) does not count
+    the request as activity: the page timer's questions and the sign-in page
+    itself must never hold off automatic logoff.
+    """
     cached = getattr(request.state, "active_session", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cast("ActiveSession | None", cached)
@@ -95,7 +122,9 @@ def current_session(request: Request) -> ActiveSession | None:
     found = None
     if token:
         runtime = runtime_of(request)
-        found = sessions.resolve(runtime.db, runtime.settings, token, utcnow())
+        found = sessions.resolve(
+            runtime.db, runtime.settings, token, utcnow(), touch=touch, origin=origin_of(request)
+        )
     request.state.active_session = found
     if found is not None and found.stage is Stage.FULL:
         request.state.role = found.role
@@ -110,11 +139,18 @@ def _next_path(request: Request) -> str:
     return f"/login?next={quote(path, safe='/')}" if path not in {"/", "/login"} else "/login"
 
 
-def require(*roles: Role | Iterable[Role], step_up: bool = False) -> Callable[[Request], Caller]:
-    """Dependency for pages: a fully signed-in user with one of `roles`."""
+def require(
+    *roles: Role | Iterable[Role], step_up: bool | Resume = False
+) -> Callable[[Request], Any]:
+    """Dependency for pages: a fully signed-in user with one of `roles`.
+
+    `step_up` demands a second factor proven in the last few minutes. Forms pass a
+    `Resume`, so that a form sent with a stale factor is kept and completed after
+    the confirmation instead of being dropped (`identity.stepup`).
+    """
     allowed = _flatten(roles)
 
-    def dependency(request: Request) -> Caller:
+    def signed_in(request: Request) -> Caller:
         active = current_session(request)
         if active is None:
             raise LoginRequiredError(_next_path(request))
@@ -125,13 +161,53 @@ def require(*roles: Role | Iterable[Role], step_up: bool = False) -> Callable[[R
         if active.role not in allowed:
             _refuse(request, user_ref(active.user.id), role=active.role)
             raise PermissionDeniedError("Your role does not give access to this page.")
-        if step_up and not signin.step_up_fresh(runtime_of(request), active):
-            raise StepUpRedirectError(request.url.path)
         return session_caller(request, active)
 
+    dependency: Callable[[Request], Any] = signed_in
+    if step_up:
+        resume = step_up if isinstance(step_up, Resume) else None
+
+        async def stepped_up(request: Request) -> Caller:
+            caller = await run_in_threadpool(signed_in, request)
+            active = active_session(request)  # resolved (and cached) by `signed_in`
+            if not signin.step_up_fresh(runtime_of(request), active):
+                raise await _step_up_first(request, active, resume)
+            return caller
+
+        dependency = stepped_up
     dependency.carewall_roles = allowed  # type: ignore[attr-defined]
-    dependency.carewall_step_up = step_up  # type: ignore[attr-defined]
+    dependency.carewall_step_up = bool(step_up)  # type: ignore[attr-defined]
+    dependency.carewall_resume = step_up if isinstance(step_up, Resume) else None  # type: ignore[attr-defined]
     return dependency
+
+
+async def _step_up_first(
+    request: Request, active: ActiveSession, resume: Resume | None
+) -> StepUpRedirectError:
+    """Where to confirm, and what happens to the form meanwhile."""
+    content_type = request.headers.get("content-type", "")
+    is_form = content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+    if request.method in {"GET", "HEAD"} or (resume is not None and not is_form):
+        return StepUpRedirectError(request.url.path)  # a page, or a script told to step up
+    if resume is None or resume.again_at is not None:
+        target = resume.again_at if resume is not None and resume.again_at else "/"
+        what = resume.label.lower() if resume is not None else "do it"
+        return StepUpRedirectError(
+            target,
+            notice=f"Nothing was changed: Carewall does not keep this form while you confirm "
+            f"it is you. Afterwards, {what} again.",
+        )
+    form = await request.form()
+    fields = [(k, v) for k, v in form.multi_items() if k in resume.keep and isinstance(v, str)]
+    origin = origin_of(request)
+    pending_id = await run_in_threadpool(
+        stepup.defer, runtime_of(request), active, request.url.path, resume.label, fields, origin
+    )
+    if pending_id is None:
+        return StepUpRedirectError(
+            "/", notice="Nothing was changed: the form was too large to keep. Fill it in again."
+        )
+    return StepUpRedirectError(f"/account/resume/{pending_id}")
 
 
 def require_stage(*stages: Stage) -> Callable[[Request], ActiveSession]:
@@ -148,12 +224,15 @@ def require_stage(*stages: Stage) -> Callable[[Request], ActiveSession]:
     return dependency
 
 
-def require_api(*roles: Role | Iterable[Role], scope: str) -> Callable[[Request], Caller]:
-    """Dependency for the JSON API: a bearer token with `scope`, or a full browser session."""
+def require_api(
+    *roles: Role | Iterable[Role], scope: str, passive: bool = False
+) -> Callable[[Request], Caller]:
+    """Dependency for the JSON API: a bearer token with `scope`, or a full browser session
+    (`passive`: a request that must not count as the session's activity)."""
     allowed = _flatten(roles)
 
     def dependency(request: Request) -> Caller:
-        caller = _api_caller(request)
+        caller = _api_caller(request, touch=not passive)
         if caller is None:
             raise LoginRequiredError()
         if caller.role not in allowed:
@@ -169,10 +248,13 @@ def require_api(*roles: Role | Iterable[Role], scope: str) -> Callable[[Request]
     return dependency
 
 
-def _api_caller(request: Request) -> Caller | None:
-    header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, secret = header.partition(" ")
+def _api_caller(request: Request, *, touch: bool = True) -> Caller | None:
+    """The bearer token's owner, or the browser session when no `Authorization` header
+    is sent at all. A present header (even empty or of another scheme) is the only
+    credential considered: the cookie never stands in for a failed token."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, secret = header.strip().partition(" ")
         if scheme.lower() != "bearer":
             return None
         identity = apitokens.authenticate(runtime_of(request), secret.strip())
@@ -193,7 +275,7 @@ def _api_caller(request: Request) -> Caller | None:
             token_id=identity.token_id,
             scopes=identity.scopes,
         )
-    active = current_session(request)
+    active = current_session(request, touch=touch)
     if active is None or active.stage is not Stage.FULL:
         return None
     return session_caller(request, active)
@@ -228,6 +310,13 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
         secure=runtime_of(request).settings.behind_tls,
         path="/",
     )
+
+
+def end_replaced_session(request: Request, previous: ActiveSession | None) -> None:
+    """A new sign-in in this browser ends the session it had before (any user, any stage):
+    its id must stop working, not linger until its idle limit."""
+    if previous is not None:
+        signin.sign_out(runtime_of(request), previous, origin_of(request))
 
 
 def clear_session_cookie(response: Response) -> None:

@@ -1,11 +1,20 @@
 """CSRF protection for every state-changing request.
 
 A random per-browser secret lives in an HttpOnly cookie; pages embed
-HMAC(csrf key, secret) as the hidden `csrf_token` field (or send it as the
-`X-CSRF-Token` header from scripts). A cross-site attacker can make the browser
-send the cookie but can neither read it nor compute the token. Requests that
-authenticate with an `Authorization` header carry no ambient credential and
-need no token. Once sessions exist the secret is bound to the session as well.
+HMAC(csrf key, secret, session) as the hidden `csrf_token` field (or send it as
+the `X-CSRF-Token` header from scripts). A cross-site attacker can make the
+browser send the cookie but can neither read it nor compute the token.
+
+The token is bound to the browser's session (its row id, stable across the id
+rotations of one sign-in): a token rendered for another person's session, or
+before this sign-in, is refused even when an attacker managed to plant its
+secret cookie in the browser.
+
+Only a request that carries no session cookie and authenticates with an
+`Authorization` header (a script with an API token) skips the check. Whatever
+else a request carries, the session cookie makes it a browser request, and
+the API never falls back to the cookie when an `Authorization` header is
+present (see `web.auth`).
 """
 
 from __future__ import annotations
@@ -15,8 +24,10 @@ import hmac
 import secrets
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from carewall.core.errors import CarewallError
+from carewall.web.auth import SESSION_COOKIE, LoginRequiredError, current_session
 
 COOKIE = "cw_csrf"
 FIELD = "csrf_token"
@@ -25,7 +36,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class CsrfError(CarewallError):
-    """The form did not carry a valid token for this browser."""
+    """The form did not carry a valid token for this browser and session."""
 
     code = "csrf_failed"
     status = 403
@@ -39,10 +50,21 @@ def _browser_secret(request: Request) -> str:
     return secret
 
 
-def csrf_token(request: Request) -> str:
-    """The token to embed in forms rendered for this browser."""
+def _binding(request: Request) -> str:
+    """What the token is bound to: the session's row id, or "" before sign-in."""
+    active = current_session(request)
+    return active.session.id if active is not None else ""
+
+
+def _token_for(request: Request, secret: str, binding: str) -> str:
     key: bytes = request.app.state.csrf_key
-    return hmac.new(key, _browser_secret(request).encode(), hashlib.sha256).hexdigest()
+    message = f"{secret}\x00{binding}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> str:
+    """The token to embed in forms rendered for this browser and session."""
+    return _token_for(request, _browser_secret(request), _binding(request))
 
 
 def set_cookie_if_new(request: Request, response: Response) -> None:
@@ -59,9 +81,17 @@ def set_cookie_if_new(request: Request, response: Response) -> None:
         )
 
 
+def needs_check(request: Request) -> bool:
+    """Unsafe methods need a token, unless nothing ambient authenticates the request."""
+    if request.method in SAFE_METHODS:
+        return False
+    has_session_cookie = SESSION_COOKIE in request.cookies
+    return has_session_cookie or "authorization" not in request.headers
+
+
 async def check_csrf(request: Request) -> None:
     """Dependency applied to every route: reject unsafe requests without a valid token."""
-    if request.method in SAFE_METHODS or "authorization" in request.headers:
+    if not needs_check(request):
         return
     secret = request.cookies.get(COOKIE)
     sent = request.headers.get(HEADER)
@@ -69,12 +99,14 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
-    if not secret or not sent:
-        raise CsrfError(_refusal(request))
-    key: bytes = request.app.state.csrf_key
-    expected = hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, sent):
-        raise CsrfError(_refusal(request))
+    binding = await run_in_threadpool(_binding, request)
+    if secret and sent and hmac.compare_digest(_token_for(request, secret, binding), sent):
+        return
+    if binding == "" and request.cookies.get(SESSION_COOKIE):
+        # The page came from a session that has ended (signed out, timed out): sign in
+        # again. Nothing is done on the old session's behalf either way.
+        raise LoginRequiredError("/login")
+    raise CsrfError(_refusal(request))
 
 
 def _refusal(request: Request) -> str:

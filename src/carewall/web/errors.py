@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carewall.audit import AuditEvent, AuditTag, Outcome, record
@@ -18,9 +18,10 @@ from carewall.core.errors import CarewallError
 from carewall.identity.errors import ThrottledError
 from carewall.records import Issue, RecordValidationError
 from carewall.web.admission import SignInBusyError
-from carewall.web.auth import LoginRequiredError, StepUpRedirectError
+from carewall.web.auth import LoginRequiredError, StepUpRedirectError, origin_of
 from carewall.web.csrf import CsrfError
 from carewall.web.fhir.responses import outcome_response
+from carewall.web.flash import flash
 from carewall.web.security import redact_path
 from carewall.web.templating import render
 
@@ -88,7 +89,10 @@ def install_error_handlers(app: FastAPI) -> None:
             # A write: never in the event loop, which would stall every request meanwhile.
             await run_in_threadpool(_audit_csrf, request)
         if isinstance(exc, LoginRequiredError | StepUpRedirectError) and not wants_json(request):
-            return RedirectResponse(exc.redirect_to, status_code=303)
+            redirect = RedirectResponse(exc.redirect_to, status_code=303)
+            if isinstance(exc, StepUpRedirectError) and exc.notice:
+                flash(request, redirect, exc.notice, "warning")
+            return redirect
         issues = exc.issues if isinstance(exc, RecordValidationError) else ()
         response = await _error_page(request, exc.status, exc.code, exc.message, issues=issues)
         if isinstance(exc, LoginRequiredError):
@@ -129,6 +133,18 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
         return response
 
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        # The database refused a value the request carried (a NUL, a string longer than
+        # its column, a number out of range): the request's fault, said without detail.
+        log.warning(
+            "value refused by the database rid=%s: %s",
+            getattr(request.state, "request_id", "-"),
+            type(exc.orig).__name__,
+        )
+        message = "A value in this request is too long or contains a character not allowed."
+        return error_response(request, 400, "bad_request", message)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error rid=%s", getattr(request.state, "request_id", "-"))
@@ -137,14 +153,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _audit_csrf(request: Request) -> None:
-    runtime = request.app.state.runtime
+    runtime, origin = request.app.state.runtime, origin_of(request)
     event = AuditEvent(
         action=AuditTag.CSRF_REJECTED,
         outcome=Outcome.DENIED,
         actor="anonymous",
         subject=redact_path(request.url.path, request.app.state.secret_path_prefixes)[:200],
-        source_ip=request.client.host if request.client else "",
-        user_agent=request.headers.get("user-agent", ""),
+        source_ip=origin.ip,
+        user_agent=origin.user_agent,
         details={"method": request.method},
     )
     with runtime.db.transaction() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib.resources import files
 from typing import Any
 
@@ -15,6 +16,11 @@ from carewall.web.auth import current_session
 from carewall.web.nav import nav_for
 
 templates = Jinja2Templates(directory=str(files("carewall.web") / "templates"))
+log = logging.getLogger(__name__)
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "-"))
 
 
 def render(
@@ -35,7 +41,17 @@ def render(
         "seconds_left": getattr(request.state, "seconds_left", None),
         **(context or {}),
     }
-    response = templates.TemplateResponse(request, template, full, status_code=status)
+    try:
+        response: HTMLResponse = templates.TemplateResponse(
+            request, template, full, status_code=status
+        )
+    except UnicodeEncodeError:
+        # Outside text no UTF-8 page can carry (a lone surrogate from a mail header, say)
+        # costs a replacement character, never the page. Sources clean their text; this
+        # is the last line.
+        log.warning("unencodable text on %s rid=%s", template, _request_id(request))
+        html = templates.get_template(template).render(full)
+        response = HTMLResponse(html.encode("utf-8", "replace"), status_code=status)
     csrf.set_cookie_if_new(request, response)
     if full["flashes"]:
         response.delete_cookie(flash.COOKIE, path="/")

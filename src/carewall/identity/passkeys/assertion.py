@@ -164,19 +164,23 @@ def finish_step_up(
     credential_json: dict[str, Any],
     origin: Origin,
     client_origin: str | None = None,
-) -> None:
-    """Refresh the session's second-factor time with a passkey (sensitive actions)."""
+) -> str:
+    """Refresh the session's second-factor time with a passkey (sensitive actions);
+    returns the session's new id (a privilege change rotates it)."""
     attempt = _attempt(
         runtime, Purpose.STEP_UP, challenge_id, credential_json, origin, client_origin
     )
+    token = ""
     with runtime.db.transaction() as session:
         row, user = session.merge(active.session), session.merge(active.user)
         outcome = _check_assertion(session, attempt, user)
         if isinstance(outcome, VerifiedCredential):
+            token = sessions.rotate(session, row, Stage.FULL, attempt.now)
             row.mfa_at = attempt.now
             ref = user_ref(user.id)
             audit(session, Tag.STEP_UP, origin, actor=ref, subject=ref, method="passkey")
     raise_failure(outcome)
+    return token
 
 
 def finish_login(

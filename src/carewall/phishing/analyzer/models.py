@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from carewall.core.inputs import storable_text
+
 VerdictLabel = Literal["phishing", "suspicious", "clean"]
 
 #: ``dnsfunc`` as dkimpy calls it: a TXT record name (bytes) -> its TXT value(s).
@@ -40,6 +42,12 @@ class Signal:
     explanation: str
     evidence: str
 
+    def __post_init__(self) -> None:
+        # Evidence quotes the message: whatever it held, what leaves the analyzer can be
+        # stored, shown on a page and printed as JSON (no NUL, no lone surrogate).
+        object.__setattr__(self, "explanation", storable_text(self.explanation))
+        object.__setattr__(self, "evidence", storable_text(self.evidence))
+
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready form."""
         return {
@@ -65,6 +73,10 @@ class Verdict:
     malformed: bool = False
     subject: str = ""
     from_: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subject", storable_text(self.subject))
+        object.__setattr__(self, "from_", storable_text(self.from_))
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready form, as the CLI's ``--json`` and the API print it."""

@@ -22,7 +22,11 @@ from carewall.phishing.analyzer.limits import (
     MAX_RAW_BYTES,
     MAX_TEXT_PART_BYTES,
 )
-from carewall.phishing.analyzer.textutil import decode_bytes, decode_header_value
+from carewall.phishing.analyzer.textutil import (
+    clean_surrogates,
+    decode_bytes,
+    decode_header_value,
+)
 
 #: Parser defects that mean the structure itself is broken, not just untidy.
 SEVERE_DEFECTS = frozenset(
@@ -150,7 +154,7 @@ def _read_headers(message: Message, parsed: ParsedMessage) -> None:
         return
     for key, value in items:
         lname = str(key).strip().lower()
-        raw_value = str(value)
+        raw_value = clean_surrogates(str(value))
         parsed.raw_headers.setdefault(lname, raw_value)
         parsed.headers.append((lname, decode_header_value(raw_value)))
 
@@ -185,7 +189,7 @@ def _note_defects(part: Message, parsed: ParsedMessage) -> None:
 
 
 def _read_leaf(part: Message, parsed: ParsedMessage) -> None:
-    content_type = part.get_content_type()
+    content_type = clean_surrogates(part.get_content_type())
     try:
         filename = decode_header_value(part.get_filename() or "")
     except Exception:

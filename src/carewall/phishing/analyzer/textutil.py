@@ -7,6 +7,7 @@ must cost a few replacement characters, never an exception.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from email.header import decode_header, make_header
 from functools import lru_cache
@@ -14,6 +15,7 @@ from functools import lru_cache
 from carewall.phishing.analyzer.limits import MAX_HEADER_CHARS
 
 _FALLBACK_CHARSETS = ("utf-8", "cp1252")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @lru_cache(maxsize=256)
@@ -33,12 +35,16 @@ def _text_codec(charset: str) -> str | None:
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode with the declared charset, else UTF-8, else Windows-1252."""
+    """Decode with the declared charset, else UTF-8, else Windows-1252.
+
+    Some codecs (UTF-7, unicode_escape) happily produce lone surrogates, which no
+    UTF-8 page or database can hold; they become U+FFFD here, at the source.
+    """
     if charset:
         codec = _text_codec(charset)
         if codec is not None:
             try:
-                return data.decode(codec, errors="replace")
+                return _no_lone_surrogates(data.decode(codec, errors="replace"))
             except Exception:  # noqa: S110 - a broken codec must not stop analysis
                 pass
     for fallback in _FALLBACK_CHARSETS:
@@ -50,13 +56,21 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 
 
 def clean_surrogates(value: str) -> str:
-    """Turn surrogate-escaped raw bytes (from the byte parser) into text."""
+    """Turn surrogate-escaped raw bytes (from the byte parser) into text, and any other
+    lone surrogate (an encoded word in UTF-7, say) into U+FFFD. Never raises."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raw = value.encode("utf-8", errors="surrogateescape")
+        try:
+            raw = value.encode("utf-8", errors="surrogateescape")
+        except UnicodeEncodeError:  # not only escaped bytes: real lone surrogates
+            return _no_lone_surrogates(value)
         return decode_bytes(raw, None)
     return value
+
+
+def _no_lone_surrogates(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
 
 
 def decode_header_value(value: object) -> str:

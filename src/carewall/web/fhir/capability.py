@@ -104,6 +104,7 @@ def capability_statement(base: str) -> dict[str, Any]:
     """The CapabilityStatement of this server (FHIR R4, JSON only)."""
     return {
         "resourceType": "CapabilityStatement",
+        "url": f"{base}/metadata",
         "status": "active",
         "date": utcnow().date().isoformat(),
         "publisher": "Carewall",

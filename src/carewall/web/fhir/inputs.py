@@ -6,17 +6,18 @@ OperationOutcome naming the parameter or header at fault, never its value.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
 
-from carewall.core.errors import CarewallError
+from carewall.core.errors import CarewallError, NotFoundError
+from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
 from carewall.identity import Role, links
 from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
-from carewall.web.auth import Caller, runtime_of
+from carewall.web.auth import Caller, origin_of, runtime_of
 from carewall.web.csrf import FIELD as CSRF_FIELD
 from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
 
@@ -25,6 +26,9 @@ BODY_OVERHEAD = 1024 * 1024
 JSON_TYPES = ("application/fhir+json", "application/json")
 _FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 _PURPOSES = {p.value: p for p in Purpose if p is not Purpose.SYSTEM}
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# Versions are stored in an INTEGER column: a bigger one cannot exist.
+MAX_VERSION = MAX_INT32
 
 
 class BadRequestError(RecordValidationError):
@@ -71,13 +75,20 @@ def actor_for(request: Request, caller: Caller) -> Actor:
     """The records `Actor` of an authenticated caller (patients carry their Patient id).
 
     It names the browser session or token the request came through, to which
-    break-glass grants are bound.
+    break-glass grants are bound, and the request's origin, which every records
+    audit entry records.
     """
     patient_id = None
     if caller.role is Role.PATIENT:
         patient_id = links.patient_id_of(runtime_of(request), caller.user_id)
+    origin = origin_of(request)
     return Actor(
-        user_id=caller.ref, role=caller.role, patient_id=patient_id, channel=caller.channel
+        user_id=caller.ref,
+        role=caller.role,
+        patient_id=patient_id,
+        channel=caller.channel,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
     )
 
 
@@ -128,8 +139,8 @@ async def read_resource(request: Request) -> dict[str, Any]:
         raise UnsupportedMediaError("Send the resource as application/fhir+json.")
     limit = max_body_bytes(runtime_of(request).settings.max_attachment_bytes)
     too_large = PayloadTooLargeError(f"The request body is larger than {limit} bytes.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = ascii_int(request.headers.get("content-length", ""), limit)
+    if declared is not None and declared > limit:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():
@@ -137,7 +148,9 @@ async def read_resource(request: Request) -> dict[str, Any]:
         if len(body) > limit:
             raise too_large
     try:
-        value = json.loads(body)
+        value = loads_json(bytes(body))
+    except JsonTooDeepError as exc:
+        raise bad_request("body", f"JSON {exc}", "too-costly") from None
     except ValueError:
         raise bad_request("body", "not valid JSON", "structure") from None
     if not isinstance(value, dict):
@@ -157,10 +170,23 @@ def if_match(request: Request) -> int | None:
     header = request.headers.get("if-match")
     if header is None:
         return None
-    text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    version = ascii_int(header.strip().removeprefix("W/").strip('"'), MAX_VERSION)
+    if version is None:
         raise bad_request("If-Match", 'expected W/"version"', "value")
-    return int(text)
+    return version  # past the largest version, it matches none (412), never overflows
+
+
+def version_number(text: str) -> int | None:
+    """A version from a URL (`_history/{version}`): None when it cannot exist."""
+    version = ascii_int(text, MAX_VERSION)
+    return version if version is not None and 1 <= version <= MAX_VERSION else None
+
+
+def check_id(resource_type: str, logical_id: str) -> None:
+    """404 for an id that cannot exist (FHIR ids are 1-64 of A-Z a-z 0-9 - .), before it
+    reaches a database that might choke on it (a NUL byte, thousands of characters)."""
+    if not _FHIR_ID.fullmatch(logical_id):
+        raise NotFoundError(f"{resource_type}/{logical_id[:64]!r} does not exist.")
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -241,6 +267,7 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
 def _count(text: str | None) -> int:
     if text is None:
         return DEFAULT_COUNT
-    if not (text.isascii() and text.isdigit()):
+    count = ascii_int(text, MAX_COUNT)
+    if count is None:
         raise bad_request("_count", "must be a whole number", "value")
-    return min(int(text), MAX_COUNT)  # clamped, never refused: servers may send fewer
+    return min(count, MAX_COUNT)  # a bigger page is clamped, never refused

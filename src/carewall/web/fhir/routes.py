@@ -36,12 +36,14 @@ from carewall.web.fhir.inputs import (
     bad_request,
     body_of_type,
     check_format,
+    check_id,
     check_type,
     if_match,
     purpose_of,
     read_resource,
     search_form,
     search_request,
+    version_number,
 )
 from carewall.web.fhir.responses import (
     MEDIA_TYPE,
@@ -69,14 +71,17 @@ _may_read = require_api(ALL, scope="fhir:read")
 
 
 def base_url(request: Request) -> str:
-    """The service base, e.g. `https://clinic.example/fhir`."""
-    return f"{str(request.base_url).rstrip('/')}/fhir"
+    """The service base, e.g. `https://clinic.example/fhir`: from the configured public
+    URL, never from the request's Host header (which the client chooses)."""
+    return runtime_of(request).settings.public_link("/fhir")
 
 
-def public_base(request: Request) -> str:
-    """The service base as configured (`CAREWALL_BASE_URL`), never from the request's
-    `Host` header: paging links (`self`, `next`) are built on it."""
-    return f"{runtime_of(request).settings.public_url}/fhir"
+def _self_link(request: Request) -> str:
+    """The public URL of this very request (search values and all, as the client sent it)."""
+    query = request.url.query
+    return runtime_of(request).settings.public_link(
+        request.url.path + (f"?{query}" if query else "")
+    )
 
 
 @router.get("/metadata")
@@ -90,9 +95,7 @@ def search(request: Request, resource_type: str, caller: Reader) -> FhirResponse
     """Type-level search with `_count` paging (a searchset Bundle)."""
     check_type(resource_type)
     asked = search_request(resource_type, request.query_params.multi_items())
-    query = request.url.query
-    self_url = f"{public_base(request)}/{resource_type}" + (f"?{query}" if query else "")
-    return _search(request, caller, resource_type, asked, self_url)
+    return _search(request, caller, resource_type, asked, _self_link(request))
 
 
 @router.post("/{resource_type}/_search")
@@ -106,7 +109,7 @@ async def search_by_post(request: Request, resource_type: str, caller: Reader) -
     items = await search_form(request)
     items += request.query_params.multi_items()
     asked = search_request(resource_type, items)
-    self_url = f"{public_base(request)}/{resource_type}/_search"
+    self_url = f"{base_url(request)}/{resource_type}/_search"
     # The search reads and decrypts: in a worker thread, never in the event loop.
     return await run_in_threadpool(_search, request, caller, resource_type, asked, self_url)
 
@@ -145,7 +148,7 @@ def _searchset(
     if found.next_after is not None:
         following = paging.Page(page.params, page.count, found.next_after)
         cursor = paging.seal(runtime_of(request).keys, caller.user_id, resource_type, following)
-        links["next"] = f"{public_base(request)}/{resource_type}?_cursor={cursor}"
+        links["next"] = f"{base_url(request)}/{resource_type}?_cursor={cursor}"
     return searchset(base_url(request), found.resources, found.total, links)
 
 
@@ -182,7 +185,7 @@ def _entry_resource(
         return result.resource
     asked = search_request(entry.resource_type, list(entry.query))
     page = _page(runtime_of(request), caller, entry.resource_type, asked)
-    self_url = f"{public_base(request)}/{entry.resource_type}/_search"
+    self_url = f"{base_url(request)}/{entry.resource_type}/_search"
     return _searchset(request, caller, entry.resource_type, page, result.page, self_url)
 
 
@@ -208,12 +211,12 @@ def vread(
 ) -> FhirResponse:
     """One version of a resource (410 for the deletion)."""
     check_type(resource_type)
-    if not version.isdigit():
+    check_id(resource_type, logical_id)
+    number = version_number(version)
+    if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    resource = vread_for(
-        runtime_of(request), actor, resource_type, logical_id, int(version), purpose
-    )
+    resource = vread_for(runtime_of(request), actor, resource_type, logical_id, number, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
@@ -221,6 +224,7 @@ def vread(
 def history(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
     """Every version of one resource, newest first (a history Bundle)."""
     check_type(resource_type)
+    check_id(resource_type, logical_id)
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
     entries = history_for(runtime_of(request), actor, resource_type, logical_id, purpose)
     bundle = history_bundle(
@@ -228,7 +232,7 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
         resource_type,
         logical_id,
         [(e.version, e.last_updated, e.resource) for e in entries],
-        str(request.url),
+        _self_link(request),
     )
     return FhirResponse(bundle)
 
@@ -237,6 +241,7 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
 def read(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
     """The current version, with ETag and Last-Modified."""
     check_type(resource_type)
+    check_id(resource_type, logical_id)
     actor, purpose = actor_for(request, caller), purpose_of(request, caller)
     resource = get_record_for(runtime_of(request), actor, resource_type, logical_id, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
@@ -263,6 +268,7 @@ def update(
 def delete(request: Request, resource_type: str, logical_id: str, caller: Writer) -> Response:
     """Soft delete: history keeps the earlier versions; reads answer 410 afterwards."""
     check_type(resource_type)
+    check_id(resource_type, logical_id)
     meta = delete_resource(
         runtime_of(request), actor_for(request, caller), resource_type, logical_id
     )

@@ -26,7 +26,9 @@ from carewall.records.flags import (
     resolve_flag,
 )
 from carewall.web.auth import Caller, origin_of, require, runtime_of
+from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash
+from carewall.web.guards import AuditSeq
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -35,8 +37,8 @@ FLAGS = "/admin/access-flags"
 STATUSES = (OPEN, RESOLVED)
 
 
-def _viewer(caller: Caller) -> Actor:
-    return Actor(user_id=caller.ref, role=caller.role)
+def _viewer(request: Request, caller: Caller) -> Actor:
+    return actor_for(request, caller)
 
 
 @router.get(FLAGS, response_class=HTMLResponse)
@@ -45,7 +47,7 @@ def flags_page(
 ) -> Response:
     """Flags newest first: open ones by default, resolved ones, or all (empty status)."""
     status = status if status in STATUSES else ""
-    everything = list_flags(runtime_of(request), _viewer(caller))
+    everything = list_flags(runtime_of(request), _viewer(request, caller))
     counts = {s: sum(1 for f in everything if f.status == s) for s in STATUSES}
     shown = [f for f in everything if not status or f.status == status]
     context = {
@@ -58,9 +60,9 @@ def flags_page(
 
 
 @router.get(FLAGS + "/{seq}", response_class=HTMLResponse)
-def flag_page(request: Request, caller: Officer, seq: int) -> Response:
+def flag_page(request: Request, caller: Officer, seq: AuditSeq) -> Response:
     """One flag: the flagged access, the patient's comment (audited) and the decision form."""
-    detail = open_flag(runtime_of(request), _viewer(caller), seq, origin_of(request))
+    detail = open_flag(runtime_of(request), _viewer(request, caller), seq, origin_of(request))
     context = {"detail": detail, "outcomes": OUTCOMES, "max_note": MAX_NOTE}
     return render(request, "admin/access_flag.html", context)
 
@@ -69,13 +71,15 @@ def flag_page(request: Request, caller: Officer, seq: int) -> Response:
 def decide(
     request: Request,
     caller: Officer,
-    seq: int,
+    seq: AuditSeq,
     outcome: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=MAX_NOTE + 100)] = "",
 ) -> Response:
     """Record the decision; the patient sees it next to their flag in the portal."""
     try:
-        resolve_flag(runtime_of(request), _viewer(caller), seq, outcome, note, origin_of(request))
+        resolve_flag(
+            runtime_of(request), _viewer(request, caller), seq, outcome, note, origin_of(request)
+        )
     except ValidationError as exc:
         response = RedirectResponse(f"{FLAGS}/{seq}", status_code=303)
         flash(request, response, exc.message, "error")

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carewall.identity import Role
-from carewall.records import Actor
 from carewall.records.accounting import AccessEvent, access_report
 from carewall.web.auth import Caller, origin_of, require, runtime_of
+from carewall.web.fhir.inputs import actor_for
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +27,7 @@ REPORT = "/admin/access-report"
 
 
 def _report(request: Request, caller: Caller, patient_id: str) -> list[AccessEvent]:
-    viewer = Actor(user_id=caller.ref, role=caller.role)
+    viewer = actor_for(request, caller)
     return access_report(runtime_of(request), viewer, patient_id, origin_of(request))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,14 +23,37 @@ from carewall.identity import (
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError
 from carewall.identity.requests import describe_user_agent
-from carewall.web.auth import ALL, Caller, active_session, origin_of, require, runtime_of
+from carewall.web.auth import (
+    ALL,
+    Caller,
+    Resume,
+    active_session,
+    origin_of,
+    require,
+    runtime_of,
+    set_session_cookie,
+)
 from carewall.web.flash import flash
+from carewall.web.routes.signin import safe_next
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 SignedIn = Annotated[Caller, Depends(require(ALL))]
-SteppedUp = Annotated[Caller, Depends(require(ALL, step_up=True))]
+
+
+def _stepped_up(label: str, *keep: str, again_at: str | None = None) -> Any:
+    """A signed-in user with a fresh second factor; the form waits through the step-up."""
+    return Depends(require(ALL, step_up=Resume(label, frozenset(keep), again_at)))
+
+
+RemovingFactor = Annotated[Caller, _stepped_up("Remove the second factor")]
+RenewingCodes = Annotated[Caller, _stepped_up("Make new recovery codes")]
+# Every field of this form is a secret: nothing is kept, the person types it again.
+ChangingPassword = Annotated[
+    Caller, _stepped_up("Change your password", again_at="/account/security")
+]
+CreatingToken = Annotated[Caller, _stepped_up("Create the API token", "name", "days", "scopes")]
 
 
 def _back(request: Request, message: str, level: str = "success") -> Response:
@@ -41,14 +65,14 @@ def _back(request: Request, message: str, level: str = "success") -> Response:
 @router.get("/account/security", response_class=HTMLResponse)
 def security_page(request: Request, caller: SignedIn) -> Response:
     """Everything about how this person signs in, on one page."""
-    runtime = runtime_of(request)
+    runtime, active = runtime_of(request), active_session(request)
     with runtime.db.sessions() as session:
         user_id = caller.user_id
         context = {
             "totp_devices": queries.confirmed_totp_devices(session, user_id),
             "passkeys": queries.passkeys_of(session, user_id),
             "summary": factors.summary(session, user_id),
-            "sessions": sessions.for_user(session, user_id),
+            "sessions": sessions.for_user(session, runtime.settings, active.user, utcnow()),
             "events": queries.sign_in_events(session, user_id),
             "notices": notices.unread(session, user_id),
         }
@@ -64,7 +88,7 @@ def security_page(request: Request, caller: SignedIn) -> Response:
 
 
 @router.post("/account/factors/{kind}/{factor_id}/delete")
-def remove_factor(request: Request, caller: SteppedUp, kind: str, factor_id: str) -> Response:
+def remove_factor(request: Request, caller: RemovingFactor, kind: str, factor_id: str) -> Response:
     """Remove an authenticator or passkey (never the last one while MFA is required)."""
     try:
         name = enrolment.remove_factor(
@@ -76,7 +100,7 @@ def remove_factor(request: Request, caller: SteppedUp, kind: str, factor_id: str
 
 
 @router.post("/account/recovery-codes", response_class=HTMLResponse)
-def regenerate_codes(request: Request, caller: SteppedUp) -> Response:
+def regenerate_codes(request: Request, caller: RenewingCodes) -> Response:
     """New recovery codes; the old ones stop working."""
     codes = enrolment.regenerate_recovery_codes(
         runtime_of(request), active_session(request), origin_of(request)
@@ -102,13 +126,13 @@ def revoke_other_sessions(request: Request, caller: SignedIn) -> Response:
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password(
-    request: Request, caller: SteppedUp, current: FormStr, new: FormStr, confirm: FormStr
+    request: Request, caller: ChangingPassword, current: FormStr, new: FormStr, confirm: FormStr
 ) -> Response:
     """Change the password; every other session ends."""
     if new != confirm:
         return _back(request, "The two new passwords are not the same.", "error")
     try:
-        accounts.change_password(
+        token = accounts.change_password(
             runtime_of(request),
             caller.user_id,
             caller.session_id or "",
@@ -118,13 +142,15 @@ def change_password(
         )
     except (AuthenticationError, PasswordRejectedError) as exc:
         return _back(request, exc.message, "error")
-    return _back(request, "Your password is changed. Your other sessions were signed out.")
+    response = _back(request, "Your password is changed. Your other sessions were signed out.")
+    set_session_cookie(request, response, token)
+    return response
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
 def create_token(
     request: Request,
-    caller: SteppedUp,
+    caller: CreatingToken,
     name: FormStr,
     days: Annotated[int, Form(ge=1, le=365)] = 90,
     scopes: Annotated[list[str] | None, Form()] = None,
@@ -156,4 +182,6 @@ def dismiss_notice(request: Request, caller: SignedIn, notice_id: str) -> Respon
     """Hide a notice."""
     with runtime_of(request).db.transaction() as session:
         notices.dismiss(session, caller.user_id, notice_id, utcnow())
-    return RedirectResponse(request.headers.get("referer") or "/", status_code=303)
+    # Back to the page the form was on: its path only, never a host from a request header.
+    back = urlsplit(request.headers.get("referer", "")).path
+    return RedirectResponse(safe_next(back), status_code=303)

@@ -2,8 +2,9 @@
 
 Reading is open to administrators; every change needs a recent second factor
 (step-up), because a stolen admin session is the shortest path to every
-account. After a step-up the browser comes back with a GET to the action's
-address, which leads back to the list so the administrator can press again.
+account. A form sent with a stale factor is kept (`web.auth.Resume`) and
+submitted again once the administrator has confirmed; an old link to an
+action's address leads back to the list.
 """
 
 from __future__ import annotations
@@ -16,14 +17,28 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import STAFF_ROLES, Role, accounts, policy, queries, signin
-from carewall.web.auth import Caller, active_session, origin_of, require, runtime_of
+from carewall.web.auth import Caller, Resume, active_session, origin_of, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 Admin = Annotated[Caller, Depends(require(Role.ADMIN))]
-SteppedUpAdmin = Annotated[Caller, Depends(require(Role.ADMIN, step_up=True))]
+
+
+def _stepped_up(label: str, *keep: str) -> Any:
+    """An administrator with a fresh second factor; the form waits through the step-up."""
+    return Depends(require(Role.ADMIN, step_up=Resume(label, frozenset(keep))))
+
+
+Inviting = Annotated[
+    Caller, _stepped_up("Invite the person", "email", "role", "name", "patient_id")
+]
+Reinviting = Annotated[Caller, _stepped_up("Send a new invitation link")]
+Disabling = Annotated[Caller, _stepped_up("Disable the account")]
+Enabling = Annotated[Caller, _stepped_up("Enable the account")]
+ResettingMfa = Annotated[Caller, _stepped_up("Reset the person's second factors")]
+SavingPolicy = Annotated[Caller, _stepped_up("Save the MFA policy", "required")]
 USERS = "/admin/users"
 POLICY = "/admin/policy"
 
@@ -60,7 +75,7 @@ def users_page(request: Request, caller: Admin) -> Response:
 @router.post(USERS, response_class=HTMLResponse)
 def invite(
     request: Request,
-    caller: SteppedUpAdmin,
+    caller: Inviting,
     email: FormStr,
     role: FormStr,
     name: FormStr = "",
@@ -94,7 +109,7 @@ def _invited_page(
 
 
 @router.post(f"{USERS}/{{user_id}}/reinvite", response_class=HTMLResponse)
-def reinvite(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+def reinvite(request: Request, caller: Reinviting, user_id: str) -> Response:
     """A fresh link for someone who has not accepted yet; older links stop working."""
     runtime = runtime_of(request)
     try:
@@ -105,7 +120,7 @@ def reinvite(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response
 
 
 @router.post(f"{USERS}/{{user_id}}/disable")
-def disable(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+def disable(request: Request, caller: Disabling, user_id: str) -> Response:
     """Disable an account; its sessions end at once and its API tokens stop working."""
     try:
         accounts.disable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
@@ -115,7 +130,7 @@ def disable(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
 
 
 @router.post(f"{USERS}/{{user_id}}/enable")
-def enable(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+def enable(request: Request, caller: Enabling, user_id: str) -> Response:
     """Re-enable a disabled account or unlock a locked one."""
     try:
         accounts.enable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
@@ -125,7 +140,7 @@ def enable(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
 
 
 @router.post(f"{USERS}/{{user_id}}/reset-mfa")
-def reset_mfa(request: Request, caller: SteppedUpAdmin, user_id: str) -> Response:
+def reset_mfa(request: Request, caller: ResettingMfa, user_id: str) -> Response:
     """Remove every second factor of someone who lost theirs; they re-enrol after the password."""
     try:
         accounts.reset_mfa(runtime_of(request), caller.ref, user_id, origin_of(request))
@@ -163,7 +178,7 @@ def policy_page(request: Request, caller: Admin) -> Response:
 @router.post(POLICY)
 def save_policy(
     request: Request,
-    caller: SteppedUpAdmin,
+    caller: SavingPolicy,
     required: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Apply the ticked boxes; only roles whose setting changes are written (and audited)."""

@@ -63,6 +63,17 @@ def ping(
     return SessionPing(seconds_left=seconds)
 
 
+@router.get("/session/status", response_model=SessionPing)
+def status(
+    request: Request,
+    caller: Annotated[Caller, Depends(require_api(ALL, scope="api:read", passive=True))],
+) -> SessionPing:
+    """Time left before automatic logoff, without counting as activity: the page asks at
+    its deadline, in case another tab kept the session alive (401 once it has ended)."""
+    seconds = int(getattr(request.state, "seconds_left", 0) or 0)
+    return SessionPing(seconds_left=seconds)
+
+
 @router.post(
     "/password/feedback",
     response_model=PasswordFeedback,

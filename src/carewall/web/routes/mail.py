@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from carewall.core.errors import CarewallError, ValidationError
+from carewall.core.inputs import ascii_int
 from carewall.identity import Role
 from carewall.phishing import Verdict, queries, rarity_sentence, services, to_rfc822
 from carewall.phishing.defang import defang_text
@@ -218,8 +219,8 @@ class MessageJson(BaseModel):
 
 async def message_body(request: Request) -> bytes:
     """The request body within the size limit: raw bytes, or JSON ``{"raw": "..."}``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_MESSAGE_BYTES * 2:
+    declared = ascii_int(request.headers.get("content-length", ""), MAX_MESSAGE_BYTES * 2)
+    if declared is not None and declared > MAX_MESSAGE_BYTES * 2:
         raise MessageTooLargeError
     body = bytearray()
     async for chunk in request.stream():

@@ -18,6 +18,8 @@ from carewall.identity import ActiveSession, Stage, passkeys, queries, signin
 from carewall.web.auth import (
     ALL,
     StepUpRedirectError,
+    current_session,
+    end_replaced_session,
     origin_of,
     require_stage,
     runtime_of,
@@ -170,8 +172,9 @@ def stepup_options(request: Request, active: SignedIn) -> Response:
 
 @router.post("/webauthn/stepup/verify")
 def stepup_verify(request: Request, active: SignedIn, answer: AssertionAnswer) -> Response:
-    """Record the fresh second factor and go back to the sensitive action."""
-    passkeys.finish_step_up(
+    """Record the fresh second factor (under a new session id) and go back to the
+    sensitive action."""
+    token = passkeys.finish_step_up(
         runtime_of(request),
         active,
         _challenge_id(request),
@@ -179,7 +182,7 @@ def stepup_verify(request: Request, active: SignedIn, answer: AssertionAnswer) -
         origin_of(request),
         _client_origin(request),
     )
-    return _done(request, {"redirect": safe_next(answer.next)})
+    return _done(request, {"redirect": safe_next(answer.next)}, token)
 
 
 @router.post("/webauthn/login/options")
@@ -190,7 +193,9 @@ def login_options(request: Request) -> Response:
 
 @router.post("/webauthn/login/verify")
 def login_verify(request: Request, answer: AssertionAnswer) -> Response:
-    """Sign in with a discoverable passkey; the session is full at once."""
+    """Sign in with a discoverable passkey; the session is full at once (and any earlier
+    session of this browser ends)."""
+    previous = current_session(request)
     result = passkeys.finish_login(
         runtime_of(request),
         _challenge_id(request),
@@ -198,4 +203,5 @@ def login_verify(request: Request, answer: AssertionAnswer) -> Response:
         origin_of(request),
         _client_origin(request),
     )
+    end_replaced_session(request, previous)
     return _done(request, {"redirect": safe_next(answer.next)}, result.token)

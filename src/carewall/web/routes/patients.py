@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.clock import utcnow
+from carewall.core.inputs import MAX_INT32, ascii_int
 from carewall.identity import Role, notices, signin
 from carewall.records import BreakGlassRequiredError, Purpose, VersionConflictError
 from carewall.records import queries as record_queries
@@ -27,7 +28,7 @@ from carewall.records.services import (
     update_resource,
 )
 from carewall.web import patient_forms as forms
-from carewall.web.auth import Caller, active_session, require, runtime_of
+from carewall.web.auth import Caller, Resume, active_session, require, runtime_of
 from carewall.web.chart import SECTION_LIMIT, SECTIONS, demographics_of, load_chart
 from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash
@@ -39,7 +40,19 @@ CHART_ROLES = frozenset({Role.CLINICIAN, Role.FRONT_DESK, Role.BILLING})
 Staff = Annotated[Caller, Depends(require(CHART_ROLES))]
 Editor = Annotated[Caller, Depends(require(Role.CLINICIAN, Role.FRONT_DESK))]
 Clinician = Annotated[Caller, Depends(require(Role.CLINICIAN))]
-SteppedUpClinician = Annotated[Caller, Depends(require(Role.CLINICIAN, step_up=True))]
+Restricting = Annotated[
+    Caller,
+    Depends(require(Role.CLINICIAN, step_up=Resume("Restrict the record", frozenset({"reason"})))),
+]
+BreakingGlass = Annotated[
+    Caller,
+    Depends(
+        require(
+            Role.CLINICIAN,
+            step_up=Resume("Open the record in an emergency", frozenset({"reason", "details"})),
+        )
+    ),
+]
 EMERGENCY_MINUTES = 60
 SEARCH_LIMIT = 50  # patients shown (and decrypted) for one search; narrower searches find more
 _PURPOSES = {Role.CLINICIAN: Purpose.TREATMENT, Role.BILLING: Purpose.PAYMENT}
@@ -188,10 +201,11 @@ def save_demographics(
         runtime, actor, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
     resource, errors = forms.updated_patient(patient, form)
-    if resource is None or not version.isdigit():
+    if_match = ascii_int(version, MAX_INT32)
+    if resource is None or if_match is None:
         return _demographics_form(request, caller, shown, errors or ["Reload the page."], 422)
     try:
-        update_resource(runtime, actor, resource, if_match=int(version))
+        update_resource(runtime, actor, resource, if_match=if_match)
     except VersionConflictError:
         current = demographics_of(patient).__dict__
         message = (
@@ -233,7 +247,7 @@ def add_note(
 
 @router.post("/patients/{patient_id}/restrict")
 def restrict(
-    request: Request, caller: SteppedUpClinician, patient_id: str, reason: FormStr = ""
+    request: Request, caller: Restricting, patient_id: str, reason: FormStr = ""
 ) -> Response:
     """Mark the record restricted; from then on staff open it only through break-glass."""
     if reason not in forms.RESTRICT_REASONS:
@@ -277,7 +291,7 @@ def _break_glass_page(
 @router.post("/patients/{patient_id}/break-glass")
 def break_glass(
     request: Request,
-    caller: SteppedUpClinician,
+    caller: BreakingGlass,
     patient_id: str,
     reason: FormStr = "",
     details: FormStr = "",

@@ -32,6 +32,7 @@ from carewall.records.portal import my_record, summarise
 from carewall.web.auth import Caller, origin_of, require, runtime_of
 from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash
+from carewall.web.guards import AuditSeq
 from carewall.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +108,7 @@ def access_page(request: Request, caller: PatientCaller) -> Response:
 def flag(
     request: Request,
     caller: PatientCaller,
-    seq: int,
+    seq: AuditSeq,
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     """Flag an access the patient does not recognise; the security officer is alerted."""

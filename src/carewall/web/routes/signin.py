@@ -17,9 +17,11 @@ from carewall.identity.errors import AuthenticationError, FactorError, InviteErr
 from carewall.web.admission import SignInBusyError, SignInGate
 from carewall.web.auth import (
     ALL,
+    SESSION_COOKIE,
     StepUpRedirectError,
     clear_session_cookie,
     current_session,
+    end_replaced_session,
     origin_of,
     require_stage,
     runtime_of,
@@ -48,9 +50,10 @@ def _redirect(target: str) -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/", expired: int = 0) -> Response:
-    """The sign-in form (already signed-in users go on)."""
-    active = current_session(request)
-    if active is not None and active.stage is Stage.FULL:
+    """The sign-in form (already signed-in users go on, except after automatic logoff:
+    the page never counts as activity, so it cannot keep an idle session alive)."""
+    active = current_session(request, touch=False)
+    if active is not None and active.stage is Stage.FULL and not expired:
         return _redirect(safe_next(next))
     notice = "You were signed out after a period of inactivity." if expired else ""
     return render(request, "signin/login.html", {"next": safe_next(next), "notice": notice})
@@ -64,9 +67,13 @@ async def login(
 
     Async on purpose: the attempt waits for a sign-in slot (`web.admission`) in
     the event loop, holding no worker thread, and is shed with 503 when too many
-    are waiting. The work itself runs in the sign-in pool.
+    are waiting. The work itself runs in the sign-in pool. A sign-in that succeeds
+    ends the session this browser had before (`end_replaced_session`).
     """
     gate: SignInGate = request.app.state.signin_gate
+    previous = None
+    if request.cookies.get(SESSION_COOKIE):  # a flood without cookies costs no query here
+        previous = await run_in_threadpool(current_session, request)
     attempt = partial(
         signin.sign_in_with_password, runtime_of(request), email, password, origin_of(request)
     )
@@ -78,6 +85,7 @@ async def login(
         response = await _login_again(request, next, email, exc.message, 503)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    await run_in_threadpool(end_replaced_session, request, previous)
     targets = {Stage.MFA: "/login/mfa", Stage.ENROLL: "/account/enroll"}
     response = _redirect(targets.get(result.stage, safe_next(next)))
     set_session_cookie(request, response, result.token)
@@ -121,11 +129,13 @@ def mfa(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """Sign out (works at any stage; harmless when not signed in)."""
-    active = current_session(request)
+def logout(request: Request, reason: FormStr = "") -> Response:
+    """Sign out (works at any stage; harmless when not signed in). The page's idle timer
+    posts `reason=idle` (automatic logoff, audited as such)."""
+    active = current_session(request, touch=False)
     if active is not None:
-        signin.sign_out(runtime_of(request), active, origin_of(request))
+        why = "idle" if reason == "idle" else ""
+        signin.sign_out(runtime_of(request), active, origin_of(request), why)
     response = _redirect("/login")
     clear_session_cookie(response)
     flash(request, response, "You are signed out.", "success")
@@ -153,7 +163,8 @@ def _enrolling(request: Request) -> ActiveSession:
     """Enrolment is open to a first-factor session, and to full sessions after step-up."""
     active = require_stage(Stage.ENROLL, Stage.FULL)(request)
     if active.stage is Stage.FULL and not signin.step_up_fresh(runtime_of(request), active):
-        raise StepUpRedirectError("/account/enroll")
+        notice = "Nothing was changed: after confirming, add the authenticator again."
+        raise StepUpRedirectError("/account/enroll", notice if request.method == "POST" else "")
     return active
 
 
@@ -216,7 +227,7 @@ def reauth(
 ) -> Response:
     """Check a fresh second factor (or the password for users without one)."""
     try:
-        signin.step_up(runtime_of(request), active, code, origin_of(request))
+        token = signin.step_up(runtime_of(request), active, code, origin_of(request))
     except (AuthenticationError, ThrottledError) as exc:
         context = {
             "next": safe_next(next),
@@ -224,7 +235,9 @@ def reauth(
             "has_factor": _has_second_factor(request, active),
         }
         return render(request, "signin/reauth.html", context, status=401)
-    return _redirect(safe_next(next))
+    response = _redirect(safe_next(next))
+    set_session_cookie(request, response, token)  # a privilege change: a new session id
+    return response
 
 
 def _has_second_factor(request: Request, active: ActiveSession) -> bool:
@@ -245,7 +258,7 @@ def invite_page(request: Request, token: str) -> Response:
 @router.post("/invite/{token}", response_class=HTMLResponse)
 def accept_invite(request: Request, token: str, password: FormStr, confirm: FormStr) -> Response:
     """Activate the account, then sign in straight away (enrolment comes next)."""
-    runtime = runtime_of(request)
+    runtime, previous = runtime_of(request), current_session(request)
     try:
         user = accounts.invite_for(runtime, token)
     except InviteError as exc:
@@ -260,6 +273,7 @@ def accept_invite(request: Request, token: str, password: FormStr, confirm: Form
         context["errors"] = exc.problems
         return render(request, "signin/invite.html", context, status=400)
     result = signin.sign_in_with_password(runtime, user.email, password, origin_of(request))
+    end_replaced_session(request, previous)
     response = _redirect("/account/enroll" if result.stage is Stage.ENROLL else "/")
     set_session_cookie(request, response, result.token)
     return response

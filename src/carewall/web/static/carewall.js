@@ -7,15 +7,50 @@ function csrfToken() {
 }
 
 // Warn before the idle sign-out (HIPAA automatic logoff) and let the user stay.
+// At the deadline the page asks the server how much time is really left (without
+// counting as activity: another tab may have kept the session alive); when none is,
+// it ends the session on the server itself and shows the sign-in page.
 function setupIdleWarning() {
   const seconds = Number(document.body.dataset.sessionSeconds || 0);
   const box = document.getElementById("idle-warning");
   if (!seconds || !box) return;
   let deadline = Date.now() + seconds * 1000;
   const countdown = document.getElementById("idle-countdown");
+  const signOut = async () => {
+    try {
+      await fetch("/logout", {
+        method: "POST",
+        credentials: "same-origin",
+        redirect: "manual",
+        headers: {"X-CSRF-Token": csrfToken(), "Content-Type": "application/x-www-form-urlencoded"},
+        body: "reason=idle",
+      });
+    } finally {
+      window.location.assign("/login?expired=1");
+    }
+  };
+  const askServer = async () => {
+    try {
+      const response = await fetch("/api/v1/session/status", {
+        credentials: "same-origin", headers: {"Accept": "application/json"},
+      });
+      if (response.ok) {
+        const body = await response.json();
+        if (body.seconds_left > 0) {
+          deadline = Date.now() + body.seconds_left * 1000;
+          if (body.seconds_left > 60) box.hidden = true;
+          setTimeout(tick, 1000);
+          return;
+        }
+      }
+    } catch (error) {
+      // The server cannot be asked: sign out here all the same.
+    }
+    await signOut();
+  };
   const tick = () => {
-    const left = Math.round((deadline - Date.now()) / 1000);
-    if (left <= 0) { window.location.assign("/login?expired=1"); return; }
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    if (left <= 0) { askServer(); return; }
     if (left <= 60) { box.hidden = false; countdown.textContent = String(left); }
     setTimeout(tick, 1000);
   };
@@ -66,10 +101,18 @@ function setupPasswordMeters() {
   }
 }
 
+// A form kept through a step-up: submit it again straight away (the person already
+// asked for it and has just confirmed it is them); without scripts, Continue does it.
+function submitResumedForms() {
+  const form = document.querySelector("form[data-resume][data-autosubmit]");
+  if (form) form.requestSubmit();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const el of document.querySelectorAll(".flash")) {
     el.addEventListener("click", () => el.remove());
   }
   setupIdleWarning();
   setupPasswordMeters();
+  submitResumedForms();
 });
