@@ -1,0 +1,342 @@
+"""The backup domain's writes: set up, back up, verify, thin out, drill, watch.
+
+Each operation records a run (`runs`), audits its outcome in the same
+transaction that closes the run, opens an alert when it fails (`alerts`) and
+resolves the alert when it succeeds again. Failures are re-raised as domain
+errors, so a job run fails visibly and a command exits 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from carewall import __version__
+from carewall.audit import Outcome
+from carewall.backup import alerts
+from carewall.backup.drill import DrillReport, run_drill
+from carewall.backup.errors import BackupError, WrongPasswordError
+from carewall.backup.events import audit
+from carewall.backup.interfaces import BackupStore, BackupSummary, Progress, RetentionPolicy
+from carewall.backup.manifest import MANIFEST, Manifest
+from carewall.backup.models import BackupSnapshot
+from carewall.backup.queries import first_attempt, last_success
+from carewall.backup.repository import (
+    STAGING,
+    as_backup_error,
+    backup_lock,
+    open_store,
+    password_for,
+    store_for,
+)
+from carewall.backup.runs import FAILURE, SUCCESS, finish_run, start_run
+from carewall.backup.sealing import generate_password, store_password, stored_password
+from carewall.backup.staging import clear, stage
+from carewall.backup.tags import BackupTag
+from carewall.core.clock import utcnow
+from carewall.core.context import Caller
+from carewall.core.runtime import Runtime
+
+_SIZES_PER_REFRESH = 10
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What `init_repository` did; `password` is shown once when it was generated."""
+
+    location: str
+    created: bool
+    password: str
+    generated: bool
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The repository check and the latest snapshot's manifest check."""
+
+    full: bool
+    snapshot: str | None
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No damage found."""
+        return not self.problems
+
+
+def init_repository(runtime: Runtime, caller: Caller) -> InitResult:
+    """Create the repository (or adopt the existing one) and seal the password for jobs."""
+    settings = runtime.settings
+    given = settings.backup_password.get_secret_value() if settings.backup_password else ""
+    password = given or stored_password(runtime.keys, settings.home) or ""
+    generated = not password
+    password = password or generate_password()
+    store = store_for(settings, password)
+    try:
+        created = not store.exists()
+    except WrongPasswordError as exc:
+        raise WrongPasswordError(
+            f"A backup repository already exists at {store.location} and this password does "
+            "not open it. Set CAREWALL_BACKUP_PASSWORD to that repository's password."
+        ) from exc
+    if created:
+        store.init()
+    store_password(runtime.keys, settings.home, password)
+    with runtime.db.transaction() as session:
+        audit(session, BackupTag.REPOSITORY_INITIALISED, caller, created=created)
+    return InitResult(store.location, created, password, generated)
+
+
+def create_backup(
+    runtime: Runtime, caller: Caller, *, trigger: str, progress: Progress | None = None
+) -> BackupSummary:
+    """Take one consistent, encrypted snapshot of the database, keys and settings."""
+    home = runtime.settings.home
+    with backup_lock(home):
+        run_id = start_run(runtime, "backup", trigger, caller, sole=True)
+        staging = home / STAGING
+        try:
+            store = open_store(runtime)
+            manifest = stage(runtime, password_for(runtime), staging)
+            tags = [f"carewall-{__version__}", manifest.database.engine]
+            summary = store.backup(staging, tags, progress)
+            refresh_snapshots(runtime, store, summary)
+        except Exception as exc:
+            error = as_backup_error(exc)
+            _failed(runtime, caller, run_id, "backup", BackupTag.SNAPSHOT_FAILED, error.message)
+            alerts.raise_alert(runtime, caller, alerts.BACKUP_FAILED, error.message)
+            raise error from exc
+        finally:
+            clear(staging)
+    with runtime.db.transaction() as session:
+        finish_run(
+            session,
+            run_id,
+            SUCCESS,
+            snapshot_id=summary.snapshot_id,
+            bytes_processed=summary.bytes_processed,
+            bytes_added=summary.bytes_added,
+            files=summary.files,
+            chain_entries=manifest.database.head.seq,
+            message=f"snapshot {summary.snapshot_id[:8]}",
+        )
+        audit(
+            session,
+            BackupTag.SNAPSHOT_CREATED,
+            caller,
+            subject=f"snapshot:{summary.snapshot_id}",
+            trigger=trigger,
+            bytes=summary.bytes_processed,
+            added=summary.bytes_added,
+            chain_seq=manifest.database.head.seq,
+            engine=manifest.database.engine,
+        )
+        alerts.resolve_alerts(session, caller, [alerts.BACKUP_FAILED, alerts.BACKUP_MISSED])
+    return summary
+
+
+def verify_backups(runtime: Runtime, caller: Caller, *, full: bool, trigger: str) -> VerifyResult:
+    """`restic check` (with `--read-data` when `full`) and the latest manifest's parts."""
+    store = open_store(runtime)
+    run_id = start_run(runtime, "verify", trigger, caller, full=full, sole=False)
+    try:
+        store.unlock_stale()
+        problems = list(store.check(read_data=full).problems)
+        snapshots = store.snapshots()
+        latest = snapshots[-1].id if snapshots else None
+        if latest is not None:
+            problems += manifest_problems(store, latest, full=full)
+        refresh_snapshots(runtime, store, None)
+    except Exception as exc:
+        error = as_backup_error(exc)
+        _failed(runtime, caller, run_id, "verify", BackupTag.REPOSITORY_DAMAGED, error.message)
+        alerts.raise_alert(runtime, caller, alerts.VERIFY_FAILED, error.message)
+        raise error from exc
+    result = VerifyResult(full, latest, tuple(problems))
+    _record_verification(runtime, caller, run_id, result)
+    return result
+
+
+def _record_verification(
+    runtime: Runtime, caller: Caller, run_id: str, result: VerifyResult
+) -> None:
+    summary = "no damage found" if result.ok else f"{len(result.problems)} problem(s): "
+    summary += "" if result.ok else result.problems[0]
+    with runtime.db.transaction() as session:
+        finish_run(session, run_id, SUCCESS if result.ok else FAILURE, message=summary)
+        audit(
+            session,
+            BackupTag.REPOSITORY_VERIFIED if result.ok else BackupTag.REPOSITORY_DAMAGED,
+            caller,
+            outcome=Outcome.SUCCESS if result.ok else Outcome.FAILURE,
+            full=result.full,
+            snapshot=result.snapshot,
+            problems=len(result.problems),
+        )
+        if result.ok:
+            alerts.resolve_alerts(session, caller, [alerts.VERIFY_FAILED])
+    if not result.ok:
+        message = f"Verification found damage in the backup repository: {result.problems[0]}"
+        alerts.raise_alert(runtime, caller, alerts.VERIFY_FAILED, message)
+
+
+def manifest_problems(store: BackupStore, snapshot: str, *, full: bool) -> list[str]:
+    """Parts the manifest lists that are missing, of the wrong size, or (full) wrong hash."""
+    files = {f.path: f.size for f in store.files(snapshot)}
+    if MANIFEST not in files:
+        return [f"snapshot {snapshot[:8]} has no manifest: it is not a complete Carewall backup"]
+    raw = bytearray()
+    store.read(snapshot, MANIFEST, raw.extend)
+    manifest = Manifest.from_json(bytes(raw))
+    problems = []
+    for part in manifest.parts:
+        if part.path not in files:
+            problems.append(f"snapshot {snapshot[:8]}: {part.path} is missing")
+        elif files[part.path] != part.size:
+            problems.append(f"snapshot {snapshot[:8]}: {part.path} has the wrong size")
+        elif full and _sha256(store, snapshot, part.path) != part.sha256:
+            problems.append(f"snapshot {snapshot[:8]}: {part.path} does not match its SHA-256")
+    return problems
+
+
+def _sha256(store: BackupStore, snapshot: str, path: str) -> str:
+    digest = hashlib.sha256()
+    store.read(snapshot, path, digest.update)
+    return digest.hexdigest()
+
+
+def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str) -> int:
+    """Apply the keep-daily/weekly/monthly policy (`restic forget --prune`)."""
+    settings = runtime.settings
+    policy = RetentionPolicy(
+        settings.backup_keep_daily, settings.backup_keep_weekly, settings.backup_keep_monthly
+    )
+    store = open_store(runtime)
+    try:
+        before = len(store.snapshots())
+        store.unlock_stale()
+        store.forget(policy)
+        removed = before - refresh_snapshots(runtime, store, None)
+    except Exception as exc:
+        error = as_backup_error(exc)
+        with runtime.db.transaction() as session:
+            audit(session, BackupTag.PRUNE_FAILED, caller, outcome=Outcome.FAILURE)
+        alerts.raise_alert(runtime, caller, alerts.PRUNE_FAILED, error.message)
+        raise error from exc
+    with runtime.db.transaction() as session:
+        if removed:
+            audit(session, BackupTag.SNAPSHOTS_PRUNED, caller, removed=removed, trigger=trigger)
+        alerts.resolve_alerts(session, caller, [alerts.PRUNE_FAILED])
+    return removed
+
+
+def drill_backups(runtime: Runtime, caller: Caller, *, trigger: str) -> DrillReport:
+    """Run a restore drill on the latest snapshot and record its result and duration."""
+    store = open_store(runtime)
+    run_id = start_run(runtime, "drill", trigger, caller, sole=False)
+    try:
+        report = run_drill(runtime, store, password_for(runtime))
+    except Exception as exc:
+        error = as_backup_error(exc)
+        _failed(runtime, caller, run_id, "drill", BackupTag.DRILL_FAILED, error.message)
+        alerts.raise_alert(runtime, caller, alerts.DRILL_FAILED, error.message)
+        raise error from exc
+    with runtime.db.transaction() as session:
+        finish_run(
+            session,
+            run_id,
+            SUCCESS if report.ok else FAILURE,
+            snapshot_id=report.snapshot,
+            records_checked=report.records_checked,
+            chain_entries=report.chain_entries,
+            message=_drill_summary(report),
+        )
+        audit(
+            session,
+            BackupTag.DRILL_PASSED if report.ok else BackupTag.DRILL_FAILED,
+            caller,
+            subject=f"snapshot:{report.snapshot}",
+            outcome=Outcome.SUCCESS if report.ok else Outcome.FAILURE,
+            seconds=round(report.duration_seconds, 2),
+            records_checked=report.records_checked,
+            chain_entries=report.chain_entries,
+            problems=len(report.problems),
+        )
+        if report.ok:
+            alerts.resolve_alerts(session, caller, [alerts.DRILL_FAILED])
+    if not report.ok:
+        message = f"The restore drill found a problem: {report.problems[0]}"
+        alerts.raise_alert(runtime, caller, alerts.DRILL_FAILED, message)
+    return report
+
+
+def _drill_summary(report: DrillReport) -> str:
+    if not report.ok:
+        return f"{len(report.problems)} problem(s): {report.problems[0]}"
+    return (
+        f"restored in {report.duration_seconds:.1f} s: {report.chain_entries} audit entries "
+        f"verified, {report.records_checked} records decrypted"
+    )
+
+
+def check_health(runtime: Runtime, caller: Caller) -> str | None:
+    """Warn (alert, mail, failing job) when the last good backup is older than allowed."""
+    settings = runtime.settings
+    now = utcnow()
+    limit = timedelta(hours=settings.backup_max_age_hours)
+    with runtime.db.sessions() as session:
+        last = last_success(session, "backup")
+        first = first_attempt(session)
+    reference = last.started_at if last else first
+    if reference is None or now - reference <= limit:
+        with runtime.db.transaction() as session:
+            alerts.resolve_alerts(session, caller, [alerts.BACKUP_MISSED])
+        return None
+    hours = int((now - reference).total_seconds() // 3600)
+    message = (
+        f"No backup has succeeded for {hours} hours (allowed: {settings.backup_max_age_hours})."
+        if last
+        else f"No backup has succeeded since backups started {hours} hours ago."
+    )
+    alerts.raise_alert(runtime, caller, alerts.BACKUP_MISSED, message)
+    raise BackupError(message, code="backup_missed")
+
+
+def refresh_snapshots(runtime: Runtime, store: BackupStore, new: BackupSummary | None) -> int:
+    """Mirror the repository's snapshot list (with sizes) into the database; returns how many."""
+    snapshots = store.snapshots()
+    with runtime.db.sessions() as session:
+        known = {row.snapshot_id: row for row in session.scalars(select(BackupSnapshot))}
+    unsized = [s.id for s in snapshots if s.id not in known or known[s.id].size_bytes is None]
+    if new is not None and new.snapshot_id in unsized:
+        unsized.remove(new.snapshot_id)
+    sizes = {sid: store.size(sid) for sid in unsized[-_SIZES_PER_REFRESH:]}
+    now = utcnow()
+    with runtime.db.transaction() as session:
+        ids = [s.id for s in snapshots]
+        session.execute(delete(BackupSnapshot).where(BackupSnapshot.snapshot_id.not_in(ids)))
+        for snapshot in snapshots:
+            row = session.get(BackupSnapshot, snapshot.id) or BackupSnapshot(
+                snapshot_id=snapshot.id
+            )
+            row.short_id, row.taken_at = snapshot.short_id, snapshot.time
+            row.hostname, row.seen_at = snapshot.hostname[:120], now
+            row.carewall_version = snapshot.carewall_version
+            if new is not None and snapshot.id == new.snapshot_id:
+                row.size_bytes, row.added_bytes = new.bytes_processed, new.bytes_added
+                row.files = new.files
+            elif snapshot.id in sizes:
+                row.size_bytes, row.files = sizes[snapshot.id]
+            session.add(row)
+    return len(snapshots)
+
+
+def _failed(
+    runtime: Runtime, caller: Caller, run_id: str, kind: str, tag: BackupTag, message: str
+) -> None:
+    with runtime.db.transaction() as session:
+        finish_run(session, run_id, FAILURE, message=message)
+        audit(session, tag, caller, outcome=Outcome.FAILURE, kind=kind, reason=message[:200])
