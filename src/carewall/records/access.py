@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core.clock import utcnow
+from carewall.core.errors import DecryptionError
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
@@ -264,3 +265,20 @@ def _audit_read(
         details["patient"] = patient
     subject = f"Patient/{patient}" if patient else f"{row.resource_type}/{row.logical_id}"
     record(session, AuditEvent(action=tag, actor=actor.user_id, subject=subject, details=details))
+
+
+def sample_decrypts(session: Session, keys: RecordKeys, sample: int) -> tuple[int, list[str]]:
+    """Decrypt up to `sample` random current records and keep nothing of them.
+
+    The restore drill's proof that a restored copy's keys and ciphertexts
+    agree. Returns how many were tried and the references of those that did
+    not decrypt. No plaintext leaves this function, so nothing is audited.
+    """
+    rows = store.sample_rows(session, sample)
+    failed = []
+    for row in rows:
+        try:
+            store.open_row(keys, row)
+        except DecryptionError:
+            failed.append(f"{row.resource_type}/{row.logical_id}")
+    return len(rows), failed

@@ -6,12 +6,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from carewall import records
+from carewall.backup import DrillCheck
 from carewall.core.config import Settings
+from carewall.core.hooks import Hooks
 from carewall.core.roles import Role
 from carewall.demo.portal_seed import PORTAL_SEEDER
 from carewall.demo.records_seed import RECORDS_SEEDER
 from carewall.jobs import Job, JobContext
 from carewall.records.breakglass import close_expired_grants
+from carewall.records.drill import check_restored_records
 from carewall.registry.domain import Domain
 from carewall.web.nav import NavItem, roles
 
@@ -28,6 +31,11 @@ def _sweep_break_glass(context: JobContext) -> str | None:
 def _sweep_interval(settings: Settings) -> timedelta | None:
     seconds = settings.break_glass_sweep_seconds
     return timedelta(seconds=seconds) if seconds else None
+
+
+def _subscribe(hooks: Hooks) -> None:
+    # The restore drill asks every domain to check its data in the restored copy.
+    hooks.subscribe(DrillCheck, check_restored_records)
 
 
 def _web() -> WebPart:
@@ -74,6 +82,7 @@ RECORDS = Domain(
             at_start=True,
         ),
     ),
+    subscribe=_subscribe,
     seeders=(RECORDS_SEEDER, PORTAL_SEEDER),
     web=_web,
     cli=_cli,
