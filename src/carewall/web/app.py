@@ -45,6 +45,7 @@ def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) ->
     app.state.settings = runtime.settings
     app.state.jobs = jobs
     app.state.nav = [item for part in parts for item in part.nav]
+    app.state.home_panels = [panel for part in parts for panel in part.home]
     app.state.csrf_key = runtime.keys.data_key("web-csrf")
     passwords.dummy_verify("")  # build the dummy hash now, not during the first sign-in
     app.mount("/static", StaticFiles(directory=str(files("carewall.web") / "static")), "static")

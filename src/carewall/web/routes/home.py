@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from carewall.web.auth import current_session
+from carewall.web.parts import HomePanel
 from carewall.web.templating import render
 
 router = APIRouter()
@@ -12,5 +14,15 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request) -> HTMLResponse:
-    """What Carewall does for this practice, and where to start."""
-    return render(request, "home.html")
+    """What Carewall does for this practice, and where to start (with the domains' panels)."""
+    return render(request, "home.html", {"panels": _panels(request)})
+
+
+def _panels(request: Request) -> list[tuple[str, dict[str, object]]]:
+    """The panels this visitor's role sees, each with its template and context."""
+    current_session(request)
+    role = getattr(request.state, "role", None)
+    if role is None:
+        return []
+    panels: list[HomePanel] = request.app.state.home_panels
+    return [(p.template, dict(p.context(request))) for p in panels if role in p.roles]
