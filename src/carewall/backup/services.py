@@ -197,15 +197,21 @@ def manifest_problems(store: BackupStore, snapshot: str, *, full: bool) -> list[
             problems.append(f"snapshot {snapshot[:8]}: {part.path} is missing")
         elif files[part.path] != part.size:
             problems.append(f"snapshot {snapshot[:8]}: {part.path} has the wrong size")
-        elif full and _sha256(store, snapshot, part.path) != part.sha256:
-            problems.append(f"snapshot {snapshot[:8]}: {part.path} does not match its SHA-256")
+        elif full:
+            problems += _hash_problems(store, snapshot, part.path, part.sha256)
     return problems
 
 
-def _sha256(store: BackupStore, snapshot: str, path: str) -> str:
+def _hash_problems(store: BackupStore, snapshot: str, path: str, expected: str) -> list[str]:
+    """Read one part back through restic and compare its SHA-256 with the manifest's."""
     digest = hashlib.sha256()
-    store.read(snapshot, path, digest.update)
-    return digest.hexdigest()
+    try:
+        store.read(snapshot, path, digest.update)
+    except BackupError as exc:  # a damaged pack under it: restic cannot decrypt the part
+        return [f"snapshot {snapshot[:8]}: {path} cannot be read back ({exc.message})"]
+    if digest.hexdigest() != expected:
+        return [f"snapshot {snapshot[:8]}: {path} does not match its SHA-256"]
+    return []
 
 
 def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str) -> int:
