@@ -7,7 +7,9 @@ install command) when restic is not installed.
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -105,6 +107,17 @@ def seed_practice(runtime: Runtime, patients: int = 3) -> SeededPractice:
         ids.append(pid)
         secrets += [family, mrn, value, "Perpetua", f"+44 20 7946 31{n}8"]
     return SeededPractice(ids, token, secrets)
+
+
+def add_documents(runtime: Runtime, count: int, size: int = 96_000) -> None:
+    """`count` documents whose attachments are random (incompressible) bytes."""
+    for _ in range(count):
+        data = base64.b64encode(secrets.token_bytes(size)).decode()
+        attachment = {"contentType": "application/octet-stream", "data": data}
+        document = minimal(
+            "DocumentReference", "bk-patient-0", content=[{"attachment": attachment}]
+        )
+        create_resource(runtime, WRITER, document)
 
 
 def cli_env(settings: Settings, repo: Path, **extra: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ on the restored data.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -41,6 +40,7 @@ from carewall.registry import create_app
 from tests.functional.backup_helpers import (
     BACKUP_PASSWORD,
     WRITER,
+    add_documents,
     backup_runtime,
     biggest_pack,
     carewall,
@@ -80,7 +80,7 @@ def test_a_backup_taken_while_a_writer_writes_restores_whole_transactions(
     live = backup_runtime(runtime, tmp_path / "repo")
     seeded = seed_practice(live)
     init_repository(live, Caller.cli())
-    stop, written = threading.Event(), []
+    stop, written = threading.Event(), list[str]()
 
     def write() -> None:
         while not stop.is_set():
@@ -223,21 +223,6 @@ def test_wrong_password_and_damaged_pack_are_refused_clearly(
     assert "Traceback" not in damaged.stderr
 
 
-def _document(pid: str, size: int) -> dict[str, object]:
-    """A document whose attachment is random (incompressible) bytes."""
-    data = base64.b64encode(secrets.token_bytes(size)).decode()
-    return minimal(
-        "DocumentReference",
-        pid,
-        content=[{"attachment": {"contentType": "application/octet-stream", "data": data}}],
-    )
-
-
-def _add_documents(runtime: Runtime, count: int) -> None:
-    for _ in range(count):
-        create_resource(runtime, WRITER, _document("bk-patient-0", 96_000))
-
-
 def _restic_child(parent: int) -> bool:
     """Whether `parent` has a running `restic backup` child process."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -258,7 +243,7 @@ def test_killing_a_backup_leaves_earlier_snapshots_intact_and_the_next_succeeds(
     env = cli_env(settings, repo)
     assert carewall(env, "backup", "init").returncode == 0
     first = carewall(env, "backup", "create").stdout.strip().splitlines()[-1]
-    _add_documents(live, 30)  # about 3 MiB of new data for the next backup to upload
+    add_documents(live, 30)  # about 3 MiB of new data for the next backup to upload
 
     slow = {**env, "CAREWALL_BACKUP_LIMIT_UPLOAD_KIB": "128"}  # ~25 s of upload
     process = subprocess.Popen(
