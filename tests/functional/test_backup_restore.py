@@ -156,6 +156,10 @@ def test_the_cli_restores_into_an_absent_home_and_the_server_starts_on_it(
         if target_db:
             new_machine["CAREWALL_DATABASE_URL"] = target_db
 
+        remote = carewall(new_machine, "backup", "list", "--json", stdin=f"{BACKUP_PASSWORD}\n")
+        assert [s["id"] for s in json.loads(remote.stdout)] == [snapshot], remote.stderr
+        assert not target.exists(), "listing from a bare machine creates no data directory"
+
         wrong = carewall(new_machine, "backup", "restore", "--to", str(target), stdin="nope\n")
         assert wrong.returncode == 1
         assert "wrong password" in wrong.stderr.lower()

@@ -32,6 +32,8 @@ from carewall.backup.interfaces import BackupStore
 from carewall.backup.restore import Unpacked, check_key, check_restored, plain_database, unpack
 from carewall.core.runtime import Runtime, open_runtime
 
+_PREFIX = "backup-drill-"
+
 
 @dataclass(frozen=True)
 class DrillReport:
@@ -57,7 +59,9 @@ def run_drill(runtime: Runtime, store: BackupStore, password: str) -> DrillRepor
     if not snapshots:
         raise BackupError("There is no backup to drill yet: run `carewall backup create` first.")
     latest = snapshots[-1].id
-    work = Path(tempfile.mkdtemp(prefix="backup-drill-", dir=runtime.settings.home))
+    for leftover in runtime.settings.home.glob(f"{_PREFIX}*"):  # a drill that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=runtime.settings.home))
     try:
         unpacked = unpack(store, latest, work / "files", password)
         with _scratch_database(runtime, unpacked, work / "home") as url:

@@ -38,7 +38,7 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class BackupSummary:
-    """What one backup run stored."""
+    """What one backup run stored (`snapshot_id` may be the short id restic reports)."""
 
     snapshot_id: str
     bytes_processed: int

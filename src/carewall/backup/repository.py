@@ -32,7 +32,6 @@ from carewall.core.runtime import Runtime
 DEMO_REPOSITORY = "demo-backups"
 STAGING = "backup-staging"
 CACHE = "backup-cache"
-LOCK = "backup.lock"
 
 
 def repository_of(settings: Settings) -> str:
@@ -97,14 +96,16 @@ def open_store(runtime: Runtime) -> ResticStore:
 
 
 @contextmanager
-def backup_lock(home: Path) -> Iterator[None]:
-    """One backup at a time in this data directory (the staging area is shared)."""
-    fd = os.open(home / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+def backup_lock(home: Path, what: str = "backup") -> Iterator[None]:
+    """One backup (or one drill) at a time in this data directory: they share its
+    staging area (or scratch directories), and a killed one's leftovers are cleared
+    by the next."""
+    fd = os.open(home / f"{what}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise BackupBusyError("A backup is already running; try again when it ends.") from exc
+            raise BackupBusyError(f"A {what} is already running; try again when it ends.") from exc
         yield
     finally:
         os.close(fd)

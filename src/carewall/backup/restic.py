@@ -111,7 +111,7 @@ class ResticStore:
         if not summary.get("snapshot_id"):
             raise BackupError("restic finished without reporting a snapshot.")
         return BackupSummary(
-            snapshot_id=self._full_id(str(summary["snapshot_id"])),
+            snapshot_id=str(summary["snapshot_id"]),  # restic 0.14: the short id
             bytes_processed=int(summary.get("total_bytes_processed") or 0),
             bytes_added=int(summary.get("data_added") or 0),
             files=int(summary.get("total_files_processed") or 0),
@@ -186,13 +186,6 @@ class ResticStore:
         self._run("unlock")
 
     # -- running restic ---------------------------------------------------------------
-
-    def _full_id(self, short: str) -> str:
-        """restic 0.14 reports a new snapshot by its short id; name it fully."""
-        for snapshot in reversed(self.snapshots()):
-            if snapshot.id.startswith(short):
-                return snapshot.id
-        return short
 
     @staticmethod
     def _latest_filter(snapshot: str) -> list[str]:
@@ -344,7 +337,8 @@ def _error(stderr: str) -> BackupError:
 
 
 def _last_line(stderr: str) -> str:
+    """restic's own summary of the failure, with any credentials in a URL hidden."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     fatal = [line for line in lines if line.startswith("Fatal:")]
     chosen = (fatal or lines or ["no message"])[-1]
-    return chosen.removeprefix("Fatal: ")[:200]
+    return mask_location(chosen.removeprefix("Fatal: "))[:200]

@@ -9,7 +9,7 @@ errors, so a job run fails visibly and a command exits 1.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -20,14 +20,22 @@ from carewall.backup import alerts
 from carewall.backup.drill import DrillReport, run_drill
 from carewall.backup.errors import BackupError, WrongPasswordError
 from carewall.backup.events import audit
-from carewall.backup.interfaces import BackupStore, BackupSummary, Progress, RetentionPolicy
+from carewall.backup.interfaces import (
+    BackupStore,
+    BackupSummary,
+    Progress,
+    RetentionPolicy,
+    Snapshot,
+)
 from carewall.backup.manifest import MANIFEST, Manifest
 from carewall.backup.models import BackupSnapshot
 from carewall.backup.queries import first_attempt, last_success
+from carewall.backup.queries import snapshots as snapshots_seen
 from carewall.backup.repository import (
     STAGING,
     as_backup_error,
     backup_lock,
+    is_configured,
     open_store,
     password_for,
     store_for,
@@ -95,6 +103,8 @@ def create_backup(
 ) -> BackupSummary:
     """Take one consistent, encrypted snapshot of the database, keys and settings."""
     home = runtime.settings.home
+    if not is_configured(runtime.settings):
+        store_for(runtime.settings, "")  # raises BackupNotConfiguredError: nothing to alert
     with backup_lock(home):
         run_id = start_run(runtime, "backup", trigger, caller, sole=True)
         staging = home / STAGING
@@ -102,8 +112,7 @@ def create_backup(
             store = open_store(runtime)
             manifest = stage(runtime, password_for(runtime), staging)
             tags = [f"carewall-{__version__}", manifest.database.engine]
-            summary = store.backup(staging, tags, progress)
-            refresh_snapshots(runtime, store, summary)
+            summary = _record_backup(runtime, store, store.backup(staging, tags, progress))
         except Exception as exc:
             error = as_backup_error(exc)
             _failed(runtime, caller, run_id, "backup", BackupTag.SNAPSHOT_FAILED, error.message)
@@ -149,7 +158,7 @@ def verify_backups(runtime: Runtime, caller: Caller, *, full: bool, trigger: str
         latest = snapshots[-1].id if snapshots else None
         if latest is not None:
             problems += manifest_problems(store, latest, full=full)
-        refresh_snapshots(runtime, store, None)
+        refresh_snapshots(runtime, store)
     except Exception as exc:
         error = as_backup_error(exc)
         _failed(runtime, caller, run_id, "verify", BackupTag.REPOSITORY_DAMAGED, error.message)
@@ -225,7 +234,9 @@ def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str) -> int:
         before = len(store.snapshots())
         store.unlock_stale()
         store.forget(policy)
-        removed = before - refresh_snapshots(runtime, store, None)
+        refresh_snapshots(runtime, store)
+        with runtime.db.sessions() as session:
+            removed = before - len(snapshots_seen(session))
     except Exception as exc:
         error = as_backup_error(exc)
         with runtime.db.transaction() as session:
@@ -242,7 +253,12 @@ def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str) -> int:
 def drill_backups(runtime: Runtime, caller: Caller, *, trigger: str) -> DrillReport:
     """Run a restore drill on the latest snapshot and record its result and duration."""
     store = open_store(runtime)
-    run_id = start_run(runtime, "drill", trigger, caller, sole=False)
+    with backup_lock(runtime.settings.home, "drill"):
+        return _drill(runtime, store, caller, trigger)
+
+
+def _drill(runtime: Runtime, store: BackupStore, caller: Caller, trigger: str) -> DrillReport:
+    run_id = start_run(runtime, "drill", trigger, caller, sole=True)
     try:
         report = run_drill(runtime, store, password_for(runtime))
     except Exception as exc:
@@ -311,15 +327,39 @@ def check_health(runtime: Runtime, caller: Caller) -> str | None:
     raise BackupError(message, code="backup_missed")
 
 
-def refresh_snapshots(runtime: Runtime, store: BackupStore, new: BackupSummary | None) -> int:
-    """Mirror the repository's snapshot list (with sizes) into the database; returns how many."""
+def refresh_snapshots(runtime: Runtime, store: BackupStore) -> None:
+    """Mirror the repository's snapshot list (with sizes) into the database."""
+    _sync(runtime, store, store.snapshots(), None)
+
+
+def _record_backup(runtime: Runtime, store: BackupStore, new: BackupSummary) -> BackupSummary:
+    """Mirror the snapshot list with the new snapshot's figures; `new` with its full id
+    (restic 0.14 reports a new snapshot by its short id)."""
     snapshots = store.snapshots()
+    full = [s.id for s in snapshots if s.id.startswith(new.snapshot_id)]
+    new = replace(new, snapshot_id=full[-1]) if full else new
+    _sync(runtime, store, snapshots, new)
+    return new
+
+
+def _sync(
+    runtime: Runtime, store: BackupStore, snapshots: list[Snapshot], new: BackupSummary | None
+) -> None:
     with runtime.db.sessions() as session:
         known = {row.snapshot_id: row for row in session.scalars(select(BackupSnapshot))}
     unsized = [s.id for s in snapshots if s.id not in known or known[s.id].size_bytes is None]
     if new is not None and new.snapshot_id in unsized:
         unsized.remove(new.snapshot_id)
     sizes = {sid: store.size(sid) for sid in unsized[-_SIZES_PER_REFRESH:]}
+    _mirror(runtime, snapshots, new, sizes)
+
+
+def _mirror(
+    runtime: Runtime,
+    snapshots: list[Snapshot],
+    new: BackupSummary | None,
+    sizes: dict[str, tuple[int, int]],
+) -> None:
     now = utcnow()
     with runtime.db.transaction() as session:
         ids = [s.id for s in snapshots]
@@ -337,7 +377,6 @@ def refresh_snapshots(runtime: Runtime, store: BackupStore, new: BackupSummary |
             elif snapshot.id in sizes:
                 row.size_bytes, row.files = sizes[snapshot.id]
             session.add(row)
-    return len(snapshots)
 
 
 def _failed(

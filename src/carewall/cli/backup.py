@@ -23,6 +23,7 @@ from rich.table import Table
 from carewall.backup import PasswordUnavailableError, RepositoryDamagedError
 from carewall.backup.queries import SnapshotView, snapshots
 from carewall.backup.repository import open_store, store_for
+from carewall.backup.restic import ResticStore
 from carewall.backup.restore import RESTORED_SETTINGS, check_target, restore_into
 from carewall.backup.services import (
     create_backup,
@@ -99,11 +100,21 @@ def create() -> None:
 def list_snapshots(
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
 ) -> None:
-    """The snapshots in the repository, newest first, with their sizes."""
-    with _runtime() as runtime:
-        refresh_snapshots(runtime, open_store(runtime), None)
-        with runtime.db.sessions() as session:
-            found = snapshots(session)
+    """The snapshots in the repository, newest first, with their sizes.
+
+    On a machine with no data directory yet (before a restore) the repository is
+    read directly, with the password from the environment or the prompt, and
+    `CAREWALL_HOME` is not created.
+    """
+    settings = load_settings()
+    if settings.home.exists():
+        with _runtime() as runtime:
+            refresh_snapshots(runtime, open_store(runtime))
+            with runtime.db.sessions() as session:
+                found = snapshots(session)
+    else:
+        store_for(settings, "", cached=False)
+        found = _straight_from(store_for(settings, _restore_password(settings), cached=False))
     if as_json:
         typer.echo(json.dumps([_as_json(s) for s in found], indent=2))
         return
@@ -120,6 +131,14 @@ def list_snapshots(
             snap.carewall_version or "",
         )
     console.print(table)
+
+
+def _straight_from(store: ResticStore) -> list[SnapshotView]:
+    """Snapshots as the repository lists them (sizes are not known without a database)."""
+    return [
+        SnapshotView(s.id, s.short_id, s.time, None, None, None, s.carewall_version)
+        for s in reversed(store.snapshots())
+    ]
 
 
 def _mib(size: int | None) -> str:
