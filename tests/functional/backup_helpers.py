@@ -129,6 +129,7 @@ def cli_env(settings: Settings, repo: Path, **extra: str) -> dict[str, str]:
             "CAREWALL_DATABASE_URL": settings.effective_database_url,
             "CAREWALL_BACKUP_REPO": str(repo),
             "CAREWALL_BACKUP_PASSWORD": BACKUP_PASSWORD,
+            "COLUMNS": "300",  # Rich wraps messages at the terminal width; keep each on one line
             **extra,
         }
     )

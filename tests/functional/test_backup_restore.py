@@ -166,6 +166,17 @@ def test_the_cli_restores_into_an_absent_home_and_the_server_starts_on_it(
         assert "Traceback" not in wrong.stderr
         assert not target.exists(), "a refused restore leaves CAREWALL_HOME uncreated"
 
+        nowhere = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere"  # the discard port
+        lost = carewall(
+            new_machine,
+            *("backup", "restore", "--to", str(target), "--database-url", nowhere),
+            stdin=f"{BACKUP_PASSWORD}\n",
+        )
+        assert lost.returncode == 1
+        assert "Traceback" not in lost.stderr
+        assert ("did not answer" if target_db else "holds an SQLite database") in lost.stderr
+        assert not target.exists()
+
         args = ("backup", "restore", snapshot[:8], "--to", str(target))
         done = carewall(new_machine, *args, stdin=f"{BACKUP_PASSWORD}\n")
         assert done.returncode == 0, done.stderr

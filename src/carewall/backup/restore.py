@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from carewall import __version__
@@ -145,6 +146,23 @@ def restore_into(
     target = target.expanduser().absolute()
     check_target(target)
     snapshot = resolve_snapshot(store, snapshot)
+    try:
+        return _restore(store, snapshot, target, password, caller, database_url)
+    except OSError as exc:
+        raise BackupError(f"The restore could not write its files: {exc.strerror or exc}.") from exc
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        raise BackupError(f"The target database did not answer as expected: {reason}") from exc
+
+
+def _restore(
+    store: BackupStore,
+    snapshot: str,
+    target: Path,
+    password: str,
+    caller: Caller,
+    database_url: str | None,
+) -> RestoreReport:
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".carewall-restore-", dir=target.parent))
     try:
