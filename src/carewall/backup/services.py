@@ -120,6 +120,19 @@ def create_backup(
             raise error from exc
         finally:
             clear(staging)
+    _backed_up(runtime, caller, run_id, trigger, summary, manifest)
+    return summary
+
+
+def _backed_up(
+    runtime: Runtime,
+    caller: Caller,
+    run_id: str,
+    trigger: str,
+    summary: BackupSummary,
+    manifest: Manifest,
+) -> None:
+    """Close the run, audit the snapshot and resolve the alerts a good backup answers."""
     with runtime.db.transaction() as session:
         finish_run(
             session,
@@ -144,7 +157,6 @@ def create_backup(
             engine=manifest.database.engine,
         )
         alerts.resolve_alerts(session, caller, [alerts.BACKUP_FAILED, alerts.BACKUP_MISSED])
-    return summary
 
 
 def verify_backups(runtime: Runtime, caller: Caller, *, full: bool, trigger: str) -> VerifyResult:
