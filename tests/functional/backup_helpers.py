@@ -13,14 +13,12 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -31,14 +29,12 @@ from carewall.identity import apitokens, queries
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import install
-from tests.browser.conftest import free_port
 from tests.conftest import POSTGRES_URL, _pg_admin_url, _pg_execute
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, make_user
 
 BACKUP_PASSWORD = "test-backup-password-8471"
 WRITER = Actor.system_actor("writer")
-STARTUP_SECONDS = 120
 
 
 def require_restic() -> None:
@@ -176,35 +172,3 @@ def biggest_pack(repo: Path) -> Path:
     return max(
         (p for p in (repo / "data").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size
     )
-
-
-@contextmanager
-def serving(env: dict[str, str], logs: Path) -> Iterator[str]:
-    """A real `carewall serve` on a free loopback port; yields its URL."""
-    port = free_port()
-    log = logs / f"serve-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "carewall", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text(errors="replace")
-            with suppress(httpx.TransportError):
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"the restored server did not start:\n{log.read_text()}")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()

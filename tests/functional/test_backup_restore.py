@@ -37,6 +37,7 @@ from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.tags import RecordsTag
 from carewall.registry import create_app
+from tests.browser.conftest import start_server
 from tests.functional.backup_helpers import (
     BACKUP_PASSWORD,
     WRITER,
@@ -48,7 +49,6 @@ from tests.functional.backup_helpers import (
     empty_database,
     repository_files,
     seed_practice,
-    serving,
 )
 from tests.functional.records_helpers import minimal
 
@@ -188,9 +188,14 @@ def test_the_cli_restores_into_an_absent_home_and_the_server_starts_on_it(
         assert again.returncode == 1
         assert "not empty" in again.stderr
 
-        with serving(new_machine, tmp_path) as url:
+        restored_env = {k: v for k, v in new_machine.items() if k.startswith("CAREWALL_")}
+        server = start_server(target, extra_env=restored_env)
+        try:
             token = {"Authorization": f"Bearer {seeded.clinician_token}"}
-            response = httpx.get(f"{url}/fhir/Patient/bk-patient-2", headers=token, timeout=30)
+            url = f"{server.url}/fhir/Patient/bk-patient-2"
+            response = httpx.get(url, headers=token, timeout=30)
+        finally:
+            server.stop()
         assert response.status_code == 200, response.text
         assert response.json()["identifier"][0]["value"] == "MRN-8831724"
         audit = carewall(new_machine, "audit", "verify")

@@ -46,6 +46,7 @@ from carewall.backup.staging import clear, stage
 from carewall.backup.tags import BackupTag
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
+from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 
 _SIZES_PER_REFRESH = 10
@@ -114,10 +115,8 @@ def create_backup(
             tags = [f"carewall-{__version__}", manifest.database.engine]
             summary = _record_backup(runtime, store, store.backup(staging, tags, progress))
         except Exception as exc:
-            error = as_backup_error(exc)
-            _failed(runtime, caller, run_id, "backup", BackupTag.SNAPSHOT_FAILED, error.message)
-            alerts.raise_alert(runtime, caller, alerts.BACKUP_FAILED, error.message)
-            raise error from exc
+            tag, kind = BackupTag.SNAPSHOT_FAILED, alerts.BACKUP_FAILED
+            raise _failed(runtime, caller, run_id, tag, kind, exc) from exc
         finally:
             clear(staging)
     _backed_up(runtime, caller, run_id, trigger, summary, manifest)
@@ -172,10 +171,8 @@ def verify_backups(runtime: Runtime, caller: Caller, *, full: bool, trigger: str
             problems += manifest_problems(store, latest, full=full)
         refresh_snapshots(runtime, store)
     except Exception as exc:
-        error = as_backup_error(exc)
-        _failed(runtime, caller, run_id, "verify", BackupTag.REPOSITORY_DAMAGED, error.message)
-        alerts.raise_alert(runtime, caller, alerts.VERIFY_FAILED, error.message)
-        raise error from exc
+        tag, kind = BackupTag.REPOSITORY_DAMAGED, alerts.VERIFY_FAILED
+        raise _failed(runtime, caller, run_id, tag, kind, exc) from exc
     result = VerifyResult(full, latest, tuple(problems))
     _record_verification(runtime, caller, run_id, result)
     return result
@@ -250,11 +247,8 @@ def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str) -> int:
         with runtime.db.sessions() as session:
             removed = before - len(snapshots_seen(session))
     except Exception as exc:
-        error = as_backup_error(exc)
-        with runtime.db.transaction() as session:
-            audit(session, BackupTag.PRUNE_FAILED, caller, outcome=Outcome.FAILURE)
-        alerts.raise_alert(runtime, caller, alerts.PRUNE_FAILED, error.message)
-        raise error from exc
+        tag, kind = BackupTag.PRUNE_FAILED, alerts.PRUNE_FAILED
+        raise _failed(runtime, caller, None, tag, kind, exc) from exc
     with runtime.db.transaction() as session:
         if removed:
             audit(session, BackupTag.SNAPSHOTS_PRUNED, caller, removed=removed, trigger=trigger)
@@ -274,10 +268,8 @@ def _drill(runtime: Runtime, store: BackupStore, caller: Caller, trigger: str) -
     try:
         report = run_drill(runtime, store, password_for(runtime))
     except Exception as exc:
-        error = as_backup_error(exc)
-        _failed(runtime, caller, run_id, "drill", BackupTag.DRILL_FAILED, error.message)
-        alerts.raise_alert(runtime, caller, alerts.DRILL_FAILED, error.message)
-        raise error from exc
+        tag, kind = BackupTag.DRILL_FAILED, alerts.DRILL_FAILED
+        raise _failed(runtime, caller, run_id, tag, kind, exc) from exc
     with runtime.db.transaction() as session:
         finish_run(
             session,
@@ -392,8 +384,18 @@ def _mirror(
 
 
 def _failed(
-    runtime: Runtime, caller: Caller, run_id: str, kind: str, tag: BackupTag, message: str
-) -> None:
+    runtime: Runtime,
+    caller: Caller,
+    run_id: str | None,
+    tag: BackupTag,
+    alert_kind: str,
+    exc: BaseException,
+) -> CarewallError:
+    """Close the run as failed, audit why, open the alert; returns the error to raise."""
+    error = as_backup_error(exc)
     with runtime.db.transaction() as session:
-        finish_run(session, run_id, FAILURE, message=message)
-        audit(session, tag, caller, outcome=Outcome.FAILURE, kind=kind, reason=message[:200])
+        if run_id is not None:
+            finish_run(session, run_id, FAILURE, message=error.message)
+        audit(session, tag, caller, outcome=Outcome.FAILURE, reason=error.message[:200])
+    alerts.raise_alert(runtime, caller, alert_kind, error.message)
+    return error
