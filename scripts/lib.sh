@@ -7,7 +7,8 @@ ensure_uv() {
     fi
 }
 
-# Install Debian packages the tests drive (a real browser, an independent TOTP tool).
+# Install Debian packages the tests drive (a real browser, an independent TOTP tool,
+# the restic backup engine, pg_dump/pg_restore).
 ensure_debian_packages() {
     local missing=()
     local pkg

@@ -177,6 +177,72 @@ class Settings(BaseSettings):
         description="Largest evidence attachment (a policy, a certificate, a screenshot) an "
         "assessment answer may carry, in bytes; attachments are stored encrypted.",
     )
+    # Encrypted backups (restic). docs/backups.md explains the setup and the restore.
+    backup_repo: str = Field(
+        default="",
+        description="Backup repository: a local or USB path, or a restic repository URL "
+        "(sftp:, s3:, rest:...). Empty: backups are not set up (demo: HOME/demo-backups).",
+    )
+    backup_password: SecretStr | None = Field(
+        default=None,
+        description="The backup password. When empty, scheduled runs use the sealed copy "
+        "`carewall backup init` keeps in the data directory; a restore prompts for it.",
+    )
+    backup_every_hours: int = Field(
+        default=24,
+        ge=0,
+        le=24 * 7,
+        description="Hours between scheduled backups; 0 turns the schedule off.",
+    )
+    backup_max_age_hours: int = Field(
+        default=36,
+        ge=1,
+        le=24 * 31,
+        description="A last successful backup older than this is a missed backup: the admin "
+        "is warned and the security officers are mailed.",
+    )
+    backup_keep_daily: int = Field(
+        default=7, ge=0, le=3650, description="Retention: keep the last N daily snapshots."
+    )
+    backup_keep_weekly: int = Field(
+        default=4, ge=0, le=520, description="Retention: keep the last N weekly snapshots."
+    )
+    backup_keep_monthly: int = Field(
+        default=12, ge=0, le=1200, description="Retention: keep the last N monthly snapshots."
+    )
+    backup_prune: bool = Field(
+        default=True,
+        description="Apply the retention policy (`restic forget --prune`) from Carewall; turn "
+        "off for an append-only repository, whose owner prunes it.",
+    )
+    backup_verify_every_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="Days between scheduled repository checks (`restic check` and the "
+        "manifest); 0 turns them off.",
+    )
+    backup_drill_every_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="Days between scheduled restore drills; 0 turns them off.",
+    )
+    backup_drill_sample: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="How many records a restore drill decrypts to prove the keys work.",
+    )
+    backup_restic: str = Field(
+        default="restic", description="The restic program (a name on PATH or a full path)."
+    )
+    backup_limit_upload_kib: int = Field(
+        default=0,
+        ge=0,
+        description="Upload bandwidth limit for backups in KiB/s (0: no limit), so an off-site "
+        "backup does not fill the practice's internet line.",
+    )
 
     # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.
     smtp_host: str = Field(default="", description="SMTP server; empty disables outgoing mail.")
@@ -405,7 +471,7 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else ""
-            elif name == "database_url" and value:
+            elif name in {"database_url", "backup_repo"} and value:
                 value = _mask_url_password(value)
             shown[name] = value
         shown["database_url"] = _mask_url_password(self.effective_database_url)

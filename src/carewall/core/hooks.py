@@ -27,8 +27,15 @@ class Hooks:
         self._handlers: dict[type[Any], list[Handler[Any]]] = {}
 
     def subscribe(self, event_type: type[E], handler: Handler[E]) -> None:
-        """Call `handler(session, event)` for every `event_type` fired from now on."""
-        self._handlers.setdefault(event_type, []).append(handler)
+        """Call `handler(session, event)` for every `event_type` fired from now on.
+
+        Subscribing the same handler again is a no-op: a runtime may be installed
+        twice (`carewall serve` installs it for the command, then for the web app),
+        and a handler must still run once per event.
+        """
+        handlers = self._handlers.setdefault(event_type, [])
+        if handler not in handlers:
+            handlers.append(handler)
 
     def fire(self, session: Session, event: object) -> None:
         """Run the handlers of `event`'s type in subscription order, in `session`."""

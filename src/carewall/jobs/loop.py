@@ -19,6 +19,7 @@ from carewall.jobs.services import new_worker_id, run_at_start, run_pending
 from carewall.jobs.specs import JobRegistry
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 30
 
 
 @contextlib.asynccontextmanager
@@ -29,19 +30,40 @@ async def job_loop(runtime: Runtime, registry: JobRegistry) -> AsyncIterator[Non
         return
     worker = new_worker_id()
     await anyio.to_thread.run_sync(_safely, run_at_start, runtime, registry, worker)
-    task = asyncio.create_task(_tick_forever(runtime, registry, worker))
+    stop = asyncio.Event()
+    task = asyncio.create_task(_tick_forever(runtime, registry, worker, stop))
     try:
         yield
     finally:
+        stop.set()
+        await _finish(task)
+
+
+async def _tick_forever(
+    runtime: Runtime, registry: JobRegistry, worker: str, stop: asyncio.Event
+) -> None:
+    """Tick until `stop` is set; a tick in progress always runs to its end."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=runtime.settings.jobs_tick_seconds)
+            return
+        await anyio.to_thread.run_sync(_safely, run_pending, runtime, registry, worker)
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Let the tick in progress end before the caller closes the database.
+
+    Cancelling would leave its thread running on a database about to be closed.
+    A long job (a backup) is given `SHUTDOWN_GRACE_SECONDS`, then left to finish
+    or to die with the process: its claim runs out and another worker retries.
+    """
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("a job is still running at shutdown; it is left to finish or stop")
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def _tick_forever(runtime: Runtime, registry: JobRegistry, worker: str) -> None:
-    while True:
-        await asyncio.sleep(runtime.settings.jobs_tick_seconds)
-        await anyio.to_thread.run_sync(_safely, run_pending, runtime, registry, worker)
 
 
 def _safely(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import DetailValue, record, record_about
 from carewall.core.clock import utcnow
-from carewall.core.errors import NotFoundError
+from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.actors import Actor, Purpose
@@ -524,3 +524,20 @@ def _audit_read(
         **part.details,
     }
     record(session, actor.audit_event(tag, part.subject, details))
+
+
+def sample_decrypts(session: Session, keys: RecordKeys, sample: int) -> tuple[int, list[str]]:
+    """Decrypt up to `sample` random current records and keep nothing of them.
+
+    The restore drill's proof that a restored copy's keys and ciphertexts
+    agree. Returns how many were tried and the references of those that did
+    not decrypt. No plaintext leaves this function, so nothing is audited.
+    """
+    rows = store.sample_rows(session, sample)
+    failed = []
+    for row in rows:
+        try:
+            store.open_row(keys, row)
+        except DecryptionError:
+            failed.append(f"{row.resource_type}/{row.logical_id}")
+    return len(rows), failed

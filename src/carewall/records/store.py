@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from carewall.core.db import new_id
@@ -404,5 +404,17 @@ def compartment_rows(session: Session, patient_ref: str) -> list[FhirResource]:
                 FhirResource.deleted.is_(False),
             )
             .order_by(FhirResource.resource_type, FhirResource.logical_id)
+        )
+    )
+
+
+def sample_rows(session: Session, count: int) -> list[FhirResource]:
+    """Up to `count` current, live versions picked at random (the restore drill's sample)."""
+    return list(
+        session.scalars(
+            select(FhirResource)
+            .where(FhirResource.is_current.is_(True), FhirResource.deleted.is_(False))
+            .order_by(func.random())
+            .limit(count)
         )
     )

@@ -16,6 +16,7 @@ from carewall.core.runtime import Runtime
 from carewall.demo import Seeder, SeedReport
 from carewall.demo import seed_demo as run_seeders
 from carewall.jobs import JobRegistry
+from carewall.registry.backup import BACKUP
 from carewall.registry.domain import Domain, EvidenceProvider
 from carewall.registry.identity import IDENTITY
 from carewall.registry.jobs import JOBS
@@ -30,7 +31,17 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 # Order matters for the demo (seeders run in this order) and the navigation ties.
-DOMAINS: tuple[Domain, ...] = (PLATFORM, JOBS, IDENTITY, RECORDS, TRAINING, PHISHING, RISK)
+# Backup comes last so that the demo's first backup holds every other domain's demo data.
+DOMAINS: tuple[Domain, ...] = (
+    PLATFORM,
+    JOBS,
+    IDENTITY,
+    RECORDS,
+    TRAINING,
+    PHISHING,
+    RISK,
+    BACKUP,
+)
 
 __all__ = [
     "DOMAINS",

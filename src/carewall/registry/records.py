@@ -7,14 +7,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from carewall import records
+from carewall.backup import DrillCheck
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.hooks import Hooks
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.demo.portal_seed import PORTAL_SEEDER
 from carewall.demo.records_seed import RECORDS_SEEDER
 from carewall.jobs import Job, JobContext
 from carewall.records.breakglass import close_expired_grants
+from carewall.records.drill import check_restored_records
 from carewall.records.queries import vault_figures
 from carewall.records.reindex import finish_scheduled_reindex
 from carewall.records.services import seal_restriction_reasons
@@ -49,6 +52,11 @@ def _vault_evidence(runtime: Runtime) -> Mapping[str, Any]:
         "break_glass_uses_90d": figures.break_glass_uses,
         "break_glass_open": figures.break_glass_open,
     }
+
+
+def _subscribe(hooks: Hooks) -> None:
+    # The restore drill asks every domain to check its data in the restored copy.
+    hooks.subscribe(DrillCheck, check_restored_records)
 
 
 def _web() -> WebPart:
@@ -97,6 +105,7 @@ RECORDS = Domain(
         ),
     ),
     evidence={"records": _vault_evidence},
+    subscribe=_subscribe,
     seeders=(RECORDS_SEEDER, PORTAL_SEEDER),
     web=_web,
     cli=_cli,

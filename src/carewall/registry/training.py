@@ -36,11 +36,14 @@ def _evidence(runtime: Runtime) -> Mapping[str, Any]:
 
 
 def _web() -> WebPart:
-    from carewall.web.parts import WebPart
+    from carewall.web.parts import HomePanel, WebPart
     from carewall.web.routes import training as training_routes
 
+    staff = EVERYONE_SIGNED_IN - {Role.PATIENT.value}
+    panel = HomePanel("training/_home_panel.html", staff, training_routes.home_panel)
     return WebPart(
         routers=(training_routes.router,),
+        home=(panel,),
         nav=(
             NavItem("Training", "/training", EVERYONE_SIGNED_IN - {Role.PATIENT.value}, order=35),
             NavItem("Staff training", "/admin/training", roles(Role.ADMIN), order=36),

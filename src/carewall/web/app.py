@@ -48,6 +48,7 @@ def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) ->
     app.state.settings = runtime.settings
     app.state.jobs = jobs
     app.state.nav = [item for part in parts for item in part.nav]
+    app.state.home_panels = [panel for part in parts for panel in part.home]
     app.state.csrf_key = runtime.keys.data_key("web-csrf")
     # Its threads start on first use and idle between sign-ins; they outlive client
     # test contexts, so the gate lives as long as the application.

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from carewall.web.nav import NavItem
 
 
 @dataclass(frozen=True)
+class HomePanel:
+    """A panel on the home page for signed-in users with one of `roles` (e.g. backup health).
+
+    `context` builds the template's variables for the request; it reads, never writes.
+    """
+
+    template: str
+    roles: frozenset[str]
+    context: Callable[[Request], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
 class WebPart:
-    """One domain's pages and API routes, and the header links to them."""
+    """One domain's pages and API routes, the header links to them, and home-page panels."""
 
     routers: tuple[APIRouter, ...] = ()
     nav: tuple[NavItem, ...] = ()
+    home: tuple[HomePanel, ...] = ()

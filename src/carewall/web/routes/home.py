@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from carewall.identity import Stage
-from carewall.training import queries as training_queries
-from carewall.web.auth import current_session, runtime_of
+from carewall.web.auth import current_session
+from carewall.web.parts import HomePanel
 from carewall.web.templating import render
 
 router = APIRouter()
@@ -15,18 +14,15 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request) -> HTMLResponse:
-    """What Carewall does for this practice, and where to start (with a staff member's training)."""
-    return render(request, "home.html", {"training_rows": _open_training(request)})
+    """What Carewall does for this practice, and where to start (with the domains' panels)."""
+    return render(request, "home.html", {"panels": _panels(request)})
 
 
-def _open_training(request: Request) -> list[training_queries.AssignmentRow]:
-    """The signed-in staff member's unfinished training, if they are in the staff directory."""
-    active = current_session(request)
-    if active is None or active.stage is not Stage.FULL or not active.role.is_staff:
+def _panels(request: Request) -> list[tuple[str, dict[str, object]]]:
+    """The panels this visitor's role sees, each with its template and context."""
+    current_session(request)
+    role = getattr(request.state, "role", None)
+    if role is None:
         return []
-    with runtime_of(request).db.sessions() as session:
-        member = training_queries.member_by_email(session, active.user.email)
-        if member is None:
-            return []
-        rows = training_queries.assignments(session, member_id=member.id)
-    return [row for row in rows if row.status == "assigned"]
+    panels: list[HomePanel] = request.app.state.home_panels
+    return [(p.template, dict(p.context(request))) for p in panels if role in p.roles]

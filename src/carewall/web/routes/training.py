@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -19,12 +19,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall import training
 from carewall.core.errors import CarewallError, NotFoundError, ValidationError
-from carewall.identity import Role
+from carewall.identity import Role, Stage
 from carewall.training import Learner, queries
 from carewall.training.directory import StaffInput, parse_date
 from carewall.training.errors import LearnerLinkError
 from carewall.training.learning import record_link_refusal
-from carewall.web.auth import STAFF, Caller, origin_of, require, runtime_of
+from carewall.web.auth import STAFF, Caller, current_session, origin_of, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -408,3 +408,17 @@ def _safe(text: str) -> str:
 def admin_certificate(request: Request, caller: Admin, assignment_id: str) -> Response:
     """Any passed assignment's certificate."""
     return _certificate(request, None, assignment_id, caller)
+
+
+def home_panel(request: Request) -> Mapping[str, Any]:
+    """The home page's panel: the signed-in staff member's unfinished training (if they
+    are in the staff directory)."""
+    active = current_session(request)
+    if active is None or active.stage is not Stage.FULL or not active.role.is_staff:
+        return {"rows": []}
+    with runtime_of(request).db.sessions() as session:
+        member = queries.member_by_email(session, active.user.email)
+        if member is None:
+            return {"rows": []}
+        rows = queries.assignments(session, member_id=member.id)
+    return {"rows": [row for row in rows if row.status == "assigned"]}
