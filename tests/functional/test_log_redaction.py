@@ -45,6 +45,19 @@ HARMLESS_PATH_PARAMS = {
     "logical_id": "random FHIR id",
     "version": "version number",
     "patient_id": "random FHIR Patient id (no identity without the key)",
+    "pending_id": "random id of a form kept through a step-up; bound to its session",
+    "campaign_id": "random id of a simulation campaign",
+    "template_id": "name of a simulation template",
+    "event_id": "random id of a tracking event (admin re-classification)",
+    "group_id": "random id of a staff group",
+    "member_id": "random id of a staff directory entry",
+    "assignment_id": "random id of a training assignment; useless without a session or link",
+    "attempt_id": "random id of a quiz attempt",
+    "assessment_id": "random id of a risk assessment",
+    "section_id": "name of an assessment section",
+    "question_id": "name of an assessment question",
+    "attachment_id": "random id of an evidence attachment",
+    "risk_id": "random id of a risk register entry",
 }
 _PARAM = re.compile(r"{([a-zA-Z_]+)(?::[^}]*)?}")
 
