@@ -33,6 +33,8 @@ from carewall.backup.services import create_backup, init_repository
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
+from carewall.records.audit_patients import reveal_entry
+from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.tags import RecordsTag
@@ -69,9 +71,11 @@ def _patients(runtime: Runtime) -> set[str]:
 
 def _created_patients(runtime: Runtime) -> set[str]:
     """Patients whose creation the audit trail recorded."""
+    keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
         entries = entries_with_action(session, [RecordsTag.RESOURCE_CREATED], limit=100_000)
-    return {str(e.details["id"]) for e in entries if e.details.get("resource_type") == "Patient"}
+    revealed = [reveal_entry(keys, e) for e in entries]  # resource ids are sealed in entries
+    return {str(e.details["id"]) for e in revealed if e.details.get("resource_type") == "Patient"}
 
 
 def test_a_backup_taken_while_a_writer_writes_restores_whole_transactions(
