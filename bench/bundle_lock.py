@@ -34,9 +34,9 @@ from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.records import Actor, Purpose
 from carewall.records import prepare_keys as prepare_record_keys
-from carewall.records.bundle_entries import read_bundle
+from carewall.records.bundles.entries import read_bundle
+from carewall.records.bundles.transactions import process_bundle
 from carewall.records.services import create_resource
-from carewall.records.transactions import process_bundle
 from login_flood import postgres_database  # bench/ is on sys.path when run
 
 console = Console(width=120)

@@ -16,8 +16,8 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
 from carewall.records import Actor, Purpose, RecordsTag
 from carewall.records.access import get_record_for, search_for
-from carewall.records.accounting import flag_access
-from carewall.records.flags import FlagConflictError, list_flags, resolve_flag
+from carewall.records.portal.accounting import flag_access
+from carewall.records.portal.flags import FlagConflictError, list_flags, resolve_flag
 from carewall.records.services import create_resource, restrict_compartment, start_break_glass
 from carewall.records.tags import PortalTag
 from carewall.registry import create_app

@@ -17,9 +17,9 @@ from carewall.identity import Role, queries
 from carewall.records import Actor, BreakGlassRequiredError, Purpose, RecordsTag
 from carewall.records import queries as record_queries
 from carewall.records.access import get_record_for
-from carewall.records.accounting import access_events
-from carewall.records.breakglass import close_expired_grants
+from carewall.records.access.break_glass import close_expired_grants
 from carewall.records.models import BreakGlassGrant
+from carewall.records.portal.accounting import access_events
 from carewall.records.services import (
     create_resource,
     restrict_compartment,

@@ -32,10 +32,10 @@ from carewall.core.config import Settings
 from carewall.core.runtime import open_runtime
 from carewall.identity import apitokens, queries
 from carewall.records import Actor
-from carewall.records.audit_patients import reveal_entry
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import reveal_entry
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 from tests.browser.conftest import free_port
 from tests.functional.records_helpers import minimal

@@ -16,7 +16,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role, apitokens, queries
 from carewall.records import MATRIX, SUPPORTED_TYPES, Action, Actor
 from carewall.records.services import create_resource, restrict_compartment
-from carewall.records.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
+from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
 from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, make_admin, make_user

@@ -19,7 +19,7 @@ from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.records import Actor, Purpose
 from carewall.records.access import get_record_for
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.registry import create_app
 from carewall.web.fhir.inputs import max_body_bytes
 from tests.functional.records_helpers import assert_absent_from_vault, minimal

@@ -21,7 +21,7 @@ from carewall.core.config import Settings
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
 from carewall.records import Actor
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from tests.browser.conftest import LiveServer, start_server
 from tests.functional.records_helpers import synthea_files
 from tests.functional.signin_helpers import CLI, make_user

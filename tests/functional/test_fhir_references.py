@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import Actor
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
 from tests.functional.fhir_helpers import outcome, token_for

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import Actor, RecordsTag
-from carewall.records.accounting import access_events
+from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource, restrict_compartment, update_resource
 from carewall.registry import create_app
 from tests.functional.fhir_helpers import audit_about, outcome, token_for

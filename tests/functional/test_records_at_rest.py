@@ -27,8 +27,8 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role, links, queries
 from carewall.records import Actor, Purpose, RecordsTag
 from carewall.records.access import export_compartment, get_record_for, search_for
-from carewall.records.accounting import access_events, access_report, flag_access
-from carewall.records.flags import list_flags
+from carewall.records.portal.accounting import access_events, access_report, flag_access
+from carewall.records.portal.flags import list_flags
 from carewall.records.services import (
     create_resource,
     restrict_compartment,

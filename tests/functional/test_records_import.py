@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from carewall.core.runtime import Runtime
 from carewall.records import Actor, Purpose
 from carewall.records.access import get_record_for
-from carewall.records.export import export_patient_bundle
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.models import FhirResource
+from carewall.records.portal.export import export_patient_bundle
 from tests.functional.records_helpers import assert_absent_from_vault, minimal, synthea_files
 
 CLI = Actor.system_actor("test")

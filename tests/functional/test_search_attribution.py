@@ -18,10 +18,10 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
 from carewall.records import Actor, Purpose, RecordsTag
 from carewall.records.access import search_for
-from carewall.records.accounting import access_events
-from carewall.records.audit_patients import patient_subject, reveal_body
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import patient_subject, reveal_body
+from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource
+from carewall.records.store.keys import RecordKeys
 from carewall.registry import create_app
 from tests.functional.audit_helpers import about
 from tests.functional.records_helpers import minimal

@@ -12,10 +12,10 @@ from rich.table import Table
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
 from carewall.records import Actor
-from carewall.records.bundles import find_files
-from carewall.records.export import export_patient_bundle
-from carewall.records.importer import UnitReport, import_path
-from carewall.records.reindex import reindex_references, schedule_reindex
+from carewall.records.bundles.importer import UnitReport, import_path
+from carewall.records.bundles.units import find_files
+from carewall.records.portal.export import export_patient_bundle
+from carewall.records.store.reindex import reindex_references, schedule_reindex
 
 app = typer.Typer(help="The encrypted patient-record vault (FHIR R4).", no_args_is_help=True)
 

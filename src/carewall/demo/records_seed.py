@@ -16,7 +16,7 @@ from carewall.core.runtime import Runtime
 from carewall.demo.framework import Seeder
 from carewall.records import Actor, Purpose
 from carewall.records.access import search_for
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.services import restrict_compartment
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ through `services`, and import through `importer`; they describe themselves
 with an `Actor`.
 """
 
+from carewall.records.access.matrix import MATRIX, Action
 from carewall.records.actors import Actor, Purpose
 from carewall.records.errors import (
     BreakGlassRequiredError,
@@ -14,10 +15,9 @@ from carewall.records.errors import (
     UnsupportedResourceError,
     VersionConflictError,
 )
-from carewall.records.keys import DATA_KEYS, prepare_keys
-from carewall.records.matrix import MATRIX, Action
+from carewall.records.store.keys import DATA_KEYS, prepare_keys
+from carewall.records.store.validation import SUPPORTED_TYPES
 from carewall.records.tags import RecordsTag
-from carewall.records.validation import SUPPORTED_TYPES
 
 __all__ = [
     "DATA_KEYS",

@@ -131,7 +131,7 @@ class RecordsIndexTask(Base):
 
     Indexes derived from a resource's content (today `patient_ref`) need the
     key ring, which migrations do not have: a migration that changes how they
-    are derived schedules a task here, and `records.reindex` works through
+    are derived schedules a task here, and `records.store.reindex` works through
     `fhir_resources` in primary-key order after the runtime opens, remembering
     where it got to (`after`), so an interrupted run resumes.
     """

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
 from carewall.records.actors import Actor
-from carewall.records.keys import RecordKeys
 from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
+from carewall.records.store.keys import RecordKeys
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,16 @@ from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.records import store
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import require_row, require_type, run_guarded
+from carewall.records.access.matrix import BREAK_GLASS_ROLES, Action
 from carewall.records.actors import Actor
-from carewall.records.audit_patients import patient_part
-from carewall.records.compartments import canonicalise, compartment_of, fhir_base
 from carewall.records.errors import VersionConflictError
-from carewall.records.guard import require_row, require_type, run_guarded
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import BREAK_GLASS_ROLES, Action
 from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
+from carewall.records.store.compartments import canonicalise, compartment_of, fhir_base
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.validation import validate_resource
 from carewall.records.tags import RecordsTag
-from carewall.records.validation import validate_resource
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 BREAK_GLASS_REASONS = frozenset(

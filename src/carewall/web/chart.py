@@ -17,7 +17,7 @@ from typing import Any
 from carewall.core.runtime import Runtime
 from carewall.records import Actor, Purpose
 from carewall.records.access import get_record_for, search_for
-from carewall.records.matrix import Action, allowed
+from carewall.records.access.matrix import Action, allowed
 from carewall.web.vitals import Trend, trends
 
 RECENT_OBSERVATIONS = 25

@@ -24,9 +24,9 @@ from carewall.records.access import (
     search_page_for,
     vread_for,
 )
-from carewall.records.bundle_entries import EntryRequest, read_bundle
+from carewall.records.bundles.entries import EntryRequest, read_bundle
+from carewall.records.bundles.transactions import EntryResult, process_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
-from carewall.records.transactions import EntryResult, process_bundle
 from carewall.web.auth import ALL, Caller, require_api, runtime_of
 from carewall.web.fhir import paging
 from carewall.web.fhir.capability import capability_statement

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from carewall.core.errors import ValidationError
 from carewall.identity import Role
 from carewall.records import Actor
-from carewall.records.flags import (
+from carewall.records.portal.flags import (
     MAX_NOTE,
     OPEN,
     OUTCOMES,

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carewall.identity import Role
-from carewall.records.accounting import AccessEvent, access_report
+from carewall.records.portal.accounting import AccessEvent, access_report
 from carewall.web.auth import Caller, origin_of, require, runtime_of
 from carewall.web.fhir.inputs import actor_for
 from carewall.web.templating import render

@@ -1,8 +1,8 @@
 """The patient portal: my record, downloads, and "Who has looked at my record".
 
 Routes are thin: the patient's records `Actor` (their own compartment only)
-goes to `records.portal`, `records.export` and `records.accounting`, which
-decide and audit. No URL carries a record id, so there is nothing to guess.
+goes to `records.portal` (`summary`, `export`, `accounting`), which decide
+and audit. No URL carries a record id, so there is nothing to guess.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from carewall.core.errors import ValidationError
 from carewall.identity import Role
 from carewall.records import Actor
 from carewall.records.access import export_compartment
-from carewall.records.accounting import (
+from carewall.records.portal.accounting import (
     MAX_COMMENT,
     MAX_EVENTS,
     AccessGroup,
@@ -26,9 +26,9 @@ from carewall.records.accounting import (
     flag_access,
     group_for_portal,
 )
-from carewall.records.export import export_patient_bundle
-from carewall.records.flags import PatientFlag, flags_for_patient
-from carewall.records.portal import my_record, summarise
+from carewall.records.portal.export import export_patient_bundle
+from carewall.records.portal.flags import PatientFlag, flags_for_patient
+from carewall.records.portal.summary import my_record, summarise
 from carewall.web.auth import Caller, origin_of, require, runtime_of
 from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash

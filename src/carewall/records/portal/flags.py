@@ -35,22 +35,22 @@ from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError, NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
-from carewall.records.accounting import (
-    AccessEvent,
-    access_events,
-    event_of,
-    open_flag_comment,
-)
-from carewall.records.actors import Actor
-from carewall.records.audit_patients import (
+from carewall.records.access.audit_patients import (
     patient_part,
     patients_named,
     record_with_part,
     reveal_entry,
     subjects_of,
 )
-from carewall.records.keys import RecordKeys
+from carewall.records.actors import Actor
 from carewall.records.models import AccessFlagResolution
+from carewall.records.portal.accounting import (
+    AccessEvent,
+    access_events,
+    event_of,
+    open_flag_comment,
+)
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import PortalTag
 
 MAX_NOTE = 1000

@@ -7,7 +7,7 @@ id, resource type; never values). A read runs in a read transaction and its
 audit entry is committed right after it, before the data is returned
 (`guard.run_guarded_read`); inside a transaction Bundle the entry joins the
 Bundle's transaction. Nothing outside this module calls `store.open_row`,
-except `records.reindex`, which decrypts stored versions only to rebuild their
+except `records.store.reindex`, which decrypts stored versions only to rebuild their
 blind indexes and returns no content.
 """
 
@@ -25,9 +25,8 @@ from carewall.core.clock import utcnow
 from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.actors import Actor, Purpose
-from carewall.records.audit_patients import patient_part
-from carewall.records.guard import (
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import (
     blocked,
     hidden_compartments,
     readable,
@@ -36,10 +35,11 @@ from carewall.records.guard import (
     restricted,
     run_guarded_read,
 )
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import Action, allowed
+from carewall.records.access.matrix import Action, allowed
+from carewall.records.actors import Actor, Purpose
 from carewall.records.models import FhirResource
-from carewall.records.search import MAX_RESULTS, count_rows, find_rows
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.search import MAX_RESULTS, count_rows, find_rows
 from carewall.records.tags import RecordsTag
 
 

@@ -20,12 +20,12 @@ from carewall.audit import Append, Outcome, audited_read, deferred_read, record
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records import store
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.matrix import BREAK_GLASS_ROLES, DIRECTORY, Action, allowed
 from carewall.records.actors import Actor
-from carewall.records.audit_patients import patient_part
 from carewall.records.errors import BreakGlassRequiredError
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import BREAK_GLASS_ROLES, DIRECTORY, Action, allowed
 from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 
 T = TypeVar("T")

@@ -48,9 +48,10 @@ from carewall.records.access import (
     read_in,
     search_page_in,
 )
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import Denied, run_guarded, run_guarded_read
 from carewall.records.actors import Actor, Purpose
-from carewall.records.audit_patients import patient_part
-from carewall.records.bundle_entries import (
+from carewall.records.bundles.entries import (
     BundleEntryError,
     BundleRequest,
     EntryRequest,
@@ -58,7 +59,7 @@ from carewall.records.bundle_entries import (
     MultipleMatchesError,
     invalid,
 )
-from carewall.records.bundle_plan import (
+from carewall.records.bundles.plan import (
     PlannedDelete,
     PlannedWrite,
     Target,
@@ -68,20 +69,19 @@ from carewall.records.bundle_plan import (
     plan_write,
     unchanged,
 )
-from carewall.records.bundles import references, rewrite_references
-from carewall.records.compartments import (
+from carewall.records.bundles.units import references, rewrite_references
+from carewall.records.errors import RecordValidationError, VersionConflictError
+from carewall.records.services import delete_in, write_in
+from carewall.records.store.compartments import (
     canonicalise,
     compartment_of,
     fhir_base,
     patient_candidates,
 )
-from carewall.records.errors import RecordValidationError, VersionConflictError
-from carewall.records.guard import Denied, run_guarded, run_guarded_read
-from carewall.records.keys import RecordKeys
-from carewall.records.search import PageRequest, find_rows
-from carewall.records.services import delete_in, write_in
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.search import PageRequest, find_rows
+from carewall.records.store.validation import validate_resource
 from carewall.records.tags import RecordsTag
-from carewall.records.validation import validate_resource
 
 T = TypeVar("T")
 
@@ -512,7 +512,7 @@ def _with_references(
     """The entry's resource with its id, references to other entries resolved.
 
     References to the Bundle's base URL or to this server's FHIR base (`own`)
-    become canonical (`Type/id`, `records.compartments`), so the resource lands
+    become canonical (`Type/id`, `records.store.compartments`), so the resource lands
     in the right patient's compartment. A `urn:` reference nothing in the
     Bundle defines, or a conditional reference, is refused: it would leave the
     resource outside the compartment it belongs to.

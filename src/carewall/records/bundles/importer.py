@@ -22,18 +22,18 @@ from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.records import store
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import require_type, run_guarded
+from carewall.records.access.matrix import Action
 from carewall.records.actors import Actor
-from carewall.records.audit_patients import patient_part
-from carewall.records.bundles import Unit, find_files, read_unit, rewrite_references
-from carewall.records.compartments import canonicalise, fhir_base
+from carewall.records.bundles.references import ConditionalResolver, resolve_identity
+from carewall.records.bundles.units import Unit, find_files, read_unit, rewrite_references
 from carewall.records.errors import Issue, RecordValidationError
-from carewall.records.guard import require_type, run_guarded
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import Action
 from carewall.records.models import FhirResource
-from carewall.records.references import ConditionalResolver, resolve_identity
+from carewall.records.store.compartments import canonicalise, fhir_base
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.validation import SUPPORTED_TYPES, validate_resource
 from carewall.records.tags import RecordsTag
-from carewall.records.validation import SUPPORTED_TYPES, validate_resource
 
 
 @dataclass

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from carewall.audit import AuditEvent, record_all_about
 from carewall.records import store
 from carewall.records.actors import Actor
-from carewall.records.compartments import compartment_of
-from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import change_event, check_delete, check_write
+from carewall.records.store.compartments import compartment_of
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 
 Target = tuple[str, str]  # (resource type, logical id)

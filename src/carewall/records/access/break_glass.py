@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from carewall.audit import entries_by_actor, record
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
-from carewall.records.audit_patients import reveal
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import reveal
 from carewall.records.models import BreakGlassGrant
 from carewall.records.services import EMERGENCY_STOPPED_CODE, GrantFacts, emergency_event
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 
 EXPIRED = "expired"

@@ -28,17 +28,17 @@ from carewall.core.clock import utcnow
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
-from carewall.records.actors import Actor, Purpose
-from carewall.records.audit_patients import (
+from carewall.records.access.audit_patients import (
     entries_about_patient,
     names_one_patient,
     patient_part,
     record_with_part,
     subjects_of,
 )
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import CLINICAL, DEMOGRAPHICS, FINANCIAL
+from carewall.records.access.matrix import CLINICAL, DEMOGRAPHICS, FINANCIAL
+from carewall.records.actors import Actor, Purpose
 from carewall.records.models import AccessFlagResolution
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import PortalTag, RecordsTag
 
 MAX_EVENTS = 200

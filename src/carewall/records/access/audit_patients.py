@@ -50,7 +50,7 @@ from carewall.audit import (
 )
 from carewall.audit.models import AuditEntry
 from carewall.core import crypto
-from carewall.records.keys import RecordKeys
+from carewall.records.store.keys import RecordKeys
 
 SUBJECT_PREFIX = "patient-ref:"
 LEGACY_PREFIX = "Patient/"
