@@ -26,10 +26,9 @@ from rich.table import Table
 from sqlalchemy import text
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, prepare_keys, queries
-from carewall.identity.requests import Origin
-from carewall.records import Actor
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.registry import create_app
@@ -55,7 +54,7 @@ def prepare(home: Path) -> str:
     runtime = open_runtime(Settings(home=home))
     prepare_keys(runtime.keys)
     prepare_record_keys(runtime.keys)
-    create_resource(runtime, Actor.system_actor("bench"), PATIENT)
+    create_resource(runtime, Caller.cli("bench"), PATIENT)
     with runtime.db.engine.begin() as connection:
         connection.execute(text("CREATE TABLE bench_plain (id VARCHAR(64) PRIMARY KEY, body TEXT)"))
         connection.execute(

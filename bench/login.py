@@ -28,11 +28,11 @@ from rich.table import Table
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import accounts, factors, prepare_keys
 from carewall.identity.models import User
 from carewall.identity.passwords import HASHER, hash_password
-from carewall.identity.requests import Origin
 from carewall.registry import create_app
 from carewall.web.auth import ALL, Caller, require
 from harness import start_server, timed_gets, timed_pair  # bench/ is on sys.path when run

@@ -43,11 +43,10 @@ from sqlalchemy.engine import make_url
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, factors, prepare_keys, queries
 from carewall.identity.models import User
-from carewall.identity.requests import Origin
-from carewall.records import Actor
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.registry import create_app
@@ -92,7 +91,7 @@ def prepare(home: Path, database_url: str | None) -> tuple[str, str]:
     runtime = open_runtime(Settings(home=home, database_url=database_url))
     prepare_keys(runtime.keys)
     prepare_record_keys(runtime.keys)
-    system = Actor.system_actor("bench")
+    system = Caller.cli("bench")
     subject = {"reference": f"Patient/{PATIENT}"}
     create_resource(
         runtime,

@@ -15,17 +15,16 @@ from sqlalchemy import text
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
-from carewall.records import Actor
 from carewall.records.services import create_resource, restrict_compartment
 from tests.browser.conftest import LiveServer, oathtool, start_server
 from tests.functional.records_helpers import minimal
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "doctor@clinic.example"
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 
 pytestmark = pytest.mark.skipif(
     shutil.which("oathtool") is None, reason="Debian's oathtool is not installed"

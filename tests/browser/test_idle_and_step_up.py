@@ -21,9 +21,9 @@ from sqlalchemy import text
 from carewall.audit import entries_with_action
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import Role, accounts, policy
-from carewall.identity.requests import Origin
 from tests.browser.conftest import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"

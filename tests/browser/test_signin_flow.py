@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from carewall.core.config import Settings
+from carewall.core.context import Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
 from tests.browser.conftest import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"

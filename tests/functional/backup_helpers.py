@@ -23,10 +23,10 @@ import pytest
 from pydantic import SecretStr
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.mail import mail_sender_for
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import install
 from tests.conftest import POSTGRES_URL, _pg_admin_url, _pg_execute
@@ -34,7 +34,7 @@ from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, make_user
 
 BACKUP_PASSWORD = "test-backup-password-8471"
-WRITER = Actor.system_actor("writer")
+WRITER = Caller.cli("writer")
 
 
 def require_restic() -> None:

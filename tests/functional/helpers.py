@@ -21,9 +21,9 @@ from aiosmtpd.smtp import Session as SmtpSession
 from fastapi.testclient import TestClient
 
 from carewall.core.clock import set_clock
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
 from tests.functional.signin_helpers import csrf, login, post, totp_code
 from tests.functional.signin_helpers import enrol_totp as enrol_totp_with_codes
 

@@ -9,9 +9,9 @@ import pyotp
 from fastapi.testclient import TestClient
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
 
 PASSWORD = "violet harbour lantern 1987"  # passes the policy, not on the breached list
 CLI = Origin(ip="", user_agent="cli")

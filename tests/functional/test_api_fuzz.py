@@ -24,10 +24,11 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import SUPPORTED_TYPES, Actor
+from carewall.records import SUPPORTED_TYPES
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
@@ -59,7 +60,7 @@ class Fuzzed:
         secret, _ = apitokens.create_token(runtime, user_id, "fuzz", sorted(SCOPES), CLI)
         self.auth = {"Authorization": f"Bearer {secret}"}
         patient = minimal("Patient", "fuzz-patient")
-        create_resource(runtime, Actor.system_actor("test"), patient)
+        create_resource(runtime, Caller.cli("test"), patient)
         self.patient_id = str(patient["id"])
 
 

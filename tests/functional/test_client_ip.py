@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from carewall.audit import AuditEntryView, recent_entries
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import Actor
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
 from tests.browser.conftest import LiveServer, start_server
@@ -140,7 +140,7 @@ def test_every_records_audit_entry_carries_the_client_address(
     runtime: Runtime, fhir_and_pages: tuple[TestClient, TestClient, dict[str, str]]
 ) -> None:
     api, browser, auth = fhir_and_pages
-    system = Actor.system_actor("test")
+    system = Caller.cli("test")
     create_resource(runtime, system, minimal("Patient", "p1"))
     create_resource(runtime, system, minimal("Patient", "p2"))
     restrict_compartment(runtime, system, "p2", "vip")

@@ -29,9 +29,9 @@ from sqlalchemy import select
 
 from carewall.audit import entries_with_action
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor
 from carewall.records.access.audit_patients import reveal_entry
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
@@ -241,7 +241,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         assert user_id is not None
         scopes = ["fhir:read", "fhir:write"]
         secret, _ = apitokens.create_token(runtime, user_id, "crash test", scopes, CLI)
-        create_resource(runtime, Actor.system_actor("test"), minimal("Patient", PATIENT_ID))
+        create_resource(runtime, Caller.cli("test"), minimal("Patient", PATIENT_ID))
     finally:
         runtime.close()
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}

@@ -18,9 +18,9 @@ from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor
 from carewall.records.bundles.importer import import_file
 from tests.browser.conftest import LiveServer, start_server
 from tests.functional.records_helpers import synthea_files
@@ -55,7 +55,7 @@ def _token(runtime: Runtime, email: str, role: str, patient_id: str | None = Non
 @pytest.fixture
 def practice(runtime: Runtime, settings: Settings) -> Iterator[Practice]:
     """One Synthea patient imported, two tokens, and the real server on that data."""
-    report = import_file(runtime, Actor.system_actor("test"), synthea_files(1)[0])
+    report = import_file(runtime, Caller.cli("test"), synthea_files(1)[0])
     assert not report.failed, report.error
     clinician = _token(runtime, "doctor@clinic.example", "clinician")
     patient = _token(runtime, "alexis@example.org", "patient", patient_id=ALEXIS)

@@ -22,10 +22,10 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
@@ -50,7 +50,7 @@ def bearer(runtime: Runtime) -> dict[str, str]:
         user_id = queries.user_id_for_email(session, "fuzz@clinic.example")
     assert user_id is not None
     secret, _ = apitokens.create_token(runtime, user_id, "t", sorted(SCOPES), CLI)
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), minimal("Patient", "p1"))
     return {"Authorization": f"Bearer {secret}"}
 
 

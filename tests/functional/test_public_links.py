@@ -22,10 +22,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.browser.conftest import free_port, start_server
@@ -64,7 +64,7 @@ def every_url(value: Any) -> list[str]:
 def test_fhir_links_never_follow_the_host_header(public_runtime: Runtime) -> None:
     runtime = public_runtime
     token = _token(runtime)
-    system = Actor.system_actor("test")
+    system = Caller.cli("test")
     create_resource(runtime, system, minimal("Patient", "p1"))
     for _ in range(3):
         create_resource(runtime, system, minimal("Observation", "p1"))
@@ -125,7 +125,7 @@ def test_an_absolute_reference_to_the_host_header_is_not_this_server(
     public_runtime: Runtime,
 ) -> None:
     token = _token(public_runtime)
-    create_resource(public_runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    create_resource(public_runtime, Caller.cli("test"), minimal("Patient", "p1"))
     auth = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
     bundle = {
         "resourceType": "Bundle",

@@ -23,10 +23,11 @@ from sqlalchemy import select
 
 from carewall.audit import entries_with_action
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller
 from carewall.core.db import alembic_config, new_id
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor, RecordsTag, store
+from carewall.records import RecordsTag, store
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.records.store.keys import RecordKeys, canonical_json
@@ -36,7 +37,7 @@ from carewall.registry import create_app
 from tests.functional.fhir_helpers import outcome, token_for
 from tests.functional.records_helpers import minimal
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 CODE = {"coding": [{"system": "http://loinc.org", "code": "LEGACY-1"}]}
 
 

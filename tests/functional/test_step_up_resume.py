@@ -25,10 +25,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, accounts, passwords, policy, queries
 from carewall.identity.models import User
-from carewall.records import Actor
 from carewall.records import queries as record_queries
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
@@ -232,13 +232,13 @@ def _disabled_nurse(runtime: Runtime) -> str:
 
 
 def _patient(runtime: Runtime) -> str:
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), minimal("Patient", "p1"))
     return "p1"
 
 
 def _restricted_patient(runtime: Runtime) -> str:
     patient_id = _patient(runtime)
-    restrict_compartment(runtime, Actor.system_actor("test"), patient_id, "vip")
+    restrict_compartment(runtime, Caller.cli("test"), patient_id, "vip")
     return patient_id
 
 

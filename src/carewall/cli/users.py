@@ -18,12 +18,12 @@ from rich.table import Table
 
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
+from carewall.core.context import Origin
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts, apitokens, queries
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.queries import UserOverview
-from carewall.identity.requests import Origin
 
 app = typer.Typer(help="Staff and patient accounts.", no_args_is_help=True)
 

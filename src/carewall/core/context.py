@@ -42,7 +42,15 @@ class Origin:
 
 def user_ref(user_id: str) -> str:
     """The audit reference of a user account; the only place the form is spelled."""
-    return f"user:{user_id}"
+    return f"{_USER}{user_id}"
+
+
+def user_id_of(ref: str) -> str | None:
+    """The user id in an audit reference made by `user_ref`, else None (`cli`, `job:...`)."""
+    return ref.removeprefix(_USER) if ref.startswith(_USER) else None
+
+
+_USER = "user:"
 
 
 @dataclass(frozen=True)

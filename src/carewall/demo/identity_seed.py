@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import DemoLogin, Seeder
 from carewall.identity import Role, accounts
-from carewall.identity.requests import Origin
 
 _DEMO = Origin(user_agent="demo-seed")
 

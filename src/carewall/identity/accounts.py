@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin, user_ref
 from carewall.core.db import new_id
 from carewall.core.errors import ValidationError
 from carewall.core.inputs import storable_text
@@ -24,9 +25,8 @@ from carewall.core.mail import MailError, OutgoingMail
 from carewall.core.runtime import Runtime
 from carewall.identity import factors, links, notices, passwords, sessions
 from carewall.identity.errors import AuthenticationError, InviteError
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit
 from carewall.identity.models import ApiToken, Invite, MfaPolicy, User, WebSession
-from carewall.identity.requests import Origin
 from carewall.identity.roles import Role
 from carewall.identity.sessions import Stage
 from carewall.identity.signin import normalise_email

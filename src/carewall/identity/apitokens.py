@@ -13,11 +13,11 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin, user_ref
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit
 from carewall.identity.models import ApiToken, User
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag as Tag
 from carewall.identity.tokens import digest, new_secret
 

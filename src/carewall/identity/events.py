@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from carewall.audit import DetailValue, Outcome, record_from
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
 
 
@@ -22,11 +22,6 @@ def audit(
 ) -> None:
     """Append an identity event in the caller's transaction."""
     record_from(session, tag, origin, actor=actor, subject=subject, outcome=outcome, **details)
-
-
-def user_ref(user_id: str) -> str:
-    """How users appear as actors and subjects in the trail."""
-    return f"user:{user_id}"
 
 
 def record_refusal(

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import entries_about
 from carewall.core.config import Settings
-from carewall.identity.events import user_ref
+from carewall.core.context import describe_user_agent, user_ref
 from carewall.identity.models import Invite, RecoveryCode, TotpDevice, User, WebAuthnCredential
 from carewall.identity.passwords import MIN_ZXCVBN_SCORE
-from carewall.identity.requests import describe_user_agent
 from carewall.identity.roles import Role
 from carewall.identity.signin import normalise_email
 from carewall.identity.tags import IdentityTag as Tag

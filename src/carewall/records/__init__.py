@@ -1,12 +1,13 @@
 """Layer 3: the protected patient-record vault (encrypted FHIR R4 resources).
 
 Callers read through `access` (the one chokepoint that decrypts), change
-through `services`, and import through `importer`; they describe themselves
-with an `Actor`.
+through `services`, and import through `bundles.importer`; they describe
+themselves with the `core.context.Caller` of their request, command or job,
+and state a `Purpose` of use with every read.
 """
 
+from carewall.core.context import Purpose
 from carewall.records.access.matrix import MATRIX, Action
-from carewall.records.actors import Actor, Purpose
 from carewall.records.errors import (
     BreakGlassRequiredError,
     Issue,
@@ -24,7 +25,6 @@ __all__ = [
     "MATRIX",
     "SUPPORTED_TYPES",
     "Action",
-    "Actor",
     "BreakGlassRequiredError",
     "Issue",
     "Purpose",

@@ -108,7 +108,7 @@ class BreakGlassGrant(Base):
     The free-text reason may contain clinical context, so it is encrypted like
     a record (associated data `break-glass/{id}`); the reason code is not.
     `channel` is the browser session that started it (`session:<id>`, see
-    `Actor.channel`): the grant opens the compartment in that session only.
+    `Caller.channel`): the grant opens the compartment in that session only.
     Grants from before migration 0008 have none and open nothing.
     """
 

@@ -21,7 +21,7 @@ from carewall.core.context import Caller as Caller  # routes import it with the 
 from carewall.core.context import Origin, user_ref
 from carewall.core.errors import CarewallError, PermissionDeniedError
 from carewall.core.runtime import Runtime
-from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin, stepup
+from carewall.identity import ActiveSession, Role, Stage, apitokens, links, sessions, signin, stepup
 from carewall.identity.events import record_refusal
 from carewall.identity.tags import IdentityTag
 
@@ -95,9 +95,15 @@ def session_caller(request: Request, active: ActiveSession) -> Caller:
         active.user.id,
         active.role,
         email=active.user.email,
+        patient_id=_patient_of(request, active.user.id, active.role),
         origin=origin_of(request),
         session_id=active.session.id,
     )
+
+
+def _patient_of(request: Request, user_id: str, role: Role) -> str | None:
+    """A patient's linked Patient id: the only compartment their caller context opens."""
+    return links.patient_id_of(runtime_of(request), user_id) if role is Role.PATIENT else None
 
 
 def active_session(request: Request) -> ActiveSession:
@@ -267,10 +273,12 @@ def _api_caller(request: Request, *, touch: bool = True) -> Caller | None:
                 subject=request.url.path[:200],
             )
             return None
+        role = Role(identity.role)
         return Caller.for_user(
             identity.user_id,
-            Role(identity.role),
+            role,
             email=identity.email,
+            patient_id=_patient_of(request, identity.user_id, role),
             origin=origin_of(request),
             token_id=identity.token_id,
             scopes=identity.scopes,

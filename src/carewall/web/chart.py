@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for, search_for
 from carewall.records.access.matrix import Action, allowed
 from carewall.web.vitals import Trend, trends
@@ -80,7 +81,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_chart(runtime: Runtime, actor: Actor, patient_id: str, purpose: Purpose) -> Chart:
+def load_chart(runtime: Runtime, actor: Caller, patient_id: str, purpose: Purpose) -> Chart:
     """The chart of one patient as `actor` may see it (raises the vault's access errors)."""
     patient = get_record_for(runtime, actor, "Patient", patient_id, purpose)
     chart = Chart(demographics_of(patient))

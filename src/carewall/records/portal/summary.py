@@ -2,7 +2,7 @@
 
 `summarise` is pure (resources in, display rows out) so the page and the
 download show exactly the same thing; `my_record` reads the compartment through
-`access` with the patient's own Actor, so the vault's chokepoint decides, and
+`access` with the patient's own Caller, so the vault's chokepoint decides, and
 every read is audited with purpose "patient request".
 """
 
@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from carewall.core.context import Caller, Purpose
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records.access import get_record_for, search_for
-from carewall.records.actors import Actor, Purpose
 
 RECENT = 20
 # Resources of one type read (and decrypted) for the portal page, newest written first:
@@ -56,7 +56,7 @@ class RecordSummary:
     partial: bool = False  # some section shows only the most recently recorded entries
 
 
-def my_record(runtime: Runtime, actor: Actor) -> RecordSummary | None:
+def my_record(runtime: Runtime, actor: Caller) -> RecordSummary | None:
     """The patient's own record (None when the account is not linked to a stored one)."""
     if actor.patient_id is None:
         return None

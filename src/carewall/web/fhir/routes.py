@@ -1,7 +1,7 @@
 """FHIR R4 REST endpoints: thin adapters from HTTP to `records.access` and `records.services`.
 
 Every decision (matrix, compartment, break-glass) and every audit entry is made
-by the records domain; a route checks the request's shape, builds the `Actor`,
+by the records domain; a route checks the request's shape, builds the `Caller`,
 calls one records function and renders FHIR JSON. Errors reach the global
 handler, which answers OperationOutcome under /fhir/.
 """
@@ -32,7 +32,6 @@ from carewall.web.fhir import paging
 from carewall.web.fhir.capability import capability_statement
 from carewall.web.fhir.inputs import (
     SearchRequest,
-    actor_for,
     bad_request,
     body_of_type,
     check_format,
@@ -119,7 +118,7 @@ def _search(
 ) -> FhirResponse:
     runtime = runtime_of(request)
     page = _page(runtime, caller, resource_type, asked)
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    actor, purpose = caller, purpose_of(request, caller)
     found = search_page_for(
         runtime, actor, resource_type, page.params, purpose, count=page.count, after=page.after
     )
@@ -168,7 +167,7 @@ def transaction_or_batch(request: Request, caller: Writer, body: Body) -> FhirRe
     def search_page(resource_type: str, items: Sequence[tuple[str, str]]) -> paging.Page:
         return _page(runtime, caller, resource_type, search_request(resource_type, list(items)))
 
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    actor, purpose = caller, purpose_of(request, caller)
     done = process_bundle(runtime, actor, asked, purpose, search_page)
     entries = [
         bundle_entry(base, result, _entry_resource(request, caller, entry, result))
@@ -201,7 +200,7 @@ def create(request: Request, resource_type: str, caller: Writer, body: Body) -> 
         problem = "conditional create is supported in Bundles (entry.request.ifNoneExist)"
         raise bad_request("If-None-Exist", problem, "not-supported")
     resource = {k: v for k, v in body_of_type(body, resource_type).items() if k != "id"}
-    meta = create_resource(runtime_of(request), actor_for(request, caller), resource)
+    meta = create_resource(runtime_of(request), caller, resource)
     return _written(request, caller, meta, 201)
 
 
@@ -215,7 +214,7 @@ def vread(
     number = version_number(version)
     if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    actor, purpose = caller, purpose_of(request, caller)
     resource = vread_for(runtime_of(request), actor, resource_type, logical_id, number, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
@@ -225,7 +224,7 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
     """Every version of one resource, newest first (a history Bundle)."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    actor, purpose = caller, purpose_of(request, caller)
     entries = history_for(runtime_of(request), actor, resource_type, logical_id, purpose)
     bundle = history_bundle(
         base_url(request),
@@ -242,7 +241,7 @@ def read(request: Request, resource_type: str, logical_id: str, caller: Reader) 
     """The current version, with ETag and Last-Modified."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    actor, purpose = caller, purpose_of(request, caller)
     resource = get_record_for(runtime_of(request), actor, resource_type, logical_id, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
@@ -257,9 +256,7 @@ def update(
     if resource.get("id") != logical_id:
         raise bad_request("id", "must be the id in the URL", "value")
     version = if_match(request)
-    meta = update_resource(
-        runtime_of(request), actor_for(request, caller), resource, if_match=version
-    )
+    meta = update_resource(runtime_of(request), caller, resource, if_match=version)
     created = meta["changed"] and meta["versionId"] == 1
     return _written(request, caller, meta, 201 if created else 200)
 
@@ -269,9 +266,7 @@ def delete(request: Request, resource_type: str, logical_id: str, caller: Writer
     """Soft delete: history keeps the earlier versions; reads answer 410 afterwards."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    meta = delete_resource(
-        runtime_of(request), actor_for(request, caller), resource_type, logical_id
-    )
+    meta = delete_resource(runtime_of(request), caller, resource_type, logical_id)
     response = outcome_response(
         200, f"{resource_type}/{logical_id} deleted.", severity="information"
     )
@@ -295,6 +290,6 @@ def _written(request: Request, caller: Caller, meta: dict[str, Any], status: int
         )
         response.headers.update(headers)
         return response
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    actor, purpose = caller, purpose_of(request, caller)
     resource = vread_for(runtime_of(request), actor, resource_type, logical_id, version, purpose)
     return FhirResponse(resource, status, headers={**headers, **version_headers(resource)})

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.clock import utcnow
+from carewall.core.context import describe_user_agent
 from carewall.core.errors import ValidationError
 from carewall.identity import (
     accounts,
@@ -22,7 +23,6 @@ from carewall.identity import (
 )
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError
-from carewall.identity.requests import describe_user_agent
 from carewall.web.auth import (
     ALL,
     Caller,

@@ -1,6 +1,6 @@
 """Staff patient pages: search, chart, demographics, vitals, notes, restriction, break-glass.
 
-Routes stay thin: check the form, build the records `Actor`, call one vault
+Routes stay thin: check the form, pass the request's `Caller` to one vault
 function, render. Every read and write goes through `records.access` and
 `records.services`, which decide and audit. Search values travel in POST
 bodies and the page title is always "Patients", so no name or birth date
@@ -30,7 +30,6 @@ from carewall.records.services import (
 from carewall.web import patient_forms as forms
 from carewall.web.auth import Caller, Resume, active_session, require, runtime_of
 from carewall.web.chart import SECTION_LIMIT, SECTIONS, demographics_of, load_chart
-from carewall.web.fhir.inputs import actor_for
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -70,7 +69,7 @@ def _back(request: Request, target: str, message: str, level: str = "success") -
 
 def _purpose(request: Request, caller: Caller, patient_id: str) -> Purpose:
     """Emergency treatment while a break-glass grant is open; otherwise by role."""
-    actor = actor_for(request, caller)
+    actor = caller
     if record_queries.emergency_access(runtime_of(request), actor, patient_id):
         return Purpose.EMERGENCY
     return _PURPOSES.get(caller.role, Purpose.OPERATIONS)
@@ -78,7 +77,7 @@ def _purpose(request: Request, caller: Caller, patient_id: str) -> Purpose:
 
 def _chart_context(request: Request, caller: Caller, patient_id: str) -> dict[str, Any]:
     """What every page of one chart shows: the emergency banner and the patient id."""
-    actor = actor_for(request, caller)
+    actor = caller
     grant = record_queries.emergency_access(runtime_of(request), actor, patient_id)
     return {"patient_id": patient_id, "emergency": grant}
 
@@ -105,7 +104,7 @@ def search(
     if errors:
         context = {"form": form, "errors": errors, "results": None}
         return render(request, "patients/search.html", context, status=422)
-    actor = actor_for(request, caller)
+    actor = caller
     found = search_for(
         runtime_of(request),
         actor,
@@ -139,7 +138,7 @@ def _search_params(form: dict[str, str]) -> tuple[dict[str, list[str]], list[str
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def chart(request: Request, caller: Staff, patient_id: str) -> Response:
     """The chart; a restricted record shows the break-glass screen to clinicians instead."""
-    runtime, actor = runtime_of(request), actor_for(request, caller)
+    runtime, actor = runtime_of(request), caller
     try:
         loaded = load_chart(runtime, actor, patient_id, _purpose(request, caller, patient_id))
     except BreakGlassRequiredError:
@@ -161,7 +160,7 @@ def chart(request: Request, caller: Staff, patient_id: str) -> Response:
 @router.get("/patients/{patient_id}/demographics", response_class=HTMLResponse)
 def demographics_page(request: Request, caller: Editor, patient_id: str) -> Response:
     """The edit form for name, phone, email and address."""
-    actor = actor_for(request, caller)
+    actor = caller
     patient = get_record_for(
         runtime_of(request), actor, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
@@ -190,7 +189,7 @@ def save_demographics(
     postal_code: FormStr = "",
 ) -> Response:
     """Save the edit if nobody changed the record since the form was loaded (If-Match)."""
-    runtime, actor = runtime_of(request), actor_for(request, caller)
+    runtime, actor = runtime_of(request), caller
     form = {"family": family, "given": given, "phone": phone, "email": email}
     form = {
         k: v.strip()
@@ -229,7 +228,7 @@ def add_observation(
     resource, errors = forms.vital_observation(patient_id, kind, value, date)
     if resource is None:
         return _back(request, _chart_path(patient_id) + "#add-vital", " ".join(errors), "error")
-    create_resource(runtime_of(request), actor_for(request, caller), resource)
+    create_resource(runtime_of(request), caller, resource)
     return _back(request, _chart_path(patient_id), "Vital sign recorded.")
 
 
@@ -241,7 +240,7 @@ def add_note(
     resource, errors = forms.note_document(patient_id, caller.email, title, text)
     if resource is None:
         return _back(request, _chart_path(patient_id) + "#add-note", " ".join(errors), "error")
-    create_resource(runtime_of(request), actor_for(request, caller), resource)
+    create_resource(runtime_of(request), caller, resource)
     return _back(request, _chart_path(patient_id), "Note saved.")
 
 
@@ -252,7 +251,7 @@ def restrict(
     """Mark the record restricted; from then on staff open it only through break-glass."""
     if reason not in forms.RESTRICT_REASONS:
         return _back(request, _chart_path(patient_id), "Choose a reason from the list.", "error")
-    actor = actor_for(request, caller)
+    actor = caller
     get_record_for(
         runtime_of(request), actor, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
@@ -303,7 +302,7 @@ def break_glass(
         if choice is None:
             message = "Choose a reason from the list."
         return _back(request, f"{_chart_path(patient_id)}/break-glass", message, "error")
-    runtime, actor = runtime_of(request), actor_for(request, caller)
+    runtime, actor = runtime_of(request), caller
     if not record_queries.is_restricted(runtime, patient_id):  # nothing to break: open it
         return RedirectResponse(_chart_path(patient_id), status_code=303)
     label, code = choice
@@ -324,7 +323,7 @@ def _alert_officers(request: Request, caller: Caller) -> None:
 @router.post("/patients/{patient_id}/break-glass/stop")
 def stop_emergency(request: Request, caller: Clinician, patient_id: str) -> Response:
     """End emergency access now (it also ends by itself when the time is up)."""
-    runtime, actor = runtime_of(request), actor_for(request, caller)
+    runtime, actor = runtime_of(request), caller
     grant = record_queries.emergency_access(runtime, actor, patient_id)
     if grant is None:
         return _back(request, "/patients", "Emergency access had already ended.", "info")

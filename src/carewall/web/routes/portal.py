@@ -1,6 +1,6 @@
 """The patient portal: my record, downloads, and "Who has looked at my record".
 
-Routes are thin: the patient's records `Actor` (their own compartment only)
+Routes are thin: the patient's `Caller` (their own compartment only)
 goes to `records.portal` (`summary`, `export`, `accounting`), which decide
 and audit. No URL carries a record id, so there is nothing to guess.
 """
@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.errors import ValidationError
 from carewall.identity import Role
-from carewall.records import Actor
 from carewall.records.access import export_compartment
 from carewall.records.portal.accounting import (
     MAX_COMMENT,
@@ -29,8 +28,7 @@ from carewall.records.portal.accounting import (
 from carewall.records.portal.export import export_patient_bundle
 from carewall.records.portal.flags import PatientFlag, flags_for_patient
 from carewall.records.portal.summary import my_record, summarise
-from carewall.web.auth import Caller, origin_of, require, runtime_of
-from carewall.web.fhir.inputs import actor_for
+from carewall.web.auth import Caller, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.guards import AuditSeq
 from carewall.web.templating import render, templates
@@ -39,21 +37,17 @@ router = APIRouter(include_in_schema=False)
 PatientCaller = Annotated[Caller, Depends(require(Role.PATIENT))]
 
 
-def _actor(request: Request, caller: Caller) -> Actor:
-    return actor_for(request, caller)
-
-
 @router.get("/portal", response_class=HTMLResponse)
 def portal_home(request: Request, caller: PatientCaller) -> Response:
     """The patient's own record in plain language (friendly page when none is linked)."""
-    summary = my_record(runtime_of(request), _actor(request, caller))
+    summary = my_record(runtime_of(request), caller)
     return render(request, "portal/home.html", {"summary": summary})
 
 
 @router.get("/portal/download.json")
 def download_json(request: Request, caller: PatientCaller) -> Response:
     """The whole compartment as a FHIR Bundle (audited as an export)."""
-    actor = _actor(request, caller)
+    actor = caller
     if actor.patient_id is None:
         return _no_record(request)
     bundle = export_patient_bundle(runtime_of(request), actor, actor.patient_id)
@@ -67,7 +61,7 @@ def download_json(request: Request, caller: PatientCaller) -> Response:
 @router.get("/portal/download.html")
 def download_html(request: Request, caller: PatientCaller) -> Response:
     """A printable, self-contained summary (audited as an export)."""
-    actor = _actor(request, caller)
+    actor = caller
     if actor.patient_id is None:
         return _no_record(request)
     summary = summarise(export_compartment(runtime_of(request), actor, actor.patient_id))
@@ -83,7 +77,7 @@ def download_html(request: Request, caller: PatientCaller) -> Response:
 @router.get("/portal/access", response_class=HTMLResponse)
 def access_page(request: Request, caller: PatientCaller) -> Response:
     """Who has looked at my record: staff accesses by day and category, newest first."""
-    actor = _actor(request, caller)
+    actor = caller
     runtime = runtime_of(request)
     events = access_events(runtime, actor.patient_id) if actor.patient_id else []
     groups = group_for_portal(events)
@@ -113,7 +107,7 @@ def flag(
 ) -> Response:
     """Flag an access the patient does not recognise; the security officer is alerted."""
     try:
-        flag_access(runtime_of(request), _actor(request, caller), seq, comment, origin_of(request))
+        flag_access(runtime_of(request), caller, seq, comment)
     except ValidationError as exc:  # too long, or already reported and not yet decided
         response = RedirectResponse("/portal/access", status_code=303)
         flash(request, response, exc.message, "error")
