@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from carewall.audit import recent_entries
+from carewall.core.context import Caller
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
@@ -13,7 +14,6 @@ from carewall.records import (
     SUPPORTED_TYPES,
     Action,
     BreakGlassRequiredError,
-    Caller,
     Purpose,
 )
 from carewall.records.access import get_record_for, history_for, search_for, vread_for
