@@ -59,13 +59,15 @@ class Caller:
 
     `ref` is what the audit trail records as the actor: `user:<id>` for people and
     their tokens, `cli` for the operator at the console, `job:<name>` for
-    scheduled work. `user_id` is empty for tooling. `system` marks trusted local
-    tooling (CLI, jobs): it passes the permission checks and is still audited.
+    scheduled work, the link's kind for the holder of a personal link. `user_id`
+    is empty for tooling. `role` is None only for a link holder, whom every
+    permission check refuses. `system` marks trusted local tooling (CLI, jobs):
+    it passes the permission checks and is still audited.
     Before sign-in there is no caller, only an `Origin`.
     """
 
     ref: str
-    role: Role
+    role: Role | None
     user_id: str = ""
     email: str = ""
     patient_id: str | None = None
@@ -114,6 +116,17 @@ class Caller:
         )
 
     @classmethod
+    def link_holder(cls, kind: str, origin: Origin) -> Caller:
+        """Someone holding a personal link (a learner's training link), with no account.
+
+        There is no role: every permission check refuses a caller without one, so
+        the link reaches only what its domain ties to the link itself. `kind`
+        names the link in the audit trail (`learner-link`) until the domain
+        knows whose link it is and names them instead.
+        """
+        return cls(ref=kind, role=None, origin=origin)
+
+    @classmethod
     def job(cls, name: str) -> Caller:
         """A scheduled or queued job run: full access, audited as `job:<name>`."""
         return cls(
@@ -125,9 +138,14 @@ class Caller:
         )
 
     @property
+    def has_staff_role(self) -> bool:
+        """The role is a staff role (tooling's included; a link holder has no role)."""
+        return self.role is not None and self.role.is_staff
+
+    @property
     def is_staff(self) -> bool:
-        """A signed-in member of staff (not a patient, not tooling)."""
-        return self.role.is_staff and not self.system
+        """A signed-in member of staff (not a patient, not tooling, not a link holder)."""
+        return self.has_staff_role and not self.system
 
     @property
     def channel(self) -> str | None:

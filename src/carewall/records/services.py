@@ -21,6 +21,7 @@ from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
@@ -230,7 +231,7 @@ def restrict_compartment(
     runtime: Runtime, actor: Caller, patient_id: str, reason_code: str
 ) -> None:
     """Mark a patient's compartment restricted (VIP, employee, behavioural health, request)."""
-    if not (actor.system or actor.role.value in {"admin", "clinician"}):
+    if not (actor.system or actor.role in {Role.ADMIN, Role.CLINICIAN}):
         raise PermissionDeniedError("Only clinicians and the security officer restrict records.")
     keys = RecordKeys.from_keystore(runtime.keys)
     ref, code = keys.patient_ref(patient_id), reason_code[:32]

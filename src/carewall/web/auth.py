@@ -242,7 +242,7 @@ def require_api(
         if caller is None:
             raise LoginRequiredError()
         if caller.role not in allowed:
-            _refuse(request, caller.ref, role=caller.role)
+            _refuse(request, caller.ref, role=caller.role or "")
             raise PermissionDeniedError("Your role does not allow this.")
         if caller.scopes is not None and scope not in caller.scopes:
             _refuse(request, caller.ref, scope=scope)

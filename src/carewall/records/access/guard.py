@@ -162,7 +162,7 @@ def require_row(
     """
     if actor.system:
         return
-    if actor.role.is_staff:
+    if actor.has_staff_role:
         require_type(actor, action, resource_type, target)
         if patient_ref is not None and not opens(session, actor, [patient_ref], now):
             error = _restricted_error(actor)
@@ -196,7 +196,7 @@ def readable(
         return refs
     if not allowed(actor.role, Action.READ, resource_type):
         return set()
-    if actor.role.is_staff:
+    if actor.has_staff_role:
         hidden = blocked(session, actor, {r for r in refs if r is not None}, now)
         return {r for r in refs if r not in hidden}
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
@@ -220,7 +220,7 @@ _RESTRICTED = select(RestrictedCompartment.patient_ref).where(
 
 def blocked(session: Session, actor: Caller, patient_refs: set[str], now: datetime) -> set[str]:
     """The compartments among `patient_refs` that are restricted and not opened by a grant."""
-    if actor.system or not actor.role.is_staff or not patient_refs:
+    if actor.system or not actor.has_staff_role or not patient_refs:
         # A restriction keeps staff out; a patient is confined to their own compartment
         # by `require_row` and `_scope`, and always sees their own record.
         return set()

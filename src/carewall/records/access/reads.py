@@ -455,7 +455,7 @@ def export_compartment(runtime: Runtime, actor: Caller, patient_id: str) -> list
 
 def _scope(keys: RecordKeys, actor: Caller) -> str | None:
     """The compartment a patient's search is confined to (None: staff, by the matrix)."""
-    if actor.system or actor.role.is_staff:
+    if actor.system or actor.has_staff_role:
         return None
     return keys.patient_ref(actor.patient_id or "\x00no-patient")
 

@@ -54,7 +54,10 @@ BreakingGlass = Annotated[
 ]
 EMERGENCY_MINUTES = 60
 SEARCH_LIMIT = 50  # patients shown (and decrypted) for one search; narrower searches find more
-_PURPOSES = {Role.CLINICIAN: Purpose.TREATMENT, Role.BILLING: Purpose.PAYMENT}
+_PURPOSES: dict[Role | None, Purpose] = {
+    Role.CLINICIAN: Purpose.TREATMENT,
+    Role.BILLING: Purpose.PAYMENT,
+}
 
 
 def _chart_path(patient_id: str) -> str:

@@ -56,9 +56,9 @@ def _signed_in(request: Request, caller: Caller) -> Learner | None:
 
 
 def _by_link(request: Request, token: str) -> Learner:
-    # Audited as `staff:<id>` once the link resolves; training checks no role, so the
-    # least-privileged staff role stands in (the link reaches only its own assignments).
-    caller = Caller(ref="learner-link", role=Role.AUDITOR, origin=origin_of(request))
+    # Audited as `learner-link`, then as `staff:<id>` once the link resolves; the
+    # holder has no account and no role, and the link reaches only its own assignments.
+    caller = Caller.link_holder("learner-link", origin_of(request))
     try:
         with runtime_of(request).db.sessions() as session:
             return training.learner_for_link(session, token, caller)
