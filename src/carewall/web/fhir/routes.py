@@ -118,9 +118,9 @@ def _search(
 ) -> FhirResponse:
     runtime = runtime_of(request)
     page = _page(runtime, caller, resource_type, asked)
-    actor, purpose = caller, purpose_of(request, caller)
+    purpose = purpose_of(request, caller)
     found = search_page_for(
-        runtime, actor, resource_type, page.params, purpose, count=page.count, after=page.after
+        runtime, caller, resource_type, page.params, purpose, count=page.count, after=page.after
     )
     return FhirResponse(_searchset(request, caller, resource_type, page, found, self_url))
 
@@ -167,8 +167,8 @@ def transaction_or_batch(request: Request, caller: Writer, body: Body) -> FhirRe
     def search_page(resource_type: str, items: Sequence[tuple[str, str]]) -> paging.Page:
         return _page(runtime, caller, resource_type, search_request(resource_type, list(items)))
 
-    actor, purpose = caller, purpose_of(request, caller)
-    done = process_bundle(runtime, actor, asked, purpose, search_page)
+    purpose = purpose_of(request, caller)
+    done = process_bundle(runtime, caller, asked, purpose, search_page)
     entries = [
         bundle_entry(base, result, _entry_resource(request, caller, entry, result))
         for entry, result in zip(done.entries, done.results, strict=True)
@@ -214,8 +214,8 @@ def vread(
     number = version_number(version)
     if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
-    actor, purpose = caller, purpose_of(request, caller)
-    resource = vread_for(runtime_of(request), actor, resource_type, logical_id, number, purpose)
+    purpose = purpose_of(request, caller)
+    resource = vread_for(runtime_of(request), caller, resource_type, logical_id, number, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
@@ -224,8 +224,8 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
     """Every version of one resource, newest first (a history Bundle)."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    actor, purpose = caller, purpose_of(request, caller)
-    entries = history_for(runtime_of(request), actor, resource_type, logical_id, purpose)
+    purpose = purpose_of(request, caller)
+    entries = history_for(runtime_of(request), caller, resource_type, logical_id, purpose)
     bundle = history_bundle(
         base_url(request),
         resource_type,
@@ -241,8 +241,8 @@ def read(request: Request, resource_type: str, logical_id: str, caller: Reader) 
     """The current version, with ETag and Last-Modified."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    actor, purpose = caller, purpose_of(request, caller)
-    resource = get_record_for(runtime_of(request), actor, resource_type, logical_id, purpose)
+    purpose = purpose_of(request, caller)
+    resource = get_record_for(runtime_of(request), caller, resource_type, logical_id, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
@@ -290,6 +290,6 @@ def _written(request: Request, caller: Caller, meta: dict[str, Any], status: int
         )
         response.headers.update(headers)
         return response
-    actor, purpose = caller, purpose_of(request, caller)
-    resource = vread_for(runtime_of(request), actor, resource_type, logical_id, version, purpose)
+    purpose = purpose_of(request, caller)
+    resource = vread_for(runtime_of(request), caller, resource_type, logical_id, version, purpose)
     return FhirResponse(resource, status, headers={**headers, **version_headers(resource)})

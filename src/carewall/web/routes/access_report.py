@@ -26,8 +26,7 @@ REPORT = "/admin/access-report"
 
 
 def _report(request: Request, caller: Caller, patient_id: str) -> list[AccessEvent]:
-    viewer = caller
-    return access_report(runtime_of(request), viewer, patient_id)
+    return access_report(runtime_of(request), caller, patient_id)
 
 
 @router.get(REPORT, response_class=HTMLResponse)

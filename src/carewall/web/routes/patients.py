@@ -72,16 +72,14 @@ def _back(request: Request, target: str, message: str, level: str = "success") -
 
 def _purpose(request: Request, caller: Caller, patient_id: str) -> Purpose:
     """Emergency treatment while a break-glass grant is open; otherwise by role."""
-    actor = caller
-    if record_queries.emergency_access(runtime_of(request), actor, patient_id):
+    if record_queries.emergency_access(runtime_of(request), caller, patient_id):
         return Purpose.EMERGENCY
     return _PURPOSES.get(caller.role, Purpose.OPERATIONS)
 
 
 def _chart_context(request: Request, caller: Caller, patient_id: str) -> dict[str, Any]:
     """What every page of one chart shows: the emergency banner and the patient id."""
-    actor = caller
-    grant = record_queries.emergency_access(runtime_of(request), actor, patient_id)
+    grant = record_queries.emergency_access(runtime_of(request), caller, patient_id)
     return {"patient_id": patient_id, "emergency": grant}
 
 
@@ -107,10 +105,9 @@ def search(
     if errors:
         context = {"form": form, "errors": errors, "results": None}
         return render(request, "patients/search.html", context, status=422)
-    actor = caller
     found = search_for(
         runtime_of(request),
-        actor,
+        caller,
         "Patient",
         params,
         _PURPOSES.get(caller.role, Purpose.OPERATIONS),
@@ -141,9 +138,9 @@ def _search_params(form: dict[str, str]) -> tuple[dict[str, list[str]], list[str
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def chart(request: Request, caller: Staff, patient_id: str) -> Response:
     """The chart; a restricted record shows the break-glass screen to clinicians instead."""
-    runtime, actor = runtime_of(request), caller
+    runtime = runtime_of(request)
     try:
-        loaded = load_chart(runtime, actor, patient_id, _purpose(request, caller, patient_id))
+        loaded = load_chart(runtime, caller, patient_id, _purpose(request, caller, patient_id))
     except BreakGlassRequiredError:
         return _break_glass_page(request, caller, patient_id, status=403)
     context = {
@@ -163,9 +160,8 @@ def chart(request: Request, caller: Staff, patient_id: str) -> Response:
 @router.get("/patients/{patient_id}/demographics", response_class=HTMLResponse)
 def demographics_page(request: Request, caller: Editor, patient_id: str) -> Response:
     """The edit form for name, phone, email and address."""
-    actor = caller
     patient = get_record_for(
-        runtime_of(request), actor, "Patient", patient_id, _purpose(request, caller, patient_id)
+        runtime_of(request), caller, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
     return _demographics_form(request, caller, demographics_of(patient).__dict__, [])
 
@@ -192,7 +188,7 @@ def save_demographics(
     postal_code: FormStr = "",
 ) -> Response:
     """Save the edit if nobody changed the record since the form was loaded (If-Match)."""
-    runtime, actor = runtime_of(request), caller
+    runtime = runtime_of(request)
     form = {"family": family, "given": given, "phone": phone, "email": email}
     form = {
         k: v.strip()
@@ -200,14 +196,14 @@ def save_demographics(
     }
     shown = {**form, "id": patient_id, "version": version}
     patient = get_record_for(
-        runtime, actor, "Patient", patient_id, _purpose(request, caller, patient_id)
+        runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
     resource, errors = forms.updated_patient(patient, form)
     if_match = ascii_int(version, MAX_INT32)
     if resource is None or if_match is None:
         return _demographics_form(request, caller, shown, errors or ["Reload the page."], 422)
     try:
-        update_resource(runtime, actor, resource, if_match=if_match)
+        update_resource(runtime, caller, resource, if_match=if_match)
     except VersionConflictError:
         current = demographics_of(patient).__dict__
         message = (
@@ -254,11 +250,10 @@ def restrict(
     """Mark the record restricted; from then on staff open it only through break-glass."""
     if reason not in forms.RESTRICT_REASONS:
         return _back(request, _chart_path(patient_id), "Choose a reason from the list.", "error")
-    actor = caller
     get_record_for(
-        runtime_of(request), actor, "Patient", patient_id, _purpose(request, caller, patient_id)
+        runtime_of(request), caller, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
-    restrict_compartment(runtime_of(request), actor, patient_id, reason)
+    restrict_compartment(runtime_of(request), caller, patient_id, reason)
     return _back(request, _chart_path(patient_id), "The record is now restricted.")
 
 
@@ -305,12 +300,12 @@ def break_glass(
         if choice is None:
             message = "Choose a reason from the list."
         return _back(request, f"{_chart_path(patient_id)}/break-glass", message, "error")
-    runtime, actor = runtime_of(request), caller
+    runtime = runtime_of(request)
     if not record_queries.is_restricted(runtime, patient_id):  # nothing to break: open it
         return RedirectResponse(_chart_path(patient_id), status_code=303)
     label, code = choice
     text = f"{label}: {details.strip()}" if code != reason else details.strip()
-    start_break_glass(runtime, actor, patient_id, code, text, minutes=EMERGENCY_MINUTES)
+    start_break_glass(runtime, caller, patient_id, code, text, minutes=EMERGENCY_MINUTES)
     _alert_officers(request, caller)
     return RedirectResponse(_chart_path(patient_id), status_code=303)
 
@@ -326,9 +321,9 @@ def _alert_officers(request: Request, caller: Caller) -> None:
 @router.post("/patients/{patient_id}/break-glass/stop")
 def stop_emergency(request: Request, caller: Clinician, patient_id: str) -> Response:
     """End emergency access now (it also ends by itself when the time is up)."""
-    runtime, actor = runtime_of(request), caller
-    grant = record_queries.emergency_access(runtime, actor, patient_id)
+    runtime = runtime_of(request)
+    grant = record_queries.emergency_access(runtime, caller, patient_id)
     if grant is None:
         return _back(request, "/patients", "Emergency access had already ended.", "info")
-    stop_break_glass(runtime, actor, grant.grant_id, patient_id)
+    stop_break_glass(runtime, caller, grant.grant_id, patient_id)
     return _back(request, "/patients", "Emergency access stopped.")

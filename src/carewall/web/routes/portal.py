@@ -47,10 +47,9 @@ def portal_home(request: Request, caller: PatientCaller) -> Response:
 @router.get("/portal/download.json")
 def download_json(request: Request, caller: PatientCaller) -> Response:
     """The whole compartment as a FHIR Bundle (audited as an export)."""
-    actor = caller
-    if actor.patient_id is None:
+    if caller.patient_id is None:
         return _no_record(request)
-    bundle = export_patient_bundle(runtime_of(request), actor, actor.patient_id)
+    bundle = export_patient_bundle(runtime_of(request), caller, caller.patient_id)
     return Response(
         json.dumps(bundle, indent=2),
         media_type="application/fhir+json",
@@ -61,10 +60,9 @@ def download_json(request: Request, caller: PatientCaller) -> Response:
 @router.get("/portal/download.html")
 def download_html(request: Request, caller: PatientCaller) -> Response:
     """A printable, self-contained summary (audited as an export)."""
-    actor = caller
-    if actor.patient_id is None:
+    if caller.patient_id is None:
         return _no_record(request)
-    summary = summarise(export_compartment(runtime_of(request), actor, actor.patient_id))
+    summary = summarise(export_compartment(runtime_of(request), caller, caller.patient_id))
     practice = runtime_of(request).settings.practice_name
     html = templates.get_template("portal/printable.html").render(
         summary=summary, practice_name=practice
@@ -77,14 +75,13 @@ def download_html(request: Request, caller: PatientCaller) -> Response:
 @router.get("/portal/access", response_class=HTMLResponse)
 def access_page(request: Request, caller: PatientCaller) -> Response:
     """Who has looked at my record: staff accesses by day and category, newest first."""
-    actor = caller
     runtime = runtime_of(request)
-    events = access_events(runtime, actor.patient_id) if actor.patient_id else []
+    events = access_events(runtime, caller.patient_id) if caller.patient_id else []
     groups = group_for_portal(events)
     staff = [g for g in groups if g.who is Who.STAFF]
-    flags = flags_for_patient(runtime, actor.patient_id) if actor.patient_id else []
+    flags = flags_for_patient(runtime, caller.patient_id) if caller.patient_id else []
     context = {
-        "linked": actor.patient_id is not None,
+        "linked": caller.patient_id is not None,
         "staff": staff,
         "flags": flags,
         "flagged": {e.seq: e for e in events if any(f.flagged_seq == e.seq for f in flags)},
