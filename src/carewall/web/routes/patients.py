@@ -20,6 +20,7 @@ from carewall.identity import Role, notices, signin
 from carewall.records import BreakGlassRequiredError, Purpose, VersionConflictError
 from carewall.records import queries as record_queries
 from carewall.records.access import get_record_for, search_for
+from carewall.records.readers import DemographicsEdit, demographics_of, with_demographics
 from carewall.records.services import (
     create_resource,
     restrict_compartment,
@@ -29,7 +30,7 @@ from carewall.records.services import (
 )
 from carewall.web import patient_forms as forms
 from carewall.web.auth import Caller, Resume, active_session, require, runtime_of
-from carewall.web.chart import SECTION_LIMIT, SECTIONS, demographics_of, load_chart
+from carewall.web.chart import SECTION_LIMIT, SECTIONS, load_chart
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -198,7 +199,8 @@ def save_demographics(
     patient = get_record_for(
         runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
-    resource, errors = forms.updated_patient(patient, form)
+    errors = forms.demographic_errors(form)
+    resource = None if errors else with_demographics(patient, DemographicsEdit(**form))
     if_match = ascii_int(version, MAX_INT32)
     if resource is None or if_match is None:
         return _demographics_form(request, caller, shown, errors or ["Reload the page."], 422)
