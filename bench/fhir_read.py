@@ -61,12 +61,12 @@ def prepare(home: Path) -> str:
             text("INSERT INTO bench_plain VALUES (:id, :body)"),
             {"id": PATIENT["id"], "body": json.dumps(PATIENT)},
         )
-    link = accounts.invite_user(runtime, "bench", "dr@clinic.example", "clinician", CLI)
+    link = accounts.invite_user(runtime, Caller.cli("bench"), "dr@clinic.example", "clinician")
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "dr@clinic.example")
     assert user_id
-    token, _ = apitokens.create_token(runtime, user_id, "bench", ["fhir:read"], CLI)
+    token, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "bench", ["fhir:read"])
     runtime.close()
     return token
 

@@ -104,7 +104,7 @@ def prepare(home: Path, database_url: str | None) -> tuple[str, str]:
         observation["subject"] = subject
         observation["valueQuantity"] = {"value": 60 + n, "unit": "/min"}
         create_resource(runtime, system, observation)
-    link = accounts.invite_user(runtime, "bench", EMAIL, "clinician", CLI)
+    link = accounts.invite_user(runtime, Caller.cli("bench"), EMAIL, "clinician")
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
     with runtime.db.transaction() as session:
         user = session.query(User).filter_by(email=EMAIL).one()
@@ -113,7 +113,7 @@ def prepare(home: Path, database_url: str | None) -> tuple[str, str]:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, EMAIL)
     assert user_id
-    token, _ = apitokens.create_token(runtime, user_id, "bench", ["fhir:read"], CLI)
+    token, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "bench", ["fhir:read"])
     runtime.close()
     return token, secret
 

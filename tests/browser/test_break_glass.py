@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
-from carewall.core.context import Caller, Origin
+from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
 from carewall.records.services import create_resource, restrict_compartment
@@ -36,7 +36,7 @@ def practice(tmp_path: Path) -> Iterator[tuple[LiveServer, str, str]]:
     """A running server with an invited clinician and one restricted patient."""
     home = tmp_path / "home"
     runtime = open_runtime(Settings(home=home))
-    link = accounts.invite_user(runtime, "cli", EMAIL, "clinician", Origin(user_agent="cli"))
+    link = accounts.invite_user(runtime, Caller.cli(), EMAIL, "clinician")
     patient_id = str(uuid.uuid4())
     create_resource(runtime, SYSTEM, minimal("Patient", patient_id))
     condition = minimal("Condition", patient_id, code={"text": "Migraine without aura"})

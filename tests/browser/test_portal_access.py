@@ -33,12 +33,12 @@ def practice(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
         ("pat@example.org", "patient", "pa"),
         ("dr@clinic.example", "clinician", None),
     ):
-        link = accounts.invite_user(runtime, "cli", email, role, CLI, patient_id=patient)
+        link = accounts.invite_user(runtime, Caller.cli(), email, role, patient_id=patient)
         accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
     with runtime.db.sessions() as session:
         clinician = queries.user_id_for_email(session, "dr@clinic.example")
     assert clinician
-    token, _ = apitokens.create_token(runtime, clinician, "chart", ["fhir:read"], CLI)
+    token, _ = apitokens.create_token(runtime, Caller.cli(), clinician, "chart", ["fhir:read"])
     runtime.close()
     server = start_server(home)
     yield server, token

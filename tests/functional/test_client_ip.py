@@ -28,7 +28,7 @@ from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
 from tests.browser.conftest import LiveServer, start_server
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, csrf, make_user, post, signed_in
+from tests.functional.signin_helpers import csrf, make_user, post, signed_in
 
 FORGED = "203.0.113.9"
 LOOPBACK = "127.0.0.1"
@@ -127,7 +127,7 @@ def fhir_and_pages(runtime: Runtime) -> Iterator[tuple[TestClient, TestClient, d
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "feed@clinic.example")
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "feed", sorted(SCOPES), CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "feed", sorted(SCOPES))
     app = create_app(runtime)
     with (
         TestClient(app, client=(CLIENT, 5000)) as api,

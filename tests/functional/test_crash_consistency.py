@@ -39,7 +39,7 @@ from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 from tests.browser.conftest import free_port
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.functional.signin_helpers import make_user
 
 FHIR_JSON = "application/fhir+json"
 PATIENT_ID = "crash-patient"
@@ -240,7 +240,7 @@ def prepare(settings: Settings) -> dict[str, str]:
             user_id = queries.user_id_for_email(session, email)
         assert user_id is not None
         scopes = ["fhir:read", "fhir:write"]
-        secret, _ = apitokens.create_token(runtime, user_id, "crash test", scopes, CLI)
+        secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "crash test", scopes)
         create_resource(runtime, Caller.cli("test"), minimal("Patient", PATIENT_ID))
     finally:
         runtime.close()

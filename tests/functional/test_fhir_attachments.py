@@ -24,7 +24,7 @@ from carewall.records.bundles.importer import import_file
 from carewall.registry import create_app
 from carewall.web.fhir.inputs import max_body_bytes
 from tests.functional.records_helpers import assert_absent_from_vault, minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.functional.signin_helpers import make_user
 
 FHIR_JSON = "application/fhir+json"
 SMALL = 64 * 1024
@@ -35,7 +35,7 @@ def _doctor(runtime: Runtime) -> dict[str, str]:
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, "doc@clinic.example")
     assert uid is not None
-    secret, _ = apitokens.create_token(runtime, uid, "t", ["fhir:read", "fhir:write"], CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), uid, "t", ["fhir:read", "fhir:write"])
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
 
 

@@ -30,7 +30,7 @@ from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.browser.conftest import free_port, start_server
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.functional.signin_helpers import make_user
 
 PUBLIC = "https://clinic.example/carewall"
 EVIL = "evil.example"
@@ -42,7 +42,7 @@ def _token(runtime: Runtime) -> str:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "feed@clinic.example")
     assert user_id is not None
-    return apitokens.create_token(runtime, user_id, "feed", sorted(SCOPES), CLI)[0]
+    return apitokens.create_token(runtime, Caller.cli(), user_id, "feed", sorted(SCOPES))[0]
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from carewall.records import RecordsTag
 from carewall.records.services import create_resource
 from tests.browser.conftest import start_server
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.functional.signin_helpers import make_user
 
 FHIR_JSON = "application/fhir+json"
 PATIENT_ID = "flood-patient"
@@ -73,7 +73,9 @@ def prepare(settings: Settings) -> tuple[dict[str, str], str]:
         with runtime.db.sessions() as session:
             user_id = queries.user_id_for_email(session, email)
         assert user_id is not None
-        secret, _ = apitokens.create_token(runtime, user_id, "flood test", ["fhir:read"], CLI)
+        secret, _ = apitokens.create_token(
+            runtime, Caller.cli(), user_id, "flood test", ["fhir:read"]
+        )
     finally:
         runtime.close()
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}, f"user:{user_id}"

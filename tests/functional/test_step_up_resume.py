@@ -35,7 +35,6 @@ from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import (
-    CLI,
     PASSWORD,
     Person,
     csrf,
@@ -148,7 +147,7 @@ def _nurse_status(runtime: Runtime) -> str:
 
 
 def _invited_nurse(runtime: Runtime) -> str:
-    return accounts.invite_user(runtime, "cli", NURSE, "clinician", CLI).user_id
+    return accounts.invite_user(runtime, Caller.cli(), NURSE, "clinician").user_id
 
 
 CASES = {
@@ -227,7 +226,7 @@ def _activated_nurse(runtime: Runtime) -> str:
 
 def _disabled_nurse(runtime: Runtime) -> str:
     nurse_id = _activated_nurse(runtime)
-    accounts.disable_user(runtime, "cli", nurse_id, CLI)
+    accounts.disable_user(runtime, Caller.cli(), nurse_id)
     return nurse_id
 
 

@@ -105,12 +105,12 @@ class Caller:
         )
 
     @classmethod
-    def cli(cls, name: str = "cli") -> Caller:
-        """The operator at the console: full access, audited as `name`."""
+    def cli(cls, name: str = "cli", *, user_agent: str = "cli") -> Caller:
+        """The operator at the console (or the demo seeder): full access, audited as `name`."""
         return cls(
             ref=name,
             role=Role.ADMIN,
-            origin=Origin(user_agent="cli"),
+            origin=Origin(user_agent=user_agent),
             purpose=Purpose.SYSTEM,
             system=True,
         )

@@ -18,7 +18,7 @@ from carewall.records.services import create_resource
 
 _DEMO = Origin(user_agent="demo-seed")
 PATIENT_LOGIN = DemoLogin(Role.PATIENT, "patient@clinic.example", "juniper sailboat violin 64")
-_SYSTEM = Caller.cli("demo")
+_SYSTEM = Caller.cli("demo", user_agent=_DEMO.user_agent)
 
 
 def _demo_patient(runtime: Runtime) -> str:
@@ -75,7 +75,7 @@ def _portal_patient(runtime: Runtime) -> None:
     """A portal account linked to a patient, and two staff reads of that patient."""
     patient_id = _demo_patient(runtime)
     link = accounts.invite_user(
-        runtime, "demo", PATIENT_LOGIN.email, Role.PATIENT, _DEMO, patient_id=patient_id
+        runtime, _SYSTEM, PATIENT_LOGIN.email, Role.PATIENT, patient_id=patient_id
     )
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PATIENT_LOGIN.password, _DEMO)
     clinician = _staff_actor(runtime, "clinician@clinic.example", Role.CLINICIAN)

@@ -22,7 +22,7 @@ from carewall.records.services import restrict_compartment
 
 log = logging.getLogger(__name__)
 BUNDLES = 5
-_SYSTEM = Caller.cli("demo")
+_SYSTEM = Caller.cli("demo", user_agent="demo-seed")
 
 
 def synthea_dir() -> Path:

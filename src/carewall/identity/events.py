@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from carewall.audit import DetailValue, Outcome, record_from
-from carewall.core.context import Origin
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.identity.tags import IdentityTag
 
@@ -22,6 +22,21 @@ def audit(
 ) -> None:
     """Append an identity event in the caller's transaction."""
     record_from(session, tag, origin, actor=actor, subject=subject, outcome=outcome, **details)
+
+
+def audit_by(
+    session: Session,
+    tag: IdentityTag,
+    caller: Caller,
+    *,
+    subject: str = "",
+    outcome: Outcome = Outcome.SUCCESS,
+    **details: DetailValue,
+) -> None:
+    """Append an identity event done by `caller` (an administrator, the CLI, the user)."""
+    audit(
+        session, tag, caller.origin, actor=caller.ref, subject=subject, outcome=outcome, **details
+    )
 
 
 def record_refusal(

@@ -158,7 +158,7 @@ def create_token(
     """Issue a personal API token; the secret is shown once."""
     try:
         secret, _ = apitokens.create_token(
-            runtime_of(request), caller.user_id, name, scopes or [], origin_of(request), days=days
+            runtime_of(request), caller, caller.user_id, name, scopes or [], days=days
         )
     except ValidationError as exc:
         return _back(request, exc.message, "error")
@@ -169,9 +169,7 @@ def create_token(
 def revoke_token(request: Request, caller: SignedIn, token_id: str) -> Response:
     """Revoke a token at once."""
     try:
-        apitokens.revoke_token(
-            runtime_of(request), caller.ref, caller.user_id, token_id, origin_of(request)
-        )
+        apitokens.revoke_token(runtime_of(request), caller, caller.user_id, token_id)
     except ValidationError as exc:
         return _back(request, exc.message, "error")
     return _back(request, "Token revoked.")

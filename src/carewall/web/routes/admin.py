@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import STAFF_ROLES, Role, accounts, policy, queries, signin
-from carewall.web.auth import Caller, Resume, active_session, origin_of, require, runtime_of
+from carewall.web.auth import Caller, Resume, active_session, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -86,10 +86,9 @@ def invite(
     try:
         link = accounts.invite_user(
             runtime,
-            caller.ref,
+            caller,
             email,
             role,
-            origin_of(request),
             name=name,
             patient_id=patient_id.strip() or None,
         )
@@ -113,7 +112,7 @@ def reinvite(request: Request, caller: Reinviting, user_id: str) -> Response:
     """A fresh link for someone who has not accepted yet; older links stop working."""
     runtime = runtime_of(request)
     try:
-        link = accounts.reinvite(runtime, caller.ref, user_id, origin_of(request))
+        link = accounts.reinvite(runtime, caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _invited_page(request, runtime, link, role="")
@@ -123,7 +122,7 @@ def reinvite(request: Request, caller: Reinviting, user_id: str) -> Response:
 def disable(request: Request, caller: Disabling, user_id: str) -> Response:
     """Disable an account; its sessions end at once and its API tokens stop working."""
     try:
-        accounts.disable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
+        accounts.disable_user(runtime_of(request), caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _back(request, USERS, "Account disabled. Its sessions and API tokens no longer work.")
@@ -133,7 +132,7 @@ def disable(request: Request, caller: Disabling, user_id: str) -> Response:
 def enable(request: Request, caller: Enabling, user_id: str) -> Response:
     """Re-enable a disabled account or unlock a locked one."""
     try:
-        accounts.enable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
+        accounts.enable_user(runtime_of(request), caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _back(request, USERS, "Account enabled. The person can sign in again.")
@@ -143,7 +142,7 @@ def enable(request: Request, caller: Enabling, user_id: str) -> Response:
 def reset_mfa(request: Request, caller: ResettingMfa, user_id: str) -> Response:
     """Remove every second factor of someone who lost theirs; they re-enrol after the password."""
     try:
-        accounts.reset_mfa(runtime_of(request), caller.ref, user_id, origin_of(request))
+        accounts.reset_mfa(runtime_of(request), caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _back(
@@ -191,7 +190,7 @@ def save_policy(
     changes = {role: role.value in wanted for role in Role}
     changes = {role: must for role, must in changes.items() if current[role] != must}
     for role, must in changes.items():
-        accounts.set_mfa_policy(runtime, caller.ref, role.value, must, origin_of(request))
+        accounts.set_mfa_policy(runtime, caller, role.value, must)
     return _policy_saved(request, changes)
 
 
