@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from carewall.core.clock import utcnow
@@ -77,6 +77,11 @@ def runtime_of(request: Request) -> Runtime:
     """The process runtime (database, keys, settings)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+# A route declares `runtime: RuntimeDep` (and its caller through `require`) instead of
+# reaching into the request by hand.
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
 def origin_of(request: Request) -> Origin:

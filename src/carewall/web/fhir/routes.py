@@ -27,7 +27,7 @@ from carewall.records.access import (
 from carewall.records.bundles.entries import EntryRequest, read_bundle
 from carewall.records.bundles.transactions import EntryResult, process_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
-from carewall.web.auth import ALL, Caller, require_api, runtime_of
+from carewall.web.auth import ALL, Caller, RuntimeDep, require_api, runtime_of
 from carewall.web.fhir import paging
 from carewall.web.fhir.capability import capability_statement
 from carewall.web.fhir.inputs import (
@@ -153,13 +153,15 @@ def _searchset(
 
 @router.post("")
 @router.post("/")
-def transaction_or_batch(request: Request, caller: Writer, body: Body) -> FhirResponse:
+def transaction_or_batch(
+    request: Request, runtime: RuntimeDep, caller: Writer, body: Body
+) -> FhirResponse:
     """A `transaction` (all or nothing) or `batch` (entry by entry) Bundle.
 
     Each entry is authorised and audited as its single interaction; entries that
     read (GET, `ifNoneExist`) also need the fhir:read scope.
     """
-    runtime, base = runtime_of(request), base_url(request)
+    base = base_url(request)
     asked = read_bundle(body, base)
     if asked.reads:
         _may_read(request)
@@ -189,7 +191,9 @@ def _entry_resource(
 
 
 @router.post("/{resource_type}")
-def create(request: Request, resource_type: str, caller: Writer, body: Body) -> Response:
+def create(
+    request: Request, runtime: RuntimeDep, resource_type: str, caller: Writer, body: Body
+) -> Response:
     """Create with a server-assigned id: 201, Location and ETag.
 
     `If-None-Exist` (conditional create) is refused here, not ignored into a
@@ -200,13 +204,18 @@ def create(request: Request, resource_type: str, caller: Writer, body: Body) -> 
         problem = "conditional create is supported in Bundles (entry.request.ifNoneExist)"
         raise bad_request("If-None-Exist", problem, "not-supported")
     resource = {k: v for k, v in body_of_type(body, resource_type).items() if k != "id"}
-    meta = create_resource(runtime_of(request), caller, resource)
+    meta = create_resource(runtime, caller, resource)
     return _written(request, caller, meta, 201)
 
 
 @router.get("/{resource_type}/{logical_id}/_history/{version}")
 def vread(
-    request: Request, resource_type: str, logical_id: str, version: str, caller: Reader
+    request: Request,
+    runtime: RuntimeDep,
+    resource_type: str,
+    logical_id: str,
+    version: str,
+    caller: Reader,
 ) -> FhirResponse:
     """One version of a resource (410 for the deletion)."""
     check_type(resource_type)
@@ -215,17 +224,19 @@ def vread(
     if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
     purpose = purpose_of(request, caller)
-    resource = vread_for(runtime_of(request), caller, resource_type, logical_id, number, purpose)
+    resource = vread_for(runtime, caller, resource_type, logical_id, number, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
 @router.get("/{resource_type}/{logical_id}/_history")
-def history(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
+def history(
+    request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Reader
+) -> FhirResponse:
     """Every version of one resource, newest first (a history Bundle)."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
     purpose = purpose_of(request, caller)
-    entries = history_for(runtime_of(request), caller, resource_type, logical_id, purpose)
+    entries = history_for(runtime, caller, resource_type, logical_id, purpose)
     bundle = history_bundle(
         base_url(request),
         resource_type,
@@ -237,18 +248,25 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
 
 
 @router.get("/{resource_type}/{logical_id}")
-def read(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
+def read(
+    request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Reader
+) -> FhirResponse:
     """The current version, with ETag and Last-Modified."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
     purpose = purpose_of(request, caller)
-    resource = get_record_for(runtime_of(request), caller, resource_type, logical_id, purpose)
+    resource = get_record_for(runtime, caller, resource_type, logical_id, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
 @router.put("/{resource_type}/{logical_id}")
 def update(
-    request: Request, resource_type: str, logical_id: str, caller: Writer, body: Body
+    request: Request,
+    runtime: RuntimeDep,
+    resource_type: str,
+    logical_id: str,
+    caller: Writer,
+    body: Body,
 ) -> Response:
     """Update (or create with this id); `If-Match: W/"n"` makes it conditional (412)."""
     check_type(resource_type)
@@ -256,17 +274,19 @@ def update(
     if resource.get("id") != logical_id:
         raise bad_request("id", "must be the id in the URL", "value")
     version = if_match(request)
-    meta = update_resource(runtime_of(request), caller, resource, if_match=version)
+    meta = update_resource(runtime, caller, resource, if_match=version)
     created = meta["changed"] and meta["versionId"] == 1
     return _written(request, caller, meta, 201 if created else 200)
 
 
 @router.delete("/{resource_type}/{logical_id}")
-def delete(request: Request, resource_type: str, logical_id: str, caller: Writer) -> Response:
+def delete(
+    request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Writer
+) -> Response:
     """Soft delete: history keeps the earlier versions; reads answer 410 afterwards."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    meta = delete_resource(runtime_of(request), caller, resource_type, logical_id)
+    meta = delete_resource(runtime, caller, resource_type, logical_id)
     response = outcome_response(
         200, f"{resource_type}/{logical_id} deleted.", severity="information"
     )

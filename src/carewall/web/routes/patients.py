@@ -29,7 +29,7 @@ from carewall.records.services import (
     update_resource,
 )
 from carewall.web import patient_forms as forms
-from carewall.web.auth import Caller, Resume, active_session, require, runtime_of
+from carewall.web.auth import Caller, Resume, RuntimeDep, active_session, require, runtime_of
 from carewall.web.chart import SECTION_LIMIT, SECTIONS, load_chart
 from carewall.web.flash import flash
 from carewall.web.templating import render
@@ -93,6 +93,7 @@ def search_page(request: Request, caller: Staff) -> Response:
 @router.post("/patients/search", response_class=HTMLResponse)
 def search(
     request: Request,
+    runtime: RuntimeDep,
     caller: Staff,
     family: FormStr = "",
     given: FormStr = "",
@@ -107,7 +108,7 @@ def search(
         context = {"form": form, "errors": errors, "results": None}
         return render(request, "patients/search.html", context, status=422)
     found = search_for(
-        runtime_of(request),
+        runtime,
         caller,
         "Patient",
         params,
@@ -137,9 +138,8 @@ def _search_params(form: dict[str, str]) -> tuple[dict[str, list[str]], list[str
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def chart(request: Request, caller: Staff, patient_id: str) -> Response:
+def chart(request: Request, runtime: RuntimeDep, caller: Staff, patient_id: str) -> Response:
     """The chart; a restricted record shows the break-glass screen to clinicians instead."""
-    runtime = runtime_of(request)
     try:
         loaded = load_chart(runtime, caller, patient_id, _purpose(request, caller, patient_id))
     except BreakGlassRequiredError:
@@ -159,10 +159,12 @@ def chart(request: Request, caller: Staff, patient_id: str) -> Response:
 
 
 @router.get("/patients/{patient_id}/demographics", response_class=HTMLResponse)
-def demographics_page(request: Request, caller: Editor, patient_id: str) -> Response:
+def demographics_page(
+    request: Request, runtime: RuntimeDep, caller: Editor, patient_id: str
+) -> Response:
     """The edit form for name, phone, email and address."""
     patient = get_record_for(
-        runtime_of(request), caller, "Patient", patient_id, _purpose(request, caller, patient_id)
+        runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
     return _demographics_form(request, caller, demographics_of(patient).__dict__, [])
 
@@ -177,6 +179,7 @@ def _demographics_form(
 @router.post("/patients/{patient_id}/demographics", response_class=HTMLResponse)
 def save_demographics(
     request: Request,
+    runtime: RuntimeDep,
     caller: Editor,
     patient_id: str,
     version: FormStr,
@@ -189,7 +192,6 @@ def save_demographics(
     postal_code: FormStr = "",
 ) -> Response:
     """Save the edit if nobody changed the record since the form was loaded (If-Match)."""
-    runtime = runtime_of(request)
     form = {"family": family, "given": given, "phone": phone, "email": email}
     form = {
         k: v.strip()
@@ -219,6 +221,7 @@ def save_demographics(
 @router.post("/patients/{patient_id}/observations")
 def add_observation(
     request: Request,
+    runtime: RuntimeDep,
     caller: Clinician,
     patient_id: str,
     kind: FormStr = "",
@@ -229,33 +232,40 @@ def add_observation(
     resource, errors = forms.vital_observation(patient_id, kind, value, date)
     if resource is None:
         return _back(request, _chart_path(patient_id) + "#add-vital", " ".join(errors), "error")
-    create_resource(runtime_of(request), caller, resource)
+    create_resource(runtime, caller, resource)
     return _back(request, _chart_path(patient_id), "Vital sign recorded.")
 
 
 @router.post("/patients/{patient_id}/notes")
 def add_note(
-    request: Request, caller: Clinician, patient_id: str, title: FormStr = "", text: FormStr = ""
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Clinician,
+    patient_id: str,
+    title: FormStr = "",
+    text: FormStr = "",
 ) -> Response:
     """Add a plain-text clinical note (a DocumentReference, encrypted like every record)."""
     resource, errors = forms.note_document(patient_id, caller.email, title, text)
     if resource is None:
         return _back(request, _chart_path(patient_id) + "#add-note", " ".join(errors), "error")
-    create_resource(runtime_of(request), caller, resource)
+    create_resource(runtime, caller, resource)
     return _back(request, _chart_path(patient_id), "Note saved.")
 
 
 @router.post("/patients/{patient_id}/restrict")
 def restrict(
-    request: Request, caller: Restricting, patient_id: str, reason: FormStr = ""
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Restricting,
+    patient_id: str,
+    reason: FormStr = "",
 ) -> Response:
     """Mark the record restricted; from then on staff open it only through break-glass."""
     if reason not in forms.RESTRICT_REASONS:
         return _back(request, _chart_path(patient_id), "Choose a reason from the list.", "error")
-    get_record_for(
-        runtime_of(request), caller, "Patient", patient_id, _purpose(request, caller, patient_id)
-    )
-    restrict_compartment(runtime_of(request), caller, patient_id, reason)
+    get_record_for(runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id))
+    restrict_compartment(runtime, caller, patient_id, reason)
     return _back(request, _chart_path(patient_id), "The record is now restricted.")
 
 
@@ -290,6 +300,7 @@ def _break_glass_page(
 @router.post("/patients/{patient_id}/break-glass")
 def break_glass(
     request: Request,
+    runtime: RuntimeDep,
     caller: BreakingGlass,
     patient_id: str,
     reason: FormStr = "",
@@ -302,7 +313,6 @@ def break_glass(
         if choice is None:
             message = "Choose a reason from the list."
         return _back(request, f"{_chart_path(patient_id)}/break-glass", message, "error")
-    runtime = runtime_of(request)
     if not record_queries.is_restricted(runtime, patient_id):  # nothing to break: open it
         return RedirectResponse(_chart_path(patient_id), status_code=303)
     label, code = choice
@@ -321,9 +331,10 @@ def _alert_officers(request: Request, caller: Caller) -> None:
 
 
 @router.post("/patients/{patient_id}/break-glass/stop")
-def stop_emergency(request: Request, caller: Clinician, patient_id: str) -> Response:
+def stop_emergency(
+    request: Request, runtime: RuntimeDep, caller: Clinician, patient_id: str
+) -> Response:
     """End emergency access now (it also ends by itself when the time is up)."""
-    runtime = runtime_of(request)
     grant = record_queries.emergency_access(runtime, caller, patient_id)
     if grant is None:
         return _back(request, "/patients", "Emergency access had already ended.", "info")

@@ -28,7 +28,7 @@ from carewall.records.portal.accounting import (
 from carewall.records.portal.export import export_patient_bundle
 from carewall.records.portal.flags import PatientFlag, flags_for_patient
 from carewall.records.portal.summary import my_record, summarise
-from carewall.web.auth import Caller, require, runtime_of
+from carewall.web.auth import Caller, RuntimeDep, require
 from carewall.web.flash import flash
 from carewall.web.guards import AuditSeq
 from carewall.web.templating import render, templates
@@ -38,18 +38,18 @@ PatientCaller = Annotated[Caller, Depends(require(Role.PATIENT))]
 
 
 @router.get("/portal", response_class=HTMLResponse)
-def portal_home(request: Request, caller: PatientCaller) -> Response:
+def portal_home(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """The patient's own record in plain language (friendly page when none is linked)."""
-    summary = my_record(runtime_of(request), caller)
+    summary = my_record(runtime, caller)
     return render(request, "portal/home.html", {"summary": summary})
 
 
 @router.get("/portal/download.json")
-def download_json(request: Request, caller: PatientCaller) -> Response:
+def download_json(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """The whole compartment as a FHIR Bundle (audited as an export)."""
     if caller.patient_id is None:
         return _no_record(request)
-    bundle = export_patient_bundle(runtime_of(request), caller, caller.patient_id)
+    bundle = export_patient_bundle(runtime, caller, caller.patient_id)
     return Response(
         json.dumps(bundle, indent=2),
         media_type="application/fhir+json",
@@ -58,12 +58,12 @@ def download_json(request: Request, caller: PatientCaller) -> Response:
 
 
 @router.get("/portal/download.html")
-def download_html(request: Request, caller: PatientCaller) -> Response:
+def download_html(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """A printable, self-contained summary (audited as an export)."""
     if caller.patient_id is None:
         return _no_record(request)
-    summary = summarise(export_compartment(runtime_of(request), caller, caller.patient_id))
-    practice = runtime_of(request).settings.practice_name
+    summary = summarise(export_compartment(runtime, caller, caller.patient_id))
+    practice = runtime.settings.practice_name
     html = templates.get_template("portal/printable.html").render(
         summary=summary, practice_name=practice
     )
@@ -73,9 +73,8 @@ def download_html(request: Request, caller: PatientCaller) -> Response:
 
 
 @router.get("/portal/access", response_class=HTMLResponse)
-def access_page(request: Request, caller: PatientCaller) -> Response:
+def access_page(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """Who has looked at my record: staff accesses by day and category, newest first."""
-    runtime = runtime_of(request)
     events = access_events(runtime, caller.patient_id) if caller.patient_id else []
     groups = group_for_portal(events)
     staff = [g for g in groups if g.who is Who.STAFF]
@@ -88,7 +87,7 @@ def access_page(request: Request, caller: PatientCaller) -> Response:
         "row_flags": _row_flags(staff, flags),
         "own": [g for g in groups if g.who is Who.SELF][:20],
         "imports": [g for g in groups if g.who is Who.SYSTEM][:20],
-        "show_names": runtime_of(request).settings.portal_show_staff_names,
+        "show_names": runtime.settings.portal_show_staff_names,
         "limit": MAX_EVENTS,
         "max_comment": MAX_COMMENT,
     }
@@ -98,13 +97,14 @@ def access_page(request: Request, caller: PatientCaller) -> Response:
 @router.post("/portal/access/{seq}/flag")
 def flag(
     request: Request,
+    runtime: RuntimeDep,
     caller: PatientCaller,
     seq: AuditSeq,
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     """Flag an access the patient does not recognise; the security officer is alerted."""
     try:
-        flag_access(runtime_of(request), caller, seq, comment)
+        flag_access(runtime, caller, seq, comment)
     except ValidationError as exc:  # too long, or already reported and not yet decided
         response = RedirectResponse("/portal/access", status_code=303)
         flash(request, response, exc.message, "error")
