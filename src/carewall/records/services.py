@@ -372,7 +372,7 @@ def stop_break_glass(runtime: Runtime, actor: Caller, grant_id: str, patient_id:
 
     One conditional UPDATE (this user's grant, for this patient, not ended, not
     expired) decides, so a grant that expired meanwhile, or that another request
-    or the expiry sweep (`breakglass.close_expired_grants`) closed first, is
+    or the expiry sweep (`access.break_glass.close_expired_grants`) closed first, is
     audited once only. The row is locked before the audit chain, as in the sweep.
     """
     keys = RecordKeys.from_keystore(runtime.keys)

@@ -1,8 +1,8 @@
 """Persistence of resource versions: seal, index, load and open. No access checks here.
 
-Only `services`, `access` and `importer` call this module; the decrypting
-functions are private to the package so that `access.get_record_for` stays
-the one way a caller sees plaintext.
+Only the records package calls this module (`access`, `services`, `bundles`,
+`store.reindex`); the decrypting functions stay inside the package so that
+`access.get_record_for` is the one way a caller sees plaintext.
 """
 
 from __future__ import annotations
