@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEntryView
 from carewall.core.runtime import Runtime
-from carewall.records.audit_patients import entries_about_patient
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import entries_about_patient
+from carewall.records.store.keys import RecordKeys
 
 
 def about(

@@ -14,10 +14,11 @@ import httpx
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from carewall.audit import AuditEntryView, entries_about
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, apitokens, queries
 from tests.functional.audit_helpers import about
-from tests.functional.signin_helpers import CLI, make_user
+from tests.functional.signin_helpers import make_user
 
 FHIR_JSON = "application/fhir+json"
 BOTH = ("fhir:read", "fhir:write")
@@ -39,7 +40,7 @@ def token_for(
 def token_of(runtime: Runtime, email: str, scopes: tuple[str, ...] = BOTH) -> dict[str, str]:
     """Headers with a new API token of an existing user."""
     user_id = user_id_of(runtime, email)
-    secret, _ = apitokens.create_token(runtime, user_id, "fhir test", list(scopes), CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "fhir test", list(scopes))
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
 
 

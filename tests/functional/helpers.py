@@ -21,9 +21,9 @@ from aiosmtpd.smtp import Session as SmtpSession
 from fastapi.testclient import TestClient
 
 from carewall.core.clock import set_clock
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
 from tests.functional.signin_helpers import csrf, login, post, totp_code
 from tests.functional.signin_helpers import enrol_totp as enrol_totp_with_codes
 
@@ -74,7 +74,7 @@ def sign_in_admin(client: TestClient, runtime: Runtime, email: str = ADMIN_EMAIL
 
 def activate_user(runtime: Runtime, email: str, role: str, *, patient_id: str | None = None) -> str:
     """Invite and accept through the services (no browser); returns the user id."""
-    link = accounts.invite_user(runtime, "test", email, role, TEST_ORIGIN, patient_id=patient_id)
+    link = accounts.invite_user(runtime, Caller.cli("test"), email, role, patient_id=patient_id)
     token = link.url.rsplit("/", 1)[1]
     accounts.accept_invite(runtime, token, PASSWORD, TEST_ORIGIN)
     return link.user_id

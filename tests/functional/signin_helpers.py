@@ -9,9 +9,9 @@ import pyotp
 from fastapi.testclient import TestClient
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
 
 PASSWORD = "violet harbour lantern 1987"  # passes the policy, not on the breached list
 CLI = Origin(ip="", user_agent="cli")
@@ -77,7 +77,7 @@ def make_admin(runtime: Runtime, email: str = "admin@clinic.example") -> Person:
 
 def make_user(runtime: Runtime, email: str, role: str, patient_id: str | None = None) -> Person:
     """An invited user who accepted the invitation (no factor yet)."""
-    link = accounts.invite_user(runtime, "cli", email, role, CLI, patient_id=patient_id)
+    link = accounts.invite_user(runtime, Caller.cli(), email, role, patient_id=patient_id)
     token = link.url.rsplit("/", 1)[1]
     accounts.accept_invite(runtime, token, PASSWORD, CLI)
     return Person(email, PASSWORD)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
 from carewall.registry import create_app
@@ -16,12 +17,12 @@ from tests.functional.signin_helpers import make_admin, make_user, post, signed_
 
 
 def _reader(runtime: Runtime) -> None:
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "px"))
+    create_resource(runtime, Caller.cli("test"), minimal("Patient", "px"))
     make_user(runtime, "nurse@clinic.example", "clinician")
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, "nurse@clinic.example")
     get_record_for(
-        runtime, Actor(f"user:{uid}", Role.CLINICIAN), "Patient", "px", Purpose.TREATMENT
+        runtime, Caller.for_user(uid, Role.CLINICIAN), "Patient", "px", Purpose.TREATMENT
     )
 
 
@@ -46,7 +47,7 @@ def test_report_lists_accesses_and_downloads_csv(runtime: Runtime, role: str) ->
 
 @pytest.mark.parametrize("role", ["clinician", "patient"])
 def test_report_refused_to_other_roles(runtime: Runtime, role: str) -> None:
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "py"))
+    create_resource(runtime, Caller.cli("test"), minimal("Patient", "py"))
     person = make_user(
         runtime, f"{role}@c.example", role, patient_id="py" if role == "patient" else None
     )

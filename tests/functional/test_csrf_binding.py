@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from carewall.web.csrf import COOKIE as CSRF_COOKIE
@@ -98,7 +98,7 @@ def test_a_session_cannot_write_fhir_behind_an_empty_or_foreign_authorization_he
     runtime: Runtime, authorization: str
 ) -> None:
     clinician = make_user(runtime, "clin@clinic.example", "clinician")
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), minimal("Patient", "p1"))
     with TestClient(create_app(runtime)) as browser:
         signed_in(browser, runtime, clinician)
         response = browser.post(

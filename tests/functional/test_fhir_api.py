@@ -12,17 +12,18 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, apitokens, queries
-from carewall.records import MATRIX, SUPPORTED_TYPES, Action, Actor
+from carewall.records import MATRIX, SUPPORTED_TYPES, Action
 from carewall.records.services import create_resource, restrict_compartment
-from carewall.records.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
+from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
 from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_admin, make_user
+from tests.functional.signin_helpers import make_admin, make_user
 
 FHIR_JSON = "application/fhir+json"
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 SAMPLE_TYPES = ("Patient", "Observation", "Encounter", "Coverage", "Claim", "Practitioner")
 BOTH = ("fhir:read", "fhir:write")
 
@@ -45,7 +46,7 @@ def bearer(
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, email)
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "fhir test", list(scopes), CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "fhir test", list(scopes))
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
 
 

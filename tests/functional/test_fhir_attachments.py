@@ -15,15 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.registry import create_app
 from carewall.web.fhir.inputs import max_body_bytes
 from tests.functional.records_helpers import assert_absent_from_vault, minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.functional.signin_helpers import make_user
 
 FHIR_JSON = "application/fhir+json"
 SMALL = 64 * 1024
@@ -34,7 +35,7 @@ def _doctor(runtime: Runtime) -> dict[str, str]:
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, "doc@clinic.example")
     assert uid is not None
-    secret, _ = apitokens.create_token(runtime, uid, "t", ["fhir:read", "fhir:write"], CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), uid, "t", ["fhir:read", "fhir:write"])
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
 
 
@@ -73,9 +74,7 @@ def test_documents_up_to_the_limit_are_stored_encrypted_and_bigger_refused(small
         created = api.post("/fhir/DocumentReference", json=exact, headers=headers)
         assert created.status_code == 201, created.text[:500]
         doc_id = created.json()["id"]
-        stored = get_record_for(
-            small, Actor.system_actor(), "DocumentReference", doc_id, Purpose.TREATMENT
-        )
+        stored = get_record_for(small, Caller.cli(), "DocumentReference", doc_id, Purpose.TREATMENT)
         assert base64.b64decode(stored["content"][0]["attachment"]["data"]) == data
         with small.db.engine.connect() as connection:
             assert_absent_from_vault(connection, [exact["content"][0]["attachment"]["data"][:64]])
@@ -119,7 +118,7 @@ def test_import_reports_an_oversized_attachment_as_invalid(small: Runtime, tmp_p
     patient = minimal("Patient", "pi")
     document = _document("pi", b"x" * (SMALL + 1))
     path = _bundle(tmp_path, [patient, document])
-    report = import_file(small, Actor.system_actor(), path)
+    report = import_file(small, Caller.cli(), path)
     assert report.failed
     assert "entry[1].DocumentReference.content[0].attachment.data" in (report.error or "")
     assert report.created == 0

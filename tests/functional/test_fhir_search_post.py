@@ -12,16 +12,16 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.fhir_helpers import outcome, token_for
 from tests.functional.helpers import csrf_token, sign_in_user
 from tests.functional.records_helpers import minimal
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 SEARCH = "/fhir/Patient/_search"
 
 

@@ -14,16 +14,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor, RecordsTag
-from carewall.records.accounting import access_events
+from carewall.records import RecordsTag
+from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource, restrict_compartment, update_resource
 from carewall.registry import create_app
 from tests.functional.fhir_helpers import audit_about, outcome, token_for
 from tests.functional.records_helpers import minimal
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 SECRET_CODE = {"coding": [{"system": "http://loinc.org", "code": "B-ONLY-75325-1"}]}
 
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens
 from carewall.identity.queries import user_id_for_email
@@ -23,7 +24,7 @@ from tests.functional.mail_messages import (
     clean_eml,
     phishing_eml,
 )
-from tests.functional.signin_helpers import CLI, csrf, make_user, signed_in
+from tests.functional.signin_helpers import csrf, make_user, signed_in
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def _token(runtime: Runtime, email: str, role: str, scopes: list[str]) -> str:
     with runtime.db.sessions() as session:
         user_id = user_id_for_email(session, email)
     assert user_id
-    secret, _ = apitokens.create_token(runtime, user_id, "t", scopes, CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "t", scopes)
     return secret
 
 

@@ -22,14 +22,14 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, csrf, make_admin, make_user, post, signed_in
+from tests.functional.signin_helpers import csrf, make_admin, make_user, post, signed_in
 
 FHIR_JSON = "application/fhir+json"
 TRACEBACK = ("Traceback (most recent call last)", 'File "/')
@@ -49,8 +49,8 @@ def bearer(runtime: Runtime) -> dict[str, str]:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "fuzz@clinic.example")
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "t", sorted(SCOPES), CLI)
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "t", sorted(SCOPES))
+    create_resource(runtime, Caller.cli("test"), minimal("Patient", "p1"))
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -305,7 +305,7 @@ def test_the_analyzer_api_answers_json_for_broken_headers(
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "api@clinic.example")
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "t", ["mail:analyze"], CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "t", ["mail:analyze"])
     answer = app_client.post(
         "/api/v1/mail/analyze",
         content=EVIL_MAIL[name],

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
 from carewall.identity.accounts import create_admin
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
 from carewall.registry import create_app
 from carewall.web.routes.passkeys import PUBLIC_ROUTES

@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import notices, queries
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.audit_helpers import about
@@ -20,7 +20,7 @@ from tests.functional.helpers import clock_moved, code_now, post_form, sign_in_u
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, signed_in
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 FAMILY, GIVEN, BORN = "Quenneville", "Harriet", "1961-07-14"
 BP = {"coding": [{"system": "http://loinc.org", "code": "85354-9"}], "text": "Blood pressure"}
 

@@ -10,15 +10,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for
-from carewall.records.export import export_patient_bundle
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.models import FhirResource
+from carewall.records.portal.export import export_patient_bundle
 from tests.functional.records_helpers import assert_absent_from_vault, minimal, synthea_files
 
-CLI = Actor.system_actor("test")
+CLI = Caller.cli("test")
 
 
 def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:

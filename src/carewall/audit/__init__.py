@@ -15,7 +15,6 @@ from carewall.audit.queries import (
 )
 from carewall.audit.services import (
     Append,
-    RequestOrigin,
     append_deferred,
     audited_read,
     deferred_read,
@@ -32,7 +31,6 @@ __all__ = [
     "AuditTag",
     "DetailValue",
     "Outcome",
-    "RequestOrigin",
     "VerifyResult",
     "append_deferred",
     "audited_read",

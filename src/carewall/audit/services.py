@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Protocol, cast
+from typing import cast
 
 from sqlalchemy import Connection, Table, insert, select, text
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
 from carewall.audit.models import AuditEntry
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin
 from carewall.core.db import Database
 
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
@@ -156,22 +157,10 @@ def _row(entry: AuditEntry) -> dict[str, object]:
     return {column: getattr(entry, column) for column in _COLUMNS}
 
 
-class RequestOrigin(Protocol):
-    """Where a request came from (identity's `Origin` fits)."""
-
-    @property
-    def ip(self) -> str:
-        """Source IP address ("" for the CLI)."""
-
-    @property
-    def user_agent(self) -> str:
-        """Browser or tool."""
-
-
 def record_from(
     session: Session,
     action: str,
-    origin: RequestOrigin,
+    origin: Origin,
     *,
     actor: str,
     subject: str = "",

@@ -16,8 +16,8 @@ from carewall.audit.fhir import audit_event
 from carewall.audit.models import AuditEntry
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
-from carewall.records.audit_patients import reveal_body
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import reveal_body
+from carewall.records.store.keys import RecordKeys
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
