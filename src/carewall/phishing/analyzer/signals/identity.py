@@ -65,10 +65,26 @@ def claimed_brand(display: str) -> tuple[Brand, str] | None:
     ambiguous = ambiguous_brand_names()
     for brand, name, pattern in _brand_patterns():
         if pattern.search(display):
-            if name.lower() in ambiguous and not _SERVICE_WORDS.search(display):
+            if name.lower() in ambiguous and not _names_only_the_brand(display, name):
                 continue
             return brand, name
     return None
+
+
+_FROM_BRAND = re.compile(r"^[\w .'-]{1,40}\s(?:from|at|von|de|van|da|do)\s", re.IGNORECASE)
+
+
+def _names_only_the_brand(display: str, name: str) -> bool:
+    """An ambiguous brand name (an ordinary word too) counts as a claim only when the display
+    name is that brand and nothing else ("Ledger"), the brand with a service word ("Ledger
+    Support") or a person speaking for it ("Katie from Ledger")."""
+    if _SERVICE_WORDS.search(display):
+        return True
+    bare = " ".join(re.sub(r"[^\w&+.' -]", " ", display).split()).strip(" .'-")
+    if bare.lower() == name.lower():
+        return True
+    rest = _FROM_BRAND.sub("", bare)
+    return rest != bare and rest.strip(" .'-").lower() == name.lower()
 
 
 def is_freemail(domain: str) -> bool:

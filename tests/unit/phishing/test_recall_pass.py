@@ -1,0 +1,63 @@
+"""The analyzer's recall pass (issue 17, second round): one crafted message per new rule.
+
+Each test builds its message in code; nothing is read from the evaluation corpora.
+"""
+
+from __future__ import annotations
+
+from tests.unit.phishing.conftest import build_mail
+
+from carewall.phishing.analyzer import analyze_bytes
+
+VENDOR = "Northwind Billing <billing@northwind-billing.com>"
+
+
+def ids(raw: bytes) -> frozenset[str]:
+    return analyze_bytes(raw).signal_ids()
+
+
+# -- Links that show where they go -----------------------------------------------------------
+
+
+def test_plain_text_links_elsewhere_are_shown_not_concealed():
+    text = (
+        "Congratulations on the prize! The will and testament story is at "
+        "http://www.newspaper.example/story/42 if you want to read it."
+    )
+    found = ids(build_mail(text=text))
+    assert "links.unrelated_shown" in found
+    assert "links.unrelated_destination" not in found
+    assert "content.reward_lure" not in found  # nothing deceives: the lure is dropped
+
+
+def test_anchor_that_names_its_domain_is_shown():
+    html = '<p>Read it at <a href="https://news.example.net/a/1">news.example.net</a></p>'
+    found = ids(build_mail(sender=VENDOR, text=None, html=html))
+    assert "links.unrelated_shown" in found
+
+
+def test_button_to_another_domain_is_concealed():
+    html = '<p>Your statement</p><a href="https://statement-view.net/s/1">Open statement</a>'
+    found = ids(build_mail(sender=VENDOR, text=None, html=html))
+    assert "links.unrelated_destination" in found
+    assert "links.unrelated_shown" not in found
+
+
+# -- Brand names that are ordinary words too -------------------------------------------------
+
+
+def test_ambiguous_brand_alone_in_the_display_name_is_a_claim():
+    raw = build_mail(sender="Ledger <news@tradestars.example>", subject="Firmware update")
+    assert "identity.brand_impersonation" in ids(raw)
+
+
+def test_person_speaking_for_an_ambiguous_brand_is_a_claim():
+    raw = build_mail(sender="Katie from Ledger <katie@compassion.example>")
+    assert "identity.brand_impersonation" in ids(raw)
+
+
+def test_ambiguous_brand_inside_a_persons_name_is_not_a_claim():
+    raw = build_mail(sender="Otto Meyer <otto.meyer@praxis-meyer.example>")
+    assert "identity.brand_impersonation" not in ids(raw)
+    raw = build_mail(sender="Mia Ledger <mia@ledger-family.example>")
+    assert "identity.brand_impersonation" not in ids(raw)
