@@ -61,3 +61,36 @@ def test_ambiguous_brand_inside_a_persons_name_is_not_a_claim():
     assert "identity.brand_impersonation" not in ids(raw)
     raw = build_mail(sender="Mia Ledger <mia@ledger-family.example>")
     assert "identity.brand_impersonation" not in ids(raw)
+
+
+# -- Throw-away senders ------------------------------------------------------------------------
+
+
+def test_sender_with_shuffled_case_is_machine_made():
+    assert "identity.shuffled_case_sender" in ids(build_mail(sender="Offers <XOAqZoq@deck.example>"))
+
+
+def test_readable_sender_addresses_are_not_shuffled():
+    for sender in (
+        "John <JohnSmith@example.org>",
+        "Billing <billing@example.org>",
+        "Desk <HELPDESK@example.org>",
+        "Ann <ann.lee@example.org>",
+    ):
+        assert "identity.shuffled_case_sender" not in ids(build_mail(sender=sender)), sender
+
+
+def _signed(tenant: str, sender: str) -> bytes:
+    signature = f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={tenant}; s=selector1; h=From; bh=x; b=y"
+    return build_mail(sender=sender, headers={"DKIM-Signature": signature})
+
+
+def test_signature_of_an_unrelated_microsoft_365_tenant():
+    found = ids(_signed("Ste20995472.onmicrosoft.com", "Offers <offers@socialdeck.example>"))
+    assert "auth.dkim_foreign_tenant" in found
+
+
+def test_signature_of_the_senders_own_microsoft_365_tenant_is_not_foreign():
+    found = ids(_signed("northwindclinic.onmicrosoft.com", "Desk <desk@northwind-clinic.com>"))
+    assert "auth.dkim_unaligned" in found
+    assert "auth.dkim_foreign_tenant" not in found

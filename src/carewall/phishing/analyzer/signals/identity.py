@@ -117,6 +117,23 @@ def looks_random(token: str) -> bool:
     return switches >= 4
 
 
+_CAMEL_CASE = re.compile(r"^[A-Za-z]?[a-z]+(?:[A-Z][a-z]{2,})*$")
+
+
+def shuffled_case(local: str) -> bool:
+    """A local part of letters only whose capitals fall at random ("XOAqZoq", "nyuAVAEky").
+
+    People and organisations pick readable addresses: all lower case, all
+    capitals, or words in CamelCase ("JohnSmith"); generators of throw-away
+    sending accounts shuffle the case.
+    """
+    if not local.isascii() or not local.isalpha() or not 6 <= len(local) <= 16:
+        return False
+    if local.islower() or local.isupper() or _CAMEL_CASE.match(local):
+        return False
+    return sum(c.isupper() for c in local[1:]) >= 2
+
+
 def _random_sender(written: str) -> bool:
     local, _, domain = written.rpartition("@")
     return looks_random(local) or any(looks_random(label.lower()) for label in domain.split("."))
@@ -157,6 +174,8 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
         )
     if _random_sender(sender.written):
         yield Hit("identity.random_sender", sender.written)
+    if shuffled_case(sender.written.rpartition("@")[0]):
+        yield Hit("identity.shuffled_case_sender", sender.written)
     tld = sender.registered.rpartition(".")[2]
     if tld in service_list("abused_tlds"):
         yield Hit("identity.abused_tld", sender.address)
