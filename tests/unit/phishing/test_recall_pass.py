@@ -82,7 +82,8 @@ def test_readable_sender_addresses_are_not_shuffled():
 
 def _signed(tenant: str, sender: str) -> bytes:
     signature = f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={tenant}; s=selector1; h=From; bh=x; b=y"
-    return build_mail(sender=sender, headers={"DKIM-Signature": signature})
+    # deceive: a foreign Reply-To, so that the contextual auth.dkim_unaligned is kept
+    return build_mail(sender=sender, headers={"DKIM-Signature": signature}, deceive=True)
 
 
 def test_signature_of_an_unrelated_microsoft_365_tenant():
