@@ -95,3 +95,37 @@ def test_signature_of_the_senders_own_microsoft_365_tenant_is_not_foreign():
     found = ids(_signed("northwindclinic.onmicrosoft.com", "Desk <desk@northwind-clinic.com>"))
     assert "auth.dkim_unaligned" in found
     assert "auth.dkim_foreign_tenant" not in found
+
+
+# -- Identity claims ---------------------------------------------------------------------------
+
+
+def test_brand_written_without_its_space_is_still_the_brand():
+    for sender in (
+        "Trustwallet <support@rehuesa.example>",
+        "Albert-Heijn Cadeaucentrum <news@glass.example>",
+    ):
+        assert "identity.brand_impersonation" in ids(build_mail(sender=sender)), sender
+
+
+def test_brand_name_over_an_empty_address():
+    raw = build_mail(sender='"Facebook" <>', subject="Someone tried to log in")
+    found = ids(raw)
+    assert {"identity.sender_missing", "identity.brand_impersonation"} <= found
+
+
+def test_bare_microsoft_365_tenant_address():
+    raw = build_mail(sender="Paket <client-n63281@thpthiephoa1.onmicrosoft.com>")
+    assert "identity.sender_tenant_address" in ids(raw)
+
+
+def test_free_mail_account_named_like_a_transaction():
+    found = ids(build_mail(sender='"Your Order #865999" <gersidemiriey@gmail.com>'))
+    assert "identity.freemail_org_claim" in found
+    found = ids(build_mail(sender='"Maria Lopes" <maria.lopes@gmail.com>'))
+    assert "identity.freemail_org_claim" not in found
+
+
+def test_newer_shorteners_are_known():
+    html = '<p>Deals</p><a href="https://2u.pw/8SVIA1O">See</a>'
+    assert "links.shortener" in ids(build_mail(text=None, html=html))

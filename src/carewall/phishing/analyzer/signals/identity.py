@@ -53,7 +53,10 @@ def _brand_patterns() -> tuple[tuple[Brand, str, re.Pattern[str]], ...]:
     out = []
     for brand in brands():
         for name in brand.names:
-            pattern = re.compile(r"(?<![\w])" + re.escape(name) + r"(?![\w])", re.IGNORECASE)
+            # "Trust Wallet" also matches "Trustwallet", "Trust-Wallet" and "Trust_Wallet".
+            words = [re.escape(w) for w in name.split()]
+            body = r"[\s._-]?".join(words)
+            pattern = re.compile(r"(?<![\w])" + body + r"(?![\w])", re.IGNORECASE)
             out.append((brand, name, pattern))
     return tuple(out)
 
@@ -117,6 +120,14 @@ def looks_random(token: str) -> bool:
     return switches >= 4
 
 
+_M365_TENANT = ".onmicrosoft.com"
+#: Display names that read like a transaction ("Your Order #865999", "Invoice 4471").
+_TRANSACTION_NAME = re.compile(
+    r"\b(?:order|invoice|receipt|payment|refund|delivery|shipment|package|parcel|statement|"
+    r"pedido|fatura|factura|rechnung|bestellung|paket|bestelling|factuur|commande|facture|colis)\b"
+    r"|#\s?\d{3,}",
+    re.IGNORECASE,
+)
 _CAMEL_CASE = re.compile(r"^[A-Za-z]?[a-z]+(?:[A-Z][a-z]{2,})*$")
 
 
@@ -148,12 +159,17 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
     sender = view.sender
     if not sender.address or "@" not in sender.address:
         yield Hit("identity.sender_missing", view.parsed.get("from")[:200] or "(no From header)")
+        brand = claimed_brand(sender.display)
+        if brand is not None:  # a brand's name over no address at all
+            yield Hit("identity.brand_impersonation", f'claims {brand[1]}: "{sender.display[:120]}"')
         return
     raw_from = view.parsed.get_raw("from")
     if _from_is_malformed(raw_from):
         yield Hit("identity.from_malformed", " ".join(raw_from.split())[:200])
     if not _domain_is_valid(sender.domain):
         yield Hit("identity.sender_invalid_domain", sender.address)
+    if sender.domain.endswith(_M365_TENANT):
+        yield Hit("identity.sender_tenant_address", sender.address)
     if host_in(sender.domain, service_list("free_hosting")):
         yield Hit("identity.sender_free_hosting", sender.address)
     yield from _display_name(sender)
@@ -206,7 +222,7 @@ def _display_name(sender: Party) -> Iterator[Hit]:
         owned = host_in(sender.domain, brand[0].domains) is not None
         if not owned or freemail:
             yield Hit("identity.brand_impersonation", f"claims {brand[1]}: {evidence}")
-    elif freemail and _SERVICE_WORDS.search(display):
+    elif freemail and (_SERVICE_WORDS.search(display) or _TRANSACTION_NAME.search(display)):
         yield Hit("identity.freemail_org_claim", evidence)
 
 
