@@ -129,3 +129,15 @@ def test_free_mail_account_named_like_a_transaction():
 def test_newer_shorteners_are_known():
     html = '<p>Deals</p><a href="https://2u.pw/8SVIA1O">See</a>'
     assert "links.shortener" in ids(build_mail(text=None, html=html))
+
+
+def test_brand_address_whose_links_all_lead_elsewhere():
+    html = '<p>Your parcel is waiting</p><a href="https://topmarketing.example/p/1">Track</a>'
+    found = ids(build_mail(sender="DHL <noreply@dhl.de>", text=None, html=html))
+    assert "identity.brand_spoof_links" in found
+
+
+def test_brand_address_linking_to_itself_is_not_spoofed():
+    html = '<p>Your parcel is waiting</p><a href="https://www.dhl.de/track?id=1">Track</a>'
+    found = ids(build_mail(sender="DHL <noreply@dhl.de>", text=None, html=html))
+    assert "identity.brand_spoof_links" not in found

@@ -144,6 +144,11 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
             "unrelated_destination"
         )
         yield Hit(f"links.{kind}", f"links to {shown}; sender {view.sender.registered}")
+        brand_sender = view.sender.registered in _brand_of() and not _personal_freemail(view)
+        if kind == "unrelated_destination" and brand_sender:
+            # A brand's own mail links to the brand or its email service; only someone
+            # borrowing its address sends every reader somewhere else.
+            yield Hit("identity.brand_spoof_links", f"From {view.sender.address}; links to {shown}")
 
 
 def deceptive(hits: Iterable[Hit]) -> bool:
