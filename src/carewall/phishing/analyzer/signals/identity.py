@@ -61,9 +61,37 @@ def _brand_patterns() -> tuple[tuple[Brand, str, re.Pattern[str]], ...]:
     return tuple(out)
 
 
+@cache
+def _any_brand() -> re.Pattern[str]:
+    """Every brand pattern in one alternation: most names claim no brand, and one search
+    tells so (the per-brand loop below only runs when something matched)."""
+    return re.compile("|".join(f"(?:{p.pattern})" for _, _, p in _brand_patterns()), re.I)
+
+
+@cache
+def brand_of_domain() -> dict[str, Brand]:
+    """Each brand domain -> its brand (the first brand listing it)."""
+    out: dict[str, Brand] = {}
+    for brand in brands():
+        for domain in brand.domains:
+            out.setdefault(domain, brand)
+    return out
+
+
+@cache
+def _brand_domains() -> frozenset[str]:
+    return frozenset(brand_of_domain())
+
+
+def brand_owning(host: str) -> Brand | None:
+    """The brand whose domains include ``host`` or a parent of it."""
+    entry = host_in(host, _brand_domains()) if host else None
+    return brand_of_domain()[entry] if entry else None
+
+
 def claimed_brand(display: str) -> tuple[Brand, str] | None:
     """The brand a display name claims, if any (ambiguous names need a service word)."""
-    if not display:
+    if not display or not _any_brand().search(display):
         return None
     ambiguous = ambiguous_brand_names()
     for brand, name, pattern in _brand_patterns():
@@ -243,7 +271,7 @@ def _routing(view: MessageView, sender: Party) -> Iterator[Hit]:
                 "identity.reply_to_mismatch", f"From {sender.address}, Reply-To {reply.address}"
             )
     bounce = view.return_path
-    brand = next((b for b in brands() if host_in(sender.domain, b.domains)), None)
+    brand = brand_owning(sender.domain)
     if brand is not None and bounce.registered and not host_in(bounce.domain, brand.domains):
         yield Hit(
             "identity.brand_spoof_bounce", f"From {sender.address}, Return-Path {bounce.address}"
