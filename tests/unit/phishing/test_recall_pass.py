@@ -141,3 +141,17 @@ def test_brand_address_linking_to_itself_is_not_spoofed():
     html = '<p>Your parcel is waiting</p><a href="https://www.dhl.de/track?id=1">Track</a>'
     found = ids(build_mail(sender="DHL <noreply@dhl.de>", text=None, html=html))
     assert "identity.brand_spoof_links" not in found
+
+
+# -- Invisible characters, by density -----------------------------------------------------------
+
+
+def test_dense_invisible_characters_score_more_than_a_few():
+    zw = "\u200b"
+    dense = "Micro" + zw + "s" + zw + "o" + zw + "f" + zw + "t" + zw + " Sup" + zw + "port"
+    found = ids(build_mail(sender=f'"{dense}" <alerts@mailer.example>', subject="Mailbox notice"))
+    assert {"identity.invisible_characters", "identity.invisible_characters_dense"} <= found
+    sparse = "Northwind" + zw + " Clinic" + zw + " Billing and Accounts Department"
+    found = ids(build_mail(sender=f'"{sparse}" <billing@northwind.example>', subject="Invoice 4471"))
+    assert "identity.invisible_characters" in found
+    assert "identity.invisible_characters_dense" not in found
