@@ -67,7 +67,9 @@ def test_ambiguous_brand_inside_a_persons_name_is_not_a_claim():
 
 
 def test_sender_with_shuffled_case_is_machine_made():
-    assert "identity.shuffled_case_sender" in ids(build_mail(sender="Offers <XOAqZoq@deck.example>"))
+    assert "identity.shuffled_case_sender" in ids(
+        build_mail(sender="Offers <XOAqZoq@deck.example>")
+    )
 
 
 def test_readable_sender_addresses_are_not_shuffled():
@@ -152,6 +154,8 @@ def test_dense_invisible_characters_score_more_than_a_few():
     found = ids(build_mail(sender=f'"{dense}" <alerts@mailer.example>', subject="Mailbox notice"))
     assert {"identity.invisible_characters", "identity.invisible_characters_dense"} <= found
     sparse = "Northwind" + zw + " Clinic" + zw + " Billing and Accounts Department"
-    found = ids(build_mail(sender=f'"{sparse}" <billing@northwind.example>', subject="Invoice 4471"))
+    found = ids(
+        build_mail(sender=f'"{sparse}" <billing@northwind.example>', subject="Invoice 4471")
+    )
     assert "identity.invisible_characters" in found
     assert "identity.invisible_characters_dense" not in found

@@ -31,7 +31,6 @@ from carewall.phishing.analyzer.signals.base import Hit
 from carewall.phishing.analyzer.urls import (
     host_of_address,
     is_ip_host,
-    parse_url,
     registered_domain,
 )
 from carewall.phishing.analyzer.view import LinkRef, MessageView
@@ -140,8 +139,10 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
         # The evidence is the URL, not the bare host: pages defang URLs when they show them.
         urls = sorted({r.url.url for r in outside if r.url is not None})
         shown = " , ".join(u[:100] for u in urls[:2])
-        kind = "unrelated_shown" if all(shows_destination(r) for r in outside) else (
-            "unrelated_destination"
+        kind = (
+            "unrelated_shown"
+            if all(shows_destination(r) for r in outside)
+            else "unrelated_destination"
         )
         yield Hit(f"links.{kind}", f"links to {shown}; sender {view.sender.registered}")
         brand_sender = view.sender.registered in _brand_of() and not _personal_freemail(view)

@@ -205,7 +205,9 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
         yield Hit("identity.sender_missing", view.parsed.get("from")[:200] or "(no From header)")
         brand = claimed_brand(sender.display)
         if brand is not None:  # a brand's name over no address at all
-            yield Hit("identity.brand_impersonation", f'claims {brand[1]}: "{sender.display[:120]}"')
+            yield Hit(
+                "identity.brand_impersonation", f'claims {brand[1]}: "{sender.display[:120]}"'
+            )
         return
     raw_from = view.parsed.get_raw("from")
     if _from_is_malformed(raw_from):
