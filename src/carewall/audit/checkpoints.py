@@ -211,7 +211,7 @@ def checkpoint_due(session: Session, settings: Settings) -> bool:
     The last checkpoint is itself the newest entry while nothing else happened,
     so an idle trail is not signed again and again.
     """
-    head = session.scalar(select(func.max(AuditEntry.seq))) or 0
+    head = int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
     last = session.execute(
         select(AuditCheckpoint.seq, AuditCheckpoint.created)
         .order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.created.desc())
@@ -219,10 +219,10 @@ def checkpoint_due(session: Session, settings: Settings) -> bool:
     ).first()
     if last is None:
         return head > 0
-    added = head - last.seq
+    added = head - int(last.seq)
     if added >= settings.audit_checkpoint_every_entries:
         return True
-    age = utcnow() - last.created
+    age: timedelta = utcnow() - last.created
     return added > 0 and age >= timedelta(minutes=settings.audit_checkpoint_every_minutes)
 
 

@@ -146,7 +146,7 @@ def verify_and_record(
 def _collect(
     runtime: Runtime, given: Iterable[tuple[str, SignedCheckpoint]]
 ) -> tuple[list[_Seen], list[Problem]]:
-    """Every checkpoint once (by its signed bytes), with where it was found."""
+    """Every checkpoint once (by its signed bytes and signature), with where it was found."""
     seen: dict[bytes, _Seen] = {}
     with runtime.db.sessions() as session:
         rows = session.execute(
@@ -156,7 +156,7 @@ def _collect(
         )
         for statement, signature in rows:
             signed = SignedCheckpoint(bytes(statement), bytes(signature))
-            seen[signed.statement] = _Seen(signed, ["the database"], stored=True)
+            seen[signed.statement + signed.signature] = _Seen(signed, ["the database"], stored=True)
     problems: list[Problem] = []
     directory = runtime.settings.effective_checkpoint_dir
     found: list[tuple[str, SignedCheckpoint]] = []
@@ -166,9 +166,9 @@ def _collect(
         except (OSError, ProofFormatError) as exc:
             problems.append(Problem(None, f"{path} is not a readable checkpoint ({exc})"))
     for source, signed in [*found, *given]:
-        known = seen.get(signed.statement)
+        known = seen.get(signed.statement + signed.signature)
         if known is None:
-            seen[signed.statement] = _Seen(signed, [source], stored=False)
+            seen[signed.statement + signed.signature] = _Seen(signed, [source], stored=False)
         else:
             known.sources.append(source)
     return list(seen.values()), problems
