@@ -266,7 +266,8 @@ def test_the_audit_evidence_names_the_latest_checkpoint(runtime: Runtime) -> Non
     assert checkpoint["created"].startswith(made.checkpoint.created[:19])
     with runtime.db.sessions() as session:
         latest = latest_checkpoint(session)
-    assert latest is not None and latest.seq == made.checkpoint.seq
+    assert latest is not None
+    assert latest.seq == made.checkpoint.seq
 
 
 def test_key_rotation_keeps_the_chain_and_its_checkpoints_verifiable(
@@ -383,11 +384,13 @@ def test_the_migration_from_0014_keeps_old_entries_verifiable_and_pins_them(
     try:
         with runtime.db.sessions() as session:
             sealed = latest_checkpoint(session)
-        assert sealed is not None and sealed.seq == 6, "the first start signs a checkpoint"
+        assert sealed is not None, "the first start signs a checkpoint"
+        assert sealed.seq == 6
         _append(runtime, 3)
         report = verify_trail(runtime)
         assert report.ok, report.problems
-        assert report.chain.keyed and report.chain.count == 9
+        assert report.chain.keyed
+        assert report.chain.count == 9
         # Moving the boundary to exempt new entries from their MAC is caught.
         _sql(runtime, "UPDATE audit_entries SET mac = NULL WHERE seq > 5")
         _sql(runtime, "UPDATE audit_chain_state SET unkeyed_through = 1000")
