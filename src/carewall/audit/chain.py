@@ -20,7 +20,6 @@ before its key is at hand) the pass checks the hashes alone and says so.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +30,7 @@ from typing import Any
 from sqlalchemy import text
 
 from carewall.audit.events import GENESIS_HASH, HASH_BYTES
+from carewall.audit.proof import MacChecker
 from carewall.core.db import Database
 from carewall.core.keystore import AUDIT_MAC_ATTACHED
 
@@ -100,19 +100,20 @@ def _keyed_pass(
     prev = GENESIS_HASH
     before_prev = GENESIS_HASH
     count = 0
-    sha256, digest = hashlib.sha256, hmac.digest
-    for batch in _batches(db, "seq, body, mac"):
-        for seq, body, mac in batch:
+    sha256, mac_of = hashlib.sha256, MacChecker(key)
+    # While the links hold, an entry's position is its seq (the deep pass checks the column).
+    for batch in _batches(db, "body, mac"):
+        for body, mac in batch:
             if not body.startswith(prev):
                 return replace(_diagnose(db, max(count - 1, 0), before_prev), keyed=True)
             before_prev = prev
             prev = sha256(body).digest()
             count += 1
             if mac is None:
-                if seq > unkeyed:
-                    return VerifyResult(False, count - 1, seq, _NO_MAC, keyed=True)
-            elif digest(key, prev, "sha256") != bytes(mac):
-                return _mac_failure(db, seq, count - 1, prev)
+                if count > unkeyed:
+                    return VerifyResult(False, count - 1, count, _NO_MAC, keyed=True)
+            elif mac_of(prev) != mac:
+                return _mac_failure(db, count, count - 1, prev)
         if progress is not None:
             progress(count)
     return replace(_check_head(db, count, prev, before_prev), keyed=True)

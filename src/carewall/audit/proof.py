@@ -49,6 +49,26 @@ def entry_mac(key: bytes, entry_hash: bytes) -> bytes:
     return hmac.digest(key, entry_hash, "sha256")
 
 
+class MacChecker:
+    """`entry_mac` for many entries in a row: HMAC (RFC 2104) with the inner and outer
+    SHA-256 states keyed once, so each entry costs two hash-state copies instead of
+    `hmac.digest`'s per-call set-up (measured at about half the verify speed)."""
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest()
+        block = block.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def __call__(self, entry_hash: bytes) -> bytes:
+        """The MAC of one entry hash (equal to `entry_mac(key, entry_hash)`)."""
+        inner = self._inner.copy()
+        inner.update(entry_hash)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 def mac_matches(key: bytes, entry_hash: bytes, mac: bytes) -> bool:
     """Whether `mac` is this entry's MAC (constant-time comparison)."""
     return hmac.compare_digest(entry_mac(key, entry_hash), mac)
