@@ -104,7 +104,8 @@ def verify_trail(
     chain = verify(runtime.db, deep=deep, progress=progress)
     problems: list[Problem] = []
     if not chain.ok:
-        problems.append(Problem(chain.position, f"entry {chain.position}: {chain.reason}"))
+        intact = f"{chain.count} entries before it are intact"
+        problems.append(Problem(chain.position, f"{chain.reason}. {intact}"))
     seen, unreadable = _collect(runtime, given)
     problems.extend(unreadable)
     valid, invalid = _signed_by_us(seen, public_key(runtime))

@@ -59,9 +59,8 @@ def verify_command(
         )
         return
     for problem in report.problems:
-        err_console.print(f"[bold red]BROKEN[/]: {problem.text}.", highlight=False)
-    if report.position is not None:
-        err_console.print(f"The first entry concerned is {report.position}.")
+        where = "" if problem.position is None else f" at entry {problem.position}"
+        err_console.print(f"[bold red]BROKEN[/]{where}: {problem.text}.", highlight=False)
     raise typer.Exit(1)
 
 
