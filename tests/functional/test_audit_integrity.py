@@ -224,7 +224,7 @@ def test_files_are_read_only_never_replaced_and_the_job_writes_only_when_due(
         assert tick() == 3, "due by count"
         files = sorted(directory.glob("checkpoint-*.json"))
         for path in files:
-            assert stat.S_IMODE(path.stat().st_mode) == 0o444
+            assert stat.S_IMODE(path.stat().st_mode) == 0o440
         with pytest.raises(FileExistsError):
             os.open(files[0], os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         assert verify_trail(runtime).checkpoints == 3

@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 SIGNING_PURPOSE = "audit-signing"
 #: The audit trail's data keys: the chain's MAC key and the checkpoint signing seed.
 DATA_KEYS = (AUDIT_MAC_PURPOSE, SIGNING_PURPOSE)
-FILE_MODE = 0o444
+#: Read-only; group-readable so that a collector account in the service group can copy
+#: them off the host (the default directory is inside the 0700 data directory).
+FILE_MODE = 0o440
 DIRECTORY_MODE = 0o700
 
 
@@ -150,6 +152,7 @@ def write_new_file(directory: Path, name: str, content: bytes) -> Path:
     path = directory / name
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
+        os.fchmod(fd, FILE_MODE)  # the mode asked for, whatever the umask
         os.write(fd, content)
         os.fsync(fd)
     finally:
