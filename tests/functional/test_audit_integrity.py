@@ -150,6 +150,10 @@ def test_truncation_is_found_against_an_exported_checkpoint_file(
     assert "entries 6 to 7 were deleted" in result.stderr
     assert "missing from the database" in result.stderr
     assert "Traceback" not in result.stderr
+    result = _carewall(cli_env, "audit", "verify", "--checkpoint", str(tmp_path / "nowhere.json"))
+    assert result.returncode == 1
+    assert "Cannot read" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_rollback_to_an_older_copy_is_named(runtime: Runtime) -> None:

@@ -66,6 +66,7 @@ def _audit_evidence(runtime: Runtime) -> Mapping[str, Any]:
         "intact": last.action == AuditTag.CHAIN_VERIFIED,
         "entries_verified": count if isinstance(count, int) else None,
         "broken_at": position if isinstance(position, int) else None,
+        "checkpoints_compared": last.details.get("checkpoints"),
         "verification_entry": last.seq,
         "entries_now": entries,
         "checkpoint": checkpoint,
