@@ -195,6 +195,10 @@ def test_a_forged_checkpoint_and_a_foreign_key_are_refused(
     )
     problems, _ = _texts(runtime, files=[foreign])
     assert any(f"not this one ({made.checkpoint.key})" in p for p in problems), problems
+    # A stored checkpoint whose statement was edited in the database.
+    _sql(runtime, "UPDATE audit_checkpoints SET statement = :s", s=b"{not json")
+    problems, _ = _texts(runtime)
+    assert any("in the database is not readable" in p for p in problems), problems
 
 
 def test_files_are_read_only_never_replaced_and_the_job_writes_only_when_due(

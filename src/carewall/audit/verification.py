@@ -190,7 +190,12 @@ def _signed_by_us(
     valid: list[tuple[Checkpoint, str]] = []
     problems: list[Problem] = []
     for item in seen:
-        checkpoint = item.signed.checkpoint
+        try:
+            checkpoint = item.signed.checkpoint
+        except ProofFormatError as exc:
+            where = ", ".join(item.sources)
+            problems.append(Problem(None, f"a checkpoint in {where} is not readable ({exc})"))
+            continue
         label = _label(checkpoint, item.sources)
         if checkpoint.key != ours:
             problems.append(
