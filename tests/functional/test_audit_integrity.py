@@ -406,3 +406,16 @@ def test_the_migration_from_0014_keeps_old_entries_verifiable_and_pins_them(
         assert any("the boundary was moved" in p for p in problems), problems
     finally:
         runtime.close()
+
+
+def test_the_offline_verifier_loads_no_database_layer_or_settings() -> None:
+    """What it imports is the standard library, `cryptography` and the proof formats."""
+    probe = (
+        "import sys, carewall.audit.verify_offline\n"
+        "heavy = {'sqlalchemy', 'pydantic_settings', 'carewall.core.config', 'carewall.core.db'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
