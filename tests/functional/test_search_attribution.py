@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from carewall.audit import AuditEvent, entries_about, entry_count, record, verify
+from carewall.audit import AuditEvent, entries_about, entry_count, verify
 from carewall.audit.events import parse_body
 from carewall.audit.fhir import audit_event
 from carewall.audit.models import AuditEntry, AuditEntrySubject
@@ -24,7 +24,7 @@ from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys
 from carewall.registry import create_app
-from tests.functional.audit_helpers import about
+from tests.functional.audit_helpers import about, append_unkeyed
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
 
@@ -155,15 +155,18 @@ def test_the_migration_indexes_searches_recorded_before_it(database_url: str) ->
             ("Patient", {"patients": 2, "patient_ids": ["pa", "pb"]}),  # several patients
             ("Patient/pa", {"patients": 1, "patient_ids": ["pa"], "patient": "pa"}),
         ]
-        with db.transaction() as session:
-            for subject, details in old_entries:
-                event = AuditEvent(
+        append_unkeyed(
+            db,
+            [
+                AuditEvent(
                     action=RecordsTag.SEARCH_PERFORMED,
                     actor="user:x",
                     subject=subject,
                     details={"resource_type": "Patient", **details},
                 )
-                record(session, event)
+                for subject, details in old_entries
+            ],
+        )
         db.migrate()
         with db.sessions() as session:
             about_a = entries_about(session, "Patient/pa", [RecordsTag.SEARCH_PERFORMED])
