@@ -26,6 +26,7 @@ from carewall.records.actors import Actor
 from carewall.records.audit_patients import patient_part
 from carewall.records.compartments import canonicalise, compartment_of, fhir_base
 from carewall.records.errors import VersionConflictError
+from carewall.records.events import announce_change
 from carewall.records.guard import require_row, require_type, run_guarded
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import BREAK_GLASS_ROLES, Action
@@ -484,11 +485,13 @@ def _audit_change(
     patient_id: str | None,
     previous_patient: str | None = None,
 ) -> None:
-    """A change, filed under its patient; a move to another patient under both."""
+    """A change, filed under its patient; a move to another patient under both.
+    Updates and deletes are announced to the hooks (`events.RecordChanged`)."""
     event, further = change_event(
         keys, actor, tag, resource_type, logical_id, version, patient_id, previous_patient
     )
     record_about(session, event, further)
+    announce_change(session, actor, tag, resource_type, logical_id, utcnow())
 
 
 def change_event(
