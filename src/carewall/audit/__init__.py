@@ -6,6 +6,8 @@ from carewall.audit.events import AuditEvent, DetailValue, Outcome
 from carewall.audit.queries import (
     AuditEntryView,
     entries_about,
+    entries_after,
+    entries_between,
     entries_by_actor,
     entries_with_action,
     entry_at,
@@ -38,6 +40,8 @@ __all__ = [
     "audited_read",
     "deferred_read",
     "entries_about",
+    "entries_after",
+    "entries_between",
     "entries_by_actor",
     "entries_with_action",
     "entry_at",

@@ -138,3 +138,8 @@ def suspension_for(session: Session, channel: str) -> Suspension | None:
         .order_by(Suspension.created_at.desc())
         .limit(1)
     )
+
+
+def is_suspended_in(session: Session, channel: str) -> bool:
+    """`is_suspended` inside the caller's transaction."""
+    return session.execute(_ACTIVE.where(Suspension.channel == channel)).first() is not None

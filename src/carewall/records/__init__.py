@@ -14,7 +14,10 @@ from carewall.records.errors import (
     UnsupportedResourceError,
     VersionConflictError,
 )
-from carewall.records.keys import DATA_KEYS, prepare_keys
+from carewall.records.audit_patients import patients_named
+from carewall.records.events import RecordChanged
+from carewall.records.facts import PatientFacts, family_key, patient_facts, self_record
+from carewall.records.keys import DATA_KEYS, RecordKeys, prepare_keys
 from carewall.records.matrix import MATRIX, Action
 from carewall.records.tags import RecordsTag
 from carewall.records.validation import SUPPORTED_TYPES
@@ -27,11 +30,18 @@ __all__ = [
     "Actor",
     "BreakGlassRequiredError",
     "Issue",
+    "PatientFacts",
     "Purpose",
+    "RecordChanged",
+    "RecordKeys",
     "RecordValidationError",
     "RecordsTag",
     "ResourceGoneError",
     "UnsupportedResourceError",
     "VersionConflictError",
+    "family_key",
+    "patient_facts",
+    "patients_named",
     "prepare_keys",
+    "self_record",
 ]
