@@ -118,6 +118,7 @@ def lift(db: Database, caller: Caller, suspension_id: str) -> Suspension:
                 channel=row.channel,
                 suspension=row.id,
             )
+        session.flush()
         session.expunge(row)
         return row
 
