@@ -15,7 +15,7 @@ reading years of trail) teach the detectors their baselines but open no alert.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from carewall.alerts.detectors import Entry, Facts, Finding, State, Tuning, build
+from carewall.alerts.detectors import Detector, Entry, Facts, Finding, State, Tuning, build
 from carewall.alerts.detectors.access import OPEN_ACTIONS
 from carewall.alerts.detectors.events import BREAK_GLASS, CLINICAL_WRITES, WIDE
 from carewall.alerts.facts import LiveFacts
@@ -32,7 +32,7 @@ from carewall.audit import AuditEntryView, entries_after
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records import RecordKeys, patients_named
+from carewall.records import RecordKeys, open_patient, patients_named
 
 CURSOR = "trail"
 BATCH = 2000
@@ -50,9 +50,13 @@ class Engine:
     def feed(self, entries: Iterable[Entry], state: State) -> list[Finding]:
         """Every finding of these entries, in trail order."""
         found: list[Finding] = []
-        parts = [(d, state.setdefault(d.id, {})) for d in self.detectors]
+        by_action: dict[str, list[tuple[Detector, State]]] = {}
+        for detector in self.detectors:
+            part = state.setdefault(detector.id, {})
+            for action in detector.actions:
+                by_action.setdefault(action, []).append((detector, part))
         for entry in entries:
-            for detector, part in parts:
+            for detector, part in by_action.get(entry.action, ()):
                 found.extend(detector.feed(entry, part, self.facts))
         return found
 
@@ -64,23 +68,56 @@ class Engine:
         return found
 
 
-def to_entry(keys: RecordKeys, view: AuditEntryView) -> Entry:
-    """An audit entry as the detectors see it (patient ids unsealed where they matter)."""
-    patients: tuple[str, ...] = ()
-    if view.action in _NAMES_PATIENTS:
-        patients = tuple(patients_named(keys, view.details))
-    return Entry(
-        seq=view.seq,
-        ts=view.ts,
-        actor=view.actor,
-        action=view.action,
-        outcome=view.outcome,
-        subject=view.subject,
-        ip=view.source_ip,
-        user_agent=view.user_agent,
-        details=view.details,
-        patients=patients,
-    )
+class EntryReader:
+    """Turns audit entries into detector entries.
+
+    Patients are named by the keyed references entries carry in clear
+    (`patient_refs`; entries from before revision 0009 name the id itself), so
+    reading costs no decryption; the sealed id beside each reference is kept
+    and opened only when a detector asks a fact about that patient
+    (`patient_id`), once per patient per run.
+    """
+
+    def __init__(self, keys: RecordKeys) -> None:
+        self.keys = keys
+        self._sealed: dict[str, str] = {}
+        self._ids: dict[str, str] = {}
+
+    def entry(self, view: AuditEntryView) -> Entry:
+        """One audit entry as the detectors see it."""
+        patients: tuple[str, ...] = ()
+        if view.action in _NAMES_PATIENTS:
+            patients = self._patients(view.details)
+        return Entry(
+            seq=view.seq,
+            ts=view.ts,
+            actor=view.actor,
+            action=view.action,
+            outcome=view.outcome,
+            subject=view.subject,
+            ip=view.source_ip,
+            user_agent=view.user_agent,
+            details=view.details,
+            patients=patients,
+        )
+
+    def _patients(self, details: Mapping[str, Any]) -> tuple[str, ...]:
+        refs, sealed = details.get("patient_refs"), details.get("patients_sealed")
+        if isinstance(refs, list):
+            if isinstance(sealed, list):
+                for ref, blob in zip(refs, sealed, strict=False):
+                    self._sealed.setdefault(str(ref), str(blob))
+            return tuple(str(r) for r in refs)
+        return tuple(patients_named(self.keys, details))  # the old, clear form
+
+    def patient_id(self, key: str) -> str:
+        """The patient id behind a key `entry` produced (a reference, or an old clear id)."""
+        found = self._ids.get(key)
+        if found is None:
+            blob = self._sealed.get(key)
+            found = open_patient(self.keys, key, blob) if blob is not None else key
+            self._ids[key] = found
+        return found
 
 
 @dataclass
@@ -97,14 +134,14 @@ def scan(runtime: Runtime, caller: Caller, *, batch: int = BATCH) -> ScanResult:
     from carewall.alerts.services import open_alerts  # services import the engine's types
 
     result = ScanResult()
-    keys = RecordKeys.from_keystore(runtime.keys)
-    engine = Engine(Tuning.from_settings(runtime.settings), LiveFacts(runtime))
+    reader = EntryReader(RecordKeys.from_keystore(runtime.keys))
+    engine = Engine(Tuning.from_settings(runtime.settings), LiveFacts(runtime, reader))
     while True:
         last_seq, state = _load(runtime)
         with runtime.db.read_transaction() as session:
             views = entries_after(session, last_seq, batch)
         now = utcnow()
-        findings = engine.feed((to_entry(keys, v) for v in views), state)
+        findings = engine.feed((reader.entry(v) for v in views), state)
         findings.extend(engine.tick(now, state))
         fresh = [f for f in findings if now - f.evidence_at <= _LEARN_ONLY]
         new_seq = views[-1].seq if views else last_seq

@@ -10,20 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from carewall.alerts.detectors import Failure, StaffFacts
 from carewall.audit import entry_at
 from carewall.core.runtime import Runtime
 from carewall.identity import queries as identity_queries
 from carewall.identity import throttle
-from carewall.records import PatientFacts, family_key, patient_facts, self_record
+from carewall.records import (
+    PatientFacts,
+    RecordKeys,
+    audit_ref,
+    family_key,
+    patient_facts,
+    self_record,
+)
+
+
+class PatientIds(Protocol):
+    """Turns the patient keys of entries back into patient ids (`engine.EntryReader`)."""
+
+    def patient_id(self, key: str) -> str:
+        """The patient id behind an entry's patient key."""
 
 
 class LiveFacts:
     """`Facts` backed by the running system's database (cached for one run)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, reader: PatientIds) -> None:
         self.runtime = runtime
+        self.reader = reader
+        self.keys = RecordKeys.from_keystore(runtime.keys)
         self._staff: dict[str, StaffFacts | None] | None = None
         self._patients: dict[str, PatientFacts] = {}
         self._households: dict[str, StaffFacts] = {}
@@ -52,7 +69,7 @@ class LiveFacts:
         own = self_record(self.runtime, staff.email)
         if own is not None:
             known = StaffFacts(staff.ref, staff.role, staff.email, own.family_key,
-                               own.address_key, own.patient_id)
+                               own.address_key, audit_ref(self.keys, own.patient_id))
         else:
             name = self._names.get(staff.ref, "").strip()
             family = name.split()[-1] if name else ""
@@ -62,9 +79,11 @@ class LiveFacts:
         return known
 
     def patient(self, patient_id: str) -> PatientFacts:
+        """Facts about the patient behind an entry's key (its keyed reference)."""
         found = self._patients.get(patient_id)
         if found is None:
-            found = patient_facts(self.runtime, [patient_id])[patient_id]
+            real = self.reader.patient_id(patient_id)
+            found = patient_facts(self.runtime, [real])[real]
             self._patients[patient_id] = found
         return found
 

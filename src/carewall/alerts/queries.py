@@ -115,7 +115,7 @@ def evidence(session: Session, now: datetime) -> dict[str, Any]:
     review_hours = [(a.updated_at - a.created_at).total_seconds() / 3600 for a in resolved]
     counts = open_by_severity(session)
     return {
-        "as_of": (last_run or now).isoformat(),
+        "as_of": last_run.isoformat() if last_run else None,
         "detectors_running": last_run is not None and now - last_run <= timedelta(hours=1),
         "detectors_last_run": last_run.isoformat() if last_run else None,
         "open_by_severity": counts,

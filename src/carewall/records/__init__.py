@@ -14,7 +14,7 @@ from carewall.records.errors import (
     UnsupportedResourceError,
     VersionConflictError,
 )
-from carewall.records.audit_patients import patients_named
+from carewall.records.audit_patients import audit_ref, open_patient, patients_named
 from carewall.records.events import RecordChanged
 from carewall.records.facts import PatientFacts, family_key, patient_facts, self_record
 from carewall.records.keys import DATA_KEYS, RecordKeys, prepare_keys
@@ -39,7 +39,9 @@ __all__ = [
     "ResourceGoneError",
     "UnsupportedResourceError",
     "VersionConflictError",
+    "audit_ref",
     "family_key",
+    "open_patient",
     "patient_facts",
     "patients_named",
     "prepare_keys",

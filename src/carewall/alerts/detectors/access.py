@@ -67,6 +67,7 @@ class VolumeDetector:
         "or, with no history at all, more than the cold-start cap within a few minutes."
     )
     severity = Severity.HIGH
+    actions = OPEN_ACTIONS
 
     def __init__(self, tuning: Tuning) -> None:
         self.tuning = tuning
@@ -154,6 +155,7 @@ class RelationshipDetector:
         "care relationship."
     )
     severity = Severity.MEDIUM
+    actions = OPEN_ACTIONS
 
     def __init__(self, tuning: Tuning) -> None:
         self.tuning = tuning
@@ -167,7 +169,7 @@ class RelationshipDetector:
         if not patient.exists:
             return []
         emergency = entry.details.get("purpose") == EMERGENCY
-        found = self._judge(staff, patient, emergency)
+        found = self._judge(staff, pid, patient, emergency)
         if found is None:
             return []
         kind, severity, why = found
@@ -179,7 +181,10 @@ class RelationshipDetector:
                 user=entry.actor,
                 title=why,
                 explanation=f"{why} ({staff.role}).",
-                key=f"{kind}:{entry.actor}:{pid}:{day}",
+                # One no-care alert per person a day (a spree is one alert, linked to
+                # its first entry); the rarer kinds, one per patient.
+                key=f"{kind}:{entry.actor}:{day}" if kind == "no_care"
+                else f"{kind}:{entry.actor}:{pid}:{day}",
                 seqs=(entry.seq,),
                 evidence_at=entry.ts,
                 facts={"patient": pid},
@@ -187,9 +192,9 @@ class RelationshipDetector:
         ]
 
     def _judge(
-        self, staff: StaffFacts, patient: PatientFacts, emergency: bool
+        self, staff: StaffFacts, key: str, patient: PatientFacts, emergency: bool
     ) -> tuple[str, Severity, str] | None:
-        if staff.own_patient and staff.own_patient == patient.patient_id:
+        if staff.own_patient and staff.own_patient == key:
             return "household", Severity.HIGH, "Opened their own patient record"
         same_family = bool(staff.family_key) and staff.family_key == patient.family_key
         same_address = bool(staff.address_key) and staff.address_key == patient.address_key
@@ -225,6 +230,7 @@ class AfterHoursDetector:
         "day), and has not done so in the previous 30 days."
     )
     severity = Severity.MEDIUM
+    actions = OPEN_ACTIONS
 
     def __init__(self, tuning: Tuning) -> None:
         self.tuning = tuning

@@ -22,6 +22,10 @@ from carewall.core.config import Settings
 from carewall.records.facts import PatientFacts
 
 State = dict[str, Any]
+# Local dates of UTC hours (every zone's offset is a whole number of quarter hours,
+# so the hour start decides the date except in zones off by 30 or 45 minutes, where
+# `day` is at most 45 minutes early or late at midnight: immaterial for baselines).
+_DAYS: dict[tuple[str, datetime], str] = {}
 
 
 class Severity(StrEnum):
@@ -166,7 +170,14 @@ class Tuning:
 
     def day(self, ts: datetime) -> str:
         """The practice's local date of `ts` (ISO), the unit of baselines."""
-        return self.local(ts).date().isoformat()
+        hour = ts.replace(minute=0, second=0, microsecond=0)
+        found = _DAYS.get((self.zone, hour))
+        if found is None:
+            found = self.local(hour).date().isoformat()
+            if len(_DAYS) > 10_000:
+                _DAYS.clear()
+            _DAYS[(self.zone, hour)] = found
+        return found
 
 
 class Detector(Protocol):
@@ -176,6 +187,8 @@ class Detector(Protocol):
     title: str
     explanation: str
     severity: Severity
+    #: The audit actions `feed` looks at (the engine hands it no other entry).
+    actions: frozenset[str]
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         """Look at one entry (in trail order); return what it finds now."""

@@ -29,6 +29,7 @@ class BreakGlassDetector:
         "by no clinical entry in that record within the follow-up time, are more urgent."
     )
     severity = Severity.MEDIUM
+    actions = CLINICAL_WRITES | {BREAK_GLASS}
 
     def __init__(self, tuning: Tuning) -> None:
         self.tuning = tuning
@@ -109,6 +110,7 @@ class BulkDetector:
         "returned the records of many patients at once."
     )
     severity = Severity.HIGH
+    actions = WIDE
 
     def __init__(self, tuning: Tuning) -> None:
         self.tuning = tuning
@@ -171,6 +173,7 @@ class SignInDetector:
         "network not seen for them before."
     )
     severity = Severity.HIGH
+    actions = frozenset({LOCKED, SIGNED_IN})
 
     def __init__(self, tuning: Tuning) -> None:
         self.tuning = tuning
@@ -233,8 +236,10 @@ class SignInDetector:
 
     def tick(self, now: datetime, state: State, facts: Facts) -> list[Finding]:
         by_ip: dict[str, set[str]] = {}
+        latest: dict[str, datetime] = {}
         for failure in facts.failures(now - _HOUR, now):
             by_ip.setdefault(failure.ip, set()).add(failure.account.lower())
+            latest[failure.ip] = max(latest.get(failure.ip, failure.at), failure.at)
         found = []
         for ip, accounts in sorted(by_ip.items()):
             if len(accounts) >= self.tuning.stuffing_accounts:
@@ -250,7 +255,7 @@ class SignInDetector:
                         ),
                         key=f"signin:stuffing:{ip}:{now:%Y-%m-%d}",
                         seqs=(),
-                        evidence_at=now,
+                        evidence_at=latest[ip],
                         facts={"ip": ip, "accounts": len(accounts)},
                     )
                 )
@@ -262,8 +267,11 @@ class FlaggedDetector:
 
     id = "patient_flagged"
     title = "Access flagged by the patient"
-    explanation = "A patient reported, from the portal, an access to their record they do not recognise."
+    explanation = (
+        "A patient reported, from the portal, an access to their record they do not recognise."
+    )
     severity = Severity.HIGH
+    actions = frozenset({FLAGGED})
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         if entry.action != FLAGGED:
