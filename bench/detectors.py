@@ -55,18 +55,60 @@ from carewall.registry import install
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 DAYS = 28
 TICK = timedelta(seconds=30)
-KINDS = ("volume", "no_care", "household", "sensitive", "after_hours", "break_glass",
-         "bulk", "stuffing", "lockouts", "admin_new_device", "flagged", "mass_change")
+KINDS = (
+    "volume",
+    "no_care",
+    "household",
+    "sensitive",
+    "after_hours",
+    "break_glass",
+    "bulk",
+    "stuffing",
+    "lockouts",
+    "admin_new_device",
+    "flagged",
+    "mass_change",
+)
 EXPECTED = {
-    "volume": {"volume"}, "no_care": {"no_care"}, "household": {"household"},
-    "sensitive": {"sensitive"}, "after_hours": {"after_hours"},
-    "break_glass": {"break_glass"}, "bulk": {"bulk"}, "stuffing": {"signin"},
-    "lockouts": {"signin"}, "admin_new_device": {"signin"}, "flagged": {"patient_flagged"},
+    "volume": {"volume"},
+    "no_care": {"no_care"},
+    "household": {"household"},
+    "sensitive": {"sensitive"},
+    "after_hours": {"after_hours"},
+    "break_glass": {"break_glass"},
+    "bulk": {"bulk"},
+    "stuffing": {"signin"},
+    "lockouts": {"signin"},
+    "admin_new_device": {"signin"},
+    "flagged": {"patient_flagged"},
     "mass_change": {"mass_change"},
 }
-SURNAMES = ["Okafor", "Lindqvist", "Moreau", "Haddad", "Novak", "Tanaka", "Silva", "Brennan",
-            "Kowalski", "Dubois", "Ivanova", "Mensah", "Costa", "Becker", "Nakamura", "Reyes",
-            "Fischer", "Oyelaran", "Larsen", "Rossi", "Schmidt", "Walsh", "Kaur", "Petrov"]
+SURNAMES = [
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Haddad",
+    "Novak",
+    "Tanaka",
+    "Silva",
+    "Brennan",
+    "Kowalski",
+    "Dubois",
+    "Ivanova",
+    "Mensah",
+    "Costa",
+    "Becker",
+    "Nakamura",
+    "Reyes",
+    "Fischer",
+    "Oyelaran",
+    "Larsen",
+    "Rossi",
+    "Schmidt",
+    "Walsh",
+    "Kaur",
+    "Petrov",
+]
 
 
 @dataclass
@@ -108,22 +150,30 @@ class Practice:
         self.rng = rng
         self.staff: list[Person] = []
         for i in range(8):
-            self.staff.append(Person(f"user:clin{i}", "clinician", f"clin{i}@clinic.example",
-                                     rng.choice(SURNAMES)))
-        night = Person("user:night0", "clinician", "night0@clinic.example", rng.choice(SURNAMES),
-                       18, 23)
+            self.staff.append(
+                Person(
+                    f"user:clin{i}", "clinician", f"clin{i}@clinic.example", rng.choice(SURNAMES)
+                )
+            )
+        night = Person(
+            "user:night0", "clinician", "night0@clinic.example", rng.choice(SURNAMES), 18, 23
+        )
         self.staff.append(night)
         for i in range(4):
-            self.staff.append(Person(f"user:desk{i}", "front_desk", f"desk{i}@clinic.example",
-                                     rng.choice(SURNAMES)))
+            self.staff.append(
+                Person(
+                    f"user:desk{i}", "front_desk", f"desk{i}@clinic.example", rng.choice(SURNAMES)
+                )
+            )
         for i in range(2):
-            self.staff.append(Person(f"user:bill{i}", "billing", f"bill{i}@clinic.example",
-                                     rng.choice(SURNAMES)))
+            self.staff.append(
+                Person(f"user:bill{i}", "billing", f"bill{i}@clinic.example", rng.choice(SURNAMES))
+            )
         self.staff.append(Person("user:admin0", "admin", "admin0@clinic.example", "Ward"))
         self.by_ref = {p.ref: p for p in self.staff}
         clinicians = [p for p in self.staff if p.role == "clinician"]
         # Care teams of two clinicians share panels (covering colleagues see shared patients).
-        self.teams = [clinicians[i:i + 2] for i in range(0, len(clinicians), 2)]
+        self.teams = [clinicians[i : i + 2] for i in range(0, len(clinicians), 2)]
         self.patients: dict[str, PatientFacts] = {}
         self.panel: dict[str, list[str]] = defaultdict(list)
         staff_families = {p.family for p in self.staff}
@@ -132,8 +182,13 @@ class Practice:
             team = self.teams[n % len(self.teams)]
             family = rng.choice([s for s in SURNAMES if s not in staff_families] or ["Quill"])
             self.patients[pid] = PatientFacts(
-                pid, exists=True, deceased=rng.random() < 0.02, vip=rng.random() < 0.01,
-                employee=False, family_key=family, address_key=f"addr{n}",
+                pid,
+                exists=True,
+                deceased=rng.random() < 0.02,
+                vip=rng.random() < 0.01,
+                employee=False,
+                family_key=family,
+                address_key=f"addr{n}",
                 carers=frozenset(c.email for c in team),
             )
             for c in team:
@@ -142,19 +197,24 @@ class Practice:
         self.relatives: dict[str, str] = {}
         for person in self.staff:
             pid = f"rel-{person.ref[5:]}"
-            self.patients[pid] = PatientFacts(pid, exists=True, family_key=person.family,
-                                              address_key=f"home-{person.ref}")
+            self.patients[pid] = PatientFacts(
+                pid, exists=True, family_key=person.family, address_key=f"home-{person.ref}"
+            )
             self.relatives[person.ref] = pid
         self.flagged_people = [p for p, f in self.patients.items() if f.vip or f.deceased]
-        self.ordinary = [p for p, f in self.patients.items()
-                         if not (f.vip or f.deceased) and not p.startswith("rel-")]
+        self.ordinary = [
+            p
+            for p, f in self.patients.items()
+            if not (f.vip or f.deceased) and not p.startswith("rel-")
+        ]
 
     def staff_facts(self, ref: str) -> StaffFacts | None:
         person = self.by_ref.get(ref)
         if person is None:
             return None
-        return StaffFacts(ref, person.role, person.email, family_key=person.family,
-                          address_key=f"home-{ref}")
+        return StaffFacts(
+            ref, person.role, person.email, family_key=person.family, address_key=f"home-{ref}"
+        )
 
 
 class BenchFacts:
@@ -227,25 +287,59 @@ def _workday_of(practice: Practice, person: Person, day: int, start: float) -> l
         for _ in range(rng.randint(12, 22)):
             pid = rng.choice(panel)
             for _ in range(rng.randint(1, 4)):
-                out.append(Event(when(), "records:resource:read", person.ref, (pid,),
-                                 details={"resource_type": "Observation", "purpose": "TREAT"}))
+                out.append(
+                    Event(
+                        when(),
+                        "records:resource:read",
+                        person.ref,
+                        (pid,),
+                        details={"resource_type": "Observation", "purpose": "TREAT"},
+                    )
+                )
             if rng.random() < 0.5:
-                out.append(Event(when(), "records:resource:updated", person.ref, (pid,),
-                                 details={"resource_type": "Observation"}))
+                out.append(
+                    Event(
+                        when(),
+                        "records:resource:updated",
+                        person.ref,
+                        (pid,),
+                        details={"resource_type": "Observation"},
+                    )
+                )
         del team
     elif person.role == "front_desk":
         for _ in range(rng.randint(25, 45)):
             found = tuple(rng.sample(practice.ordinary, rng.randint(1, 3)))
-            out.append(Event(when(), "records:search:performed", person.ref, found,
-                             details={"resource_type": "Patient", "count": len(found)}))
-            out.append(Event(when(), "records:resource:read", person.ref, (found[0],),
-                             details={"resource_type": "Patient", "purpose": "HOPERAT"}))
+            out.append(
+                Event(
+                    when(),
+                    "records:search:performed",
+                    person.ref,
+                    found,
+                    details={"resource_type": "Patient", "count": len(found)},
+                )
+            )
+            out.append(
+                Event(
+                    when(),
+                    "records:resource:read",
+                    person.ref,
+                    (found[0],),
+                    details={"resource_type": "Patient", "purpose": "HOPERAT"},
+                )
+            )
     elif person.role == "billing":
         run = _at(day, start + 1)
         for i, pid in enumerate(rng.sample(practice.ordinary, rng.randint(25, 35))):
-            out.append(Event(run + timedelta(seconds=40 * i), "records:resource:read",
-                             person.ref, (pid,),
-                             details={"resource_type": "Claim", "purpose": "HPAYMT"}))
+            out.append(
+                Event(
+                    run + timedelta(seconds=40 * i),
+                    "records:resource:read",
+                    person.ref,
+                    (pid,),
+                    details={"resource_type": "Claim", "purpose": "HPAYMT"},
+                )
+            )
     return out
 
 
@@ -260,14 +354,21 @@ def inject(practice: Practice, events: list[Event], failures: list[Failure]) -> 
             day = rng.choice([d for d in range(8, DAYS) if _workday(d)])
             hour = 9 + rng.random() * 6
             start = _at(day, hour)
-            who = rng.choice(clinicians if kind in {"no_care", "break_glass", "mass_change"}
-                             else anyone)
+            who = rng.choice(
+                clinicians if kind in {"no_care", "break_glass", "mass_change"} else anyone
+            )
             incidents.append(_one(practice, kind, who, start, events, failures))
     return incidents
 
 
-def _one(practice: Practice, kind: str, who: Person, start: datetime,
-         events: list[Event], failures: list[Failure]) -> Incident:
+def _one(
+    practice: Practice,
+    kind: str,
+    who: Person,
+    start: datetime,
+    events: list[Event],
+    failures: list[Failure],
+) -> Incident:
     rng = practice.rng
     others = [p for p in practice.ordinary if who.email not in practice.patients[p].carers]
     end = start
@@ -275,39 +376,81 @@ def _one(practice: Practice, kind: str, who: Person, start: datetime,
         victims = rng.sample(others, rng.randint(60, 120))
         for i, pid in enumerate(victims):
             end = start + timedelta(seconds=45 * i)
-            events.append(Event(end, "records:resource:read", who.ref, (pid,),
-                                details={"resource_type": "Patient", "purpose": "TREAT"}))
+            events.append(
+                Event(
+                    end,
+                    "records:resource:read",
+                    who.ref,
+                    (pid,),
+                    details={"resource_type": "Patient", "purpose": "TREAT"},
+                )
+            )
     elif kind in {"no_care", "sensitive", "household", "flagged"}:
         pid = {
             "no_care": lambda: rng.choice(others),
             "sensitive": lambda: rng.choice(
-                [p for p in practice.flagged_people if who.email not in practice.patients[p].carers]),
+                [p for p in practice.flagged_people if who.email not in practice.patients[p].carers]
+            ),
             "household": lambda: practice.relatives[who.ref],
             "flagged": lambda: rng.choice(others),
         }[kind]()
-        events.append(Event(start, "records:resource:read", who.ref, (pid,),
-                            details={"resource_type": "Condition", "purpose": "TREAT"}))
+        events.append(
+            Event(
+                start,
+                "records:resource:read",
+                who.ref,
+                (pid,),
+                details={"resource_type": "Condition", "purpose": "TREAT"},
+            )
+        )
         if kind == "flagged":
             end = start + timedelta(days=2)
-            events.append(Event(end, "records:access:flagged", f"user:pt-{pid}", (pid,),
-                                flag_of=len(events) - 1))
+            events.append(
+                Event(
+                    end, "records:access:flagged", f"user:pt-{pid}", (pid,), flag_of=len(events) - 1
+                )
+            )
     elif kind == "after_hours":
         start = start.replace(hour=22, minute=rng.randint(0, 50))
         end = start + timedelta(minutes=5)
         for pid in rng.sample(practice.ordinary, 3):
-            events.append(Event(start, "records:resource:read", who.ref, (pid,),
-                                details={"resource_type": "Patient", "purpose": "TREAT"}))
+            events.append(
+                Event(
+                    start,
+                    "records:resource:read",
+                    who.ref,
+                    (pid,),
+                    details={"resource_type": "Patient", "purpose": "TREAT"},
+                )
+            )
     elif kind == "break_glass":
         pid = rng.choice(others)
-        events.append(Event(start, "records:emergency:started", who.ref, (pid,),
-                            details={"reason": "emergency"}))
-        events.append(Event(start + timedelta(minutes=1), "records:resource:read", who.ref, (pid,),
-                            details={"resource_type": "Condition", "purpose": "ETREAT"}))
+        events.append(
+            Event(
+                start, "records:emergency:started", who.ref, (pid,), details={"reason": "emergency"}
+            )
+        )
+        events.append(
+            Event(
+                start + timedelta(minutes=1),
+                "records:resource:read",
+                who.ref,
+                (pid,),
+                details={"resource_type": "Condition", "purpose": "ETREAT"},
+            )
+        )
         end = start + timedelta(hours=1)
     elif kind == "bulk":
         found = tuple(rng.sample(practice.ordinary, 200))
-        events.append(Event(start, "records:search:performed", who.ref, found,
-                            details={"resource_type": "Patient", "count": 200}))
+        events.append(
+            Event(
+                start,
+                "records:search:performed",
+                who.ref,
+                found,
+                details={"resource_type": "Patient", "count": 200},
+            )
+        )
     elif kind == "stuffing":
         ip = f"198.51.100.{rng.randint(2, 250)}"
         for i in range(30):
@@ -317,22 +460,43 @@ def _one(practice: Practice, kind: str, who: Person, start: datetime,
     elif kind == "lockouts":
         for i in range(4):
             end = start + timedelta(minutes=5 * i)
-            events.append(Event(end, "identity:account:locked", "system",
-                                subject=practice.staff[i].ref))
+            events.append(
+                Event(end, "identity:account:locked", "system", subject=practice.staff[i].ref)
+            )
         who = Person("", "", "", "")
     elif kind == "admin_new_device":
         who = practice.by_ref["user:admin0"]
         network = f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}"
-        browser = rng.choice(["X11; Linux) Firefox/121.0", "Macintosh; Mac OS X) Safari/17",
-                              "iPhone; CPU iPhone OS 17) Safari/17", "Android 14) Chrome/120"])
-        events.append(Event(start, "identity:login:success", who.ref,
-                            ip=f"{network}.{rng.randint(2, 250)}", ua=f"Mozilla/5.0 ({browser}"))
+        browser = rng.choice(
+            [
+                "X11; Linux) Firefox/121.0",
+                "Macintosh; Mac OS X) Safari/17",
+                "iPhone; CPU iPhone OS 17) Safari/17",
+                "Android 14) Chrome/120",
+            ]
+        )
+        events.append(
+            Event(
+                start,
+                "identity:login:success",
+                who.ref,
+                ip=f"{network}.{rng.randint(2, 250)}",
+                ua=f"Mozilla/5.0 ({browser}",
+            )
+        )
     elif kind == "mass_change":
         pid = rng.choice(practice.panel[who.ref])
         for i in range(40):
             end = start + timedelta(seconds=1.2 * i)
-            events.append(Event(end, "records:resource:deleted", who.ref, (pid,),
-                                details={"resource_type": "Observation", "channel": "burst"}))
+            events.append(
+                Event(
+                    end,
+                    "records:resource:deleted",
+                    who.ref,
+                    (pid,),
+                    details={"resource_type": "Observation", "channel": "burst"},
+                )
+            )
     return Incident(kind, who.ref, start, end)
 
 
@@ -346,19 +510,25 @@ def write_trail(runtime: Runtime, events: list[Event], facts: BenchFacts) -> Non
     try:
         for chunk in range(0, len(order), 1000):
             with runtime.db.transaction() as session:
-                for index in order[chunk:chunk + 1000]:
+                for index in order[chunk : chunk + 1000]:
                     event = events[index]
                     now[0] = event.ts
                     details = dict(event.details)
                     if event.flag_of is not None:
                         details["flagged_seq"] = seq_of.get(event.flag_of, 0)
                     part = patient_part(keys, event.patients, otherwise=event.subject or "Patient")
-                    entry = record_about(session, AuditEvent(
-                        action=event.action, actor=event.actor,
-                        subject=part.subject if event.patients else event.subject,
-                        source_ip=event.ip, user_agent=event.ua,
-                        details={**details, **part.details},  # type: ignore[dict-item]
-                    ), part.further)
+                    entry = record_about(
+                        session,
+                        AuditEvent(
+                            action=event.action,
+                            actor=event.actor,
+                            subject=part.subject if event.patients else event.subject,
+                            source_ip=event.ip,
+                            user_agent=event.ua,
+                            details={**details, **part.details},  # type: ignore[dict-item]
+                        ),
+                        part.further,
+                    )
                     seq_of[index] = entry.seq
                     facts.actors[entry.seq] = event.actor
     finally:
@@ -427,26 +597,52 @@ def mass_change(runtime: Runtime, events: list[Event], practice: Practice) -> li
     """Every update and delete of the month through the request-path handler."""
     settings = runtime.settings
     opened: list[Opened] = []
-    changes = sorted((e for e in events if e.action in {"records:resource:updated",
-                                                          "records:resource:deleted"}),
-                     key=lambda e: e.ts)
+    changes = sorted(
+        (e for e in events if e.action in {"records:resource:updated", "records:resource:deleted"}),
+        key=lambda e: e.ts,
+    )
     for e in changes:
         day = (e.ts - START).days
-        channel = f"token:{e.actor}-{day}" if e.details.get("channel") else f"session:{e.actor}-{day}"
+        channel = (
+            f"token:{e.actor}-{day}" if e.details.get("channel") else f"session:{e.actor}-{day}"
+        )
         role = practice.by_ref[e.actor].role
-        event = RecordChanged("deleted" if e.action.endswith("deleted") else "updated",
-                              "Observation", "x", e.actor, role, channel, e.ip, e.ua, e.ts)
+        event = RecordChanged(
+            "deleted" if e.action.endswith("deleted") else "updated",
+            "Observation",
+            "x",
+            e.actor,
+            role,
+            channel,
+            e.ip,
+            e.ua,
+            e.ts,
+        )
         with runtime.db.transaction() as session:
             before = len(opened)
-            from carewall.alerts.models import Alert
             from sqlalchemy import func, select
+
+            from carewall.alerts.models import Alert
 
             count = session.scalar(select(func.count()).select_from(Alert)) or 0
             on_record_changed(settings, session, event)
             session.flush()
             if (session.scalar(select(func.count()).select_from(Alert)) or 0) > count:
-                opened.append(Opened(Finding("mass_change", "critical", e.actor, "", "",  # type: ignore[arg-type]
-                                             f"mc:{channel}", (), e.ts), e.ts))
+                opened.append(
+                    Opened(
+                        Finding(
+                            "mass_change",
+                            "critical",
+                            e.actor,
+                            "",
+                            "",  # type: ignore[arg-type]
+                            f"mc:{channel}",
+                            (),
+                            e.ts,
+                        ),
+                        e.ts,
+                    )
+                )
             del before
     return opened
 
@@ -460,8 +656,12 @@ def score(incidents: list[Incident], opened: list[Opened], staff: int) -> None:
     false_list: list[str] = []
     for item in opened:
         f = item.finding
-        matched = [i for i in incidents if (i.user == f.user or (not i.user and not f.user))
-                   and i.start - timedelta(minutes=1) <= f.evidence_at <= i.end + slack]
+        matched = [
+            i
+            for i in incidents
+            if (i.user == f.user or (not i.user and not f.user))
+            and i.start - timedelta(minutes=1) <= f.evidence_at <= i.end + slack
+        ]
         if matched:
             true_alerts[f.detector] += 1
             delays[f.detector].append((item.at - f.evidence_at).total_seconds())
@@ -471,7 +671,10 @@ def score(incidents: list[Incident], opened: list[Opened], staff: int) -> None:
             false_alerts[f.detector] += 1
             false_list.append(f"{f.detector}: {f.user} {f.evidence_at:%a %d %H:%M} {f.title}")
     weeks = DAYS / 7
-    print(f"  {'detector':<16}{'alerts':>7}{'prec':>7}{'recall':>8}{'FP/10staff/wk':>15}{'max delay s':>13}")
+    print(
+        f"  {'detector':<16}{'alerts':>7}{'prec':>7}{'recall':>8}"
+        f"{'FP/10staff/wk':>15}{'max delay s':>13}"
+    )
     detectors = sorted({d for s in EXPECTED.values() for d in s})
     for d in detectors:
         kinds = [k for k, s in EXPECTED.items() if d in s]
@@ -485,10 +688,14 @@ def score(incidents: list[Incident], opened: list[Opened], staff: int) -> None:
         print(f"  {d:<16}{total:>7}{precision:>7.2f}{recall:>8.2f}{fp_rate:>15.2f}{delay:>13.0f}")
     caught = sum(1 for i in incidents if i.found_by & EXPECTED[i.kind])
     all_false = sum(false_alerts.values())
-    print(f"  overall: recall {caught / len(incidents):.2f} ({caught}/{len(incidents)} incidents), "
-          f"{all_false / (staff / 10) / weeks:.2f} false alerts per 10 staff per week, "
-          f"max delay {max((x for v in delays.values() for x in v), default=0):.0f} s")
-    missed = [f"{i.kind}@{i.start:%d %H:%M}" for i in incidents if not i.found_by & EXPECTED[i.kind]]
+    print(
+        f"  overall: recall {caught / len(incidents):.2f} ({caught}/{len(incidents)} incidents), "
+        f"{all_false / (staff / 10) / weeks:.2f} false alerts per 10 staff per week, "
+        f"max delay {max((x for v in delays.values() for x in v), default=0):.0f} s"
+    )
+    missed = [
+        f"{i.kind}@{i.start:%d %H:%M}" for i in incidents if not i.found_by & EXPECTED[i.kind]
+    ]
     if missed:
         print(f"  missed: {', '.join(missed)}")
     for line in false_list:
@@ -513,17 +720,26 @@ def run(seed: int, label: str) -> None:
         finally:
             runtime.close()
     count = int(timing["entries"])
-    print(f"\n{label} (seed {seed}): {len(practice.staff)} staff, {len(practice.patients)} patients, "
-          f"{count} audit entries over {DAYS} days ({wrote:.1f} s to write), "
-          f"{len(incidents)} incidents")
+    print(
+        f"\n{label} (seed {seed}): {len(practice.staff)} staff, {len(practice.patients)} patients, "
+        f"{count} audit entries over {DAYS} days ({wrote:.1f} s to write), "
+        f"{len(incidents)} incidents"
+    )
     score(incidents, opened, len(practice.staff))
     read_only, detecting = timing["read"], timing["detect"]
-    print(f"  throughput: read+parse {count / read_only:,.0f} entries/s; "
-          f"read+parse+detect {count / detecting:,.0f} entries/s; "
-          f"ratio {read_only / detecting:.2f} (target >= 0.5)")
+    print(
+        f"  throughput: read+parse {count / read_only:,.0f} entries/s; "
+        f"read+parse+detect {count / detecting:,.0f} entries/s; "
+        f"ratio {read_only / detecting:.2f} (target >= 0.5)"
+    )
     per_tick = (timing["simulated"] / timing["ticks"]) * 1e6
-    print(f"  {int(timing['ticks'])} runs of 30 s simulated: {per_tick:.0f} us per run "
-          "on average (feeding that run's entries included)")
+    print(
+        f"  {int(timing['ticks'])} runs of 30 s simulated: {per_tick:.0f} us per run "
+        "on average (feeding that run's entries included)"
+    )
+
+
+PROFILE = str(Path(tempfile.gettempdir()) / "carewall-detectors.prof")
 
 
 def profile(seed: int) -> None:
@@ -531,9 +747,8 @@ def profile(seed: int) -> None:
     import cProfile
     import pstats
 
-    cProfile.runctx("run(seed, 'Profiled month')", globals(), {"seed": seed, "run": run},
-                    "/tmp/detectors.prof")
-    pstats.Stats("/tmp/detectors.prof").sort_stats("cumulative").print_stats(25)
+    cProfile.runctx("run(seed, 'Profiled month')", globals(), {"seed": seed, "run": run}, PROFILE)
+    pstats.Stats(PROFILE).sort_stats("cumulative").print_stats(25)
 
 
 def main() -> None:

@@ -124,9 +124,7 @@ def test_a_token_deleting_many_resources_is_suspended_and_an_admin_lifts_it(
         create_resource(runtime, SYSTEM, resource)
         ids.append(resource["id"])
     wiper = _token(runtime, "wiper@clinic.example", Role.CLINICIAN, ["fhir:read", "fhir:write"])
-    statuses = [
-        client.delete(f"/fhir/Observation/{oid}", headers=wiper).status_code for oid in ids
-    ]
+    statuses = [client.delete(f"/fhir/Observation/{oid}", headers=wiper).status_code for oid in ids]
     # The 21st delete crosses the limit (20 in 60 s): it commits with the suspension,
     # and every request after it is refused.
     assert statuses[:21] == [204] * 21 or statuses[:21] == [200] * 21, statuses
@@ -136,17 +134,22 @@ def test_a_token_deleting_many_resources_is_suspended_and_an_admin_lifts_it(
     with runtime.db.sessions() as session:
         refused = entries_with_action(session, ["identity:channel:refused"])
         suspended = entries_with_action(session, ["identity:channel:suspended"])
-    assert len(refused) == 5 and len(suspended) == 1
+    assert len(refused) == 5
+    assert len(suspended) == 1
 
     secret = sign_in_admin(client, runtime)
     assert secret
     admin = _token(runtime, "officer@clinic.example", Role.ADMIN, ["api:read"])
     (alert,) = _alerts(client, admin, detector="mass_change")
-    assert (alert["severity"], alert["user"]) == ("critical", _user_ref(runtime, "wiper@clinic.example"))
+    assert (alert["severity"], alert["user"]) == (
+        "critical",
+        _user_ref(runtime, "wiper@clinic.example"),
+    )
     assert len(alert["entries"]) >= 20
 
     page = client.get(f"/admin/alerts/{alert['id']}")
-    assert page.status_code == 200 and "Lift the suspension" in page.text
+    assert page.status_code == 200
+    assert "Lift the suspension" in page.text
     suspension = page.text.split('name="suspension" value="')[1].split('"')[0]
     lifted = post_form(client, f"/admin/alerts/{alert['id']}/lift", {"suspension": suspension})
     assert lifted.status_code == 303
@@ -176,20 +179,26 @@ def test_the_review_workflow_is_audited_and_validated(runtime: Runtime, client: 
     scan(runtime, Caller.job("alerts.detectors.run"))
     sign_in_admin(client, runtime)
     listing = client.get("/admin/alerts", params={"detector": "volume", "status": "open"})
-    assert listing.status_code == 200 and 'data-detector="volume"' in listing.text
+    assert listing.status_code == 200
+    assert 'data-detector="volume"' in listing.text
     alert_id = listing.text.split('data-alert="')[1].split('"')[0]
     detail = client.get(f"/admin/alerts/{alert_id}")
     assert detail.status_code == 200
-    assert 'name="csrf_token"' in detail.text and 'id="timeline"' in detail.text
+    assert 'name="csrf_token"' in detail.text
+    assert 'id="timeline"' in detail.text
 
-    assert post_form(client, f"/admin/alerts/{alert_id}/acknowledge", {"note": "looking"}).status_code == 303
+    assert (
+        post_form(client, f"/admin/alerts/{alert_id}/acknowledge", {"note": "looking"}).status_code
+        == 303
+    )
     again = post_form(client, f"/admin/alerts/{alert_id}/acknowledge", {})
     assert again.status_code == 303  # refused with a message, not an error page
     assert "Only an open alert" in client.get(f"/admin/alerts/{alert_id}").text
     bad = post_form(client, f"/admin/alerts/{alert_id}/resolve", {"resolution": "whatever"})
     assert bad.status_code == 303
     done = post_form(
-        client, f"/admin/alerts/{alert_id}/resolve",
+        client,
+        f"/admin/alerts/{alert_id}/resolve",
         {"resolution": "true_incident", "note": "confirmed with the practice manager"},
     )
     assert done.status_code == 303
@@ -219,7 +228,9 @@ def test_the_api_is_for_administrators_with_api_read(runtime: Runtime, client: T
     assert client.get("/api/v1/alerts", headers=no_scope).status_code == 403
 
 
-def test_cli_lists_and_resolves(runtime: Runtime, client: TestClient, cli_env: dict[str, str]) -> None:
+def test_cli_lists_and_resolves(
+    runtime: Runtime, client: TestClient, cli_env: dict[str, str]
+) -> None:
     patients = _patients(runtime, 22)
     snoop = _token(runtime, "snoop@clinic.example", Role.CLINICIAN, ["fhir:read"])
     for pid in patients:
@@ -228,7 +239,11 @@ def test_cli_lists_and_resolves(runtime: Runtime, client: TestClient, cli_env: d
     def carewall(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "carewall", "alerts", *args],
-            env=cli_env, capture_output=True, text=True, timeout=120, check=False,
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     assert carewall("scan").returncode == 0
@@ -236,12 +251,16 @@ def test_cli_lists_and_resolves(runtime: Runtime, client: TestClient, cli_env: d
     assert listed.returncode == 0, listed.stderr
     alerts = json.loads(listed.stdout)
     volume = [a for a in alerts if a["detector"] == "volume"]
-    assert volume and {"id", "detector", "severity", "status", "user", "created"} <= volume[0].keys()
+    assert volume
+    assert {"id", "detector", "severity", "status", "user", "created"} <= volume[0].keys()
     wrong = carewall("resolve", volume[0]["id"], "--as", "nonsense")
-    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert wrong.returncode == 2
+    assert "Traceback" not in wrong.stderr
     missing = carewall("show", "ffffffff")
-    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert missing.returncode == 1
+    assert "Traceback" not in missing.stderr
     ok = carewall("resolve", volume[0]["id"], "--as", "false_positive", "--note", "training")
     assert ok.returncode == 0, ok.stderr
     shown = json.loads(carewall("show", volume[0]["id"]).stdout)
-    assert shown["status"] == "resolved" and shown["history"][0]["kind"] == "resolved"
+    assert shown["status"] == "resolved"
+    assert shown["history"][0]["kind"] == "resolved"

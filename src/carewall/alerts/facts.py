@@ -50,8 +50,9 @@ class LiveFacts:
             with self.runtime.db.sessions() as session:
                 users = identity_queries.users_overview(session)
             self._staff = {
-                f"user:{u.id}": StaffFacts(f"user:{u.id}", str(u.role), u.email.lower(),
-                                           family_key="", address_key="")
+                f"user:{u.id}": StaffFacts(
+                    f"user:{u.id}", str(u.role), u.email.lower(), family_key="", address_key=""
+                )
                 for u in users
             }
             self._names = {f"user:{u.id}": u.display_name for u in users}
@@ -68,13 +69,18 @@ class LiveFacts:
             return known
         own = self_record(self.runtime, staff.email)
         if own is not None:
-            known = StaffFacts(staff.ref, staff.role, staff.email, own.family_key,
-                               own.address_key, audit_ref(self.keys, own.patient_id))
+            known = StaffFacts(
+                staff.ref,
+                staff.role,
+                staff.email,
+                own.family_key,
+                own.address_key,
+                audit_ref(self.keys, own.patient_id),
+            )
         else:
             name = self._names.get(staff.ref, "").strip()
             family = name.split()[-1] if name else ""
-            known = StaffFacts(staff.ref, staff.role, staff.email,
-                               family_key(self.runtime, family))
+            known = StaffFacts(staff.ref, staff.role, staff.email, family_key(self.runtime, family))
         self._households[staff.ref] = known
         return known
 

@@ -46,11 +46,14 @@ def on_record_changed(settings: Settings, session: Session, event: RecordChanged
         return
     session.add(ChangeTally(channel=event.channel, at=event.at))
     window = timedelta(seconds=settings.alerts_mass_change_seconds)
-    count = session.scalar(
-        select(func.count())
-        .select_from(ChangeTally)
-        .where(ChangeTally.channel == event.channel, ChangeTally.at > event.at - window)
-    ) or 0
+    count = (
+        session.scalar(
+            select(func.count())
+            .select_from(ChangeTally)
+            .where(ChangeTally.channel == event.channel, ChangeTally.at > event.at - window)
+        )
+        or 0
+    )
     if count <= settings.alerts_mass_change_limit:
         return
     integration = event.role == INTEGRATION_ROLE
@@ -62,24 +65,29 @@ def on_record_changed(settings: Settings, session: Session, event: RecordChanged
     _stop(session, settings, event, count, key)
 
 
-def _stop(
-    session: Session, settings: Settings, event: RecordChanged, count: int, key: str
-) -> None:
+def _stop(session: Session, settings: Settings, event: RecordChanged, count: int, key: str) -> None:
     origin = Origin(ip=event.ip, user_agent=event.user_agent)
     caller = Caller(ref=_ACTOR, role=Role.ADMIN, origin=origin, system=True)
     user_id = event.actor.removeprefix("user:")
     suspension = None
     if not key:
         suspension = suspensions.suspend_in(
-            session, event.channel or "", user_id,
+            session,
+            event.channel or "",
+            user_id,
             f"{count} updates or deletes within {settings.alerts_mass_change_seconds} s",
-            actor=_ACTOR, origin=origin, now=event.at,
+            actor=_ACTOR,
+            origin=origin,
+            now=event.at,
         )
         key = f"{DETECTOR}:{suspension}"
     window = timedelta(seconds=settings.alerts_mass_change_seconds)
     recent = entries_by_actor(
-        session, event.actor, (RecordsTag.RESOURCE_UPDATED, RecordsTag.RESOURCE_DELETED),
-        since=event.at - window - timedelta(seconds=1), until=event.at + timedelta(seconds=1),
+        session,
+        event.actor,
+        (RecordsTag.RESOURCE_UPDATED, RecordsTag.RESOURCE_DELETED),
+        since=event.at - window - timedelta(seconds=1),
+        until=event.at + timedelta(seconds=1),
         limit=100,
     )
     kind = "token" if event.channel and event.channel.startswith("token:") else "session"
@@ -102,9 +110,15 @@ def _stop(
     )
     alert = open_in(session, caller, finding, event.at, suspension=suspension)
     record_from(
-        session, AlertsTag.MASS_CHANGE_STOPPED, origin, actor=_ACTOR,
-        subject=f"alert:{alert.id}", outcome=Outcome.DENIED,
-        channel=event.channel or "", changes=count, suspended=suspension is not None,
+        session,
+        AlertsTag.MASS_CHANGE_STOPPED,
+        origin,
+        actor=_ACTOR,
+        subject=f"alert:{alert.id}",
+        outcome=Outcome.DENIED,
+        channel=event.channel or "",
+        changes=count,
+        suspended=suspension is not None,
     )
 
 

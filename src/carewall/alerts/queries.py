@@ -108,9 +108,7 @@ def evidence(session: Session, now: datetime) -> dict[str, Any]:
     last_run = detectors_last_run(session)
     since = now - timedelta(days=90)
     resolved = list(
-        session.scalars(
-            select(Alert).where(Alert.status == "resolved", Alert.updated_at >= since)
-        )
+        session.scalars(select(Alert).where(Alert.status == "resolved", Alert.updated_at >= since))
     )
     review_hours = [(a.updated_at - a.created_at).total_seconds() / 3600 for a in resolved]
     counts = open_by_severity(session)

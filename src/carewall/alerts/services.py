@@ -62,8 +62,13 @@ def audit(
 ) -> None:
     """An alerts audit entry, filed under the alert."""
     record_from(
-        session, tag, caller.origin, actor=caller.ref, subject=f"alert:{alert_id}",
-        outcome=outcome, **details,
+        session,
+        tag,
+        caller.origin,
+        actor=caller.ref,
+        subject=f"alert:{alert_id}",
+        outcome=outcome,
+        **details,
     )
 
 
@@ -85,7 +90,9 @@ def open_alerts(
         if cursor is not None and not move_cursor(session, *cursor):
             return None
         keys = [f.key for f in findings]
-        known = set(session.scalars(select(Alert.key).where(Alert.key.in_(keys)))) if keys else set()
+        known = (
+            set(session.scalars(select(Alert.key).where(Alert.key.in_(keys)))) if keys else set()
+        )
         for finding in findings:
             if finding.key in known:
                 continue
@@ -96,7 +103,12 @@ def open_alerts(
 
 
 def open_in(
-    session: Session, caller: Caller, finding: Finding, now: datetime, *, suspension: str | None = None
+    session: Session,
+    caller: Caller,
+    finding: Finding,
+    now: datetime,
+    *,
+    suspension: str | None = None,
 ) -> Alert:
     """Open one alert in the caller's transaction (the mass-change hook's, or a scan's)."""
     alert = Alert(
@@ -119,8 +131,14 @@ def open_in(
     if alert.severity in URGENT:
         notices.notify_admins(session, f"Security alert: {alert.title}", now, level="error")
     audit(
-        session, AlertsTag.ALERT_OPENED, caller, alert.id, Outcome.FAILURE,
-        detector=alert.detector, severity=alert.severity, user=alert.user_ref,
+        session,
+        AlertsTag.ALERT_OPENED,
+        caller,
+        alert.id,
+        Outcome.FAILURE,
+        detector=alert.detector,
+        severity=alert.severity,
+        user=alert.user_ref,
         entries=[int(s) for s in alert.seqs][:50],
     )
     return alert
@@ -269,7 +287,7 @@ def send_digest(runtime: Runtime, caller: Caller, now: datetime) -> int:
     if not pending or not runtime.mail.enabled:
         return 0
     lines = [
-        f"- [{a.severity}] {a.title} ({CATALOGUE[a.detector].title if a.detector in CATALOGUE else a.detector}) "
+        f"- [{a.severity}] {a.title} ({_kind_title(a.detector)}) "
         f"{runtime.settings.public_link('/admin/alerts/' + a.id)}"
         for a in pending
     ]
@@ -281,8 +299,13 @@ def send_digest(runtime: Runtime, caller: Caller, now: datetime) -> int:
             update(Alert).where(Alert.id.in_([a.id for a in pending])).values(mailed_at=now)
         )
         record_from(
-            session, AlertsTag.DIGEST_SENT, caller.origin, actor=caller.ref, subject="alerts",
-            alerts=len(pending), recipients=len(officers),
+            session,
+            AlertsTag.DIGEST_SENT,
+            caller.origin,
+            actor=caller.ref,
+            subject="alerts",
+            alerts=len(pending),
+            recipients=len(officers),
         )
     return len(pending)
 
@@ -296,6 +319,11 @@ def digest_due(runtime: Runtime, now: datetime, last: datetime | None) -> bool:
     if local.hour < runtime.settings.alerts_digest_hour:
         return False
     return last is None or now - last >= timedelta(hours=20)
+
+
+def _kind_title(detector: str) -> str:
+    kind = CATALOGUE.get(detector)
+    return kind.title if kind else detector
 
 
 def _describe(runtime: Runtime, alert: Alert) -> str:

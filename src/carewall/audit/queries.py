@@ -109,7 +109,12 @@ def entries_after(session: Session, seq: int, limit: int = 1000) -> list[AuditEn
 
 
 def entries_between(
-    session: Session, since: datetime, until: datetime, *, actor: str | None = None, limit: int = 500
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    actor: str | None = None,
+    limit: int = 500,
 ) -> list[AuditEntryView]:
     """Entries between two times (of one actor, if given), oldest first."""
     query = select(AuditEntry).where(AuditEntry.ts >= since, AuditEntry.ts <= until)

@@ -14,8 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from carewall.alerts import CATALOGUE, AlertPublic, Resolution
-from carewall.alerts import queries, services
+from carewall.alerts import CATALOGUE, AlertPublic, Resolution, queries, services
 from carewall.alerts.engine import scan
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
@@ -55,8 +54,13 @@ def list_alerts(
     table = Table("Opened (UTC)", "Id", "Severity", "Detector", "Status", "User", "Alert")
     for a in alerts:
         table.add_row(
-            f"{a.created:%Y-%m-%d %H:%M}", a.id[:8], a.severity, a.detector, a.status,
-            a.user, a.title,
+            f"{a.created:%Y-%m-%d %H:%M}",
+            a.id[:8],
+            a.severity,
+            a.detector,
+            a.status,
+            a.user,
+            a.title,
         )
     console.print(table)
 
@@ -80,9 +84,7 @@ def show(alert_id: Annotated[str, typer.Argument(help="The alert's id.")]) -> No
 @app.command("resolve")
 def resolve(
     alert_id: Annotated[str, typer.Argument(help="The alert's id.")],
-    as_: Annotated[
-        str, typer.Option("--as", help="true_incident, false_positive or expected")
-    ],
+    as_: Annotated[str, typer.Option("--as", help="true_incident, false_positive or expected")],
     note: Annotated[str, typer.Option(help="Why.")] = "",
 ) -> None:
     """Resolve an alert."""
@@ -118,8 +120,15 @@ def _full_id(session: object, alert_id: str) -> str:
     assert isinstance(session, Session)
     if len(alert_id) == 36:
         return alert_id
-    matches = [a.id for a in queries.list_alerts(session, queries.AlertFilter(), 10_000)
-               if a.id.startswith(alert_id)] if alert_id else []
+    matches = (
+        [
+            a.id
+            for a in queries.list_alerts(session, queries.AlertFilter(), 10_000)
+            if a.id.startswith(alert_id)
+        ]
+        if alert_id
+        else []
+    )
     if len(matches) != 1:
         raise NotFoundError("No such alert (give its full id or a longer prefix).")
     return matches[0]

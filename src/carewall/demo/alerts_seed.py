@@ -32,24 +32,44 @@ def _alerts(runtime: Runtime) -> None:
     findings = []
     if clinician:
         findings.append(
-            Finding("volume", Severity.HIGH, f"user:{clinician}",
-                    "46 distinct patients opened today",
-                    "46 distinct patients today: above their own baseline (40 a day).",
-                    "demo:volume", (), now - timedelta(minutes=42), {"patients_today": 46})
+            Finding(
+                "volume",
+                Severity.HIGH,
+                f"user:{clinician}",
+                "46 distinct patients opened today",
+                "46 distinct patients today: above their own baseline (40 a day).",
+                "demo:volume",
+                (),
+                now - timedelta(minutes=42),
+                {"patients_today": 46},
+            )
         )
     if billing:
         findings.append(
-            Finding("no_care", Severity.MEDIUM, f"user:{billing}",
-                    "Opened a patient without a care relationship",
-                    "Opened a patient without a care relationship (billing).",
-                    "demo:no_care", (), now - timedelta(hours=3))
+            Finding(
+                "no_care",
+                Severity.MEDIUM,
+                f"user:{billing}",
+                "Opened a patient without a care relationship",
+                "Opened a patient without a care relationship (billing).",
+                "demo:no_care",
+                (),
+                now - timedelta(hours=3),
+            )
         )
     findings.append(
-        Finding("signin", Severity.HIGH, "",
-                "Failed sign-ins for 14 accounts from one address",
-                "14 different accounts failed to sign in from 203.0.113.7 within an hour: "
-                "credential stuffing or password spraying.",
-                "demo:signin", (), now - timedelta(hours=5), {"ip": "203.0.113.7"})
+        Finding(
+            "signin",
+            Severity.HIGH,
+            "",
+            "Failed sign-ins for 14 accounts from one address",
+            "14 different accounts failed to sign in from 203.0.113.7 within an hour: "
+            "credential stuffing or password spraying.",
+            "demo:signin",
+            (),
+            now - timedelta(hours=5),
+            {"ip": "203.0.113.7"},
+        )
     )
     opened = open_alerts(runtime, caller, [f for f in findings if f.detector in CATALOGUE])
     if opened:

@@ -6,6 +6,7 @@ with an `Actor`.
 """
 
 from carewall.records.actors import Actor, Purpose
+from carewall.records.audit_patients import audit_ref, open_patient, patients_named
 from carewall.records.errors import (
     BreakGlassRequiredError,
     Issue,
@@ -14,7 +15,6 @@ from carewall.records.errors import (
     UnsupportedResourceError,
     VersionConflictError,
 )
-from carewall.records.audit_patients import audit_ref, open_patient, patients_named
 from carewall.records.events import RecordChanged
 from carewall.records.facts import PatientFacts, family_key, patient_facts, self_record
 from carewall.records.keys import DATA_KEYS, RecordKeys, prepare_keys

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, record_all_about
+from carewall.core.clock import utcnow
 from carewall.records import store
 from carewall.records.actors import Actor
-from carewall.core.clock import utcnow
 from carewall.records.compartments import compartment_of
 from carewall.records.events import announce_change
 from carewall.records.keys import RecordKeys

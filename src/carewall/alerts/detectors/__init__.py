@@ -79,8 +79,7 @@ CATALOGUE: dict[str, Kind] = {
         Kind(
             "no_care",
             "Record opened without a care relationship",
-            "A clinician opened a patient with no encounter, appointment or care team "
-            "naming them.",
+            "A clinician opened a patient with no encounter, appointment or care team naming them.",
             Severity.MEDIUM,
         ),
         Kind(
@@ -97,14 +96,15 @@ CATALOGUE: dict[str, Kind] = {
             "record without a care relationship.",
             Severity.HIGH,
         ),
-        Kind("after_hours", AfterHoursDetector.title, AfterHoursDetector.explanation,
-             Severity.MEDIUM),
-        Kind("break_glass", BreakGlassDetector.title, BreakGlassDetector.explanation,
-             Severity.MEDIUM),
+        Kind(
+            "after_hours", AfterHoursDetector.title, AfterHoursDetector.explanation, Severity.MEDIUM
+        ),
+        Kind(
+            "break_glass", BreakGlassDetector.title, BreakGlassDetector.explanation, Severity.MEDIUM
+        ),
         Kind("bulk", BulkDetector.title, BulkDetector.explanation, Severity.HIGH),
         Kind("signin", SignInDetector.title, SignInDetector.explanation, Severity.HIGH),
-        Kind("patient_flagged", FlaggedDetector.title, FlaggedDetector.explanation,
-             Severity.HIGH),
+        Kind("patient_flagged", FlaggedDetector.title, FlaggedDetector.explanation, Severity.HIGH),
         Kind(
             "mass_change",
             "Ransomware-like mass change",

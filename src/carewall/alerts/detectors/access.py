@@ -183,7 +183,8 @@ class RelationshipDetector:
                 explanation=f"{why} ({staff.role}).",
                 # One no-care alert per person a day (a spree is one alert, linked to
                 # its first entry); the rarer kinds, one per patient.
-                key=f"{kind}:{entry.actor}:{day}" if kind == "no_care"
+                key=f"{kind}:{entry.actor}:{day}"
+                if kind == "no_care"
                 else f"{kind}:{entry.actor}:{pid}:{day}",
                 seqs=(entry.seq,),
                 evidence_at=entry.ts,
@@ -247,7 +248,7 @@ class AfterHoursDetector:
         recent = [n for n in nights if _days_between(n, day) <= _AFTER_HOURS_MEMORY_DAYS]
         known = _days_between(first, day) >= _NEW_USER_DAYS
         habitual = any(n != day for n in recent)
-        nights[:] = sorted(set([*recent, day]))
+        nights[:] = sorted({*recent, day})
         if not known or habitual:
             return []
         local = self.tuning.local(entry.ts)

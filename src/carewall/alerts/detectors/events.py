@@ -49,8 +49,11 @@ class BreakGlassDetector:
         uses = state.setdefault("uses", {})
         mine = [u for u in uses.get(entry.actor, []) if u[0] == day] + [[day, entry.seq]]
         uses[entry.actor] = mine
-        found.append(self._finding(entry.actor, entry.seq, entry.ts, "use", Severity.MEDIUM,
-                                   "Break-glass access used"))
+        found.append(
+            self._finding(
+                entry.actor, entry.seq, entry.ts, "use", Severity.MEDIUM, "Break-glass access used"
+            )
+        )
         if len(mine) >= self.tuning.break_glass_repeat:
             found.append(
                 Finding(
@@ -74,9 +77,11 @@ class BreakGlassDetector:
         minutes = int(self.tuning.followup.total_seconds() // 60)
         return [
             self._finding(
-                str(actor), int(str(seq)),
+                str(actor),
+                int(str(seq)),
                 datetime.fromtimestamp(float(str(at)), now.tzinfo) + self.tuning.followup,
-                "idle", Severity.HIGH,
+                "idle",
+                Severity.HIGH,
                 f"Break-glass with no clinical entry within {minutes} minutes",
             )
             for actor, _, at, seq in due

@@ -14,8 +14,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from carewall.alerts import CATALOGUE, SEVERITY_ORDER, AlertPublic, Resolution, Status
-from carewall.alerts import queries, services
+from carewall.alerts import (
+    CATALOGUE,
+    SEVERITY_ORDER,
+    AlertPublic,
+    Resolution,
+    Status,
+    queries,
+    services,
+)
 from carewall.core.errors import CarewallError, NotFoundError
 from carewall.identity import Role, suspensions
 from carewall.identity import queries as identity_queries
@@ -140,20 +147,26 @@ def acknowledge(request: Request, caller: Admin, alert_id: AlertId, note: Note =
     """open -> acknowledged."""
     runtime = runtime_of(request)
     return _act(
-        request, alert_id, lambda: services.acknowledge(runtime, caller, alert_id, note),
+        request,
+        alert_id,
+        lambda: services.acknowledge(runtime, caller, alert_id, note),
         "Alert acknowledged.",
     )
 
 
 @router.post(PAGE + "/{alert_id}/assign", response_class=HTMLResponse)
 def assign(
-    request: Request, caller: Admin, alert_id: AlertId,
+    request: Request,
+    caller: Admin,
+    alert_id: AlertId,
     assignee: Annotated[str, Form(max_length=254)] = "",
 ) -> Response:
     """Assign to an administrator."""
     runtime = runtime_of(request)
     return _act(
-        request, alert_id, lambda: services.assign(runtime, caller, alert_id, assignee),
+        request,
+        alert_id,
+        lambda: services.assign(runtime, caller, alert_id, assignee),
         "Assignee saved.",
     )
 
@@ -163,20 +176,26 @@ def note(request: Request, caller: Admin, alert_id: AlertId, note: Note = "") ->
     """Add a note."""
     runtime = runtime_of(request)
     return _act(
-        request, alert_id, lambda: services.add_note(runtime, caller, alert_id, note),
+        request,
+        alert_id,
+        lambda: services.add_note(runtime, caller, alert_id, note),
         "Note added.",
     )
 
 
 @router.post(PAGE + "/{alert_id}/resolve", response_class=HTMLResponse)
 def resolve(
-    request: Request, caller: Admin, alert_id: AlertId,
-    resolution: Annotated[str, Form(max_length=24)] = "", note: Note = "",
+    request: Request,
+    caller: Admin,
+    alert_id: AlertId,
+    resolution: Annotated[str, Form(max_length=24)] = "",
+    note: Note = "",
 ) -> Response:
     """Resolve as true incident, false positive or expected."""
     runtime = runtime_of(request)
     return _act(
-        request, alert_id,
+        request,
+        alert_id,
         lambda: services.resolve(runtime, caller, alert_id, resolution, note),
         "Alert resolved.",
     )
@@ -187,20 +206,25 @@ def reopen(request: Request, caller: Admin, alert_id: AlertId, note: Note = "") 
     """Reopen a resolved alert."""
     runtime = runtime_of(request)
     return _act(
-        request, alert_id, lambda: services.reopen(runtime, caller, alert_id, note),
+        request,
+        alert_id,
+        lambda: services.reopen(runtime, caller, alert_id, note),
         "Alert reopened.",
     )
 
 
 @router.post(PAGE + "/{alert_id}/lift", response_class=HTMLResponse)
 def lift(
-    request: Request, caller: Admin, alert_id: AlertId,
+    request: Request,
+    caller: Admin,
+    alert_id: AlertId,
     suspension: Annotated[str, Form(max_length=36)] = "",
 ) -> Response:
     """Lift the suspension a mass-change alert put on a session or token."""
     runtime = runtime_of(request)
     return _act(
-        request, alert_id,
+        request,
+        alert_id,
         lambda: services.lift_suspension(runtime, caller, alert_id, suspension),
         "Suspension lifted: the session or token works again.",
     )
