@@ -16,16 +16,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carewall.alerts.engine import scan
+from carewall.alerts.services import send_digest
 from carewall.audit import entries_with_action
+from carewall.core.clock import utcnow
+from carewall.core.config import Settings
 from carewall.core.context import Caller
-from carewall.core.runtime import Runtime
+from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, apitokens, queries
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.helpers import post_form, sign_in_admin
+from tests.functional.helpers import Inbox, post_form, sign_in_admin, smtp_inbox
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.functional.signin_helpers import CLI, make_admin, make_user
 
 SYSTEM = Actor.system_actor("test")
 FHIR = {"Accept": "application/fhir+json"}
@@ -264,3 +267,40 @@ def test_cli_lists_and_resolves(
     shown = json.loads(carewall("show", volume[0]["id"]).stdout)
     assert shown["status"] == "resolved"
     assert shown["history"][0]["kind"] == "resolved"
+
+
+def test_officers_are_mailed_at_once_for_high_alerts_and_daily_for_the_rest(
+    settings: Settings,
+) -> None:
+    def alerts_mailed(inbox: Inbox) -> list[tuple[str, str]]:
+        return [
+            (" ".join(str(m["Subject"]).split()), str(m["To"]))
+            for m in inbox.messages
+            if "invitation" not in str(m["Subject"])
+        ]
+
+    with smtp_inbox() as inbox:
+        mailing = settings.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": inbox.port, "smtp_starttls": False}
+        )
+        runtime = open_runtime(mailing)
+        try:
+            make_admin(runtime, "officer@clinic.example")
+            with TestClient(create_app(runtime)) as client:
+                patients = _patients(runtime, 22)
+                snoop = _token(runtime, "snoop@clinic.example", Role.CLINICIAN, ["fhir:read"])
+                for pid in patients:
+                    client.get(f"/fhir/Patient/{pid}", headers=snoop)
+                scan(runtime, Caller.job("alerts.detectors.run"))
+                urgent = alerts_mailed(inbox)
+                listed = send_digest(runtime, Caller.job("alerts.digest.send"), utcnow())
+        finally:
+            runtime.close()
+        everything = alerts_mailed(inbox)
+    assert len(urgent) == 1
+    subject, to = urgent[0]
+    assert subject.startswith("Carewall security alert (high): 21 distinct patients opened")
+    assert to == "officer@clinic.example"
+    assert listed == 1  # the medium no-care alert; the high one was mailed already
+    assert len(everything) == 2
+    assert "1 alert(s) to review" in everything[1][0]

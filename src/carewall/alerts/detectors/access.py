@@ -101,6 +101,17 @@ class VolumeDetector:
     def _judge(
         self, entry: Entry, staff: StaffFacts, day: str, count: int, window: int, state: State
     ) -> list[Finding]:
+        fired = state.setdefault("fired", {})
+        if fired.get(entry.actor) == day:
+            return []  # one volume alert per person a day
+        found = self._verdict(entry, staff, day, count, window, state)
+        if found:
+            fired[entry.actor] = day
+        return found
+
+    def _verdict(
+        self, entry: Entry, staff: StaffFacts, day: str, count: int, window: int, state: State
+    ) -> list[Finding]:
         own = list(state["hist"].get(entry.actor, {}).values())
         limit, basis = None, ""
         if len(own) >= _MIN_HISTORY_DAYS:
