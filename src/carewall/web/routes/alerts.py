@@ -230,16 +230,27 @@ def lift(
     )
 
 
-@api.get("/alerts", response_model=list[AlertPublic])
+_STATUS = "^(open|acknowledged|resolved)?$"
+_SEVERITY = "^(critical|high|medium|low)?$"
+_DETECTOR = "^[a-z_]{0,40}$"
+_USER = "^(user:[A-Za-z0-9-]{1,64})?$"
+
+
+@api.get(
+    "/alerts",
+    response_model=list[AlertPublic],
+    responses={400: {"description": "A query value that is not text (e.g. a control character)"}},
+)
 def alerts_api(
     request: Request,
     _caller: Annotated[Caller, Depends(require_api(Role.ADMIN, scope="api:read"))],
-    status: Annotated[str, Query(max_length=20)] = "",
-    severity: Annotated[str, Query(max_length=20)] = "",
-    detector: Annotated[str, Query(max_length=40)] = "",
-    user: Annotated[str, Query(max_length=_MAX_FILTER)] = "",
+    status: Annotated[str, Query(pattern=_STATUS)] = "",
+    severity: Annotated[str, Query(pattern=_SEVERITY)] = "",
+    detector: Annotated[str, Query(pattern=_DETECTOR)] = "",
+    user: Annotated[str, Query(pattern=_USER)] = "",
 ) -> list[AlertPublic]:
-    """Alerts, newest first: `id`, `detector`, `severity`, `status`, `user`, `created`."""
+    """Alerts, newest first: `id`, `detector`, `severity`, `status`, `user` (the staff
+    member's or token owner's reference), `created`; filter by any of them."""
     runtime = runtime_of(request)
     with runtime.db.sessions() as session:
         alerts = queries.list_alerts(session, _filter(status, severity, detector, user))
