@@ -10,20 +10,23 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from carewall.alerts.engine import scan
+from carewall.alerts.masschange import on_record_changed
+from carewall.alerts.queries import AlertFilter, list_alerts
 from carewall.alerts.services import send_digest
 from carewall.audit import entries_with_action
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
-from carewall.identity import Role, apitokens, queries
-from carewall.records import Actor
+from carewall.identity import Role, apitokens, queries, suspensions
+from carewall.records import Actor, RecordChanged
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.helpers import Inbox, post_form, sign_in_admin, smtp_inbox
@@ -304,3 +307,28 @@ def test_officers_are_mailed_at_once_for_high_alerts_and_daily_for_the_rest(
     assert listed == 1  # the medium no-care alert; the high one was mailed already
     assert len(everything) == 2
     assert "1 alert(s) to review" in everything[1][0]
+
+
+def test_an_integration_feed_is_alerted_on_but_never_suspended(runtime: Runtime) -> None:
+    """System feeds (the `integration` role) are the administrator's call to stop."""
+    start = utcnow()
+    with runtime.db.transaction() as session:
+        for second in range(45):
+            event = RecordChanged(
+                "updated",
+                "Observation",
+                f"o{second}",
+                "user:feed",
+                "integration",
+                "token:feed",
+                "127.0.0.1",
+                "lab-feed",
+                start + timedelta(seconds=second),
+            )
+            on_record_changed(runtime.settings, session, event)
+    assert not suspensions.is_suspended(runtime.db, "token:feed")
+    with runtime.db.sessions() as session:
+        found = list_alerts(session, AlertFilter(detector="mass_change"))
+    assert [(a.severity, a.suspension_id) for a in found] == [
+        ("critical", None)
+    ]  # one alert for the day, however long it goes on

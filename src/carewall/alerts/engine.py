@@ -36,6 +36,9 @@ from carewall.records import RecordKeys, open_patient, patients_named
 
 CURSOR = "trail"
 BATCH = 2000
+# Batches one run reads at most (a first run over years of trail continues in the
+# next runs, each well inside the job's lease).
+MAX_BATCHES = 50
 _NAMES_PATIENTS = OPEN_ACTIONS | CLINICAL_WRITES | {BREAK_GLASS} | WIDE
 _LEARN_ONLY = timedelta(days=1)
 
@@ -136,7 +139,7 @@ def scan(runtime: Runtime, caller: Caller, *, batch: int = BATCH) -> ScanResult:
     result = ScanResult()
     reader = EntryReader(RecordKeys.from_keystore(runtime.keys))
     engine = Engine(Tuning.from_settings(runtime.settings), LiveFacts(runtime, reader))
-    while True:
+    for _ in range(MAX_BATCHES):
         last_seq, state = _load(runtime)
         with runtime.db.read_transaction() as session:
             views = entries_after(session, last_seq, batch)
@@ -152,7 +155,8 @@ def scan(runtime: Runtime, caller: Caller, *, batch: int = BATCH) -> ScanResult:
         result.entries += len(views)
         result.opened.extend(opened)
         if len(views) < batch:
-            return result
+            break
+    return result
 
 
 def _load(runtime: Runtime) -> tuple[int, State]:
