@@ -134,7 +134,7 @@ class ScanResult:
 
 def scan(runtime: Runtime, caller: Caller, *, batch: int = BATCH) -> ScanResult:
     """Read every new audit entry, run the detectors, open alerts; returns what it did."""
-    from carewall.alerts.services import open_alerts  # services import the engine's types
+    from carewall.alerts.services import mail_urgent, open_alerts  # they import the engine
 
     result = ScanResult()
     reader = EntryReader(RecordKeys.from_keystore(runtime.keys))
@@ -156,6 +156,7 @@ def scan(runtime: Runtime, caller: Caller, *, batch: int = BATCH) -> ScanResult:
         result.opened.extend(opened)
         if len(views) < batch:
             break
+    mail_urgent(runtime)
     return result
 
 

@@ -2,9 +2,10 @@
 
 Every change records its audit entry in the same transaction. The security
 officers are the active administrators (as for backup alerts); high and
-critical alerts are mailed to them as soon as they are opened (after the
-commit, so a mail server that is down never loses an alert), the rest go in
-the daily digest.
+critical alerts are mailed to them after the detector run that opened them
+(after the commit, so a mail server that is down never loses an alert; the
+mass-change alert, opened on the request path, goes with the next run), the
+rest go in the daily digest.
 """
 
 from __future__ import annotations
@@ -98,7 +99,6 @@ def open_alerts(
                 continue
             known.add(finding.key)
             opened.append(open_in(session, caller, finding, now))
-    mail_urgent(runtime, [a.id for a in opened if a.severity in URGENT])
     return [a.id for a in opened]
 
 
@@ -253,22 +253,53 @@ def _admin_emails(session: Session) -> list[str]:
     ]
 
 
-def mail_urgent(runtime: Runtime, alert_ids: Sequence[str]) -> int:
-    """Mail each of these alerts to the security officers now; returns messages sent."""
-    if not alert_ids or not runtime.mail.enabled:
+def mail_urgent(runtime: Runtime) -> int:
+    """Mail every high or critical alert not mailed yet to the security officers; returns
+    how many alerts went out.
+
+    Called after each detector run, so an alert opened on the request path (a mass
+    change) goes out within one run too. Each alert is claimed with a conditional
+    update before it is sent, so two workers never mail one alert twice; when no
+    message could be sent it is released again for the next run.
+    """
+    if not runtime.mail.enabled:
         return 0
     with runtime.db.sessions() as session:
         officers = _admin_emails(session)
-        alerts = list(session.scalars(select(Alert).where(Alert.id.in_(list(alert_ids)))))
-    sent = 0
-    for alert in alerts:
-        subject = f"Carewall security alert ({alert.severity}): {alert.title}"
-        sent += _send(runtime, officers, subject, _describe(runtime, alert))
-    with runtime.db.transaction() as session:
-        session.execute(
-            update(Alert).where(Alert.id.in_(list(alert_ids))).values(mailed_at=utcnow())
+        waiting = list(
+            session.scalars(
+                select(Alert.id).where(
+                    Alert.mailed_at.is_(None), Alert.severity.in_([str(s) for s in URGENT])
+                )
+            )
         )
-    return sent
+    mailed = 0
+    for alert_id in waiting:
+        alert = _claim(runtime, alert_id)
+        if alert is None:
+            continue
+        subject = f"Carewall security alert ({alert.severity}): {alert.title}"
+        if _send(runtime, officers, subject, _describe(runtime, alert)) or not officers:
+            mailed += 1
+            continue
+        with runtime.db.transaction() as session:
+            session.execute(update(Alert).where(Alert.id == alert_id).values(mailed_at=None))
+    return mailed
+
+
+def _claim(runtime: Runtime, alert_id: str) -> Alert | None:
+    with runtime.db.transaction() as session:
+        claimed = session.execute(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.mailed_at.is_(None))
+            .values(mailed_at=utcnow())
+        )
+        if not getattr(claimed, "rowcount", 0):
+            return None
+        alert = session.get(Alert, alert_id)
+        if alert is not None:
+            session.expunge(alert)
+        return alert
 
 
 def send_digest(runtime: Runtime, caller: Caller, now: datetime) -> int:
