@@ -175,3 +175,53 @@ def test_after_hours_needs_a_known_user_without_night_habits() -> None:
     assert len(found) == 1
     new_user = [f for f in _run(night) if f.detector == "after_hours"]
     assert new_user == []
+
+
+def test_a_flagged_access_becomes_an_alert_about_whoever_made_it() -> None:
+    flag = Entry(
+        40,
+        MONDAY,
+        "user:patient",
+        "records:access:flagged",
+        "success",
+        "",
+        "",
+        "",
+        {"flagged_seq": 7},
+        ("mine1",),
+    )
+    (found,) = _run([flag])
+    assert (found.detector, found.user, found.seqs) == ("patient_flagged", "user:doc", (7, 40))
+
+
+def test_bulk_search_and_every_staff_export_but_not_a_patients_own() -> None:
+    many = tuple(f"p{i}" for i in range(60))
+    search = Entry(
+        1,
+        MONDAY,
+        "user:bill",
+        "records:search:performed",
+        "success",
+        "",
+        "",
+        "",
+        {"patients": 60},
+        many,
+    )
+    export = Entry(
+        2, MONDAY, "user:doc", "records:export:completed", "success", "", "", "", {}, ("mine1",)
+    )
+    few = Entry(
+        3,
+        MONDAY,
+        "user:bill",
+        "records:search:performed",
+        "success",
+        "",
+        "",
+        "",
+        {"patients": 3},
+        many[:3],
+    )
+    found = {f.key: f.severity for f in _run([search, export, few])}
+    assert found == {"bulk:1": "high", "bulk:2": "medium"}
