@@ -102,6 +102,27 @@ def entries_by_actor(
     return [_view(row) for row in session.scalars(query)]
 
 
+def entries_after(session: Session, seq: int, limit: int = 1000) -> list[AuditEntryView]:
+    """Entries after position `seq`, oldest first (for readers that follow the trail)."""
+    query = select(AuditEntry).where(AuditEntry.seq > seq).order_by(AuditEntry.seq).limit(limit)
+    return [_view(row) for row in session.scalars(query)]
+
+
+def entries_between(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    actor: str | None = None,
+    limit: int = 500,
+) -> list[AuditEntryView]:
+    """Entries between two times (of one actor, if given), oldest first."""
+    query = select(AuditEntry).where(AuditEntry.ts >= since, AuditEntry.ts <= until)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    return [_view(row) for row in session.scalars(query.order_by(AuditEntry.seq).limit(limit))]
+
+
 def entry_at(session: Session, seq: int) -> AuditEntryView | None:
     """The entry with this sequence number, if there is one."""
     row = session.get(AuditEntry, seq)

@@ -37,3 +37,6 @@ class IdentityTag(StrEnum):
     TOKEN_REJECTED = "identity:token:rejected"
     ACCESS_DENIED = "identity:access:denied"
     LINKS_SEALED = "identity:links:sealed"
+    CHANNEL_SUSPENDED = "identity:channel:suspended"
+    CHANNEL_REFUSED = "identity:channel:refused"
+    SUSPENSION_LIFTED = "identity:suspension:lifted"

@@ -28,6 +28,7 @@ from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.guard import require_row, require_type, run_guarded
 from carewall.records.access.matrix import BREAK_GLASS_ROLES, Action
 from carewall.records.errors import VersionConflictError
+from carewall.records.events import announce_change
 from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 from carewall.records.store.compartments import canonicalise, compartment_of, fhir_base
 from carewall.records.store.keys import RecordKeys
@@ -488,11 +489,13 @@ def _audit_change(
     patient_id: str | None,
     previous_patient: str | None = None,
 ) -> None:
-    """A change, filed under its patient; a move to another patient under both."""
+    """A change, filed under its patient; a move to another patient under both.
+    Updates and deletes are announced to the hooks (`events.RecordChanged`)."""
     event, further = change_event(
         keys, actor, tag, resource_type, logical_id, version, patient_id, previous_patient
     )
     record_about(session, event, further)
+    announce_change(session, actor, tag, resource_type, logical_id, utcnow())
 
 
 def change_event(

@@ -16,6 +16,7 @@ from carewall.core.runtime import Runtime
 from carewall.demo import Seeder, SeedReport
 from carewall.demo import seed_demo as run_seeders
 from carewall.jobs import JobRegistry
+from carewall.registry.alerts import ALERTS
 from carewall.registry.backup import BACKUP
 from carewall.registry.domain import Domain, EvidenceProvider
 from carewall.registry.identity import IDENTITY
@@ -39,6 +40,7 @@ DOMAINS: tuple[Domain, ...] = (
     RECORDS,
     TRAINING,
     PHISHING,
+    ALERTS,
     RISK,
     BACKUP,
 )
@@ -106,6 +108,9 @@ def install(runtime: Runtime) -> Runtime:
     for domain in DOMAINS:
         if domain.subscribe is not None:
             domain.subscribe(runtime.hooks)
+    for domain in DOMAINS:
+        if domain.on_install is not None:
+            domain.on_install(runtime)
     runtime.installed = True
     return runtime
 
