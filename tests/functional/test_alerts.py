@@ -33,7 +33,7 @@ from carewall.records.services import create_resource
 from carewall.registry import create_app, job_registry
 from tests.functional.helpers import Inbox, post_form, sign_in_admin, smtp_inbox
 from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_admin, make_user
+from tests.functional.signin_helpers import make_admin, make_user
 
 SYSTEM = Caller.cli("test")
 FHIR = {"Accept": "application/fhir+json"}
@@ -56,7 +56,7 @@ def _token(runtime: Runtime, email: str, role: Role, scopes: list[str]) -> dict[
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, email)
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "test", scopes, CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "test", scopes)
     return {"Authorization": f"Bearer {secret}", **FHIR}
 
 
