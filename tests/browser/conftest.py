@@ -51,6 +51,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DEMO_COMPLETE = "demo: every seeding step has run"
+
+
 @dataclass
 class LiveServer:
     """A `carewall serve` process and how to reach it."""
@@ -71,6 +74,17 @@ class LiveServer:
         """What the server printed so far."""
         self.log.flush()
         return Path(self.log.name).read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_demo(self, timeout: float = 300) -> None:
+        """Wait until the demo's later seeding steps (a queued task) have all run."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if DEMO_COMPLETE in self.output():
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            time.sleep(0.5)
+        raise RuntimeError(f"the demo was not complete in {timeout:.0f} s: {self.output()}")
 
 
 def start_server(home: Path, *args: str, extra_env: dict[str, str] | None = None) -> LiveServer:

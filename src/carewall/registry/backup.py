@@ -18,7 +18,7 @@ from carewall.core.clock import utcnow
 from carewall.core.hooks import Hooks
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
-from carewall.demo.backup_seed import BACKUP_SEEDER
+from carewall.demo.backup_seed import BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER
 from carewall.identity import notices, queries
 from carewall.registry.domain import Domain
 from carewall.web.nav import NavItem, roles
@@ -77,7 +77,7 @@ BACKUP = Domain(
     tasks=TASKS,
     subscribe=_subscribe,
     evidence={"backup": _evidence},
-    seeders=(BACKUP_SEEDER,),
+    seeders=(BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER),
     web=_web,
     cli=_cli,
 )

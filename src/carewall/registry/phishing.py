@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.demo.campaign_seed import CAMPAIGN_SEEDER
+from carewall.demo.mail_seed import MAIL_SEEDER
 from carewall.phishing.sealing import REPORT_KEY
 from carewall.phishing.services import seal_legacy_reports
 from carewall.phishing.simulation import SIMULATION_KEY
@@ -54,7 +55,7 @@ PHISHING = Domain(
     upgrades=(seal_legacy_reports,),
     tasks=(SEND_TASK,),
     evidence={"phishing": _evidence},
-    seeders=(CAMPAIGN_SEEDER,),
+    seeders=(CAMPAIGN_SEEDER, MAIL_SEEDER),
     web=_web,
     cli=_cli,
 )

@@ -14,7 +14,11 @@ from carewall.core.hooks import Hooks
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.demo.portal_seed import PORTAL_SEEDER
-from carewall.demo.records_seed import RECORDS_SEEDER
+from carewall.demo.records_seed import (
+    RECORDS_ACTIVITY_SEEDER,
+    RECORDS_MORE_SEEDER,
+    RECORDS_SEEDER,
+)
 from carewall.jobs import Job, JobContext
 from carewall.records.breakglass import close_expired_grants
 from carewall.records.drill import check_restored_records
@@ -106,7 +110,7 @@ RECORDS = Domain(
     ),
     evidence={"records": _vault_evidence},
     subscribe=_subscribe,
-    seeders=(RECORDS_SEEDER, PORTAL_SEEDER),
+    seeders=(RECORDS_SEEDER, PORTAL_SEEDER, RECORDS_MORE_SEEDER, RECORDS_ACTIVITY_SEEDER),
     web=_web,
     cli=_cli,
 )
