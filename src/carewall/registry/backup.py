@@ -58,7 +58,7 @@ def _web() -> WebPart:
     return WebPart(
         routers=(backups.router,),
         nav=(NavItem("Backups", "/admin/backups", admin, order=61),),
-        home=(HomePanel("backups/_home_panel.html", admin, backups.home_panel),),
+        home=(HomePanel("backups/_home_panel.html", admin, backups.home_panel, 30),),
     )
 
 

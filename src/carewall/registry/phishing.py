@@ -28,13 +28,20 @@ def _evidence(runtime: Runtime) -> Mapping[str, Any]:
 
 
 def _web() -> WebPart:
-    from carewall.web.parts import WebPart
+    from carewall.web import home_panels as panels
+    from carewall.web.parts import HomePanel, WebPart
     from carewall.web.routes import campaigns, mail, tracking
 
+    admin = roles(Role.ADMIN)
     return WebPart(
+        home=(
+            HomePanel("home/_triage.html", admin, panels.triage_panel, 14),
+            HomePanel("home/_awareness.html", admin, panels.awareness_panel, 40),
+        ),
         routers=(mail.router, campaigns.router, tracking.router),
         nav=(
             NavItem("Analyze email", "/mail/analyze", STAFF, order=30),
+            NavItem("My reports", "/mail/reports", STAFF, order=30),
             NavItem("Reported email", "/admin/mail-reports", roles(Role.ADMIN), order=31),
             NavItem("Campaigns", "/admin/campaigns", roles(Role.ADMIN), order=32),
         ),

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from carewall.audit import AuditTag, entry_count, last_verification
 from carewall.core.clock import utcnow
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.jobs import JobContext, Task
 from carewall.registry.domain import Domain
-from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem
+from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem, roles
 
 if TYPE_CHECKING:
     from carewall.cli.assembly import CliPart
@@ -79,11 +80,15 @@ DEMO_LATER_TASK = Task(
 
 
 def _web() -> WebPart:
-    from carewall.web.parts import WebPart
+    from carewall.web import home_panels
+    from carewall.web.parts import HomePanel, WebPart
     from carewall.web.routes import health, home
 
+    auditor = roles(Role.AUDITOR)
     return WebPart(
         routers=(health.router, home.router),
+        # Alerts (a later domain) add their own panel with order < 10: open alerts come first.
+        home=(HomePanel("home/_auditor.html", auditor, home_panels.links_panel, 10),),
         nav=(
             NavItem("Home", "/", order=0),
             NavItem("Account", "/account/security", EVERYONE_SIGNED_IN, order=90),

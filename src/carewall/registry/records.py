@@ -64,11 +64,20 @@ def _subscribe(hooks: Hooks) -> None:
 
 
 def _web() -> WebPart:
+    from carewall.web import home_panels as panels
     from carewall.web.fhir import routes as fhir
-    from carewall.web.parts import WebPart
+    from carewall.web.parts import HomePanel, WebPart
     from carewall.web.routes import access_flags, access_report, patients, portal
 
+    admin, staff = roles(Role.ADMIN), roles(Role.CLINICIAN, Role.FRONT_DESK, Role.BILLING)
     return WebPart(
+        home=(
+            HomePanel("home/_flags.html", admin, panels.flags_panel, 10),
+            HomePanel("home/_emergency.html", admin, panels.emergency_panel, 12),
+            HomePanel("home/_patients.html", staff, panels.recent_patients_panel, 10),
+            HomePanel("home/_own_grants.html", roles(Role.CLINICIAN), panels.own_grants_panel, 12),
+            HomePanel("home/_portal.html", roles(Role.PATIENT), panels.links_panel, 10),
+        ),
         routers=(
             fhir.router,
             patients.router,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from carewall import __version__
 from carewall.web import csrf, flash
@@ -17,6 +21,44 @@ from carewall.web.nav import nav_for
 
 templates = Jinja2Templates(directory=str(files("carewall.web") / "templates"))
 log = logging.getLogger(__name__)
+
+DATETIME = "%d %b %Y, %H:%M"
+
+
+def practice_zone(request: Request) -> ZoneInfo:
+    """The practice's time zone (`CAREWALL_PRACTICE_TIMEZONE`, UTC by default)."""
+    return ZoneInfo(request.app.state.settings.practice_timezone)
+
+
+def local_time(moment: datetime | date | str | None, zone: ZoneInfo, fmt: str = DATETIME) -> str:
+    """`moment` in the practice's zone with the zone's abbreviation (e.g. "CST"), or "".
+
+    Stored times are UTC (a naive one is taken as UTC); a date has no zone and is
+    shown as it is; text (an ISO time from a FHIR resource or an audit detail) is
+    parsed first and shown unchanged when it is not a time.
+    """
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if not isinstance(moment, datetime):
+        return moment.strftime("%d %b %Y")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    shown = moment.astimezone(zone)
+    return f"{shown.strftime(fmt)} {shown.tzname() or zone.key}"
+
+
+@pass_context
+def _localtime_filter(context: Context, moment: Any, fmt: str = DATETIME) -> str:
+    """Jinja: `{{ when|localtime }}`, `{{ when|localtime("%H:%M") }}`."""
+    return local_time(moment, practice_zone(context["request"]), fmt)
+
+
+templates.env.filters["localtime"] = _localtime_filter
 
 
 def _request_id(request: Request) -> str:
