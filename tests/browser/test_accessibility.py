@@ -42,7 +42,7 @@ SHAPE = [
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("axe") / "home", "--demo")
+    server = start_server(tmp_path_factory.mktemp("axe") / "home", "--demo", timeout=240)
     server.wait_for_demo()
     yield server
     server.stop()

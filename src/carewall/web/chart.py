@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.records import Actor, Purpose
 from carewall.records.access import get_record_for, search_for
@@ -83,7 +84,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
 def load_chart(runtime: Runtime, actor: Actor, patient_id: str, purpose: Purpose) -> Chart:
     """The chart of one patient as `actor` may see it (raises the vault's access errors)."""
     patient = get_record_for(runtime, actor, "Patient", patient_id, purpose)
-    chart = Chart(demographics_of(patient))
+    chart = Chart(demographics_of(patient, role=actor.role))
     for key, (resource_type, _) in SECTIONS.items():
         if not allowed(actor.role, Action.READ, resource_type):
             chart.sections[key] = None
@@ -100,8 +101,11 @@ def load_chart(runtime: Runtime, actor: Actor, patient_id: str, purpose: Purpose
     return chart
 
 
-def demographics_of(patient: dict[str, Any]) -> Demographics:
-    """Flatten the Patient resource's first (official) name, contacts and home address."""
+def demographics_of(patient: dict[str, Any], role: Role | None = None) -> Demographics:
+    """Flatten the Patient resource's first (official) name, contacts and home address.
+
+    With `role`, identity documents the role does not need are masked (`mask_identifier`).
+    """
     names = [n for n in patient.get("name") or [] if isinstance(n, dict)]
     name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
     telecom = [t for t in patient.get("telecom") or [] if isinstance(t, dict)]
@@ -114,7 +118,7 @@ def demographics_of(patient: dict[str, Any]) -> Demographics:
         birth_date=str(patient.get("birthDate") or ""),
         gender=str(patient.get("gender") or ""),
         identifiers=[
-            _identifier(i) for i in patient.get("identifier") or [] if isinstance(i, dict)
+            _identifier(i, role) for i in patient.get("identifier") or [] if isinstance(i, dict)
         ],
         phone=_telecom(telecom, "phone"),
         email=_telecom(telecom, "email"),
@@ -160,9 +164,43 @@ def observation_value(obs: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _identifier(identifier: dict[str, Any]) -> str:
+# Identity documents, by their HL7 v2 identifier type code, and the roles whose work needs
+# the whole number: billing files claims under the SSN; the front desk checks a licence or
+# passport at registration. Everyone else (clinicians included) sees the last four.
+_DOCUMENTS: dict[str, frozenset[Role]] = {
+    "SS": frozenset({Role.BILLING}),
+    "DL": frozenset({Role.FRONT_DESK}),
+    "PPN": frozenset({Role.FRONT_DESK}),
+}
+_DOCUMENT_WORDS = {
+    "social security number": "SS",
+    "driver's license": "DL",
+    "passport number": "PPN",
+}
+
+
+def document_code(identifier: dict[str, Any]) -> str | None:
+    """`SS`, `DL` or `PPN` when the identifier is an identity document, else None."""
+    kind = identifier.get("type")
+    for coding in (kind or {}).get("coding") or [] if isinstance(kind, dict) else []:
+        if isinstance(coding, dict) and coding.get("code") in _DOCUMENTS:
+            return str(coding["code"])
+    text = concept(kind).casefold()
+    return next((code for words, code in _DOCUMENT_WORDS.items() if words in text), None)
+
+
+def mask_identifier(value: str) -> str:
+    """Only the last four characters, as on a receipt: `•••• 6589`."""
+    kept = value.replace("-", "").replace(" ", "")[-4:]
+    return f"•••• {kept}" if len(value) > 4 else "••••"
+
+
+def _identifier(identifier: dict[str, Any], role: Role | None = None) -> str:
     kind = concept(identifier.get("type"))
     value = str(identifier.get("value") or "")
+    document = document_code(identifier)
+    if role is not None and document is not None and role not in _DOCUMENTS[document]:
+        value = mask_identifier(value)
     return f"{kind}: {value}" if kind else value
 
 

@@ -9,6 +9,7 @@ only what the role may see and are audited like any other look.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,11 +71,15 @@ _NOTICE_LINKS = (
 )
 
 
+_FLAG_NUMBER = re.compile(r"\(flag #(\d+)\)")
+
+
 def notice_link(message: str, role: Role) -> str | None:
-    """The page a notice is about, for this role."""
+    """The page a notice is about, for this role (a flag notice: that flag)."""
     for start, link, needed in _NOTICE_LINKS:
         if message.startswith(start) and role is needed:
-            return link
+            flag = _FLAG_NUMBER.search(message)
+            return f"{link}/{flag.group(1)}" if flag and link == "/admin/access-flags" else link
     return "/account/security" if "recovery code" in message or "MFA" in message else None
 
 

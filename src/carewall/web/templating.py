@@ -30,8 +30,12 @@ def practice_zone(request: Request) -> ZoneInfo:
     return ZoneInfo(request.app.state.settings.practice_timezone)
 
 
-def local_time(moment: datetime | date | str | None, zone: ZoneInfo, fmt: str = DATETIME) -> str:
+def local_time(
+    moment: datetime | date | str | None, zone: ZoneInfo, fmt: str = DATETIME, *, label: bool = True
+) -> str:
     """`moment` in the practice's zone with the zone's abbreviation (e.g. "CST"), or "".
+
+    `label=False` leaves the abbreviation out, for a table whose header names the zone.
 
     Stored times are UTC (a naive one is taken as UTC); a date has no zone and is
     shown as it is; text (an ISO time from a FHIR resource or an audit detail) is
@@ -45,17 +49,24 @@ def local_time(moment: datetime | date | str | None, zone: ZoneInfo, fmt: str = 
         except ValueError:
             return moment
     if not isinstance(moment, datetime):
-        return moment.strftime("%d %b %Y")
+        return moment.strftime(fmt)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     shown = moment.astimezone(zone)
-    return f"{shown.strftime(fmt)} {shown.tzname() or zone.key}"
+    text = shown.strftime(fmt)
+    return f"{text} {zone_label(zone, shown)}" if label else text
+
+
+def zone_label(zone: ZoneInfo, at: datetime | None = None) -> str:
+    """The zone's abbreviation at `at` (now by default): "UTC", "CST", "CEST"."""
+    return (at or datetime.now(UTC)).astimezone(zone).tzname() or zone.key
 
 
 @pass_context
-def _localtime_filter(context: Context, moment: Any, fmt: str = DATETIME) -> str:
-    """Jinja: `{{ when|localtime }}`, `{{ when|localtime("%H:%M") }}`."""
-    return local_time(moment, practice_zone(context["request"]), fmt)
+def _localtime_filter(context: Context, moment: Any, fmt: str = DATETIME, zone: bool = True) -> str:
+    """Jinja: `{{ when|localtime }}`, `{{ when|localtime("%H:%M") }}`; `zone=False` in a
+    table whose header says `({{ zone_label }})`."""
+    return local_time(moment, practice_zone(context["request"]), fmt, label=zone)
 
 
 templates.env.filters["localtime"] = _localtime_filter
@@ -81,6 +92,7 @@ def render(
         "signed_in_email": getattr(request.state, "user_email", None),
         "signed_in_role": role,
         "seconds_left": getattr(request.state, "seconds_left", None),
+        "zone_label": zone_label(practice_zone(request)),
         **(context or {}),
     }
     try:
