@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from typing import Any
@@ -70,6 +71,51 @@ def _localtime_filter(context: Context, moment: Any, fmt: str = DATETIME, zone: 
 
 
 templates.env.filters["localtime"] = _localtime_filter
+
+
+@dataclass(frozen=True)
+class PageOf:
+    """One page of a long list shown in a table, and the links to its neighbours."""
+
+    rows: list[Any]
+    number: int
+    pages: int
+    total: int
+    prev_url: str | None
+    next_url: str | None
+
+
+@pass_context
+def _page_of(context: Context, items: Any, name: str = "page", size: int = 25) -> PageOf:
+    """Jinja: `{% set pg = page_of(rows, "runs") %}` then `pg.rows` and `pager(pg)`.
+
+    The page number travels in the query string under `name` (several tables on one
+    page page independently); a number out of range shows the nearest page.
+    """
+    request: Request = context["request"]
+    rows = list(items or [])
+    pages = max((len(rows) + size - 1) // size, 1)
+    try:
+        number = int(request.query_params.get(name, "1"))
+    except ValueError:
+        number = 1
+    number = min(max(number, 1), pages)
+
+    def url(n: int) -> str:  # a relative link: never a host taken from the request
+        target = request.url.include_query_params(**{name: n})
+        return f"{target.path}?{target.query}"
+
+    return PageOf(
+        rows=rows[(number - 1) * size : number * size],
+        number=number,
+        pages=pages,
+        total=len(rows),
+        prev_url=url(number - 1) if number > 1 else None,
+        next_url=url(number + 1) if number < pages else None,
+    )
+
+
+templates.env.globals["page_of"] = _page_of
 
 
 def _request_id(request: Request) -> str:
