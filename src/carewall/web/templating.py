@@ -48,7 +48,7 @@ def local_time(
         try:
             moment = datetime.fromisoformat(moment)
         except ValueError:
-            return moment
+            return str(moment)
     if not isinstance(moment, datetime):
         return moment.strftime(fmt)
     if moment.tzinfo is None:
