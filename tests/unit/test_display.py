@@ -62,3 +62,36 @@ def test_identity_documents_are_masked_unless_the_role_needs_them() -> None:
     assert "PPN: X53754664X" in front_desk
     assert "Social Security Number: •••• 6589" in front_desk
     assert "999-36-6589" not in " ".join(clinician)
+
+
+def test_a_long_table_pages_through_the_query_string() -> None:
+    from starlette.requests import Request
+
+    from carewall.web.templating import templates
+
+    page = templates.env.from_string(
+        '{% from "_pager.html" import pager %}{% set pg = page_of(rows, "runs", 10) %}'
+        "{{ pg.rows|join(',') }}|{{ pager(pg) }}"
+    )
+
+    def render(query: bytes) -> str:
+        scope = {
+            "type": "http",
+            "path": "/admin/jobs",
+            "query_string": query,
+            "headers": [],
+            "server": ("carewall.test", 80),
+            "scheme": "http",
+        }
+        return page.render(request=Request(scope), rows=list(range(25)))
+
+    first = render(b"")
+    assert first.startswith("0,1,2,3,4,5,6,7,8,9|")
+    assert 'href="/admin/jobs?runs=2"' in first
+    assert "Page 1 of 3 (25 in all)" in first
+    last = render(b"runs=3&other=x")
+    assert last.startswith("20,21,22,23,24|")
+    assert 'href="/admin/jobs?other=x&amp;runs=2"' in last
+    assert "Next" not in last
+    assert render(b"runs=99").startswith("20,")  # out of range: the nearest page
+    assert render(b"runs=abc").startswith("0,")
