@@ -118,20 +118,27 @@ def test_chart_shows_the_sections_each_role_may_read(
     assert 'id="trend-blood-pressure"' in clinician.text
     assert "<polyline" in clinician.text
     assert "132/84 mm[Hg]" in clinician.text
-    assert "Not available for your role" not in clinician.text  # Coverage is left out
+    assert 'id="not-for-role"' not in clinician.text  # Coverage is simply left out
+    assert 'href="#add-vital"' not in clinician.text  # the forms sit right under the header
+    assert clinician.text.index('id="add-vital"') < clinician.text.index('id="problems"')
     front = people["front_desk"][0].get(chart).text
     assert GIVEN in front
     assert "Blue Meadow Health Plan" in front
     assert "Essential hypertension" not in front
     assert "General examination" not in front
-    assert front.count("Not available for your role") == 6
+    # Six sections the front desk may not read: one line says so, no empty cards.
+    assert front.count('id="not-for-role"') == 1
+    assert 'id="problems-h"' not in front
+    assert 'id="coverage-h"' in front
     billing = people["billing"][0].get(chart).text
     assert "General examination" in billing
     assert "Blue Meadow Health Plan" in billing
     assert "Essential hypertension" not in billing
     assert "Discharge letter" not in billing
     assert people["auditor"][0].get(chart).status_code == 403
-    assert billing.count("Not available for your role") == 5
+    assert billing.count('id="not-for-role"') == 1
+    assert 'id="encounters-h"' in billing
+    assert 'id="documents-h"' not in billing
     with TestClient(app) as admin:
         signed_in(admin, runtime, make_admin(runtime))
         refused = admin.get(chart)

@@ -319,8 +319,9 @@ class Settings(BaseSettings):
     # Awareness training and phishing simulations (carewall.training, carewall.phishing).
     practice_timezone: str = Field(
         default="UTC",
-        description="The practice's time zone (IANA name, e.g. America/Chicago): business "
-        "hours of campaign send windows and due dates are counted in it.",
+        description="The practice's time zone (IANA name, e.g. America/Chicago): pages show "
+        "times in it (with the zone's abbreviation), and business hours of campaign send "
+        "windows and due dates are counted in it.",
     )
     campaign_window_start_hour: int = Field(
         default=9, ge=0, le=23, description="Default send window of a campaign opens at this hour."
