@@ -197,7 +197,9 @@ def test_search_pages_through_next_links(runtime: Runtime, api: TestClient) -> N
     assert zero["entry"] == []
 
 
-def test_search_parameters_match_normalised_values_names_by_prefix(runtime: Runtime, api: TestClient) -> None:
+def test_search_parameters_match_normalised_values_names_by_prefix(
+    runtime: Runtime, api: TestClient
+) -> None:
     desk = bearer(runtime, Role.FRONT_DESK)
     create_resource(
         runtime,

@@ -200,7 +200,10 @@ def test_break_glass_needs_step_up_opens_the_record_and_is_audited(
     make_admin(runtime)
     client, secret = people["clinician"]
     chart = f"/patients/{patient}"
-    assert post_form(client, f"{chart}/restrict", {"reason": "vip", "confirm": "yes"}).status_code == 303
+    assert (
+        post_form(client, f"{chart}/restrict", {"reason": "vip", "confirm": "yes"}).status_code
+        == 303
+    )
     screen = client.get(chart)
     assert screen.status_code == 403
     assert "Restricted record" in screen.text
@@ -249,7 +252,9 @@ def test_restricting_a_record_needs_a_recent_second_factor(
 ) -> None:
     client, _ = people["clinician"]
     with clock_moved(minutes=10):
-        asked = post_form(client, f"/patients/{patient}/restrict", {"reason": "vip", "confirm": "yes"})
+        asked = post_form(
+            client, f"/patients/{patient}/restrict", {"reason": "vip", "confirm": "yes"}
+        )
         assert asked.headers["location"].startswith("/account/reauth")
     assert client.get(f"/patients/{patient}").status_code == 200
     assert people["billing"][0].post(f"/patients/{patient}/restrict").status_code == 403

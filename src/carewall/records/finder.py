@@ -23,11 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carewall.audit import DetailValue, record_about
+from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import PermissionDeniedError
 from carewall.core.runtime import Runtime
@@ -38,7 +41,7 @@ from carewall.records.audit_patients import patient_part
 from carewall.records.guard import blocked, require_type, run_guarded_read
 from carewall.records.keys import RecordKeys
 from carewall.records.matrix import Action
-from carewall.records.models import FhirResource
+from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 from carewall.records.search import count_rows, find_rows
 from carewall.records.tags import RecordsTag
 
@@ -59,7 +62,7 @@ class Identity:
 
     @property
     def display(self) -> str:
-        """"Family, Given" as lists show it (the id when the record has no name)."""
+        """ "Family, Given" as lists show it (the id when the record has no name)."""
         parts = [p for p in (self.family, self.given) if p]
         return ", ".join(parts) or self.id
 
@@ -212,13 +215,134 @@ def _audit(
     record_about(session, actor.audit_event(tag, part.subject, details), part.further)
 
 
+@dataclass(frozen=True)
+class RestrictedRecord:
+    """A restricted record as the security officer's list shows it."""
+
+    identity: Identity
+    reason: str
+    marked_by: str
+    marked_at: datetime
+
+
+@dataclass(frozen=True)
+class ActiveGrant:
+    """A live break-glass grant: who holds it, for whom, why (the code) and until when."""
+
+    grant_id: str
+    user_id: str
+    identity: Identity
+    reason_code: str
+    started_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RestrictionsOverview:
+    """Every restricted record and every live grant, named (identity only)."""
+
+    records: list[RestrictedRecord]
+    grants: list[ActiveGrant]
+
+
+def restrictions_for(runtime: Runtime, actor: Actor) -> RestrictionsOverview:
+    """The security officer's list of restricted records and live grants, audited as a
+    lookup of the patients it names. A compartment with no live Patient shows its id as
+    unknown (a restriction made before the record was imported)."""
+    if not (actor.system or actor.role is Role.ADMIN):
+        raise PermissionDeniedError("The list of restricted records is for the security officer.")
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> RestrictionsOverview:
+        now = utcnow()
+        marks = list(session.scalars(select(RestrictedCompartment)))
+        grants = list(
+            session.scalars(
+                select(BreakGlassGrant)
+                .where(BreakGlassGrant.ended_at.is_(None), BreakGlassGrant.expires_at > now)
+                .order_by(BreakGlassGrant.expires_at)
+            )
+        )
+        names = _identities(
+            session, keys, {m.patient_ref for m in marks} | {g.patient_ref for g in grants}
+        )
+        records = [
+            RestrictedRecord(
+                names.get(m.patient_ref, _UNKNOWN),
+                _reason(keys, m),
+                m.marked_by,
+                m.marked_at,
+            )
+            for m in marks
+        ]
+        records.sort(key=lambda r: (r.identity.family, r.identity.given))
+        live = [
+            ActiveGrant(
+                g.id,
+                g.user_id,
+                names.get(g.patient_ref, _UNKNOWN),
+                g.reason_code,
+                g.started_at,
+                g.expires_at,
+            )
+            for g in grants
+        ]
+        ids = sorted({i.id for i in names.values()})
+        _audit(
+            session,
+            keys,
+            actor,
+            RecordsTag.PATIENT_LOOKED_UP,
+            {"restricted": []},
+            Purpose.OPERATIONS,
+            ids,
+            len(records),
+        )
+        return RestrictionsOverview(records, live)
+
+    return run_guarded_read(runtime, actor, work)
+
+
+_UNKNOWN = Identity(id="", family="", given="", birth_date="")
+
+
+def _identities(session: Session, keys: RecordKeys, refs: set[str]) -> dict[str, Identity]:
+    """The identity of the current Patient of each compartment reference."""
+    if not refs:
+        return {}
+    rows = session.scalars(
+        select(FhirResource).where(
+            FhirResource.resource_type == "Patient",
+            FhirResource.is_current.is_(True),
+            FhirResource.deleted.is_(False),
+            FhirResource.patient_ref.in_(sorted(refs)),
+        )
+    )
+    return {
+        row.patient_ref: identity_of(store.open_row(keys, row), identifiers=True)
+        for row in rows
+        if row.patient_ref
+    }
+
+
+def _reason(keys: RecordKeys, mark: RestrictedCompartment) -> str:
+    if mark.reason_sealed is None:
+        return mark.legacy_reason_code
+    aad = f"restricted/{mark.patient_ref}".encode()
+    return crypto.decrypt(keys.seal_key, mark.reason_sealed, aad).decode()
+
+
 __all__ = [
     "LOOKUP_ROLES",
+    "ActiveGrant",
     "Identity",
     "PatientMatch",
     "PatientPage",
+    "RestrictedRecord",
+    "RestrictionsOverview",
     "find_patients_for",
     "identity_for",
     "identity_of",
     "lookup_patients_for",
+    "restrictions_for",
 ]

@@ -35,11 +35,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, record
+from carewall.core.db import new_id
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.compartments import OwnServer, fhir_base, legacy_patient_of
 from carewall.records.keys import RecordKeys
-from carewall.core.db import new_id
 from carewall.records.models import FhirResource, FhirSearchIndex, RecordsIndexTask
 from carewall.records.tags import RecordsTag
 from carewall.records.terms import search_terms

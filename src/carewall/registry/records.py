@@ -62,7 +62,7 @@ def _subscribe(hooks: Hooks) -> None:
 def _web() -> WebPart:
     from carewall.web.fhir import routes as fhir
     from carewall.web.parts import WebPart
-    from carewall.web.routes import access_flags, access_report, patients, portal
+    from carewall.web.routes import access_flags, access_report, patients, portal, restrictions
 
     return WebPart(
         routers=(
@@ -71,6 +71,7 @@ def _web() -> WebPart:
             portal.router,
             access_report.router,
             access_flags.router,
+            restrictions.router,
         ),
         nav=(
             NavItem(
@@ -79,6 +80,7 @@ def _web() -> WebPart:
             NavItem("My record", "/portal", roles(Role.PATIENT), 40),
             NavItem("Access report", "/admin/access-report", roles(Role.ADMIN, Role.AUDITOR), 50),
             NavItem("Access flags", "/admin/access-flags", roles(Role.ADMIN), 51),
+            NavItem("Restricted records", "/admin/restricted", roles(Role.ADMIN), 52),
         ),
     )
 

@@ -3,9 +3,10 @@
 Search runs on keyed HMAC blind indexes (`records.search`), so every
 parameter matches a normalised value exactly, except the name parameters,
 which match the beginning of a name (FHIR's default for strings) through
-prefix terms, and `phonetic` (Soundex): no `:contains`, no date ranges. A parameter is listed for a type only where the vault indexes
-the field that FHIR's parameter of that name searches; anything else is refused
-with 400 rather than silently ignored.
+prefix terms, and `phonetic` (Soundex): no `:contains`, no date ranges. A
+parameter is listed for a type only where the vault indexes the field that
+FHIR's parameter of that name searches; anything else is refused with 400
+rather than silently ignored.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from carewall.core.errors import CarewallError, NotFoundError
 from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
 from carewall.identity import Role, links
 from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
+from carewall.records.terms import PREFIX_MIN, query_prefix
 from carewall.web.auth import Caller, origin_of, runtime_of
 from carewall.web.csrf import FIELD as CSRF_FIELD
-from carewall.records.terms import PREFIX_MIN, query_prefix
 from carewall.web.fhir.capability import (
     DEFAULT_COUNT,
     EXACT_MODIFIABLE,
