@@ -101,7 +101,8 @@ def test_names_match_by_their_beginning_alone_or_combined(staff: dict[str, TestC
     assert _found(narrow.text) == ["p-ben"]
     bad = post_form(desk, "/patients/search", {"phone": "12", "birthdate": "03/02/1980"})
     assert bad.status_code == 422
-    assert "Phone" in bad.text and "YYYY-MM-DD" in bad.text
+    assert "Phone" in bad.text
+    assert "YYYY-MM-DD" in bad.text
 
 
 def test_results_page_through_every_match(runtime: Runtime, staff: dict[str, TestClient]) -> None:
@@ -130,8 +131,10 @@ def test_a_restricted_match_shows_identity_only_and_the_way_to_break_the_glass(
 ) -> None:
     page = post_form(staff["clinician"], "/patients/search", {"family": "mullins"})
     assert _found(page.text) == ["p-vip*"]
-    assert "Mullins, Victor" in page.text and "1966-06-06" in page.text
-    assert "Restricted" in page.text and "Request emergency access" in page.text
+    assert "Mullins, Victor" in page.text
+    assert "1966-06-06" in page.text
+    assert "Restricted" in page.text
+    assert "Request emergency access" in page.text
     assert "MRN-104" not in page.text, "identity only: no identifiers, no clinical data"
     assert "Confidential diagnosis" not in page.text
     assert staff["clinician"].get("/patients/p-vip/break-glass").status_code == 200
@@ -150,7 +153,8 @@ def test_the_officer_finds_the_patient_for_the_access_report_by_name(
         sign_in_admin(client, runtime)
         found = post_form(client, "/admin/access-report/find", {"family": "okaf"})
         assert found.status_code == 200
-        assert "Okafor, Dov" in found.text and "MRN-103" in found.text
+        assert "Okafor, Dov" in found.text
+        assert "MRN-103" in found.text
         assert 'name="patient_id" value="p-dov"' in found.text
         vip = post_form(client, "/admin/access-report/find", {"given": "vic"})
         assert "Mullins, Victor" in vip.text, "the lookup finds restricted records too"
@@ -177,7 +181,8 @@ def test_the_officer_lists_restrictions_and_grants_and_lifts_one(
         sign_in_admin(client, runtime)
         page = client.get("/admin/restricted")
         assert page.status_code == 200
-        assert "Mullins, Victor" in page.text and "vip" in page.text
+        assert "Mullins, Victor" in page.text
+        assert "vip" in page.text
         assert "Confidential diagnosis" not in page.text
         unconfirmed = post_form(client, "/admin/restricted/p-vip/lift", {})
         assert unconfirmed.status_code == 303
