@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
 from carewall.audit.models import AuditEntry
+from carewall.audit.tags import AuditTag
 from carewall.core.clock import utcnow
 from carewall.core.db import Database
 
@@ -190,3 +191,29 @@ def record_from(
         details=details,
     )
     return record(session, event)
+
+
+def record_export(
+    db: Database,
+    origin: RequestOrigin,
+    *,
+    actor: str,
+    fmt: str,
+    count: int,
+    filters: list[str],
+    subject: str = "",
+) -> None:
+    """Audit an export of the trail (`audit:trail:exported`) in its own transaction, before
+    it is sent: who, in which format, how many entries, under which filters (names; a
+    patient filter's keyed reference as the subject, never an id)."""
+    with db.transaction() as session:
+        record_from(
+            session,
+            AuditTag.TRAIL_EXPORTED,
+            origin,
+            actor=actor,
+            subject=subject,
+            format=fmt,
+            count=count,
+            filters=filters,
+        )

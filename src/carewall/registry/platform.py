@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from carewall.audit import AuditTag, entry_count, last_verification
 from carewall.core.clock import utcnow
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.registry.domain import Domain
-from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem
+from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem, roles
 
 if TYPE_CHECKING:
     from carewall.cli.assembly import CliPart
@@ -58,12 +59,13 @@ def _audit_evidence(runtime: Runtime) -> Mapping[str, Any]:
 
 def _web() -> WebPart:
     from carewall.web.parts import WebPart
-    from carewall.web.routes import health, home
+    from carewall.web.routes import audit_viewer, health, home
 
     return WebPart(
-        routers=(health.router, home.router),
+        routers=(health.router, home.router, audit_viewer.router),
         nav=(
             NavItem("Home", "/", order=0),
+            NavItem("Audit trail", "/admin/audit", roles(Role.ADMIN, Role.AUDITOR), order=49),
             NavItem("Account", "/account/security", EVERYONE_SIGNED_IN, order=90),
         ),
     )
