@@ -152,7 +152,9 @@ def test_the_officer_finds_the_patient_for_the_access_report_by_name(
 ) -> None:
     with TestClient(app) as client:
         sign_in_admin(client, runtime)
+        assert 'name="csrf_token" value=""' not in client.get("/admin/access-report").text
         found = post_form(client, "/admin/access-report/find", {"family": "okaf"})
+        assert 'name="csrf_token" value=""' not in found.text, "the lookup's forms carry the token"
         assert found.status_code == 200
         assert "Okafor, Dov" in found.text
         assert "MRN-103" in found.text

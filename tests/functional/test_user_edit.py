@@ -100,6 +100,7 @@ def test_link_a_patient_account_to_a_record_chosen_by_lookup(
     found = post_form(admin, f"/admin/users/{rae}/patient/find", {"family": "ashw"})
     assert 'name="patient_id" value="p-right"' in found.text
     assert 'value="p-first"' not in found.text
+    assert 'name="csrf_token" value=""' not in found.text
     linked = post_form(admin, f"/admin/users/{rae}/patient", {"patient_id": "p-right"})
     assert linked.status_code == 303
     assert links.patient_id_of(runtime, rae) == "p-right"
