@@ -175,7 +175,7 @@ class ChainLink:
     body: str
 
 
-def _filtered(flt: AuditFilter) -> Select[tuple[AuditEntry]]:
+def _filtered(flt: AuditFilter) -> Select[AuditEntry]:
     query = select(AuditEntry)
     if flt.actor:
         query = query.where(AuditEntry.actor == flt.actor)

@@ -144,7 +144,7 @@ def _filter(
 
 def _prefix_matches(
     keys: RecordKeys, resource_type: str, param: str, values: list[str]
-) -> Select[tuple[str]]:
+) -> Select[str]:
     """Ids of resources with a name part (of the parts `param` searches) starting with a value."""
     prefixes = [query_prefix(v) for v in values]
     if any(p is None for p in prefixes):
