@@ -15,7 +15,13 @@ from carewall.identity import links, queries
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.helpers import ADMIN_EMAIL, activate_user, post_form, sign_in_admin
+from tests.functional.helpers import (
+    ADMIN_EMAIL,
+    activate_user,
+    post_form,
+    sign_in_admin,
+    sign_in_user,
+)
 from tests.functional.records_helpers import minimal
 
 SYSTEM = Actor.system_actor("test")
@@ -40,7 +46,9 @@ def _emails(html: str) -> list[str]:
 
 
 def test_edit_name_and_role_and_keep_the_last_admin(runtime: Runtime, admin: TestClient) -> None:
-    activate_user(runtime, "nurse@example.org", "clinician")
+    nurse_browser = TestClient(create_app(runtime))
+    sign_in_user(nurse_browser, runtime, "nurse@example.org", "clinician")
+    assert nurse_browser.get("/patients").status_code == 200
     nurse = _id(runtime, "nurse@example.org")
     page = admin.get(f"/admin/users/{nurse}")
     assert page.status_code == 200
@@ -53,6 +61,9 @@ def test_edit_name_and_role_and_keep_the_last_admin(runtime: Runtime, admin: Tes
     assert (row.display_name, row.role.value) == ("Noor Haddad", "front_desk")
     assert updated[0].details["changed"] == ["name", "role"]
     assert updated[0].details["previous_role"] == "clinician"
+    assert updated[0].details["sessions"] == 1
+    assert "/login" in str(nurse_browser.get("/patients").url), "a new role: sign in again"
+    nurse_browser.close()
     me = _id(runtime, ADMIN_EMAIL)
     demoted = post_form(admin, f"/admin/users/{me}", {"name": "", "role": "auditor"})
     assert demoted.status_code == 422
