@@ -89,8 +89,12 @@ def prefix_param(part: str) -> str:
 
 
 def query_prefix(value: str) -> str | None:
-    """The prefix term a name query looks up (None: too short to look up)."""
-    normal = normalise(value)
+    """The prefix term a name query looks up (None: too short to look up).
+
+    Control characters are dropped, so no query reaches a padding term (which
+    starts with NUL).
+    """
+    normal = "".join(ch for ch in normalise(value) if unicodedata.category(ch)[0] != "C")
     return normal[:PREFIX_MAX] if len(normal) >= PREFIX_MIN else None
 
 
