@@ -79,7 +79,12 @@ def _portal_patient(runtime: Runtime) -> None:
     """A portal account linked to a patient, and two staff reads of that patient."""
     patient_id = _demo_patient(runtime)
     link = accounts.invite_user(
-        runtime, _SYSTEM, PATIENT_LOGIN.email, Role.PATIENT, patient_id=patient_id
+        runtime,
+        _SYSTEM,
+        PATIENT_LOGIN.email,
+        Role.PATIENT,
+        name="Dana Rivera",
+        patient_id=patient_id,
     )
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PATIENT_LOGIN.password, _DEMO)
     clinician = _staff_actor(runtime, "clinician@clinic.example", Role.CLINICIAN)

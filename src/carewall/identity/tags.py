@@ -30,6 +30,8 @@ class IdentityTag(StrEnum):
     USER_INVITED = "identity:user:invited"
     USER_ACTIVATED = "identity:user:activated"
     USER_DISABLED = "identity:user:disabled"
+    USER_UPDATED = "identity:user:updated"
+    PATIENT_LINKED = "identity:user:linked"
     MFA_RESET = "identity:mfa:reset"
     POLICY_CHANGED = "identity:policy:changed"
     TOKEN_CREATED = "identity:token:created"

@@ -260,6 +260,28 @@ def restrict_compartment(
         )
 
 
+def lift_restriction(runtime: Runtime, actor: Caller, patient_id: str) -> None:
+    """The security officer lifts a restriction: staff open the record as any other again.
+
+    Open break-glass grants are left to run out (they open nothing more than the
+    record now opens anyway, and their end is audited as usual). 404 when the
+    record is not restricted, so a double submit is not a second entry.
+    """
+    if not (actor.system or actor.role is Role.ADMIN):
+        raise PermissionDeniedError("Only the security officer lifts restrictions.")
+    keys = RecordKeys.from_keystore(runtime.keys)
+    ref = keys.patient_ref(patient_id)
+    with runtime.db.transaction() as session:
+        row = session.get(RestrictedCompartment, ref, with_for_update=True)
+        if row is None:
+            raise NotFoundError("This record is not restricted.")
+        session.delete(row)
+        part = patient_part(keys, [patient_id], otherwise=f"Patient/{patient_id}")
+        record(
+            session, AuditEvent.by(actor, RecordsTag.RESTRICTION_LIFTED, part.subject, part.details)
+        )
+
+
 def seal_reason(keys: RecordKeys, patient_ref: str, reason_code: str) -> bytes:
     """A restriction's reason (VIP, employee, behavioural health, ...), bound to its compartment.
 

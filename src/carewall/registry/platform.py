@@ -103,15 +103,16 @@ DEMO_LATER_TASK = Task(
 def _web() -> WebPart:
     from carewall.web import home_panels
     from carewall.web.parts import HomePanel, WebPart
-    from carewall.web.routes import health, home
+    from carewall.web.routes import audit_viewer, health, home
 
     auditor = roles(Role.AUDITOR)
     return WebPart(
-        routers=(health.router, home.router),
+        routers=(health.router, home.router, audit_viewer.router),
         # Alerts (a later domain) add their own panel with order < 10: open alerts come first.
         home=(HomePanel("home/_auditor.html", auditor, home_panels.links_panel, 10),),
         nav=(
             NavItem("Home", "/", order=0),
+            NavItem("Audit trail", "/admin/audit", roles(Role.ADMIN, Role.AUDITOR), order=49),
             NavItem("Account", "/account/security", EVERYONE_SIGNED_IN, order=90),
         ),
     )

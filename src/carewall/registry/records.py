@@ -67,7 +67,7 @@ def _web() -> WebPart:
     from carewall.web import home_panels as panels
     from carewall.web.fhir import routes as fhir
     from carewall.web.parts import HomePanel, WebPart
-    from carewall.web.routes import access_flags, access_report, patients, portal
+    from carewall.web.routes import access_flags, access_report, patients, portal, restrictions
 
     admin, staff = roles(Role.ADMIN), roles(Role.CLINICIAN, Role.FRONT_DESK, Role.BILLING)
     return WebPart(
@@ -84,6 +84,7 @@ def _web() -> WebPart:
             portal.router,
             access_report.router,
             access_flags.router,
+            restrictions.router,
         ),
         nav=(
             NavItem(
@@ -92,6 +93,7 @@ def _web() -> WebPart:
             NavItem("My record", "/portal", roles(Role.PATIENT), 40),
             NavItem("Access report", "/admin/access-report", roles(Role.ADMIN, Role.AUDITOR), 50),
             NavItem("Access flags", "/admin/access-flags", roles(Role.ADMIN), 51),
+            NavItem("Restricted records", "/admin/restricted", roles(Role.ADMIN), 52),
         ),
     )
 
