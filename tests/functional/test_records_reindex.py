@@ -28,8 +28,9 @@ from carewall.core.db import alembic_config, new_id
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import RecordsTag, store
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.models import FhirResource
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys, canonical_json
 from carewall.records.store.reindex import reindex_pending, reindex_references, schedule_reindex
 from carewall.records.store.terms import search_terms

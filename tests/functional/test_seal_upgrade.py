@@ -24,12 +24,12 @@ from carewall.identity import links
 from carewall.identity.links import seal_patient_links
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
-from carewall.records.services import (
-    create_resource,
+from carewall.records.access.restriction import (
     restrict_compartment,
     restriction_reason,
     seal_restriction_reasons,
 )
+from carewall.records.services import create_resource
 from carewall.registry import install
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, make_user

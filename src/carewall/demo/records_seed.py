@@ -17,8 +17,8 @@ from carewall.core.runtime import Runtime
 from carewall.demo.framework import Seeder
 from carewall.records import Purpose
 from carewall.records.access import search_for
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.bundles.importer import import_file
-from carewall.records.services import restrict_compartment
 
 log = logging.getLogger(__name__)
 BUNDLES = 5
