@@ -18,7 +18,8 @@ from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.services import create_resource
 from tests.browser.conftest import LiveServer, oathtool, start_server
 from tests.functional.records_helpers import minimal
 

@@ -17,9 +17,11 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
 from carewall.records import Purpose, RecordsTag
 from carewall.records.access import get_record_for, search_for
+from carewall.records.access.break_glass import start_break_glass
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.portal.accounting import flag_access
 from carewall.records.portal.flags import FlagConflictError, list_flags, resolve_flag
-from carewall.records.services import create_resource, restrict_compartment, start_break_glass
+from carewall.records.services import create_resource
 from carewall.records.tags import PortalTag
 from carewall.registry import create_app
 from tests.functional.audit_helpers import about

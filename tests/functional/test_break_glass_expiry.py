@@ -18,15 +18,15 @@ from carewall.identity import Role, queries
 from carewall.records import BreakGlassRequiredError, Purpose, RecordsTag
 from carewall.records import queries as record_queries
 from carewall.records.access import get_record_for
-from carewall.records.access.break_glass import close_expired_grants
-from carewall.records.models import BreakGlassGrant
-from carewall.records.portal.accounting import access_events
-from carewall.records.services import (
-    create_resource,
-    restrict_compartment,
+from carewall.records.access.break_glass import (
+    close_expired_grants,
     start_break_glass,
     stop_break_glass,
 )
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.models import BreakGlassGrant
+from carewall.records.portal.accounting import access_events
+from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.audit_helpers import about

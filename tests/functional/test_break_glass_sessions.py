@@ -22,7 +22,9 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import Purpose, RecordsTag
 from carewall.records.access import search_for
-from carewall.records.services import create_resource, restrict_compartment, start_break_glass
+from carewall.records.access.break_glass import start_break_glass
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.fhir_helpers import FHIR_JSON, audit_about, outcome, token_for, token_of
 from tests.functional.helpers import clock_moved, finish_mfa, log_in, post_form, sign_in_user

@@ -24,7 +24,8 @@ from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.browser.conftest import LiveServer, start_server
 from tests.functional.records_helpers import minimal

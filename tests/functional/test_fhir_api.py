@@ -16,7 +16,8 @@ from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, apitokens, queries
 from carewall.records import MATRIX, SUPPORTED_TYPES, Action
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.services import create_resource
 from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
 from carewall.registry import create_app
 from tests.functional.records_helpers import minimal

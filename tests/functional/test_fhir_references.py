@@ -20,8 +20,9 @@ from fastapi.testclient import TestClient
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.bundles.importer import import_file
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.fhir_helpers import outcome, token_for
 from tests.functional.records_helpers import minimal

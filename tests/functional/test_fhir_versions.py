@@ -18,8 +18,9 @@ from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import RecordsTag
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.portal.accounting import access_events
-from carewall.records.services import create_resource, restrict_compartment, update_resource
+from carewall.records.services import create_resource, update_resource
 from carewall.registry import create_app
 from tests.functional.fhir_helpers import audit_about, outcome, token_for
 from tests.functional.records_helpers import minimal

@@ -72,8 +72,8 @@ def test_front_desk_home_searches_and_patients_and_auditors_get_their_links(
 def test_recent_patients_leave_out_a_record_the_clinician_can_no_longer_open(
     runtime: Runtime,
 ) -> None:
+    from carewall.records.access.restriction import restrict_compartment
     from carewall.records.overview import recent_patients_for
-    from carewall.records.services import restrict_compartment
 
     pid = str(uuid.uuid4())
     create_resource(runtime, SYSTEM, minimal("Patient", pid, birthDate="1970-01-01"))

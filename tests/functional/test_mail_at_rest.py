@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from carewall.audit import verify
+from carewall.core.context import Caller
 from carewall.core.errors import DecryptionError
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.phishing import queries, services
 from carewall.registry import create_app
@@ -59,7 +61,9 @@ def _database_bytes(runtime: Runtime) -> bytes:
 
 def test_subject_sender_evidence_and_note_are_sealed(runtime: Runtime) -> None:
     filed = services.report_message(runtime, "u-1", lure(), "upload", CLI)
-    services.decide(runtime, "officer", filed.id, "confirmed_phish", NOTE, CLI)
+    services.decide(
+        runtime, Caller.for_user("officer", Role.ADMIN), filed.id, "confirmed_phish", NOTE
+    )
     stored = _database_bytes(runtime)
     for secret in SECRETS:
         assert secret.encode() not in stored, f"{secret!r} is readable in the database"
@@ -72,7 +76,9 @@ def test_subject_sender_evidence_and_note_are_sealed(runtime: Runtime) -> None:
     # With the key, everything reads back.
     [mine] = queries.reports_of(runtime, "u-1").reports
     assert (mine.subject, mine.sender, mine.note) == (SUBJECT, SENDER, NOTE)
-    summary, raw_message = services.open_report(runtime, "officer", filed.id, CLI)
+    summary, raw_message = services.open_report(
+        runtime, Caller.for_user("officer", Role.ADMIN), filed.id
+    )
     assert summary.subject == SUBJECT
     assert any(EVIDENCE_HOST in str(s.get("evidence")) for s in summary.top_signals)
     assert raw_message == lure()
@@ -91,7 +97,7 @@ def test_a_sealed_summary_cannot_be_moved_to_another_report(runtime: Runtime) ->
             {"s": sealed, "id": second.id},
         )
     with pytest.raises(DecryptionError, match="failed authentication"):
-        services.open_report(runtime, "officer", second.id, CLI)
+        services.open_report(runtime, Caller.for_user("officer", Role.ADMIN), second.id)
 
 
 def test_the_queue_pages_and_filters_and_decrypts_only_the_page_shown(
@@ -101,8 +107,8 @@ def test_the_queue_pages_and_filters_and_decrypts_only_the_page_shown(
     for n in range(7):
         clock.advance(minutes=1)
         ids.append(services.report_message(runtime, "u-1", lure(f"Report {n}"), "upload", CLI).id)
-    services.decide(runtime, "o", ids[1], "safe", "", CLI)
-    services.decide(runtime, "o", ids[4], "safe", "", CLI)
+    services.decide(runtime, Caller.for_user("o", Role.ADMIN), ids[1], "safe", "")
+    services.decide(runtime, Caller.for_user("o", Role.ADMIN), ids[4], "safe", "")
     # Break the oldest report's seal: only a page that shows it may fail to open.
     with runtime.db.engine.begin() as connection:
         connection.execute(

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.imap import poll_report_mailbox
@@ -106,5 +108,7 @@ def test_report_mailbox_unwraps_an_outlook_msg_forward(runtime: Runtime) -> None
     make_user(runtime, "officer@clinic.example", "admin")
     with runtime.db.sessions() as session:
         officer_id = user_id_for_email(session, "officer@clinic.example") or ""
-    _, raw = open_report(runtime, officer_id, results[0].report_id or "", CLI)
+    _, raw = open_report(
+        runtime, Caller.for_user(officer_id, Role.ADMIN), results[0].report_id or ""
+    )
     assert b"paypa1-secure.com" in raw[:2000]  # the report holds the converted original

@@ -12,7 +12,9 @@ from sqlalchemy import select, text
 
 from carewall.audit import verify
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError, ValidationError
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
@@ -122,7 +124,7 @@ def test_raw_message_is_encrypted_at_rest(runtime: Runtime) -> None:
     stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
     assert BODY_MARKER.encode() not in stored
     assert b"Zelda" not in stored
-    report, raw = services.open_report(runtime, "officer", filed.id, CLI)
+    report, raw = services.open_report(runtime, Caller.for_user("officer", Role.ADMIN), filed.id)
     assert raw == phishing_eml()
     assert report.verdict == "phishing"
 
@@ -139,7 +141,7 @@ def test_sealed_message_cannot_be_moved_to_another_report(runtime: Runtime) -> N
             {"s": sealed, "id": second.id},
         )
     with pytest.raises(Exception, match="failed authentication"):
-        services.open_report(runtime, "officer", second.id, CLI)
+        services.open_report(runtime, Caller.for_user("officer", Role.ADMIN), second.id)
 
 
 def test_simulation_is_filed_as_simulation_and_credited(runtime: Runtime) -> None:
@@ -152,9 +154,11 @@ def test_simulation_is_filed_as_simulation_and_credited(runtime: Runtime) -> Non
 def test_decide_refuses_unknown_outcomes_and_reports(runtime: Runtime) -> None:
     filed = services.report_message(runtime, "u-1", clean_eml(), "upload", CLI)
     with pytest.raises(ValidationError):
-        services.decide(runtime, "o", filed.id, "delete_everything", "", CLI)
+        services.decide(
+            runtime, Caller.for_user("o", Role.ADMIN), filed.id, "delete_everything", ""
+        )
     with pytest.raises(NotFoundError):
-        services.decide(runtime, "o", "missing", "safe", "", CLI)
+        services.decide(runtime, Caller.for_user("o", Role.ADMIN), "missing", "safe", "")
 
 
 def test_reporting_evidence_counts_and_median_time_to_report(
@@ -169,7 +173,7 @@ def test_reporting_evidence_counts_and_median_time_to_report(
         clock.now = sent + timedelta(minutes=minutes)
         date = sent.strftime("%a, %d %b %Y %H:%M:%S +0000")
         filed = services.report_message(runtime, "u-1", phishing_eml(date=date), "upload", CLI)
-    services.decide(runtime, "o", filed.id, "confirmed_phish", "", CLI)
+    services.decide(runtime, Caller.for_user("o", Role.ADMIN), filed.id, "confirmed_phish", "")
     services.report_message(runtime, "u-2", simulation_eml(_key(runtime)), "upload", CLI)  # old
     services.report_message(runtime, "u-2", b"Subject: no date\r\n\r\nhello", "upload", CLI)
     with runtime.db.sessions() as session:

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.functional.audit_helpers import about
 from tests.functional.helpers import post_form, sign_in_admin, sign_in_user

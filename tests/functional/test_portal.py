@@ -15,7 +15,8 @@ from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, notices, queries
 from carewall.records import Purpose, RecordsTag
 from carewall.records.access import get_record_for, search_for
-from carewall.records.services import create_resource, start_break_glass
+from carewall.records.access.break_glass import start_break_glass
+from carewall.records.services import create_resource
 from carewall.records.tags import PortalTag
 from carewall.registry import create_app
 from tests.functional.audit_helpers import about

@@ -17,14 +17,9 @@ from carewall.records import (
     Purpose,
 )
 from carewall.records.access import get_record_for, history_for, search_for, vread_for
-from carewall.records.services import (
-    create_resource,
-    delete_resource,
-    restrict_compartment,
-    start_break_glass,
-    stop_break_glass,
-    update_resource,
-)
+from carewall.records.access.break_glass import start_break_glass, stop_break_glass
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.services import create_resource, delete_resource, update_resource
 from tests.conftest import FrozenClock
 from tests.functional.records_helpers import minimal
 

@@ -28,15 +28,11 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role, links, queries
 from carewall.records import Purpose, RecordsTag
 from carewall.records.access import export_compartment, get_record_for, search_for
+from carewall.records.access.break_glass import start_break_glass, stop_break_glass
+from carewall.records.access.restriction import restrict_compartment, restriction_reason
 from carewall.records.portal.accounting import access_events, access_report, flag_access
 from carewall.records.portal.flags import list_flags
-from carewall.records.services import (
-    create_resource,
-    restrict_compartment,
-    restriction_reason,
-    start_break_glass,
-    stop_break_glass,
-)
+from carewall.records.services import create_resource
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import make_user
 

@@ -29,8 +29,9 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import Purpose, RecordsTag, store
 from carewall.records.access import search_for
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.models import FhirResource, FhirSearchIndex
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys, canonical_json
 from carewall.records.store.reindex import reindex_pending, reindex_references, schedule_reindex
 from carewall.records.store.terms import search_terms

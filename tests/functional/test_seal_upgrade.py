@@ -19,17 +19,18 @@ from carewall.audit import verify
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.db import alembic_config
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import links
 from carewall.identity.links import seal_patient_links
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
-from carewall.records.services import (
-    create_resource,
+from carewall.records.access.restriction import (
     restrict_compartment,
     restriction_reason,
     seal_restriction_reasons,
 )
+from carewall.records.services import create_resource
 from carewall.registry import install
 from tests.functional.records_helpers import minimal
 from tests.functional.signin_helpers import CLI, make_user
@@ -131,7 +132,7 @@ def test_an_old_database_is_migrated_and_sealed_at_start(
             assert [json.loads(s) if isinstance(s, str) else s for s in signals] == [[], []]
         reports = queries.reports_of(upgraded, "u-1").reports
         assert {(r.subject, r.sender, r.note) for r in reports} == {(SUBJECT, SENDER, NOTE)}
-        summary, raw = services.open_report(upgraded, "officer", first, CLI)
+        summary, raw = services.open_report(upgraded, Caller.for_user("officer", Role.ADMIN), first)
         assert summary.top_signals == LEGACY_SIGNALS
         assert raw == lure(), "the message sealed before 0009 still opens"
         assert links.patient_id_of(upgraded, user_id) == "pt-legacy"

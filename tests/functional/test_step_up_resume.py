@@ -30,7 +30,8 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role, accounts, passwords, policy, queries
 from carewall.identity.models import User
 from carewall.records import queries as record_queries
-from carewall.records.services import create_resource, restrict_compartment
+from carewall.records.access.restriction import restrict_compartment
+from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.records_helpers import minimal

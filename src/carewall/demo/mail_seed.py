@@ -12,11 +12,11 @@ from datetime import timedelta
 from importlib.resources import files
 
 from carewall.core.clock import utcnow
-from carewall.core.context import Origin
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import Seeder
 from carewall.demo.training_seed import clock_at
-from carewall.identity import queries
+from carewall.identity import Role, queries
 from carewall.phishing.services import decide, report_message
 
 _ORIGIN = Origin(ip="10.20.0.31", user_agent="demo-seed")
@@ -60,7 +60,8 @@ def _reported_mail(runtime: Runtime) -> None:
             filed = report_message(runtime, reporter_id, raw, "upload", _ORIGIN)
         if outcome is not None and officer is not None:
             with clock_at(now - timedelta(days=days, hours=-1)):
-                decide(runtime, officer, filed.id, outcome, note, _ORIGIN)
+                caller = Caller.for_user(officer, Role.ADMIN, origin=_ORIGIN)
+                decide(runtime, caller, filed.id, outcome, note)
 
 
 MAIL_SEEDER = Seeder("phishing-reported-mail", _reported_mail, later=True)

@@ -27,9 +27,10 @@ from carewall.demo.training_seed import clock_at
 from carewall.identity import Role, queries
 from carewall.records import Purpose
 from carewall.records.access import get_record_for, search_for
+from carewall.records.access.break_glass import start_break_glass, stop_break_glass
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.bundles.importer import import_file
 from carewall.records.portal.accounting import Who, access_events, flag_access
-from carewall.records.services import restrict_compartment, start_break_glass, stop_break_glass
 
 log = logging.getLogger(__name__)
 _SYSTEM = Caller.cli("demo", user_agent="demo-seed")

@@ -12,7 +12,7 @@ from typing import Literal, get_args
 from sqlalchemy import select
 
 from carewall.core.clock import utcnow
-from carewall.core.context import Origin
+from carewall.core.context import Caller, Origin
 from carewall.core.crypto import decrypt, encrypt
 from carewall.core.db import new_id
 from carewall.core.errors import NotFoundError, ValidationError
@@ -62,16 +62,14 @@ def analyze(runtime: Runtime, raw: bytes) -> Verdict:
     return analyze_bytes(check_message_size(raw), context_from(runtime.settings, verifier))
 
 
-def record_analysis(
-    runtime: Runtime, actor: str, verdict: Verdict, origin: Origin, channel: Channel
-) -> None:
+def record_analysis(runtime: Runtime, caller: Caller, verdict: Verdict, channel: Channel) -> None:
     """Audit that someone analyzed a message: the verdict and score, never its content."""
     with runtime.db.transaction() as session:
         audit(
             session,
             PhishingTag.MAIL_ANALYZED,
-            origin,
-            actor=actor,
+            caller.origin,
+            actor=caller.ref,
             verdict=verdict.verdict,
             score=verdict.score,
             signals=len(verdict.signals),
@@ -136,11 +134,10 @@ def report_message(
 
 def decide(
     runtime: Runtime,
-    officer_id: str,
+    caller: Caller,
     report_id: str,
     outcome: str,
     note: str,
-    origin: Origin,
 ) -> None:
     """Record the officer's decision; the reporter sees it on their reports page."""
     if outcome not in DECISIONS:
@@ -158,13 +155,13 @@ def decide(
         previous = report.status
         report.status = outcome
         report.note_sealed = seal_note(key, report.id, note)
-        report.decided_by = actor_ref(officer_id)
+        report.decided_by = caller.ref
         report.decided_at = utcnow()
         audit(
             session,
             PhishingTag.REPORT_DECIDED,
-            origin,
-            actor=actor_ref(officer_id),
+            caller.origin,
+            actor=caller.ref,
             subject=report_ref(report_id),
             outcome_status=outcome,
             previous_status=previous,
@@ -172,9 +169,7 @@ def decide(
         )
 
 
-def open_report(
-    runtime: Runtime, officer_id: str, report_id: str, origin: Origin
-) -> tuple[ReportSummary, bytes]:
+def open_report(runtime: Runtime, caller: Caller, report_id: str) -> tuple[ReportSummary, bytes]:
     """Decrypt a reported message for the officer; every opening is audited."""
     key = runtime.keys.data_key(REPORT_KEY)
     with runtime.db.transaction() as session:
@@ -186,8 +181,8 @@ def open_report(
         audit(
             session,
             PhishingTag.REPORT_VIEWED,
-            origin,
-            actor=actor_ref(officer_id),
+            caller.origin,
+            actor=caller.ref,
             subject=report_ref(report_id),
         )
     return summary, raw

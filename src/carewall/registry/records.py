@@ -21,8 +21,8 @@ from carewall.demo.records_seed import (
 )
 from carewall.jobs import Job, JobContext
 from carewall.records.access.break_glass import close_expired_grants
+from carewall.records.access.restriction import seal_restriction_reasons
 from carewall.records.queries import vault_figures
-from carewall.records.services import seal_restriction_reasons
 from carewall.records.store.drill import check_restored_records
 from carewall.records.store.reindex import finish_scheduled_reindex
 from carewall.registry.domain import Domain

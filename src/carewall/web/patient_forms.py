@@ -51,7 +51,7 @@ RESTRICT_REASONS = {
     "behavioural-health": "Behavioural health",
     "patient-request": "At the patient's request",
 }
-# UI reasons -> the codes `records.services.start_break_glass` accepts.
+# UI reasons -> the codes `records.access.break_glass.start_break_glass` accepts.
 BREAK_GLASS_REASONS = {
     "emergency": ("Emergency treatment", "emergency"),
     "unable-to-consent": ("Patient unable to consent", "unable-to-consent"),

@@ -19,7 +19,8 @@ from carewall.core.runtime import open_runtime
 from carewall.identity import Role
 from carewall.records import Purpose
 from carewall.records.access import get_record_for
-from carewall.records.services import create_resource, start_break_glass
+from carewall.records.access.break_glass import start_break_glass
+from carewall.records.services import create_resource
 
 
 def _event(

@@ -5,7 +5,8 @@
 the chokepoint's name. It decides through `matrix` (role x resource type x
 action) and `guard` (compartment, restriction, break-glass grants; refusals
 audited), names patients in audit entries through `audit_patients` (keyed
-references, ids sealed) and closes expired emergency grants in `break_glass`.
+references, ids sealed). `restriction` restricts a record to break-glass;
+`break_glass` starts, stops and expires emergency grants.
 """
 
 from carewall.records.access.reads import (

@@ -85,7 +85,7 @@ def analyze_submit(
     except CarewallError as exc:
         context = {"verdict": None, "errors": [exc.message]}
         return render(request, "mail/analyze.html", context, status=exc.status)
-    services.record_analysis(runtime, caller.ref, verdict, origin, "web")
+    services.record_analysis(runtime, caller, verdict, "web")
     return _verdict_page(request, raw, verdict)
 
 
@@ -152,7 +152,7 @@ def queue_page(
 @router.get(QUEUE + "/{report_id}", response_class=HTMLResponse, include_in_schema=False)
 def report_detail(request: Request, runtime: RuntimeDep, caller: Admin, report_id: str) -> Response:
     """One report with the safe view of the message (decrypting it is audited)."""
-    report, raw = services.open_report(runtime, caller.user_id, report_id, caller.origin)
+    report, raw = services.open_report(runtime, caller, report_id)
     verdict = services.analyze(runtime, raw)
     context = {"report": report, "verdict": verdict, "preview": build_preview(raw, verdict)}
     context.update(decisions=services.DECISIONS, defang_text=defang_text)
@@ -169,7 +169,7 @@ def decide(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Close a report as confirmed phishing, safe, or a simulation; the reporter sees it."""
-    services.decide(runtime, caller.user_id, report_id, outcome, note, caller.origin)
+    services.decide(runtime, caller, report_id, outcome, note)
     response = RedirectResponse(QUEUE, status_code=303)
     flash(request, response, "Decision saved. The reporter can see it on their reports page.")
     return response
@@ -271,5 +271,5 @@ def analyze_api(
 ) -> VerdictPublic:
     """Score one message (body: the raw .eml) and explain the verdict; nothing is stored."""
     verdict = services.analyze(runtime, raw)
-    services.record_analysis(runtime, caller.ref, verdict, caller.origin, "api")
+    services.record_analysis(runtime, caller, verdict, "api")
     return VerdictPublic.model_validate(verdict.to_dict())

@@ -20,15 +20,11 @@ from carewall.identity import Role, notices, signin
 from carewall.records import BreakGlassRequiredError, Purpose, VersionConflictError
 from carewall.records import queries as record_queries
 from carewall.records.access import get_record_for
+from carewall.records.access.break_glass import start_break_glass, stop_break_glass
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.finder import find_patients_for
 from carewall.records.readers import DemographicsEdit, demographics_of, with_demographics
-from carewall.records.services import (
-    create_resource,
-    restrict_compartment,
-    start_break_glass,
-    stop_break_glass,
-    update_resource,
-)
+from carewall.records.services import create_resource, update_resource
 from carewall.web import patient_forms as forms
 from carewall.web.auth import Caller, Resume, RuntimeDep, active_session, require, runtime_of
 from carewall.web.chart import SECTION_LIMIT, SECTIONS, load_chart

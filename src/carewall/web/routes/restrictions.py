@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.errors import NotFoundError
 from carewall.identity import Role, queries
+from carewall.records.access.restriction import lift_restriction
 from carewall.records.finder import restrictions_for
-from carewall.records.services import lift_restriction
 from carewall.web.auth import Caller, Resume, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
