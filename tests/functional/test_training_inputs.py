@@ -75,6 +75,30 @@ def test_odd_quiz_answers_are_refused_not_a_crash(trained: Runtime) -> None:
         assert marked.status_code == 200, marked.text
 
 
+def test_someone_elses_finished_attempt_is_not_found(trained: Runtime) -> None:
+    ana, ana_assignment = _link(trained, "ana.lopez@clinic.example")
+    ben, _ = _link(trained, "ben.cho@clinic.example")
+    with TestClient(create_app(trained)) as client:
+        path, questions = _start(client, ana, ana_assignment)
+        answers = {f"q_{q}": "0" for q in questions}
+        assert client.post(path, data={**answers, "csrf_token": csrf(client)}).status_code == 200
+        attempt_id = path.rsplit("/", 1)[1]
+        again = client.post(path, data={**answers, "csrf_token": csrf(client)})
+        assert again.status_code == 409, "the owner is told it was submitted already"
+        foreign = client.post(f"{ben}/q/{attempt_id}", data={**answers, "csrf_token": csrf(client)})
+        unknown = client.post(
+            f"{ben}/q/00000000-0000-0000-0000-000000000000",
+            data={**answers, "csrf_token": csrf(client)},
+        )
+        assert unknown.status_code == 404
+        assert foreign.status_code == 404, "a stranger cannot tell it exists"
+        assert "does not exist" in foreign.text
+        assert "does not exist" in unknown.text
+        peek = client.get(f"{ben}/q/{attempt_id}")
+        assert peek.status_code == 404
+        assert "does not exist" in peek.text
+
+
 def test_odd_due_periods_and_rates_are_refused_not_a_crash(trained: Runtime) -> None:
     with TestClient(create_app(trained)) as client:
         signed_in(client, trained, make_admin(trained))
