@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from carewall.records.errors import Issue, RecordValidationError
+from carewall.records.store.validation import FHIR_ID
 
 PATIENT = "Patient"
 # FHIR R4 CompartmentDefinition "patient", for the types the vault stores: the
@@ -75,7 +76,7 @@ PATIENT_COMPARTMENT: dict[str, tuple[str, ...]] = {
 # A Patient may name other patients only here (a link to a duplicate record).
 _PATIENT_LINK = "link.other"
 
-_ID = r"[A-Za-z0-9\-.]{1,64}"
+_ID = FHIR_ID.pattern
 _RELATIVE = re.compile(
     rf"(?P<type>[A-Za-z][A-Za-z0-9]{{0,63}})/(?P<id>{_ID})(?:/_history/(?P<version>{_ID}))?"
 )
