@@ -36,6 +36,13 @@ NORMALISED = {
     "this server's URL, upper-case host": "HTTP://127.0.0.1:8000/fhir/Patient/{id}",
     "leading space": " Patient/{id}",
     "trailing newline": "Patient/{id}\n",
+    "loopback, short IPv4": "http://127.1:8000/fhir/Patient/{id}",
+    "loopback, one number": "http://2130706433:8000/fhir/Patient/{id}",
+    "loopback, hexadecimal": "http://0x7f.0.0.1:8000/fhir/Patient/{id}",
+    "loopback, octal": "http://0177.0.0.1:8000/fhir/Patient/{id}",
+    "unspecified address": "http://0.0.0.0:8000/fhir/Patient/{id}",
+    "IPv4-mapped IPv6": "http://[::ffff:127.0.0.1]:8000/fhir/Patient/{id}",
+    "IPv6 loopback": "http://[::1]:8000/fhir/Patient/{id}",
 }
 VERSIONED = "Patient/{id}/_history/1"
 REFUSED = {
@@ -53,6 +60,8 @@ REFUSED = {
     "this server, outside the FHIR base": "http://127.0.0.1:8000/Patient/{id}",
     "this server, another port": "http://127.0.0.1:9999/fhir/Patient/{id}",
     "this server's URL with a query": "{base}/Patient/{id}?x",
+    "a host that is no address": "http://256.1:8000/fhir/Patient/{id}",
+    "a host ending in a bad number": "http://127.0.0.09:8000/fhir/Patient/{id}",
 }
 
 
