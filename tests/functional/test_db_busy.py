@@ -54,13 +54,13 @@ def test_a_held_write_lock_is_503_with_retry_after_not_500(impatient: Runtime) -
     with TestClient(create_app(runtime), raise_server_exceptions=False) as api:
         other = _hold_write_lock(runtime)
         try:
-            busy = api.get(f"/fhir/Patient/p1", headers=doctor)
+            busy = api.get("/fhir/Patient/p1", headers=doctor)
         finally:
             other.rollback()
             other.close()
         assert busy.status_code == 503, busy.text
         assert busy.headers["Retry-After"]
-        again = api.get(f"/fhir/Patient/p1", headers=doctor)
+        again = api.get("/fhir/Patient/p1", headers=doctor)
         assert again.status_code == 200, again.text
 
 

@@ -22,7 +22,12 @@ from carewall.registry import create_app
 from tests.conftest import FrozenClock
 from tests.functional.signin_helpers import login, make_admin, post, signed_in
 
-FOREIGN_DIGITS = ["²²²²²²", "١٢٣٤٥٦", "１２３４５６", "𝟏𝟐𝟑𝟒𝟓𝟔"]
+FOREIGN_DIGITS = [  # superscript two, Arabic-Indic, full-width, mathematical bold
+    "\u00b2\u00b2\u00b2\u00b2\u00b2\u00b2",
+    "\u0661\u0662\u0663\u0664\u0665\u0666",
+    "\uff11\uff12\uff13\uff14\uff15\uff16",
+    "\U0001d7cf\U0001d7d0\U0001d7d1\U0001d7d2\U0001d7d3\U0001d7d4",
+]
 
 
 @pytest.fixture
@@ -82,11 +87,12 @@ def test_a_csrf_token_or_flash_cookie_in_foreign_characters_is_refused_not_a_cra
 ) -> None:
     """The same `compare_digest` trap in the CSRF check and the flash cookie."""
     signed_in(client, runtime, make_admin(runtime))
-    form = client.post("/logout", data={"csrf_token": "²" * 64})
+    form = client.post("/logout", data={"csrf_token": "\u00b2" * 64})
     assert form.status_code == 403, form.text
     header = client.post("/logout", headers={"X-CSRF-Token": b"\xb2" * 64})
     assert header.status_code == 403, header.text
     jar = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    cookie = f"{jar}; cw_flash=e30.{'²' * 32}".encode("latin-1")
+    foreign = "\u00b2" * 32
+    cookie = f"{jar}; cw_flash=e30.{foreign}".encode("latin-1")
     page = client.get("/account/security", headers={"Cookie": cookie})  # type: ignore[dict-item]
     assert page.status_code == 200, page.text

@@ -25,7 +25,7 @@ from tests.functional.campaign_helpers import mailing_settings, practice
 from tests.functional.helpers import Inbox, smtp_inbox
 from tests.functional.signin_helpers import csrf, make_admin, post, signed_in
 
-ODD_NUMBERS = ["²", "٣", "1" * 5000, "-1", "1.0", " 1e3"]
+ODD_NUMBERS = ["\u00b2", "\u0663", "1" * 5000, "-1", "1.0", " 1e3"]
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, Executable, TypeDecorator, create_engine, event, inspect
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -185,9 +185,10 @@ class Database:
         tried without waiting; PostgreSQL has no database-wide write lock.
         """
         with self.writer.connect() as connection:
-            driver = connection.connection.driver_connection
-            sqlite = isinstance(driver, sqlite3.Connection)
-            if sqlite:
+            found = connection.connection.driver_connection
+            driver = found if isinstance(found, sqlite3.Connection) else None
+            sqlite = driver is not None
+            if driver is not None:
                 driver.execute("PRAGMA busy_timeout=0")
             try:
                 with connection.begin():
@@ -197,7 +198,7 @@ class Database:
                     raise
                 return False
             finally:
-                if sqlite:
+                if driver is not None:
                     driver.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
         return True
 
