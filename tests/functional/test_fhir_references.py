@@ -37,6 +37,13 @@ NORMALISED = {
     "this server's URL, upper-case host": "HTTP://127.0.0.1:8000/fhir/Patient/{id}",
     "leading space": " Patient/{id}",
     "trailing newline": "Patient/{id}\n",
+    "loopback, short IPv4": "http://127.1:8000/fhir/Patient/{id}",
+    "loopback, one number": "http://2130706433:8000/fhir/Patient/{id}",
+    "loopback, hexadecimal": "http://0x7f.0.0.1:8000/fhir/Patient/{id}",
+    "loopback, octal": "http://0177.0.0.1:8000/fhir/Patient/{id}",
+    "unspecified address": "http://0.0.0.0:8000/fhir/Patient/{id}",
+    "IPv4-mapped IPv6": "http://[::ffff:127.0.0.1]:8000/fhir/Patient/{id}",
+    "IPv6 loopback": "http://[::1]:8000/fhir/Patient/{id}",
 }
 VERSIONED = "Patient/{id}/_history/1"
 REFUSED = {
@@ -54,6 +61,8 @@ REFUSED = {
     "this server, outside the FHIR base": "http://127.0.0.1:8000/Patient/{id}",
     "this server, another port": "http://127.0.0.1:9999/fhir/Patient/{id}",
     "this server's URL with a query": "{base}/Patient/{id}?x",
+    "a host that is no address": "http://256.1:8000/fhir/Patient/{id}",
+    "a host ending in a bad number": "http://127.0.0.09:8000/fhir/Patient/{id}",
 }
 
 
@@ -277,3 +286,44 @@ def test_the_importer_normalises_and_refuses_alike(runtime: Runtime, tmp_path: P
     own = token_for(runtime, "imp@example.org", Role.PATIENT, patient_id="imp-1")
     with TestClient(create_app(runtime)) as client:
         assert _found_by_code(client, own) == ["spaced-obs"]
+
+
+@pytest.mark.parametrize("logical_id", ["a" * 65, "...", ".", "..", "a b", "a/b", "é"])
+def test_a_write_refuses_ids_that_references_refuse(
+    runtime: Runtime, api: TestClient, logical_id: str
+) -> None:
+    """PUT (and a body id on create) took ids no reference can name (65 characters,
+    only dots): a resource nobody could point at, or one that a path would rewrite."""
+    doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
+    headers = {**doctor, "Content-Type": "application/fhir+json"}
+    body = {**minimal("Patient", "x"), "id": logical_id}
+    from urllib.parse import quote
+
+    put = api.put(f"/fhir/Patient/{quote(logical_id, safe='')}", json=body, headers=headers)
+    assert 400 <= put.status_code < 500, (logical_id, put.status_code)
+    if logical_id not in (".", "..", "a/b"):  # those never reach the route as an id
+        assert put.status_code in (400, 422), put.text
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": body, "request": {"method": "PUT", "url": "Patient/x"}}],
+    }
+    in_bundle = api.post("/fhir", json=bundle, headers=headers)
+    assert 400 <= in_bundle.status_code < 500, (logical_id, in_bundle.status_code)
+    listed = api.get("/fhir/Patient", headers=doctor).json()
+    assert not listed.get("entry"), "nothing was stored"
+    posted = api.post("/fhir/Patient", json=body, headers=headers)
+    assert posted.status_code == 201, "a create ignores the id it was sent, as FHIR says"
+    assert posted.json()["id"] != logical_id
+
+
+def test_a_write_keeps_every_id_references_accept(runtime: Runtime, api: TestClient) -> None:
+    doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
+    headers = {**doctor, "Content-Type": "application/fhir+json"}
+    for logical_id in ("a" * 64, "A-b.9", "-", "x..y"):
+        body = {**minimal("Patient", "x"), "id": logical_id}
+        put = api.put(f"/fhir/Patient/{logical_id}", json=body, headers=headers)
+        assert put.status_code == 201, (logical_id, put.text)
+        observation = _observation(f"Patient/{logical_id}")
+        written = api.post("/fhir/Observation", json=observation, headers=headers)
+        assert written.status_code == 201, (logical_id, written.text)

@@ -28,7 +28,7 @@ from carewall.registry import create_app
 from carewall.web.openapi import api_routes
 from carewall.web.security import REDACTED, SECRET_PATH_PARAMS, redact_path
 from tests.browser.conftest import start_server
-from tests.functional.signin_helpers import PASSWORD, csrf
+from tests.functional.signin_helpers import PASSWORD, csrf, make_admin, signed_in
 
 # Every path parameter the application has, with why its value may be logged.
 # A new parameter must be added here or to `SECRET_PATH_PARAMS`: deciding is the point.
@@ -46,7 +46,6 @@ HARMLESS_PATH_PARAMS = {
     "logical_id": "random FHIR id",
     "version": "version number",
     "patient_id": "random FHIR Patient id (no identity without the key)",
-    "pending_id": "random id of a form kept through a step-up; bound to its session",
     "campaign_id": "random id of a simulation campaign",
     "template_id": "name of a simulation template",
     "event_id": "random id of a tracking event (admin re-classification)",
@@ -182,3 +181,17 @@ def test_a_refused_invitation_post_audits_the_path_without_its_token(runtime: Ru
     with runtime.db.engine.connect() as connection:
         bodies = b"".join(connection.execute(text("SELECT body FROM audit_entries")).scalars())
     assert token.encode() not in bodies
+
+
+def test_a_kept_forms_resume_link_is_not_in_the_access_log(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`/account/resume/{id}` is used once, like an invitation: cut from the log too."""
+    pending = "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+    with TestClient(create_app(runtime)) as client, caplog.at_level(logging.INFO):
+        signed_in(client, runtime, make_admin(runtime))
+        assert client.get(f"/account/resume/{pending}").status_code == 404
+    client_side = ("httpx", "httpcore", "httpx2")
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(client_side))
+    assert f"/account/resume/{REDACTED}" in logged
+    assert pending not in logged

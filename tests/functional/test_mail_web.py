@@ -197,3 +197,23 @@ def test_openapi_documents_the_endpoint(client: TestClient) -> None:
     assert "message/rfc822" in operation["requestBody"]["content"]
     assert "413" in operation["responses"]
     assert "VerdictPublic" in str(operation["responses"]["200"])
+
+
+def test_a_form_sent_to_the_analyzer_api_from_a_browser_is_refused_not_a_crash(
+    clinician: TestClient,
+) -> None:
+    """The CSRF check reads a form body of a cookie-authenticated request; the API then
+    found the stream consumed and answered 500. A form is not a message: 415."""
+    raw = clean_eml().decode()
+    token = csrf(clinician)
+    as_form = clinician.post("/api/v1/mail/analyze", data={"csrf_token": token, "raw": raw})
+    assert as_form.status_code == 415, as_form.text
+    as_multipart = clinician.post(
+        "/api/v1/mail/analyze",
+        data={"csrf_token": token},
+        files={"message": ("m.eml", raw.encode(), "message/rfc822")},
+    )
+    assert as_multipart.status_code == 415, as_multipart.text
+    headers = {"X-CSRF-Token": token, "Content-Type": "message/rfc822"}
+    as_bytes = clinician.post("/api/v1/mail/analyze", content=raw.encode(), headers=headers)
+    assert as_bytes.status_code == 200, as_bytes.text

@@ -188,3 +188,25 @@ def test_no_redirect_is_built_on_a_referer_from_elsewhere(runtime: Runtime) -> N
         )
     assert dismissed.status_code == 303
     assert dismissed.headers["location"] == "/account/security"
+
+
+def test_a_trailing_slash_is_never_redirected_to_the_host_header(runtime: Runtime) -> None:
+    """Starlette's slash redirect wrote an absolute `Location` on the `Host` header:
+    `/admin/users/` sent the browser to evil.example, and `/invite/<token>/` carried
+    the invitation token there. No redirect is built on `Host`."""
+    link = make_user_invite(runtime)
+    with TestClient(create_app(runtime), base_url=f"http://{EVIL}") as client:
+        for path in ("/admin/users/", f"/invite/{link}/", "/patients/", "/fhir/metadata/"):
+            answer = client.get(path, headers={"Host": EVIL}, follow_redirects=False)
+            location = answer.headers.get("location", "")
+            assert EVIL not in location, (path, location)
+            assert link not in location
+            assert answer.status_code in (303, 404), (path, answer.status_code)
+
+
+def make_user_invite(runtime: Runtime) -> str:
+    """A pending invitation's token (the part of the link after `/invite/`)."""
+    from carewall.identity import accounts
+
+    invited = accounts.invite_user(runtime, Caller.cli(), "new@clinic.example", "clinician")
+    return invited.url.rsplit("/", 1)[1]

@@ -199,3 +199,47 @@ def test_register_costs_completion_and_comparison(runtime: Runtime, officer: Tes
     # The plan now exists (yes), the analysis was done and the register has a risk.
     assert "Answers that changed (3)" in compare
     assert re.search(r"written incident response plan.*?<td>No</td><td>Yes</td>", compare, re.S)
+
+
+ABSURD = [
+    ("1", "1e999", "1e999"),  # infinity: the estimate became NaN and the page a 500
+    ("nan", "nan", "nan"),
+    ("-inf", "1", "inf"),
+    ("1", "1e300", "1e300"),
+    ("1", "1" * 5000, "1" * 5000),
+]
+
+
+def test_non_finite_or_absurd_cost_figures_are_refused_and_the_page_stays_up(
+    runtime: Runtime, officer: TestClient
+) -> None:
+    """Before, "1 / 1e999 / 1e999" was saved and GET /risk/costs answered 500 for ever."""
+    for low, mode, high in ABSURD:
+        saved = post(
+            officer,
+            "/risk/costs",
+            {
+                "cost_per_record.low": low,
+                "cost_per_record.mode": mode,
+                "cost_per_record.high": high,
+            },
+            follow_redirects=True,
+        )
+        assert saved.status_code == 200, saved.text
+        assert "Figures saved" not in saved.text, (low, mode, high)
+    # A bad value already stored (by an older version, or by hand) is set aside, not a 500.
+    from sqlalchemy import update
+
+    from carewall.risk.models import RiskCostFigure
+
+    post(
+        officer,
+        "/risk/costs",
+        {"cost_per_record.low": "1", "cost_per_record.mode": "2", "cost_per_record.high": "3"},
+    )
+    with runtime.db.transaction() as session:
+        session.execute(update(RiskCostFigure).values(mode=float("inf"), high=float("inf")))
+    page = officer.get("/risk/costs")
+    assert page.status_code == 200, page.text
+    assert "NaN" not in page.text
+    assert "Set by the practice" not in page.text, "the bad figure is set aside"

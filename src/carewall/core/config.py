@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     token_days: int = Field(
         default=90, ge=1, le=365, description="Default lifetime of a personal API token."
     )
+    db_busy_timeout_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=600,
+        description="How long a SQLite writer waits for the write lock before the request "
+        "is answered 503 with Retry-After.",
+    )
     signin_concurrency: int = Field(
         default=0,
         ge=0,

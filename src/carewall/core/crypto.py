@@ -189,6 +189,18 @@ def decrypt(data_key: bytes, sealed: bytes, associated_data: bytes) -> bytes:
         ) from exc
 
 
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of two secrets as text, whatever characters `given` holds.
+
+    `hmac.compare_digest` raises TypeError on a str with non-ASCII characters, and
+    request headers, cookies and forms can carry any: compared as UTF-8 bytes
+    (lone surrogates included), a foreign value is simply not equal.
+    """
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
+    )
+
+
 def blind_index(index_key: bytes, value: str) -> str:
     """Keyed HMAC-SHA256 of an already-normalised value, for exact-match search.
 

@@ -15,8 +15,9 @@ at once. Read, finish the read, then write in `transaction()`.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,9 +26,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, Executable, TypeDecorator, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -82,20 +84,24 @@ def insert_ignoring_conflicts(
     session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine configured for Carewall's concurrency model on either database."""
+def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+    """An engine configured for Carewall's concurrency model on either database.
+
+    `busy_timeout_ms` is how long a SQLite writer waits for the write lock before the
+    request is answered "busy" (503 with Retry-After, never a 500).
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             **kwargs,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take over transaction control from the driver so BEGIN IMMEDIATE is ours.
@@ -108,7 +114,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # back the last few commits. FULL would fsync on every audited read; a
         # practice that needs power-loss durability of each entry runs PostgreSQL.
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -116,7 +122,14 @@ def _configure_sqlite(engine: Engine) -> None:
         # Straight to the driver: every transaction starts here, and the statement
         # pipeline (events, cursor wrapping, result set-up) costs more than SQLite does.
         writes = conn.get_execution_options().get(_WRITES, False)
-        conn.connection.driver_connection.execute(_BEGIN_WRITE if writes else _BEGIN_READ)
+        statement = _BEGIN_WRITE if writes else _BEGIN_READ
+        try:
+            conn.connection.driver_connection.execute(statement)
+        except sqlite3.OperationalError as exc:
+            # Outside SQLAlchemy's statement pipeline the driver's error arrives raw:
+            # wrapped, "database is locked" reaches the 503 handler like any other
+            # busy database, instead of a 500.
+            raise OperationalError(statement, None, exc) from exc
 
 
 @dataclass
@@ -136,11 +149,12 @@ class Database:
     writer: Engine
     _write_sessions: sessionmaker[Session]
     attached: dict[str, Any] = field(default_factory=dict)
+    _busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
 
     @classmethod
-    def connect(cls, url: str) -> Database:
+    def connect(cls, url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Database:
         """Open (not migrate) the database at `url`."""
-        engine = make_engine(url)
+        engine = make_engine(url, busy_timeout_ms)
         writer = engine.execution_options(**{_WRITES: True})
         attached: dict[str, Any] = {}
         info = {_ATTACHED: attached}
@@ -150,6 +164,7 @@ class Database:
             writer,
             sessionmaker(writer, expire_on_commit=False, info=info),
             attached,
+            busy_timeout_ms,
         )
 
     @contextmanager
@@ -170,6 +185,32 @@ class Database:
         """
         with self.sessions() as session, session.begin():
             yield session
+
+    def write_if_free(self, statement: Executable, params: Mapping[str, Any]) -> bool:
+        """Run one bookkeeping statement in a transaction of its own if the write lock is
+        free now; False, having changed nothing, when another writer holds it.
+
+        For writes that may be skipped (a token's last-used time): a request that only
+        reads must not queue behind a writer, or fail, for them. On SQLite the lock is
+        tried without waiting; PostgreSQL has no database-wide write lock.
+        """
+        with self.writer.connect() as connection:
+            found = connection.connection.driver_connection
+            driver = found if isinstance(found, sqlite3.Connection) else None
+            sqlite = driver is not None
+            if driver is not None:
+                driver.execute("PRAGMA busy_timeout=0")
+            try:
+                with connection.begin():
+                    connection.execute(statement, dict(params))
+            except OperationalError:
+                if not sqlite:
+                    raise
+                return False
+            finally:
+                if driver is not None:
+                    driver.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        return True
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""

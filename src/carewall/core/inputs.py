@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+from carewall.core.errors import ValidationError
+
 # The largest value an SQL INTEGER column holds on both databases.
 MAX_INT32 = 2**31 - 1
 # FHIR resources nest about a dozen levels deep (Synthea bundles: 12); this is generous.
@@ -39,6 +41,21 @@ def ascii_int(text: str, ceiling: int) -> int | None:
     if len(text) > len(str(ceiling)):
         return ceiling + 1
     return min(int(text), ceiling + 1)
+
+
+def optional_whole_number(text: str, what: str, ceiling: int) -> int | None:
+    """A form field that may be blank or a whole number (ASCII digits): None when blank.
+
+    Anything else ("²", "1e3", "-1") is a ValidationError naming `what`; a number
+    above `ceiling` comes back as `ceiling + 1` for the service's own range check.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    number = ascii_int(text, ceiling)
+    if number is None:
+        raise ValidationError(f"{what} must be a whole number.")
+    return number
 
 
 def loads_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:

@@ -58,7 +58,7 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     _ensure_home(settings)
     url = settings.effective_database_url
     secure_sqlite_file(url)
-    db = Database.connect(url)
+    db = Database.connect(url, settings.db_busy_timeout_seconds * 1000)
     try:
         if migrate:
             db.migrate()

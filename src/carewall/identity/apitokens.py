@@ -121,7 +121,7 @@ def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
         return None
     now = utcnow()
     # No ORM, and no write lock: this runs on every request. The rare touch of
-    # `last_used_at` is a short writing transaction of its own.
+    # `last_used_at` is a short writing transaction of its own, skipped when busy.
     with runtime.db.engine.connect() as connection:
         found = connection.execute(_BY_HASH, {"token_hash": digest(secret)}).first()
     if found is None:
@@ -133,8 +133,10 @@ def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
     if status != "active" or locked:
         return None
     if last_used_at is None or now - last_used_at >= _TOUCH:
-        with runtime.db.writer.begin() as connection:
-            connection.execute(_TOUCH_TOKEN, {"token_id": token_id, "now": now})
+        # Best effort: while another writer holds SQLite's lock the touch is skipped
+        # (the next request a minute on tries again), so a token's read never waits
+        # for, or fails on, a write that is only bookkeeping.
+        runtime.db.write_if_free(_TOUCH_TOKEN, {"token_id": token_id, "now": now})
     return TokenIdentity(user_id, email, role, token_id, frozenset(scopes))
 
 

@@ -160,7 +160,7 @@ def use_recovery_code(
 
 def looks_like_recovery_code(code: str) -> bool:
     """Recovery codes have letters; TOTP codes are six digits."""
-    return not _normalise_code(code).isdigit()
+    return not totp.is_ascii_digits(_normalise_code(code))
 
 
 def remove_totp(session: Session, user_id: str, device_id: str, *, mfa_required: bool) -> str:

@@ -7,10 +7,11 @@ was already used — or any code from an earlier step — is rejected.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 
 import pyotp
+
+from carewall.core import crypto
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -28,17 +29,23 @@ def provisioning_uri(secret: str, account: str, issuer: str) -> str:
     )
 
 
+def is_ascii_digits(text: str) -> bool:
+    """Whether `text` is made of 0-9 only: `str.isdigit()` also accepts superscripts
+    and the digits of other scripts, which no authenticator shows."""
+    return text.isascii() and text.isdigit()
+
+
 def matching_step(secret: str, code: str, now: datetime, last_used_step: int) -> int | None:
     """The step `code` is valid for, if any, that is newer than `last_used_step`."""
     code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
-        return None
+    if len(code) != DIGITS or not is_ascii_digits(code):
+        return None  # "²²²²²²" is digits to str.isdigit(), and a failed attempt like any
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
     current = int(now.timestamp()) // STEP_SECONDS
     found = None
     for step in (current - 1, current, current + 1):
         # Compare every candidate so timing does not reveal which step matched.
-        if hmac.compare_digest(totp.generate_otp(step), code) and step > last_used_step:
+        if crypto.same_secret(totp.generate_otp(step), code) and step > last_used_step:
             found = step
     return found
 

@@ -10,6 +10,8 @@ report.
 
 from __future__ import annotations
 
+import logging
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -23,6 +25,10 @@ from carewall.risk.errors import ContentError
 from carewall.risk.rules import lookup
 
 SHARE_KEYS = frozenset({"share_exposed", "penalty_probability"})
+# Larger than any figure a small practice has (a trillion records, dollars or days),
+# and small enough that the simulation's products stay finite.
+MAX_FIGURE = 1e12
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -165,13 +171,29 @@ def _figure(raw: Mapping[str, Any]) -> Figure:
 
 
 def check_range(key: str, low: float, mode: float, high: float) -> None:
-    """low <= most likely <= high, nothing negative, shares at most 1."""
+    """Finite and below `MAX_FIGURE`, low <= most likely <= high, nothing negative,
+    shares at most 1. (Infinity or NaN made every estimate NaN, and the page a 500.)"""
+    if not all(math.isfinite(v) for v in (low, mode, high)):
+        raise ValidationError(f"{key}: figures must be ordinary numbers.")
+    if max(low, mode, high) > MAX_FIGURE:
+        raise ValidationError(f"{key}: figures are at most {MAX_FIGURE:,.0f}.")
     if min(low, mode, high) < 0:
         raise ValidationError(f"{key}: figures cannot be negative.")
     if not low <= mode <= high:
         raise ValidationError(f"{key}: low must not exceed most likely, nor most likely high.")
     if key in SHARE_KEYS and high > 1:
         raise ValidationError(f"{key}: a share is between 0 and 1.")
+
+
+def _usable(key: str, low: float, mode: float, high: float) -> bool:
+    """Whether stored figures pass today's checks; ones that do not (saved before the
+    checks, or edited in the database) are set aside for the default, never a 500."""
+    try:
+        check_range(key, low, mode, high)
+    except ValidationError:
+        log.warning("risk: the stored figure %s is out of range; using the default", key)
+        return False
+    return True
 
 
 def effective_figures(
@@ -185,10 +207,10 @@ def effective_figures(
         if figure.from_evidence:
             section, _, path = figure.from_evidence.partition(".")
             measured = lookup(evidence.get(section) or {}, path)
-            if isinstance(measured, int | float) and measured > 0:
+            if isinstance(measured, int | float) and 0 < measured <= MAX_FIGURE:
                 value = float(measured)
                 current = replace(current, low=value, mode=value, high=value, origin="evidence")
-        if figure.key in practice:
+        if figure.key in practice and _usable(figure.key, *practice[figure.key][:3]):
             low, mode, high, note = practice[figure.key]
             current = replace(current, low=low, mode=mode, high=high, origin="practice", note=note)
         figures.append(current)

@@ -78,13 +78,34 @@ def start_quiz(runtime: Runtime, learner: Learner, assignment_id: str) -> QuizPa
         return QuizPaper(attempt.id, assignment.id, lesson, tuple(drawn), assignment.attempts + 1)
 
 
+_NO_ATTEMPT = "That quiz is finished or does not exist."
+
+
+def _own_attempt(
+    session: Session, learner: Learner, attempt_id: str
+) -> tuple[QuizAttempt, TrainingAssignment]:
+    """The learner's own attempt and its assignment.
+
+    Whose it is comes before what state it is in: someone else's attempt, finished or
+    not, is not found with the very words of an unknown id, so a stranger holding an
+    attempt id learns nothing about it.
+    """
+    attempt = session.get(QuizAttempt, attempt_id)
+    if attempt is None:
+        raise NotFoundError(_NO_ATTEMPT)
+    try:
+        assignment = assignment_for(session, learner, attempt.assignment_id)
+    except NotFoundError:
+        raise NotFoundError(_NO_ATTEMPT) from None
+    return attempt, assignment
+
+
 def open_paper(runtime: Runtime, learner: Learner, attempt_id: str) -> QuizPaper:
     """An unfinished attempt again (a reload of the quiz page)."""
     with runtime.db.sessions() as session:
-        attempt = session.get(QuizAttempt, attempt_id)
-        if attempt is None or attempt.finished_at is not None:
-            raise NotFoundError("That quiz is finished or does not exist.")
-        assignment = assignment_for(session, learner, attempt.assignment_id)
+        attempt, assignment = _own_attempt(session, learner, attempt_id)
+        if attempt.finished_at is not None:
+            raise NotFoundError(_NO_ATTEMPT)
         lesson = module(assignment.module_id)
         drawn = tuple(lesson.question(q) for q in attempt.questions)
         return QuizPaper(attempt.id, assignment.id, lesson, drawn, assignment.attempts + 1)
@@ -100,10 +121,9 @@ def submit_quiz(
 ) -> QuizResult:
     """Mark an attempt; a pass completes the assignment and issues its certificate serial."""
     with runtime.db.transaction() as session:
-        attempt = session.get(QuizAttempt, attempt_id)
-        if attempt is None or attempt.finished_at is not None:
+        attempt, assignment = _own_attempt(session, learner, attempt_id)
+        if attempt.finished_at is not None:
             raise QuizClosedError("That quiz was already submitted; start a new attempt.")
-        assignment = assignment_for(session, learner, attempt.assignment_id)
         if assignment.status != OPEN:
             raise QuizClosedError("This module is already finished.")
         lesson = module(assignment.module_id)

@@ -43,6 +43,10 @@ def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) ->
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         dependencies=[Depends(refuse_nul), Depends(check_csrf)],
+        # Starlette's slash redirect writes an absolute Location on the Host header
+        # (`/invite/<token>/` with `Host: evil.example` carried the token there): a
+        # path with a stray slash is simply not found.
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     app.state.settings = runtime.settings

@@ -26,6 +26,7 @@ import secrets
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from carewall.core import crypto
 from carewall.core.errors import CarewallError
 from carewall.web.auth import SESSION_COOKIE, LoginRequiredError, current_session
 
@@ -100,7 +101,7 @@ async def check_csrf(request: Request) -> None:
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
     binding = await run_in_threadpool(_binding, request)
-    if secret and sent and hmac.compare_digest(_token_for(request, secret, binding), sent):
+    if secret and sent and crypto.same_secret(_token_for(request, secret, binding), sent):
         return
     if binding == "" and request.cookies.get(SESSION_COOKIE):
         # The page came from a session that has ended (signed out, timed out): sign in

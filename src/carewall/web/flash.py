@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 
+from carewall.core import crypto
+
 COOKIE = "cw_flash"
 LEVELS = frozenset({"info", "success", "warning", "error"})
 
@@ -45,7 +47,7 @@ def pop_flashes(request: Request) -> list[Flash]:
     if not value or "." not in value:
         return []
     payload, signature = value.rsplit(".", 1)
-    if not hmac.compare_digest(_sign(request.app.state.csrf_key, payload.encode()), signature):
+    if not crypto.same_secret(_sign(request.app.state.csrf_key, payload.encode()), signature):
         return []
     try:
         level, message = json.loads(base64.urlsafe_b64decode(payload))

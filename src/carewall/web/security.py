@@ -50,9 +50,10 @@ _BASE_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-#: Path parameters whose value is a secret, never written to a log: a one-time token, or
-#: a simulation recipient's id (whoever holds it can record clicks in their name).
-SECRET_PATH_PARAMS = frozenset({"token", "rid"})
+#: Path parameters whose value is a secret, never written to a log: a one-time token, a
+#: simulation recipient's id (whoever holds it can record clicks in their name), or the
+#: one-time id of a form kept through a step-up (it names a pending change).
+SECRET_PATH_PARAMS = frozenset({"token", "rid", "pending_id"})
 REDACTED = "[redacted]"
 
 

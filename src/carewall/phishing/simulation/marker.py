@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 
+from carewall.core import crypto
+
 SIMULATION_KEY = "phishing-simulation"
 HEADER = "X-Carewall-Simulation"
 _VALUE = re.compile(r"^v1; c=([0-9a-f-]{36}); r=([A-Za-z0-9_-]{16,40}); s=([A-Za-z0-9_-]{43})$")
@@ -46,7 +48,7 @@ def verify(key: bytes, value: str) -> Marker | None:
     if match is None:
         return None
     campaign_id, rid, mac = match.groups()
-    if not hmac.compare_digest(_mac(key, campaign_id, rid), mac):
+    if not crypto.same_secret(_mac(key, campaign_id, rid), mac):
         return None
     return Marker(campaign_id, rid)
 

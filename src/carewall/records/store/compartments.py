@@ -14,7 +14,9 @@ one canonical form:
   keeps its version (a version-specific reference) and is filed under `Type/id`;
 - an absolute URL under this server's FHIR base (`CAREWALL_BASE_URL` + `/fhir`;
   scheme and host compared case-insensitively, default ports implied, the
-  loopback names counted as one host when the base is on loopback) becomes
+  IP literals read in every spelling URL parsers accept (`127.1`, `2130706433`,
+  `[::ffff:127.0.0.1]`), and loopback names and addresses, `0.0.0.0` included,
+  counted as one host when the base is on loopback) becomes
   relative; surrounding whitespace is dropped;
 - anything else that looks like a reference to a local patient is refused with
   a 422 naming the field, never guessed: the resource type written in another
@@ -47,6 +49,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from carewall.records.errors import Issue, RecordValidationError
+from carewall.records.store.validation import FHIR_ID
 
 PATIENT = "Patient"
 # FHIR R4 CompartmentDefinition "patient", for the types the vault stores: the
@@ -75,7 +78,7 @@ PATIENT_COMPARTMENT: dict[str, tuple[str, ...]] = {
 # A Patient may name other patients only here (a link to a duplicate record).
 _PATIENT_LINK = "link.other"
 
-_ID = r"[A-Za-z0-9\-.]{1,64}"
+_ID = FHIR_ID.pattern
 _RELATIVE = re.compile(
     rf"(?P<type>[A-Za-z][A-Za-z0-9]{{0,63}})/(?P<id>{_ID})(?:/_history/(?P<version>{_ID}))?"
 )
@@ -160,6 +163,10 @@ _NOT_CANONICAL = (
 
 
 def _absolute(value: str, text: str, parts: SplitResult, own: OwnServer | None) -> Reference:
+    if _bad_number_host(parts) and _looks_like_patient(text):
+        # `http://256.1/...` is no address and no name: URL parsers refuse it, so it
+        # is neither this server's resource nor an external one.
+        return Reference(value, problem="the host is neither a name nor an IP address")
     if own is None or not own.same_host(parts):
         return Reference(value)  # another server's resource: external, not a local patient
     path = own.resource_path(parts)
@@ -396,7 +403,73 @@ def _split(text: str) -> SplitResult | None:
 
 
 def _host(parts: SplitResult) -> str:
-    return (parts.hostname or "").rstrip(".").lower()
+    """The host of a URL in one spelling: lower case, no trailing dot, and an IP literal
+    in its canonical form, so that `127.1`, `2130706433`, `0x7f.1` and
+    `[::ffff:127.0.0.1]` are all `127.0.0.1` (browsers and HTTP clients read them so)."""
+    host = (parts.hostname or "").rstrip(".").lower()
+    address = _ip_literal(host)
+    return str(address) if address is not None else host
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names when it is an IP literal in any spelling a URL parser
+    accepts, an IPv4-mapped IPv6 address as its IPv4 one; None for a name."""
+    if ":" in host:
+        try:
+            v6 = ipaddress.IPv6Address(host.strip("[]").split("%", 1)[0])
+        except ValueError:
+            return None
+        return v6.ipv4_mapped or v6
+    return _ipv4_literal(host)
+
+
+def _ipv4_literal(host: str) -> ipaddress.IPv4Address | None:
+    """IPv4 as the WHATWG URL standard reads it: one to four parts, each decimal, `0x`
+    hexadecimal or `0`-led octal, the last filling the remaining bytes (`127.1`,
+    `2130706433`, `0177.0.0.1`). `ipaddress` accepts only the dotted-quad form."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = [_ipv4_part(part) for part in parts]
+    if any(n is None for n in numbers):
+        return None
+    values = [n for n in numbers if n is not None]
+    *leading, last = values
+    if any(n > 255 for n in leading) or last >= 256 ** (5 - len(values)):
+        return None
+    value = last
+    for index, n in enumerate(leading):
+        value += n << (8 * (3 - index))
+    return ipaddress.IPv4Address(value)
+
+
+def _bad_number_host(parts: SplitResult) -> bool:
+    """Whether a host ends in a number (WHATWG: then it must be IPv4) yet is not IPv4."""
+    host = (parts.hostname or "").rstrip(".").lower()
+    if ":" in host or not host:
+        return False
+    last = host.rsplit(".", 1)[-1]
+    numeric = last.isascii() and (
+        last.isdigit() or (last[:2] == "0x" and _ipv4_part(last) is not None)
+    )
+    return numeric and _ipv4_literal(host) is None
+
+
+def _ipv4_part(part: str) -> int | None:
+    if len(part) > 12:  # no IPv4 part needs more; keeps int() cheap on any input
+        return None
+    if part[:2] in ("0x", "0X"):
+        digits, base = part[2:], 16
+        if not digits:
+            return 0
+    elif len(part) > 1 and part.startswith("0"):
+        digits, base = part[1:], 8
+    else:
+        digits, base = part, 10
+    allowed = "0123456789abcdefABCDEF"[: base if base != 16 else 22]
+    if not digits or any(ch not in allowed for ch in digits):
+        return None
+    return int(digits, base)
 
 
 def _port(parts: SplitResult, scheme: str) -> int | None:
@@ -407,12 +480,12 @@ def _port(parts: SplitResult, scheme: str) -> int | None:
 
 
 def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
+    """Whether a host (as `_host` spells it) is this machine: a loopback name or
+    address, or the unspecified address (`0.0.0.0`, `::`), which connects here too."""
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    address = _ip_literal(host)
+    return address is not None and (address.is_loopback or address.is_unspecified)
 
 
 def _text(value: Any) -> str | None:

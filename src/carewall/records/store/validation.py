@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,6 +48,18 @@ SUPPORTED_TYPES = frozenset(
 
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+# FHIR's id rule; an id of dots only is refused too: `.` and `..` are rewritten by
+# every URL resolver, so no reference or path could name such a resource.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def is_fhir_id(value: object) -> bool:
+    """Whether `value` is an id that a stored resource may have and a reference may name."""
+    return (
+        isinstance(value, str) and FHIR_ID.fullmatch(value) is not None and not set(value) <= {"."}
+    )
+
+
 # Elements of type Attachment in the stored types (DocumentReference.content.attachment,
 # DiagnosticReport.presentedForm, Patient/Practitioner.photo, ExplanationOfBenefit.form,
 # Claim/ExplanationOfBenefit.supportingInfo.valueAttachment) and in any extension.
@@ -132,6 +145,9 @@ def _consistency(path: str, attachment: dict[str, Any], data: str) -> list[Issue
     return issues
 
 
+_BAD_ID = "must be 1 to 64 letters, digits, '-' or '.' (not only dots)"
+
+
 def validate_resource(
     resource: Any, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
 ) -> dict[str, Any]:
@@ -157,6 +173,11 @@ def validate_resource(
         raise UnsupportedResourceError(
             f"{resource_type} resources are not supported.",
             [Issue("error", "not-supported", resource_type, "resource type not supported")],
+        )
+    if "id" in resource and not is_fhir_id(resource["id"]):
+        raise RecordValidationError(
+            f"Invalid {resource_type}: id",
+            [Issue("error", "value", f"{resource_type}.id", _BAD_ID)],
         )
     check_attachments(resource, max_attachment_bytes)
     if (where := _first_null(resource, resource_type)) is not None:

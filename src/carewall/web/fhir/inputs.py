@@ -214,7 +214,7 @@ async def search_form(request: Request) -> list[tuple[str, str]]:
 async def _search_body(request: Request) -> bytes:
     too_large = PayloadTooLargeError(f"A search body is at most {MAX_SEARCH_BODY} bytes.")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_SEARCH_BODY:
+    if (ascii_int(declared, MAX_SEARCH_BODY) or 0) > MAX_SEARCH_BODY:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError, ValidationError
+from carewall.core.inputs import optional_whole_number
 from carewall.identity import Role
 from carewall.phishing.simulation import results
 from carewall.phishing.simulation.campaigns import LaunchRequest, default_window, launch
@@ -120,7 +121,7 @@ def launch_campaign(
             now=bool(send_now),
             window_start=_local(window_start, zone),
             window_end=_local(window_end, zone),
-            rate_per_minute=int(rate) if rate.strip().isdigit() else None,
+            rate_per_minute=optional_whole_number(rate, "The rate limit", 10_000),
             assign_training=bool(assign_training),
         )
         campaign_id = launch(runtime, caller, request_data)

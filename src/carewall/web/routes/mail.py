@@ -217,8 +217,22 @@ class MessageJson(BaseModel):
     )
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 async def message_body(request: Request) -> bytes:
-    """The request body within the size limit: raw bytes, or JSON ``{"raw": "..."}``."""
+    """The request body within the size limit: raw bytes, or JSON ``{"raw": "..."}``.
+
+    A form body is refused (415): it is not a message, and from a browser session the
+    CSRF check has already read it, so the stream is gone ("Stream consumed", a 500).
+    """
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media in _FORM_TYPES:
+        await request.close()  # the files the CSRF check's parse spooled, if any
+        raise ValidationError(
+            'Send the message as raw bytes (message/rfc822) or as JSON {"raw": "..."}.',
+            status=415,
+        )
     declared = ascii_int(request.headers.get("content-length", ""), MAX_MESSAGE_BYTES * 2)
     if declared is not None and declared > MAX_MESSAGE_BYTES * 2:
         raise MessageTooLargeError
@@ -256,6 +270,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid token or session"},
     403: {"description": "Not staff, or the token lacks mail:analyze"},
     413: {"description": f"Message larger than {MAX_MESSAGE_BYTES} bytes"},
+    415: {"description": "A form body, which is not a message"},
     422: {"description": "Empty or unreadable message"},
 }
 

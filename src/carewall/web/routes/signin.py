@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -35,12 +36,21 @@ router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 
 
+_PLAIN_PATH = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")
+
+
 def safe_next(target: str | None) -> str:
-    """Only same-site paths may be redirect targets (no open redirects)."""
-    if not target:
+    """Only plain same-site paths may be redirect targets (no open redirects).
+
+    A plain path is printable ASCII starting with one `/`: no backslash (browsers read
+    `/\\evil.example` as `//evil.example`), no space or control character (they drop
+    tabs and newlines, so `/\\t/evil.example` is `//evil.example` too) and nothing else
+    a browser might rewrite. Anything else falls back to the home page.
+    """
+    if not target or not _PLAIN_PATH.fullmatch(target):
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 

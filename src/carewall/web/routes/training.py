@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall import training
 from carewall.core.errors import CarewallError, NotFoundError, ValidationError
+from carewall.core.inputs import ascii_int, optional_whole_number
 from carewall.identity import Role, Stage
 from carewall.training import Learner, queries
 from carewall.training.directory import StaffInput, parse_date
@@ -42,6 +43,7 @@ Admin = Annotated[Caller, Depends(require(Role.ADMIN))]
 FormStr = Annotated[str, Form()]
 ADMIN = "/admin/training"
 MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_CHOICE = 99  # more than any question offers; the service refuses what is not offered
 PUBLIC_ROUTES = {
     ("GET", "/training/l/{token}"),
     ("GET", "/training/l/{token}/m/{assignment_id}"),
@@ -113,9 +115,10 @@ async def _submit(request: Request, learner: Learner, attempt_id: str) -> Respon
     answers: dict[str, int | None] = {}
     for key, value in form.items():
         if key.startswith("q_") and isinstance(value, str):
-            if not value.isdigit():
+            choice = ascii_int(value, MAX_CHOICE)  # "²" and 5000 digits are not choices
+            if choice is None:
                 raise ValidationError("Choose one of the answers offered.")
-            answers[key[2:]] = int(value)
+            answers[key[2:]] = choice
     result = training.submit_quiz(runtime_of(request), learner, attempt_id, answers)
     return render(request, "training/result.html", {"learner": learner, "result": result})
 
@@ -352,7 +355,7 @@ def assign(
     def work() -> str:
         with runtime.db.sessions() as session:
             ids = [m.id for m in training.members_named(session, group)]
-        days = int(due_days) if due_days.strip().isdigit() else None
+        days = optional_whole_number(due_days, "The due period", 365)
         made = training.assign(runtime, caller, ids, module_id, due_days=days)
         return f"Assigned to {made} person(s); {len(ids) - made} had it open already."
 

@@ -112,6 +112,17 @@
     return field ? field.value : "/";
   }
 
+  // The server already refuses any target that is not a plain path of this site; the
+  // page checks again, so a redirect can never leave the origin even if that changes.
+  function sameSite(target) {
+    try {
+      const url = new URL(target, window.location.origin);
+      return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
+    } catch {
+      return "/";
+    }
+  }
+
   function showRecoveryCodes(codes, redirect) {
     const list = document.getElementById("recovery-codes");
     list.replaceChildren(...codes.map((code) => {
@@ -119,7 +130,7 @@
       item.textContent = code;
       return item;
     }));
-    document.getElementById("passkey-continue").href = redirect;
+    document.getElementById("passkey-continue").href = sameSite(redirect);
     document.getElementById("passkey-setup").hidden = true;
     document.getElementById("passkey-recovery").hidden = false;
     document.getElementById("passkey-recovery").querySelector("h1").focus();
@@ -136,7 +147,7 @@
     if (result.recovery_codes && result.recovery_codes.length) {
       showRecoveryCodes(result.recovery_codes, result.redirect);
     } else {
-      window.location.assign(result.redirect);
+      window.location.assign(sameSite(result.redirect));
     }
   }
 
@@ -148,7 +159,7 @@
         credential: credentialJson(credential),
         next: nextPath(button),
       });
-      window.location.assign(result.redirect);
+      window.location.assign(sameSite(result.redirect));
     };
   }
 
