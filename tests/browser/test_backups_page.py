@@ -15,7 +15,7 @@ from carewall.demo.backup_seed import BACKUP_SEEDER
 from carewall.identity import accounts
 from carewall.identity.requests import Origin
 from carewall.registry import install
-from tests.browser.conftest import LiveServer, oathtool, start_server
+from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "officer@clinic.example"

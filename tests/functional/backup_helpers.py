@@ -13,7 +13,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,9 +28,8 @@ from carewall.identity import apitokens, queries
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import install
-from tests.conftest import POSTGRES_URL, _pg_admin_url, _pg_execute
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.support import postgres
+from tests.support.factories import CLI, fhir_resource, make_user
 
 BACKUP_PASSWORD = "test-backup-password-8471"
 WRITER = Actor.system_actor("writer")
@@ -90,7 +88,7 @@ def seed_practice(runtime: Runtime, patients: int = 3) -> SeededPractice:
     for n in range(patients):
         pid = f"bk-patient-{n}"
         family, mrn = f"Zyxwaldtorp{n}", f"MRN-88317{n}4"
-        patient = minimal(
+        patient = fhir_resource(
             "Patient",
             pid,
             name=[{"family": family, "given": ["Perpetua"]}],
@@ -99,7 +97,7 @@ def seed_practice(runtime: Runtime, patients: int = 3) -> SeededPractice:
         )
         create_resource(runtime, WRITER, patient)
         value = f"Glycated haemoglobin {71 + n}.3 mmol/mol marker{n}q"
-        create_resource(runtime, WRITER, minimal("Observation", pid, valueString=value))
+        create_resource(runtime, WRITER, fhir_resource("Observation", pid, valueString=value))
         ids.append(pid)
         secrets += [family, mrn, value, "Perpetua", f"+44 20 7946 31{n}8"]
     return SeededPractice(ids, token, secrets)
@@ -110,7 +108,7 @@ def add_documents(runtime: Runtime, count: int, size: int = 96_000) -> None:
     for _ in range(count):
         data = base64.b64encode(secrets.token_bytes(size)).decode()
         attachment = {"contentType": "application/octet-stream", "data": data}
-        document = minimal(
+        document = fhir_resource(
             "DocumentReference", "bk-patient-0", content=[{"attachment": attachment}]
         )
         create_resource(runtime, WRITER, document)
@@ -153,13 +151,9 @@ def empty_database(is_postgres: bool) -> Iterator[str | None]:
     if not is_postgres:
         yield None
         return
-    assert POSTGRES_URL
-    name = f"cw_restored_{uuid.uuid4().hex[:10]}"
-    _pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_admin_url(name)
-    finally:
-        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert postgres.POSTGRES_URL
+    with postgres.empty_database("cw_restored") as url:
+        yield url
 
 
 def repository_files(repo: Path) -> bytes:

@@ -11,12 +11,12 @@ from carewall.records import Actor, Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.signin import post, signed_in
 
 
 def _reader(runtime: Runtime) -> None:
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "px"))
+    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "px"))
     make_user(runtime, "nurse@clinic.example", "clinician")
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, "nurse@clinic.example")
@@ -46,7 +46,7 @@ def test_report_lists_accesses_and_downloads_csv(runtime: Runtime, role: str) ->
 
 @pytest.mark.parametrize("role", ["clinician", "patient"])
 def test_report_refused_to_other_roles(runtime: Runtime, role: str) -> None:
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "py"))
+    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "py"))
     person = make_user(
         runtime, f"{role}@c.example", role, patient_id="py" if role == "patient" else None
     )

@@ -16,19 +16,16 @@ from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, policy, queries
 from carewall.identity.queries import UserOverview
 from carewall.registry import create_app
-from tests.functional.helpers import (
-    ADMIN_EMAIL,
-    PASSWORD,
-    Inbox,
-    activate_user,
-    clock_moved,
-    code_now,
-    csrf_token,
-    log_in,
+from tests.support.clock import clock_moved
+from tests.support.factories import ADMIN_EMAIL, PASSWORD, make_user
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import (
+    csrf,
+    password_step,
     post_form,
     sign_in_admin,
     sign_in_user,
-    smtp_inbox,
+    totp_code,
 )
 
 NURSE = "nurse@example.org"
@@ -70,7 +67,7 @@ def _admin_ref(runtime: Runtime) -> str:
 def test_admin_sees_every_user_with_mfa_status(
     admin: TestClient, admin_secret: str, runtime: Runtime
 ) -> None:
-    activate_user(runtime, NURSE, "clinician")
+    make_user(runtime, NURSE, "clinician")
     page = admin.get("/admin/users")
     assert page.status_code == 200
     own = _row(page.text, ADMIN_EMAIL)
@@ -123,7 +120,7 @@ def test_invite_link_works_once(admin: TestClient, admin_secret: str, app: FastA
         assert invitee.get(path).status_code == 200
         accepted = invitee.post(
             path,
-            data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": csrf_token(invitee)},
+            data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": csrf(invitee)},
             follow_redirects=False,
         )
         assert accepted.headers["location"] == "/account/enroll"
@@ -176,7 +173,7 @@ def test_reset_mfa_sends_the_user_back_to_enrolment(
         user_id = _overview(runtime, NURSE).id
         assert post_form(admin, f"/admin/users/{user_id}/reset-mfa").status_code == 303
         assert nurse.get("/account/security", follow_redirects=False).status_code == 303
-        assert log_in(nurse, NURSE) == "/account/enroll"
+        assert password_step(nurse, NURSE) == "/account/enroll"
     after = _overview(runtime, NURSE)
     assert (after.totp, after.passkeys, after.recovery_left) == (0, 0, 0)
     with runtime.db.sessions() as session:
@@ -211,7 +208,7 @@ def test_policy_change_is_audited_and_warns(
     keep = ["admin", "front_desk", "billing", "auditor"]  # clinician unticked, patient unchanged
     response = admin.post(
         "/admin/policy",
-        data={"required": keep, "csrf_token": csrf_token(admin)},
+        data={"required": keep, "csrf_token": csrf(admin)},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/admin/policy"
@@ -229,7 +226,7 @@ def test_policy_change_is_audited_and_warns(
 def test_changes_need_a_recent_second_factor(
     admin: TestClient, admin_secret: str, runtime: Runtime
 ) -> None:
-    user_id = activate_user(runtime, NURSE, "clinician")
+    user_id = make_user(runtime, NURSE, "clinician").id
     with clock_moved(minutes=6):
         assert admin.get("/admin/users").status_code == 200  # reading needs no step-up
         refused = post_form(admin, f"/admin/users/{user_id}/disable")
@@ -238,7 +235,7 @@ def test_changes_need_a_recent_second_factor(
         assert _overview(runtime, NURSE).status == "active"
         resume = refused.headers["location"].split("next=", 1)[1]
         confirmed = post_form(
-            admin, "/account/reauth", {"code": code_now(admin_secret), "next": resume}
+            admin, "/account/reauth", {"code": totp_code(admin_secret), "next": resume}
         )
         assert confirmed.headers["location"] == resume
         page = admin.get(resume).text  # the kept form, submitted again by the page's script

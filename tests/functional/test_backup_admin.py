@@ -20,7 +20,6 @@ from carewall.demo.backup_seed import BACKUP_SEEDER
 from carewall.identity import accounts
 from carewall.jobs import failing_jobs, run_now, run_pending
 from carewall.registry import create_app, evidence_providers, job_registry
-from tests.conftest import FrozenClock
 from tests.functional.backup_helpers import (
     add_documents,
     backup_runtime,
@@ -28,14 +27,10 @@ from tests.functional.backup_helpers import (
     cli_env,
     seed_practice,
 )
-from tests.functional.helpers import (
-    ADMIN_EMAIL,
-    PASSWORD,
-    TEST_ORIGIN,
-    post_form,
-    sign_in_admin,
-    smtp_inbox,
-)
+from tests.support.clock import FrozenClock
+from tests.support.factories import ADMIN_EMAIL, CLI, PASSWORD
+from tests.support.mail import smtp_inbox
+from tests.support.signin import post_form, sign_in_admin
 
 QUIET: dict[str, object] = {  # no scheduled backup, check or drill: the test decides what runs
     "jobs_in_process": False,
@@ -186,7 +181,7 @@ def test_a_missed_backup_fails_the_health_check_and_mails_once(
             "smtp_starttls": False,
         }
         live = backup_runtime(runtime, tmp_path / "repo", **QUIET, **mail)
-        accounts.create_admin(live, ADMIN_EMAIL, PASSWORD, TEST_ORIGIN)
+        accounts.create_admin(live, ADMIN_EMAIL, PASSWORD, CLI)
         init_repository(live, Caller.cli())
         create_backup(live, Caller.cli(), trigger="cli")
         registry = job_registry()

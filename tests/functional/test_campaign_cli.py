@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.campaign_helpers import BASE_URL, simulations, tracked_paths
-from tests.functional.helpers import Inbox, smtp_inbox
+from tests.support.mail import Inbox, smtp_inbox
 
 STAFF = """email,name,department,role,manager,start_date
 dee.ng@clinic.example,Dee Ng,Front desk,Receptionist,,2022-01-10

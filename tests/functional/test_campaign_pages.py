@@ -14,11 +14,12 @@ from carewall.core.runtime import Runtime
 from carewall.demo.identity_seed import STAFF
 from carewall.registry import create_app, seed_demo
 from carewall.training import modules
-from tests.conftest import FrozenClock
 from tests.functional.campaign_helpers import mailing_settings, practice, run_jobs, simulations
-from tests.functional.helpers import Inbox, smtp_inbox
-from tests.functional.signin_helpers import Person, csrf, make_admin, make_user, signed_in
-from tests.functional.signin_helpers import post as follow_post
+from tests.support.clock import FrozenClock
+from tests.support.factories import Person, make_admin, make_user
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import csrf, signed_in
+from tests.support.signin import post as follow_post
 
 
 @pytest.fixture

@@ -17,16 +17,9 @@ from carewall.core.runtime import Runtime
 from carewall.identity import queries
 from carewall.identity.queries import UserOverview
 from carewall.registry import create_app
-from tests.functional.helpers import (
-    ADMIN_EMAIL,
-    PASSWORD,
-    Inbox,
-    activate_user,
-    log_in,
-    sign_in_admin,
-    sign_in_user,
-    smtp_inbox,
-)
+from tests.support.factories import ADMIN_EMAIL, PASSWORD, make_user
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import password_step, sign_in_admin, sign_in_user
 
 NURSE = "nurse@example.org"
 
@@ -62,7 +55,7 @@ def test_init_creates_the_first_admin_from_stdin(
     assert result.returncode == 0, result.stderr
     assert "Administrator created: admin@example.org" in result.stdout
     assert "second factor" in result.stdout
-    assert log_in(web, ADMIN_EMAIL) == "/account/enroll"  # MFA set-up comes first
+    assert password_step(web, ADMIN_EMAIL) == "/account/enroll"  # MFA set-up comes first
     again = carewall(cli_env, "init", "--admin-email", ADMIN_EMAIL, stdin=f"{PASSWORD}\n")
     assert again.returncode == 1
     assert "already exists" in again.stderr
@@ -115,7 +108,7 @@ def test_user_list_shows_mfa_status(
     cli_env: dict[str, str], runtime: Runtime, web: TestClient
 ) -> None:
     sign_in_admin(web, runtime)
-    activate_user(runtime, NURSE, "clinician")
+    make_user(runtime, NURSE, "clinician")
     table = carewall(cli_env, "user", "list")
     assert table.returncode == 0, table.stderr
     admin_line = next(line for line in table.stdout.splitlines() if ADMIN_EMAIL in line)
@@ -133,7 +126,7 @@ def test_user_list_shows_mfa_status(
 def test_user_token_acts_with_its_owners_role(
     cli_env: dict[str, str], runtime: Runtime, web: TestClient
 ) -> None:
-    activate_user(runtime, NURSE, "clinician")
+    make_user(runtime, NURSE, "clinician")
     result = carewall(cli_env, "user", "token", NURSE, "--scope", "api:read", "--expires-days", "7")
     assert result.returncode == 0, result.stderr
     [token] = result.stdout.split()
@@ -158,7 +151,7 @@ def test_disable_enable_and_reset_mfa(
     after = _overview(runtime, NURSE)
     assert (after.totp, after.recovery_left) == (0, 0)
     assert web.get("/account/security", follow_redirects=False).status_code == 303
-    assert log_in(web, NURSE) == "/account/enroll"
+    assert password_step(web, NURSE) == "/account/enroll"
     assert carewall(cli_env, "user", "disable", NURSE).returncode == 0
     assert _overview(runtime, NURSE).status == "disabled"
     assert carewall(cli_env, "user", "enable", NURSE).returncode == 0
@@ -174,7 +167,7 @@ def test_disable_enable_and_reset_mfa(
 def test_unknown_email_and_bad_scope_are_clear_errors(
     cli_env: dict[str, str], runtime: Runtime
 ) -> None:
-    activate_user(runtime, NURSE, "clinician")
+    make_user(runtime, NURSE, "clinician")
     cases = [
         (("disable", "ghost@example.org"), "No user with the email address 'ghost@example.org'"),
         (("token", NURSE, "--scope", "root"), "Unknown or missing scopes ['root']"),

@@ -37,9 +37,8 @@ from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.tags import RecordsTag
-from tests.browser.conftest import free_port
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.server import free_port
 
 FHIR_JSON = "application/fhir+json"
 PATIENT_ID = "crash-patient"
@@ -144,7 +143,7 @@ class Ledger:
 
 def observation(marker: str, logical_id: str | None = None) -> dict[str, Any]:
     """An Observation of the test patient whose value says which write it was."""
-    body = minimal("Observation", PATIENT_ID, valueString=marker)
+    body = fhir_resource("Observation", PATIENT_ID, valueString=marker)
     if logical_id is None:
         del body["id"]
     else:
@@ -241,7 +240,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         assert user_id is not None
         scopes = ["fhir:read", "fhir:write"]
         secret, _ = apitokens.create_token(runtime, user_id, "crash test", scopes, CLI)
-        create_resource(runtime, Actor.system_actor("test"), minimal("Patient", PATIENT_ID))
+        create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", PATIENT_ID))
     finally:
         runtime.close()
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}

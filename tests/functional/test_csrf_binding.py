@@ -21,16 +21,8 @@ from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from carewall.web.csrf import COOKIE as CSRF_COOKIE
-from tests.functional.helpers import activate_user
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import (
-    csrf,
-    login,
-    make_admin,
-    make_user,
-    post,
-    signed_in,
-)
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.signin import csrf, login, post, signed_in
 
 NURSE = "nurse@clinic.example"
 
@@ -79,7 +71,7 @@ FORGED_HEADERS = [
 def test_a_forged_admin_form_is_refused_whatever_headers_it_adds(
     admin: TestClient, runtime: Runtime, headers: dict[str, str]
 ) -> None:
-    nurse_id = activate_user(runtime, NURSE, "clinician")
+    nurse_id = make_user(runtime, NURSE, "clinician").id
     before = _csrf_refusals(runtime)
     body = "" if headers.get("Content-Type") else None
     response = admin.post(
@@ -98,12 +90,12 @@ def test_a_session_cannot_write_fhir_behind_an_empty_or_foreign_authorization_he
     runtime: Runtime, authorization: str
 ) -> None:
     clinician = make_user(runtime, "clin@clinic.example", "clinician")
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
     with TestClient(create_app(runtime)) as browser:
         signed_in(browser, runtime, clinician)
         response = browser.post(
             "/fhir/Observation",
-            json=minimal("Observation", "p1"),
+            json=fhir_resource("Observation", "p1"),
             headers={"Authorization": authorization, "Content-Type": "application/fhir+json"},
         )
         assert response.status_code in {401, 403}, response.text
@@ -122,7 +114,7 @@ def test_logout_cannot_be_forged_with_an_authorization_header(admin: TestClient)
 def test_a_token_from_another_session_is_refused(admin: TestClient, runtime: Runtime) -> None:
     """Cookie tossing: the attacker plants their own CSRF cookie and token in the victim's
     browser. The token is bound to the attacker's session, so it fails in the victim's."""
-    nurse_id = activate_user(runtime, NURSE, "clinician")
+    nurse_id = make_user(runtime, NURSE, "clinician").id
     attacker = make_user(runtime, "mallory@clinic.example", "clinician")
     with TestClient(admin.app) as evil:
         signed_in(evil, runtime, attacker)
@@ -138,7 +130,7 @@ def test_a_token_from_another_session_is_refused(admin: TestClient, runtime: Run
 def test_an_anonymous_token_planted_in_the_browser_is_refused(
     admin: TestClient, runtime: Runtime
 ) -> None:
-    nurse_id = activate_user(runtime, NURSE, "clinician")
+    nurse_id = make_user(runtime, NURSE, "clinician").id
     with TestClient(admin.app) as evil:
         token, secret = csrf(evil), evil.cookies[CSRF_COOKIE]
     plant_cookie(admin, CSRF_COOKIE, secret)
@@ -151,7 +143,7 @@ def test_an_anonymous_token_planted_in_the_browser_is_refused(
 
 def test_a_token_from_before_sign_in_is_refused_after_it(runtime: Runtime) -> None:
     admin = make_admin(runtime)
-    nurse_id = activate_user(runtime, NURSE, "clinician")
+    nurse_id = make_user(runtime, NURSE, "clinician").id
     with TestClient(create_app(runtime)) as browser:
         before = csrf(browser)
         signed_in(browser, runtime, admin)
@@ -171,7 +163,7 @@ def test_a_token_from_a_signed_out_session_sends_the_browser_to_sign_in(
     """After sign-out (or automatic logoff) an old page's form leads to sign-in, unaudited
     as an attack, and changes nothing."""
     admin = make_admin(runtime)
-    nurse_id = activate_user(runtime, NURSE, "clinician")
+    nurse_id = make_user(runtime, NURSE, "clinician").id
     with TestClient(create_app(runtime)) as browser:
         signed_in(browser, runtime, admin)
         token = csrf(browser)

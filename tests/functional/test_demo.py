@@ -9,7 +9,7 @@ from carewall.core.runtime import Runtime
 from carewall.demo.identity_seed import STAFF
 from carewall.identity.models import User
 from carewall.registry import create_app, seed_demo
-from tests.functional.signin_helpers import login
+from tests.support.signin import login
 
 
 def user_count(runtime: Runtime) -> int:

@@ -22,8 +22,8 @@ from carewall.records.access import get_record_for
 from carewall.records.importer import import_file
 from carewall.registry import create_app
 from carewall.web.fhir.inputs import max_body_bytes
-from tests.functional.records_helpers import assert_absent_from_vault, minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.fhir import assert_absent_from_vault
 
 FHIR_JSON = "application/fhir+json"
 SMALL = 64 * 1024
@@ -40,7 +40,9 @@ def _doctor(runtime: Runtime) -> dict[str, str]:
 
 def _document(patient_id: str, data: bytes, **attachment: Any) -> dict[str, Any]:
     content = {"contentType": "application/pdf", "data": base64.b64encode(data).decode()}
-    return minimal("DocumentReference", patient_id, content=[{"attachment": content | attachment}])
+    return fhir_resource(
+        "DocumentReference", patient_id, content=[{"attachment": content | attachment}]
+    )
 
 
 def _issue(response: Any, status: int) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def test_documents_up_to_the_limit_are_stored_encrypted_and_bigger_refused(small
     data = os.urandom(SMALL)
     with TestClient(create_app(small)) as api:
         headers = _doctor(small)
-        api.post("/fhir/Patient", json=minimal("Patient", "pa"), headers=headers)
+        api.post("/fhir/Patient", json=fhir_resource("Patient", "pa"), headers=headers)
         exact = _document(
             "pa",
             data,
@@ -85,7 +87,7 @@ def test_documents_up_to_the_limit_are_stored_encrypted_and_bigger_refused(small
         assert issue["code"] == "too-long"
         assert issue["expression"] == ["DocumentReference.content[0].attachment.data"]
 
-        report = minimal(
+        report = fhir_resource(
             "DiagnosticReport", "pa", presentedForm=[{"data": base64.b64encode(data * 2).decode()}]
         )
         issue = _issue(api.post("/fhir/DiagnosticReport", json=report, headers=headers), 413)
@@ -116,7 +118,7 @@ def test_the_body_limit_fits_a_largest_attachment_and_no_more(runtime: Runtime) 
 
 
 def test_import_reports_an_oversized_attachment_as_invalid(small: Runtime, tmp_path: Path) -> None:
-    patient = minimal("Patient", "pi")
+    patient = fhir_resource("Patient", "pi")
     document = _document("pi", b"x" * (SMALL + 1))
     path = _bundle(tmp_path, [patient, document])
     report = import_file(small, Actor.system_actor(), path)
@@ -126,7 +128,7 @@ def test_import_reports_an_oversized_attachment_as_invalid(small: Runtime, tmp_p
 
 
 def test_cli_import_uses_the_configured_limit(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    path = _bundle(tmp_path, [minimal("Patient", "pc"), _document("pc", b"y" * 4096)])
+    path = _bundle(tmp_path, [fhir_resource("Patient", "pc"), _document("pc", b"y" * 4096)])
     run = [sys.executable, "-m", "carewall", "records", "import", str(path)]
     env = {**cli_env, "CAREWALL_MAX_ATTACHMENT_BYTES": "2048"}
     refused = subprocess.run(run, env=env, capture_output=True, text=True, check=False)

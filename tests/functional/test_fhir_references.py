@@ -23,8 +23,8 @@ from carewall.records import Actor
 from carewall.records.importer import import_file
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
-from tests.functional.fhir_helpers import outcome, token_for
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource, token_for
+from tests.support.fhir import outcome
 
 SYSTEM = Actor.system_actor("test")
 MARK = {"coding": [{"system": "http://loinc.org", "code": "VIP-SECRET-1"}]}
@@ -90,7 +90,7 @@ def _found_by_code(api: TestClient, headers: dict[str, str]) -> list[str]:
 def test_no_spelling_of_a_restricted_patient_escapes_the_restriction(
     runtime: Runtime, api: TestClient, form: str
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     writer = token_for(runtime, "one@clinic.example", Role.CLINICIAN)
     reader = token_for(runtime, "two@clinic.example", Role.CLINICIAN)
@@ -111,7 +111,7 @@ def test_no_spelling_of_a_restricted_patient_escapes_the_restriction(
 def test_unambiguous_spellings_are_stored_canonical_and_found_by_the_patient(
     runtime: Runtime, api: TestClient, form: str
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
     written = api.post(
@@ -130,7 +130,7 @@ def test_unambiguous_spellings_are_stored_canonical_and_found_by_the_patient(
 def test_another_servers_url_is_external_and_not_the_local_patient(
     runtime: Runtime, api: TestClient
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
     external = "https://hospital.example/fhir/Patient/p-1"
@@ -142,8 +142,8 @@ def test_another_servers_url_is_external_and_not_the_local_patient(
 
 
 def test_ids_are_case_sensitive_and_never_folded(runtime: Runtime, api: TestClient) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "abc"))
-    create_resource(runtime, SYSTEM, minimal("Patient", "ABC"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "abc"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "ABC"))
     restrict_compartment(runtime, SYSTEM, "ABC", "vip")
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     fine = api.post("/fhir/Observation", json=_observation("Patient/abc"), headers=doctor)
@@ -176,7 +176,7 @@ def _with_reference(resource_type: str, fields: dict[str, Any], ref: str) -> dic
             return [ref_of(item) for item in value]
         return {key: ref_of(item) for key, item in value.items()}
 
-    body = minimal(resource_type, "other")
+    body = fhir_resource(resource_type, "other")
     body.pop("id")
     return {**body, **{name: ref_of(value) for name, value in fields.items()}}
 
@@ -185,7 +185,7 @@ def _with_reference(resource_type: str, fields: dict[str, Any], ref: str) -> dic
 def test_every_compartment_field_follows_the_same_rule(
     runtime: Runtime, api: TestClient, resource_type: str, fields: dict[str, Any]
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     writer = {**token_for(runtime, "sys@clinic.example", Role.CLINICIAN)}
     billing = token_for(runtime, "bill@clinic.example", Role.BILLING)
@@ -216,11 +216,11 @@ def test_a_contained_resource_cannot_carry_a_second_patient(
 def test_updates_transactions_and_batches_follow_the_same_rule(
     runtime: Runtime, api: TestClient
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
-    obs = minimal("Observation", "p-1")
+    obs = fhir_resource("Observation", "p-1")
     create_resource(runtime, SYSTEM, obs)
     moved = {**obs, "subject": {"reference": " Patient/vip"}}
     outcome(api.put(f"/fhir/Observation/{obs['id']}", json=moved, headers=doctor), 403)
@@ -260,7 +260,7 @@ def test_updates_transactions_and_batches_follow_the_same_rule(
 def test_the_importer_normalises_and_refuses_alike(runtime: Runtime, tmp_path: Path) -> None:
     def bundle_file(name: str, reference: str) -> Path:
         entries = [
-            {"fullUrl": "urn:uuid:p", "resource": minimal("Patient", "imp-1")},
+            {"fullUrl": "urn:uuid:p", "resource": fhir_resource("Patient", "imp-1")},
             {"resource": {**_observation(reference), "id": f"{name}-obs"}},
         ]
         path = tmp_path / f"{name}.json"

@@ -17,9 +17,9 @@ from carewall.identity import Role
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.fhir_helpers import outcome, token_for
-from tests.functional.helpers import csrf_token, sign_in_user
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource, token_for
+from tests.support.fhir import outcome
+from tests.support.signin import csrf, sign_in_user
 
 SYSTEM = Actor.system_actor("test")
 SEARCH = "/fhir/Patient/_search"
@@ -33,8 +33,8 @@ def api(runtime: Runtime) -> Iterator[TestClient]:
 
 @pytest.fixture
 def desk(runtime: Runtime) -> dict[str, str]:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-s", name=[{"family": "Müller"}]))
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-other"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-s", name=[{"family": "Müller"}]))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-other"))
     return token_for(runtime, "desk@clinic.example", Role.FRONT_DESK)
 
 
@@ -99,7 +99,7 @@ def test_a_browser_session_form_with_its_csrf_token_is_honoured(
 ) -> None:
     sign_in_user(api, runtime, "front@clinic.example", "front_desk")
     accept = {"Accept": "application/fhir+json"}
-    form = {"family": "muller", "csrf_token": csrf_token(api)}
+    form = {"family": "muller", "csrf_token": csrf(api)}
     found = api.post(SEARCH, data=form, headers=accept)
     assert found.status_code == 200, found.text
     assert _ids(found.json()) == ["p-s"]

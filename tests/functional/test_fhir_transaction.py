@@ -20,8 +20,8 @@ from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.records_helpers import minimal
-from tests.functional.test_fhir_api import FHIR_JSON, SYSTEM, bearer, outcome, seed
+from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
+from tests.support.fhir import outcome
 
 PATIENT_URL = "urn:uuid:7f0d4e2a-1c55-4a3b-9f1e-2d6a1b0c9e11"
 SECRET_NAME = "Quillfeather"
@@ -59,7 +59,7 @@ def call(method: str, url: str) -> dict[str, Any]:
 
 
 def new_patient(**extra: Any) -> dict[str, Any]:
-    return minimal(
+    return fhir_resource(
         "Patient",
         "assigned-by-server",
         name=[{"family": SECRET_NAME, "given": ["Ada"]}],
@@ -69,7 +69,7 @@ def new_patient(**extra: Any) -> dict[str, Any]:
 
 
 def observation_of(patient_ref: str, **extra: Any) -> dict[str, Any]:
-    resource = minimal("Observation", "unused", **extra)
+    resource = fhir_resource("Observation", "unused", **extra)
     return {**resource, "subject": {"reference": patient_ref}}
 
 
@@ -255,12 +255,12 @@ def test_an_entry_the_role_may_not_write_refuses_everything(
 
 def test_if_match_guards_each_update(runtime: Runtime, api: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    current = minimal("Observation", "p-a", id="obs-1")
+    current = fhir_resource("Observation", "p-a", id="obs-1")
     create_resource(runtime, SYSTEM, current)
 
     stale = bundle(
         "transaction",
-        put(minimal("Patient", "p-new")),
+        put(fhir_resource("Patient", "p-new")),
         put({**current, "status": "amended"}, ifMatch='W/"7"'),
     )
     body = outcome(send(api, stale, doctor), 412, "conflict")
@@ -272,7 +272,7 @@ def test_if_match_guards_each_update(runtime: Runtime, api: TestClient) -> None:
 
     fresh = bundle(
         "transaction",
-        put(minimal("Patient", "p-new")),
+        put(fhir_resource("Patient", "p-new")),
         put({**current, "status": "amended"}, ifMatch='W/"1"'),
     )
     entries = answered(send(api, fresh, doctor), "transaction")
@@ -283,15 +283,15 @@ def test_if_match_guards_each_update(runtime: Runtime, api: TestClient) -> None:
 
 
 def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, api: TestClient) -> None:
-    ids = seed(runtime, "p-a", ("Patient", "Observation"))
+    ids = make_resources(runtime, "p-a", ("Patient", "Observation"))
     doctor = bearer(runtime, Role.CLINICIAN)
     request = bundle(
         "batch",
-        post(minimal("Observation", "p-a")),
-        post({**minimal("Observation", "p-a"), "issued": "sometime"}),
+        post(fhir_resource("Observation", "p-a")),
+        post({**fhir_resource("Observation", "p-a"), "issued": "sometime"}),
         call("GET", "Patient/no-such-patient"),
         call("DELETE", f"Observation/{ids['Observation']}"),
-        post(minimal("Claim", "p-a")),  # clinicians do not write financial records
+        post(fhir_resource("Claim", "p-a")),  # clinicians do not write financial records
         call("GET", f"Patient/{ids['Patient']}"),
     )
     entries = answered(send(api, request, doctor), "batch")
@@ -321,8 +321,8 @@ def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, api: TestClient
 
 
 def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
-    ids = seed(runtime, "p-a", ("Patient", "Observation", "Encounter"))
-    seed(runtime, "p-a", ("Observation",))
+    ids = make_resources(runtime, "p-a", ("Patient", "Observation", "Encounter"))
+    make_resources(runtime, "p-a", ("Observation",))
     doctor = bearer(runtime, Role.CLINICIAN)
     request = bundle(
         "batch",
@@ -358,8 +358,8 @@ def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
 def test_a_patient_reaches_only_their_own_record_through_a_batch(
     runtime: Runtime, api: TestClient
 ) -> None:
-    mine = seed(runtime, "p-a", ("Patient", "Observation"))
-    theirs = seed(runtime, "p-b", ("Patient", "Observation"))
+    mine = make_resources(runtime, "p-a", ("Patient", "Observation"))
+    theirs = make_resources(runtime, "p-b", ("Patient", "Observation"))
     alice = bearer(runtime, Role.PATIENT, patient_id="p-a")
     request = bundle(
         "batch",
@@ -368,7 +368,7 @@ def test_a_patient_reaches_only_their_own_record_through_a_batch(
         call("GET", "Patient/p-b"),
         call("GET", "Observation?patient=p-b"),
         call("GET", f"Observation?_id={theirs['Observation']}"),
-        put(minimal("Observation", "p-b", id=theirs["Observation"])),
+        put(fhir_resource("Observation", "p-b", id=theirs["Observation"])),
     )
     entries = answered(send(api, request, alice), "batch")
     assert statuses(entries)[:3] == ["200 OK", "404 Not Found", "404 Not Found"]
@@ -410,7 +410,7 @@ def test_conditional_create_finds_what_exists(runtime: Runtime, api: TestClient)
     found = api.get(f"/fhir/Observation?patient={patient_id}", headers=doctor).json()
     assert found["total"] == 2, "the second observation refers to the patient found"
 
-    create_resource(runtime, SYSTEM, minimal("Patient", "twin", identifier=mrn))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "twin", identifier=mrn))
     twin = send(
         api, bundle("batch", post(new_patient(), ifNoneExist="identifier=urn:mrn|M-1")), doctor
     )
@@ -433,7 +433,7 @@ def test_post_to_the_base_without_a_slash(runtime: Runtime, api: TestClient) -> 
 
 
 def test_a_write_only_token_cannot_read_through_a_bundle(runtime: Runtime, api: TestClient) -> None:
-    seed(runtime, "p-a", ("Patient",))
+    make_resources(runtime, "p-a", ("Patient",))
     writer = bearer(runtime, Role.CLINICIAN, scopes=("fhir:write",))
     body = outcome(send(api, bundle("batch", call("GET", "Patient/p-a")), writer), 403, "forbidden")
     assert "fhir:read" in body["issue"][0]["diagnostics"]
@@ -447,9 +447,9 @@ def test_a_write_only_token_cannot_read_through_a_bundle(runtime: Runtime, api: 
 @pytest.mark.parametrize(
     ("body", "expression"),
     [
-        (minimal("Patient", "p"), "resourceType"),
+        (fhir_resource("Patient", "p"), "resourceType"),
         ({"resourceType": "Bundle", "type": "collection", "entry": []}, "Bundle.type"),
-        (bundle("batch", {"resource": minimal("Patient", "p")}), "Bundle.entry[0].request"),
+        (bundle("batch", {"resource": fhir_resource("Patient", "p")}), "Bundle.entry[0].request"),
         (bundle("batch", call("PATCH", "Patient/p")), "Bundle.entry[0].request.method"),
         (bundle("batch", call("HEAD", "Patient/p")), "Bundle.entry[0].request.method"),
         (
@@ -491,7 +491,10 @@ def test_a_write_only_token_cannot_read_through_a_bundle(runtime: Runtime, api: 
         (
             bundle(
                 "batch",
-                {**put(minimal("Patient", "p")), "request": {"method": "PUT", "url": "Patient/q"}},
+                {
+                    **put(fhir_resource("Patient", "p")),
+                    "request": {"method": "PUT", "url": "Patient/q"},
+                },
             ),
             "Bundle.entry[0].resource.id",
         ),

@@ -20,8 +20,9 @@ from carewall.records import Actor, RecordsTag
 from carewall.records.accounting import access_events
 from carewall.records.services import create_resource, restrict_compartment, update_resource
 from carewall.registry import create_app
-from tests.functional.fhir_helpers import audit_about, outcome, token_for
-from tests.functional.records_helpers import minimal
+from tests.support.audit import audit_about
+from tests.support.factories import fhir_resource, token_for
+from tests.support.fhir import outcome
 
 SYSTEM = Actor.system_actor("test")
 SECRET_CODE = {"coding": [{"system": "http://loinc.org", "code": "B-ONLY-75325-1"}]}
@@ -35,12 +36,12 @@ def api(runtime: Runtime) -> Iterator[TestClient]:
 
 def _patients(runtime: Runtime, *ids: str) -> None:
     for pid in ids:
-        create_resource(runtime, SYSTEM, minimal("Patient", pid))
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", pid))
 
 
 def _moved_observation(api: TestClient, doctor: dict[str, str], first: str, then: str) -> str:
     """A clinician records an Observation for `first`, then re-points it at `then`."""
-    body = minimal("Observation", first, code=SECRET_CODE, valueString="only about B")
+    body = fhir_resource("Observation", first, code=SECRET_CODE, valueString="only about B")
     created = api.post("/fhir/Observation", json=body, headers=doctor)
     assert created.status_code == 201, created.text
     obs: dict[str, Any] = created.json()
@@ -94,7 +95,7 @@ def test_history_answers_like_a_read_when_no_version_is_visible(
     runtime: Runtime, api: TestClient
 ) -> None:
     _patients(runtime, "pat-a", "pat-b")
-    obs = minimal("Observation", "pat-b")
+    obs = fhir_resource("Observation", "pat-b")
     create_resource(runtime, SYSTEM, obs)
     update_resource(runtime, SYSTEM, {**obs, "status": "amended"})
     alice = token_for(runtime, "a@example.org", Role.PATIENT, patient_id="pat-a")
@@ -110,9 +111,11 @@ def test_an_old_version_of_a_restricted_record_needs_break_glass(
 ) -> None:
     _patients(runtime, "vip", "plain")
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
-    obs = minimal("Observation", "vip", code=SECRET_CODE)
+    obs = fhir_resource("Observation", "vip", code=SECRET_CODE)
     create_resource(runtime, SYSTEM, obs)  # v1: the VIP's result
-    update_resource(runtime, SYSTEM, minimal("Observation", "plain", id=obs["id"]))  # v2: moved
+    update_resource(
+        runtime, SYSTEM, fhir_resource("Observation", "plain", id=obs["id"])
+    )  # v2: moved
     nurse = token_for(runtime, "nurse@clinic.example", Role.CLINICIAN)
 
     assert api.get(f"/fhir/Observation/{obs['id']}", headers=nurse).status_code == 200
@@ -125,7 +128,7 @@ def test_an_old_version_of_a_restricted_record_needs_break_glass(
     assert "B-ONLY" not in history.text
 
     # Never moved: nothing to show, so the answer is the refused read's.
-    kept = minimal("Observation", "vip")
+    kept = fhir_resource("Observation", "vip")
     create_resource(runtime, SYSTEM, kept)
     read = outcome(api.get(f"/fhir/Observation/{kept['id']}", headers=nurse), 403, "forbidden")
     whole = api.get(f"/fhir/Observation/{kept['id']}/_history", headers=nurse)
@@ -169,7 +172,7 @@ def test_a_version_read_is_audited_under_that_versions_patient(
 
 def test_a_deletion_is_filed_under_the_patient(runtime: Runtime, api: TestClient) -> None:
     _patients(runtime, "pat-a")
-    obs = minimal("Observation", "pat-a")
+    obs = fhir_resource("Observation", "pat-a")
     create_resource(runtime, SYSTEM, obs)
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     assert api.delete(f"/fhir/Observation/{obs['id']}", headers=doctor).status_code == 200
@@ -183,14 +186,14 @@ def test_a_refused_look_at_a_restricted_record_is_filed_under_its_patient(
 ) -> None:
     _patients(runtime, "vip")
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
-    obs = minimal("Observation", "vip")
+    obs = fhir_resource("Observation", "vip")
     create_resource(runtime, SYSTEM, obs)
     nurse = token_for(runtime, "nurse@clinic.example", Role.CLINICIAN)
     for path in ("", "/_history", "/_history/1"):
         outcome(api.get(f"/fhir/Observation/{obs['id']}{path}", headers=nurse), 403)
     changed = {**obs, "status": "amended"}
     outcome(api.put(f"/fhir/Observation/{obs['id']}", json=changed, headers=nurse), 403)
-    added = minimal("Observation", "vip")
+    added = fhir_resource("Observation", "vip")
     added.pop("id")
     outcome(api.post("/fhir/Observation", json=added, headers=nurse), 403)
     refused = audit_about(runtime, "Patient/vip", [RecordsTag.ACCESS_DENIED])

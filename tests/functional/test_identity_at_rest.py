@@ -15,7 +15,8 @@ from carewall.identity import accounts, apitokens
 from carewall.identity.queries import user_id_for_email
 from carewall.registry import create_app
 from carewall.web.auth import SESSION_COOKIE
-from tests.functional.signin_helpers import CLI, PASSWORD, make_user, signed_in
+from tests.support.factories import CLI, PASSWORD, make_user
+from tests.support.signin import signed_in
 
 TABLES = ("users", "invites", "web_sessions", "totp_devices", "recovery_codes", "api_tokens")
 

@@ -22,8 +22,9 @@ from carewall.identity.models import WebSession
 from carewall.identity.signin import end_expired_sessions
 from carewall.registry import create_app
 from carewall.web.auth import SESSION_COOKIE
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import csrf, make_admin, make_user, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import csrf, signed_in
 
 IDLE = 15  # minutes, the staff default
 

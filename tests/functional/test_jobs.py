@@ -33,8 +33,8 @@ from carewall.jobs import (
 from carewall.jobs.models import JobTask
 from carewall.jobs.services import _claim_job, _claim_task
 from carewall.registry import create_app, job_registry
-from tests.conftest import FrozenClock
-from tests.functional.helpers import sign_in_admin
+from tests.support.clock import FrozenClock
+from tests.support.signin import sign_in_admin
 
 
 class Counter:

@@ -26,8 +26,9 @@ from carewall.identity import accounts
 from carewall.registry import create_app
 from carewall.web.openapi import api_routes
 from carewall.web.security import REDACTED, SECRET_PATH_PARAMS, redact_path
-from tests.browser.conftest import start_server
-from tests.functional.signin_helpers import CLI, PASSWORD, csrf
+from tests.support.factories import CLI, PASSWORD
+from tests.support.server import start_server
+from tests.support.signin import csrf
 
 # Every path parameter the application has, with why its value may be logged.
 # A new parameter must be added here or to `SECRET_PATH_PARAMS`: deciding is the point.

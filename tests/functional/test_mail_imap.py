@@ -29,8 +29,8 @@ from carewall.phishing.imap import (
     poll_report_mailbox,
 )
 from tests.functional.mail_messages import clean_eml, forwarded, phishing_eml
-from tests.functional.mailboxes import MemoryMailbox
-from tests.functional.signin_helpers import CLI, make_user
+from tests.support.factories import CLI, make_user
+from tests.support.mail import MemoryMailbox
 
 DOVECOT = shutil.which("dovecot") or (
     "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None

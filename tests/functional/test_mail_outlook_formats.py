@@ -17,8 +17,9 @@ from carewall.identity.queries import user_id_for_email
 from carewall.phishing.imap import poll_report_mailbox
 from carewall.phishing.services import open_report
 from carewall.registry import create_app
-from tests.functional.mailboxes import MemoryMailbox
-from tests.functional.signin_helpers import CLI, csrf, make_user, signed_in
+from tests.support.factories import CLI, make_user
+from tests.support.mail import MemoryMailbox
+from tests.support.signin import csrf, signed_in
 from tests.unit.phishing.outlook_files import build_msg, build_tnef
 
 HEADERS = (

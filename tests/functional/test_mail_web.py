@@ -15,7 +15,6 @@ from carewall.identity import apitokens
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.errors import MAX_MESSAGE_BYTES
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
 from tests.functional.mail_messages import (
     BODY_MARKER,
     PHISH_DEFANGED,
@@ -23,7 +22,9 @@ from tests.functional.mail_messages import (
     clean_eml,
     phishing_eml,
 )
-from tests.functional.signin_helpers import CLI, csrf, make_user, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, make_user
+from tests.support.signin import csrf, signed_in
 
 
 @pytest.fixture

@@ -28,9 +28,9 @@ from carewall.identity.apitokens import SCOPES
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.browser.conftest import free_port, start_server
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.support.factories import CLI, fhir_resource, make_admin, make_user
+from tests.support.server import free_port, start_server
+from tests.support.signin import post, signed_in
 
 PUBLIC = "https://clinic.example/carewall"
 EVIL = "evil.example"
@@ -65,9 +65,9 @@ def test_fhir_links_never_follow_the_host_header(public_runtime: Runtime) -> Non
     runtime = public_runtime
     token = _token(runtime)
     system = Actor.system_actor("test")
-    create_resource(runtime, system, minimal("Patient", "p1"))
+    create_resource(runtime, system, fhir_resource("Patient", "p1"))
     for _ in range(3):
-        create_resource(runtime, system, minimal("Observation", "p1"))
+        create_resource(runtime, system, fhir_resource("Observation", "p1"))
     auth = {"Authorization": f"Bearer {token}", "Host": EVIL, "Accept": FHIR_JSON}
     with TestClient(create_app(runtime), base_url=f"http://{EVIL}") as client:
         answers: list[Any] = []
@@ -76,7 +76,7 @@ def test_fhir_links_never_follow_the_host_header(public_runtime: Runtime) -> Non
         assert statement.json()["url"] == f"{PUBLIC}/fhir/metadata"
         created = client.post(
             "/fhir/Observation",
-            content=json.dumps(minimal("Observation", "p1")),
+            content=json.dumps(fhir_resource("Observation", "p1")),
             headers={**auth, "Content-Type": FHIR_JSON},
         )
         location = created.headers["location"]
@@ -125,7 +125,7 @@ def test_an_absolute_reference_to_the_host_header_is_not_this_server(
     public_runtime: Runtime,
 ) -> None:
     token = _token(public_runtime)
-    create_resource(public_runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    create_resource(public_runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
     auth = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
     bundle = {
         "resourceType": "Bundle",
@@ -176,7 +176,6 @@ def test_user_add_prints_links_on_the_configured_public_url(cli_env: dict[str, s
 
 
 def test_no_redirect_is_built_on_a_referer_from_elsewhere(runtime: Runtime) -> None:
-    from tests.functional.signin_helpers import make_admin, post, signed_in
 
     with TestClient(create_app(runtime)) as client:
         signed_in(client, runtime, make_admin(runtime))

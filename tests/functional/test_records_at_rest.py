@@ -36,8 +36,7 @@ from carewall.records.services import (
     start_break_glass,
     stop_break_glass,
 )
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
+from tests.support.factories import CLI, fhir_resource, make_user
 
 SYSTEM = Actor.system_actor("test")
 PATIENT = "pt-5e1d7c2a"
@@ -62,9 +61,9 @@ def _actor(runtime: Runtime, email: str, role: Role, patient_id: str | None = No
 
 def _story(runtime: Runtime) -> Story:
     """Everything that writes a records entry naming a patient, once."""
-    create_resource(runtime, SYSTEM, minimal("Patient", PATIENT, name=[{"family": "Shared"}]))
-    create_resource(runtime, SYSTEM, minimal("Patient", OTHER, name=[{"family": "Shared"}]))
-    create_resource(runtime, SYSTEM, {**minimal("Observation", PATIENT), "id": OBSERVATION})
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", PATIENT, name=[{"family": "Shared"}]))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", OTHER, name=[{"family": "Shared"}]))
+    create_resource(runtime, SYSTEM, {**fhir_resource("Observation", PATIENT), "id": OBSERVATION})
     make_user(runtime, EMAIL, "patient", patient_id=PATIENT)
     make_user(runtime, "nurse@clinic.example", "clinician")
     nurse = _actor(runtime, "nurse@clinic.example", Role.CLINICIAN)
@@ -162,7 +161,7 @@ def test_audit_export_names_the_patient_with_the_key(
 
 def test_entries_written_before_the_upgrade_are_still_found(runtime: Runtime) -> None:
     """Old entries keep the patient in clear (their bodies are hashed): found and verified."""
-    create_resource(runtime, SYSTEM, minimal("Patient", PATIENT))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", PATIENT))
     make_user(runtime, "nurse@clinic.example", "clinician")
     nurse = _actor(runtime, "nurse@clinic.example", Role.CLINICIAN)
     old = AuditEvent(

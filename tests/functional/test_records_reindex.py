@@ -33,8 +33,8 @@ from carewall.records.reindex import reindex_pending, reindex_references, schedu
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.records.terms import search_terms
 from carewall.registry import create_app
-from tests.functional.fhir_helpers import outcome, token_for
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource, token_for
+from tests.support.fhir import outcome
 
 SYSTEM = Actor.system_actor("test")
 CODE = {"coding": [{"system": "http://loinc.org", "code": "LEGACY-1"}]}
@@ -142,8 +142,8 @@ def _reschedule_by_migration(runtime: Runtime) -> None:
 def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
     runtime: Runtime, api: TestClient
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     base = f"{runtime.settings.public_url}/fhir"
     odd = {
@@ -197,7 +197,7 @@ def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
 
 
 def test_a_finished_or_unscheduled_reindex_does_nothing(runtime: Runtime) -> None:
-    create_resource(runtime, SYSTEM, minimal("Observation", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Observation", "p-1"))
     assert not reindex_pending(runtime), "a new database has nothing written the old way"
     assert reindex_references(runtime).examined == 0
     schedule_reindex(runtime)
@@ -209,7 +209,7 @@ def test_a_finished_or_unscheduled_reindex_does_nothing(runtime: Runtime) -> Non
 def test_the_command_and_every_start_finish_a_scheduled_reindex(
     runtime: Runtime, cli_env: dict[str, str]
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     _legacy_write(runtime, _observation("odd", "patient/p-1"))
     schedule_reindex(runtime)
     started = subprocess.run(

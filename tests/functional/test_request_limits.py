@@ -32,10 +32,9 @@ from carewall.records.transactions import process_bundle
 from carewall.registry import create_app
 from carewall.web.chart import SECTION_LIMIT
 from carewall.web.routes.patients import SEARCH_LIMIT
-from tests.functional.helpers import post_form, sign_in_user
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user, signed_in
-from tests.functional.test_fhir_api import FHIR_JSON, SYSTEM, bearer, outcome
+from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_user
+from tests.support.fhir import outcome
+from tests.support.signin import post_form, sign_in_user, signed_in
 
 BASE = "http://127.0.0.1:8000/fhir"
 
@@ -50,7 +49,9 @@ def observations(runtime: Runtime, patient_id: str, count: int) -> None:
     """`count` Observations in one transaction Bundle (as the system, no HTTP)."""
     entries = [
         {
-            "resource": {k: v for k, v in minimal("Observation", patient_id).items() if k != "id"},
+            "resource": {
+                k: v for k, v in fhir_resource("Observation", patient_id).items() if k != "id"
+            },
             "request": {"method": "POST", "url": "Observation"},
         }
         for _ in range(count)
@@ -75,7 +76,7 @@ def test_a_count_above_the_maximum_is_clamped_and_pages_on(
     runtime: Runtime, api: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-many"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-many"))
     observations(runtime, "p-many", 205)
     first = api.get("/fhir/Observation?patient=p-many&_count=100000", headers=doctor)
     assert first.status_code == 200, first.text
@@ -99,7 +100,7 @@ def test_paging_links_use_the_configured_base_url_not_the_host_header(
     runtime = open_runtime(configured)
     try:
         doctor = bearer(runtime, Role.CLINICIAN)
-        create_resource(runtime, SYSTEM, minimal("Patient", "p-links"))
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-links"))
         observations(runtime, "p-links", 3)
         with TestClient(create_app(runtime)) as api:
             headers = {**doctor, "Host": "attacker.example"}
@@ -121,9 +122,11 @@ def test_paging_links_use_the_configured_base_url_not_the_host_header(
 def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, api: TestClient) -> None:
     """A row past the page is never decrypted: damage it, and the first page still works."""
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-page"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-page"))
     for logical_id in ("obs-1", "obs-2", "obs-3"):
-        create_resource(runtime, SYSTEM, minimal("Observation", "p-page") | {"id": logical_id})
+        create_resource(
+            runtime, SYSTEM, fhir_resource("Observation", "p-page") | {"id": logical_id}
+        )
     with runtime.db.engine.begin() as connection:
         connection.execute(
             text("UPDATE fhir_resources SET ciphertext = :junk WHERE logical_id = 'obs-3'"),
@@ -142,7 +145,7 @@ def test_a_bundle_over_its_work_budget_is_refused_before_any_work(
     runtime: Runtime, api: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-budget"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-budget"))
     observations(runtime, "p-budget", 3)
     search = {"request": {"method": "GET", "url": "Observation?patient=p-budget&_count=1000"}}
     before = searches_audited(runtime)
@@ -165,19 +168,19 @@ def test_a_large_transaction_writes_and_audits_every_entry(
 ) -> None:
     """Checked and sealed before the write lock, written after: nothing is lost or unaudited."""
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-big"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-big"))
     existing = [f"big-{n}" for n in range(150)]
     for logical_id in existing:
-        create_resource(runtime, SYSTEM, minimal("Observation", "p-big") | {"id": logical_id})
+        create_resource(runtime, SYSTEM, fhir_resource("Observation", "p-big") | {"id": logical_id})
     doomed = existing[:10]
     identifier = {"system": "urn:test", "value": uuid.uuid4().hex}
-    new = {k: v for k, v in minimal("Observation", "p-big").items() if k != "id"}
+    new = {k: v for k, v in fhir_resource("Observation", "p-big").items() if k != "id"}
     entries: list[dict[str, Any]] = [
         {"request": {"method": "DELETE", "url": f"Observation/{i}"}} for i in doomed
     ]
     entries += [
         {
-            "resource": minimal("Observation", "p-big", valueString=f"v2 {i}") | {"id": i},
+            "resource": fhir_resource("Observation", "p-big", valueString=f"v2 {i}") | {"id": i},
             "request": {"method": "PUT", "url": f"Observation/{i}"},
         }
         for i in existing[10:]
@@ -225,7 +228,7 @@ def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime) -> None:
         create_resource(
             runtime,
             SYSTEM,
-            minimal("Patient", str(uuid.uuid4()), name=name, birthDate="1970-01-02"),
+            fhir_resource("Patient", str(uuid.uuid4()), name=name, birthDate="1970-01-02"),
         )
     with TestClient(create_app(runtime)) as client:
         sign_in_user(client, runtime, "searcher@clinic.example", "clinician")
@@ -241,7 +244,7 @@ def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime) -> None:
 
 
 def test_the_chart_and_the_portal_read_a_bounded_number_per_section(runtime: Runtime) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-long", name=[{"family": "Long"}]))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-long", name=[{"family": "Long"}]))
     observations(runtime, "p-long", SECTION_LIMIT + 1)
     app = create_app(runtime)
     with TestClient(app) as staff:

@@ -17,9 +17,10 @@ from carewall.identity import accounts, passkeys, prepare_keys, sessions, signin
 from carewall.identity.models import User
 from carewall.registry import create_app, evidence_providers
 from carewall.risk import collect
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import CLI, PASSWORD, make_admin, make_user, signed_in
 from tests.functional.test_passkeys_service import WEB_ORIGIN, SoftKey
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, PASSWORD, make_admin, make_user
+from tests.support.signin import signed_in
 
 REQUIRED = ("mfa", "phishing", "training", "backup", "audit", "alerts")
 

@@ -12,8 +12,9 @@ from carewall.audit import entries_with_action
 from carewall.core.runtime import Runtime
 from carewall.registry import create_app
 from carewall.risk.tags import RiskTag
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import csrf, make_admin, make_user, post, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import csrf, post, signed_in
 
 UUID = r"[0-9a-f-]{36}"
 

@@ -17,8 +17,9 @@ from carewall.registry import create_app, evidence_providers
 from carewall.risk import services
 from carewall.risk.services import AnswerInput
 from carewall.risk.tags import RiskTag
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import make_admin, make_user, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import signed_in
 
 OFFICER = Caller.cli("officer")
 needs_poppler = pytest.mark.skipif(

@@ -15,8 +15,9 @@ from carewall.identity import Role
 from carewall.registry import create_app
 from carewall.web.auth import route_access
 from carewall.web.openapi import api_routes
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import csrf, make_admin, make_user, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import csrf, signed_in
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "routes.md"
 

@@ -14,18 +14,9 @@ from carewall.identity import accounts
 from carewall.identity.errors import GENERIC_LOGIN_FAILURE
 from carewall.identity.models import User
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import (
-    CLI,
-    PASSWORD,
-    Person,
-    login,
-    make_admin,
-    make_user,
-    post,
-    signed_in,
-    totp_code,
-)
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, PASSWORD, Person, make_admin, make_user
+from tests.support.signin import csrf, login, post, signed_in, totp_code
 
 
 @pytest.fixture
@@ -295,7 +286,6 @@ def test_invite_link_works_once(app_client: TestClient, runtime: Runtime) -> Non
 
 
 def test_password_feedback_is_live_and_needs_csrf(app_client: TestClient) -> None:
-    from tests.functional.signin_helpers import csrf
 
     token = csrf(app_client)
     weak = app_client.post(

@@ -32,19 +32,9 @@ from carewall.records import Actor
 from carewall.records import queries as record_queries
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import (
-    CLI,
-    PASSWORD,
-    Person,
-    csrf,
-    make_admin,
-    make_user,
-    post,
-    signed_in,
-    totp_code,
-)
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, PASSWORD, Person, fhir_resource, make_admin, make_user
+from tests.support.signin import csrf, enrol_totp, post, signed_in, totp_code
 
 NURSE = "nurse@clinic.example"
 _FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*data-resume[^>]*>(.*?)</form>', re.S)
@@ -232,7 +222,7 @@ def _disabled_nurse(runtime: Runtime) -> str:
 
 
 def _patient(runtime: Runtime) -> str:
-    create_resource(runtime, Actor.system_actor("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
     return "p1"
 
 
@@ -387,7 +377,6 @@ def test_signing_out_drops_pending_forms(
 def test_removing_a_factor_completes_after_the_step_up(
     client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    from tests.functional.signin_helpers import enrol_totp
 
     person = signed_in(client, runtime, make_admin(runtime))
     enrol_totp(client, name="Backup phone")  # a second device, so one may go
