@@ -1,4 +1,4 @@
-"""What the backup tests share: a repository per test, seeded practices, the real CLI.
+"""What the backup tests share: a repository per test, seeded practices, the CLI environment.
 
 Every test uses the real restic (Debian's `restic`) on a repository in its own
 temporary directory, and real SQLite or PostgreSQL. Tests skip (with the
@@ -8,11 +8,8 @@ install command) when restic is not installed.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +26,7 @@ from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import install
 from tests.support import postgres
+from tests.support.cli import cli_environment
 from tests.support.factories import CLI, fhir_resource, make_user
 
 BACKUP_PASSWORD = "test-backup-password-8471"
@@ -115,33 +113,12 @@ def add_documents(runtime: Runtime, count: int, size: int = 96_000) -> None:
 
 
 def cli_env(settings: Settings, repo: Path, **extra: str) -> dict[str, str]:
-    """Environment for the real `carewall` command on this test's data and repository."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAREWALL_", "RESTIC_"))}
-    env.update(
-        {
-            "CAREWALL_HOME": str(settings.home),
-            "CAREWALL_DATABASE_URL": settings.effective_database_url,
-            "CAREWALL_BACKUP_REPO": str(repo),
-            "CAREWALL_BACKUP_PASSWORD": BACKUP_PASSWORD,
-            "COLUMNS": "300",  # Rich wraps messages at the terminal width; keep each on one line
-            **extra,
-        }
-    )
-    return env
-
-
-def carewall(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `carewall ARGS` as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=600,
-        check=False,
+    """Environment for the `carewall` command on this test's data and repository."""
+    return cli_environment(
+        settings,
+        CAREWALL_BACKUP_REPO=str(repo),
+        CAREWALL_BACKUP_PASSWORD=BACKUP_PASSWORD,
+        **extra,
     )
 
 

@@ -23,10 +23,10 @@ from carewall.registry import create_app, evidence_providers, job_registry
 from tests.functional.backup_helpers import (
     add_documents,
     backup_runtime,
-    carewall,
     cli_env,
     seed_practice,
 )
+from tests.support.cli import carewall
 from tests.support.clock import FrozenClock
 from tests.support.factories import ADMIN_EMAIL, CLI, PASSWORD
 from tests.support.mail import smtp_inbox

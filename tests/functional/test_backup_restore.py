@@ -45,12 +45,12 @@ from tests.functional.backup_helpers import (
     add_documents,
     backup_runtime,
     biggest_pack,
-    carewall,
     cli_env,
     empty_database,
     repository_files,
     seed_practice,
 )
+from tests.support.cli import carewall
 from tests.support.factories import fhir_resource
 from tests.support.server import start_server
 

@@ -1,11 +1,9 @@
-"""`carewall init --admin-email` and `carewall user ...`, run as real subprocesses."""
+"""`carewall init --admin-email` and `carewall user ...`, run in-process with a piped stdin."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -17,24 +15,12 @@ from carewall.core.runtime import Runtime
 from carewall.identity import queries
 from carewall.identity.queries import UserOverview
 from carewall.registry import create_app
+from tests.support.cli import carewall
 from tests.support.factories import ADMIN_EMAIL, PASSWORD, make_user
 from tests.support.mail import Inbox, smtp_inbox
 from tests.support.signin import password_step, sign_in_admin, sign_in_user
 
 NURSE = "nurse@example.org"
-
-
-def carewall(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the real command with `stdin` piped in (so it is never a terminal)."""
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env={**env, "COLUMNS": "200"},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -51,9 +37,11 @@ def _overview(runtime: Runtime, address: str) -> UserOverview:
 def test_init_creates_the_first_admin_from_stdin(
     cli_env: dict[str, str], runtime: Runtime, web: TestClient
 ) -> None:
-    result = carewall(cli_env, "init", "--admin-email", "Admin@Example.org", stdin=f"{PASSWORD}\n")
+    result = carewall(
+        cli_env, "init", "--admin-email", "Admin@Clinic.Example", stdin=f"{PASSWORD}\n"
+    )
     assert result.returncode == 0, result.stderr
-    assert "Administrator created: admin@example.org" in result.stdout
+    assert "Administrator created: admin@clinic.example" in result.stdout
     assert "second factor" in result.stdout
     assert password_step(web, ADMIN_EMAIL) == "/account/enroll"  # MFA set-up comes first
     again = carewall(cli_env, "init", "--admin-email", ADMIN_EMAIL, stdin=f"{PASSWORD}\n")

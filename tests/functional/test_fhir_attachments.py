@@ -6,8 +6,6 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from carewall.records.access import get_record_for
 from carewall.records.importer import import_file
 from carewall.registry import create_app
 from carewall.web.fhir.inputs import max_body_bytes
+from tests.support.cli import carewall
 from tests.support.factories import CLI, fhir_resource, make_user
 from tests.support.fhir import assert_absent_from_vault
 
@@ -129,14 +128,13 @@ def test_import_reports_an_oversized_attachment_as_invalid(small: Runtime, tmp_p
 
 def test_cli_import_uses_the_configured_limit(tmp_path: Path, cli_env: dict[str, str]) -> None:
     path = _bundle(tmp_path, [fhir_resource("Patient", "pc"), _document("pc", b"y" * 4096)])
-    run = [sys.executable, "-m", "carewall", "records", "import", str(path)]
     env = {**cli_env, "CAREWALL_MAX_ATTACHMENT_BYTES": "2048"}
-    refused = subprocess.run(run, env=env, capture_output=True, text=True, check=False)
+    refused = carewall(env, "records", "import", str(path))
     assert refused.returncode == 1
     assert "DocumentReference.content[0].attachment.data" in refused.stderr
     cells = [c.strip() for c in refused.stdout.splitlines()[-2].split("│")[1:-1]]
     assert cells[:5] == ["1", "0", "0", "0", "1"], "files, imported, ..., invalid files"
-    accepted = subprocess.run(run, env=cli_env, capture_output=True, text=True, check=False)
+    accepted = carewall(cli_env, "records", "import", str(path))
     assert accepted.returncode == 0, accepted.stderr
 
 

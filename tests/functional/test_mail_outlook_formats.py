@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,6 +15,7 @@ from carewall.identity.queries import user_id_for_email
 from carewall.phishing.imap import poll_report_mailbox
 from carewall.phishing.services import open_report
 from carewall.registry import create_app
+from tests.support.cli import carewall
 from tests.support.factories import CLI, make_user
 from tests.support.mail import MemoryMailbox
 from tests.support.signin import csrf, signed_in
@@ -47,11 +46,8 @@ def test_cli_analyzes_msg_and_winmail_dat(tmp_path: Path) -> None:
     (tmp_path / "suspicious.msg").write_bytes(phishing_msg())
     (tmp_path / "winmail.dat").write_bytes(tnef_with_program())
     (tmp_path / "other.dat").write_bytes(b"not mail")
-    result = subprocess.run(
-        [sys.executable, "-m", "carewall", "mail", "analyze", "--json", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={"PATH": "/usr/bin:/bin", "CAREWALL_DATA_DIR": str(tmp_path / "never-created")},
-    )  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "CAREWALL_DATA_DIR": str(tmp_path / "never-created")}
+    result = carewall(env, "mail", "analyze", "--json", str(tmp_path))
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2

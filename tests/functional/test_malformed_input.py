@@ -28,6 +28,7 @@ from carewall.identity.apitokens import SCOPES
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
+from tests.support.cli import carewall
 from tests.support.factories import CLI, fhir_resource, make_admin, make_user
 from tests.support.signin import csrf, post, signed_in
 
@@ -349,14 +350,7 @@ def test_the_importer_reports_deeply_nested_files(
     bundle.write_text(
         f'{{"resourceType": "Bundle", "type": "transaction", "entry": [{{"resource": {patient}}}]}}'
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "carewall", "records", "import", str(bundle)],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = carewall(cli_env, "records", "import", str(bundle))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "nested deeper than" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr

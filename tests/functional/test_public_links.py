@@ -12,8 +12,6 @@ links the same way.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +26,7 @@ from carewall.identity.apitokens import SCOPES
 from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
+from tests.support.cli import CliResult, carewall
 from tests.support.factories import CLI, fhir_resource, make_admin, make_user
 from tests.support.server import free_port, start_server
 from tests.support.signin import post, signed_in
@@ -154,15 +153,8 @@ def test_the_served_port_is_the_default_public_url(runtime: Runtime, settings: S
         server.stop()
 
 
-def _user_add(env: dict[str, str], email: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", "user", "add", email, "--role", "clinician"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _user_add(env: dict[str, str], email: str) -> CliResult:
+    return carewall(env, "user", "add", email, "--role", "clinician")
 
 
 def test_user_add_prints_links_on_the_configured_public_url(cli_env: dict[str, str]) -> None:

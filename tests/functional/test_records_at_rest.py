@@ -14,8 +14,6 @@ flags and `carewall audit export --format fhir` still name the patient.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import pytest
@@ -36,6 +34,7 @@ from carewall.records.services import (
     start_break_glass,
     stop_break_glass,
 )
+from tests.support.cli import carewall
 from tests.support.factories import CLI, fhir_resource, make_user
 
 SYSTEM = Actor.system_actor("test")
@@ -138,14 +137,7 @@ def test_audit_export_names_the_patient_with_the_key(
     runtime: Runtime, cli_env: dict[str, str]
 ) -> None:
     _story(runtime)
-    result = subprocess.run(
-        [sys.executable, "-m", "carewall", "audit", "export", "--format", "fhir"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = carewall(cli_env, "audit", "export", "--format", "fhir")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     named = {

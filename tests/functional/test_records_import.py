@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from carewall.records.access import get_record_for
 from carewall.records.export import export_patient_bundle
 from carewall.records.importer import import_file
 from carewall.records.models import FhirResource
+from tests.support.cli import carewall
 from tests.support.factories import fhir_resource
 from tests.support.fhir import assert_absent_from_vault, synthea_files
 
@@ -161,16 +160,11 @@ def test_one_conditional_reference_repeated_resolves_everywhere(
 
 def test_cli_imports_summarises_and_exports(tmp_path: Path, cli_env: dict[str, str]) -> None:
     file = synthea_files(1)[0]
-    run = [sys.executable, "-m", "carewall", "records"]
-    done = subprocess.run(
-        [*run, "import", str(file)], env=cli_env, capture_output=True, text=True, check=False
-    )
+    done = carewall(cli_env, "records", "import", str(file))
     assert done.returncode == 0, done.stderr
     assert "Import summary" in done.stdout
     bad = _bundle(tmp_path, [fhir_resource("Observation", "p", status=12345)])
-    failed = subprocess.run(
-        [*run, "import", str(bad)], env=cli_env, capture_output=True, text=True, check=False
-    )
+    failed = carewall(cli_env, "records", "import", str(bad))
     assert failed.returncode == 1
     assert "Observation.status" in failed.stderr
     patient_id = next(
@@ -179,13 +173,7 @@ def test_cli_imports_summarises_and_exports(tmp_path: Path, cli_env: dict[str, s
         if e["resource"]["resourceType"] == "Patient"
     )
     out = tmp_path / "export.json"
-    exported = subprocess.run(
-        [*run, "export", "--patient", patient_id, "--out", str(out)],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    exported = carewall(cli_env, "records", "export", "--patient", patient_id, "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     assert json.loads(out.read_text())["type"] == "collection"
 

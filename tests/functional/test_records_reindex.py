@@ -9,8 +9,6 @@ re-index when the vault holds rows; it runs after the runtime opens, resumably.
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from carewall.records.reindex import reindex_pending, reindex_references, schedu
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.records.terms import search_terms
 from carewall.registry import create_app
+from tests.support.cli import carewall
 from tests.support.factories import fhir_resource, token_for
 from tests.support.fhir import outcome
 
@@ -212,24 +211,10 @@ def test_the_command_and_every_start_finish_a_scheduled_reindex(
     create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     _legacy_write(runtime, _observation("odd", "patient/p-1"))
     schedule_reindex(runtime)
-    started = subprocess.run(
-        [sys.executable, "-m", "carewall", "audit", "verify"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    started = carewall(cli_env, "audit", "verify")
     assert started.returncode == 0, started.stderr
     assert "1 filed under another patient" in started.stderr
     assert not reindex_pending(runtime)
-    again = subprocess.run(
-        [sys.executable, "-m", "carewall", "records", "reindex"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    again = carewall(cli_env, "records", "reindex")
     assert again.returncode == 0, again.stderr
     assert "2 versions examined, 0 filed under another patient" in again.stderr

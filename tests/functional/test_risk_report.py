@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from carewall.registry import create_app, evidence_providers
 from carewall.risk import services
 from carewall.risk.services import AnswerInput
 from carewall.risk.tags import RiskTag
+from tests.support.cli import carewall
 from tests.support.clock import FrozenClock
 from tests.support.factories import make_admin, make_user
 from tests.support.signin import signed_in
@@ -26,17 +26,6 @@ needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
     reason="poppler-utils (pdftotext, pdftoppm) is installed by ./scripts/test",
 )
-
-
-def carewall(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def pdf_text(path: Path) -> str:

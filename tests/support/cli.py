@@ -13,11 +13,14 @@ umask, signals, and `serve`.
 
 An exception the command does not turn into a message escapes the in-process
 runner and fails the test with its traceback, where a subprocess would have
-printed one on stderr.
+printed one on stderr. Log records of WARNING and above reach stderr as plain
+messages, as Python's last-resort handler prints them in a process where
+nothing configured logging (every command but `serve`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -67,6 +70,32 @@ def _app() -> typer.Typer:
     return cli_app()
 
 
+class _StderrHandler(logging.Handler):
+    """Python's last-resort handler: WARNING and above, bare messages, to the current stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # a handler must never raise into the code it logs for
+            self.handleError(record)
+
+
+@contextmanager
+def _as_a_process() -> Iterator[None]:
+    """What the console script has that the test process lacks: its umask and stderr logging."""
+    handler = _StderrHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with _private_umask():
+            yield
+    finally:
+        root.removeHandler(handler)
+
+
 @contextmanager
 def _private_umask() -> Iterator[None]:
     """The umask the console script sets before any command runs (`cli.main.run`)."""
@@ -91,7 +120,7 @@ def carewall(env: Mapping[str, str], *args: str, stdin: str | None = None) -> Cl
     Standard input is never a terminal (`stdin`, or empty), as in a pipe.
     """
     runner = CliRunner()
-    with _private_umask():
+    with _as_a_process():
         result = runner.invoke(
             _app(), list(args), input=stdin or "", env=_changes(env), catch_exceptions=False
         )
