@@ -10,7 +10,6 @@ from carewall.identity import Role, queries
 from carewall.records import Actor, Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
-from carewall.registry import create_app
 from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import post, signed_in
 
@@ -26,31 +25,31 @@ def _reader(runtime: Runtime) -> None:
 
 
 @pytest.mark.parametrize("role", ["admin", "auditor"])
-def test_report_lists_accesses_and_downloads_csv(runtime: Runtime, role: str) -> None:
+def test_report_lists_accesses_and_downloads_csv(
+    runtime: Runtime, client: TestClient, role: str
+) -> None:
     _reader(runtime)
     person = make_admin(runtime) if role == "admin" else make_user(runtime, "aud@c.example", role)
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, person)
-        assert client.get("/admin/access-report").status_code == 200
-        page = post(client, "/admin/access-report", {"patient_id": "px"})
-        assert page.status_code == 200
-        assert "nurse@clinic.example" in page.text
-        assert "records:resource:read" in page.text
-        assert "Your care" in page.text
-        assert "Zebedee" not in page.text
-        csv = post(client, "/admin/access-report/download.csv", {"patient_id": "px"})
-        assert csv.headers["content-type"].startswith("text/csv")
-        assert "clinician" in csv.text
-        assert ",TREAT," in csv.text
+    signed_in(client, runtime, person)
+    assert client.get("/admin/access-report").status_code == 200
+    page = post(client, "/admin/access-report", {"patient_id": "px"})
+    assert page.status_code == 200
+    assert "nurse@clinic.example" in page.text
+    assert "records:resource:read" in page.text
+    assert "Your care" in page.text
+    assert "Zebedee" not in page.text
+    csv = post(client, "/admin/access-report/download.csv", {"patient_id": "px"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "clinician" in csv.text
+    assert ",TREAT," in csv.text
 
 
 @pytest.mark.parametrize("role", ["clinician", "patient"])
-def test_report_refused_to_other_roles(runtime: Runtime, role: str) -> None:
+def test_report_refused_to_other_roles(runtime: Runtime, client: TestClient, role: str) -> None:
     create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "py"))
     person = make_user(
         runtime, f"{role}@c.example", role, patient_id="py" if role == "patient" else None
     )
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, person)
-        assert client.get("/admin/access-report").status_code == 403
-        assert post(client, "/admin/access-report", {"patient_id": "py"}).status_code == 403
+    signed_in(client, runtime, person)
+    assert client.get("/admin/access-report").status_code == 403
+    assert post(client, "/admin/access-report", {"patient_id": "py"}).status_code == 403

@@ -32,15 +32,9 @@ NURSE = "nurse@example.org"
 
 
 @pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> Iterator[TestClient]:
+def admin(client: TestClient) -> TestClient:
     """The administrator's browser (sign in with the `admin_secret` fixture)."""
-    with TestClient(app) as client:
-        yield client
+    return client
 
 
 @pytest.fixture

@@ -47,23 +47,22 @@ def _run_queued(runtime: Runtime) -> list[str]:
 
 
 def test_the_page_says_how_to_set_up_backups_and_how_to_install_restic(
-    runtime: Runtime, tmp_path: Path
+    runtime: Runtime, client: TestClient, tmp_path: Path
 ) -> None:
-    with TestClient(create_app(runtime)) as client:
-        sign_in_admin(client, runtime)
-        page = client.get("/admin/backups")
-        assert page.status_code == 200
-        assert "Backups are not set up" in page.text
-        assert "CAREWALL_BACKUP_REPO" in page.text
-        home = client.get("/")
-        assert 'id="backup-panel"' in home.text
-        assert "Needs attention" in home.text
+    sign_in_admin(client, runtime)
+    page = client.get("/admin/backups")
+    assert page.status_code == 200
+    assert "Backups are not set up" in page.text
+    assert "CAREWALL_BACKUP_REPO" in page.text
+    home = client.get("/")
+    assert 'id="backup-panel"' in home.text
+    assert "Needs attention" in home.text
     missing = backup_runtime(
         runtime, tmp_path / "repo", installed=False, backup_restic="/nonexistent/restic", **QUIET
     )
-    with TestClient(create_app(missing)) as client:
-        sign_in_admin(client, missing, email="second-admin@example.org")
-        page = client.get("/admin/backups")
+    with TestClient(create_app(missing)) as without_restic:
+        sign_in_admin(without_restic, missing, email="second-admin@example.org")
+        page = without_restic.get("/admin/backups")
     assert 'id="restic-missing"' in page.text
     assert "apt-get install restic" in page.text
     env = cli_env(missing.settings, tmp_path / "repo", CAREWALL_BACKUP_RESTIC="/nonexistent/restic")

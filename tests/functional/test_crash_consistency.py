@@ -37,6 +37,7 @@ from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.tags import RecordsTag
+from tests.support.cli import carewall
 from tests.support.factories import CLI, fhir_resource, make_user
 from tests.support.server import free_port
 
@@ -346,13 +347,6 @@ def test_killed_server_keeps_every_acknowledged_write(
     assert set(audited) == stored_pairs, "each stored version has its audit entry, and no more"
     created = [tag for tag in audited.values() if tag == RecordsTag.RESOURCE_CREATED]
     assert len(created) >= ledger.creates
-    verified = subprocess.run(
-        [sys.executable, "-m", "carewall", "audit", "verify"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    verified = carewall(cli_env, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "OK" in verified.stdout

@@ -9,8 +9,6 @@ another person's session, or one rendered before sign-in, is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -28,11 +26,10 @@ NURSE = "nurse@clinic.example"
 
 
 @pytest.fixture
-def admin(runtime: Runtime) -> Iterator[TestClient]:
+def admin(runtime: Runtime, client: TestClient) -> TestClient:
     """An administrator's browser, signed in a moment ago (step-up is fresh)."""
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, make_admin(runtime))
-        yield client
+    signed_in(client, runtime, make_admin(runtime))
+    return client
 
 
 def plant_cookie(client: TestClient, name: str, value: str) -> None:

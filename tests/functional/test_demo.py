@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from carewall.core.runtime import Runtime
 from carewall.demo.identity_seed import STAFF
 from carewall.identity.models import User
-from carewall.registry import create_app, seed_demo
+from carewall.registry import seed_demo
 from tests.support.signin import login
 
 
@@ -28,10 +28,9 @@ def test_demo_seed_is_idempotent_and_prints_every_staff_login(runtime: Runtime) 
     assert {login.role for login in second.logins} >= {"admin", "clinician", "auditor"}
 
 
-def test_demo_logins_work(runtime: Runtime) -> None:
+def test_demo_logins_work(runtime: Runtime, client: TestClient) -> None:
     seed_demo(runtime)
     admin = STAFF[0]
-    with TestClient(create_app(runtime)) as client:
-        response = login(client, admin.email, admin.password)
+    response = login(client, admin.email, admin.password)
     assert response.status_code == 303
     assert response.headers["location"] == "/account/enroll"

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.imap import poll_report_mailbox
 from carewall.phishing.services import open_report
-from carewall.registry import create_app
 from tests.support.cli import carewall
 from tests.support.factories import CLI, make_user
 from tests.support.mail import MemoryMailbox
@@ -54,12 +51,6 @@ def test_cli_analyzes_msg_and_winmail_dat(tmp_path: Path) -> None:
     assert any('"suspicious.msg' in line or "suspicious.msg" in line for line in lines)
     assert '"verdict": "phishing"' in next(line for line in lines if "suspicious.msg" in line)
     assert "attach.executable" in next(line for line in lines if "winmail.dat" in line)
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
 
 
 def test_web_upload_of_a_msg_file_shows_its_verdict_and_meaning(

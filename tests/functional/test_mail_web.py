@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +13,6 @@ from carewall.core.runtime import Runtime
 from carewall.identity import apitokens
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.errors import MAX_MESSAGE_BYTES
-from carewall.registry import create_app
 from tests.functional.mail_messages import (
     BODY_MARKER,
     PHISH_DEFANGED,
@@ -25,12 +23,6 @@ from tests.functional.mail_messages import (
 from tests.support.clock import FrozenClock
 from tests.support.factories import CLI, make_user
 from tests.support.signin import csrf, signed_in
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

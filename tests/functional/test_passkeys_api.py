@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,10 +10,7 @@ from sqlalchemy import func, select
 
 from carewall.audit.models import AuditEntry
 from carewall.core.runtime import Runtime
-from carewall.identity.accounts import create_admin
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
-from carewall.registry import create_app
 from carewall.web.routes.passkeys import PUBLIC_ROUTES
 
 EMAIL = "officer@clinic.example"
@@ -30,13 +26,6 @@ SESSION_BOUND = [
 ]
 ALL_ENDPOINTS = [*SESSION_BOUND, "/webauthn/login/options", "/webauthn/login/verify"]
 ANSWER = {"credential": {"id": "AAAA", "rawId": "AAAA"}, "name": "x", "next": "/"}
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    create_admin(runtime, EMAIL, PASSWORD, Origin("127.0.0.1", "test"))
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
 
 
 def _csrf(client: TestClient) -> dict[str, str]:

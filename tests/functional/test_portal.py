@@ -80,11 +80,10 @@ def test_downloads_are_own_and_audited(portal: TestClient, runtime: Runtime) -> 
     assert len(exports) == 2
 
 
-def test_unlinked_account_gets_friendly_page(runtime: Runtime) -> None:
+def test_unlinked_account_gets_friendly_page(runtime: Runtime, client: TestClient) -> None:
     person = make_user(runtime, "nolink@example.org", "patient", patient_id="not-stored")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, person)
-        assert "not linked to a health record yet" in client.get("/portal").text
+    signed_in(client, runtime, person)
+    assert "not linked to a health record yet" in client.get("/portal").text
 
 
 def test_access_list_shows_staff_reads_hides_own(portal: TestClient, runtime: Runtime) -> None:

@@ -167,15 +167,15 @@ def test_user_add_prints_links_on_the_configured_public_url(cli_env: dict[str, s
     assert "CAREWALL_BASE_URL" in on_port.stderr, "the operator is told how to fix the address"
 
 
-def test_no_redirect_is_built_on_a_referer_from_elsewhere(runtime: Runtime) -> None:
-
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, make_admin(runtime))
-        dismissed = post(
-            client,
-            "/account/notices/00000000-0000-0000-0000-000000000000/dismiss",
-            headers={"Referer": f"https://{EVIL}/account/security"},
-            follow_redirects=False,
-        )
+def test_no_redirect_is_built_on_a_referer_from_elsewhere(
+    runtime: Runtime, client: TestClient
+) -> None:
+    signed_in(client, runtime, make_admin(runtime))
+    dismissed = post(
+        client,
+        "/account/notices/00000000-0000-0000-0000-000000000000/dismiss",
+        headers={"Referer": f"https://{EVIL}/account/security"},
+        follow_redirects=False,
+    )
     assert dismissed.status_code == 303
     assert dismissed.headers["location"] == "/account/security"

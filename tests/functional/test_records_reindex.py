@@ -9,11 +9,9 @@ re-index when the vault holds rows; it runs after the runtime opens, resumably.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from fastapi.testclient import TestClient
@@ -30,19 +28,12 @@ from carewall.records.models import FhirResource
 from carewall.records.reindex import reindex_pending, reindex_references, schedule_reindex
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.records.terms import search_terms
-from carewall.registry import create_app
 from tests.support.cli import carewall
 from tests.support.factories import fhir_resource, token_for
 from tests.support.fhir import outcome
 
 SYSTEM = Actor.system_actor("test")
 CODE = {"coding": [{"system": "http://loinc.org", "code": "LEGACY-1"}]}
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
 
 
 def _old_patient_id_of(resource: dict[str, Any]) -> str | None:
@@ -111,8 +102,8 @@ def _observation(logical_id: str, reference: str) -> dict[str, Any]:
     }
 
 
-def _found(api: TestClient, headers: dict[str, str]) -> set[str]:
-    found = api.get("/fhir/Observation?code=LEGACY-1", headers=headers)
+def _found(client: TestClient, headers: dict[str, str]) -> set[str]:
+    found = client.get("/fhir/Observation?code=LEGACY-1", headers=headers)
     assert found.status_code == 200, found.text
     return {e["resource"]["id"] for e in found.json()["entry"]}
 
@@ -139,7 +130,7 @@ def _reschedule_by_migration(runtime: Runtime) -> None:
 
 
 def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
     create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
@@ -162,8 +153,8 @@ def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
     _legacy_write(runtime, _observation("external", "https://elsewhere.example/fhir/Patient/p-1"))
     nurse = token_for(runtime, "nurse@clinic.example", Role.CLINICIAN)
     own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
-    assert set(odd) <= _found(api, nurse), "the hole, as it was"
-    assert "own" not in _found(api, own)
+    assert set(odd) <= _found(client, nurse), "the hole, as it was"
+    assert "own" not in _found(client, own)
 
     _reschedule_by_migration(runtime)
     assert reindex_pending(runtime)
@@ -175,11 +166,11 @@ def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
     assert not reindex_pending(runtime)
     assert first.changed + rest.changed == len(odd) + 2 + 1  # odd rows, moved v2 and tombstone, own
 
-    assert _found(api, nurse) == {"own", "external"}
+    assert _found(client, nurse) == {"own", "external"}
     for name in odd:
-        outcome(api.get(f"/fhir/Observation/{name}", headers=nurse), 403, "forbidden")
-    assert _found(api, own) == {"own"}
-    history = api.get("/fhir/Observation/deleted/_history", headers=own).json()
+        outcome(client.get(f"/fhir/Observation/{name}", headers=nurse), 403, "forbidden")
+    assert _found(client, own) == {"own"}
+    history = client.get("/fhir/Observation/deleted/_history", headers=own).json()
     assert [e["response"]["etag"] for e in history["entry"]] == ['W/"1"']
     keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:

@@ -12,11 +12,9 @@ records per page view.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -39,12 +37,6 @@ from tests.support.signin import post_form, sign_in_user, signed_in
 BASE = "http://127.0.0.1:8000/fhir"
 
 
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
-
-
 def observations(runtime: Runtime, patient_id: str, count: int) -> None:
     """`count` Observations in one transaction Bundle (as the system, no HTTP)."""
     entries = [
@@ -63,8 +55,8 @@ def observations(runtime: Runtime, patient_id: str, count: int) -> None:
     assert {result.status for result in done.results} == {201}
 
 
-def send(api: TestClient, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-    return api.post("/fhir/", json=body, headers={**headers, "Content-Type": FHIR_JSON})
+def send(client: TestClient, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return client.post("/fhir/", json=body, headers={**headers, "Content-Type": FHIR_JSON})
 
 
 def searches_audited(runtime: Runtime) -> int:
@@ -73,18 +65,18 @@ def searches_audited(runtime: Runtime) -> int:
 
 
 def test_a_count_above_the_maximum_is_clamped_and_pages_on(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-many"))
     observations(runtime, "p-many", 205)
-    first = api.get("/fhir/Observation?patient=p-many&_count=100000", headers=doctor)
+    first = client.get("/fhir/Observation?patient=p-many&_count=100000", headers=doctor)
     assert first.status_code == 200, first.text
     page = first.json()
     assert page["total"] == 205
     assert len(page["entry"]) == 200, "clamped to the maximum page size, not refused"
     following = {link["relation"]: link["url"] for link in page["link"]}["next"]
-    rest = api.get(following, headers=doctor).json()
+    rest = client.get(following, headers=doctor).json()
     assert len(rest["entry"]) == 5
     assert "next" not in {link["relation"] for link in rest["link"]}
     seen = {e["resource"]["id"] for e in page["entry"]} | {
@@ -102,10 +94,10 @@ def test_paging_links_use_the_configured_base_url_not_the_host_header(
         doctor = bearer(runtime, Role.CLINICIAN)
         create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-links"))
         observations(runtime, "p-links", 3)
-        with TestClient(create_app(runtime)) as api:
+        with TestClient(create_app(runtime)) as client:
             headers = {**doctor, "Host": "attacker.example"}
-            page = api.get("/fhir/Observation?patient=p-links&_count=1", headers=headers).json()
-            by_post = api.post(
+            page = client.get("/fhir/Observation?patient=p-links&_count=1", headers=headers).json()
+            by_post = client.post(
                 "/fhir/Observation/_search",
                 data={"patient": "p-links", "_count": "1"},
                 headers=headers,
@@ -119,7 +111,7 @@ def test_paging_links_use_the_configured_base_url_not_the_host_header(
         assert "attacker.example" not in str(bundle["link"])
 
 
-def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, api: TestClient) -> None:
+def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, client: TestClient) -> None:
     """A row past the page is never decrypted: damage it, and the first page still works."""
     doctor = bearer(runtime, Role.CLINICIAN)
     create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-page"))
@@ -132,7 +124,7 @@ def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, api: TestClie
             text("UPDATE fhir_resources SET ciphertext = :junk WHERE logical_id = 'obs-3'"),
             {"junk": b"\x00" * 64},
         )
-    page = api.get("/fhir/Observation?patient=p-page&_count=2", headers=doctor)
+    page = client.get("/fhir/Observation?patient=p-page&_count=2", headers=doctor)
     assert page.status_code == 200, page.text
     assert [e["resource"]["id"] for e in page.json()["entry"]] == ["obs-1", "obs-2"]
     assert page.json()["total"] == 3
@@ -142,7 +134,7 @@ def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, api: TestClie
 
 
 def test_a_bundle_over_its_work_budget_is_refused_before_any_work(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-budget"))
@@ -151,20 +143,20 @@ def test_a_bundle_over_its_work_budget_is_refused_before_any_work(
     before = searches_audited(runtime)
     for kind in ("batch", "transaction"):
         body = {"resourceType": "Bundle", "type": kind, "entry": [search] * 1000}
-        refused = outcome(send(api, body, doctor), 400, "too-costly")
+        refused = outcome(send(client, body, doctor), 400, "too-costly")
         assert refused["issue"][0]["expression"] == ["Bundle.entry"]
     assert searches_audited(runtime) == before, "refused before any search ran"
 
     # 20 searches of a (clamped) full page each fit the default budget of 5000.
     body = {"resourceType": "Bundle", "type": "batch", "entry": [search] * 20}
-    answered = send(api, body, doctor)
+    answered = send(client, body, doctor)
     assert answered.status_code == 200, answered.text
     assert {e["response"]["status"].split()[0] for e in answered.json()["entry"]} == {"200"}
     assert searches_audited(runtime) == before + 20
 
 
 def test_a_large_transaction_writes_and_audits_every_entry(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     """Checked and sealed before the write lock, written after: nothing is lost or unaudited."""
     doctor = bearer(runtime, Role.CLINICIAN)
@@ -198,7 +190,7 @@ def test_a_large_transaction_writes_and_audits_every_entry(
     )
     entries.append({"request": {"method": "GET", "url": "Observation?patient=p-big&_count=1"}})
     body = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-    response = send(api, body, doctor)
+    response = send(client, body, doctor)
     assert response.status_code == 200, response.text
     answered = response.json()["entry"]
     assert [e["response"]["status"].split()[0] for e in answered] == (
@@ -206,8 +198,8 @@ def test_a_large_transaction_writes_and_audits_every_entry(
     )
     assert answered[-1]["resource"]["total"] == 140 + 151, "the read sees the writes"
     for logical_id in doomed:
-        assert api.get(f"/fhir/Observation/{logical_id}", headers=doctor).status_code == 410
-    updated = api.get(f"/fhir/Observation/{existing[10]}", headers=doctor).json()
+        assert client.get(f"/fhir/Observation/{logical_id}", headers=doctor).status_code == 410
+    updated = client.get(f"/fhir/Observation/{existing[10]}", headers=doctor).json()
     assert updated["valueString"] == f"v2 {existing[10]}"
     assert updated["meta"]["versionId"] == "2"
 
@@ -222,7 +214,7 @@ def test_a_large_transaction_writes_and_audits_every_entry(
     assert verify(runtime.db).ok
 
 
-def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime) -> None:
+def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime, client: TestClient) -> None:
     for _ in range(SEARCH_LIMIT + 1):
         name = [{"family": "Abernathy", "given": ["Sam"]}]
         create_resource(
@@ -230,11 +222,8 @@ def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime) -> None:
             SYSTEM,
             fhir_resource("Patient", str(uuid.uuid4()), name=name, birthDate="1970-01-02"),
         )
-    with TestClient(create_app(runtime)) as client:
-        sign_in_user(client, runtime, "searcher@clinic.example", "clinician")
-        page = post_form(
-            client, "/patients/search", {"family": "Abernathy", "birthdate": "1970-01-02"}
-        )
+    sign_in_user(client, runtime, "searcher@clinic.example", "clinician")
+    page = post_form(client, "/patients/search", {"family": "Abernathy", "birthdate": "1970-01-02"})
     assert page.status_code == 200, page.text
     assert page.text.count('<tr><th scope="row">') == SEARCH_LIMIT
     assert 'id="more-results"' in page.text

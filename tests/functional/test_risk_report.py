@@ -136,13 +136,12 @@ def test_the_report_works_before_any_assessment(runtime: Runtime, tmp_path: Path
 
 
 def test_the_auditor_downloads_the_pdf_and_it_is_audited(
-    runtime: Runtime, clock: FrozenClock
+    runtime: Runtime, client: TestClient, clock: FrozenClock
 ) -> None:
     completed_practice(runtime, clock)
     auditor = make_user(runtime, "audit@clinic.example", "auditor")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, auditor)
-        response = client.get("/risk/report.pdf")
+    signed_in(client, runtime, auditor)
+    response = client.get("/risk/report.pdf")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")

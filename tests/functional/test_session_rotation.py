@@ -8,30 +8,15 @@ change the id changes, and the copied one is dead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
-from carewall.registry import create_app
 from carewall.web.auth import SESSION_COOKIE
 from tests.functional.test_passkeys_service import WEB_ORIGIN, SoftKey
 from tests.support.clock import FrozenClock
 from tests.support.factories import PASSWORD, Person, make_admin, make_user
 from tests.support.signin import csrf, enrol_totp, login, post, signed_in, totp_code
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
 
 
 def cookie_of(client: TestClient) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,17 +39,6 @@ from tests.support.signin import csrf, enrol_totp, post, signed_in, totp_code
 NURSE = "nurse@clinic.example"
 _FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*data-resume[^>]*>(.*?)</form>', re.S)
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def resume_form(page: str) -> tuple[str, list[tuple[str, str]]] | None:
