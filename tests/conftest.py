@@ -9,7 +9,7 @@ Helpers, factories and runners live in `tests.support`; nothing imports this fil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,7 @@ from carewall.registry import create_app
 from tests.support import postgres
 from tests.support.cli import cli_environment
 from tests.support.clock import FrozenClock, frozen_clock
-
-#: Opens one more browser on the test's app: `new_client(raise_server_exceptions=False)`.
-NewClient = Callable[..., TestClient]
+from tests.support.web import NewClient
 
 
 @pytest.fixture(scope="session")

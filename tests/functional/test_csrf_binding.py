@@ -17,10 +17,10 @@ from carewall.audit.models import AuditEntry
 from carewall.core.runtime import Runtime
 from carewall.records import Actor
 from carewall.records.services import create_resource
-from carewall.registry import create_app
 from carewall.web.csrf import COOKIE as CSRF_COOKIE
 from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import csrf, login, post, signed_in
+from tests.support.web import NewClient
 
 NURSE = "nurse@clinic.example"
 
@@ -84,21 +84,21 @@ def test_a_forged_admin_form_is_refused_whatever_headers_it_adds(
 
 @pytest.mark.parametrize("authorization", ["", "Basic eDp5", "Bearer "])
 def test_a_session_cannot_write_fhir_behind_an_empty_or_foreign_authorization_header(
-    runtime: Runtime, authorization: str
+    runtime: Runtime, authorization: str, new_client: NewClient
 ) -> None:
     clinician = make_user(runtime, "clin@clinic.example", "clinician")
     create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
-    with TestClient(create_app(runtime)) as browser:
-        signed_in(browser, runtime, clinician)
-        response = browser.post(
-            "/fhir/Observation",
-            json=fhir_resource("Observation", "p1"),
-            headers={"Authorization": authorization, "Content-Type": "application/fhir+json"},
-        )
-        assert response.status_code in {401, 403}, response.text
-        search = browser.get(
-            "/fhir/Observation", params={"patient": "p1"}, headers={"X-CSRF-Token": csrf(browser)}
-        )
+    browser = new_client()
+    signed_in(browser, runtime, clinician)
+    response = browser.post(
+        "/fhir/Observation",
+        json=fhir_resource("Observation", "p1"),
+        headers={"Authorization": authorization, "Content-Type": "application/fhir+json"},
+    )
+    assert response.status_code in {401, 403}, response.text
+    search = browser.get(
+        "/fhir/Observation", params={"patient": "p1"}, headers={"X-CSRF-Token": csrf(browser)}
+    )
     assert search.json()["total"] == 0, "nothing was written"
 
 
@@ -138,43 +138,47 @@ def test_an_anonymous_token_planted_in_the_browser_is_refused(
     assert _status_of(runtime, nurse_id) == "active"
 
 
-def test_a_token_from_before_sign_in_is_refused_after_it(runtime: Runtime) -> None:
+def test_a_token_from_before_sign_in_is_refused_after_it(
+    runtime: Runtime, new_client: NewClient
+) -> None:
     admin = make_admin(runtime)
     nurse_id = make_user(runtime, NURSE, "clinician").id
-    with TestClient(create_app(runtime)) as browser:
-        before = csrf(browser)
-        signed_in(browser, runtime, admin)
-        stale = browser.post(
-            f"/admin/users/{nurse_id}/disable", data={"csrf_token": before}, follow_redirects=False
-        )
-        assert stale.status_code == 403
-        assert _status_of(runtime, nurse_id) == "active"
-        fresh = post(browser, f"/admin/users/{nurse_id}/disable", follow_redirects=False)
-        assert fresh.status_code == 303
+    browser = new_client()
+    before = csrf(browser)
+    signed_in(browser, runtime, admin)
+    stale = browser.post(
+        f"/admin/users/{nurse_id}/disable", data={"csrf_token": before}, follow_redirects=False
+    )
+    assert stale.status_code == 403
+    assert _status_of(runtime, nurse_id) == "active"
+    fresh = post(browser, f"/admin/users/{nurse_id}/disable", follow_redirects=False)
+    assert fresh.status_code == 303
     assert _status_of(runtime, nurse_id) == "disabled"
 
 
 def test_a_token_from_a_signed_out_session_sends_the_browser_to_sign_in(
-    runtime: Runtime,
+    runtime: Runtime, new_client: NewClient
 ) -> None:
     """After sign-out (or automatic logoff) an old page's form leads to sign-in, unaudited
     as an attack, and changes nothing."""
     admin = make_admin(runtime)
     nurse_id = make_user(runtime, NURSE, "clinician").id
-    with TestClient(create_app(runtime)) as browser:
-        signed_in(browser, runtime, admin)
-        token = csrf(browser)
-        cookie = browser.cookies["cw_session"]
-        assert post(browser, "/logout", follow_redirects=False).status_code == 303
-        plant_cookie(browser, "cw_session", cookie)  # the old page, the old cookie
-        response = browser.post(
-            f"/admin/users/{nurse_id}/disable", data={"csrf_token": token}, follow_redirects=False
-        )
+    browser = new_client()
+    signed_in(browser, runtime, admin)
+    token = csrf(browser)
+    cookie = browser.cookies["cw_session"]
+    assert post(browser, "/logout", follow_redirects=False).status_code == 303
+    plant_cookie(browser, "cw_session", cookie)  # the old page, the old cookie
+    response = browser.post(
+        f"/admin/users/{nurse_id}/disable", data={"csrf_token": token}, follow_redirects=False
+    )
     assert response.status_code in {303, 403}
     assert _status_of(runtime, nurse_id) == "active"
 
 
-def test_the_sign_in_form_still_works_with_its_own_token(runtime: Runtime) -> None:
+def test_the_sign_in_form_still_works_with_its_own_token(
+    runtime: Runtime, new_client: NewClient
+) -> None:
     admin = make_admin(runtime)
-    with TestClient(create_app(runtime)) as browser:
-        assert login(browser, admin.email, admin.password).status_code == 303
+    browser = new_client()
+    assert login(browser, admin.email, admin.password).status_code == 303

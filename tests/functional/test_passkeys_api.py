@@ -12,9 +12,9 @@ from carewall.audit.models import AuditEntry
 from carewall.core.runtime import Runtime
 from carewall.identity.tags import IdentityTag
 from carewall.web.routes.passkeys import PUBLIC_ROUTES
+from tests.support.factories import PASSWORD, make_admin
 
 EMAIL = "officer@clinic.example"
-PASSWORD = "Lantern-Quarry-Meadow-4172"
 JSON = {"Accept": "application/json"}
 SESSION_BOUND = [
     "/webauthn/register/options",
@@ -26,6 +26,13 @@ SESSION_BOUND = [
 ]
 ALL_ENDPOINTS = [*SESSION_BOUND, "/webauthn/login/options", "/webauthn/login/verify"]
 ANSWER = {"credential": {"id": "AAAA", "rawId": "AAAA"}, "name": "x", "next": "/"}
+
+
+@pytest.fixture
+def client(client: TestClient, runtime: Runtime) -> TestClient:
+    """A browser on an app with one administrator, who has no factor yet."""
+    make_admin(runtime, EMAIL)
+    return client
 
 
 def _csrf(client: TestClient) -> dict[str, str]:
