@@ -49,8 +49,8 @@ from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.demo.identity_seed import STAFF_SEEDER
-from carewall.records.keys import RecordKeys
 from carewall.records.store import PreparedVersion, insert_versions, prepare_version
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 from carewall.registry import install
 

@@ -31,12 +31,13 @@ from rich.table import Table
 from sqlalchemy import Connection, event
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records import prepare_keys as prepare_record_keys
-from carewall.records.bundle_entries import read_bundle
+from carewall.records.bundles.entries import read_bundle
+from carewall.records.bundles.transactions import process_bundle
 from carewall.records.services import create_resource
-from carewall.records.transactions import process_bundle
 from login_flood import postgres_database  # bench/ is on sys.path when run
 
 console = Console(width=120)
@@ -115,7 +116,7 @@ def run(database: str, args: argparse.Namespace) -> None:
 
 def measure(database: str, runtime: Runtime, args: argparse.Namespace) -> None:
     prepare_record_keys(runtime.keys)
-    system = Actor.system_actor("bench")
+    system = Caller.cli("bench")
     create_resource(runtime, system, {"resourceType": "Patient", "id": PATIENT})
     half = args.entries // 2
     existing = [f"lock-obs-{n}" for n in range(half)]

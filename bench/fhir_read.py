@@ -26,10 +26,9 @@ from rich.table import Table
 from sqlalchemy import text
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, prepare_keys, queries
-from carewall.identity.requests import Origin
-from carewall.records import Actor
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.registry import create_app
@@ -55,19 +54,19 @@ def prepare(home: Path) -> str:
     runtime = open_runtime(Settings(home=home))
     prepare_keys(runtime.keys)
     prepare_record_keys(runtime.keys)
-    create_resource(runtime, Actor.system_actor("bench"), PATIENT)
+    create_resource(runtime, Caller.cli("bench"), PATIENT)
     with runtime.db.engine.begin() as connection:
         connection.execute(text("CREATE TABLE bench_plain (id VARCHAR(64) PRIMARY KEY, body TEXT)"))
         connection.execute(
             text("INSERT INTO bench_plain VALUES (:id, :body)"),
             {"id": PATIENT["id"], "body": json.dumps(PATIENT)},
         )
-    link = accounts.invite_user(runtime, "bench", "dr@clinic.example", "clinician", CLI)
+    link = accounts.invite_user(runtime, Caller.cli("bench"), "dr@clinic.example", "clinician")
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "dr@clinic.example")
     assert user_id
-    token, _ = apitokens.create_token(runtime, user_id, "bench", ["fhir:read"], CLI)
+    token, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "bench", ["fhir:read"])
     runtime.close()
     return token
 

@@ -28,13 +28,13 @@ from rich.table import Table
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import accounts, factors, prepare_keys
 from carewall.identity.models import User
 from carewall.identity.passwords import HASHER, hash_password
-from carewall.identity.requests import Origin
 from carewall.registry import create_app
-from carewall.web.auth import ALL, Caller, require
+from carewall.web.auth import ALL, require
 from harness import start_server, timed_gets, timed_pair  # bench/ is on sys.path when run
 
 console = Console(width=120)
@@ -58,7 +58,7 @@ def make_users(runtime: Runtime, count: int) -> list[tuple[str, str]]:
     people = []
     for n in range(count):
         email = f"bench{n}@clinic.example"
-        link = accounts.invite_user(runtime, "bench", email, "clinician", CLI)
+        link = accounts.invite_user(runtime, Caller.cli("bench"), email, "clinician")
         accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
         with runtime.db.transaction() as session:
             user = session.query(User).filter_by(email=email).one()

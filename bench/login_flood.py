@@ -43,11 +43,10 @@ from sqlalchemy.engine import make_url
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, factors, prepare_keys, queries
 from carewall.identity.models import User
-from carewall.identity.requests import Origin
-from carewall.records import Actor
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.registry import create_app
@@ -92,7 +91,7 @@ def prepare(home: Path, database_url: str | None) -> tuple[str, str]:
     runtime = open_runtime(Settings(home=home, database_url=database_url))
     prepare_keys(runtime.keys)
     prepare_record_keys(runtime.keys)
-    system = Actor.system_actor("bench")
+    system = Caller.cli("bench")
     subject = {"reference": f"Patient/{PATIENT}"}
     create_resource(
         runtime,
@@ -105,7 +104,7 @@ def prepare(home: Path, database_url: str | None) -> tuple[str, str]:
         observation["subject"] = subject
         observation["valueQuantity"] = {"value": 60 + n, "unit": "/min"}
         create_resource(runtime, system, observation)
-    link = accounts.invite_user(runtime, "bench", EMAIL, "clinician", CLI)
+    link = accounts.invite_user(runtime, Caller.cli("bench"), EMAIL, "clinician")
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
     with runtime.db.transaction() as session:
         user = session.query(User).filter_by(email=EMAIL).one()
@@ -114,7 +113,7 @@ def prepare(home: Path, database_url: str | None) -> tuple[str, str]:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, EMAIL)
     assert user_id
-    token, _ = apitokens.create_token(runtime, user_id, "bench", ["fhir:read"], CLI)
+    token, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "bench", ["fhir:read"])
     runtime.close()
     return token, secret
 

@@ -29,9 +29,9 @@ from sqlalchemy.engine import make_url
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Origin
 from carewall.core.crypto import encrypt
 from carewall.core.runtime import Runtime, open_runtime
-from carewall.identity.requests import Origin
 from carewall.phishing import queries, services
 from carewall.phishing.models import MailReport
 from carewall.phishing.sealing import REPORT_KEY, Summary, seal_summary

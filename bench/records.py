@@ -33,19 +33,20 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role
-from carewall.records import Actor, Purpose, prepare_keys
+from carewall.records import Purpose, prepare_keys
 from carewall.records.access import search_for
-from carewall.records.compartments import canonicalise
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.services import create_resource
-from carewall.records.validation import SUPPORTED_TYPES, validate_resource
+from carewall.records.store.compartments import canonicalise
+from carewall.records.store.validation import SUPPORTED_TYPES, validate_resource
 
 console = Console(width=120)
 SYNTHEA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fhir"
-CLI = Actor.system_actor("bench")
-CLINICIAN = Actor(user_id="bench-clinician", role=Role.CLINICIAN)
+CLI = Caller.cli("bench")
+CLINICIAN = Caller(ref="bench-clinician", role=Role.CLINICIAN)
 FAMILIES = ["Okafor", "Lindqvist", "Moreau", "Haddad", "Kowalski", "Tanaka", "Silva", "Brennan"]
 
 

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from carewall.core.config import Settings
+from carewall.core.context import Origin
 from carewall.core.runtime import open_runtime
 from carewall.demo.backup_seed import BACKUP_SEEDER
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
 from carewall.registry import install
 from tests.support.server import LiveServer, oathtool, start_server
 

@@ -15,17 +15,16 @@ from sqlalchemy import text
 
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
-from carewall.records import Actor
 from carewall.records.services import create_resource, restrict_compartment
 from tests.support.factories import fhir_resource
 from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "doctor@clinic.example"
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 
 pytestmark = pytest.mark.skipif(
     shutil.which("oathtool") is None, reason="Debian's oathtool is not installed"
@@ -37,7 +36,7 @@ def practice(tmp_path: Path) -> Iterator[tuple[LiveServer, str, str]]:
     """A running server with an invited clinician and one restricted patient."""
     home = tmp_path / "home"
     runtime = open_runtime(Settings(home=home))
-    link = accounts.invite_user(runtime, "cli", EMAIL, "clinician", Origin(user_agent="cli"))
+    link = accounts.invite_user(runtime, Caller.cli(), EMAIL, "clinician")
     patient_id = str(uuid.uuid4())
     create_resource(runtime, SYSTEM, fhir_resource("Patient", patient_id))
     condition = fhir_resource("Condition", patient_id, code={"text": "Migraine without aura"})

@@ -21,9 +21,9 @@ from sqlalchemy import text
 from carewall.audit import entries_with_action
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import Role, accounts, policy
-from carewall.identity.requests import Origin
 from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
@@ -36,9 +36,9 @@ def idle_practice(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     home = tmp_path / "home"
     runtime = open_runtime(Settings(home=home))
     email = "nurse@clinic.example"
-    link = accounts.invite_user(runtime, "cli", email, "clinician", CLI)
+    link = accounts.invite_user(runtime, Caller.cli(), email, "clinician")
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
-    accounts.set_mfa_policy(runtime, "cli", "clinician", False, CLI)  # password alone, for speed
+    accounts.set_mfa_policy(runtime, Caller.cli(), "clinician", False)  # password alone, for speed
     runtime.close()
     server = start_server(home, extra_env={"CAREWALL_SESSION_IDLE_MINUTES_STAFF": "1"})
     yield server, email

@@ -18,10 +18,10 @@ from sqlalchemy import func, select, update
 from carewall.audit.models import AuditEntry
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity.accounts import create_admin
 from carewall.identity.models import WebAuthnCredential, WebSession
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
 from tests.support.server import LiveServer, start_server
 

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, queries
-from carewall.identity.requests import Origin
-from carewall.records import Actor, prepare_keys
+from carewall.records import prepare_keys
 from carewall.records.services import create_resource
 from tests.support.factories import fhir_resource
 from tests.support.server import LiveServer, start_server
@@ -28,17 +28,17 @@ def practice(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     home = tmp_path / "home"
     runtime = open_runtime(Settings(home=home))
     prepare_keys(runtime.keys)
-    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "pa"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "pa"))
     for email, role, patient in (
         ("pat@example.org", "patient", "pa"),
         ("dr@clinic.example", "clinician", None),
     ):
-        link = accounts.invite_user(runtime, "cli", email, role, CLI, patient_id=patient)
+        link = accounts.invite_user(runtime, Caller.cli(), email, role, patient_id=patient)
         accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PASSWORD, CLI)
     with runtime.db.sessions() as session:
         clinician = queries.user_id_for_email(session, "dr@clinic.example")
     assert clinician
-    token, _ = apitokens.create_token(runtime, clinician, "chart", ["fhir:read"], CLI)
+    token, _ = apitokens.create_token(runtime, Caller.cli(), clinician, "chart", ["fhir:read"])
     runtime.close()
     server = start_server(home)
     yield server, token

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
-from carewall.identity.requests import Origin
 from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 def invited(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     home = tmp_path / "home"
     runtime = open_runtime(Settings(home=home))
-    link = accounts.invite_user(runtime, "cli", EMAIL, "clinician", Origin(user_agent="cli"))
+    link = accounts.invite_user(runtime, Caller.cli(), EMAIL, "clinician")
     runtime.close()
     server = start_server(home)
     yield server, "/" + link.url.split("://", 1)[1].split("/", 1)[1]

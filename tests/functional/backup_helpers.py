@@ -19,18 +19,18 @@ import pytest
 from pydantic import SecretStr
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.mail import mail_sender_for
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import install
 from tests.support import postgres
 from tests.support.cli import cli_environment
-from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.factories import fhir_resource, make_user
 
 BACKUP_PASSWORD = "test-backup-password-8471"
-WRITER = Actor.system_actor("writer")
+WRITER = Caller.cli("writer")
 
 
 def require_restic() -> None:
@@ -81,7 +81,7 @@ def seed_practice(runtime: Runtime, patients: int = 3) -> SeededPractice:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, email)
     assert user_id is not None
-    token, _ = apitokens.create_token(runtime, user_id, "backup test", ["fhir:read"], CLI)
+    token, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "backup test", ["fhir:read"])
     ids, secrets = [], [email, "Quintessa"]
     for n in range(patients):
         pid = f"bk-patient-{n}"

@@ -12,20 +12,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from carewall.audit import entries_with_action
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
-from carewall.records import Actor, Purpose, RecordsTag
+from carewall.records import Purpose, RecordsTag
 from carewall.records.access import get_record_for, search_for
-from carewall.records.accounting import flag_access
-from carewall.records.flags import FlagConflictError, list_flags, resolve_flag
+from carewall.records.portal.accounting import flag_access
+from carewall.records.portal.flags import FlagConflictError, list_flags, resolve_flag
 from carewall.records.services import create_resource, restrict_compartment, start_break_glass
 from carewall.records.tags import PortalTag
 from carewall.registry import create_app
 from tests.support.audit import patient_entries
-from tests.support.factories import CLI, Person, fhir_resource, make_admin, make_user
+from tests.support.factories import Person, fhir_resource, make_admin, make_user
 from tests.support.signin import post, signed_in
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 COMMENT = "I was abroad that week; nobody should have opened my diabetes notes"
 NOTE = "Dr Nurse checked your insulin dose before your repeat prescription."
 
@@ -35,14 +36,14 @@ class Scene:
     runtime: Runtime
     officer: Person
     patient: Person
-    nurse: Actor
-    me: Actor
+    nurse: Caller
+    me: Caller
 
 
-def _user_actor(runtime: Runtime, email: str, role: Role, patient_id: str | None = None) -> Actor:
+def _user_actor(runtime: Runtime, email: str, role: Role, patient_id: str | None = None) -> Caller:
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{uid}", role=role, patient_id=patient_id, channel=f"session:{uid}")
+    return Caller.for_user(uid, role=role, patient_id=patient_id, session_id=uid)
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def _read(scene: Scene, patient_id: str = "pa") -> int:
 
 
 def _flag(scene: Scene, seq: int, comment: str = COMMENT) -> int:
-    flag_access(scene.runtime, scene.me, seq, comment, CLI)
+    flag_access(scene.runtime, scene.me, seq, comment)
     with scene.runtime.db.sessions() as session:
         return entries_with_action(session, [PortalTag.ACCESS_FLAGGED], limit=1)[0].seq
 
@@ -182,8 +183,8 @@ def test_open_flags_block_a_second_report_and_a_decision_can_be_revised(
         assert f'action="/portal/access/{seq}/flag"' not in page, "no second report while open"
         again = post(client, f"/portal/access/{seq}/flag", {"comment": ""})
         assert "already reported this access" in again.text
-    resolve_flag(scene.runtime, _officer(scene), flag, "inappropriate", "", CLI)
-    resolve_flag(scene.runtime, _officer(scene), flag, "legitimate", "Checked again.", CLI)
+    resolve_flag(scene.runtime, _officer(scene), flag, "inappropriate", "")
+    resolve_flag(scene.runtime, _officer(scene), flag, "legitimate", "Checked again.")
     with scene.runtime.db.sessions() as session:
         decisions = patient_entries(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
     assert [d.details["revised"] for d in decisions] == [True, False]
@@ -198,7 +199,7 @@ def test_open_flags_block_a_second_report_and_a_decision_can_be_revised(
     assert listing.index(f"Flag #{second}") < listing.index(f"Flag #{flag}"), "newest first"
 
 
-def _officer(scene: Scene) -> Actor:
+def _officer(scene: Scene) -> Caller:
     return _user_actor(scene.runtime, "admin@clinic.example", Role.ADMIN)
 
 
@@ -229,7 +230,7 @@ def test_break_glass_and_search_accesses_show_as_such(
             0
         ].seq
     pc = _user_actor(scene.runtime, "pc@example.org", Role.PATIENT, "pc")
-    flag_access(scene.runtime, pc, search_seq, "", CLI)
+    flag_access(scene.runtime, pc, search_seq, "")
     newest = list_flags(scene.runtime, _officer(scene))[0]
     page = officer_client.get(f"/admin/access-flags/{newest.seq}").text
     assert "search" in page
@@ -291,7 +292,7 @@ def test_two_officers_deciding_at_once_leave_one_consistent_decision(scene: Scen
     def decide(choice: str) -> None:
         barrier.wait()
         try:
-            resolve_flag(scene.runtime, officer, flag, choice, "", CLI)
+            resolve_flag(scene.runtime, officer, flag, choice, "")
             outcomes.append(choice)
         except FlagConflictError:
             outcomes.append("conflict")

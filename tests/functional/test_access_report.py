@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
 from tests.support.factories import fhir_resource, make_admin, make_user
@@ -15,12 +16,12 @@ from tests.support.signin import post, signed_in
 
 
 def _reader(runtime: Runtime) -> None:
-    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "px"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "px"))
     make_user(runtime, "nurse@clinic.example", "clinician")
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, "nurse@clinic.example")
     get_record_for(
-        runtime, Actor(f"user:{uid}", Role.CLINICIAN), "Patient", "px", Purpose.TREATMENT
+        runtime, Caller.for_user(uid, Role.CLINICIAN), "Patient", "px", Purpose.TREATMENT
     )
 
 
@@ -46,7 +47,7 @@ def test_report_lists_accesses_and_downloads_csv(
 
 @pytest.mark.parametrize("role", ["clinician", "patient"])
 def test_report_refused_to_other_roles(runtime: Runtime, client: TestClient, role: str) -> None:
-    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "py"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "py"))
     person = make_user(
         runtime, f"{role}@c.example", role, patient_id="py" if role == "patient" else None
     )

@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "email"
 MODERN = ROOT / "tests" / "data" / "modern_ham"
 SAMPLE_EVERY = 3
-# Measured on this sample: recall 0.866 (suspicious) / 0.689 (phishing); FPR old ham 0.015 /
-# 0.003, modern dev 0.000 / 0.000.
-MIN_RECALL_SUSPICIOUS = 0.82
-MIN_RECALL_PHISHING = 0.64
-MAX_FPR_SUSPICIOUS = {"ham": 0.025, "modern": 0.006}
+# Measured on this sample: recall 0.916 (suspicious) / 0.748 (phishing); FPR old ham 0.015 /
+# 0.003, modern dev 0.000 / 0.000. The old-ham ceiling at "suspicious" is the target.
+MIN_RECALL_SUSPICIOUS = 0.90
+MIN_RECALL_PHISHING = 0.72
+MAX_FPR_SUSPICIOUS = {"ham": 0.02, "modern": 0.006}
 MAX_FPR_PHISHING = {"ham": 0.01, "modern": 0.003}
 
 

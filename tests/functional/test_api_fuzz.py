@@ -24,13 +24,14 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import SUPPORTED_TYPES, Actor
+from carewall.records import SUPPORTED_TYPES
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.factories import fhir_resource, make_user
 
 FHIR_JSON = "application/fhir+json"
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'File "/')
@@ -55,10 +56,10 @@ class Fuzzed:
         with runtime.db.sessions() as session:
             user_id = queries.user_id_for_email(session, email)
         assert user_id is not None
-        secret, _ = apitokens.create_token(runtime, user_id, "fuzz", sorted(SCOPES), CLI)
+        secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "fuzz", sorted(SCOPES))
         self.auth = {"Authorization": f"Bearer {secret}"}
         patient = fhir_resource("Patient", "fuzz-patient")
-        create_resource(runtime, Actor.system_actor("test"), patient)
+        create_resource(runtime, Caller.cli("test"), patient)
         self.patient_id = str(patient["id"])
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from carewall.audit import AuditEvent, Outcome, record, verify
 from carewall.audit.queries import entry_count, recent_entries
+from carewall.core.db import Database
 from carewall.core.runtime import Runtime
 
 
@@ -109,7 +110,16 @@ def test_recomputed_hash_still_breaks_the_next_link(runtime: Runtime) -> None:
             {"b": forged, "h": hashlib.sha256(forged).digest()},
         )
     result = verify(runtime.db)
-    assert (result.ok, result.position) == (False, 3)
+    # With the audit key, the MAC names the forged entry itself.
+    assert (result.ok, result.position, result.keyed) == (False, 2, True)
+    assert "MAC" in result.reason
+    # Without it (hashes only), its successor's link still breaks.
+    unkeyed = Database.connect(runtime.settings.effective_database_url)
+    try:
+        result = verify(unkeyed)
+    finally:
+        unkeyed.dispose()
+    assert (result.ok, result.position, result.keyed) == (False, 3, False)
 
 
 def test_concurrent_threads_build_one_valid_chain(runtime: Runtime) -> None:
@@ -123,8 +133,9 @@ def test_concurrent_threads_build_one_valid_chain(runtime: Runtime) -> None:
 _WRITER = """
 import sys
 from carewall.audit import AuditEvent, record
-from carewall.core.db import Database
-db = Database.connect(sys.argv[1])
+from carewall.core.config import Settings
+from carewall.core.runtime import open_runtime
+db = open_runtime(Settings(home=sys.argv[4], database_url=sys.argv[1])).db
 for i in range(int(sys.argv[2])):
     with db.transaction() as session:
         record(session, AuditEvent(action="test:thing:done", actor="proc:" + sys.argv[3]))
@@ -134,7 +145,10 @@ for i in range(int(sys.argv[2])):
 def test_concurrent_processes_build_one_valid_chain(runtime: Runtime) -> None:
     url = runtime.settings.effective_database_url
     writers = [
-        subprocess.Popen([sys.executable, "-c", _WRITER, url, "40", str(n)]) for n in range(3)
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, url, "40", str(n), str(runtime.settings.home)]
+        )
+        for n in range(3)
     ]
     assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
     result = verify(runtime.db)

@@ -33,10 +33,10 @@ from carewall.backup.services import create_backup, init_repository
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
-from carewall.records.audit_patients import reveal_entry
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import reveal_entry
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 from carewall.registry import create_app
 from tests.functional.backup_helpers import (

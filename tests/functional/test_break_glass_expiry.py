@@ -11,15 +11,16 @@ from fastapi.testclient import TestClient
 
 from carewall.audit import verify
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, queries
-from carewall.records import Actor, BreakGlassRequiredError, Purpose, RecordsTag
+from carewall.records import BreakGlassRequiredError, Purpose, RecordsTag
 from carewall.records import queries as record_queries
 from carewall.records.access import get_record_for
-from carewall.records.accounting import access_events
-from carewall.records.breakglass import close_expired_grants
+from carewall.records.access.break_glass import close_expired_grants
 from carewall.records.models import BreakGlassGrant
+from carewall.records.portal.accounting import access_events
 from carewall.records.services import (
     create_resource,
     restrict_compartment,
@@ -32,7 +33,7 @@ from tests.support.clock import FrozenClock
 from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import post, signed_in
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 
 
 def _restricted(runtime: Runtime, patient_id: str) -> None:
@@ -40,11 +41,11 @@ def _restricted(runtime: Runtime, patient_id: str) -> None:
     restrict_compartment(runtime, SYSTEM, patient_id, "vip")
 
 
-def _clinician(runtime: Runtime, email: str = "doc@clinic.example") -> Actor:
+def _clinician(runtime: Runtime, email: str = "doc@clinic.example") -> Caller:
     make_user(runtime, email, "clinician")
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{uid}", role=Role.CLINICIAN, channel=f"session:{uid}")
+    return Caller.for_user(uid, role=Role.CLINICIAN, session_id=uid)
 
 
 def _stopped(runtime: Runtime, patient_id: str) -> list[dict[str, object]]:
@@ -74,7 +75,7 @@ def test_an_expired_grant_is_closed_and_audited_exactly_once(
     assert close_expired_grants(runtime) == 0, "idempotent"
     assert _grant(runtime, grant_id).ended_at == expires, "ended when its time was up"
     [entry] = _stopped(runtime, "p-vip")
-    assert entry["actor"] == doctor.user_id, "the holder's emergency access ended"
+    assert entry["actor"] == doctor.ref, "the holder's emergency access ended"
     assert entry["reason"] == "expired"
     assert entry["closed_by"] == "system"
     assert entry["grant"] == grant_id

@@ -16,10 +16,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.errors import PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor, Purpose, RecordsTag
+from carewall.records import Purpose, RecordsTag
 from carewall.records.access import search_for
 from carewall.records.services import create_resource, restrict_compartment, start_break_glass
 from carewall.registry import create_app
@@ -29,7 +30,7 @@ from tests.support.factories import FHIR_JSON, fhir_resource, token_for, token_o
 from tests.support.fhir import outcome
 from tests.support.signin import finish_mfa, password_step, post_form, sign_in_user
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 EMAIL = "doc@clinic.example"
 MRN = {"system": "urn:mrn", "value": "VIP-0001"}
 
@@ -92,11 +93,11 @@ def app_client(app: FastAPI) -> TestClient:
 
 
 def test_a_token_cannot_start_emergency_access(runtime: Runtime, vip: dict[str, str]) -> None:
-    token_actor = Actor(user_id="user:x", role=Role.CLINICIAN, channel="token:t1")
+    token_actor = Caller.for_user("x", Role.CLINICIAN, token_id="t1")
     with pytest.raises(PermissionDeniedError):
         start_break_glass(runtime, token_actor, "vip", "emergency", "")
     with pytest.raises(PermissionDeniedError):
-        start_break_glass(runtime, Actor(user_id="user:x", role=Role.CLINICIAN), "vip", "other", "")
+        start_break_glass(runtime, Caller.for_user("x", Role.CLINICIAN), "vip", "other", "")
 
 
 def _conditional_create(kind: str) -> dict[str, Any]:

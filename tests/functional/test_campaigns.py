@@ -16,9 +16,8 @@ from pypdf import PdfReader
 
 from carewall.audit import entries_with_action, verify
 from carewall.core.config import Settings
-from carewall.core.context import Caller
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
-from carewall.identity.requests import Origin
 from carewall.phishing import services
 from carewall.phishing.simulation import HEADER
 from carewall.phishing.simulation.campaigns import LaunchRequest, launch

@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 
 from carewall.audit import AuditEntryView, recent_entries
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import Actor
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
-from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.factories import fhir_resource, make_user
 from tests.support.server import LiveServer, start_server
 from tests.support.signin import csrf, post, signed_in
 
@@ -127,7 +127,7 @@ def fhir_and_pages(runtime: Runtime) -> Iterator[tuple[TestClient, TestClient, d
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "feed@clinic.example")
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "feed", sorted(SCOPES), CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "feed", sorted(SCOPES))
     app = create_app(runtime)
     with (
         TestClient(app, client=(CLIENT, 5000)) as api,
@@ -140,7 +140,7 @@ def test_every_records_audit_entry_carries_the_client_address(
     runtime: Runtime, fhir_and_pages: tuple[TestClient, TestClient, dict[str, str]]
 ) -> None:
     api, browser, auth = fhir_and_pages
-    system = Actor.system_actor("test")
+    system = Caller.cli("test")
     create_resource(runtime, system, fhir_resource("Patient", "p1"))
     create_resource(runtime, system, fhir_resource("Patient", "p2"))
     restrict_compartment(runtime, system, "p2", "vip")

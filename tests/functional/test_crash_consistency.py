@@ -29,16 +29,16 @@ from sqlalchemy import select
 
 from carewall.audit import entries_with_action
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor
-from carewall.records.audit_patients import reveal_entry
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import reveal_entry
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 from tests.support.cli import carewall
-from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.factories import fhir_resource, make_user
 from tests.support.server import free_port
 
 FHIR_JSON = "application/fhir+json"
@@ -240,8 +240,8 @@ def prepare(settings: Settings) -> dict[str, str]:
             user_id = queries.user_id_for_email(session, email)
         assert user_id is not None
         scopes = ["fhir:read", "fhir:write"]
-        secret, _ = apitokens.create_token(runtime, user_id, "crash test", scopes, CLI)
-        create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", PATIENT_ID))
+        secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "crash test", scopes)
+        create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", PATIENT_ID))
     finally:
         runtime.close()
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}

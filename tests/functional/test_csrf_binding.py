@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.web.csrf import COOKIE as CSRF_COOKIE
 from tests.support.factories import fhir_resource, make_admin, make_user
@@ -87,7 +87,7 @@ def test_a_session_cannot_write_fhir_behind_an_empty_or_foreign_authorization_he
     runtime: Runtime, authorization: str, new_client: NewClient
 ) -> None:
     clinician = make_user(runtime, "clin@clinic.example", "clinician")
-    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     browser = new_client()
     signed_in(browser, runtime, clinician)
     response = browser.post(

@@ -8,14 +8,15 @@ from sqlalchemy import func, select
 
 from carewall.audit import AuditEvent, audited_read, record
 from carewall.audit.models import AuditEntry
+from carewall.core.config import Settings
 from carewall.core.db import Database
+from carewall.core.runtime import open_runtime
 
 
 @pytest.fixture
-def db(database_url: str) -> Database:
-    database = Database.connect(database_url)
-    database.migrate()
-    return database
+def db(settings: Settings) -> Database:
+    """The database of an opened runtime (migrated, with the audit key every append needs)."""
+    return open_runtime(settings).db
 
 
 def entries(db: Database) -> int:

@@ -11,7 +11,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import MATRIX, SUPPORTED_TYPES, Action
 from carewall.records.services import create_resource, restrict_compartment
-from carewall.records.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
+from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
 from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
 from tests.support.fhir import outcome
 

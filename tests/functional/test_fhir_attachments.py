@@ -13,15 +13,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.registry import create_app
 from carewall.web.fhir.inputs import max_body_bytes
 from tests.support.cli import carewall
-from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.factories import fhir_resource, make_user
 from tests.support.fhir import assert_absent_from_vault
 
 FHIR_JSON = "application/fhir+json"
@@ -33,7 +34,7 @@ def _doctor(runtime: Runtime) -> dict[str, str]:
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, "doc@clinic.example")
     assert uid is not None
-    secret, _ = apitokens.create_token(runtime, uid, "t", ["fhir:read", "fhir:write"], CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), uid, "t", ["fhir:read", "fhir:write"])
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
 
 
@@ -74,9 +75,7 @@ def test_documents_up_to_the_limit_are_stored_encrypted_and_bigger_refused(small
         created = api.post("/fhir/DocumentReference", json=exact, headers=headers)
         assert created.status_code == 201, created.text[:500]
         doc_id = created.json()["id"]
-        stored = get_record_for(
-            small, Actor.system_actor(), "DocumentReference", doc_id, Purpose.TREATMENT
-        )
+        stored = get_record_for(small, Caller.cli(), "DocumentReference", doc_id, Purpose.TREATMENT)
         assert base64.b64decode(stored["content"][0]["attachment"]["data"]) == data
         with small.db.engine.connect() as connection:
             assert_absent_from_vault(connection, [exact["content"][0]["attachment"]["data"][:64]])
@@ -120,7 +119,7 @@ def test_import_reports_an_oversized_attachment_as_invalid(small: Runtime, tmp_p
     patient = fhir_resource("Patient", "pi")
     document = _document("pi", b"x" * (SMALL + 1))
     path = _bundle(tmp_path, [patient, document])
-    report = import_file(small, Actor.system_actor(), path)
+    report = import_file(small, Caller.cli(), path)
     assert report.failed
     assert "entry[1].DocumentReference.content[0].attachment.data" in (report.error or "")
     assert report.created == 0

@@ -18,11 +18,11 @@ from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
-from carewall.records import Actor
-from carewall.records.importer import import_file
-from tests.support.factories import CLI, make_user
+from carewall.records.bundles.importer import import_file
+from tests.support.factories import make_user
 from tests.support.fhir import synthea_files
 from tests.support.server import LiveServer, start_server
 
@@ -49,13 +49,13 @@ def _token(runtime: Runtime, email: str, role: str, patient_id: str | None = Non
         user_id = queries.user_id_for_email(session, email)
     assert user_id is not None
     scopes = ["fhir:read", "fhir:write"]
-    return apitokens.create_token(runtime, user_id, "interop", scopes, CLI)[0]
+    return apitokens.create_token(runtime, Caller.cli(), user_id, "interop", scopes)[0]
 
 
 @pytest.fixture
 def practice(runtime: Runtime, settings: Settings) -> Iterator[Practice]:
     """One Synthea patient imported, two tokens, and the real server on that data."""
-    report = import_file(runtime, Actor.system_actor("test"), synthea_files(1)[0])
+    report = import_file(runtime, Caller.cli("test"), synthea_files(1)[0])
     assert not report.failed, report.error
     clinician = _token(runtime, "doctor@clinic.example", "clinician")
     patient = _token(runtime, "alexis@example.org", "patient", patient_id=ALEXIS)

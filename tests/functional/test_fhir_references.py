@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.services import create_resource, restrict_compartment
 from tests.support.factories import fhir_resource, token_for
 from tests.support.fhir import outcome
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 MARK = {"coding": [{"system": "http://loinc.org", "code": "VIP-SECRET-1"}]}
 
 # How each spelling is answered: normalised to Patient/{id} (kept version), or refused (422).

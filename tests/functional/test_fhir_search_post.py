@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from tests.support.factories import fhir_resource, token_for
 from tests.support.fhir import outcome
 from tests.support.signin import csrf, sign_in_user
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 SEARCH = "/fhir/Patient/_search"
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from carewall.audit import AuditEntryView, recent_entries
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records.audit_patients import patient_subject, reveal_entry
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import patient_subject, reveal_entry
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
+from carewall.records.store.keys import RecordKeys
 from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
 from tests.support.fhir import outcome
 

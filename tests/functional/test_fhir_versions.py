@@ -12,16 +12,17 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor, RecordsTag
-from carewall.records.accounting import access_events
+from carewall.records import RecordsTag
+from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource, restrict_compartment, update_resource
 from tests.support.audit import audit_about
 from tests.support.factories import fhir_resource, token_for
 from tests.support.fhir import outcome
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 SECRET_CODE = {"coding": [{"system": "http://loinc.org", "code": "B-ONLY-75325-1"}]}
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts, apitokens
 from carewall.identity.queries import user_id_for_email
 from carewall.web.auth import SESSION_COOKIE
-from tests.support.factories import CLI, PASSWORD, make_user
+from tests.support.factories import PASSWORD, make_user
 from tests.support.signin import signed_in
 
 TABLES = ("users", "invites", "web_sessions", "totp_devices", "recovery_codes", "api_tokens")
@@ -31,7 +32,7 @@ def _dump(runtime: Runtime) -> str:
 
 
 def test_no_sign_in_secret_is_stored_as_given(runtime: Runtime, client: TestClient) -> None:
-    pending = accounts.invite_user(runtime, "cli", "new@clinic.example", "clinician", CLI)
+    pending = accounts.invite_user(runtime, Caller.cli(), "new@clinic.example", "clinician")
     invite_token = pending.url.rsplit("/", 1)[1]
     person = make_user(runtime, "nurse@clinic.example", "clinician")
     signed_in(client, runtime, person)
@@ -40,7 +41,7 @@ def test_no_sign_in_secret_is_stored_as_given(runtime: Runtime, client: TestClie
     with runtime.db.sessions() as session:
         user_id = user_id_for_email(session, "nurse@clinic.example")
     assert user_id
-    api_token, _ = apitokens.create_token(runtime, user_id, "script", ["fhir:read"], CLI)
+    api_token, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "script", ["fhir:read"])
     stored = _dump(runtime)
     assert PASSWORD not in stored
     assert "$argon2id$" in stored, "passwords are Argon2id hashes"

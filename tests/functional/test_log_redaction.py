@@ -19,13 +19,14 @@ from sqlalchemy import text
 from starlette.routing import BaseRoute
 
 from carewall.audit import entries_with_action
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts
 from carewall.registry import create_app
 from carewall.web.openapi import api_routes
 from carewall.web.security import REDACTED, SECRET_PATH_PARAMS, redact_path
 from tests.support.cli import carewall
-from tests.support.factories import CLI, PASSWORD
+from tests.support.factories import PASSWORD
 from tests.support.server import start_server
 from tests.support.signin import csrf
 
@@ -77,7 +78,7 @@ def test_every_path_parameter_is_declared_secret_or_harmless(runtime: Runtime) -
 
 
 def _invite_token(runtime: Runtime, email: str) -> str:
-    link = accounts.invite_user(runtime, "cli", email, "clinician", CLI)
+    link = accounts.invite_user(runtime, Caller.cli(), email, "clinician")
     return link.url.rsplit("/", 1)[1]
 
 

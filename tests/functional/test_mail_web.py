@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens
 from carewall.identity.queries import user_id_for_email
@@ -21,7 +22,7 @@ from tests.functional.mail_messages import (
     phishing_eml,
 )
 from tests.support.clock import FrozenClock
-from tests.support.factories import CLI, make_user
+from tests.support.factories import make_user
 from tests.support.signin import csrf, signed_in
 
 
@@ -120,7 +121,7 @@ def _token(runtime: Runtime, email: str, role: str, scopes: list[str]) -> str:
     with runtime.db.sessions() as session:
         user_id = user_id_for_email(session, email)
     assert user_id
-    secret, _ = apitokens.create_token(runtime, user_id, "t", scopes, CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "t", scopes)
     return secret
 
 

@@ -22,14 +22,14 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.support.cli import carewall
-from tests.support.factories import CLI, fhir_resource, make_admin, make_user
+from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import csrf, post, signed_in
 
 FHIR_JSON = "application/fhir+json"
@@ -50,8 +50,8 @@ def bearer(runtime: Runtime) -> dict[str, str]:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "fuzz@clinic.example")
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "t", sorted(SCOPES), CLI)
-    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "t", sorted(SCOPES))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -306,7 +306,7 @@ def test_the_analyzer_api_answers_json_for_broken_headers(
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "api@clinic.example")
     assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, user_id, "t", ["mail:analyze"], CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "t", ["mail:analyze"])
     answer = app_client.post(
         "/api/v1/mail/analyze",
         content=EVIL_MAIL[name],

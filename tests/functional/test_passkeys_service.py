@@ -23,12 +23,12 @@ from sqlalchemy import func, select, update
 
 from carewall.audit.models import AuditEntry
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
 from carewall.identity import ActiveSession, Stage, passkeys, prepare_keys, sessions, signin
 from carewall.identity.accounts import create_admin
 from carewall.identity.errors import AuthenticationError
 from carewall.identity.models import Notice, WebAuthnChallenge, WebAuthnCredential
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
 
 EMAIL = "officer@clinic.example"

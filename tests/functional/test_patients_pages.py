@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import notices, queries
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.support.audit import patient_entries
@@ -20,7 +20,7 @@ from tests.support.clock import clock_moved
 from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import post_form, sign_in_user, signed_in, totp_code
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 FAMILY, GIVEN, BORN = "Quenneville", "Harriet", "1961-07-14"
 BP = {"coding": [{"system": "http://loinc.org", "code": "85354-9"}], "text": "Blood pressure"}
 

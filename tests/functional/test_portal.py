@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, notices, queries
-from carewall.records import Actor, Purpose, RecordsTag
+from carewall.records import Purpose, RecordsTag
 from carewall.records.access import get_record_for, search_for
 from carewall.records.services import create_resource, start_break_glass
 from carewall.records.tags import PortalTag
@@ -21,7 +22,7 @@ from tests.support.audit import patient_entries
 from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import post, signed_in
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 
 
 def _patient(runtime: Runtime, pid: str, family: str, result: str) -> None:
@@ -32,11 +33,11 @@ def _patient(runtime: Runtime, pid: str, family: str, result: str) -> None:
     create_resource(runtime, SYSTEM, obs)
 
 
-def _staff(runtime: Runtime, email: str, role: Role) -> Actor:
+def _staff(runtime: Runtime, email: str, role: Role) -> Caller:
     make_user(runtime, email, role.value)
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{uid}", role=role, channel=f"session:{uid}")
+    return Caller.for_user(uid, role=role, session_id=uid)
 
 
 @pytest.fixture

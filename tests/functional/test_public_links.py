@@ -20,14 +20,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
-from carewall.records import Actor
 from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.support.cli import CliResult, carewall
-from tests.support.factories import CLI, fhir_resource, make_admin, make_user
+from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.server import free_port, start_server
 from tests.support.signin import post, signed_in
 
@@ -41,7 +41,7 @@ def _token(runtime: Runtime) -> str:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, "feed@clinic.example")
     assert user_id is not None
-    return apitokens.create_token(runtime, user_id, "feed", sorted(SCOPES), CLI)[0]
+    return apitokens.create_token(runtime, Caller.cli(), user_id, "feed", sorted(SCOPES))[0]
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def every_url(value: Any) -> list[str]:
 def test_fhir_links_never_follow_the_host_header(public_runtime: Runtime) -> None:
     runtime = public_runtime
     token = _token(runtime)
-    system = Actor.system_actor("test")
+    system = Caller.cli("test")
     create_resource(runtime, system, fhir_resource("Patient", "p1"))
     for _ in range(3):
         create_resource(runtime, system, fhir_resource("Observation", "p1"))
@@ -124,7 +124,7 @@ def test_an_absolute_reference_to_the_host_header_is_not_this_server(
     public_runtime: Runtime,
 ) -> None:
     token = _token(public_runtime)
-    create_resource(public_runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
+    create_resource(public_runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     auth = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
     bundle = {
         "resourceType": "Bundle",

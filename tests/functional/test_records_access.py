@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from carewall.audit import recent_entries
+from carewall.core.context import Caller
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
@@ -12,7 +13,6 @@ from carewall.records import (
     MATRIX,
     SUPPORTED_TYPES,
     Action,
-    Actor,
     BreakGlassRequiredError,
     Purpose,
 )
@@ -28,12 +28,12 @@ from carewall.records.services import (
 from tests.support.clock import FrozenClock
 from tests.support.factories import fhir_resource
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 P = Purpose.TREATMENT
 
 
-def _actor(role: Role, patient_id: str | None = None) -> Actor:
-    return Actor(user_id=f"u-{role}", role=role, patient_id=patient_id, channel=f"session:{role}")
+def _actor(role: Role, patient_id: str | None = None) -> Caller:
+    return Caller(ref=f"u-{role}", role=role, patient_id=patient_id, session_id=str(role))
 
 
 def _seed(runtime: Runtime, patient_id: str) -> dict[str, str]:
@@ -57,7 +57,7 @@ def test_staff_role_reaches_exactly_what_the_matrix_says(runtime: Runtime, role:
     assert denied or role is Role.CLINICIAN
 
 
-def _check_type(runtime: Runtime, actor: Actor, resource_type: str, logical_id: str) -> None:
+def _check_type(runtime: Runtime, actor: Caller, resource_type: str, logical_id: str) -> None:
     may_read = resource_type in MATRIX[actor.role][Action.READ]
     may_write = resource_type in MATRIX[actor.role][Action.WRITE]
     _expect(may_read, lambda: get_record_for(runtime, actor, resource_type, logical_id, P))

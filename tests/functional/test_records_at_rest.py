@@ -20,13 +20,14 @@ import pytest
 from sqlalchemy import text
 
 from carewall.audit import AuditEvent, record, verify
+from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, links, queries
-from carewall.records import Actor, Purpose, RecordsTag
+from carewall.records import Purpose, RecordsTag
 from carewall.records.access import export_compartment, get_record_for, search_for
-from carewall.records.accounting import access_events, access_report, flag_access
-from carewall.records.flags import list_flags
+from carewall.records.portal.accounting import access_events, access_report, flag_access
+from carewall.records.portal.flags import list_flags
 from carewall.records.services import (
     create_resource,
     restrict_compartment,
@@ -35,9 +36,9 @@ from carewall.records.services import (
     stop_break_glass,
 )
 from tests.support.cli import carewall
-from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.factories import fhir_resource, make_user
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 PATIENT = "pt-5e1d7c2a"
 OTHER = "pt-0b94e6f1"
 OBSERVATION = "obs-93b1f04d"
@@ -47,15 +48,15 @@ EMAIL = "zelda@example.org"
 
 @dataclass
 class Story:
-    nurse: Actor
-    me: Actor
+    nurse: Caller
+    me: Caller
     grant: str
 
 
-def _actor(runtime: Runtime, email: str, role: Role, patient_id: str | None = None) -> Actor:
+def _actor(runtime: Runtime, email: str, role: Role, patient_id: str | None = None) -> Caller:
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{uid}", role=role, patient_id=patient_id, channel=f"session:{uid}")
+    return Caller.for_user(uid, role=role, patient_id=patient_id, session_id=uid)
 
 
 def _story(runtime: Runtime) -> Story:
@@ -78,10 +79,10 @@ def _story(runtime: Runtime) -> Story:
     grant = start_break_glass(runtime, nurse, PATIENT, "emergency", "unconscious in ED")
     get_record_for(runtime, nurse, "Patient", PATIENT, Purpose.EMERGENCY)
     stop_break_glass(runtime, nurse, grant, PATIENT)
-    officer = Actor(user_id="user:officer", role=Role.ADMIN)
-    access_report(runtime, officer, PATIENT, CLI)
-    read = next(e for e in access_events(runtime, PATIENT) if e.actor == nurse.user_id)
-    flag_access(runtime, me, read.seq, "", CLI)
+    officer = Caller.for_user("officer", Role.ADMIN)
+    access_report(runtime, officer, PATIENT)
+    read = next(e for e in access_events(runtime, PATIENT) if e.actor == nurse.ref)
+    flag_access(runtime, me, read.seq, "")
     return Story(nurse, me, grant)
 
 
@@ -109,7 +110,7 @@ def test_the_database_alone_names_no_patient(runtime: Runtime) -> None:
 
 def test_with_the_key_every_feature_still_names_the_patient(runtime: Runtime) -> None:
     story = _story(runtime)
-    assert links.patient_id_of(runtime, story.me.user_id.removeprefix("user:")) == PATIENT
+    assert links.patient_id_of(runtime, story.me.user_id) == PATIENT
     assert restriction_reason(runtime, PATIENT) == REASON
     events = access_events(runtime, PATIENT)
     actions = {e.action for e in events}
@@ -127,9 +128,9 @@ def test_with_the_key_every_feature_still_names_the_patient(runtime: Runtime) ->
     assert not [
         e
         for e in access_events(runtime, OTHER)
-        if e.actor == story.me.user_id and e.action == RecordsTag.RESOURCE_READ
+        if e.actor == story.me.ref and e.action == RecordsTag.RESOURCE_READ
     ]
-    [flag] = list_flags(runtime, Actor.system_actor("officer"))
+    [flag] = list_flags(runtime, Caller.cli("officer"))
     assert flag.patient_id == PATIENT
 
 
@@ -158,7 +159,7 @@ def test_entries_written_before_the_upgrade_are_still_found(runtime: Runtime) ->
     nurse = _actor(runtime, "nurse@clinic.example", Role.CLINICIAN)
     old = AuditEvent(
         action=RecordsTag.RESOURCE_READ,
-        actor=nurse.user_id,
+        actor=nurse.ref,
         subject=f"Patient/{PATIENT}",
         details={"resource_type": "Patient", "id": PATIENT, "patient": PATIENT, "purpose": "TREAT"},
     )

@@ -8,17 +8,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for
-from carewall.records.export import export_patient_bundle
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.models import FhirResource
+from carewall.records.portal.export import export_patient_bundle
 from tests.support.cli import carewall
 from tests.support.factories import fhir_resource
 from tests.support.fhir import assert_absent_from_vault, synthea_files
 
-CLI = Actor.system_actor("test")
+CLI = Caller.cli("test")
 
 
 def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:

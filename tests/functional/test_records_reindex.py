@@ -19,20 +19,21 @@ from sqlalchemy import select
 
 from carewall.audit import entries_with_action
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller
 from carewall.core.db import alembic_config, new_id
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import Actor, RecordsTag, store
-from carewall.records.keys import RecordKeys, canonical_json
+from carewall.records import RecordsTag, store
 from carewall.records.models import FhirResource
-from carewall.records.reindex import reindex_pending, reindex_references, schedule_reindex
 from carewall.records.services import create_resource, restrict_compartment
-from carewall.records.terms import search_terms
+from carewall.records.store.keys import RecordKeys, canonical_json
+from carewall.records.store.reindex import reindex_pending, reindex_references, schedule_reindex
+from carewall.records.store.terms import search_terms
 from tests.support.cli import carewall
 from tests.support.factories import fhir_resource, token_for
 from tests.support.fhir import outcome
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 CODE = {"coding": [{"system": "http://loinc.org", "code": "LEGACY-1"}]}
 
 

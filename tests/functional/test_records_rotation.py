@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
-from carewall.records import Actor, Purpose, prepare_keys
+from carewall.records import Purpose, prepare_keys
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
 from tests.support.factories import fhir_resource
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 
 
 def test_records_written_before_rotation_read_after_it(settings: Settings) -> None:

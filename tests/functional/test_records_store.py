@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from carewall.core.context import Caller
 from carewall.core.crypto import KeyRing, generate_key
 from carewall.core.errors import DecryptionError, MasterKeyError, NotFoundError
 from carewall.core.keystore import Keystore
 from carewall.core.runtime import Runtime
-from carewall.records import Actor, Purpose, ResourceGoneError, VersionConflictError
+from carewall.records import Purpose, ResourceGoneError, VersionConflictError
 from carewall.records.access import get_record_for, history_for, search_for, vread_for
-from carewall.records.keys import RecordKeys
 from carewall.records.services import create_resource, delete_resource, update_resource
 from carewall.records.store import current_row, open_row
+from carewall.records.store.keys import RecordKeys
 from tests.support.factories import fhir_resource
 from tests.support.fhir import assert_absent_from_vault
 
-CLI = Actor.system_actor("test")
+CLI = Caller.cli("test")
 P = Purpose.TREATMENT
 
 

@@ -23,10 +23,10 @@ from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role
 from carewall.records import Purpose, RecordsTag
-from carewall.records.bundle_entries import read_bundle
-from carewall.records.search import PageRequest
+from carewall.records.bundles.entries import read_bundle
+from carewall.records.bundles.transactions import process_bundle
 from carewall.records.services import create_resource
-from carewall.records.transactions import process_bundle
+from carewall.records.store.search import PageRequest
 from carewall.registry import create_app
 from carewall.web.chart import SECTION_LIMIT
 from carewall.web.routes.patients import SEARCH_LIMIT

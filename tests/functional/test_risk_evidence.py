@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from carewall.audit import AuditEvent, AuditTag, Outcome, record, verify
 from carewall.audit.models import AuditEntry
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts, passkeys, prepare_keys, sessions, signin
 from carewall.identity.models import User
@@ -39,9 +40,9 @@ def enrol_passkey(runtime: Runtime, email: str) -> None:
 
 def make_practice(runtime: Runtime, clock: FrozenClock) -> None:
     """Staff and patients with and without second factors, and invitations old and new."""
-    accounts.invite_user(runtime, "cli", "expired@clinic.example", "front_desk", CLI)
+    accounts.invite_user(runtime, Caller.cli(), "expired@clinic.example", "front_desk")
     clock.advance(days=8)  # past CAREWALL_INVITE_DAYS: this invitation no longer counts
-    accounts.invite_user(runtime, "cli", "pending@clinic.example", "front_desk", CLI)
+    accounts.invite_user(runtime, Caller.cli(), "pending@clinic.example", "front_desk")
     admin = make_admin(runtime)
     make_user(runtime, "clin@clinic.example", "clinician")
     make_user(runtime, "billing@clinic.example", "billing")
@@ -61,7 +62,7 @@ def make_practice(runtime: Runtime, clock: FrozenClock) -> None:
         session.execute(
             update(User).where(User.email == "feed@clinic.example").values(role="integration")
         )
-    accounts.disable_user(runtime, "cli", str(gone), CLI)
+    accounts.disable_user(runtime, Caller.cli(), str(gone))
 
 
 def test_mfa_evidence_counts_the_accounts_made_in_the_test(

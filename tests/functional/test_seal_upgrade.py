@@ -17,13 +17,13 @@ from sqlalchemy import text
 
 from carewall.audit import verify
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.db import alembic_config
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import links
 from carewall.identity.links import seal_patient_links
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
-from carewall.records import Actor
 from carewall.records.services import (
     create_resource,
     restrict_compartment,
@@ -34,7 +34,7 @@ from carewall.registry import install
 from tests.functional.test_mail_at_rest import NOTE, SENDER, SUBJECT, lure
 from tests.support.factories import CLI, fhir_resource, make_user
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 LEGACY_SIGNALS = [
     {
         "id": "links.credential_path",

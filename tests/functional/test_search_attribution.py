@@ -9,25 +9,26 @@ from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from carewall.audit import AuditEvent, entries_about, entry_count, record, verify
+from carewall.audit import AuditEvent, entries_about, entry_count, verify
 from carewall.audit.events import parse_body
 from carewall.audit.fhir import audit_event
 from carewall.audit.models import AuditEntry, AuditEntrySubject
+from carewall.core.context import Caller
 from carewall.core.db import Database, alembic_config
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
-from carewall.records import Actor, Purpose, RecordsTag
+from carewall.records import Purpose, RecordsTag
 from carewall.records.access import search_for
-from carewall.records.accounting import access_events
-from carewall.records.audit_patients import patient_subject, reveal_body
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import patient_subject, reveal_body
+from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource
+from carewall.records.store.keys import RecordKeys
 from carewall.registry import create_app
-from tests.support.audit import patient_entries
+from tests.support.audit import append_unkeyed, patient_entries
 from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import post, signed_in
 
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 CODE = {"coding": [{"system": "http://loinc.org", "code": "2345-7"}], "text": "Glucose"}
 
 
@@ -37,11 +38,11 @@ def _people(runtime: Runtime, ids: list[str], family: str = "Sharedname") -> Non
         create_resource(runtime, SYSTEM, patient)
 
 
-def _clinician(runtime: Runtime) -> Actor:
+def _clinician(runtime: Runtime) -> Caller:
     make_user(runtime, "nurse@clinic.example", "clinician")
     with runtime.db.sessions() as session:
         uid = queries.user_id_for_email(session, "nurse@clinic.example")
-    return Actor(user_id=f"user:{uid}", role=Role.CLINICIAN)
+    return Caller.for_user(uid, role=Role.CLINICIAN)
 
 
 def test_each_patient_in_a_search_result_sees_the_search(runtime: Runtime) -> None:
@@ -154,15 +155,18 @@ def test_the_migration_indexes_searches_recorded_before_it(database_url: str) ->
             ("Patient", {"patients": 2, "patient_ids": ["pa", "pb"]}),  # several patients
             ("Patient/pa", {"patients": 1, "patient_ids": ["pa"], "patient": "pa"}),
         ]
-        with db.transaction() as session:
-            for subject, details in old_entries:
-                event = AuditEvent(
+        append_unkeyed(
+            db,
+            [
+                AuditEvent(
                     action=RecordsTag.SEARCH_PERFORMED,
                     actor="user:x",
                     subject=subject,
                     details={"resource_type": "Patient", **details},
                 )
-                record(session, event)
+                for subject, details in old_entries
+            ],
+        )
         db.migrate()
         with db.sessions() as session:
             about_a = entries_about(session, "Patient/pa", [RecordsTag.SEARCH_PERFORMED])

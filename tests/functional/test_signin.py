@@ -7,8 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.identity import accounts
+from carewall.identity import Role, accounts
 from carewall.identity.errors import GENERIC_LOGIN_FAILURE
 from carewall.identity.models import User
 from carewall.registry import create_app
@@ -162,7 +163,7 @@ def test_disabled_users_open_session_stops_at_once(runtime: Runtime) -> None:
             admin_id = session.scalar(select(User.id).where(User.email == admin.email))
         assert user_id
         assert admin_id
-        accounts.disable_user(runtime, f"user:{admin_id}", user_id, CLI)
+        accounts.disable_user(runtime, Caller.for_user(admin_id, Role.ADMIN), user_id)
         after = browser.get("/account/security", follow_redirects=False)
         assert after.status_code == 303
         assert login(browser, clinician.email, PASSWORD).status_code == 401
@@ -240,7 +241,7 @@ def test_api_token_acts_with_its_owner_role_and_scopes(
     with runtime.db.sessions() as session:
         user_id = session.scalar(select(User.id).where(User.email == person.email))
     assert user_id
-    secret, token = apitokens.create_token(runtime, user_id, "script", ["api:read"], CLI)
+    secret, token = apitokens.create_token(runtime, Caller.cli(), user_id, "script", ["api:read"])
     headers = {"Authorization": f"Bearer {secret}"}
     me = client.get("/api/v1/me", headers=headers)
     assert me.status_code == 200
@@ -261,7 +262,7 @@ def test_patient_without_factor_signs_in_with_password_when_policy_allows(
 
 
 def test_invite_link_works_once(client: TestClient, runtime: Runtime) -> None:
-    link = accounts.invite_user(runtime, "cli", "new@clinic.example", "front_desk", CLI)
+    link = accounts.invite_user(runtime, Caller.cli(), "new@clinic.example", "front_desk")
     path = link.url.split("://", 1)[1].split("/", 1)[1]
     assert client.get(f"/{path}").status_code == 200
     weak = post(client, f"/{path}", {"password": "password123", "confirm": "password123"})

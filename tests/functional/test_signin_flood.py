@@ -26,14 +26,14 @@ from sqlalchemy import func, select
 from carewall.audit import entries_by_actor
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import apitokens, queries, signin
 from carewall.identity.errors import AuthenticationError, ThrottledError
 from carewall.identity.models import AuthFailure
-from carewall.identity.requests import Origin
-from carewall.records import Actor, RecordsTag
+from carewall.records import RecordsTag
 from carewall.records.services import create_resource
-from tests.support.factories import CLI, fhir_resource, make_user
+from tests.support.factories import fhir_resource, make_user
 from tests.support.server import start_server
 
 FHIR_JSON = "application/fhir+json"
@@ -63,7 +63,7 @@ def prepare(settings: Settings) -> tuple[dict[str, str], str]:
     """A patient with observations and a clinician's read token (and the clinician's ref)."""
     runtime = open_runtime(settings)
     try:
-        system = Actor.system_actor("test")
+        system = Caller.cli("test")
         create_resource(runtime, system, fhir_resource("Patient", PATIENT_ID))
         for _ in range(5):
             create_resource(runtime, system, fhir_resource("Observation", PATIENT_ID))
@@ -72,7 +72,9 @@ def prepare(settings: Settings) -> tuple[dict[str, str], str]:
         with runtime.db.sessions() as session:
             user_id = queries.user_id_for_email(session, email)
         assert user_id is not None
-        secret, _ = apitokens.create_token(runtime, user_id, "flood test", ["fhir:read"], CLI)
+        secret, _ = apitokens.create_token(
+            runtime, Caller.cli(), user_id, "flood test", ["fhir:read"]
+        )
     finally:
         runtime.close()
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}, f"user:{user_id}"

@@ -25,15 +25,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from carewall.audit.models import AuditEntry
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, accounts, passwords, policy, queries
 from carewall.identity.models import User
-from carewall.records import Actor
 from carewall.records import queries as record_queries
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.registry import create_app
 from tests.support.clock import FrozenClock
-from tests.support.factories import CLI, PASSWORD, Person, fhir_resource, make_admin, make_user
+from tests.support.factories import PASSWORD, Person, fhir_resource, make_admin, make_user
 from tests.support.signin import csrf, enrol_totp, post, signed_in, totp_code
 
 NURSE = "nurse@clinic.example"
@@ -127,7 +127,7 @@ def _nurse_status(runtime: Runtime) -> str:
 
 
 def _invited_nurse(runtime: Runtime) -> str:
-    return accounts.invite_user(runtime, "cli", NURSE, "clinician", CLI).user_id
+    return accounts.invite_user(runtime, Caller.cli(), NURSE, "clinician").user_id
 
 
 CASES = {
@@ -206,18 +206,18 @@ def _activated_nurse(runtime: Runtime) -> str:
 
 def _disabled_nurse(runtime: Runtime) -> str:
     nurse_id = _activated_nurse(runtime)
-    accounts.disable_user(runtime, "cli", nurse_id, CLI)
+    accounts.disable_user(runtime, Caller.cli(), nurse_id)
     return nurse_id
 
 
 def _patient(runtime: Runtime) -> str:
-    create_resource(runtime, Actor.system_actor("test"), fhir_resource("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     return "p1"
 
 
 def _restricted_patient(runtime: Runtime) -> str:
     patient_id = _patient(runtime)
-    restrict_compartment(runtime, Actor.system_actor("test"), patient_id, "vip")
+    restrict_compartment(runtime, Caller.cli("test"), patient_id, "vip")
     return patient_id
 
 

@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from carewall.core.context import Origin
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, accounts, apitokens, queries
-from carewall.records import Actor
 from carewall.records.services import create_resource
 
 PASSWORD = "violet harbour lantern 1987"  # passes the policy, not on the breached list
@@ -25,7 +24,7 @@ ADMIN_EMAIL = "admin@clinic.example"
 #: Where the factories' service calls come from: the console, as `carewall` commands do.
 CLI = Origin(ip="", user_agent="cli")
 #: The trusted tooling that writes test records (audited as `test`).
-SYSTEM = Actor.system_actor("test")
+SYSTEM = Caller.cli("test")
 FHIR_JSON = "application/fhir+json"
 BOTH = ("fhir:read", "fhir:write")
 
@@ -51,7 +50,7 @@ def make_user(
     runtime: Runtime, email: str, role: str | Role, patient_id: str | None = None
 ) -> Person:
     """A user who was invited with `role` and accepted (no factor yet)."""
-    link = accounts.invite_user(runtime, "cli", email, str(role), CLI, patient_id=patient_id)
+    link = accounts.invite_user(runtime, Caller.cli(), email, str(role), patient_id=patient_id)
     token = link.url.rsplit("/", 1)[1]
     accounts.accept_invite(runtime, token, PASSWORD, CLI)
     return Person(email, PASSWORD, id=link.user_id)
@@ -68,7 +67,7 @@ def user_id_of(runtime: Runtime, email: str) -> str:
 def token_of(runtime: Runtime, email: str, scopes: tuple[str, ...] = BOTH) -> dict[str, str]:
     """Request headers carrying a new API token of an existing user."""
     user_id = user_id_of(runtime, email)
-    secret, _ = apitokens.create_token(runtime, user_id, "fhir test", list(scopes), CLI)
+    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "fhir test", list(scopes))
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
 
 
@@ -97,7 +96,7 @@ def bearer(
 
 
 def make_resources(
-    runtime: Runtime, patient_id: str, types: Iterable[str], actor: Actor = SYSTEM
+    runtime: Runtime, patient_id: str, types: Iterable[str], actor: Caller = SYSTEM
 ) -> dict[str, str]:
     """One stored resource of each type in `patient_id`'s compartment; their ids by type."""
     ids = {}

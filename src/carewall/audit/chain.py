@@ -8,6 +8,13 @@ rows around it says which entry is at fault and why (altered, missing,
 reordered). The `deep` pass also checks that the indexed columns (actor,
 action, outcome, subject, time) still say what the hashed body says, so an
 edit to a column alone is caught too.
+
+With the audit key attached to the database (every process that opened it with
+`open_runtime`), the fast pass also checks each entry's MAC: an edit whose
+every later hash was recomputed keeps the links intact but not the MACs, so it
+is named at the edited entry. Entries up to `AuditChainState.unkeyed_through`
+predate the keying and carry none. Without the key (a restored copy checked
+before its key is at hand) the pass checks the hashes alone and says so.
 """
 
 from __future__ import annotations
@@ -16,14 +23,16 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 
 from carewall.audit.events import GENESIS_HASH, HASH_BYTES
+from carewall.audit.proof import MacChecker
 from carewall.core.db import Database
+from carewall.core.keystore import AUDIT_MAC_ATTACHED
 
 _BATCH = 5_000
 _PLAIN = re.compile(r'[^"\\\x00-\x1f]*')  # what json.dumps(ensure_ascii=False) keeps as is
@@ -37,18 +46,33 @@ class VerifyResult:
     count: int
     position: int | None = None
     reason: str = ""
+    #: Whether entry MACs were checked (False when the audit key was not at hand).
+    keyed: bool = False
 
 
 def verify(
     db: Database, *, deep: bool = True, progress: Callable[[int], None] | None = None
 ) -> VerifyResult:
     """Walk the whole chain and report the first broken entry, if any."""
-    result = _chain_pass(db, progress)
+    key: bytes | None = db.attached.get(AUDIT_MAC_ATTACHED)
+    if key is None:
+        result = _chain_pass(db, progress)
+    else:
+        result = _keyed_pass(db, key, unkeyed_through(db), progress)
     if deep:
         column_result = _column_pass(db, stop_before=result.position)
         if column_result is not None:
-            return column_result
+            return replace(column_result, keyed=result.keyed)
     return result
+
+
+def unkeyed_through(db: Database) -> int:
+    """The last entry written before the chain was keyed (0 when the marker is gone:
+    then every entry must carry a MAC, the strictest reading)."""
+    query = text("SELECT unkeyed_through FROM audit_chain_state WHERE id = 1")
+    with db.engine.connect() as connection:
+        found = connection.execute(query).scalar()
+    return int(found or 0)
 
 
 def _chain_pass(db: Database, progress: Callable[[int], None] | None) -> VerifyResult:
@@ -67,6 +91,52 @@ def _chain_pass(db: Database, progress: Callable[[int], None] | None) -> VerifyR
         if progress is not None:
             progress(count)
     return _check_head(db, count, prev, before_prev)
+
+
+def _keyed_pass(
+    db: Database, key: bytes, unkeyed: int, progress: Callable[[int], None] | None
+) -> VerifyResult:
+    """The fast pass with each entry's MAC checked as well (one HMAC per entry)."""
+    prev = GENESIS_HASH
+    before_prev = GENESIS_HASH
+    count = 0
+    sha256, mac_of = hashlib.sha256, MacChecker(key)
+    # While the links hold, an entry's position is its seq (the deep pass checks the column).
+    for batch in _batches(db, "body, mac"):
+        for body, mac in batch:
+            if not body.startswith(prev):
+                return replace(_diagnose(db, max(count - 1, 0), before_prev), keyed=True)
+            before_prev = prev
+            prev = sha256(body).digest()
+            count += 1
+            if mac is None:
+                if count > unkeyed:
+                    return VerifyResult(False, count - 1, count, _NO_MAC, keyed=True)
+            elif mac_of(prev) != mac:
+                return _mac_failure(db, count, count - 1, prev)
+        if progress is not None:
+            progress(count)
+    return replace(_check_head(db, count, prev, before_prev), keyed=True)
+
+
+def _mac_failure(db: Database, seq: int, good: int, computed: bytes) -> VerifyResult:
+    """Say whether the entry was edited in place (its stored hash no longer fits) or
+    rewritten with its hashes recomputed (only the MAC tells)."""
+    rows = _rows_from(db, seq, 1)
+    if rows and bytes(rows[0][2]) != computed:
+        reason = "its content does not match its hash: the entry was altered"
+        return VerifyResult(False, good, seq, reason, keyed=True)
+    return VerifyResult(False, good, seq, _BAD_MAC, keyed=True)
+
+
+_NO_MAC = (
+    "it has no MAC although it was written after the chain was keyed: it was inserted "
+    "or rewritten by someone without the audit key"
+)
+_BAD_MAC = (
+    "its MAC does not match: the entry was changed (and the hashes after it recomputed) "
+    "by someone without the audit key"
+)
 
 
 def _check_head(db: Database, count: int, head: bytes, before_head: bytes) -> VerifyResult:

@@ -8,12 +8,15 @@ comparison, which keeps it close to the speed of hashing alone.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from carewall.core.context import Caller, Origin
 
 HASH_BYTES = 32
 GENESIS_HASH = bytes(HASH_BYTES)
@@ -57,6 +60,30 @@ class AuditEvent:
         for key, value in self.details.items():
             if isinstance(value, str) and len(value) > _MAX_DETAIL_TEXT:
                 raise ValueError(f"audit detail {key!r} is longer than {_MAX_DETAIL_TEXT}")
+
+    @classmethod
+    def by(
+        cls,
+        caller: Caller,
+        action: str,
+        subject: str = "",
+        details: Mapping[str, DetailValue] | None = None,
+        outcome: Outcome = Outcome.SUCCESS,
+    ) -> AuditEvent:
+        """An event done by `caller`: its audit reference as actor, its origin."""
+        return cls(
+            action=action,
+            outcome=outcome,
+            actor=caller.ref,
+            subject=subject,
+            source_ip=caller.origin.ip,
+            user_agent=caller.origin.user_agent[:300],
+            details=details or {},
+        )
+
+    def from_origin(self, origin: Origin) -> AuditEvent:
+        """The same event carrying `origin` (for an event built away from the request)."""
+        return dataclasses.replace(self, source_ip=origin.ip, user_agent=origin.user_agent[:300])
 
 
 def action_parts(action: str) -> int:

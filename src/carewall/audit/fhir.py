@@ -2,13 +2,16 @@
 
 A pure mapping from an entry's hashed body to an AuditEvent, so an export can be
 checked against the chain: every resource carries the entry's `seq` and SHA-256
-hash (as `entity.detail` on a chain entity). The audit layer knows no domain, so
+hash (as `entity.detail` on a chain entity) and, when given, the stored body
+itself (base64), from which `verify_offline` recomputes every hash and link
+with no key and no database. The audit layer knows no domain, so
 the mapping reads only the tags' strings (`records:resource:read`) and the
 details every domain writes (`patient`, `resource_type(s)`, `purpose`, `role`).
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -55,8 +58,11 @@ def _fhir_time(ts: str) -> str:
     return datetime.fromisoformat(ts).isoformat(timespec="milliseconds")
 
 
-def audit_event(body: dict[str, Any], entry_hash: bytes) -> dict[str, Any]:
-    """The AuditEvent for one entry's parsed body; `entry_hash` ties it to the chain."""
+def audit_event(
+    body: dict[str, Any], entry_hash: bytes, raw: bytes | None = None
+) -> dict[str, Any]:
+    """The AuditEvent for one entry's parsed body; `entry_hash` (and the stored bytes,
+    `raw`) tie it to the chain."""
     action_tag = str(body.get("action", ""))
     domain, subject_kind, verb = [*action_tag.split(":"), "", "", ""][:3]
     details = body.get("details") or {}
@@ -76,7 +82,7 @@ def audit_event(body: dict[str, Any], entry_hash: bytes) -> dict[str, Any]:
             "observer": {"display": "Carewall"},
             "type": [{"system": SOURCE_TYPE, "code": "4", "display": "Application Server"}],
         },
-        "entity": _entities(body, details, entry_hash),
+        "entity": _entities(body, details, entry_hash, raw),
     }
     if subtypes:
         resource["subtype"] = subtypes
@@ -138,7 +144,7 @@ def _agent(body: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entities(
-    body: dict[str, Any], details: dict[str, Any], entry_hash: bytes
+    body: dict[str, Any], details: dict[str, Any], entry_hash: bytes, raw: bytes | None
 ) -> list[dict[str, Any]]:
     """The patient, the resource touched, and the chain link this event came from."""
     entities: list[dict[str, Any]] = []
@@ -186,7 +192,13 @@ def _entities(
                 {"type": "seq", "valueString": str(body.get("seq"))},
                 {"type": "sha256", "valueString": entry_hash.hex()},
                 {"type": "action", "valueString": str(body.get("action", ""))},
+                *([] if raw is None else [{"type": "body", "valueBase64Binary": b64(raw)}]),
             ],
         }
     )
     return entities
+
+
+def b64(raw: bytes) -> str:
+    """Base64 text of bytes (FHIR base64Binary)."""
+    return base64.b64encode(raw).decode("ascii")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import parse_body
-from carewall.audit.models import AuditEntry, AuditEntrySubject
+from carewall.audit.models import AuditCheckpoint, AuditEntry, AuditEntrySubject
 from carewall.audit.tags import AuditTag
 
 
@@ -133,3 +133,33 @@ def last_verification(session: Session) -> AuditEntryView | None:
     """The newest record of a chain verification (`audit:chain:verified` or `...:broken`)."""
     found = entries_with_action(session, (AuditTag.CHAIN_VERIFIED, AuditTag.CHAIN_BROKEN), limit=1)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class CheckpointView:
+    """A signed checkpoint as pages and the risk report show it (as stored; `carewall
+    audit verify` checks its signature)."""
+
+    seq: int
+    head_hash: str
+    entries: int
+    created: datetime
+    key_fingerprint: str
+
+
+def latest_checkpoint(session: Session) -> CheckpointView | None:
+    """The newest signed checkpoint, if one was made."""
+    row = session.scalars(
+        select(AuditCheckpoint)
+        .order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.created.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return CheckpointView(
+        seq=row.seq,
+        head_hash=row.head_hash.hex(),
+        entries=row.entries,
+        created=row.created,
+        key_fingerprint=row.key_fingerprint,
+    )

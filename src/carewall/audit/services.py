@@ -11,6 +11,11 @@ read transaction (no write lock on SQLite, however long the decryption takes)
 and appends the entries it recorded afterwards, in one short writing
 transaction, before control returns to the caller: no data leaves an audited
 read unless its entries are committed, and if they cannot be, the read fails.
+
+Every entry carries a MAC of its hash under the audit key (`proof.entry_mac`),
+which the process attached to its database when it opened it: one HMAC per
+append, no extra query and no extra lock. A session without the key cannot
+append; that is a set-up bug, not a reason to write an entry nobody can verify.
 """
 
 from __future__ import annotations
@@ -18,15 +23,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Protocol, cast
+from typing import cast
 
 from sqlalchemy import Connection, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
 from carewall.audit.models import AuditEntry
+from carewall.audit.proof import entry_mac
 from carewall.core.clock import utcnow
-from carewall.core.db import Database
+from carewall.core.context import Origin
+from carewall.core.db import Database, attached_to
+from carewall.core.keystore import AUDIT_MAC_ATTACHED
 
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
 _PG_CHAIN_LOCK = 0x43574155  # "CWAU"
@@ -36,7 +44,11 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _TABLE = cast(Table, AuditEntry.__table__)
 _HEAD = select(_TABLE.c.seq, _TABLE.c.entry_hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _APPEND = insert(_TABLE)
-_COLUMNS = ("seq", "ts", "actor", "action", "outcome", "subject", "body", "entry_hash")
+_COLUMNS = ("seq", "ts", "actor", "action", "outcome", "subject", "body", "entry_hash", "mac")
+
+
+class AuditKeyMissingError(RuntimeError):
+    """The session's database has no audit key attached (open it with `open_runtime`)."""
 
 
 # session.info key of the appends an `audited_read` holds back until its read is over.
@@ -99,8 +111,9 @@ def record(session: Session, event: AuditEvent) -> AuditEntry:
             outcome=str(event.outcome),
             subject=event.subject,
         )
+    key = _mac_key(session)
     connection, seq, prev_hash = _head(session)
-    entry = _entry(seq, prev_hash, event)
+    entry = _entry(key, seq, prev_hash, event)
     # The entry is returned transient; callers read its columns, nothing lazy.
     connection.execute(_APPEND, _row(entry))
     return entry
@@ -115,11 +128,12 @@ def record_all(session: Session, events: Sequence[AuditEvent]) -> int | None:
     """
     if not events or defer(session, lambda writer: record_all(writer, events)):
         return None
+    key = _mac_key(session)
     connection, seq, prev_hash = _head(session)
     first = seq
     rows = []
     for offset, event in enumerate(events):
-        entry = _entry(seq + offset, prev_hash, event)
+        entry = _entry(key, seq + offset, prev_hash, event)
         rows.append(_row(entry))
         prev_hash = entry.entry_hash
     connection.execute(_APPEND, rows)
@@ -137,9 +151,19 @@ def _head(session: Session) -> tuple[Connection, int, bytes]:
     return connection, seq, prev_hash
 
 
-def _entry(seq: int, prev_hash: bytes, event: AuditEvent) -> AuditEntry:
+def _mac_key(session: Session) -> bytes:
+    key: bytes | None = attached_to(session).get(AUDIT_MAC_ATTACHED)
+    if key is None:
+        raise AuditKeyMissingError(
+            "This database was opened without the audit key; open it with open_runtime."
+        )
+    return key
+
+
+def _entry(key: bytes, seq: int, prev_hash: bytes, event: AuditEvent) -> AuditEntry:
     ts = utcnow()
     body = canonical_body(seq, ts, event, prev_hash)
+    entry_hash = hashlib.sha256(body).digest()
     return AuditEntry(
         seq=seq,
         ts=ts,
@@ -148,7 +172,8 @@ def _entry(seq: int, prev_hash: bytes, event: AuditEvent) -> AuditEntry:
         outcome=str(event.outcome),
         subject=event.subject,
         body=body,
-        entry_hash=hashlib.sha256(body).digest(),
+        entry_hash=entry_hash,
+        mac=entry_mac(key, entry_hash),
     )
 
 
@@ -156,22 +181,10 @@ def _row(entry: AuditEntry) -> dict[str, object]:
     return {column: getattr(entry, column) for column in _COLUMNS}
 
 
-class RequestOrigin(Protocol):
-    """Where a request came from (identity's `Origin` fits)."""
-
-    @property
-    def ip(self) -> str:
-        """Source IP address ("" for the CLI)."""
-
-    @property
-    def user_agent(self) -> str:
-        """Browser or tool."""
-
-
 def record_from(
     session: Session,
     action: str,
-    origin: RequestOrigin,
+    origin: Origin,
     *,
     actor: str,
     subject: str = "",

@@ -12,3 +12,6 @@ class AuditTag(StrEnum):
     SERVER_STARTED = "core:server:started"
     DEMO_SEEDED = "core:demo:seeded"
     CSRF_REJECTED = "web:csrf:rejected"
+    CHECKPOINT_WRITTEN = "audit:checkpoint:written"
+    CHECKPOINT_FILE_FAILED = "audit:checkpoint:file_failed"
+    CHECKPOINT_MAIL_FAILED = "audit:checkpoint:mail_failed"

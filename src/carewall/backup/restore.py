@@ -37,7 +37,7 @@ from carewall.backup.tags import BackupTag
 from carewall.core.context import Caller
 from carewall.core.crypto import KeyRing, write_key_file
 from carewall.core.db import Database
-from carewall.core.keystore import Keystore
+from carewall.core.keystore import Keystore, attach_audit_key
 from carewall.core.models import KeyCheck
 
 RESTORED_SETTINGS = "settings-from-backup.json"
@@ -239,7 +239,12 @@ def _finish_home(
     db = Database.connect(url)
     try:
         check_key(db, unpacked.ring)
-        store_password(Keystore(db, unpacked.ring), home, password)
+        # The restore's own entry is written as this version writes entries: migrated
+        # (an older backup), and MACed with the restored audit key.
+        db.migrate()
+        keys = Keystore(db, unpacked.ring)
+        attach_audit_key(db, keys)
+        store_password(keys, home, password)
         manifest = unpacked.manifest
         with db.transaction() as session:
             audit(

@@ -104,21 +104,12 @@ def _table(statuses: list[JobStatus]) -> Table:
             outcome = f"{outcome}: {status.last_summary}"
         table.add_row(
             status.name,
-            _every(status.every_seconds),
+            status.every_text,
             _when(status.last_started_at),
             outcome,
             "running now" if status.running else _when(status.next_run_at),
         )
     return table
-
-
-def _every(seconds: int | None) -> str:
-    if seconds is None:
-        return "at start"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
 
 
 def _when(moment: datetime | None) -> str:

@@ -23,7 +23,7 @@ from rich.text import Text
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
 from carewall.core.config import Settings
-from carewall.identity.requests import Origin
+from carewall.core.context import Origin
 from carewall.phishing import Verdict, analyze_bytes, iter_messages
 from carewall.phishing.context import context_from
 from carewall.phishing.imap import ImapMailbox, poll_report_mailbox

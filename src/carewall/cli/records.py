@@ -11,11 +11,11 @@ from rich.table import Table
 
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
-from carewall.records import Actor
-from carewall.records.bundles import find_files
-from carewall.records.export import export_patient_bundle
-from carewall.records.importer import UnitReport, import_path
-from carewall.records.reindex import reindex_references, schedule_reindex
+from carewall.core.context import Caller
+from carewall.records.bundles.importer import UnitReport, import_path
+from carewall.records.bundles.units import find_files
+from carewall.records.portal.export import export_patient_bundle
+from carewall.records.store.reindex import reindex_references, schedule_reindex
 
 app = typer.Typer(help="The encrypted patient-record vault (FHIR R4).", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def import_command(
         TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), console=err_console
     ) as bar:
         task = bar.add_task("import", total=len(files))
-        reports = import_path(runtime, Actor.system_actor(), source, lambda _r: bar.advance(task))
+        reports = import_path(runtime, Caller.cli(), source, lambda _r: bar.advance(task))
     console.print(_summary(reports))
     for report in reports:
         if report.error:
@@ -47,7 +47,7 @@ def export_command(
 ) -> None:
     """Write one patient's compartment as a FHIR Bundle (type collection)."""
     runtime = open_cli_runtime(load_settings())
-    bundle = export_patient_bundle(runtime, Actor.system_actor(), patient)
+    bundle = export_patient_bundle(runtime, Caller.cli(), patient)
     text = json.dumps(bundle, indent=2, ensure_ascii=False)
     if out is None:
         typer.echo(text)

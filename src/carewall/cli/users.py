@@ -18,17 +18,17 @@ from rich.table import Table
 
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
+from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts, apitokens, queries
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.queries import UserOverview
-from carewall.identity.requests import Origin
 
 app = typer.Typer(help="Staff and patient accounts.", no_args_is_help=True)
 
-ACTOR = "cli"
-ORIGIN = Origin(ip="", user_agent="cli")
+CALLER = Caller.cli()
+ORIGIN = CALLER.origin
 _SCOPE_CHOICES = ", ".join(sorted(apitokens.SCOPES))
 
 
@@ -91,9 +91,7 @@ def add(
 ) -> None:
     """Invite someone: prints the one-time link that lets them set a password."""
     with _runtime() as runtime:
-        link = accounts.invite_user(
-            runtime, ACTOR, email, role, ORIGIN, name=name, patient_id=patient
-        )
+        link = accounts.invite_user(runtime, CALLER, email, role, name=name, patient_id=patient)
     err_console.print(
         f"Invited {link.email} as {role}. One-time link, valid until "
         f"{link.expires_at:%Y-%m-%d %H:%M} UTC:",
@@ -165,7 +163,7 @@ def list_users(
 def disable(email: str = typer.Argument(..., help="Email address of the account.")) -> None:
     """Disable an account: its sessions end at once and its API tokens stop working."""
     with _runtime() as runtime:
-        accounts.disable_user(runtime, ACTOR, _user_id(runtime, email), ORIGIN)
+        accounts.disable_user(runtime, CALLER, _user_id(runtime, email))
     console.print(f"Disabled {email}; their sessions and API tokens no longer work.")
 
 
@@ -173,7 +171,7 @@ def disable(email: str = typer.Argument(..., help="Email address of the account.
 def enable(email: str = typer.Argument(..., help="Email address of the account.")) -> None:
     """Re-enable a disabled account, or unlock a locked one."""
     with _runtime() as runtime:
-        accounts.enable_user(runtime, ACTOR, _user_id(runtime, email), ORIGIN)
+        accounts.enable_user(runtime, CALLER, _user_id(runtime, email))
     console.print(f"Enabled {email}; they can sign in again.")
 
 
@@ -181,7 +179,7 @@ def enable(email: str = typer.Argument(..., help="Email address of the account."
 def reset_mfa(email: str = typer.Argument(..., help="Email address of the account.")) -> None:
     """Remove every second factor of someone who lost theirs; they re-enrol at next sign-in."""
     with _runtime() as runtime:
-        accounts.reset_mfa(runtime, ACTOR, _user_id(runtime, email), ORIGIN)
+        accounts.reset_mfa(runtime, CALLER, _user_id(runtime, email))
     console.print(
         f"Removed the second factors of {email} and signed them out. "
         "They set up a new factor after their password at the next sign-in."
@@ -209,7 +207,7 @@ def token(
     with _runtime() as runtime:
         user_id = _user_id(runtime, email)
         secret, record = apitokens.create_token(
-            runtime, user_id, name, _scopes(scope), ORIGIN, days=expires_days, actor=ACTOR
+            runtime, CALLER, user_id, name, _scopes(scope), days=expires_days
         )
     err_console.print(
         f"Token {record.name!r} for {email}, scopes {', '.join(record.scopes)}, expires "

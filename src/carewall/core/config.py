@@ -177,6 +177,31 @@ class Settings(BaseSettings):
         description="Largest evidence attachment (a policy, a certificate, a screenshot) an "
         "assessment answer may carry, in bytes; attachments are stored encrypted.",
     )
+    # The audit trail's signed checkpoints (docs/threat-model.md, "The keyed chain").
+    audit_checkpoint_dir: Path | None = Field(
+        default=None,
+        description="Directory where every signed audit checkpoint is also written, one "
+        "read-only file each, never overwritten; empty: HOME/audit-checkpoints. Point it at "
+        "storage the database's administrators cannot change (append-only, another host).",
+    )
+    audit_checkpoint_every_entries: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000_000,
+        description="Sign a checkpoint once this many entries were added since the last one.",
+    )
+    audit_checkpoint_every_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=10_080,
+        description="Sign a checkpoint this long after the last one when entries were added.",
+    )
+    audit_checkpoint_mail_to: str = Field(
+        default="",
+        description="Address (the security officer's) that every signed checkpoint is mailed "
+        "to, as a copy out of reach of the server; empty: not mailed.",
+    )
+
     # Encrypted backups (restic). docs/backups.md explains the setup and the restore.
     backup_repo: str = Field(
         default="",
@@ -458,6 +483,11 @@ class Settings(BaseSettings):
     def master_key_path(self) -> Path:
         """Where the key file lives when no key is given in the environment."""
         return self.home / "master.key"
+
+    @property
+    def effective_checkpoint_dir(self) -> Path:
+        """Where signed audit checkpoints are written outside the database."""
+        return self.audit_checkpoint_dir or self.home / "audit-checkpoints"
 
     @property
     def effective_database_url(self) -> str:

@@ -42,7 +42,15 @@ class Origin:
 
 def user_ref(user_id: str) -> str:
     """The audit reference of a user account; the only place the form is spelled."""
-    return f"user:{user_id}"
+    return f"{_USER}{user_id}"
+
+
+def user_id_of(ref: str) -> str | None:
+    """The user id in an audit reference made by `user_ref`, else None (`cli`, `job:...`)."""
+    return ref.removeprefix(_USER) if ref.startswith(_USER) else None
+
+
+_USER = "user:"
 
 
 @dataclass(frozen=True)
@@ -51,13 +59,15 @@ class Caller:
 
     `ref` is what the audit trail records as the actor: `user:<id>` for people and
     their tokens, `cli` for the operator at the console, `job:<name>` for
-    scheduled work. `user_id` is empty for tooling. `system` marks trusted local
-    tooling (CLI, jobs): it passes the permission checks and is still audited.
+    scheduled work, the link's kind for the holder of a personal link. `user_id`
+    is empty for tooling. `role` is None only for a link holder, whom every
+    permission check refuses. `system` marks trusted local tooling (CLI, jobs):
+    it passes the permission checks and is still audited.
     Before sign-in there is no caller, only an `Origin`.
     """
 
     ref: str
-    role: Role
+    role: Role | None
     user_id: str = ""
     email: str = ""
     patient_id: str | None = None
@@ -95,15 +105,26 @@ class Caller:
         )
 
     @classmethod
-    def cli(cls, name: str = "cli") -> Caller:
-        """The operator at the console: full access, audited as `name`."""
+    def cli(cls, name: str = "cli", *, user_agent: str = "cli") -> Caller:
+        """The operator at the console (or the demo seeder): full access, audited as `name`."""
         return cls(
             ref=name,
             role=Role.ADMIN,
-            origin=Origin(user_agent="cli"),
+            origin=Origin(user_agent=user_agent),
             purpose=Purpose.SYSTEM,
             system=True,
         )
+
+    @classmethod
+    def link_holder(cls, kind: str, origin: Origin) -> Caller:
+        """Someone holding a personal link (a learner's training link), with no account.
+
+        There is no role: every permission check refuses a caller without one, so
+        the link reaches only what its domain ties to the link itself. `kind`
+        names the link in the audit trail (`learner-link`) until the domain
+        knows whose link it is and names them instead.
+        """
+        return cls(ref=kind, role=None, origin=origin)
 
     @classmethod
     def job(cls, name: str) -> Caller:
@@ -117,9 +138,14 @@ class Caller:
         )
 
     @property
+    def has_staff_role(self) -> bool:
+        """The role is a staff role (tooling's included; a link holder has no role)."""
+        return self.role is not None and self.role.is_staff
+
+    @property
     def is_staff(self) -> bool:
-        """A signed-in member of staff (not a patient, not tooling)."""
-        return self.role.is_staff and not self.system
+        """A signed-in member of staff (not a patient, not tooling, not a link holder)."""
+        return self.has_staff_role and not self.system
 
     @property
     def channel(self) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
@@ -35,6 +35,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITES = "carewall_writes"
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 _BEGIN_READ = "BEGIN DEFERRED"
+# session.info key of the values attached to the session's Database (`Database.attached`).
+_ATTACHED = "carewall.db.attached"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -123,23 +125,31 @@ class Database:
 
     `sessions` opens sessions that read (deferred transactions); writers use
     `transaction()`, whose connection is marked as a writer's.
+
+    `attached` holds per-database values that code holding only a session needs:
+    the audit chain's MAC key, which every append uses (`attached_to(session)`).
+    Every session of this database sees the one dict, also values attached later.
     """
 
     engine: Engine
     sessions: sessionmaker[Session]
     writer: Engine
     _write_sessions: sessionmaker[Session]
+    attached: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def connect(cls, url: str) -> Database:
         """Open (not migrate) the database at `url`."""
         engine = make_engine(url)
         writer = engine.execution_options(**{_WRITES: True})
+        attached: dict[str, Any] = {}
+        info = {_ATTACHED: attached}
         return cls(
             engine,
-            sessionmaker(engine, expire_on_commit=False),
+            sessionmaker(engine, expire_on_commit=False, info=info),
             writer,
-            sessionmaker(writer, expire_on_commit=False),
+            sessionmaker(writer, expire_on_commit=False, info=info),
+            attached,
         )
 
     @contextmanager
@@ -175,6 +185,12 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+def attached_to(session: Session) -> dict[str, Any]:
+    """The values attached to the `Database` that opened `session` (empty for other sessions)."""
+    found: dict[str, Any] = session.info.get(_ATTACHED, {})
+    return found
 
 
 def alembic_config() -> Config:

@@ -30,6 +30,12 @@ from carewall.core.db import Database
 from carewall.core.errors import MasterKeyError
 from carewall.core.models import DataKey, KeyCheck
 
+#: The data key that MACs every audit entry (`carewall.audit`, docs/threat-model.md).
+AUDIT_MAC_PURPOSE = "audit-chain"
+#: Where the database carries it (`Database.attached`): every process that appends
+#: must MAC its entries, and the chain's write path holds only a session.
+AUDIT_MAC_ATTACHED = "audit.mac_key"
+
 
 def load_keyring(settings: Settings, db: Database) -> KeyRing:
     """The KEK from the environment or the key file, checked against the database."""
@@ -195,3 +201,12 @@ class Keystore:
             if progress is not None:
                 progress(done, len(ids))
         return len(ids)
+
+
+def attach_audit_key(db: Database, keys: Keystore) -> None:
+    """Give every session of `db` the audit chain's MAC key (created on first use).
+
+    Called when a process opens its database, outside any transaction: creating
+    the key inside a write transaction would wait on itself under SQLite.
+    """
+    db.attached[AUDIT_MAC_ATTACHED] = keys.data_key(AUDIT_MAC_PURPOSE)

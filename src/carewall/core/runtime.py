@@ -21,7 +21,7 @@ from carewall.core.config import Settings
 from carewall.core.db import Database
 from carewall.core.errors import ConfigError
 from carewall.core.hooks import Hooks
-from carewall.core.keystore import Keystore, load_keyring
+from carewall.core.keystore import Keystore, attach_audit_key, load_keyring
 from carewall.core.mail import MailSender, mail_sender_for
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,12 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         if migrate:
             db.migrate()
         ring = load_keyring(settings, db)
+        keys = Keystore(db, ring)
+        attach_audit_key(db, keys)
     except BaseException:
         db.dispose()
         raise
-    return Runtime(settings, db, Keystore(db, ring), mail_sender_for(settings))
+    return Runtime(settings, db, keys, mail_sender_for(settings))
 
 
 def _ensure_home(settings: Settings) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import DemoLogin, Seeder
 from carewall.identity import Role, accounts
-from carewall.identity.requests import Origin
 
 _DEMO = Origin(user_agent="demo-seed")
+_SYSTEM = Caller.cli("demo", user_agent=_DEMO.user_agent)
 
 # Demo-only passphrases, printed at start-up; they pass the password policy.
 STAFF = (
@@ -24,7 +25,7 @@ def _staff(runtime: Runtime) -> None:
     admin, *others = STAFF
     accounts.create_admin(runtime, admin.email, admin.password, _DEMO)
     for login in others:
-        link = accounts.invite_user(runtime, "demo", login.email, login.role, _DEMO)
+        link = accounts.invite_user(runtime, _SYSTEM, login.email, login.role)
         accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], login.password, _DEMO)
 
 

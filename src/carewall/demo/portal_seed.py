@@ -8,17 +8,17 @@ record" is filled from the real audit trail.
 
 from __future__ import annotations
 
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import DemoLogin, Seeder
 from carewall.identity import Role, accounts, queries
-from carewall.identity.requests import Origin
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for, search_for
 from carewall.records.services import create_resource
 
 _DEMO = Origin(user_agent="demo-seed")
 PATIENT_LOGIN = DemoLogin(Role.PATIENT, "patient@clinic.example", "juniper sailboat violin 64")
-_SYSTEM = Actor.system_actor("demo")
+_SYSTEM = Caller.cli("demo", user_agent=_DEMO.user_agent)
 
 
 def _demo_patient(runtime: Runtime) -> str:
@@ -65,17 +65,17 @@ def _demo_patient(runtime: Runtime) -> str:
     return pid
 
 
-def _staff_actor(runtime: Runtime, email: str, role: Role) -> Actor | None:
+def _staff_actor(runtime: Runtime, email: str, role: Role) -> Caller | None:
     with runtime.db.sessions() as session:
         user_id = queries.user_id_for_email(session, email)
-    return Actor(user_id=f"user:{user_id}", role=role) if user_id else None
+    return Caller.for_user(user_id, role) if user_id else None
 
 
 def _portal_patient(runtime: Runtime) -> None:
     """A portal account linked to a patient, and two staff reads of that patient."""
     patient_id = _demo_patient(runtime)
     link = accounts.invite_user(
-        runtime, "demo", PATIENT_LOGIN.email, Role.PATIENT, _DEMO, patient_id=patient_id
+        runtime, _SYSTEM, PATIENT_LOGIN.email, Role.PATIENT, patient_id=patient_id
     )
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PATIENT_LOGIN.password, _DEMO)
     clinician = _staff_actor(runtime, "clinician@clinic.example", Role.CLINICIAN)

@@ -12,16 +12,17 @@ import logging
 from pathlib import Path
 
 import carewall
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import Seeder
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import search_for
-from carewall.records.importer import import_file
+from carewall.records.bundles.importer import import_file
 from carewall.records.services import restrict_compartment
 
 log = logging.getLogger(__name__)
 BUNDLES = 5
-_SYSTEM = Actor.system_actor("demo")
+_SYSTEM = Caller.cli("demo", user_agent="demo-seed")
 
 
 def synthea_dir() -> Path:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller, Origin, user_ref
 from carewall.core.db import new_id
 from carewall.core.errors import ValidationError
 from carewall.core.inputs import storable_text
@@ -24,9 +25,8 @@ from carewall.core.mail import MailError, OutgoingMail
 from carewall.core.runtime import Runtime
 from carewall.identity import factors, links, notices, passwords, sessions
 from carewall.identity.errors import AuthenticationError, InviteError
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit, audit_by
 from carewall.identity.models import ApiToken, Invite, MfaPolicy, User, WebSession
-from carewall.identity.requests import Origin
 from carewall.identity.roles import Role
 from carewall.identity.sessions import Stage
 from carewall.identity.signin import normalise_email
@@ -155,10 +155,9 @@ def create_admin(runtime: Runtime, email: str, password: str, origin: Origin) ->
 
 def invite_user(
     runtime: Runtime,
-    actor: str,
+    caller: Caller,
     email: str,
     role: str,
-    origin: Origin,
     *,
     name: str = "",
     patient_id: str | None = None,
@@ -170,11 +169,11 @@ def invite_user(
         patient_link = (runtime.keys.data_key(links.PATIENT_LINK_KEY), patient_id)
     with runtime.db.transaction() as session:
         user = _new_user(session, email, checked_role, now, name=name, patient_link=patient_link)
-        link = _issue_invite(runtime, session, user, actor, origin, now)
+        link = _issue_invite(runtime, session, user, caller, now)
     return _mail_invite(runtime, link)
 
 
-def reinvite(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> InviteLink:
+def reinvite(runtime: Runtime, caller: Caller, user_id: str) -> InviteLink:
     """A fresh link for a user who has not accepted yet (older links stop working)."""
     now = utcnow()
     with runtime.db.transaction() as session:
@@ -183,12 +182,12 @@ def reinvite(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> Invi
             raise ValidationError("This user has already set a password.")
         for old in session.scalars(select(Invite).where(Invite.user_id == user.id)):
             session.delete(old)
-        link = _issue_invite(runtime, session, user, actor, origin, now)
+        link = _issue_invite(runtime, session, user, caller, now)
     return _mail_invite(runtime, link)
 
 
 def _issue_invite(
-    runtime: Runtime, session: Session, user: User, actor: str, origin: Origin, now: datetime
+    runtime: Runtime, session: Session, user: User, caller: Caller, now: datetime
 ) -> InviteLink:
     token = new_secret()
     expires = now + timedelta(days=runtime.settings.invite_days)
@@ -196,12 +195,12 @@ def _issue_invite(
         Invite(
             user_id=user.id,
             token_hash=digest(token),
-            created_by=actor,
+            created_by=caller.ref,
             created_at=now,
             expires_at=expires,
         )
     )
-    audit(session, Tag.USER_INVITED, origin, actor=actor, subject=user_ref(user.id), role=user.role)
+    audit_by(session, Tag.USER_INVITED, caller, subject=user_ref(user.id), role=user.role)
     url = runtime.settings.public_link(f"/invite/{token}")
     return InviteLink(user.id, user.email, url, False, expires)
 
@@ -264,27 +263,20 @@ def _get_user(session: Session, user_id: str) -> User:
     return user
 
 
-def disable_user(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> None:
+def disable_user(runtime: Runtime, caller: Caller, user_id: str) -> None:
     """Disable an account: every session ends at once and its tokens stop working."""
     with runtime.db.transaction() as session:
         user = _get_user(session, user_id)
-        if actor == user_ref(user.id):
+        if caller.ref == user_ref(user.id):
             raise ValidationError("You cannot disable your own account.")
         user.status = "disabled"
         ended = sessions.end_all(session, user.id)
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
             token.revoked_at = token.revoked_at or utcnow()
-        audit(
-            session,
-            Tag.USER_DISABLED,
-            origin,
-            actor=actor,
-            subject=user_ref(user.id),
-            sessions=ended,
-        )
+        audit_by(session, Tag.USER_DISABLED, caller, subject=user_ref(user.id), sessions=ended)
 
 
-def enable_user(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> None:
+def enable_user(runtime: Runtime, caller: Caller, user_id: str) -> None:
     """Re-enable a disabled or locked account (counters reset)."""
     with runtime.db.transaction() as session:
         user = _get_user(session, user_id)
@@ -293,17 +285,10 @@ def enable_user(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> N
         user.status = "active"
         user.locked = False
         user.consecutive_failures = 0
-        audit(
-            session,
-            Tag.USER_ACTIVATED,
-            origin,
-            actor=actor,
-            subject=user_ref(user.id),
-            by="admin",
-        )
+        audit_by(session, Tag.USER_ACTIVATED, caller, subject=user_ref(user.id), by="admin")
 
 
-def reset_mfa(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> None:
+def reset_mfa(runtime: Runtime, caller: Caller, user_id: str) -> None:
     """Remove every factor of a user who lost theirs; they re-enrol after their password."""
     now = utcnow()
     with runtime.db.transaction() as session:
@@ -318,9 +303,7 @@ def reset_mfa(runtime: Runtime, actor: str, user_id: str, origin: Origin) -> Non
             now,
             level="warning",
         )
-        audit(
-            session, Tag.MFA_RESET, origin, actor=actor, subject=user_ref(user.id), sessions=ended
-        )
+        audit_by(session, Tag.MFA_RESET, caller, subject=user_ref(user.id), sessions=ended)
     if runtime.mail.enabled:
         body = (
             "An administrator reset the second factors of your Carewall account. You will be "
@@ -356,7 +339,7 @@ def change_password(
     return token
 
 
-def set_mfa_policy(runtime: Runtime, actor: str, role: str, required: bool, origin: Origin) -> None:
+def set_mfa_policy(runtime: Runtime, caller: Caller, role: str, required: bool) -> None:
     """Make a second factor required or optional for a role (the page warns for staff)."""
     checked = valid_role(role)
     with runtime.db.transaction() as session:
@@ -364,12 +347,5 @@ def set_mfa_policy(runtime: Runtime, actor: str, role: str, required: bool, orig
         if row is None:
             row = MfaPolicy(role=checked.value, required=required)
             session.add(row)
-        row.required, row.updated_at, row.updated_by = required, utcnow(), actor
-        audit(
-            session,
-            Tag.POLICY_CHANGED,
-            origin,
-            actor=actor,
-            subject=f"role:{checked}",
-            required=required,
-        )
+        row.required, row.updated_at, row.updated_by = required, utcnow(), caller.ref
+        audit_by(session, Tag.POLICY_CHANGED, caller, subject=f"role:{checked}", required=required)

@@ -13,11 +13,11 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller, user_ref
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit_by
 from carewall.identity.models import ApiToken, User
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag as Tag
 from carewall.identity.tokens import digest, new_secret
 
@@ -45,15 +45,15 @@ class TokenIdentity:
 
 def create_token(
     runtime: Runtime,
+    caller: Caller,
     user_id: str,
     name: str,
     scopes: list[str],
-    origin: Origin,
     *,
     days: int | None = None,
-    actor: str | None = None,
 ) -> tuple[str, ApiToken]:
-    """Issue a token; returns the secret (shown once) and its record."""
+    """Issue a token to `user_id` (the caller themselves, or by the CLI); returns the
+    secret (shown once) and its record."""
     unknown = sorted(set(scopes) - SCOPES.keys())
     if unknown or not scopes:
         raise ValidationError(
@@ -78,11 +78,10 @@ def create_token(
         )
         session.add(token)
         session.flush()
-        audit(
+        audit_by(
             session,
             Tag.TOKEN_CREATED,
-            origin,
-            actor=actor or user_ref(user_id),
+            caller,
             subject=user_ref(user_id),
             token=token.id,
             scopes=token.scopes,
@@ -139,21 +138,14 @@ def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
     return TokenIdentity(user_id, email, role, token_id, frozenset(scopes))
 
 
-def revoke_token(runtime: Runtime, actor: str, user_id: str, token_id: str, origin: Origin) -> None:
+def revoke_token(runtime: Runtime, caller: Caller, user_id: str, token_id: str) -> None:
     """Revoke one of a user's tokens."""
     with runtime.db.transaction() as session:
         token = session.get(ApiToken, token_id)
         if token is None or token.user_id != user_id:
             raise ValidationError("No such token.", status=404)
         token.revoked_at = token.revoked_at or utcnow()
-        audit(
-            session,
-            Tag.TOKEN_REVOKED,
-            origin,
-            actor=actor,
-            subject=user_ref(user_id),
-            token=token_id,
-        )
+        audit_by(session, Tag.TOKEN_REVOKED, caller, subject=user_ref(user_id), token=token_id)
 
 
 def tokens_of(runtime: Runtime, user_id: str) -> list[ApiToken]:

@@ -9,12 +9,12 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin, user_ref
 from carewall.core.runtime import Runtime
 from carewall.identity import factors, policy, signin
 from carewall.identity.errors import FactorError
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit
 from carewall.identity.models import TotpDevice
-from carewall.identity.requests import Origin
 from carewall.identity.sessions import ActiveSession, Stage
 from carewall.identity.tags import IdentityTag as Tag
 

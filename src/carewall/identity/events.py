@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from carewall.audit import DetailValue, Outcome, record_from
+from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag
 
 
@@ -24,9 +24,19 @@ def audit(
     record_from(session, tag, origin, actor=actor, subject=subject, outcome=outcome, **details)
 
 
-def user_ref(user_id: str) -> str:
-    """How users appear as actors and subjects in the trail."""
-    return f"user:{user_id}"
+def audit_by(
+    session: Session,
+    tag: IdentityTag,
+    caller: Caller,
+    *,
+    subject: str = "",
+    outcome: Outcome = Outcome.SUCCESS,
+    **details: DetailValue,
+) -> None:
+    """Append an identity event done by `caller` (an administrator, the CLI, the user)."""
+    audit(
+        session, tag, caller.origin, actor=caller.ref, subject=subject, outcome=outcome, **details
+    )
 
 
 def record_refusal(

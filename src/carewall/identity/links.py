@@ -5,8 +5,8 @@ it a Patient id in clear would tell anyone holding the database file which
 record is whose: from the id, every version of that record, its blind indexes
 (equal to another patient's code, say) and its place in the audit trail. So the
 Patient id is sealed with its own data key (AES-256-GCM, associated data
-``user/{id}/patient``) and opened only when the account acts: the FHIR API and
-the portal build the records `Actor` from it. Nothing ever looks an account up
+``user/{id}/patient``) and opened only when the account acts: the web layer
+puts it in a patient's `Caller` when it builds one for a request. Nothing ever looks an account up
 by its Patient id, so no blind index is needed.
 
 Accounts linked before revision 0009 hold the id in the legacy clear column
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from carewall.core.context import Origin
 from carewall.core.crypto import decrypt, encrypt
 from carewall.core.runtime import Runtime
 from carewall.identity.events import audit
 from carewall.identity.models import User
-from carewall.identity.requests import Origin
 from carewall.identity.tags import IdentityTag as Tag
 
 PATIENT_LINK_KEY = "identity-patient-link"
@@ -48,8 +48,8 @@ def open_patient_id(key: bytes, user: User) -> str | None:
 def patient_id_of(runtime: Runtime, user_id: str) -> str | None:
     """The Patient logical id a portal account is linked to (None for staff or unlinked).
 
-    The FHIR API builds the records `Actor` from it, so a patient's token reaches only
-    that patient's compartment.
+    The web layer puts it in a patient's `Caller`, so a patient's session or token
+    reaches only that patient's compartment.
     """
     key = runtime.keys.data_key(PATIENT_LINK_KEY)  # before the session: it may create it
     with runtime.db.sessions() as session:

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import entries_about
 from carewall.core.config import Settings
-from carewall.identity.events import user_ref
+from carewall.core.context import describe_user_agent, user_ref
 from carewall.identity.models import Invite, RecoveryCode, TotpDevice, User, WebAuthnCredential
 from carewall.identity.passwords import MIN_ZXCVBN_SCORE
-from carewall.identity.requests import describe_user_agent
 from carewall.identity.roles import Role
 from carewall.identity.signin import normalise_email
 from carewall.identity.tags import IdentityTag as Tag
@@ -284,13 +283,27 @@ def user_id_for_email(session: Session, email: str) -> str | None:
     return session.scalar(select(User.id).where(User.email == normalise_email(email)))
 
 
-def confirmed_totp_devices(session: Session, user_id: str) -> list[TotpDevice]:
-    """The authenticator apps a user has finished setting up."""
+@dataclass(frozen=True)
+class FactorListing:
+    """A second factor as the account pages list it: no secret, no key material."""
+
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def confirmed_totp_devices(session: Session, user_id: str) -> list[FactorListing]:
+    """The authenticator apps a user has finished setting up, oldest first."""
     query = select(TotpDevice).where(TotpDevice.user_id == user_id, TotpDevice.confirmed)
-    return list(session.scalars(query.order_by(TotpDevice.created_at)))
+    return [_listing(d) for d in session.scalars(query.order_by(TotpDevice.created_at))]
 
 
-def passkeys_of(session: Session, user_id: str) -> list[WebAuthnCredential]:
+def passkeys_of(session: Session, user_id: str) -> list[FactorListing]:
     """A user's passkeys and security keys, oldest first."""
     query = select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
-    return list(session.scalars(query.order_by(WebAuthnCredential.created_at)))
+    return [_listing(k) for k in session.scalars(query.order_by(WebAuthnCredential.created_at))]
+
+
+def _listing(factor: TotpDevice | WebAuthnCredential) -> FactorListing:
+    return FactorListing(factor.id, factor.name, factor.created_at, factor.last_used_at)

@@ -15,10 +15,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from carewall.core.config import Settings
+from carewall.core.context import Origin, user_ref
 from carewall.core.db import Database
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit
 from carewall.identity.models import User, WebSession
-from carewall.identity.requests import Origin
 from carewall.identity.roles import Role
 from carewall.identity.tags import IdentityTag
 from carewall.identity.tokens import digest, new_secret

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from carewall.audit import Outcome
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Origin, user_ref
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.identity import factors, notices, passwords, policy, sessions, throttle
@@ -29,9 +30,8 @@ from carewall.identity.errors import (
     AuthenticationError,
     ThrottledError,
 )
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit
 from carewall.identity.models import User, WebSession
-from carewall.identity.requests import Origin
 from carewall.identity.sessions import ActiveSession, Stage
 from carewall.identity.tags import IdentityTag as Tag
 

@@ -20,12 +20,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin, user_ref
 from carewall.core.crypto import decrypt, encrypt
 from carewall.core.db import new_id
 from carewall.core.runtime import Runtime
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit
 from carewall.identity.models import PendingStepUp
-from carewall.identity.requests import Origin
 from carewall.identity.sessions import ActiveSession
 from carewall.identity.tags import IdentityTag as Tag
 

@@ -30,6 +30,16 @@ class JobStatus:
     running: bool
 
     @property
+    def every_text(self) -> str:
+        """The schedule in its largest whole unit ("1 d", "30 s"): the page and CLI agree."""
+        if self.every_seconds is None:
+            return "at start"
+        for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+            if self.every_seconds >= size and self.every_seconds % size == 0:
+                return f"{self.every_seconds // size} {unit}"
+        return f"{self.every_seconds} s"
+
+    @property
     def failing(self) -> bool:
         """The last run failed: the admin should look."""
         return self.last_outcome == "failure"

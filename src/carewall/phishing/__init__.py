@@ -1,7 +1,8 @@
-"""Layer 4: phishing defence: the e-mail analyzer and staff-reported mail with its triage.
+"""Layer 4: phishing defence: the e-mail analyzer, reported mail, and simulation campaigns.
 
 The analyzer is a pure library (:mod:`carewall.phishing.analyzer`); reported mail is
-stored encrypted and triaged by the security officer.
+stored encrypted and triaged by the security officer; simulated phishing campaigns,
+their teachable moments and remedial training live in :mod:`carewall.phishing.simulation`.
 """
 
 from carewall.phishing.analyzer import (

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import DetailValue, Outcome, RequestOrigin, record_from
+from carewall.audit import DetailValue, Outcome, record_from
+from carewall.core.context import Origin, user_ref
 from carewall.phishing.tags import PhishingTag
 
-__all__ = ["RequestOrigin", "actor_ref", "audit", "report_ref"]
+__all__ = ["actor_ref", "audit", "report_ref"]
 
 
 def audit(
     session: Session,
     tag: PhishingTag,
-    origin: RequestOrigin,
+    origin: Origin,
     *,
     actor: str,
     subject: str = "",
@@ -31,4 +32,4 @@ def report_ref(report_id: str) -> str:
 
 def actor_ref(reporter_id: str) -> str:
     """A user id as an audit actor; the report mailbox stays ``mailbox``."""
-    return reporter_id if reporter_id == "mailbox" else f"user:{reporter_id}"
+    return reporter_id if reporter_id == "mailbox" else user_ref(reporter_id)

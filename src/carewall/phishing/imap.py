@@ -16,12 +16,13 @@ from typing import Protocol
 
 from carewall.audit import Outcome
 from carewall.core.config import Settings
+from carewall.core.context import Origin
 from carewall.core.errors import CarewallError, ConfigError
 from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing import services
 from carewall.phishing.errors import MAX_MESSAGE_BYTES
-from carewall.phishing.events import RequestOrigin, audit
+from carewall.phishing.events import audit
 from carewall.phishing.message import sender_address, unwrap_forwarded
 from carewall.phishing.models import MAILBOX_REPORTER
 from carewall.phishing.tags import PhishingTag
@@ -156,7 +157,7 @@ class PollResult:
 
 
 def poll_report_mailbox(
-    runtime: Runtime, source: MailboxSource, origin: RequestOrigin
+    runtime: Runtime, source: MailboxSource, origin: Origin
 ) -> list[PollResult]:
     """File every unseen message as a report, then mark it seen; audit the poll.
 
@@ -178,7 +179,7 @@ def poll_report_mailbox(
     return results
 
 
-def _file_one(runtime: Runtime, message: FetchedMessage, origin: RequestOrigin) -> PollResult:
+def _file_one(runtime: Runtime, message: FetchedMessage, origin: Origin) -> PollResult:
     forwarder = sender_address(message.raw)
     with runtime.db.sessions() as session:
         user_id = user_id_for_email(session, forwarder) if forwarder else None
@@ -196,7 +197,7 @@ def _file_one(runtime: Runtime, message: FetchedMessage, origin: RequestOrigin) 
 
 
 def _audit_poll(
-    runtime: Runtime, origin: RequestOrigin, outcome: Outcome, *, filed: int, skipped: int
+    runtime: Runtime, origin: Origin, outcome: Outcome, *, filed: int, skipped: int
 ) -> None:
     with runtime.db.transaction() as session:
         audit(

@@ -12,15 +12,15 @@ from typing import Literal, get_args
 from sqlalchemy import select
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin
 from carewall.core.crypto import decrypt, encrypt
 from carewall.core.db import new_id
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
-from carewall.identity.requests import Origin
 from carewall.phishing.analyzer import Verdict, analyze_bytes
 from carewall.phishing.context import context_from
 from carewall.phishing.errors import check_message_size
-from carewall.phishing.events import RequestOrigin, actor_ref, audit, report_ref
+from carewall.phishing.events import actor_ref, audit, report_ref
 from carewall.phishing.message import message_date, sender_address
 from carewall.phishing.models import NOTE_CHARS, SENDER_CHARS, SUBJECT_CHARS, MailReport
 from carewall.phishing.queries import ReportSummary, summary_of
@@ -63,7 +63,7 @@ def analyze(runtime: Runtime, raw: bytes) -> Verdict:
 
 
 def record_analysis(
-    runtime: Runtime, actor: str, verdict: Verdict, origin: RequestOrigin, channel: Channel
+    runtime: Runtime, actor: str, verdict: Verdict, origin: Origin, channel: Channel
 ) -> None:
     """Audit that someone analyzed a message: the verdict and score, never its content."""
     with runtime.db.transaction() as session:
@@ -80,7 +80,7 @@ def record_analysis(
 
 
 def report_message(
-    runtime: Runtime, reporter_id: str, raw: bytes, source: ReportSource, origin: RequestOrigin
+    runtime: Runtime, reporter_id: str, raw: bytes, source: ReportSource, origin: Origin
 ) -> FiledReport:
     """Analyze and file a message for the security officer, sealed at rest.
 
@@ -140,7 +140,7 @@ def decide(
     report_id: str,
     outcome: str,
     note: str,
-    origin: RequestOrigin,
+    origin: Origin,
 ) -> None:
     """Record the officer's decision; the reporter sees it on their reports page."""
     if outcome not in DECISIONS:
@@ -173,7 +173,7 @@ def decide(
 
 
 def open_report(
-    runtime: Runtime, officer_id: str, report_id: str, origin: RequestOrigin
+    runtime: Runtime, officer_id: str, report_id: str, origin: Origin
 ) -> tuple[ReportSummary, bytes]:
     """Decrypt a reported message for the officer; every opening is audited."""
     key = runtime.keys.data_key(REPORT_KEY)

@@ -108,7 +108,7 @@ class BreakGlassGrant(Base):
     The free-text reason may contain clinical context, so it is encrypted like
     a record (associated data `break-glass/{id}`); the reason code is not.
     `channel` is the browser session that started it (`session:<id>`, see
-    `Actor.channel`): the grant opens the compartment in that session only.
+    `Caller.channel`): the grant opens the compartment in that session only.
     Grants from before migration 0008 have none and open nothing.
     """
 
@@ -131,7 +131,7 @@ class RecordsIndexTask(Base):
 
     Indexes derived from a resource's content (today `patient_ref`) need the
     key ring, which migrations do not have: a migration that changes how they
-    are derived schedules a task here, and `records.reindex` works through
+    are derived schedules a task here, and `records.store.reindex` works through
     `fhir_resources` in primary-key order after the runtime opens, remembering
     where it got to (`after`), so an interrupted run resumes.
     """

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records.actors import Actor
-from carewall.records.keys import RecordKeys
 from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
+from carewall.records.store.keys import RecordKeys
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def is_restricted(runtime: Runtime, patient_id: str) -> bool:
         return session.get(RestrictedCompartment, ref) is not None
 
 
-def emergency_access(runtime: Runtime, actor: Actor, patient_id: str) -> EmergencyAccess | None:
+def emergency_access(runtime: Runtime, actor: Caller, patient_id: str) -> EmergencyAccess | None:
     """The actor's live (unexpired, unstopped) grant for this patient in the browser session
     it acts through, latest expiry first (grants belong to one session)."""
     if actor.channel is None:
@@ -45,7 +45,7 @@ def emergency_access(runtime: Runtime, actor: Actor, patient_id: str) -> Emergen
     query = (
         select(BreakGlassGrant)
         .where(
-            BreakGlassGrant.user_id == actor.user_id,
+            BreakGlassGrant.user_id == actor.ref,
             BreakGlassGrant.channel == actor.channel,
             BreakGlassGrant.patient_ref == ref,
             BreakGlassGrant.expires_at > utcnow(),

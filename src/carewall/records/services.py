@@ -19,19 +19,20 @@ from sqlalchemy.orm import Session
 from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core import crypto
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.actors import Actor
-from carewall.records.audit_patients import patient_part
-from carewall.records.compartments import canonicalise, compartment_of, fhir_base
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import require_row, require_type, run_guarded
+from carewall.records.access.matrix import BREAK_GLASS_ROLES, Action
 from carewall.records.errors import VersionConflictError
-from carewall.records.guard import require_row, require_type, run_guarded
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import BREAK_GLASS_ROLES, Action
 from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
+from carewall.records.store.compartments import canonicalise, compartment_of, fhir_base
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.validation import validate_resource
 from carewall.records.tags import RecordsTag
-from carewall.records.validation import validate_resource
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 BREAK_GLASS_REASONS = frozenset(
@@ -42,21 +43,21 @@ SESSION_CHANNEL = "session:"
 EMERGENCY_STOPPED_CODE = ("110138", "Emergency Override Stopped")
 
 
-def create_resource(runtime: Runtime, actor: Actor, resource: dict[str, Any]) -> dict[str, Any]:
+def create_resource(runtime: Runtime, actor: Caller, resource: dict[str, Any]) -> dict[str, Any]:
     """Store a new resource (a server-assigned id when it has none); returns its meta."""
     resource = {**resource, "id": resource.get("id") or str(uuid.uuid4())}
     return _write(runtime, actor, resource, if_match=None)
 
 
 def update_resource(
-    runtime: Runtime, actor: Actor, resource: dict[str, Any], *, if_match: int | None = None
+    runtime: Runtime, actor: Caller, resource: dict[str, Any], *, if_match: int | None = None
 ) -> dict[str, Any]:
     """Write a new version; with `if_match`, only if that version is still current (412)."""
     return _write(runtime, actor, resource, if_match=if_match)
 
 
 def delete_resource(
-    runtime: Runtime, actor: Actor, resource_type: str, logical_id: str
+    runtime: Runtime, actor: Caller, resource_type: str, logical_id: str
 ) -> dict[str, Any]:
     """Soft delete: a tombstone version; history keeps every earlier version."""
     keys = RecordKeys.from_keystore(runtime.keys)
@@ -66,7 +67,7 @@ def delete_resource(
 
 
 def delete_in(
-    session: Session, keys: RecordKeys, actor: Actor, resource_type: str, logical_id: str
+    session: Session, keys: RecordKeys, actor: Caller, resource_type: str, logical_id: str
 ) -> dict[str, Any]:
     """`delete_resource` inside the caller's transaction (a transaction Bundle).
 
@@ -100,7 +101,7 @@ def delete_in(
 def check_delete(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     logical_id: str,
     current: FhirResource | None,
@@ -122,7 +123,7 @@ def check_delete(
 
 def _write(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     resource: dict[str, Any],
     *,
     if_match: int | None,
@@ -145,7 +146,7 @@ def _write(
 def write_in(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource: dict[str, Any],
     *,
     if_match: int | None = None,
@@ -185,7 +186,7 @@ def write_in(
 def check_write(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource: dict[str, Any],
     existing: FhirResource | None,
     now: datetime,
@@ -226,9 +227,11 @@ def _moved_from(keys: RecordKeys, existing: FhirResource | None, new_ref: str | 
     return store.patient_of_stored(keys, existing)
 
 
-def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason_code: str) -> None:
+def restrict_compartment(
+    runtime: Runtime, actor: Caller, patient_id: str, reason_code: str
+) -> None:
     """Mark a patient's compartment restricted (VIP, employee, behavioural health, request)."""
-    if not (actor.system or actor.role.value in {"admin", "clinician"}):
+    if not (actor.system or actor.role in {Role.ADMIN, Role.CLINICIAN}):
         raise PermissionDeniedError("Only clinicians and the security officer restrict records.")
     keys = RecordKeys.from_keystore(runtime.keys)
     ref, code = keys.patient_ref(patient_id), reason_code[:32]
@@ -241,13 +244,14 @@ def restrict_compartment(runtime: Runtime, actor: Actor, patient_id: str, reason
                 patient_ref=ref,
                 reason_sealed=seal_reason(keys, ref, code),
                 legacy_reason_code="",
-                marked_by=actor.user_id,
+                marked_by=actor.ref,
                 marked_at=utcnow(),
             )
         )
         record(
             session,
-            actor.audit_event(
+            AuditEvent.by(
+                actor,
                 RecordsTag.COMPARTMENT_RESTRICTED,
                 part.subject,
                 part.details,
@@ -315,7 +319,7 @@ def _reason_aad(patient_ref: str) -> bytes:
 
 def start_break_glass(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     patient_id: str,
     reason_code: str,
     reason_text: str,
@@ -340,7 +344,7 @@ def start_break_glass(
     )
     grant = BreakGlassGrant(
         id=grant_id,
-        user_id=actor.user_id,
+        user_id=actor.ref,
         patient_ref=keys.patient_ref(patient_id),
         reason_code=reason_code,
         reason_sealed=sealed,
@@ -363,12 +367,12 @@ def start_break_glass(
     return grant_id
 
 
-def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: str) -> None:
+def stop_break_glass(runtime: Runtime, actor: Caller, grant_id: str, patient_id: str) -> None:
     """End a live grant early (Emergency Override Stopped, DCM 110138, reason `stopped`).
 
     One conditional UPDATE (this user's grant, for this patient, not ended, not
     expired) decides, so a grant that expired meanwhile, or that another request
-    or the expiry sweep (`breakglass.close_expired_grants`) closed first, is
+    or the expiry sweep (`access.break_glass.close_expired_grants`) closed first, is
     audited once only. The row is locked before the audit chain, as in the sweep.
     """
     keys = RecordKeys.from_keystore(runtime.keys)
@@ -378,7 +382,7 @@ def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: 
         update(BreakGlassGrant)
         .where(
             BreakGlassGrant.id == grant_id,
-            BreakGlassGrant.user_id == actor.user_id,
+            BreakGlassGrant.user_id == actor.ref,
             BreakGlassGrant.patient_ref == ref,
             BreakGlassGrant.ended_at.is_(None),
             BreakGlassGrant.expires_at > now,
@@ -407,7 +411,7 @@ def stop_break_glass(runtime: Runtime, actor: Actor, grant_id: str, patient_id: 
 def _audit_emergency(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     tag: RecordsTag,
     grant: BreakGlassGrant,
     patient_id: str,
@@ -418,7 +422,7 @@ def _audit_emergency(
 ) -> None:
     event = emergency_event(
         keys,
-        actor.user_id,
+        actor.ref,
         tag,
         code,
         patient_id=patient_id,
@@ -426,7 +430,7 @@ def _audit_emergency(
         reason=reason,
         ended_at=ended_at,
     )
-    record(session, actor.with_origin(event))
+    record(session, event.from_origin(actor.origin))
 
 
 @dataclass(frozen=True)
@@ -476,7 +480,7 @@ def emergency_event(
 def _audit_change(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     tag: RecordsTag,
     resource_type: str,
     logical_id: str,
@@ -493,7 +497,7 @@ def _audit_change(
 
 def change_event(
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     tag: RecordsTag,
     resource_type: str,
     logical_id: str,
@@ -515,5 +519,5 @@ def change_event(
         "version": version,
         **part.details,
     }
-    event = actor.audit_event(tag, part.subject, details)
+    event = AuditEvent.by(actor, tag, part.subject, details)
     return event, part.further

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from carewall.audit import AuditTag, entry_count, last_verification
+from carewall import audit
+from carewall.audit import AuditTag, entry_count, last_verification, latest_checkpoint
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
+from carewall.jobs import Job, JobContext
 from carewall.registry.domain import Domain
 from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem
 
@@ -39,21 +42,40 @@ def _encryption_evidence(runtime: Runtime) -> Mapping[str, Any]:
 
 
 def _audit_evidence(runtime: Runtime) -> Mapping[str, Any]:
-    """The `audit` evidence section: the last chain verification (as_of is when it ran)."""
+    """The `audit` evidence section: the last chain verification (as_of is when it ran)
+    and the newest signed checkpoint (as stored; `carewall audit verify` checks it)."""
     with runtime.db.sessions() as session:
         last = last_verification(session)
         entries = entry_count(session)
+        signed = latest_checkpoint(session)
+    checkpoint = (
+        None
+        if signed is None
+        else {
+            "seq": signed.seq,
+            "head_hash": signed.head_hash,
+            "created": signed.created.isoformat(),
+            "key_fingerprint": signed.key_fingerprint,
+        }
+    )
     if last is None:
-        return {"as_of": None, "entries_now": entries}
+        return {"as_of": None, "entries_now": entries, "checkpoint": checkpoint}
     count, position = last.details.get("count"), last.details.get("position")
     return {
         "as_of": last.ts.isoformat(),
         "intact": last.action == AuditTag.CHAIN_VERIFIED,
         "entries_verified": count if isinstance(count, int) else None,
         "broken_at": position if isinstance(position, int) else None,
+        "checkpoints_compared": last.details.get("checkpoints"),
         "verification_entry": last.seq,
         "entries_now": entries,
+        "checkpoint": checkpoint,
     }
+
+
+def _write_due_checkpoint(context: JobContext) -> str | None:
+    audit.write_due_checkpoint(context.runtime, context.caller)
+    return None  # the checkpoint's own entry records it (see write_due_checkpoint)
 
 
 def _web() -> WebPart:
@@ -82,7 +104,17 @@ def _cli() -> CliPart:
 PLATFORM = Domain(
     name="platform",
     models=("carewall.core.models", "carewall.audit.models", "carewall.demo.framework"),
-    data_keys=("web-csrf",),
+    data_keys=("web-csrf", *audit.DATA_KEYS),
+    upgrades=(audit.seal_unkeyed_range,),
+    jobs=(
+        Job(
+            "audit.checkpoint.write",
+            _write_due_checkpoint,
+            every=timedelta(minutes=1),
+            description="Sign a checkpoint of the audit trail when one is due "
+            "(CAREWALL_AUDIT_CHECKPOINT_EVERY_ENTRIES / _EVERY_MINUTES).",
+        ),
+    ),
     evidence={"encryption": _encryption_evidence, "audit": _audit_evidence},
     web=_web,
     cli=_cli,

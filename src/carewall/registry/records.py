@@ -16,11 +16,11 @@ from carewall.core.runtime import Runtime
 from carewall.demo.portal_seed import PORTAL_SEEDER
 from carewall.demo.records_seed import RECORDS_SEEDER
 from carewall.jobs import Job, JobContext
-from carewall.records.breakglass import close_expired_grants
-from carewall.records.drill import check_restored_records
+from carewall.records.access.break_glass import close_expired_grants
 from carewall.records.queries import vault_figures
-from carewall.records.reindex import finish_scheduled_reindex
 from carewall.records.services import seal_restriction_reasons
+from carewall.records.store.drill import check_restored_records
+from carewall.records.store.reindex import finish_scheduled_reindex
 from carewall.registry.domain import Domain
 from carewall.web.nav import NavItem, roles
 

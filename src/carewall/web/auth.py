@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from carewall.core.clock import utcnow
@@ -21,7 +21,7 @@ from carewall.core.context import Caller as Caller  # routes import it with the 
 from carewall.core.context import Origin, user_ref
 from carewall.core.errors import CarewallError, PermissionDeniedError
 from carewall.core.runtime import Runtime
-from carewall.identity import ActiveSession, Role, Stage, apitokens, sessions, signin, stepup
+from carewall.identity import ActiveSession, Role, Stage, apitokens, links, sessions, signin, stepup
 from carewall.identity.events import record_refusal
 from carewall.identity.tags import IdentityTag
 
@@ -79,6 +79,11 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
+# A route declares `runtime: RuntimeDep` (and its caller through `require`) instead of
+# reaching into the request by hand.
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+
+
 def origin_of(request: Request) -> Origin:
     """Source IP, user agent and request id for the audit trail."""
     ip = request.client.host if request.client else ""
@@ -95,9 +100,15 @@ def session_caller(request: Request, active: ActiveSession) -> Caller:
         active.user.id,
         active.role,
         email=active.user.email,
+        patient_id=_patient_of(request, active.user.id, active.role),
         origin=origin_of(request),
         session_id=active.session.id,
     )
+
+
+def _patient_of(request: Request, user_id: str, role: Role) -> str | None:
+    """A patient's linked Patient id: the only compartment their caller context opens."""
+    return links.patient_id_of(runtime_of(request), user_id) if role is Role.PATIENT else None
 
 
 def active_session(request: Request) -> ActiveSession:
@@ -236,7 +247,7 @@ def require_api(
         if caller is None:
             raise LoginRequiredError()
         if caller.role not in allowed:
-            _refuse(request, caller.ref, role=caller.role)
+            _refuse(request, caller.ref, role=caller.role or "")
             raise PermissionDeniedError("Your role does not allow this.")
         if caller.scopes is not None and scope not in caller.scopes:
             _refuse(request, caller.ref, scope=scope)
@@ -267,10 +278,12 @@ def _api_caller(request: Request, *, touch: bool = True) -> Caller | None:
                 subject=request.url.path[:200],
             )
             return None
+        role = Role(identity.role)
         return Caller.for_user(
             identity.user_id,
-            Role(identity.role),
+            role,
             email=identity.email,
+            patient_id=_patient_of(request, identity.user_id, role),
             origin=origin_of(request),
             token_id=identity.token_id,
             scopes=identity.scopes,

@@ -5,7 +5,8 @@ restricted record raises `BreakGlassRequiredError` before anything else is
 decrypted), then one compartment search per section type the caller's role
 may read. Each search is one indexed query on the compartment column, audited
 with its resource type, so "who looked at what" stays precise. Sections the
-matrix refuses are reported as unavailable, never queried.
+matrix refuses are reported as unavailable, never queried. Reading FHIR
+(concepts, names, demographics) is `records.readers`, shared with the portal.
 """
 
 from __future__ import annotations
@@ -14,39 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for, search_for
-from carewall.records.matrix import Action, allowed
+from carewall.records.access.matrix import Action, allowed
+from carewall.records.readers import Demographics, concept, demographics_of
 from carewall.web.vitals import Trend, trends
 
 RECENT_OBSERVATIONS = 25
 # Resources of one type read (and decrypted) for one chart section, newest written first:
 # a page view costs at most this many per section, however long the history.
 SECTION_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class Demographics:
-    """What the chart header and the edit form show about the person."""
-
-    id: str
-    version: int
-    family: str
-    given: str
-    birth_date: str
-    gender: str
-    identifiers: list[str]
-    phone: str
-    email: str
-    line: str
-    city: str
-    postal_code: str
-
-    @property
-    def display_name(self) -> str:
-        """`Given Family`, as staff say it."""
-        return " ".join(p for p in (self.given, self.family) if p) or "(no name recorded)"
 
 
 @dataclass(frozen=True)
@@ -80,7 +60,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_chart(runtime: Runtime, actor: Actor, patient_id: str, purpose: Purpose) -> Chart:
+def load_chart(runtime: Runtime, actor: Caller, patient_id: str, purpose: Purpose) -> Chart:
     """The chart of one patient as `actor` may see it (raises the vault's access errors)."""
     patient = get_record_for(runtime, actor, "Patient", patient_id, purpose)
     chart = Chart(demographics_of(patient))
@@ -98,42 +78,6 @@ def load_chart(runtime: Runtime, actor: Actor, patient_id: str, purpose: Purpose
             chart.trends = trends(found)
         chart.sections[key] = _rows(resource_type, found)
     return chart
-
-
-def demographics_of(patient: dict[str, Any]) -> Demographics:
-    """Flatten the Patient resource's first (official) name, contacts and home address."""
-    names = [n for n in patient.get("name") or [] if isinstance(n, dict)]
-    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    telecom = [t for t in patient.get("telecom") or [] if isinstance(t, dict)]
-    address = next(iter(a for a in patient.get("address") or [] if isinstance(a, dict)), {})
-    return Demographics(
-        id=str(patient.get("id", "")),
-        version=int((patient.get("meta") or {}).get("versionId") or 1),
-        family=str(name.get("family") or ""),
-        given=" ".join(str(g) for g in name.get("given") or []),
-        birth_date=str(patient.get("birthDate") or ""),
-        gender=str(patient.get("gender") or ""),
-        identifiers=[
-            _identifier(i) for i in patient.get("identifier") or [] if isinstance(i, dict)
-        ],
-        phone=_telecom(telecom, "phone"),
-        email=_telecom(telecom, "email"),
-        line=" ".join(str(x) for x in address.get("line") or []),
-        city=str(address.get("city") or ""),
-        postal_code=str(address.get("postalCode") or ""),
-    )
-
-
-def concept(value: Any) -> str:
-    """The human text of a CodeableConcept (text, else first display, else code)."""
-    if not isinstance(value, dict):
-        return ""
-    if value.get("text"):
-        return str(value["text"])
-    for coding in value.get("coding") or []:
-        if isinstance(coding, dict) and (coding.get("display") or coding.get("code")):
-            return str(coding.get("display") or coding.get("code"))
-    return ""
 
 
 def quantity(value: Any) -> str:
@@ -158,16 +102,6 @@ def observation_value(obs: dict[str, Any]) -> str:
     if len(parts) == 2 and parts[0].split(" ")[1:] == parts[1].split(" ")[1:]:
         return f"{parts[0].split(' ')[0]}/{parts[1]}"
     return ", ".join(parts)
-
-
-def _identifier(identifier: dict[str, Any]) -> str:
-    kind = concept(identifier.get("type"))
-    value = str(identifier.get("value") or "")
-    return f"{kind}: {value}" if kind else value
-
-
-def _telecom(telecom: list[dict[str, Any]], system: str) -> str:
-    return next((str(t.get("value") or "") for t in telecom if t.get("system") == system), "")
 
 
 def _day(value: Any) -> str:

@@ -60,38 +60,9 @@ BREAK_GLASS_REASONS = {
 }
 
 
-def updated_patient(
-    patient: dict[str, Any], form: dict[str, str]
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """The Patient with the edited name, phone, email and address, or the problems found."""
-    errors = _demographic_errors(form)
-    if errors:
-        return None, errors
-    resource = {k: v for k, v in patient.items() if k != "meta"}
-    name = {"use": "official", "family": form["family"], "given": form["given"].split()}
-    others = [n for n in resource.get("name") or [] if n.get("use") != "official"][1:]
-    resource["name"] = [{k: v for k, v in name.items() if v}, *others]
-    telecom = [
-        t for t in resource.get("telecom") or [] if t.get("system") not in {"phone", "email"}
-    ]
-    if form["phone"]:
-        telecom.append({"system": "phone", "value": form["phone"], "use": "home"})
-    if form["email"]:
-        telecom.append({"system": "email", "value": form["email"]})
-    resource["telecom"] = telecom
-    address = {
-        "use": "home",
-        "line": [form["line"]] if form["line"] else [],
-        "city": form["city"],
-        "postalCode": form["postal_code"],
-    }
-    kept = [a for a in resource.get("address") or [] if a.get("use") not in {None, "home"}]
-    address = {k: v for k, v in address.items() if v}
-    resource["address"] = [address, *kept] if len(address) > 1 else kept
-    return {k: v for k, v in resource.items() if v != []}, []
-
-
-def _demographic_errors(form: dict[str, str]) -> list[str]:
+def demographic_errors(form: dict[str, str]) -> list[str]:
+    """What is wrong with the demographics form (the Patient edit itself is
+    `records.readers.with_demographics`)."""
     errors = []
     if not form["family"]:
         errors.append("Family name is required.")

@@ -14,9 +14,10 @@ from carewall.audit.events import AuditEvent, Outcome, canonical_body, parse_bod
 from carewall.audit.fhir import DCM, audit_event
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import Role
-from carewall.records import Actor, Purpose
+from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource, start_break_glass
 
@@ -74,9 +75,9 @@ def test_break_glass_and_sign_in_codes() -> None:
 def test_cli_export_writes_valid_ndjson(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
     runtime = open_runtime(settings)
-    system = Actor.system_actor("test")
+    system = Caller.cli("test")
     create_resource(runtime, system, {"resourceType": "Patient", "id": "p9"})
-    doc = Actor("user:doc", Role.CLINICIAN, channel="session:doc")
+    doc = Caller("user:doc", Role.CLINICIAN, session_id="doc")
     get_record_for(runtime, doc, "Patient", "p9", Purpose.TREATMENT)
     start_break_glass(runtime, doc, "p9", "emergency", "x")
     runtime.close()

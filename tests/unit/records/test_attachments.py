@@ -12,7 +12,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from carewall.core.config import Settings
 from carewall.records.errors import AttachmentTooLargeError, RecordValidationError
-from carewall.records.validation import (
+from carewall.records.store.validation import (
     ATTACHMENT_ELEMENTS,
     DEFAULT_MAX_ATTACHMENT_BYTES,
     SUPPORTED_TYPES,

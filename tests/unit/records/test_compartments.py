@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from carewall.records.compartments import (
+from carewall.records.errors import RecordValidationError
+from carewall.records.store.compartments import (
     PATIENT_COMPARTMENT,
     OwnServer,
     canonicalise,
@@ -17,8 +18,7 @@ from carewall.records.compartments import (
     patient_candidates,
     read_reference,
 )
-from carewall.records.errors import RecordValidationError
-from carewall.records.validation import SUPPORTED_TYPES
+from carewall.records.store.validation import SUPPORTED_TYPES
 
 BASE = "https://Clinic.Example/fhir"
 OWN = OwnServer.of(BASE)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from carewall.records.errors import RecordValidationError
-from carewall.records.validation import validate_resource
+from carewall.records.store.validation import validate_resource
 
 
 def _patient(**fields: Any) -> dict[str, Any]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from carewall.records.compartments import compartment_of
+from carewall.records.access.matrix import ALL_TYPES, MATRIX, Action
 from carewall.records.errors import RecordValidationError, UnsupportedResourceError
-from carewall.records.matrix import ALL_TYPES, MATRIX, Action
-from carewall.records.terms import normalise, query_value, search_terms
-from carewall.records.validation import SUPPORTED_TYPES, validate_resource
+from carewall.records.store.compartments import compartment_of
+from carewall.records.store.terms import normalise, query_value, search_terms
+from carewall.records.store.validation import SUPPORTED_TYPES, validate_resource
 
 
 @pytest.mark.parametrize(

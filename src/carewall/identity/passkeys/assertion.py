@@ -29,11 +29,12 @@ from webauthn.helpers.structs import (
 
 from carewall.audit import Outcome
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin, user_ref
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.identity import notices, policy, sessions, throttle
 from carewall.identity.errors import AuthenticationError, FactorError, ThrottledError
-from carewall.identity.events import audit, user_ref
+from carewall.identity.events import audit
 from carewall.identity.models import User, WebAuthnCredential
 from carewall.identity.passkeys.ceremony import (
     GENERIC_PASSKEY_FAILURE,
@@ -52,7 +53,6 @@ from carewall.identity.passkeys.ceremony import (
     take_challenge,
     user_handle,
 )
-from carewall.identity.requests import Origin
 from carewall.identity.sessions import ActiveSession, Stage
 from carewall.identity.signin import SignInResult
 from carewall.identity.tags import IdentityTag as Tag

@@ -23,6 +23,7 @@ from webauthn.helpers.structs import (
 )
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Origin
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.identity.enrolment import EnrolmentDone, factor_enrolled
@@ -43,7 +44,6 @@ from carewall.identity.passkeys.ceremony import (
     take_challenge,
     user_handle,
 )
-from carewall.identity.requests import Origin
 from carewall.identity.sessions import ActiveSession
 
 # Registration ----------------------------------------------------------------------------

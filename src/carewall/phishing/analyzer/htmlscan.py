@@ -79,6 +79,9 @@ class _Scanner:
         self.facts = HtmlFacts()
         # Open elements: (tag, hides its content, skips its text, sets a background).
         self._stack: list[tuple[str, bool, bool, bool]] = []
+        # How many open elements hide, skip or colour: kept with the stack, so a text
+        # run is classified without walking a deep table nest each time.
+        self._hiding = self._skipping = self._coloured = 0
         self._anchor: tuple[str, list[str]] | None = None
 
     # -- tags -------------------------------------------------------------------------
@@ -88,11 +91,15 @@ class _Scanner:
         if tag in _VOID or len(self._stack) >= _MAX_STACK:
             return
         style = attr.get("style", "").lower().replace(" ", "")
-        has_bg = bool(_BACKGROUND.search(style)) or "bgcolor" in attr
-        hidden = "hidden" in attr or bool(_HIDDEN_STYLE.search(style))
-        if not hidden and _WHITE_COLOR.search(style):
-            hidden = not has_bg and not any(bg for *_, bg in self._stack)
-        self._stack.append((tag, hidden, tag in _SKIP_TEXT, has_bg))
+        has_bg = "bgcolor" in attr or (bool(style) and bool(_BACKGROUND.search(style)))
+        hidden = "hidden" in attr or (bool(style) and bool(_HIDDEN_STYLE.search(style)))
+        if not hidden and style and _WHITE_COLOR.search(style):
+            hidden = not has_bg and not self._coloured
+        skip = tag in _SKIP_TEXT
+        self._stack.append((tag, hidden, skip, has_bg))
+        self._hiding += hidden
+        self._skipping += skip
+        self._coloured += has_bg
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self._anchor is not None:
@@ -101,6 +108,10 @@ class _Scanner:
             self._anchor = None
         for i in range(len(self._stack) - 1, max(-1, len(self._stack) - 32), -1):
             if self._stack[i][0] == tag:
+                for _, hidden, skip, has_bg in self._stack[i:]:
+                    self._hiding -= hidden
+                    self._skipping -= skip
+                    self._coloured -= has_bg
                 del self._stack[i:]
                 return
 
@@ -151,14 +162,14 @@ class _Scanner:
         if not data or data.isspace():
             return
         facts = self.facts
-        if any(skip for _, _, skip, _ in self._stack):
+        if self._skipping:
             if self._stack and self._stack[-1][0] == "script" and len(facts.script_text) < 20:
                 facts.script_text.append(data[:20_000])
             return
         if facts.visible_chars >= MAX_SCAN_CHARS:
             return
         facts.visible_chars += len(data)
-        if any(hidden for _, hidden, _, _ in self._stack):
+        if self._hiding:
             facts.hidden_text.append(data)
             return
         facts.visible_text.append(data)

@@ -76,7 +76,7 @@ def tokenize(html: str, handler: TokenHandler) -> None:
 
 def _text(handler: TokenHandler, data: str) -> None:
     if data:
-        handler.handle_data(unescape(data))
+        handler.handle_data(unescape(data) if "&" in data else data)
 
 
 def _tag(handler: TokenHandler, body: str) -> str:
@@ -93,7 +93,10 @@ def _tag(handler: TokenHandler, body: str) -> str:
         return ""
     attrs: list[tuple[str, str | None]] = []
     for attr in _ATTR.finditer(body[match.end() : _MAX_TAG_CHARS]):
-        value = next((v for v in attr.groups()[1:] if v is not None), None)
-        attrs.append((attr.group(1).lower(), unescape(value) if value is not None else None))
+        key, double, single, bare = attr.groups()
+        value = double if double is not None else single if single is not None else bare
+        if value is not None and "&" in value:
+            value = unescape(value)
+        attrs.append((key.lower(), value))
     handler.handle_starttag(name, attrs)
     return name

@@ -12,6 +12,7 @@ from carewall.phishing.analyzer.documents import DocumentFacts, scan_attachments
 from carewall.phishing.analyzer.htmlscan import HtmlFacts, Link, scan_html
 from carewall.phishing.analyzer.limits import MAX_HTML_CHARS, MAX_LINKS, MAX_SCAN_CHARS
 from carewall.phishing.analyzer.parse import ParsedMessage
+from carewall.phishing.analyzer.resources import find_phrases
 from carewall.phishing.analyzer.textutil import strip_invisible
 from carewall.phishing.analyzer.urls import (
     ParsedUrl,
@@ -63,17 +64,33 @@ class MessageView:
     documents: DocumentFacts = field(default_factory=DocumentFacts)
     #: Invisible or stacked characters removed from the subject.
     subject_hidden_chars: int = 0
+    # Derived once on first use: several rule families read them.
+    _body_text: str | None = None
+    _scan_text: str | None = None
+    _phrases: dict[str, list[str]] | None = None
 
     @property
     def body_text(self) -> str:
         """Visible body text: the HTML's visible text, else the plain part."""
-        visible = self.html.text
-        return visible if len(visible) >= len(self.plain_text) // 4 else self.plain_text
+        if self._body_text is None:
+            visible = self.html.text
+            use_html = len(visible) >= len(self.plain_text) // 4
+            self._body_text = visible if use_html else self.plain_text
+        return self._body_text
 
     @property
     def scan_text(self) -> str:
         """Subject and visible body, capped, for the phrase rules."""
-        return (self.subject + "\n" + self.body_text)[:MAX_SCAN_CHARS]
+        if self._scan_text is None:
+            self._scan_text = (self.subject + "\n" + self.body_text)[:MAX_SCAN_CHARS]
+        return self._scan_text
+
+    @property
+    def phrases(self) -> dict[str, list[str]]:
+        """Lure family -> up to three phrases of it found in :attr:`scan_text`."""
+        if self._phrases is None:
+            self._phrases = find_phrases(self.scan_text)
+        return self._phrases
 
 
 def _party(parsed: ParsedMessage, header: str) -> Party:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import DetailValue, Outcome, RequestOrigin, record_from
+from carewall.audit import DetailValue, Outcome, record_from
+from carewall.core.context import Origin
 from carewall.phishing.simulation.tags import SimulationTag
 
 
 def audit(
     session: Session,
     tag: SimulationTag,
-    origin: RequestOrigin,
+    origin: Origin,
     *,
     actor: str,
     subject: str = "",

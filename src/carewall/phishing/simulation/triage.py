@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import Outcome, RequestOrigin
+from carewall.audit import Outcome
+from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
 from carewall.phishing.simulation.events import audit
 from carewall.phishing.simulation.marker import Found
@@ -18,7 +19,7 @@ from carewall.phishing.simulation.tracking import Hit, record_hit_in
 
 
 def simulation_reported_in(
-    session: Session, runtime: Runtime, found: Found, origin: RequestOrigin, report_id: str
+    session: Session, runtime: Runtime, found: Found, origin: Origin, report_id: str
 ) -> None:
     """Record the report on the campaign (verified marker) or audit a forged one."""
     if found.marker is not None:

@@ -1,6 +1,6 @@
 """What the FHIR API supports, in one table: the CapabilityStatement and the search checks.
 
-Search runs on keyed HMAC blind indexes (`records.search`), so every
+Search runs on keyed HMAC blind indexes (`records.store.search`), so every
 parameter matches exactly on a normalised value: no prefixes, no `:contains`,
 no date ranges. A parameter is listed for a type only where the vault indexes
 the field that FHIR's parameter of that name searches; anything else is refused
@@ -14,7 +14,7 @@ from typing import Any
 from carewall import __version__
 from carewall.core.clock import utcnow
 from carewall.records import SUPPORTED_TYPES
-from carewall.records.bundle_entries import MAX_ENTRIES
+from carewall.records.bundles.entries import MAX_ENTRIES
 
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
 # Whole-system interactions: Bundles POSTed to the base URL.

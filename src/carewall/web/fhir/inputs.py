@@ -1,4 +1,4 @@
-"""Reading a FHIR request: who (Actor), why (purpose), what (body, If-Match, search).
+"""Reading a FHIR request: who (Caller), why (purpose), what (body, If-Match, search).
 
 Everything a client can get wrong is refused here with a 400/406/413/415
 OperationOutcome naming the parameter or header at fault, never its value.
@@ -15,9 +15,9 @@ from fastapi import Request
 
 from carewall.core.errors import CarewallError, NotFoundError
 from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
-from carewall.identity import Role, links
-from carewall.records import SUPPORTED_TYPES, Actor, Issue, Purpose, RecordValidationError
-from carewall.web.auth import Caller, origin_of, runtime_of
+from carewall.identity import Role
+from carewall.records import SUPPORTED_TYPES, Issue, Purpose, RecordValidationError
+from carewall.web.auth import Caller, runtime_of
 from carewall.web.csrf import FIELD as CSRF_FIELD
 from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
 
@@ -69,27 +69,6 @@ class UnknownTypeError(CarewallError):
 
     code = "not_supported"
     status = 404
-
-
-def actor_for(request: Request, caller: Caller) -> Actor:
-    """The records `Actor` of an authenticated caller (patients carry their Patient id).
-
-    It names the browser session or token the request came through, to which
-    break-glass grants are bound, and the request's origin, which every records
-    audit entry records.
-    """
-    patient_id = None
-    if caller.role is Role.PATIENT:
-        patient_id = links.patient_id_of(runtime_of(request), caller.user_id)
-    origin = origin_of(request)
-    return Actor(
-        user_id=caller.ref,
-        role=caller.role,
-        patient_id=patient_id,
-        channel=caller.channel,
-        ip=origin.ip,
-        user_agent=origin.user_agent,
-    )
 
 
 def purpose_of(request: Request, caller: Caller) -> Purpose:

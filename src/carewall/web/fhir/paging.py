@@ -16,7 +16,7 @@ from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.errors import DecryptionError
 from carewall.core.keystore import Keystore
-from carewall.records.search import PageRequest
+from carewall.records.store.search import PageRequest
 from carewall.web.fhir.inputs import bad_request
 
 CURSOR_KEY = "fhir-cursor"

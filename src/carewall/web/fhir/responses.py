@@ -15,7 +15,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from carewall.records import Issue
-from carewall.records.transactions import EntryResult
+from carewall.records.bundles.transactions import EntryResult
 
 MEDIA_TYPE = "application/fhir+json"
 

@@ -1,7 +1,7 @@
 """FHIR R4 REST endpoints: thin adapters from HTTP to `records.access` and `records.services`.
 
 Every decision (matrix, compartment, break-glass) and every audit entry is made
-by the records domain; a route checks the request's shape, builds the `Actor`,
+by the records domain; a route checks the request's shape, builds the `Caller`,
 calls one records function and renders FHIR JSON. Errors reach the global
 handler, which answers OperationOutcome under /fhir/.
 """
@@ -24,15 +24,14 @@ from carewall.records.access import (
     search_page_for,
     vread_for,
 )
-from carewall.records.bundle_entries import EntryRequest, read_bundle
+from carewall.records.bundles.entries import EntryRequest, read_bundle
+from carewall.records.bundles.transactions import EntryResult, process_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
-from carewall.records.transactions import EntryResult, process_bundle
-from carewall.web.auth import ALL, Caller, require_api, runtime_of
+from carewall.web.auth import ALL, Caller, RuntimeDep, require_api, runtime_of
 from carewall.web.fhir import paging
 from carewall.web.fhir.capability import capability_statement
 from carewall.web.fhir.inputs import (
     SearchRequest,
-    actor_for,
     bad_request,
     body_of_type,
     check_format,
@@ -119,9 +118,9 @@ def _search(
 ) -> FhirResponse:
     runtime = runtime_of(request)
     page = _page(runtime, caller, resource_type, asked)
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
+    purpose = purpose_of(request, caller)
     found = search_page_for(
-        runtime, actor, resource_type, page.params, purpose, count=page.count, after=page.after
+        runtime, caller, resource_type, page.params, purpose, count=page.count, after=page.after
     )
     return FhirResponse(_searchset(request, caller, resource_type, page, found, self_url))
 
@@ -154,13 +153,15 @@ def _searchset(
 
 @router.post("")
 @router.post("/")
-def transaction_or_batch(request: Request, caller: Writer, body: Body) -> FhirResponse:
+def transaction_or_batch(
+    request: Request, runtime: RuntimeDep, caller: Writer, body: Body
+) -> FhirResponse:
     """A `transaction` (all or nothing) or `batch` (entry by entry) Bundle.
 
     Each entry is authorised and audited as its single interaction; entries that
     read (GET, `ifNoneExist`) also need the fhir:read scope.
     """
-    runtime, base = runtime_of(request), base_url(request)
+    base = base_url(request)
     asked = read_bundle(body, base)
     if asked.reads:
         _may_read(request)
@@ -168,8 +169,8 @@ def transaction_or_batch(request: Request, caller: Writer, body: Body) -> FhirRe
     def search_page(resource_type: str, items: Sequence[tuple[str, str]]) -> paging.Page:
         return _page(runtime, caller, resource_type, search_request(resource_type, list(items)))
 
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    done = process_bundle(runtime, actor, asked, purpose, search_page)
+    purpose = purpose_of(request, caller)
+    done = process_bundle(runtime, caller, asked, purpose, search_page)
     entries = [
         bundle_entry(base, result, _entry_resource(request, caller, entry, result))
         for entry, result in zip(done.entries, done.results, strict=True)
@@ -190,7 +191,9 @@ def _entry_resource(
 
 
 @router.post("/{resource_type}")
-def create(request: Request, resource_type: str, caller: Writer, body: Body) -> Response:
+def create(
+    request: Request, runtime: RuntimeDep, resource_type: str, caller: Writer, body: Body
+) -> Response:
     """Create with a server-assigned id: 201, Location and ETag.
 
     `If-None-Exist` (conditional create) is refused here, not ignored into a
@@ -201,13 +204,18 @@ def create(request: Request, resource_type: str, caller: Writer, body: Body) -> 
         problem = "conditional create is supported in Bundles (entry.request.ifNoneExist)"
         raise bad_request("If-None-Exist", problem, "not-supported")
     resource = {k: v for k, v in body_of_type(body, resource_type).items() if k != "id"}
-    meta = create_resource(runtime_of(request), actor_for(request, caller), resource)
+    meta = create_resource(runtime, caller, resource)
     return _written(request, caller, meta, 201)
 
 
 @router.get("/{resource_type}/{logical_id}/_history/{version}")
 def vread(
-    request: Request, resource_type: str, logical_id: str, version: str, caller: Reader
+    request: Request,
+    runtime: RuntimeDep,
+    resource_type: str,
+    logical_id: str,
+    version: str,
+    caller: Reader,
 ) -> FhirResponse:
     """One version of a resource (410 for the deletion)."""
     check_type(resource_type)
@@ -215,18 +223,20 @@ def vread(
     number = version_number(version)
     if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    resource = vread_for(runtime_of(request), actor, resource_type, logical_id, number, purpose)
+    purpose = purpose_of(request, caller)
+    resource = vread_for(runtime, caller, resource_type, logical_id, number, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
 @router.get("/{resource_type}/{logical_id}/_history")
-def history(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
+def history(
+    request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Reader
+) -> FhirResponse:
     """Every version of one resource, newest first (a history Bundle)."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    entries = history_for(runtime_of(request), actor, resource_type, logical_id, purpose)
+    purpose = purpose_of(request, caller)
+    entries = history_for(runtime, caller, resource_type, logical_id, purpose)
     bundle = history_bundle(
         base_url(request),
         resource_type,
@@ -238,18 +248,25 @@ def history(request: Request, resource_type: str, logical_id: str, caller: Reade
 
 
 @router.get("/{resource_type}/{logical_id}")
-def read(request: Request, resource_type: str, logical_id: str, caller: Reader) -> FhirResponse:
+def read(
+    request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Reader
+) -> FhirResponse:
     """The current version, with ETag and Last-Modified."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    resource = get_record_for(runtime_of(request), actor, resource_type, logical_id, purpose)
+    purpose = purpose_of(request, caller)
+    resource = get_record_for(runtime, caller, resource_type, logical_id, purpose)
     return FhirResponse(resource, headers=version_headers(resource))
 
 
 @router.put("/{resource_type}/{logical_id}")
 def update(
-    request: Request, resource_type: str, logical_id: str, caller: Writer, body: Body
+    request: Request,
+    runtime: RuntimeDep,
+    resource_type: str,
+    logical_id: str,
+    caller: Writer,
+    body: Body,
 ) -> Response:
     """Update (or create with this id); `If-Match: W/"n"` makes it conditional (412)."""
     check_type(resource_type)
@@ -257,21 +274,19 @@ def update(
     if resource.get("id") != logical_id:
         raise bad_request("id", "must be the id in the URL", "value")
     version = if_match(request)
-    meta = update_resource(
-        runtime_of(request), actor_for(request, caller), resource, if_match=version
-    )
+    meta = update_resource(runtime, caller, resource, if_match=version)
     created = meta["changed"] and meta["versionId"] == 1
     return _written(request, caller, meta, 201 if created else 200)
 
 
 @router.delete("/{resource_type}/{logical_id}")
-def delete(request: Request, resource_type: str, logical_id: str, caller: Writer) -> Response:
+def delete(
+    request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Writer
+) -> Response:
     """Soft delete: history keeps the earlier versions; reads answer 410 afterwards."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
-    meta = delete_resource(
-        runtime_of(request), actor_for(request, caller), resource_type, logical_id
-    )
+    meta = delete_resource(runtime, caller, resource_type, logical_id)
     response = outcome_response(
         200, f"{resource_type}/{logical_id} deleted.", severity="information"
     )
@@ -295,6 +310,6 @@ def _written(request: Request, caller: Caller, meta: dict[str, Any], status: int
         )
         response.headers.update(headers)
         return response
-    actor, purpose = actor_for(request, caller), purpose_of(request, caller)
-    resource = vread_for(runtime_of(request), actor, resource_type, logical_id, version, purpose)
+    purpose = purpose_of(request, caller)
+    resource = vread_for(runtime_of(request), caller, resource_type, logical_id, version, purpose)
     return FhirResponse(resource, status, headers={**headers, **version_headers(resource)})

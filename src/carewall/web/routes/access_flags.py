@@ -15,8 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.errors import ValidationError
 from carewall.identity import Role
-from carewall.records import Actor
-from carewall.records.flags import (
+from carewall.records.portal.flags import (
     MAX_NOTE,
     OPEN,
     OUTCOMES,
@@ -25,8 +24,7 @@ from carewall.records.flags import (
     open_flag,
     resolve_flag,
 )
-from carewall.web.auth import Caller, origin_of, require, runtime_of
-from carewall.web.fhir.inputs import actor_for
+from carewall.web.auth import Caller, RuntimeDep, require
 from carewall.web.flash import flash
 from carewall.web.guards import AuditSeq
 from carewall.web.templating import render
@@ -37,17 +35,16 @@ FLAGS = "/admin/access-flags"
 STATUSES = (OPEN, RESOLVED)
 
 
-def _viewer(request: Request, caller: Caller) -> Actor:
-    return actor_for(request, caller)
-
-
 @router.get(FLAGS, response_class=HTMLResponse)
 def flags_page(
-    request: Request, caller: Officer, status: Annotated[str, Query(max_length=20)] = OPEN
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Officer,
+    status: Annotated[str, Query(max_length=20)] = OPEN,
 ) -> Response:
     """Flags newest first: open ones by default, resolved ones, or all (empty status)."""
     status = status if status in STATUSES else ""
-    everything = list_flags(runtime_of(request), _viewer(request, caller))
+    everything = list_flags(runtime, caller)
     counts = {s: sum(1 for f in everything if f.status == s) for s in STATUSES}
     shown = [f for f in everything if not status or f.status == status]
     context = {
@@ -60,9 +57,9 @@ def flags_page(
 
 
 @router.get(FLAGS + "/{seq}", response_class=HTMLResponse)
-def flag_page(request: Request, caller: Officer, seq: AuditSeq) -> Response:
+def flag_page(request: Request, runtime: RuntimeDep, caller: Officer, seq: AuditSeq) -> Response:
     """One flag: the flagged access, the patient's comment (audited) and the decision form."""
-    detail = open_flag(runtime_of(request), _viewer(request, caller), seq, origin_of(request))
+    detail = open_flag(runtime, caller, seq)
     context = {"detail": detail, "outcomes": OUTCOMES, "max_note": MAX_NOTE}
     return render(request, "admin/access_flag.html", context)
 
@@ -70,6 +67,7 @@ def flag_page(request: Request, caller: Officer, seq: AuditSeq) -> Response:
 @router.post(FLAGS + "/{seq}")
 def decide(
     request: Request,
+    runtime: RuntimeDep,
     caller: Officer,
     seq: AuditSeq,
     outcome: Annotated[str, Form(max_length=32)] = "",
@@ -77,9 +75,7 @@ def decide(
 ) -> Response:
     """Record the decision; the patient sees it next to their flag in the portal."""
     try:
-        resolve_flag(
-            runtime_of(request), _viewer(request, caller), seq, outcome, note, origin_of(request)
-        )
+        resolve_flag(runtime, caller, seq, outcome, note)
     except ValidationError as exc:
         response = RedirectResponse(f"{FLAGS}/{seq}", status_code=303)
         flash(request, response, exc.message, "error")

@@ -15,9 +15,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carewall.identity import Role
-from carewall.records.accounting import AccessEvent, access_report
-from carewall.web.auth import Caller, origin_of, require, runtime_of
-from carewall.web.fhir.inputs import actor_for
+from carewall.records.portal.accounting import AccessEvent, access_report
+from carewall.web.auth import Caller, require, runtime_of
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,8 +26,7 @@ REPORT = "/admin/access-report"
 
 
 def _report(request: Request, caller: Caller, patient_id: str) -> list[AccessEvent]:
-    viewer = actor_for(request, caller)
-    return access_report(runtime_of(request), viewer, patient_id, origin_of(request))
+    return access_report(runtime_of(request), caller, patient_id)
 
 
 @router.get(REPORT, response_class=HTMLResponse)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.clock import utcnow
+from carewall.core.context import describe_user_agent
 from carewall.core.errors import ValidationError
 from carewall.identity import (
     accounts,
@@ -22,15 +23,13 @@ from carewall.identity import (
 )
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.errors import AuthenticationError, FactorError
-from carewall.identity.requests import describe_user_agent
 from carewall.web.auth import (
     ALL,
     Caller,
     Resume,
+    RuntimeDep,
     active_session,
-    origin_of,
     require,
-    runtime_of,
     set_session_cookie,
 )
 from carewall.web.flash import flash
@@ -63,9 +62,9 @@ def _back(request: Request, message: str, level: str = "success") -> Response:
 
 
 @router.get("/account/security", response_class=HTMLResponse)
-def security_page(request: Request, caller: SignedIn) -> Response:
+def security_page(request: Request, runtime: RuntimeDep, caller: SignedIn) -> Response:
     """Everything about how this person signs in, on one page."""
-    runtime, active = runtime_of(request), active_session(request)
+    active = active_session(request)
     with runtime.db.sessions() as session:
         user_id = caller.user_id
         context = {
@@ -88,11 +87,13 @@ def security_page(request: Request, caller: SignedIn) -> Response:
 
 
 @router.post("/account/factors/{kind}/{factor_id}/delete")
-def remove_factor(request: Request, caller: RemovingFactor, kind: str, factor_id: str) -> Response:
+def remove_factor(
+    request: Request, runtime: RuntimeDep, caller: RemovingFactor, kind: str, factor_id: str
+) -> Response:
     """Remove an authenticator or passkey (never the last one while MFA is required)."""
     try:
         name = enrolment.remove_factor(
-            runtime_of(request), active_session(request), kind, factor_id, origin_of(request)
+            runtime, active_session(request), kind, factor_id, caller.origin
         )
     except FactorError as exc:
         return _back(request, exc.message, "error")
@@ -100,45 +101,50 @@ def remove_factor(request: Request, caller: RemovingFactor, kind: str, factor_id
 
 
 @router.post("/account/recovery-codes", response_class=HTMLResponse)
-def regenerate_codes(request: Request, caller: RenewingCodes) -> Response:
+def regenerate_codes(request: Request, runtime: RuntimeDep, caller: RenewingCodes) -> Response:
     """New recovery codes; the old ones stop working."""
-    codes = enrolment.regenerate_recovery_codes(
-        runtime_of(request), active_session(request), origin_of(request)
-    )
+    codes = enrolment.regenerate_recovery_codes(runtime, active_session(request), caller.origin)
     return render(request, "signin/recovery_codes.html", {"codes": codes})
 
 
 @router.post("/account/sessions/{session_id}/revoke")
-def revoke_session(request: Request, caller: SignedIn, session_id: str) -> Response:
+def revoke_session(
+    request: Request, runtime: RuntimeDep, caller: SignedIn, session_id: str
+) -> Response:
     """Sign out one of your other devices."""
-    if signin.revoke_session(runtime_of(request), caller.user_id, session_id, origin_of(request)):
+    if signin.revoke_session(runtime, caller.user_id, session_id, caller.origin):
         return _back(request, "That device is signed out.")
     return _back(request, "That session has already ended.", "info")
 
 
 @router.post("/account/sessions/revoke-others")
-def revoke_other_sessions(request: Request, caller: SignedIn) -> Response:
+def revoke_other_sessions(request: Request, runtime: RuntimeDep, caller: SignedIn) -> Response:
     """Sign out everywhere else."""
     active = active_session(request)
-    ended = signin.revoke_other_sessions(runtime_of(request), active, origin_of(request))
+    ended = signin.revoke_other_sessions(runtime, active, caller.origin)
     return _back(request, f"Signed out {ended} other session(s).")
 
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password(
-    request: Request, caller: ChangingPassword, current: FormStr, new: FormStr, confirm: FormStr
+    request: Request,
+    runtime: RuntimeDep,
+    caller: ChangingPassword,
+    current: FormStr,
+    new: FormStr,
+    confirm: FormStr,
 ) -> Response:
     """Change the password; every other session ends."""
     if new != confirm:
         return _back(request, "The two new passwords are not the same.", "error")
     try:
         token = accounts.change_password(
-            runtime_of(request),
+            runtime,
             caller.user_id,
             caller.session_id or "",
             current,
             new,
-            origin_of(request),
+            caller.origin,
         )
     except (AuthenticationError, PasswordRejectedError) as exc:
         return _back(request, exc.message, "error")
@@ -150,6 +156,7 @@ def change_password(
 @router.post("/account/tokens", response_class=HTMLResponse)
 def create_token(
     request: Request,
+    runtime: RuntimeDep,
     caller: CreatingToken,
     name: FormStr,
     days: Annotated[int, Form(ge=1, le=365)] = 90,
@@ -158,7 +165,7 @@ def create_token(
     """Issue a personal API token; the secret is shown once."""
     try:
         secret, _ = apitokens.create_token(
-            runtime_of(request), caller.user_id, name, scopes or [], origin_of(request), days=days
+            runtime, caller, caller.user_id, name, scopes or [], days=days
         )
     except ValidationError as exc:
         return _back(request, exc.message, "error")
@@ -166,21 +173,23 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(request: Request, caller: SignedIn, token_id: str) -> Response:
+def revoke_token(
+    request: Request, runtime: RuntimeDep, caller: SignedIn, token_id: str
+) -> Response:
     """Revoke a token at once."""
     try:
-        apitokens.revoke_token(
-            runtime_of(request), caller.ref, caller.user_id, token_id, origin_of(request)
-        )
+        apitokens.revoke_token(runtime, caller, caller.user_id, token_id)
     except ValidationError as exc:
         return _back(request, exc.message, "error")
     return _back(request, "Token revoked.")
 
 
 @router.post("/account/notices/{notice_id}/dismiss")
-def dismiss_notice(request: Request, caller: SignedIn, notice_id: str) -> Response:
+def dismiss_notice(
+    request: Request, runtime: RuntimeDep, caller: SignedIn, notice_id: str
+) -> Response:
     """Hide a notice."""
-    with runtime_of(request).db.transaction() as session:
+    with runtime.db.transaction() as session:
         notices.dismiss(session, caller.user_id, notice_id, utcnow())
     # Back to the page the form was on: its path only, never a host from a request header.
     back = urlsplit(request.headers.get("referer", "")).path

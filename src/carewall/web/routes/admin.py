@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import STAFF_ROLES, Role, accounts, policy, queries, signin
-from carewall.web.auth import Caller, Resume, active_session, origin_of, require, runtime_of
+from carewall.web.auth import Caller, Resume, RuntimeDep, active_session, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -75,6 +75,7 @@ def users_page(request: Request, caller: Admin) -> Response:
 @router.post(USERS, response_class=HTMLResponse)
 def invite(
     request: Request,
+    runtime: RuntimeDep,
     caller: Inviting,
     email: FormStr,
     role: FormStr,
@@ -82,14 +83,12 @@ def invite(
     patient_id: FormStr = "",
 ) -> Response:
     """Invite a person; the one-time link is shown once (and mailed when SMTP is set up)."""
-    runtime = runtime_of(request)
     try:
         link = accounts.invite_user(
             runtime,
-            caller.ref,
+            caller,
             email,
             role,
-            origin_of(request),
             name=name,
             patient_id=patient_id.strip() or None,
         )
@@ -109,41 +108,42 @@ def _invited_page(
 
 
 @router.post(f"{USERS}/{{user_id}}/reinvite", response_class=HTMLResponse)
-def reinvite(request: Request, caller: Reinviting, user_id: str) -> Response:
+def reinvite(request: Request, runtime: RuntimeDep, caller: Reinviting, user_id: str) -> Response:
     """A fresh link for someone who has not accepted yet; older links stop working."""
-    runtime = runtime_of(request)
     try:
-        link = accounts.reinvite(runtime, caller.ref, user_id, origin_of(request))
+        link = accounts.reinvite(runtime, caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _invited_page(request, runtime, link, role="")
 
 
 @router.post(f"{USERS}/{{user_id}}/disable")
-def disable(request: Request, caller: Disabling, user_id: str) -> Response:
+def disable(request: Request, runtime: RuntimeDep, caller: Disabling, user_id: str) -> Response:
     """Disable an account; its sessions end at once and its API tokens stop working."""
     try:
-        accounts.disable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
+        accounts.disable_user(runtime, caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _back(request, USERS, "Account disabled. Its sessions and API tokens no longer work.")
 
 
 @router.post(f"{USERS}/{{user_id}}/enable")
-def enable(request: Request, caller: Enabling, user_id: str) -> Response:
+def enable(request: Request, runtime: RuntimeDep, caller: Enabling, user_id: str) -> Response:
     """Re-enable a disabled account or unlock a locked one."""
     try:
-        accounts.enable_user(runtime_of(request), caller.ref, user_id, origin_of(request))
+        accounts.enable_user(runtime, caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _back(request, USERS, "Account enabled. The person can sign in again.")
 
 
 @router.post(f"{USERS}/{{user_id}}/reset-mfa")
-def reset_mfa(request: Request, caller: ResettingMfa, user_id: str) -> Response:
+def reset_mfa(
+    request: Request, runtime: RuntimeDep, caller: ResettingMfa, user_id: str
+) -> Response:
     """Remove every second factor of someone who lost theirs; they re-enrol after the password."""
     try:
-        accounts.reset_mfa(runtime_of(request), caller.ref, user_id, origin_of(request))
+        accounts.reset_mfa(runtime, caller, user_id)
     except ValidationError as exc:
         return _back(request, USERS, exc.message, "error")
     return _back(
@@ -161,9 +161,8 @@ def after_step_up(caller: Admin, user_id: str, action: str) -> Response:
 
 
 @router.get(POLICY, response_class=HTMLResponse)
-def policy_page(request: Request, caller: Admin) -> Response:
+def policy_page(request: Request, runtime: RuntimeDep, caller: Admin) -> Response:
     """Which roles must use a second factor, with how many accounts each choice affects."""
-    runtime = runtime_of(request)
     with runtime.db.sessions() as session:
         current = policy.policies(session, runtime.settings)
         coverage = queries.mfa_coverage(session)
@@ -178,11 +177,12 @@ def policy_page(request: Request, caller: Admin) -> Response:
 @router.post(POLICY)
 def save_policy(
     request: Request,
+    runtime: RuntimeDep,
     caller: SavingPolicy,
     required: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Apply the ticked boxes; only roles whose setting changes are written (and audited)."""
-    runtime, wanted = runtime_of(request), set(required or [])
+    wanted = set(required or [])
     unknown = wanted - {role.value for role in Role}
     if unknown:
         return _back(request, POLICY, f"Unknown role {sorted(unknown)[0]!r}.", "error")
@@ -191,7 +191,7 @@ def save_policy(
     changes = {role: role.value in wanted for role in Role}
     changes = {role: must for role, must in changes.items() if current[role] != must}
     for role, must in changes.items():
-        accounts.set_mfa_policy(runtime, caller.ref, role.value, must, origin_of(request))
+        accounts.set_mfa_policy(runtime, caller, role.value, must)
     return _policy_saved(request, changes)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from carewall.identity import passwords
-from carewall.web.auth import ALL, Caller, require_api, runtime_of
+from carewall.web.auth import ALL, Caller, RuntimeDep, require_api
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
 
@@ -80,9 +80,11 @@ def status(
     # FastAPI answers 400 itself when the body cannot be parsed as JSON at all.
     responses={400: {"description": "The body is not JSON"}},
 )
-def password_feedback(request: Request, probe: PasswordProbe) -> PasswordFeedback:
+def password_feedback(
+    request: Request, runtime: RuntimeDep, probe: PasswordProbe
+) -> PasswordFeedback:
     """Rate a candidate password (public: the invitation page uses it before sign-in)."""
-    settings = runtime_of(request).settings
+    settings = runtime.settings
     feedback = passwords.password_feedback(
         probe.password,
         email=probe.email,

@@ -22,7 +22,7 @@ from carewall.backup.schedule import request_backup, request_drill, request_veri
 from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.identity import Role
-from carewall.web.auth import Caller, require, runtime_of
+from carewall.web.auth import Caller, RuntimeDep, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -73,27 +73,25 @@ def backups_page(request: Request, _caller: Admin) -> Response:
 
 
 @router.post(f"{PAGE}/create", response_class=HTMLResponse)
-def back_up_now(request: Request, caller: Admin) -> Response:
+def back_up_now(request: Request, runtime: RuntimeDep, caller: Admin) -> Response:
     """Queue a backup now."""
-    return _queued(request, lambda: request_backup(runtime_of(request), caller), "Backup started")
+    return _queued(request, lambda: request_backup(runtime, caller), "Backup started")
 
 
 @router.post(f"{PAGE}/drill", response_class=HTMLResponse)
-def drill_now(request: Request, caller: Admin) -> Response:
+def drill_now(request: Request, runtime: RuntimeDep, caller: Admin) -> Response:
     """Queue a restore drill now."""
-    return _queued(
-        request, lambda: request_drill(runtime_of(request), caller), "Restore drill started"
-    )
+    return _queued(request, lambda: request_drill(runtime, caller), "Restore drill started")
 
 
 @router.post(f"{PAGE}/verify", response_class=HTMLResponse)
 def verify_now(
-    request: Request, caller: Admin, full: Annotated[str | None, Form()] = None
+    request: Request, runtime: RuntimeDep, caller: Admin, full: Annotated[str | None, Form()] = None
 ) -> Response:
     """Queue a repository check now (`full`: read every byte of the repository)."""
     deep = full == "on"
     label = "Full verification started" if deep else "Verification started"
-    return _queued(request, lambda: request_verify(runtime_of(request), caller, full=deep), label)
+    return _queued(request, lambda: request_verify(runtime, caller, full=deep), label)
 
 
 def _queued(request: Request, work: Callable[[], None], started: str) -> Response:

@@ -32,7 +32,7 @@ from carewall.phishing.simulation.templates import (
 )
 from carewall.phishing.simulation.tracking import reclassify
 from carewall.training import queries as training_queries
-from carewall.web.auth import Caller, require, runtime_of
+from carewall.web.auth import Caller, RuntimeDep, require, runtime_of
 from carewall.web.campaign_charts import funnel_bars, trend_chart
 from carewall.web.flash import flash
 from carewall.web.templating import render
@@ -95,6 +95,7 @@ def _local(value: str, zone: str) -> datetime | None:
 @router.post(BASE, response_class=HTMLResponse)
 def launch_campaign(
     request: Request,
+    runtime: RuntimeDep,
     caller: Admin,
     template_id: FormStr,
     audience: FormStr = "group",
@@ -108,7 +109,6 @@ def launch_campaign(
     assign_training: FormStr = "",
 ) -> Response:
     """Launch a campaign from the form; its page shows progress."""
-    runtime = runtime_of(request)
     zone = runtime.settings.practice_timezone
     try:
         addresses = tuple(e for e in emails.replace("\n", ",").split(",") if e.strip())
@@ -142,17 +142,18 @@ def launch_campaign(
 
 
 @router.get(f"{BASE}/templates", response_class=HTMLResponse)
-def templates_page(request: Request, _caller: Admin) -> Response:
+def templates_page(request: Request, runtime: RuntimeDep, _caller: Admin) -> Response:
     """The scenario library and edited copies."""
-    with runtime_of(request).db.sessions() as session:
+    with runtime.db.sessions() as session:
         templates = all_templates(session)
     return render(request, "campaigns/templates.html", {"templates": templates})
 
 
 @router.get(f"{BASE}/templates/{{template_id}}", response_class=HTMLResponse)
-def template_page(request: Request, caller: Admin, template_id: str) -> Response:
+def template_page(
+    request: Request, runtime: RuntimeDep, caller: Admin, template_id: str
+) -> Response:
     """Preview (sanitised, nothing remote), the annotated teachable copy, and the edit form."""
-    runtime = runtime_of(request)
     with runtime.db.sessions() as session:
         scenario = template_in(session, template_id)
     person = Person(caller.email or "you@clinic.example", "Alex Example", "Front desk")
@@ -185,15 +186,16 @@ def _preview_html(html: str, practice: str) -> str:
 
 
 @router.post(f"{BASE}/templates/{{template_id}}/clone")
-def clone(request: Request, caller: Admin, template_id: str) -> Response:
+def clone(request: Request, runtime: RuntimeDep, caller: Admin, template_id: str) -> Response:
     """Copy a template to edit it."""
-    new_id = clone_template(runtime_of(request), caller, template_id)
+    new_id = clone_template(runtime, caller, template_id)
     return _back(request, f"{BASE}/templates/{new_id}", "Copied. Edit the copy below.")
 
 
 @router.post(f"{BASE}/templates/{{template_id}}", response_class=HTMLResponse)
 def save_template(
     request: Request,
+    runtime: RuntimeDep,
     caller: Admin,
     template_id: str,
     title: FormStr,
@@ -222,27 +224,29 @@ def save_template(
     )
     target = f"{BASE}/templates/{template_id}"
     try:
-        update_template(runtime_of(request), caller, template_id, edit)
+        update_template(runtime, caller, template_id, edit)
     except CarewallError as exc:
         return _back(request, target, exc.message, "error")
     return _back(request, target, "Template saved.")
 
 
 @router.post(f"{BASE}/templates/{{template_id}}/test")
-def send_test(request: Request, caller: Admin, template_id: str) -> Response:
+def send_test(request: Request, runtime: RuntimeDep, caller: Admin, template_id: str) -> Response:
     """Send the template to the administrator's own address."""
     target = f"{BASE}/templates/{template_id}"
     try:
-        test_send(runtime_of(request), caller, template_id, caller.email)
+        test_send(runtime, caller, template_id, caller.email)
     except CarewallError as exc:
         return _back(request, target, exc.message, "error")
     return _back(request, target, f"A test copy is on its way to {caller.email}.")
 
 
 @router.get(f"{BASE}/{{campaign_id}}", response_class=HTMLResponse)
-def campaign_page(request: Request, _caller: Admin, campaign_id: str) -> Response:
+def campaign_page(
+    request: Request, runtime: RuntimeDep, _caller: Admin, campaign_id: str
+) -> Response:
     """One campaign: funnel chart, timeline, departments, recipients and events."""
-    with runtime_of(request).db.sessions() as session:
+    with runtime.db.sessions() as session:
         campaign = results.campaign(session, campaign_id)
         figures = results.figures(session, campaign_id)
         people = results.recipient_results(session, campaign_id)
@@ -262,9 +266,11 @@ def campaign_page(request: Request, _caller: Admin, campaign_id: str) -> Respons
 
 
 @router.get(f"{BASE}/{{campaign_id}}/results.csv")
-def results_csv(request: Request, _caller: Admin, campaign_id: str) -> Response:
+def results_csv(
+    request: Request, runtime: RuntimeDep, _caller: Admin, campaign_id: str
+) -> Response:
     """The per-recipient results as CSV."""
-    with runtime_of(request).db.sessions() as session:
+    with runtime.db.sessions() as session:
         rows = results.recipient_results(session, campaign_id)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -295,8 +301,10 @@ def _cell(value: object) -> str:
 
 
 @router.post(f"{BASE}/events/{{event_id}}/reclassify")
-def reclassify_event(request: Request, caller: Admin, event_id: str, scanner: FormStr) -> Response:
+def reclassify_event(
+    request: Request, runtime: RuntimeDep, caller: Admin, event_id: str, scanner: FormStr
+) -> Response:
     """Mark an event as a person's or a scanner's; the figures follow."""
-    campaign_id = reclassify(runtime_of(request), caller, event_id, scanner=scanner == "true")
+    campaign_id = reclassify(runtime, caller, event_id, scanner=scanner == "true")
     label = "a mail scanner" if scanner == "true" else "a person"
     return _back(request, f"{BASE}/{campaign_id}#events", f"Event re-classified as {label}.")

@@ -11,7 +11,7 @@ from carewall.core.clock import utcnow
 from carewall.core.errors import CarewallError
 from carewall.identity import Role
 from carewall.jobs import job_statuses, new_worker_id, recent_runs, run_now, task_counts
-from carewall.web.auth import Caller, require, runtime_of
+from carewall.web.auth import Caller, RuntimeDep, require
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -21,9 +21,8 @@ JOBS = "/admin/jobs"
 
 
 @router.get(JOBS, response_class=HTMLResponse)
-def jobs_page(request: Request, _caller: Admin) -> Response:
+def jobs_page(request: Request, runtime: RuntimeDep, _caller: Admin) -> Response:
     """Each job's schedule and last outcome, queued work, and the latest runs."""
-    runtime = runtime_of(request)
     with runtime.db.sessions() as session:
         statuses = job_statuses(session, request.app.state.jobs, runtime.settings, utcnow())
         counts = task_counts(session)
@@ -33,9 +32,10 @@ def jobs_page(request: Request, _caller: Admin) -> Response:
 
 
 @router.post(JOBS, response_class=HTMLResponse)
-def run_job(request: Request, caller: Admin, name: Annotated[str, Form()]) -> Response:
+def run_job(
+    request: Request, runtime: RuntimeDep, caller: Admin, name: Annotated[str, Form()]
+) -> Response:
     """Run one job now (it runs in this request; jobs are short)."""
-    runtime = runtime_of(request)
     registry = request.app.state.jobs
     try:
         result = run_now(runtime, registry, name, worker=new_worker_id(), requested_by=caller)

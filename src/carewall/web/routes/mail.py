@@ -26,7 +26,7 @@ from carewall.phishing import Verdict, queries, rarity_sentence, services, to_rf
 from carewall.phishing.defang import defang_text
 from carewall.phishing.errors import MAX_MESSAGE_BYTES, MessageTooLargeError, check_message_size
 from carewall.phishing.preview import build_preview
-from carewall.web.auth import STAFF, Caller, origin_of, require, require_api, runtime_of
+from carewall.web.auth import STAFF, Caller, RuntimeDep, require, require_api
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -68,13 +68,14 @@ def analyze_page(request: Request, caller: Staff) -> Response:
 @router.post(ANALYZE, response_class=HTMLResponse, include_in_schema=False)
 def analyze_submit(
     request: Request,
+    runtime: RuntimeDep,
     caller: Staff,
     message: Annotated[UploadFile | None, File()] = None,
     source: Annotated[str, Form()] = "",
     report: Annotated[str, Form()] = "",
 ) -> Response:
     """Show the verdict and a safe view of the message; with ``report`` also file it."""
-    runtime, origin = runtime_of(request), origin_of(request)
+    origin = caller.origin
     try:
         raw = _read_upload(message, source)
         if report:
@@ -99,16 +100,17 @@ def _reported(request: Request, status: str) -> Response:
 
 @router.post("/mail/report", include_in_schema=False)
 def report_submit(
-    request: Request, caller: Staff, message_b64: Annotated[str, Form(max_length=1_000_000)]
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Staff,
+    message_b64: Annotated[str, Form(max_length=1_000_000)],
 ) -> Response:
     """File the message shown on the verdict page for the security officer."""
     try:
         raw = base64.b64decode(message_b64, validate=True)
     except binascii.Error as exc:
         raise ValidationError("The message could not be read back; upload it again.") from exc
-    filed = services.report_message(
-        runtime_of(request), caller.user_id, raw, "upload", origin_of(request)
-    )
+    filed = services.report_message(runtime, caller.user_id, raw, "upload", caller.origin)
     return _reported(request, filed.status)
 
 
@@ -116,21 +118,21 @@ Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
 @router.get(REPORTS, response_class=HTMLResponse, include_in_schema=False)
-def my_reports(request: Request, caller: Staff, page: Page = 1) -> Response:
+def my_reports(request: Request, runtime: RuntimeDep, caller: Staff, page: Page = 1) -> Response:
     """What I reported and what the security officer decided, newest first."""
-    listed = queries.reports_of(runtime_of(request), caller.user_id, page=page)
+    listed = queries.reports_of(runtime, caller.user_id, page=page)
     return render(request, "mail/reports.html", {"reports": listed.reports, "listed": listed})
 
 
 @router.get(QUEUE, response_class=HTMLResponse, include_in_schema=False)
 def queue_page(
     request: Request,
+    runtime: RuntimeDep,
     caller: Admin,
     status: Annotated[str, Query(max_length=20)] = "new",
     page: Page = 1,
 ) -> Response:
     """The officer's queue, newest first, one status at a time (all with an empty status)."""
-    runtime = runtime_of(request)
     status = status if status in queries.STATUSES else ""
     listed = queries.queue(runtime, status or None, page=page)
     with runtime.db.sessions() as session:
@@ -148,10 +150,9 @@ def queue_page(
 
 
 @router.get(QUEUE + "/{report_id}", response_class=HTMLResponse, include_in_schema=False)
-def report_detail(request: Request, caller: Admin, report_id: str) -> Response:
+def report_detail(request: Request, runtime: RuntimeDep, caller: Admin, report_id: str) -> Response:
     """One report with the safe view of the message (decrypting it is audited)."""
-    runtime = runtime_of(request)
-    report, raw = services.open_report(runtime, caller.user_id, report_id, origin_of(request))
+    report, raw = services.open_report(runtime, caller.user_id, report_id, caller.origin)
     verdict = services.analyze(runtime, raw)
     context = {"report": report, "verdict": verdict, "preview": build_preview(raw, verdict)}
     context.update(decisions=services.DECISIONS, defang_text=defang_text)
@@ -161,15 +162,14 @@ def report_detail(request: Request, caller: Admin, report_id: str) -> Response:
 @router.post(QUEUE + "/{report_id}", include_in_schema=False)
 def decide(
     request: Request,
+    runtime: RuntimeDep,
     caller: Admin,
     report_id: str,
     outcome: Annotated[str, Form()],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Close a report as confirmed phishing, safe, or a simulation; the reporter sees it."""
-    services.decide(
-        runtime_of(request), caller.user_id, report_id, outcome, note, origin_of(request)
-    )
+    services.decide(runtime, caller.user_id, report_id, outcome, note, caller.origin)
     response = RedirectResponse(QUEUE, status_code=303)
     flash(request, response, "Decision saved. The reporter can see it on their reports page.")
     return response
@@ -264,10 +264,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     "/api/v1/mail/analyze", response_model=VerdictPublic, openapi_extra=_BODY_DOC, responses=_ERRORS
 )
 def analyze_api(
-    request: Request, caller: ApiStaff, raw: Annotated[bytes, Depends(message_body)]
+    request: Request,
+    runtime: RuntimeDep,
+    caller: ApiStaff,
+    raw: Annotated[bytes, Depends(message_body)],
 ) -> VerdictPublic:
     """Score one message (body: the raw .eml) and explain the verdict; nothing is stored."""
-    runtime = runtime_of(request)
     verdict = services.analyze(runtime, raw)
-    services.record_analysis(runtime, caller.ref, verdict, origin_of(request), "api")
+    services.record_analysis(runtime, caller.ref, verdict, caller.origin, "api")
     return VerdictPublic.model_validate(verdict.to_dict())

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from carewall.identity import ActiveSession, Stage, passkeys, queries, signin
 from carewall.web.auth import (
     ALL,
+    RuntimeDep,
     StepUpRedirectError,
     current_session,
     end_replaced_session,
@@ -106,26 +107,28 @@ def _done(request: Request, body: dict[str, Any], token: str | None = None) -> J
 
 
 @router.get(PAGE, response_class=HTMLResponse)
-def passkeys_page(request: Request, active: Registering) -> Response:
+def passkeys_page(request: Request, runtime: RuntimeDep, active: Registering) -> Response:
     """Name and register a passkey or security key."""
-    with runtime_of(request).db.sessions() as session:
+    with runtime.db.sessions() as session:
         existing = queries.passkeys_of(session, active.user.id)
     context = {"passkeys": existing, "enrolling_first": active.stage is Stage.ENROLL}
     return render(request, "account/passkeys.html", context)
 
 
 @router.post("/webauthn/register/options")
-def register_options(request: Request, active: Registering) -> Response:
+def register_options(request: Request, runtime: RuntimeDep, active: Registering) -> Response:
     """Start registering a passkey."""
-    ceremony = passkeys.begin_registration(runtime_of(request), active, _client_origin(request))
+    ceremony = passkeys.begin_registration(runtime, active, _client_origin(request))
     return _options(request, ceremony)
 
 
 @router.post("/webauthn/register/verify")
-def register_verify(request: Request, active: Registering, answer: RegistrationAnswer) -> Response:
+def register_verify(
+    request: Request, runtime: RuntimeDep, active: Registering, answer: RegistrationAnswer
+) -> Response:
     """Store the new passkey; a first factor also completes sign-in and shows recovery codes."""
     done = passkeys.finish_registration(
-        runtime_of(request),
+        runtime,
         active,
         _challenge_id(request),
         answer.credential,
@@ -143,17 +146,19 @@ def register_verify(request: Request, active: Registering, answer: RegistrationA
 
 
 @router.post("/webauthn/mfa/options")
-def mfa_options(request: Request, active: AtMfaStage) -> Response:
+def mfa_options(request: Request, runtime: RuntimeDep, active: AtMfaStage) -> Response:
     """Start using a passkey as the second sign-in step."""
-    ceremony = passkeys.begin_second_factor(runtime_of(request), active, _client_origin(request))
+    ceremony = passkeys.begin_second_factor(runtime, active, _client_origin(request))
     return _options(request, ceremony)
 
 
 @router.post("/webauthn/mfa/verify")
-def mfa_verify(request: Request, active: AtMfaStage, answer: AssertionAnswer) -> Response:
+def mfa_verify(
+    request: Request, runtime: RuntimeDep, active: AtMfaStage, answer: AssertionAnswer
+) -> Response:
     """Complete sign-in with the passkey."""
     result = passkeys.finish_second_factor(
-        runtime_of(request),
+        runtime,
         active,
         _challenge_id(request),
         answer.credential,
@@ -164,18 +169,20 @@ def mfa_verify(request: Request, active: AtMfaStage, answer: AssertionAnswer) ->
 
 
 @router.post("/webauthn/stepup/options")
-def stepup_options(request: Request, active: SignedIn) -> Response:
+def stepup_options(request: Request, runtime: RuntimeDep, active: SignedIn) -> Response:
     """Start confirming it is you before a sensitive action."""
-    ceremony = passkeys.begin_step_up(runtime_of(request), active, _client_origin(request))
+    ceremony = passkeys.begin_step_up(runtime, active, _client_origin(request))
     return _options(request, ceremony)
 
 
 @router.post("/webauthn/stepup/verify")
-def stepup_verify(request: Request, active: SignedIn, answer: AssertionAnswer) -> Response:
+def stepup_verify(
+    request: Request, runtime: RuntimeDep, active: SignedIn, answer: AssertionAnswer
+) -> Response:
     """Record the fresh second factor (under a new session id) and go back to the
     sensitive action."""
     token = passkeys.finish_step_up(
-        runtime_of(request),
+        runtime,
         active,
         _challenge_id(request),
         answer.credential,
@@ -186,18 +193,18 @@ def stepup_verify(request: Request, active: SignedIn, answer: AssertionAnswer) -
 
 
 @router.post("/webauthn/login/options")
-def login_options(request: Request) -> Response:
+def login_options(request: Request, runtime: RuntimeDep) -> Response:
     """Start a passwordless sign-in (public: nobody is signed in yet)."""
-    return _options(request, passkeys.begin_login(runtime_of(request), _client_origin(request)))
+    return _options(request, passkeys.begin_login(runtime, _client_origin(request)))
 
 
 @router.post("/webauthn/login/verify")
-def login_verify(request: Request, answer: AssertionAnswer) -> Response:
+def login_verify(request: Request, runtime: RuntimeDep, answer: AssertionAnswer) -> Response:
     """Sign in with a discoverable passkey; the session is full at once (and any earlier
     session of this browser ends)."""
     previous = current_session(request)
     result = passkeys.finish_login(
-        runtime_of(request),
+        runtime,
         _challenge_id(request),
         answer.credential,
         origin_of(request),

@@ -1,6 +1,6 @@
 """Staff patient pages: search, chart, demographics, vitals, notes, restriction, break-glass.
 
-Routes stay thin: check the form, build the records `Actor`, call one vault
+Routes stay thin: check the form, pass the request's `Caller` to one vault
 function, render. Every read and write goes through `records.access` and
 `records.services`, which decide and audit. Search values travel in POST
 bodies and the page title is always "Patients", so no name or birth date
@@ -20,6 +20,7 @@ from carewall.identity import Role, notices, signin
 from carewall.records import BreakGlassRequiredError, Purpose, VersionConflictError
 from carewall.records import queries as record_queries
 from carewall.records.access import get_record_for, search_for
+from carewall.records.readers import DemographicsEdit, demographics_of, with_demographics
 from carewall.records.services import (
     create_resource,
     restrict_compartment,
@@ -28,9 +29,8 @@ from carewall.records.services import (
     update_resource,
 )
 from carewall.web import patient_forms as forms
-from carewall.web.auth import Caller, Resume, active_session, require, runtime_of
-from carewall.web.chart import SECTION_LIMIT, SECTIONS, demographics_of, load_chart
-from carewall.web.fhir.inputs import actor_for
+from carewall.web.auth import Caller, Resume, RuntimeDep, active_session, require, runtime_of
+from carewall.web.chart import SECTION_LIMIT, SECTIONS, load_chart
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -55,7 +55,10 @@ BreakingGlass = Annotated[
 ]
 EMERGENCY_MINUTES = 60
 SEARCH_LIMIT = 50  # patients shown (and decrypted) for one search; narrower searches find more
-_PURPOSES = {Role.CLINICIAN: Purpose.TREATMENT, Role.BILLING: Purpose.PAYMENT}
+_PURPOSES: dict[Role | None, Purpose] = {
+    Role.CLINICIAN: Purpose.TREATMENT,
+    Role.BILLING: Purpose.PAYMENT,
+}
 
 
 def _chart_path(patient_id: str) -> str:
@@ -70,16 +73,14 @@ def _back(request: Request, target: str, message: str, level: str = "success") -
 
 def _purpose(request: Request, caller: Caller, patient_id: str) -> Purpose:
     """Emergency treatment while a break-glass grant is open; otherwise by role."""
-    actor = actor_for(request, caller)
-    if record_queries.emergency_access(runtime_of(request), actor, patient_id):
+    if record_queries.emergency_access(runtime_of(request), caller, patient_id):
         return Purpose.EMERGENCY
     return _PURPOSES.get(caller.role, Purpose.OPERATIONS)
 
 
 def _chart_context(request: Request, caller: Caller, patient_id: str) -> dict[str, Any]:
     """What every page of one chart shows: the emergency banner and the patient id."""
-    actor = actor_for(request, caller)
-    grant = record_queries.emergency_access(runtime_of(request), actor, patient_id)
+    grant = record_queries.emergency_access(runtime_of(request), caller, patient_id)
     return {"patient_id": patient_id, "emergency": grant}
 
 
@@ -92,6 +93,7 @@ def search_page(request: Request, caller: Staff) -> Response:
 @router.post("/patients/search", response_class=HTMLResponse)
 def search(
     request: Request,
+    runtime: RuntimeDep,
     caller: Staff,
     family: FormStr = "",
     given: FormStr = "",
@@ -105,10 +107,9 @@ def search(
     if errors:
         context = {"form": form, "errors": errors, "results": None}
         return render(request, "patients/search.html", context, status=422)
-    actor = actor_for(request, caller)
     found = search_for(
-        runtime_of(request),
-        actor,
+        runtime,
+        caller,
         "Patient",
         params,
         _PURPOSES.get(caller.role, Purpose.OPERATIONS),
@@ -137,11 +138,10 @@ def _search_params(form: dict[str, str]) -> tuple[dict[str, list[str]], list[str
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def chart(request: Request, caller: Staff, patient_id: str) -> Response:
+def chart(request: Request, runtime: RuntimeDep, caller: Staff, patient_id: str) -> Response:
     """The chart; a restricted record shows the break-glass screen to clinicians instead."""
-    runtime, actor = runtime_of(request), actor_for(request, caller)
     try:
-        loaded = load_chart(runtime, actor, patient_id, _purpose(request, caller, patient_id))
+        loaded = load_chart(runtime, caller, patient_id, _purpose(request, caller, patient_id))
     except BreakGlassRequiredError:
         return _break_glass_page(request, caller, patient_id, status=403)
     context = {
@@ -159,11 +159,12 @@ def chart(request: Request, caller: Staff, patient_id: str) -> Response:
 
 
 @router.get("/patients/{patient_id}/demographics", response_class=HTMLResponse)
-def demographics_page(request: Request, caller: Editor, patient_id: str) -> Response:
+def demographics_page(
+    request: Request, runtime: RuntimeDep, caller: Editor, patient_id: str
+) -> Response:
     """The edit form for name, phone, email and address."""
-    actor = actor_for(request, caller)
     patient = get_record_for(
-        runtime_of(request), actor, "Patient", patient_id, _purpose(request, caller, patient_id)
+        runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
     return _demographics_form(request, caller, demographics_of(patient).__dict__, [])
 
@@ -178,6 +179,7 @@ def _demographics_form(
 @router.post("/patients/{patient_id}/demographics", response_class=HTMLResponse)
 def save_demographics(
     request: Request,
+    runtime: RuntimeDep,
     caller: Editor,
     patient_id: str,
     version: FormStr,
@@ -190,7 +192,6 @@ def save_demographics(
     postal_code: FormStr = "",
 ) -> Response:
     """Save the edit if nobody changed the record since the form was loaded (If-Match)."""
-    runtime, actor = runtime_of(request), actor_for(request, caller)
     form = {"family": family, "given": given, "phone": phone, "email": email}
     form = {
         k: v.strip()
@@ -198,14 +199,15 @@ def save_demographics(
     }
     shown = {**form, "id": patient_id, "version": version}
     patient = get_record_for(
-        runtime, actor, "Patient", patient_id, _purpose(request, caller, patient_id)
+        runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id)
     )
-    resource, errors = forms.updated_patient(patient, form)
+    errors = forms.demographic_errors(form)
+    resource = None if errors else with_demographics(patient, DemographicsEdit(**form))
     if_match = ascii_int(version, MAX_INT32)
     if resource is None or if_match is None:
         return _demographics_form(request, caller, shown, errors or ["Reload the page."], 422)
     try:
-        update_resource(runtime, actor, resource, if_match=if_match)
+        update_resource(runtime, caller, resource, if_match=if_match)
     except VersionConflictError:
         current = demographics_of(patient).__dict__
         message = (
@@ -219,6 +221,7 @@ def save_demographics(
 @router.post("/patients/{patient_id}/observations")
 def add_observation(
     request: Request,
+    runtime: RuntimeDep,
     caller: Clinician,
     patient_id: str,
     kind: FormStr = "",
@@ -229,34 +232,40 @@ def add_observation(
     resource, errors = forms.vital_observation(patient_id, kind, value, date)
     if resource is None:
         return _back(request, _chart_path(patient_id) + "#add-vital", " ".join(errors), "error")
-    create_resource(runtime_of(request), actor_for(request, caller), resource)
+    create_resource(runtime, caller, resource)
     return _back(request, _chart_path(patient_id), "Vital sign recorded.")
 
 
 @router.post("/patients/{patient_id}/notes")
 def add_note(
-    request: Request, caller: Clinician, patient_id: str, title: FormStr = "", text: FormStr = ""
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Clinician,
+    patient_id: str,
+    title: FormStr = "",
+    text: FormStr = "",
 ) -> Response:
     """Add a plain-text clinical note (a DocumentReference, encrypted like every record)."""
     resource, errors = forms.note_document(patient_id, caller.email, title, text)
     if resource is None:
         return _back(request, _chart_path(patient_id) + "#add-note", " ".join(errors), "error")
-    create_resource(runtime_of(request), actor_for(request, caller), resource)
+    create_resource(runtime, caller, resource)
     return _back(request, _chart_path(patient_id), "Note saved.")
 
 
 @router.post("/patients/{patient_id}/restrict")
 def restrict(
-    request: Request, caller: Restricting, patient_id: str, reason: FormStr = ""
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Restricting,
+    patient_id: str,
+    reason: FormStr = "",
 ) -> Response:
     """Mark the record restricted; from then on staff open it only through break-glass."""
     if reason not in forms.RESTRICT_REASONS:
         return _back(request, _chart_path(patient_id), "Choose a reason from the list.", "error")
-    actor = actor_for(request, caller)
-    get_record_for(
-        runtime_of(request), actor, "Patient", patient_id, _purpose(request, caller, patient_id)
-    )
-    restrict_compartment(runtime_of(request), actor, patient_id, reason)
+    get_record_for(runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id))
+    restrict_compartment(runtime, caller, patient_id, reason)
     return _back(request, _chart_path(patient_id), "The record is now restricted.")
 
 
@@ -291,6 +300,7 @@ def _break_glass_page(
 @router.post("/patients/{patient_id}/break-glass")
 def break_glass(
     request: Request,
+    runtime: RuntimeDep,
     caller: BreakingGlass,
     patient_id: str,
     reason: FormStr = "",
@@ -303,12 +313,11 @@ def break_glass(
         if choice is None:
             message = "Choose a reason from the list."
         return _back(request, f"{_chart_path(patient_id)}/break-glass", message, "error")
-    runtime, actor = runtime_of(request), actor_for(request, caller)
     if not record_queries.is_restricted(runtime, patient_id):  # nothing to break: open it
         return RedirectResponse(_chart_path(patient_id), status_code=303)
     label, code = choice
     text = f"{label}: {details.strip()}" if code != reason else details.strip()
-    start_break_glass(runtime, actor, patient_id, code, text, minutes=EMERGENCY_MINUTES)
+    start_break_glass(runtime, caller, patient_id, code, text, minutes=EMERGENCY_MINUTES)
     _alert_officers(request, caller)
     return RedirectResponse(_chart_path(patient_id), status_code=303)
 
@@ -322,11 +331,12 @@ def _alert_officers(request: Request, caller: Caller) -> None:
 
 
 @router.post("/patients/{patient_id}/break-glass/stop")
-def stop_emergency(request: Request, caller: Clinician, patient_id: str) -> Response:
+def stop_emergency(
+    request: Request, runtime: RuntimeDep, caller: Clinician, patient_id: str
+) -> Response:
     """End emergency access now (it also ends by itself when the time is up)."""
-    runtime, actor = runtime_of(request), actor_for(request, caller)
-    grant = record_queries.emergency_access(runtime, actor, patient_id)
+    grant = record_queries.emergency_access(runtime, caller, patient_id)
     if grant is None:
         return _back(request, "/patients", "Emergency access had already ended.", "info")
-    stop_break_glass(runtime, actor, grant.grant_id, patient_id)
+    stop_break_glass(runtime, caller, grant.grant_id, patient_id)
     return _back(request, "/patients", "Emergency access stopped.")

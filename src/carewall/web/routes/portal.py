@@ -1,8 +1,8 @@
 """The patient portal: my record, downloads, and "Who has looked at my record".
 
-Routes are thin: the patient's records `Actor` (their own compartment only)
-goes to `records.portal`, `records.export` and `records.accounting`, which
-decide and audit. No URL carries a record id, so there is nothing to guess.
+Routes are thin: the patient's `Caller` (their own compartment only)
+goes to `records.portal` (`summary`, `export`, `accounting`), which decide
+and audit. No URL carries a record id, so there is nothing to guess.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.errors import ValidationError
 from carewall.identity import Role
-from carewall.records import Actor
 from carewall.records.access import export_compartment
-from carewall.records.accounting import (
+from carewall.records.portal.accounting import (
     MAX_COMMENT,
     MAX_EVENTS,
     AccessGroup,
@@ -26,11 +25,10 @@ from carewall.records.accounting import (
     flag_access,
     group_for_portal,
 )
-from carewall.records.export import export_patient_bundle
-from carewall.records.flags import PatientFlag, flags_for_patient
-from carewall.records.portal import my_record, summarise
-from carewall.web.auth import Caller, origin_of, require, runtime_of
-from carewall.web.fhir.inputs import actor_for
+from carewall.records.portal.export import export_patient_bundle
+from carewall.records.portal.flags import PatientFlag, flags_for_patient
+from carewall.records.portal.summary import my_record, summarise
+from carewall.web.auth import Caller, RuntimeDep, require
 from carewall.web.flash import flash
 from carewall.web.guards import AuditSeq
 from carewall.web.templating import render, templates
@@ -39,24 +37,19 @@ router = APIRouter(include_in_schema=False)
 PatientCaller = Annotated[Caller, Depends(require(Role.PATIENT))]
 
 
-def _actor(request: Request, caller: Caller) -> Actor:
-    return actor_for(request, caller)
-
-
 @router.get("/portal", response_class=HTMLResponse)
-def portal_home(request: Request, caller: PatientCaller) -> Response:
+def portal_home(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """The patient's own record in plain language (friendly page when none is linked)."""
-    summary = my_record(runtime_of(request), _actor(request, caller))
+    summary = my_record(runtime, caller)
     return render(request, "portal/home.html", {"summary": summary})
 
 
 @router.get("/portal/download.json")
-def download_json(request: Request, caller: PatientCaller) -> Response:
+def download_json(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """The whole compartment as a FHIR Bundle (audited as an export)."""
-    actor = _actor(request, caller)
-    if actor.patient_id is None:
+    if caller.patient_id is None:
         return _no_record(request)
-    bundle = export_patient_bundle(runtime_of(request), actor, actor.patient_id)
+    bundle = export_patient_bundle(runtime, caller, caller.patient_id)
     return Response(
         json.dumps(bundle, indent=2),
         media_type="application/fhir+json",
@@ -65,13 +58,12 @@ def download_json(request: Request, caller: PatientCaller) -> Response:
 
 
 @router.get("/portal/download.html")
-def download_html(request: Request, caller: PatientCaller) -> Response:
+def download_html(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """A printable, self-contained summary (audited as an export)."""
-    actor = _actor(request, caller)
-    if actor.patient_id is None:
+    if caller.patient_id is None:
         return _no_record(request)
-    summary = summarise(export_compartment(runtime_of(request), actor, actor.patient_id))
-    practice = runtime_of(request).settings.practice_name
+    summary = summarise(export_compartment(runtime, caller, caller.patient_id))
+    practice = runtime.settings.practice_name
     html = templates.get_template("portal/printable.html").render(
         summary=summary, practice_name=practice
     )
@@ -81,23 +73,21 @@ def download_html(request: Request, caller: PatientCaller) -> Response:
 
 
 @router.get("/portal/access", response_class=HTMLResponse)
-def access_page(request: Request, caller: PatientCaller) -> Response:
+def access_page(request: Request, runtime: RuntimeDep, caller: PatientCaller) -> Response:
     """Who has looked at my record: staff accesses by day and category, newest first."""
-    actor = _actor(request, caller)
-    runtime = runtime_of(request)
-    events = access_events(runtime, actor.patient_id) if actor.patient_id else []
+    events = access_events(runtime, caller.patient_id) if caller.patient_id else []
     groups = group_for_portal(events)
     staff = [g for g in groups if g.who is Who.STAFF]
-    flags = flags_for_patient(runtime, actor.patient_id) if actor.patient_id else []
+    flags = flags_for_patient(runtime, caller.patient_id) if caller.patient_id else []
     context = {
-        "linked": actor.patient_id is not None,
+        "linked": caller.patient_id is not None,
         "staff": staff,
         "flags": flags,
         "flagged": {e.seq: e for e in events if any(f.flagged_seq == e.seq for f in flags)},
         "row_flags": _row_flags(staff, flags),
         "own": [g for g in groups if g.who is Who.SELF][:20],
         "imports": [g for g in groups if g.who is Who.SYSTEM][:20],
-        "show_names": runtime_of(request).settings.portal_show_staff_names,
+        "show_names": runtime.settings.portal_show_staff_names,
         "limit": MAX_EVENTS,
         "max_comment": MAX_COMMENT,
     }
@@ -107,13 +97,14 @@ def access_page(request: Request, caller: PatientCaller) -> Response:
 @router.post("/portal/access/{seq}/flag")
 def flag(
     request: Request,
+    runtime: RuntimeDep,
     caller: PatientCaller,
     seq: AuditSeq,
     comment: Annotated[str, Form()] = "",
 ) -> Response:
     """Flag an access the patient does not recognise; the security officer is alerted."""
     try:
-        flag_access(runtime_of(request), _actor(request, caller), seq, comment, origin_of(request))
+        flag_access(runtime, caller, seq, comment)
     except ValidationError as exc:  # too long, or already reported and not yet decided
         response = RedirectResponse("/portal/access", status_code=303)
         flash(request, response, exc.message, "error")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carewall.identity import stepup
-from carewall.web.auth import ALL, Caller, active_session, require, runtime_of
+from carewall.web.auth import ALL, Caller, RuntimeDep, active_session, require
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,10 +34,10 @@ _GONE = {
 
 
 @router.get("/account/resume/{pending_id}", response_class=HTMLResponse)
-def resume(request: Request, caller: SteppedUp, pending_id: str) -> Response:
+def resume(request: Request, runtime: RuntimeDep, caller: SteppedUp, pending_id: str) -> Response:
     """The kept form, once, ready to be submitted again."""
     del caller  # the dependency proves a fresh second factor; the session is what matters
-    found = stepup.take(runtime_of(request), active_session(request), pending_id)
+    found = stepup.take(runtime, active_session(request), pending_id)
     if isinstance(found, stepup.PendingForm):
         return render(request, "signin/resume.html", {"pending": found, "message": ""})
     status, message = _GONE[found]

@@ -18,6 +18,7 @@ from carewall.web.admission import SignInBusyError, SignInGate
 from carewall.web.auth import (
     ALL,
     SESSION_COOKIE,
+    RuntimeDep,
     StepUpRedirectError,
     clear_session_cookie,
     current_session,
@@ -61,7 +62,7 @@ def login_page(request: Request, next: str = "/", expired: int = 0) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
-    request: Request, email: FormStr, password: FormStr, next: FormStr = "/"
+    request: Request, runtime: RuntimeDep, email: FormStr, password: FormStr, next: FormStr = "/"
 ) -> Response:
     """Check the password; continue to the second factor or enrolment.
 
@@ -74,9 +75,7 @@ async def login(
     previous = None
     if request.cookies.get(SESSION_COOKIE):  # a flood without cookies costs no query here
         previous = await run_in_threadpool(current_session, request)
-    attempt = partial(
-        signin.sign_in_with_password, runtime_of(request), email, password, origin_of(request)
-    )
+    attempt = partial(signin.sign_in_with_password, runtime, email, password, origin_of(request))
     try:
         result = await gate.run(attempt)
     except (AuthenticationError, ThrottledError) as exc:
@@ -112,12 +111,13 @@ def mfa_page(
 @router.post("/login/mfa", response_class=HTMLResponse)
 def mfa(
     request: Request,
+    runtime: RuntimeDep,
     active: Annotated[ActiveSession, Depends(require_stage(Stage.MFA))],
     code: FormStr,
 ) -> Response:
     """Complete sign-in with the second factor."""
     try:
-        result = signin.verify_second_factor(runtime_of(request), active, code, origin_of(request))
+        result = signin.verify_second_factor(runtime, active, code, origin_of(request))
     except (AuthenticationError, ThrottledError) as exc:
         context = {"email": active.user.email, "error": exc.message}
         return render(request, "signin/mfa.html", context, status=401)
@@ -129,13 +129,13 @@ def mfa(
 
 
 @router.post("/logout")
-def logout(request: Request, reason: FormStr = "") -> Response:
+def logout(request: Request, runtime: RuntimeDep, reason: FormStr = "") -> Response:
     """Sign out (works at any stage; harmless when not signed in). The page's idle timer
     posts `reason=idle` (automatic logoff, audited as such)."""
     active = current_session(request, touch=False)
     if active is not None:
         why = "idle" if reason == "idle" else ""
-        signin.sign_out(runtime_of(request), active, origin_of(request), why)
+        signin.sign_out(runtime, active, origin_of(request), why)
     response = _redirect("/login")
     clear_session_cookie(response)
     flash(request, response, "You are signed out.", "success")
@@ -173,22 +173,22 @@ _enrolling.carewall_roles = ALL  # type: ignore[attr-defined]
 
 @router.get("/account/enroll", response_class=HTMLResponse)
 def enroll_page(
-    request: Request, active: Annotated[ActiveSession, Depends(_enrolling)]
+    request: Request, runtime: RuntimeDep, active: Annotated[ActiveSession, Depends(_enrolling)]
 ) -> Response:
     """Start adding an authenticator app: a new secret, its QR code and its URI."""
-    return _totp_page(request, active, enrolment.begin_totp(runtime_of(request), active))
+    return _totp_page(request, active, enrolment.begin_totp(runtime, active))
 
 
 @router.post("/account/enroll", response_class=HTMLResponse)
 def enroll(
     request: Request,
+    runtime: RuntimeDep,
     active: Annotated[ActiveSession, Depends(_enrolling)],
     device_id: FormStr,
     code: FormStr,
     name: FormStr = "Authenticator app",
 ) -> Response:
     """Confirm the authenticator with a code from it."""
-    runtime = runtime_of(request)
     try:
         done = enrolment.finish_totp(runtime, active, device_id, name, code, origin_of(request))
     except FactorError as exc:
@@ -221,13 +221,14 @@ def reauth_page(
 @router.post("/account/reauth", response_class=HTMLResponse)
 def reauth(
     request: Request,
+    runtime: RuntimeDep,
     active: Annotated[ActiveSession, Depends(require_stage(Stage.FULL))],
     code: FormStr,
     next: FormStr = "/account/security",
 ) -> Response:
     """Check a fresh second factor (or the password for users without one)."""
     try:
-        token = signin.step_up(runtime_of(request), active, code, origin_of(request))
+        token = signin.step_up(runtime, active, code, origin_of(request))
     except (AuthenticationError, ThrottledError) as exc:
         context = {
             "next": safe_next(next),
@@ -246,19 +247,21 @@ def _has_second_factor(request: Request, active: ActiveSession) -> bool:
 
 
 @router.get("/invite/{token}", response_class=HTMLResponse)
-def invite_page(request: Request, token: str) -> Response:
+def invite_page(request: Request, runtime: RuntimeDep, token: str) -> Response:
     """Set a password from an invitation link."""
     try:
-        user = accounts.invite_for(runtime_of(request), token)
+        user = accounts.invite_for(runtime, token)
     except InviteError as exc:
         return render(request, "signin/invite_invalid.html", {"message": exc.message}, status=400)
     return render(request, "signin/invite.html", {"token": token, "email": user.email})
 
 
 @router.post("/invite/{token}", response_class=HTMLResponse)
-def accept_invite(request: Request, token: str, password: FormStr, confirm: FormStr) -> Response:
+def accept_invite(
+    request: Request, runtime: RuntimeDep, token: str, password: FormStr, confirm: FormStr
+) -> Response:
     """Activate the account, then sign in straight away (enrolment comes next)."""
-    runtime, previous = runtime_of(request), current_session(request)
+    previous = current_session(request)
     try:
         user = accounts.invite_for(runtime, token)
     except InviteError as exc:

@@ -21,7 +21,7 @@ from carewall.phishing.simulation.library import from_content
 from carewall.phishing.simulation.render import Person, annotate
 from carewall.phishing.simulation.tracking import Hit, landing_of, record_hit
 from carewall.training import new_learner_link, queries
-from carewall.web.auth import origin_of, runtime_of
+from carewall.web.auth import RuntimeDep, origin_of, runtime_of
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,16 +49,16 @@ def _gone(request: Request) -> Response:
 
 
 @router.api_route("/s/o/{rid}.gif", methods=["GET", "HEAD"])
-def open_pixel(request: Request, rid: str) -> Response:
+def open_pixel(request: Request, runtime: RuntimeDep, rid: str) -> Response:
     """The open pixel: records an open, always answers with a transparent GIF."""
-    record_hit(runtime_of(request), _hit(request, rid, "open", "pixel"))
+    record_hit(runtime, _hit(request, rid, "open", "pixel"))
     return Response(PIXEL, media_type="image/gif")
 
 
 @router.api_route("/s/c/{rid}", methods=["GET", "HEAD"])
-def click(request: Request, rid: str) -> Response:
+def click(request: Request, runtime: RuntimeDep, rid: str) -> Response:
     """A click on the message's link: on to the landing page, or straight to the lesson."""
-    tracked = record_hit(runtime_of(request), _hit(request, rid, "click", "link"))
+    tracked = record_hit(runtime, _hit(request, rid, "click", "link"))
     if tracked is None:
         return _gone(request)
     if request.method == "HEAD":
@@ -68,18 +68,18 @@ def click(request: Request, rid: str) -> Response:
 
 
 @router.api_route("/s/r/{rid}", methods=["GET", "HEAD"])
-def report(request: Request, rid: str) -> Response:
+def report(request: Request, runtime: RuntimeDep, rid: str) -> Response:
     """The report link in the message's footer: thanks the reporter."""
-    tracked = record_hit(runtime_of(request), _hit(request, rid, "report", "link"))
+    tracked = record_hit(runtime, _hit(request, rid, "report", "link"))
     if tracked is None:
         return _gone(request)
     return render(request, "simulation/reported.html")
 
 
 @router.get("/s/l/{rid}", response_class=HTMLResponse)
-def landing(request: Request, rid: str) -> Response:
+def landing(request: Request, runtime: RuntimeDep, rid: str) -> Response:
     """The imitation sign-in page a click leads to (it records nothing by itself)."""
-    found = landing_of(runtime_of(request), rid)
+    found = landing_of(runtime, rid)
     if found is None:
         return _gone(request)
     _recipient, campaign = found
@@ -90,9 +90,9 @@ def landing(request: Request, rid: str) -> Response:
 
 
 @router.post("/s/l/{rid}")
-async def submit(request: Request, rid: str) -> Response:
+async def submit(request: Request, runtime: RuntimeDep, rid: str) -> Response:
     """A landing-form submission: only that it happened and the form's field names are kept."""
-    found = landing_of(runtime_of(request), rid)
+    found = landing_of(runtime, rid)
     if found is None:
         return _gone(request)
     scenario = from_content(found[1].template, builtin=False)
@@ -101,14 +101,13 @@ async def submit(request: Request, rid: str) -> Response:
     named = str(form.get("fields", "")).split(",")
     names = tuple(sorted({n for n in [*named, *form.keys()] if n in declared}))
     del form  # nothing else from the body is looked at
-    record_hit(runtime_of(request), _hit(request, rid, "submit", "form", names))
+    record_hit(runtime, _hit(request, rid, "submit", "form", names))
     return RedirectResponse(f"/s/t/{rid}", status_code=303)
 
 
 @router.get("/s/t/{rid}", response_class=HTMLResponse)
-def teachable_moment(request: Request, rid: str) -> Response:
+def teachable_moment(request: Request, runtime: RuntimeDep, rid: str) -> Response:
     """The teachable moment: the message again with each red flag highlighted and explained."""
-    runtime = runtime_of(request)
     found = landing_of(runtime, rid)
     if found is None:
         return _gone(request)

@@ -24,7 +24,15 @@ from carewall.training import Learner, queries
 from carewall.training.directory import StaffInput, parse_date
 from carewall.training.errors import LearnerLinkError
 from carewall.training.learning import record_link_refusal
-from carewall.web.auth import STAFF, Caller, current_session, origin_of, require, runtime_of
+from carewall.web.auth import (
+    STAFF,
+    Caller,
+    RuntimeDep,
+    current_session,
+    origin_of,
+    require,
+    runtime_of,
+)
 from carewall.web.flash import flash
 from carewall.web.templating import render
 
@@ -56,9 +64,9 @@ def _signed_in(request: Request, caller: Caller) -> Learner | None:
 
 
 def _by_link(request: Request, token: str) -> Learner:
-    # Audited as `staff:<id>` once the link resolves; training checks no role, so the
-    # least-privileged staff role stands in (the link reaches only its own assignments).
-    caller = Caller(ref="learner-link", role=Role.AUDITOR, origin=origin_of(request))
+    # Audited as `learner-link`, then as `staff:<id>` once the link resolves; the
+    # holder has no account and no role, and the link reaches only its own assignments.
+    caller = Caller.link_holder("learner-link", origin_of(request))
     try:
         with runtime_of(request).db.sessions() as session:
             return training.learner_for_link(session, token, caller)
@@ -148,10 +156,10 @@ def my_quiz_start(request: Request, caller: Staff, assignment_id: str) -> Respon
 
 
 @router.get("/training/q/{attempt_id}", response_class=HTMLResponse)
-def my_quiz(request: Request, caller: Staff, attempt_id: str) -> Response:
+def my_quiz(request: Request, runtime: RuntimeDep, caller: Staff, attempt_id: str) -> Response:
     """An attempt's questions."""
     learner = _require_learner(_signed_in(request, caller))
-    return _quiz(request, learner, training.open_paper(runtime_of(request), learner, attempt_id))
+    return _quiz(request, learner, training.open_paper(runtime, learner, attempt_id))
 
 
 @router.post("/training/q/{attempt_id}", response_class=HTMLResponse)
@@ -188,10 +196,10 @@ def link_quiz_start(request: Request, token: str, assignment_id: str) -> Respons
 
 
 @router.get("/training/l/{token}/q/{attempt_id}", response_class=HTMLResponse)
-def link_quiz(request: Request, token: str, attempt_id: str) -> Response:
+def link_quiz(request: Request, runtime: RuntimeDep, token: str, attempt_id: str) -> Response:
     """An attempt's questions (personal link)."""
     learner = _by_link(request, token)
-    return _quiz(request, learner, training.open_paper(runtime_of(request), learner, attempt_id))
+    return _quiz(request, learner, training.open_paper(runtime, learner, attempt_id))
 
 
 @router.post("/training/l/{token}/q/{attempt_id}", response_class=HTMLResponse)
@@ -241,7 +249,9 @@ def _guarded(request: Request, work: Callable[[], str]) -> Response:
 
 
 @router.post(f"{ADMIN}/import")
-def import_staff(request: Request, caller: Admin, file: Annotated[UploadFile, File()]) -> Response:
+def import_staff(
+    request: Request, runtime: RuntimeDep, caller: Admin, file: Annotated[UploadFile, File()]
+) -> Response:
     """Upsert people from a CSV file; refused rows are listed."""
 
     def work() -> str:
@@ -252,7 +262,7 @@ def import_staff(request: Request, caller: Admin, file: Annotated[UploadFile, Fi
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError("The file is not UTF-8 text (save it as CSV UTF-8).") from None
-        report = training.import_csv(runtime_of(request), caller, text)
+        report = training.import_csv(runtime, caller, text)
         problems = "; ".join(f"line {e.line}: {e.message}" for e in report.errors[:10])
         summary = f"{report.created} added, {report.updated} updated, {len(report.errors)} refused."
         return f"{summary} {problems}".strip()
@@ -263,6 +273,7 @@ def import_staff(request: Request, caller: Admin, file: Annotated[UploadFile, Fi
 @router.post(f"{ADMIN}/staff")
 def add_person(
     request: Request,
+    runtime: RuntimeDep,
     caller: Admin,
     email: FormStr,
     name: FormStr = "",
@@ -275,18 +286,18 @@ def add_person(
 
     def work() -> str:
         data = StaffInput(email, name, department, role, manager, parse_date(start_date))
-        training.add_member(runtime_of(request), caller, data)
+        training.add_member(runtime, caller, data)
         return f"{email.strip().lower()} is in the directory."
 
     return _guarded(request, work)
 
 
 @router.post(f"{ADMIN}/sync")
-def sync(request: Request, caller: Admin) -> Response:
+def sync(request: Request, runtime: RuntimeDep, caller: Admin) -> Response:
     """Bring staff accounts into the directory."""
 
     def work() -> str:
-        report = training.sync_accounts(runtime_of(request), caller)
+        report = training.sync_accounts(runtime, caller)
         return f"{report.created} added from staff accounts."
 
     return _guarded(request, work)
@@ -294,12 +305,17 @@ def sync(request: Request, caller: Admin) -> Response:
 
 @router.post(f"{ADMIN}/groups")
 def add_group(
-    request: Request, caller: Admin, name: FormStr, kind: FormStr, rule: FormStr = ""
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Admin,
+    name: FormStr,
+    kind: FormStr,
+    rule: FormStr = "",
 ) -> Response:
     """Create a group by department or role, or an empty hand-picked one."""
 
     def work() -> str:
-        training.create_group(runtime_of(request), caller, name, kind, rule)
+        training.create_group(runtime, caller, name, kind, rule)
         return f"Group {name.strip()!r} created."
 
     return _guarded(request, work)
@@ -308,6 +324,7 @@ def add_group(
 @router.post(f"{ADMIN}/groups/{{group_id}}/members")
 def group_members(
     request: Request,
+    runtime: RuntimeDep,
     caller: Admin,
     group_id: str,
     member_ids: Annotated[list[str] | None, Form()] = None,
@@ -315,7 +332,7 @@ def group_members(
     """Set a hand-picked group's members."""
 
     def work() -> str:
-        size = training.set_members(runtime_of(request), caller, group_id, member_ids or [])
+        size = training.set_members(runtime, caller, group_id, member_ids or [])
         return f"The group now has {size} people."
 
     return _guarded(request, work)
@@ -323,12 +340,16 @@ def group_members(
 
 @router.post(f"{ADMIN}/assign")
 def assign(
-    request: Request, caller: Admin, module_id: FormStr, group: FormStr, due_days: FormStr = ""
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Admin,
+    module_id: FormStr,
+    group: FormStr,
+    due_days: FormStr = "",
 ) -> Response:
     """Assign a module to a group, department or role (or everyone)."""
 
     def work() -> str:
-        runtime = runtime_of(request)
         with runtime.db.sessions() as session:
             ids = [m.id for m in training.members_named(session, group)]
         days = int(due_days) if due_days.strip().isdigit() else None
@@ -339,11 +360,10 @@ def assign(
 
 
 @router.post(f"{ADMIN}/staff/{{member_id}}/link")
-def learner_link(request: Request, caller: Admin, member_id: str) -> Response:
+def learner_link(request: Request, runtime: RuntimeDep, caller: Admin, member_id: str) -> Response:
     """A new personal training link for someone without a login (shown once, also mailed)."""
 
     def work() -> str:
-        runtime = runtime_of(request)
         url = training.new_learner_link(runtime, caller, member_id)
         mailed = training.mail_training(
             runtime,
@@ -358,9 +378,9 @@ def learner_link(request: Request, caller: Admin, member_id: str) -> Response:
 
 
 @router.get(f"{ADMIN}/export.csv")
-def export(request: Request, _caller: Admin) -> Response:
+def export(request: Request, runtime: RuntimeDep, _caller: Admin) -> Response:
     """Every assignment as CSV."""
-    with runtime_of(request).db.sessions() as session:
+    with runtime.db.sessions() as session:
         rows = queries.assignments(session)
     out = io.StringIO()
     writer = csv.writer(out)

@@ -74,8 +74,33 @@ def _dkim(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
     relayed = _resigned_by_relay(view, domains)
     if sender and domains and not relayed and all(registered_domain(d) != sender for d in domains):
         yield Hit("auth.dkim_unaligned", f"d={', '.join(sorted(domains))}; From domain {sender}")
+        tenant = next((d for d in sorted(domains) if d.endswith(_M365_TENANT)), None)
+        if tenant and not sender.endswith(_M365_TENANT) and not _resembles(tenant, sender):
+            yield Hit("auth.dkim_foreign_tenant", f"d={tenant}; From domain {sender}")
     if view.raw and _dkim_invalid(view.raw, signatures[0], context):
         yield Hit("auth.dkim_invalid", f"DKIM-Signature d={', '.join(sorted(domains))}")
+
+
+_M365_TENANT = ".onmicrosoft.com"
+_NOT_LETTERS = re.compile(r"[^a-z]")
+_WINDOW = 5
+
+
+def _resembles(tenant: str, sender: str) -> bool:
+    """Whether a Microsoft 365 tenant's name echoes the sender's domain.
+
+    An organisation that has not set up DKIM for its own domain signs with
+    its tenant, named after itself (northwindclinic.onmicrosoft.com for
+    northwind-clinic.com); a tenant named "Ste20995472" or "luck6azure"
+    signing for someone else's domain is a rented or throw-away one.
+    """
+    name = _NOT_LETTERS.sub("", tenant.split(".", 1)[0])
+    label = _NOT_LETTERS.sub("", sender.split(".", 1)[0])
+    if not name or not label:
+        return False
+    if len(label) <= _WINDOW or len(name) <= _WINDOW:
+        return label in name or name in label
+    return any(label[i : i + _WINDOW] in name for i in range(len(label) - _WINDOW + 1))
 
 
 def _resigned_by_relay(view: MessageView, domains: set[str]) -> bool:

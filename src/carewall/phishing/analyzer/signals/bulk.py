@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 
 from carewall.phishing.analyzer.models import AnalyzerContext
-from carewall.phishing.analyzer.resources import find_phrases
 from carewall.phishing.analyzer.signals.base import Hit
 from carewall.phishing.analyzer.signals.identity import looks_random
 from carewall.phishing.analyzer.urls import ParsedUrl
@@ -71,7 +70,7 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
 
 def _offer_phrase(view: MessageView) -> str:
     """The first prize, spam-offer or investment phrase of the text, or ''."""
-    found = find_phrases(view.scan_text, limit=1)
+    found = view.phrases
     return next((found[f][0] for f in sorted(_OFFER_SIGNALS) if f in found), "")
 
 

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 
 from carewall.phishing.analyzer.models import AnalyzerContext
-from carewall.phishing.analyzer.resources import find_phrases
 from carewall.phishing.analyzer.signals.base import Hit
 from carewall.phishing.analyzer.view import MessageView
 
@@ -64,7 +63,7 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
     """Lure phrases in the visible text, then obfuscation in the markup."""
     text = view.scan_text
     fired: list[str] = []
-    for family, found in find_phrases(text).items():
+    for family, found in view.phrases.items():
         fired.append(_LURE_IDS[family])
         yield Hit(_LURE_IDS[family], ", ".join(found))
     pressure = [f for f in fired if f in _PRESSURE_FAMILIES]
@@ -103,7 +102,7 @@ def _obfuscation(view: MessageView, text: str) -> Iterator[Hit]:
         yield Hit("content.entity_obfuscation", f"{entities} letters written as numeric entities")
     if view.html.scripts or view.html.event_handlers:
         yield Hit("content.script", f"{view.html.scripts} <script> element(s) in the body")
-    payload = _ENCODED_PAYLOAD.search(" ".join(view.html.script_text) or raw[:200_000])
+    payload = _encoded_payload(" ".join(view.html.script_text) or raw[:200_000])
     if payload:
         yield Hit("content.encoded_payload", payload.group(0))
 
@@ -123,6 +122,17 @@ def _image_only(view: MessageView) -> Iterator[Hit]:
         yield Hit("content.image_heavy", f"{images} image(s), only {words} words of text")
 
 
+#: Literal parts of ``_ENCODED_PAYLOAD``: when none occurs, the regex cannot match.
+_PAYLOAD_WORDS = ("atob", "unescape", "fromcharcode", "eval", "document.write", "data:", "location")
+
+
+def _encoded_payload(text: str) -> re.Match[str] | None:
+    lowered = text.lower()
+    if not any(word in lowered for word in _PAYLOAD_WORDS):
+        return None
+    return _ENCODED_PAYLOAD.search(text)
+
+
 def _count_alnum_entities(raw: str) -> int:
     """Numeric character references that spell plain letters or digits.
 
@@ -130,6 +140,8 @@ def _count_alnum_entities(raw: str) -> int:
     ``&#80;`` only serves to hide words from filters.
     """
     count = 0
+    if "&#" not in raw:
+        return 0
     for match in _NUMERIC_ENTITY.finditer(raw):
         decimal, hexadecimal = match.groups()
         code = int(decimal) if decimal else int(hexadecimal, 16)

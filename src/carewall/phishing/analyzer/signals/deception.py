@@ -31,10 +31,9 @@ from carewall.phishing.analyzer.signals.base import Hit
 from carewall.phishing.analyzer.urls import (
     host_of_address,
     is_ip_host,
-    parse_url,
     registered_domain,
 )
-from carewall.phishing.analyzer.view import MessageView
+from carewall.phishing.analyzer.view import LinkRef, MessageView
 
 #: Signals that only mean something next to deception.
 CONTEXTUAL = frozenset(
@@ -56,7 +55,7 @@ _NOT_DECEPTION = CONTEXTUAL | {
     "content.entity_obfuscation", "content.script", "content.encoded_payload",
     "links.private_ip", "identity.sender_missing", "identity.random_sender",
     "content.image_only", "content.spam_offer",
-    "attach.pdf_link",
+    "attach.pdf_link", "links.unrelated_shown",
 }  # fmt: skip
 _LIST_HEADERS = ("list-id", "list-post", "mailing-list")
 _LINK_SCHEMES = frozenset({"http", "https"})
@@ -96,11 +95,8 @@ def _domains_in(value: str) -> Iterator[str]:
             yield registered_domain(host)
 
 
-def link_relations(view: MessageView) -> tuple[int, list[str]]:
-    """(links to the organisation or its email service, URLs of links elsewhere).
-
-    The evidence is the URL, not the bare host: pages defang URLs when they show them.
-    """
+def link_relations(view: MessageView) -> tuple[int, list[LinkRef]]:
+    """(links to the organisation or its email service, links elsewhere)."""
     own = organisation_domains(view)
     services = service_list("email_services")
     neutral = service_list("neutral_links")
@@ -112,27 +108,48 @@ def link_relations(view: MessageView) -> tuple[int, list[str]]:
         if url.registered in own or host_in(url.host, services):
             inside += 1
         elif not host_in(url.host, neutral):
-            outside.append(url.url)
+            outside.append(ref)
     return inside, outside
 
 
+def shows_destination(ref: LinkRef) -> bool:
+    """Whether the reader sees where the link goes: a bare URL in the text, or an anchor
+    whose text names the destination's domain. Buttons, 'click here' and links read out
+    of attachments or QR codes hide it."""
+    if ref.tag == "text":
+        return True
+    url = ref.url
+    if ref.tag != "a" or url is None or not url.registered:
+        return False
+    return url.registered in ref.text.lower()
+
+
 def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
-    """Links that all lead away from the sender's organisation."""
+    """Links that all lead away from the sender's organisation.
+
+    When every such link shows its address in full (a plain-text mail citing a
+    web page), nothing is concealed: the hit is informative, not deception.
+    """
     if not view.sender.registered:
         return
     inside, outside = link_relations(view)
     own_org = set(context.org_domains)
-    outside = [u for u in outside if registered_domain(_host(u)) not in own_org]
+    outside = [r for r in outside if r.url is not None and r.url.registered not in own_org]
     if outside and not inside:
-        shown = " , ".join(u[:100] for u in sorted(set(outside))[:2])
-        yield Hit(
-            "links.unrelated_destination", f"links to {shown}; sender {view.sender.registered}"
+        # The evidence is the URL, not the bare host: pages defang URLs when they show them.
+        urls = sorted({r.url.url for r in outside if r.url is not None})
+        shown = " , ".join(u[:100] for u in urls[:2])
+        kind = (
+            "unrelated_shown"
+            if all(shows_destination(r) for r in outside)
+            else "unrelated_destination"
         )
-
-
-def _host(url: str) -> str:
-    parsed = parse_url(url)
-    return parsed.host if parsed is not None else ""
+        yield Hit(f"links.{kind}", f"links to {shown}; sender {view.sender.registered}")
+        brand_sender = view.sender.registered in _brand_of() and not _personal_freemail(view)
+        if kind == "unrelated_destination" and brand_sender:
+            # A brand's own mail links to the brand or its email service; only someone
+            # borrowing its address sends every reader somewhere else.
+            yield Hit("identity.brand_spoof_links", f"From {view.sender.address}; links to {shown}")
 
 
 def deceptive(hits: Iterable[Hit]) -> bool:

@@ -28,6 +28,8 @@ _PRESSURE = frozenset(
 _WORD = re.compile(r"\w{2,}")
 _NEAR_EMPTY_WORDS = 12
 _MIN_HIDDEN = 2
+_MIN_DENSE_HIDDEN = 5
+_DENSE_SHARE = 0.15
 _DOCUMENT_TYPES = ("application/", "text/html", "image/svg")
 
 
@@ -37,13 +39,28 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
     yield from _qr(view, own)
     yield from _pdf(view, own)
     yield from _empty_body_brand(view)
+    yield from _invisible(view)
+
+
+def _invisible(view: MessageView) -> Iterator[Hit]:
+    """Invisible characters in the sender name and subject, scored by count and density.
+
+    Density is the share of the characters written that do not show: one
+    stray joiner is a copy-paste accident, a name where every other
+    character is invisible was built to split words for filters.
+    """
     hidden = view.sender.hidden_chars + view.subject_hidden_chars
-    if hidden >= _MIN_HIDDEN:
-        yield Hit(
-            "identity.invisible_characters",
-            f"{hidden} invisible or stacked character(s) in the sender name or subject: "
-            f"{view.sender.display[:80]!r} / {view.subject[:80]!r}",
-        )
+    if hidden < _MIN_HIDDEN:
+        return
+    shown = len(view.sender.display) + len(view.subject)
+    density = hidden / (shown + hidden)
+    evidence = (
+        f"{hidden} invisible or stacked character(s), {density:.0%} of what was written, "
+        f"in the sender name or subject: {view.sender.display[:80]!r} / {view.subject[:80]!r}"
+    )
+    yield Hit("identity.invisible_characters", evidence)
+    if hidden >= _MIN_DENSE_HIDDEN and density >= _DENSE_SHARE:
+        yield Hit("identity.invisible_characters_dense", evidence)
 
 
 def _outside(url: str, own: frozenset[str]) -> bool:

@@ -53,22 +53,85 @@ def _brand_patterns() -> tuple[tuple[Brand, str, re.Pattern[str]], ...]:
     out = []
     for brand in brands():
         for name in brand.names:
-            pattern = re.compile(r"(?<![\w])" + re.escape(name) + r"(?![\w])", re.IGNORECASE)
+            # "Trust Wallet" also matches "Trustwallet", "Trust-Wallet" and "Trust_Wallet".
+            words = [re.escape(w) for w in name.split()]
+            body = r"[\s._-]?".join(words)
+            pattern = re.compile(r"(?<![\w])" + body + r"(?![\w])", re.IGNORECASE)
             out.append((brand, name, pattern))
     return tuple(out)
 
 
+_WORDS = re.compile(r"[^\W_]+")
+
+
+@cache
+def _brand_words() -> frozenset[str]:
+    """The first word of every brand name, and multi-word names written as one word.
+
+    A display name none of whose words is here claims no brand: one set lookup per
+    word spares most names the loop over every brand's pattern.
+    """
+    words: set[str] = set()
+    for _, name, _ in _brand_patterns():
+        tokens = _WORDS.findall(name.lower())
+        if tokens:
+            words.add(tokens[0])
+            words.add("".join(tokens))
+    return frozenset(words)
+
+
+def _may_claim_a_brand(display: str) -> bool:
+    return not _brand_words().isdisjoint(_WORDS.findall(display.lower()))
+
+
+@cache
+def brand_of_domain() -> dict[str, Brand]:
+    """Each brand domain -> its brand (the first brand listing it)."""
+    out: dict[str, Brand] = {}
+    for brand in brands():
+        for domain in brand.domains:
+            out.setdefault(domain, brand)
+    return out
+
+
+@cache
+def _brand_domains() -> frozenset[str]:
+    return frozenset(brand_of_domain())
+
+
+def brand_owning(host: str) -> Brand | None:
+    """The brand whose domains include ``host`` or a parent of it."""
+    entry = host_in(host, _brand_domains()) if host else None
+    return brand_of_domain()[entry] if entry else None
+
+
 def claimed_brand(display: str) -> tuple[Brand, str] | None:
     """The brand a display name claims, if any (ambiguous names need a service word)."""
-    if not display:
+    if not display or not _may_claim_a_brand(display):
         return None
     ambiguous = ambiguous_brand_names()
     for brand, name, pattern in _brand_patterns():
         if pattern.search(display):
-            if name.lower() in ambiguous and not _SERVICE_WORDS.search(display):
+            if name.lower() in ambiguous and not _names_only_the_brand(display, name):
                 continue
             return brand, name
     return None
+
+
+_FROM_BRAND = re.compile(r"^[\w .'-]{1,40}\s(?:from|at|von|de|van|da|do)\s", re.IGNORECASE)
+
+
+def _names_only_the_brand(display: str, name: str) -> bool:
+    """An ambiguous brand name (an ordinary word too) counts as a claim only when the display
+    name is that brand and nothing else ("Ledger"), the brand with a service word ("Ledger
+    Support") or a person speaking for it ("Katie from Ledger")."""
+    if _SERVICE_WORDS.search(display):
+        return True
+    bare = " ".join(re.sub(r"[^\w&+.' -]", " ", display).split()).strip(" .'-")
+    if bare.lower() == name.lower():
+        return True
+    rest = _FROM_BRAND.sub("", bare)
+    return rest != bare and rest.strip(" .'-").lower() == name.lower()
 
 
 def is_freemail(domain: str) -> bool:
@@ -101,6 +164,31 @@ def looks_random(token: str) -> bool:
     return switches >= 4
 
 
+_M365_TENANT = ".onmicrosoft.com"
+#: Display names that read like a transaction ("Your Order #865999", "Invoice 4471").
+_TRANSACTION_NAME = re.compile(
+    r"\b(?:order|invoice|receipt|payment|refund|delivery|shipment|package|parcel|statement|"
+    r"pedido|fatura|factura|rechnung|bestellung|paket|bestelling|factuur|commande|facture|colis)\b"
+    r"|#\s?\d{3,}",
+    re.IGNORECASE,
+)
+_CAMEL_CASE = re.compile(r"^[A-Za-z]?[a-z]+(?:[A-Z][a-z]{2,})*$")
+
+
+def shuffled_case(local: str) -> bool:
+    """A local part of letters only whose capitals fall at random ("XOAqZoq", "nyuAVAEky").
+
+    People and organisations pick readable addresses: all lower case, all
+    capitals, or words in CamelCase ("JohnSmith"); generators of throw-away
+    sending accounts shuffle the case.
+    """
+    if not local.isascii() or not local.isalpha() or not 6 <= len(local) <= 16:
+        return False
+    if local.islower() or local.isupper() or _CAMEL_CASE.match(local):
+        return False
+    return sum(c.isupper() for c in local[1:]) >= 2
+
+
 def _random_sender(written: str) -> bool:
     local, _, domain = written.rpartition("@")
     return looks_random(local) or any(looks_random(label.lower()) for label in domain.split("."))
@@ -115,12 +203,19 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
     sender = view.sender
     if not sender.address or "@" not in sender.address:
         yield Hit("identity.sender_missing", view.parsed.get("from")[:200] or "(no From header)")
+        brand = claimed_brand(sender.display)
+        if brand is not None:  # a brand's name over no address at all
+            yield Hit(
+                "identity.brand_impersonation", f'claims {brand[1]}: "{sender.display[:120]}"'
+            )
         return
     raw_from = view.parsed.get_raw("from")
     if _from_is_malformed(raw_from):
         yield Hit("identity.from_malformed", " ".join(raw_from.split())[:200])
     if not _domain_is_valid(sender.domain):
         yield Hit("identity.sender_invalid_domain", sender.address)
+    if sender.domain.endswith(_M365_TENANT):
+        yield Hit("identity.sender_tenant_address", sender.address)
     if host_in(sender.domain, service_list("free_hosting")):
         yield Hit("identity.sender_free_hosting", sender.address)
     yield from _display_name(sender)
@@ -141,6 +236,8 @@ def check(view: MessageView, context: AnalyzerContext) -> Iterator[Hit]:
         )
     if _random_sender(sender.written):
         yield Hit("identity.random_sender", sender.written)
+    if shuffled_case(sender.written.rpartition("@")[0]):
+        yield Hit("identity.shuffled_case_sender", sender.written)
     tld = sender.registered.rpartition(".")[2]
     if tld in service_list("abused_tlds"):
         yield Hit("identity.abused_tld", sender.address)
@@ -171,7 +268,7 @@ def _display_name(sender: Party) -> Iterator[Hit]:
         owned = host_in(sender.domain, brand[0].domains) is not None
         if not owned or freemail:
             yield Hit("identity.brand_impersonation", f"claims {brand[1]}: {evidence}")
-    elif freemail and _SERVICE_WORDS.search(display):
+    elif freemail and (_SERVICE_WORDS.search(display) or _TRANSACTION_NAME.search(display)):
         yield Hit("identity.freemail_org_claim", evidence)
 
 
@@ -192,7 +289,7 @@ def _routing(view: MessageView, sender: Party) -> Iterator[Hit]:
                 "identity.reply_to_mismatch", f"From {sender.address}, Reply-To {reply.address}"
             )
     bounce = view.return_path
-    brand = next((b for b in brands() if host_in(sender.domain, b.domains)), None)
+    brand = brand_owning(sender.domain)
     if brand is not None and bounce.registered and not host_in(bounce.domain, brand.domains):
         yield Hit(
             "identity.brand_spoof_bounce", f"From {sender.address}, Return-Path {bounce.address}"

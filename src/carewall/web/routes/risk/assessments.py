@@ -21,7 +21,7 @@ from carewall.risk.report import build_report
 from carewall.risk.rules import rulebook
 from carewall.risk.services import AnswerInput
 from carewall.risk.workspace import compare, open_view
-from carewall.web.auth import runtime_of
+from carewall.web.auth import RuntimeDep
 from carewall.web.routes.risk.common import Editor, Evidence, Reader, back, editing
 from carewall.web.templating import render
 
@@ -30,9 +30,10 @@ BASE = "/risk/assessments"
 
 
 @router.get("/risk", response_class=HTMLResponse)
-def dashboard(request: Request, caller: Reader, providers: Evidence) -> Response:
+def dashboard(
+    request: Request, runtime: RuntimeDep, caller: Reader, providers: Evidence
+) -> Response:
     """Where things stand: grade, coverage, risks, trend, the draft's progress, history."""
-    runtime = runtime_of(request)
     with runtime.db.sessions() as session:
         history = queries.assessments(session)
         draft = queries.current_draft(session)
@@ -50,15 +51,14 @@ def dashboard(request: Request, caller: Reader, providers: Evidence) -> Response
 @router.post(BASE)
 def start(
     request: Request,
+    runtime: RuntimeDep,
     caller: Editor,
     title: Annotated[str, Form(max_length=400)] = "",
     org_size: Annotated[str, Form(max_length=16)] = "small",
 ) -> Response:
     """Open a new draft (people's answers from the last assessment come along to confirm)."""
     try:
-        assessment_id = services.start_assessment(
-            runtime_of(request), caller, title=title, org_size=org_size
-        )
+        assessment_id = services.start_assessment(runtime, caller, title=title, org_size=org_size)
     except CarewallError as exc:
         return back(request, "/risk", exc.message, "error")
     return back(
@@ -69,9 +69,11 @@ def start(
 
 
 @router.get(BASE + "/{assessment_id}", response_class=HTMLResponse)
-def overview(request: Request, caller: Reader, providers: Evidence, assessment_id: str) -> Response:
+def overview(
+    request: Request, runtime: RuntimeDep, caller: Reader, providers: Evidence, assessment_id: str
+) -> Response:
     """Sections with their progress, the scores so far, and completion."""
-    view = open_view(runtime_of(request), providers, assessment_id)
+    view = open_view(runtime, providers, assessment_id)
     assert view.summary is not None
     context = {
         "view": view,
@@ -86,10 +88,14 @@ def overview(request: Request, caller: Reader, providers: Evidence, assessment_i
 
 @router.get(BASE + "/{assessment_id}/sections/{section_id}", response_class=HTMLResponse)
 def section_page(
-    request: Request, caller: Reader, providers: Evidence, assessment_id: str, section_id: str
+    request: Request,
+    runtime: RuntimeDep,
+    caller: Reader,
+    providers: Evidence,
+    assessment_id: str,
+    section_id: str,
 ) -> Response:
     """One section's questions: measured figures, answers, reasons, owners, notes, files."""
-    runtime = runtime_of(request)
     book = catalogue()
     section = book.section(section_id)
     view = open_view(runtime, providers, assessment_id)
@@ -120,6 +126,7 @@ def section_page(
 @router.post(BASE + "/{assessment_id}/answers/{question_id}")
 def save_answer(
     request: Request,
+    runtime: RuntimeDep,
     caller: Editor,
     providers: Evidence,
     assessment_id: str,
@@ -136,9 +143,7 @@ def save_answer(
         target += f"/sections/{question.section}#q-{question_id}"
     given = AnswerInput(value=value, reason=reason, note=note, owner=owner)
     try:
-        services.save_answer(
-            runtime_of(request), caller, providers, assessment_id, question_id, given
-        )
+        services.save_answer(runtime, caller, providers, assessment_id, question_id, given)
     except CarewallError as exc:
         return back(request, target, exc.message, "error")
     return back(request, target, "Answer saved.")
@@ -147,13 +152,13 @@ def save_answer(
 @router.post(BASE + "/{assessment_id}/attachments/{question_id}")
 def upload(
     request: Request,
+    runtime: RuntimeDep,
     caller: Editor,
     assessment_id: str,
     question_id: str,
     file: Annotated[UploadFile, File()],
 ) -> Response:
     """Attach an evidence file to a question (encrypted, hashed, versioned by name)."""
-    runtime = runtime_of(request)
     question = catalogue().questions.get(question_id)
     target = f"{BASE}/{assessment_id}" + (
         f"/sections/{question.section}#q-{question_id}" if question else ""
@@ -175,9 +180,9 @@ def upload(
 
 
 @router.get("/risk/attachments/{attachment_id}")
-def download(request: Request, caller: Reader, attachment_id: str) -> Response:
+def download(request: Request, runtime: RuntimeDep, caller: Reader, attachment_id: str) -> Response:
     """An attachment's bytes, as a download (never rendered inline); the download is audited."""
-    info, data = services.attachment_for(runtime_of(request), caller, attachment_id)
+    info, data = services.attachment_for(runtime, caller, attachment_id)
     disposition = f"attachment; filename*=UTF-8''{quote(info.filename)}"
     return Response(
         data,
@@ -187,10 +192,12 @@ def download(request: Request, caller: Reader, attachment_id: str) -> Response:
 
 
 @router.post(BASE + "/{assessment_id}/complete")
-def complete(request: Request, caller: Editor, providers: Evidence, assessment_id: str) -> Response:
+def complete(
+    request: Request, runtime: RuntimeDep, caller: Editor, providers: Evidence, assessment_id: str
+) -> Response:
     """Freeze the assessment as a dated snapshot."""
     try:
-        view = services.complete_assessment(runtime_of(request), caller, providers, assessment_id)
+        view = services.complete_assessment(runtime, caller, providers, assessment_id)
     except CarewallError as exc:
         return back(request, f"{BASE}/{assessment_id}", exc.message, "error")
     grade = view.readiness.grade
@@ -203,10 +210,9 @@ def complete(request: Request, caller: Editor, providers: Evidence, assessment_i
 
 @router.get(BASE + "/{assessment_id}/compare", response_class=HTMLResponse)
 def comparison(
-    request: Request, caller: Reader, providers: Evidence, assessment_id: str
+    request: Request, runtime: RuntimeDep, caller: Reader, providers: Evidence, assessment_id: str
 ) -> Response:
     """This assessment against the one completed before it."""
-    runtime = runtime_of(request)
     view = open_view(runtime, providers, assessment_id)
     assert view.summary is not None
     found = None

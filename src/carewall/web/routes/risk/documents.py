@@ -16,7 +16,7 @@ from carewall.risk.costs import cost_model
 from carewall.risk.report import InsuranceReport, build_report, cost_page
 from carewall.risk.rules import rulebook
 from carewall.risk.workspace import open_view
-from carewall.web.auth import Caller, runtime_of
+from carewall.web.auth import Caller, RuntimeDep, runtime_of
 from carewall.web.reports import render_html, render_pdf
 from carewall.web.routes.risk.common import Editor, Evidence, Reader, back, editing
 from carewall.web.templating import render
@@ -26,9 +26,10 @@ AssessmentId = Annotated[str | None, Query(max_length=36)]
 
 
 @router.get("/risk/plan", response_class=HTMLResponse)
-def plan_page(request: Request, caller: Reader, providers: Evidence) -> Response:
+def plan_page(
+    request: Request, runtime: RuntimeDep, caller: Reader, providers: Evidence
+) -> Response:
     """Every gap of the current assessment, ranked by risk reduction per effort."""
-    runtime = runtime_of(request)
     with runtime.db.sessions() as session:
         chosen = queries.current_draft(session) or queries.latest_completed(session)
     view = open_view(runtime, providers, chosen.id if chosen else None)
@@ -37,9 +38,11 @@ def plan_page(request: Request, caller: Reader, providers: Evidence) -> Response
 
 
 @router.get("/risk/costs", response_class=HTMLResponse)
-def costs_page(request: Request, caller: Reader, providers: Evidence) -> Response:
+def costs_page(
+    request: Request, runtime: RuntimeDep, caller: Reader, providers: Evidence
+) -> Response:
     """The breach-cost estimate, its figures and sources; the security officer edits them."""
-    page = cost_page(runtime_of(request), providers)
+    page = cost_page(runtime, providers)
     return render(request, "risk/costs.html", {"page": page, "can_edit": editing(caller)})
 
 
@@ -63,24 +66,24 @@ def _figures_from(form: dict[str, str]) -> Figures:
 
 
 @router.post("/risk/costs")
-async def save_costs(request: Request, caller: Editor) -> Response:
+async def save_costs(request: Request, runtime: RuntimeDep, caller: Editor) -> Response:
     """Store the practice's own figures (only those that differ from what the form showed)."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         figures = _figures_from(form)
         note = form.get("note", "")[:500]
-        await run_in_threadpool(
-            services.set_cost_figures, runtime_of(request), caller, figures, note=note
-        )
+        await run_in_threadpool(services.set_cost_figures, runtime, caller, figures, note=note)
     except CarewallError as exc:
         return back(request, "/risk/costs", exc.message, "error")
     return back(request, "/risk/costs", "Figures saved; the estimate below uses them.")
 
 
 @router.get("/risk/evidence", response_class=HTMLResponse)
-def evidence_page(request: Request, caller: Reader, providers: Evidence) -> Response:
+def evidence_page(
+    request: Request, runtime: RuntimeDep, caller: Reader, providers: Evidence
+) -> Response:
     """Every evidence section: status, when measured, the figures, and the questions it answers."""
-    found = collect(runtime_of(request), providers)
+    found = collect(runtime, providers)
     book, rules = catalogue(), rulebook()
     answers_by_section: dict[str, list[str]] = {}
     for rule in rules.rules.values():

@@ -14,7 +14,7 @@ from carewall.risk import queries, services
 from carewall.risk.catalogue import catalogue
 from carewall.risk.report import heat_maps
 from carewall.risk.services import RISK_STATUSES, RiskInput
-from carewall.web.auth import runtime_of
+from carewall.web.auth import RuntimeDep
 from carewall.web.routes.risk.common import Editor, Reader, back, editing
 from carewall.web.templating import render
 
@@ -24,9 +24,9 @@ Score = Annotated[int, Form(ge=1, le=5)]
 
 
 @router.get(REGISTER, response_class=HTMLResponse)
-def register_page(request: Request, caller: Reader) -> Response:
+def register_page(request: Request, runtime: RuntimeDep, caller: Reader) -> Response:
     """Heat maps (inherent and residual) and the register, highest residual first."""
-    with runtime_of(request).db.sessions() as session:
+    with runtime.db.sessions() as session:
         risks = queries.risks(session)
     threats = catalogue().frameworks["hicp"].threats
     context = {
@@ -42,9 +42,9 @@ def register_page(request: Request, caller: Reader) -> Response:
 
 
 @router.post(REGISTER + "/starter")
-def starter(request: Request, caller: Editor) -> Response:
+def starter(request: Request, runtime: RuntimeDep, caller: Editor) -> Response:
     """Add one risk per HICP threat not yet in the register."""
-    added = services.add_starter_risks(runtime_of(request), caller)
+    added = services.add_starter_risks(runtime, caller)
     return back(
         request, REGISTER, f"{added} risk(s) added from the HICP threats; set owners and dates."
     )
@@ -68,9 +68,9 @@ def new_risk(request: Request, caller: Editor) -> Response:
 
 
 @router.get(REGISTER + "/{risk_id}", response_class=HTMLResponse)
-def risk_page(request: Request, caller: Reader, risk_id: str) -> Response:
+def risk_page(request: Request, runtime: RuntimeDep, caller: Reader, risk_id: str) -> Response:
     """One risk: the form for the security officer, read-only for the auditor."""
-    with runtime_of(request).db.sessions() as session:
+    with runtime.db.sessions() as session:
         found = queries.risk(session, risk_id)
     return render(request, "risk/risk_form.html", _form_context(caller, found))
 
@@ -111,6 +111,7 @@ def _input(
 @router.post(REGISTER)
 def create(
     request: Request,
+    runtime: RuntimeDep,
     caller: Editor,
     inherent_likelihood: Score,
     inherent_impact: Score,
@@ -141,7 +142,7 @@ def create(
             controls or [],
             notes,
         )
-        services.create_risk(runtime_of(request), caller, given)
+        services.create_risk(runtime, caller, given)
     except CarewallError as exc:
         return back(request, REGISTER + "/new", exc.message, "error")
     return back(request, REGISTER, "Risk added to the register.")
@@ -150,6 +151,7 @@ def create(
 @router.post(REGISTER + "/{risk_id}")
 def update(
     request: Request,
+    runtime: RuntimeDep,
     caller: Editor,
     risk_id: str,
     inherent_likelihood: Score,
@@ -182,7 +184,7 @@ def update(
             controls or [],
             notes,
         )
-        services.update_risk(runtime_of(request), caller, risk_id, given, version)
+        services.update_risk(runtime, caller, risk_id, given, version)
     except CarewallError as exc:
         return back(request, f"{REGISTER}/{risk_id}", exc.message, "error")
     return back(request, REGISTER, "Risk updated.")

@@ -37,8 +37,9 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carewall.audit import Append, DetailValue, Outcome, append_deferred, record
+from carewall.audit import Append, AuditEvent, DetailValue, Outcome, append_deferred, record
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller, Purpose
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.records import store
@@ -48,9 +49,9 @@ from carewall.records.access import (
     read_in,
     search_page_in,
 )
-from carewall.records.actors import Actor, Purpose
-from carewall.records.audit_patients import patient_part
-from carewall.records.bundle_entries import (
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import Denied, run_guarded, run_guarded_read
+from carewall.records.bundles.entries import (
     BundleEntryError,
     BundleRequest,
     EntryRequest,
@@ -58,7 +59,7 @@ from carewall.records.bundle_entries import (
     MultipleMatchesError,
     invalid,
 )
-from carewall.records.bundle_plan import (
+from carewall.records.bundles.plan import (
     PlannedDelete,
     PlannedWrite,
     Target,
@@ -68,20 +69,19 @@ from carewall.records.bundle_plan import (
     plan_write,
     unchanged,
 )
-from carewall.records.bundles import references, rewrite_references
-from carewall.records.compartments import (
+from carewall.records.bundles.units import references, rewrite_references
+from carewall.records.errors import RecordValidationError, VersionConflictError
+from carewall.records.services import delete_in, write_in
+from carewall.records.store.compartments import (
     canonicalise,
     compartment_of,
     fhir_base,
     patient_candidates,
 )
-from carewall.records.errors import RecordValidationError, VersionConflictError
-from carewall.records.guard import Denied, run_guarded, run_guarded_read
-from carewall.records.keys import RecordKeys
-from carewall.records.search import PageRequest, find_rows
-from carewall.records.services import delete_in, write_in
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.search import PageRequest, find_rows
+from carewall.records.store.validation import validate_resource
 from carewall.records.tags import RecordsTag
-from carewall.records.validation import validate_resource
 
 T = TypeVar("T")
 
@@ -128,14 +128,14 @@ class _Context:
 
     session: Session
     keys: RecordKeys
-    actor: Actor
+    actor: Caller
     purpose: Purpose
     parse_search: SearchParser
 
 
 def process_bundle(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     bundle: BundleRequest,
     purpose: Purpose,
     parse_search: SearchParser,
@@ -183,7 +183,7 @@ def _work_of(entry: EntryRequest, parse_search: SearchParser) -> int:
 def _transaction(
     runtime: Runtime,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     bundle: BundleRequest,
     purpose: Purpose,
     parse_search: SearchParser,
@@ -256,7 +256,7 @@ class _Plan:
 def _plan(
     runtime: Runtime,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     bundle: BundleRequest,
     purpose: Purpose,
     parse_search: SearchParser,
@@ -392,7 +392,7 @@ def _resolved(
 def _batch(
     runtime: Runtime,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     bundle: BundleRequest,
     purpose: Purpose,
     parse_search: SearchParser,
@@ -409,7 +409,7 @@ def _batch(
 def _batch_entry(
     runtime: Runtime,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     bundle: BundleRequest,
     entry: EntryRequest,
     purpose: Purpose,
@@ -512,7 +512,7 @@ def _with_references(
     """The entry's resource with its id, references to other entries resolved.
 
     References to the Bundle's base URL or to this server's FHIR base (`own`)
-    become canonical (`Type/id`, `records.compartments`), so the resource lands
+    become canonical (`Type/id`, `records.store.compartments`), so the resource lands
     in the right patient's compartment. A `urn:` reference nothing in the
     Bundle defines, or a conditional reference, is refused: it would leave the
     resource outside the compartment it belongs to.
@@ -571,7 +571,7 @@ def _entry_error(entry: EntryRequest, error: CarewallError) -> BundleEntryError:
     return error if isinstance(error, BundleEntryError) else BundleEntryError(entry, error)
 
 
-def _guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
+def _guarded(runtime: Runtime, actor: Caller, work: Callable[[Session], T]) -> T:
     """`run_guarded`, with a clash with a concurrent writer answered as a conflict (412)."""
     try:
         return run_guarded(runtime, actor, work)
@@ -631,7 +631,7 @@ def _summary(bundle: BundleRequest) -> dict[str, DetailValue]:
 def _audit_processed(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     bundle: BundleRequest,
     results: Sequence[EntryResult],
 ) -> None:
@@ -642,16 +642,16 @@ def _audit_processed(
     listed = patients if len(patients) <= _MAX_LISTED_PATIENTS else []
     part = patient_part(keys, listed, otherwise="records")
     details.update(part.details)
-    event = actor.audit_event(RecordsTag.BUNDLE_PROCESSED, part.subject, details)
+    event = AuditEvent.by(actor, RecordsTag.BUNDLE_PROCESSED, part.subject, details)
     record(session, event)
 
 
 def _audit_failed(
-    runtime: Runtime, actor: Actor, bundle: BundleRequest, failed: BundleEntryError
+    runtime: Runtime, actor: Caller, bundle: BundleRequest, failed: BundleEntryError
 ) -> None:
     """A rolled-back transaction, in a transaction of its own (the Bundle's is gone)."""
     details = _summary(bundle)
     details.update({"entry": failed.index, "status": failed.status, "code": failed.code})
-    event = actor.audit_event(RecordsTag.BUNDLE_FAILED, "records", details, Outcome.FAILURE)
+    event = AuditEvent.by(actor, RecordsTag.BUNDLE_FAILED, "records", details, Outcome.FAILURE)
     with runtime.db.transaction() as session:
         record(session, event)

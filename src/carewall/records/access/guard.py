@@ -16,16 +16,16 @@ from typing import TypeVar
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from carewall.audit import Append, Outcome, audited_read, deferred_read, record
+from carewall.audit import Append, AuditEvent, Outcome, audited_read, deferred_read, record
+from carewall.core.context import Caller
 from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.actors import Actor
-from carewall.records.audit_patients import patient_part
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.matrix import BREAK_GLASS_ROLES, DIRECTORY, Action, allowed
 from carewall.records.errors import BreakGlassRequiredError
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import BREAK_GLASS_ROLES, DIRECTORY, Action, allowed
 from carewall.records.models import BreakGlassGrant, RestrictedCompartment
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 
 T = TypeVar("T")
@@ -60,7 +60,7 @@ class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_gua
         self.row, self.patient = row, patient
 
 
-def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) -> T:
+def run_guarded(runtime: Runtime, actor: Caller, work: Callable[[Session], T]) -> T:
     """Run `work` in one writing transaction; audit and re-raise a refusal as its public
     error."""
     return _guarded(runtime, actor, runtime.db.transaction, work)
@@ -68,7 +68,7 @@ def run_guarded(runtime: Runtime, actor: Actor, work: Callable[[Session], T]) ->
 
 def run_guarded_read(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     work: Callable[[Session], T],
     *,
     pending: list[Append] | None = None,
@@ -89,7 +89,7 @@ def run_guarded_read(
 
 def _guarded(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     transaction: Callable[[], AbstractContextManager[Session]],
     work: Callable[[Session], T],
 ) -> T:
@@ -105,7 +105,8 @@ def _guarded(
             otherwise=denied.target,
             sealed={"target": denied.target} if patient else None,
         )
-        event = actor.audit_event(
+        event = AuditEvent.by(
+            actor,
             RecordsTag.ACCESS_DENIED,
             part.subject,
             {
@@ -133,7 +134,7 @@ def _refused_patient(keys: RecordKeys, denied: Denied) -> str | None:
     return target if is_patient else None
 
 
-def require_type(actor: Actor, action: Action, resource_type: str, target: str) -> None:
+def require_type(actor: Caller, action: Action, resource_type: str, target: str) -> None:
     """Matrix check by type alone (search, create)."""
     if actor.system or allowed(actor.role, action, resource_type):
         return
@@ -144,7 +145,7 @@ def require_type(actor: Actor, action: Action, resource_type: str, target: str) 
 def require_row(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     action: Action,
     resource_type: str,
     target: str,
@@ -161,7 +162,7 @@ def require_row(
     """
     if actor.system:
         return
-    if actor.role.is_staff:
+    if actor.has_staff_role:
         require_type(actor, action, resource_type, target)
         if patient_ref is not None and not opens(session, actor, [patient_ref], now):
             error = _restricted_error(actor)
@@ -182,7 +183,7 @@ def require_row(
 def readable(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     patient_refs: Iterable[str | None],
     now: datetime,
@@ -195,7 +196,7 @@ def readable(
         return refs
     if not allowed(actor.role, Action.READ, resource_type):
         return set()
-    if actor.role.is_staff:
+    if actor.has_staff_role:
         hidden = blocked(session, actor, {r for r in refs if r is not None}, now)
         return {r for r in refs if r not in hidden}
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
@@ -206,7 +207,7 @@ def readable(
     }
 
 
-def opens(session: Session, actor: Actor, patient_refs: Iterable[str], now: datetime) -> bool:
+def opens(session: Session, actor: Caller, patient_refs: Iterable[str], now: datetime) -> bool:
     """Whether staff `actor` may open every given compartment (restriction + grants)."""
     return not blocked(session, actor, set(patient_refs), now)
 
@@ -217,9 +218,9 @@ _RESTRICTED = select(RestrictedCompartment.patient_ref).where(
 )
 
 
-def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetime) -> set[str]:
+def blocked(session: Session, actor: Caller, patient_refs: set[str], now: datetime) -> set[str]:
     """The compartments among `patient_refs` that are restricted and not opened by a grant."""
-    if actor.system or not actor.role.is_staff or not patient_refs:
+    if actor.system or not actor.has_staff_role or not patient_refs:
         # A restriction keeps staff out; a patient is confined to their own compartment
         # by `require_row` and `_scope`, and always sees their own record.
         return set()
@@ -234,7 +235,7 @@ def blocked(session: Session, actor: Actor, patient_refs: set[str], now: datetim
 _ALL_RESTRICTED = select(RestrictedCompartment.patient_ref)
 
 
-def hidden_compartments(session: Session, actor: Actor, now: datetime) -> frozenset[str]:
+def hidden_compartments(session: Session, actor: Caller, now: datetime) -> frozenset[str]:
     """Every restricted compartment `actor` may not open: what a search leaves out, in
     the query itself (`blocked` over all restricted compartments)."""
     if actor.system:
@@ -244,7 +245,7 @@ def hidden_compartments(session: Session, actor: Actor, now: datetime) -> frozen
 
 
 def active_grants(
-    session: Session, actor: Actor, patient_refs: set[str], now: datetime
+    session: Session, actor: Caller, patient_refs: set[str], now: datetime
 ) -> set[str]:
     """Compartments the actor holds a live (unexpired, unstopped) break-glass grant for,
     in the browser session it acts through (a token or another session holds none)."""
@@ -253,7 +254,7 @@ def active_grants(
     return set(
         session.scalars(
             select(BreakGlassGrant.patient_ref).where(
-                BreakGlassGrant.user_id == actor.user_id,
+                BreakGlassGrant.user_id == actor.ref,
                 BreakGlassGrant.channel == actor.channel,
                 BreakGlassGrant.patient_ref.in_(patient_refs),
                 BreakGlassGrant.expires_at > now,
@@ -264,14 +265,14 @@ def active_grants(
 
 
 def restricted(
-    actor: Actor, resource_type: str, target: str, reason: str, row: store.Version
+    actor: Caller, resource_type: str, target: str, reason: str, row: store.Version
 ) -> Denied:
     """The refusal of a restricted version (403; to clinicians: break the glass), audited
     under its patient."""
     return Denied(_restricted_error(actor), resource_type, target, reason, row=store.snapshot(row))
 
 
-def _restricted_error(actor: Actor) -> CarewallError:
+def _restricted_error(actor: Caller) -> CarewallError:
     if actor.role in BREAK_GLASS_ROLES:
         return BreakGlassRequiredError(
             "This record is restricted: start emergency access (break-glass) to open it."

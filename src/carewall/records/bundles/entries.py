@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from carewall.core.errors import CarewallError
 from carewall.records.errors import Issue, RecordValidationError
-from carewall.records.validation import SUPPORTED_TYPES
+from carewall.records.store.validation import SUPPORTED_TYPES
 
 # A Bundle holds every entry in memory and, as a transaction, in one database
 # transaction that holds SQLite's write lock: cap it like the request body (5 MB).

@@ -7,7 +7,7 @@ id, resource type; never values). A read runs in a read transaction and its
 audit entry is committed right after it, before the data is returned
 (`guard.run_guarded_read`); inside a transaction Bundle the entry joins the
 Bundle's transaction. Nothing outside this module calls `store.open_row`,
-except `records.reindex`, which decrypts stored versions only to rebuild their
+except `records.store.reindex`, which decrypts stored versions only to rebuild their
 blind indexes and returns no content.
 """
 
@@ -20,14 +20,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import DetailValue, record, record_about
+from carewall.audit import AuditEvent, DetailValue, record, record_about
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller, Purpose
 from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.actors import Actor, Purpose
-from carewall.records.audit_patients import patient_part
-from carewall.records.guard import (
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import (
     blocked,
     hidden_compartments,
     readable,
@@ -36,10 +36,10 @@ from carewall.records.guard import (
     restricted,
     run_guarded_read,
 )
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import Action, allowed
+from carewall.records.access.matrix import Action, allowed
 from carewall.records.models import FhirResource
-from carewall.records.search import MAX_RESULTS, count_rows, find_rows
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.search import MAX_RESULTS, count_rows, find_rows
 from carewall.records.tags import RecordsTag
 
 
@@ -54,7 +54,7 @@ class HistoryEntry:
 
 
 def get_record_for(
-    runtime: Runtime, actor: Actor, resource_type: str, logical_id: str, purpose: Purpose
+    runtime: Runtime, actor: Caller, resource_type: str, logical_id: str, purpose: Purpose
 ) -> dict[str, Any]:
     """The current version of one resource, if `actor` may see it (404/410/403 otherwise)."""
     keys = RecordKeys.from_keystore(runtime.keys)
@@ -68,7 +68,7 @@ def get_record_for(
 def read_in(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     logical_id: str,
     purpose: Purpose,
@@ -87,7 +87,7 @@ def read_in(
 
 def vread_for(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     logical_id: str,
     version: int,
@@ -111,7 +111,7 @@ def vread_for(
 
 
 def history_for(
-    runtime: Runtime, actor: Actor, resource_type: str, logical_id: str, purpose: Purpose
+    runtime: Runtime, actor: Caller, resource_type: str, logical_id: str, purpose: Purpose
 ) -> list[HistoryEntry]:
     """The versions of one resource that `actor` may see, newest first.
 
@@ -171,7 +171,7 @@ class SearchPage:
 def _audit_history(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     logical_id: str,
     opened: list[tuple[FhirResource, dict[str, Any] | None]],
@@ -196,13 +196,13 @@ def _audit_history(
         "purpose": str(purpose),
         **part.details,
     }
-    event = actor.audit_event(RecordsTag.HISTORY_READ, part.subject, details)
+    event = AuditEvent.by(actor, RecordsTag.HISTORY_READ, part.subject, details)
     record_about(session, event, part.further)
 
 
 def search_for(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
@@ -235,7 +235,7 @@ def search_for(
 
 def search_page_for(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
@@ -261,7 +261,7 @@ def search_page_for(
 def search_in(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
@@ -293,7 +293,7 @@ def _patients(
 def search_page_in(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
@@ -328,7 +328,7 @@ class _Visible:
     hidden: frozenset[str]
 
 
-def _visible(session: Session, keys: RecordKeys, actor: Actor, resource_type: str) -> _Visible:
+def _visible(session: Session, keys: RecordKeys, actor: Caller, resource_type: str) -> _Visible:
     """Authorise a search (the type, by the matrix) and scope it, before any row is read."""
     require_type(actor, Action.READ, resource_type, resource_type)
     return _Visible(_scope(keys, actor), hidden_compartments(session, actor, utcnow()))
@@ -363,7 +363,7 @@ def _find(
 def conditional_match_in(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
@@ -397,7 +397,7 @@ _MATCHES = 10
 def _audit_search(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
     purpose: Purpose,
@@ -421,11 +421,11 @@ def _audit_search(
         "purpose": str(purpose),
         **part.details,
     }
-    event = actor.audit_event(RecordsTag.SEARCH_PERFORMED, part.subject, details)
+    event = AuditEvent.by(actor, RecordsTag.SEARCH_PERFORMED, part.subject, details)
     record_about(session, event, part.further)
 
 
-def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
+def export_compartment(runtime: Runtime, actor: Caller, patient_id: str) -> list[dict[str, Any]]:
     """Every live resource in one patient's compartment that `actor` may read, audited."""
     keys = RecordKeys.from_keystore(runtime.keys)
     ref = keys.patient_ref(patient_id)
@@ -441,7 +441,8 @@ def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[
         resources = [store.open_row(keys, row) for row in rows]
         types = sorted({row.resource_type for row in rows})
         part = patient_part(keys, [patient_id], otherwise=f"Patient/{patient_id}")
-        event = actor.audit_event(
+        event = AuditEvent.by(
+            actor,
             RecordsTag.EXPORT_COMPLETED,
             part.subject,
             {"count": len(resources), "resource_types": types, **part.details},
@@ -452,9 +453,9 @@ def export_compartment(runtime: Runtime, actor: Actor, patient_id: str) -> list[
     return run_guarded_read(runtime, actor, work)
 
 
-def _scope(keys: RecordKeys, actor: Actor) -> str | None:
+def _scope(keys: RecordKeys, actor: Caller) -> str | None:
     """The compartment a patient's search is confined to (None: staff, by the matrix)."""
-    if actor.system or actor.role.is_staff:
+    if actor.system or actor.has_staff_role:
         return None
     return keys.patient_ref(actor.patient_id or "\x00no-patient")
 
@@ -462,7 +463,7 @@ def _scope(keys: RecordKeys, actor: Actor) -> str | None:
 def _checked(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     logical_id: str,
 ) -> store.StoredVersion:
@@ -481,7 +482,7 @@ def _checked(
 def _checked_version(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource_type: str,
     logical_id: str,
     version: int,
@@ -504,7 +505,7 @@ def _checked_version(
 def _audit_read(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     tag: RecordsTag,
     row: store.Version,
     resource: dict[str, Any],
@@ -523,7 +524,7 @@ def _audit_read(
         "purpose": str(purpose),
         **part.details,
     }
-    record(session, actor.audit_event(tag, part.subject, details))
+    record(session, AuditEvent.by(actor, tag, part.subject, details))
 
 
 def sample_decrypts(session: Session, keys: RecordKeys, sample: int) -> tuple[int, list[str]]:

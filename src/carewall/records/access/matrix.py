@@ -66,6 +66,6 @@ MATRIX: Mapping[Role, Mapping[Action, frozenset[str]]] = {
 BREAK_GLASS_ROLES = frozenset({Role.CLINICIAN})
 
 
-def allowed(role: Role, action: Action, resource_type: str) -> bool:
-    """Whether `role` may `action` resources of `resource_type` at all."""
-    return resource_type in MATRIX.get(role, {}).get(action, _NONE)
+def allowed(role: Role | None, action: Action, resource_type: str) -> bool:
+    """Whether `role` may `action` resources of `resource_type` at all (no role: never)."""
+    return role is not None and resource_type in MATRIX.get(role, {}).get(action, _NONE)

@@ -44,13 +44,13 @@ from carewall.audit import (
     AuditEntryView,
     AuditEvent,
     DetailValue,
-    RequestOrigin,
     entries_about,
     record_about,
 )
 from carewall.audit.models import AuditEntry
 from carewall.core import crypto
-from carewall.records.keys import RecordKeys
+from carewall.core.context import Caller
+from carewall.records.store.keys import RecordKeys
 
 SUBJECT_PREFIX = "patient-ref:"
 LEGACY_PREFIX = "Patient/"
@@ -129,21 +129,13 @@ def patient_part(
 def record_with_part(
     session: Session,
     action: str,
-    origin: RequestOrigin,
+    caller: Caller,
     *,
-    actor: str,
     part: PatientPart,
     **details: DetailValue,
 ) -> AuditEntry:
-    """`audit.record_from` for an entry about patients: their part added and indexed."""
-    event = AuditEvent(
-        action=action,
-        actor=actor,
-        subject=part.subject,
-        source_ip=origin.ip,
-        user_agent=origin.user_agent[:300],
-        details={**details, **part.details},
-    )
+    """An entry by `caller` about patients: their part added and indexed."""
+    event = AuditEvent.by(caller, action, part.subject, {**details, **part.details})
     return record_about(session, event, part.further)
 
 

@@ -22,23 +22,23 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from carewall.audit import AuditEntryView, RequestOrigin, entries_about
+from carewall.audit import AuditEntryView, entries_about
 from carewall.core import crypto
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller, Purpose, user_id_of
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
-from carewall.records.actors import Actor, Purpose
-from carewall.records.audit_patients import (
+from carewall.records.access.audit_patients import (
     entries_about_patient,
     names_one_patient,
     patient_part,
     record_with_part,
     subjects_of,
 )
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import CLINICAL, DEMOGRAPHICS, FINANCIAL
+from carewall.records.access.matrix import CLINICAL, DEMOGRAPHICS, FINANCIAL
 from carewall.records.models import AccessFlagResolution
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import PortalTag, RecordsTag
 
 MAX_EVENTS = 200
@@ -226,7 +226,7 @@ def event_of(
     windows: dict[str, list[tuple[str, str]]],
 ) -> AccessEvent:
     """One entry about `patient_id` as an access event (who, what, why; no values)."""
-    user_id = entry.actor.removeprefix("user:") if entry.actor.startswith("user:") else ""
+    user_id = user_id_of(entry.actor) or ""
     person = people.get(user_id)
     if person is None:
         who, role, name = Who.SYSTEM, "", "Data import" if entry.actor else ""
@@ -345,9 +345,7 @@ def group_for_portal(events: Iterable[AccessEvent]) -> list[AccessGroup]:
     return sorted(groups.values(), key=lambda g: g.last_ts, reverse=True)
 
 
-def flag_access(
-    runtime: Runtime, actor: Actor, seq: int, comment: str, origin: RequestOrigin
-) -> None:
+def flag_access(runtime: Runtime, actor: Caller, seq: int, comment: str) -> None:
     """A patient does not recognise an access: alert the security officers and audit it.
 
     The entry must be a staff access to this patient's own record; anything else is
@@ -379,8 +377,7 @@ def flag_access(
         entry = record_with_part(
             session,
             PortalTag.ACCESS_FLAGGED,
-            origin,
-            actor=actor.user_id,
+            actor,
             part=part,
             flagged_seq=seq,
             flagged_actor=event.actor,
@@ -421,9 +418,7 @@ def open_flag_comment(runtime: Runtime, seq: int, sealed: str) -> str:
     return crypto.decrypt(keys.seal_key, base64.b64decode(sealed), f"flag/{seq}".encode()).decode()
 
 
-def access_report(
-    runtime: Runtime, viewer: Actor, patient_id: str, origin: RequestOrigin
-) -> list[AccessEvent]:
+def access_report(runtime: Runtime, viewer: Caller, patient_id: str) -> list[AccessEvent]:
     """The staff accounting of disclosures for one patient, audited as looked at.
 
     Only the security officer and auditors ask for it; they see who, when, what type
@@ -440,8 +435,7 @@ def access_report(
         record_with_part(
             session,
             PortalTag.ACCOUNTING_VIEWED,
-            origin,
-            actor=viewer.user_id,
+            viewer,
             part=part,
             count=len(events),
         )

@@ -11,11 +11,11 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy.orm import Session
 
-from carewall.records.bundles import Unit, rewrite_references
+from carewall.records.bundles.units import Unit, rewrite_references
 from carewall.records.errors import Issue, RecordValidationError
-from carewall.records.keys import RecordKeys
-from carewall.records.search import find_rows
-from carewall.records.terms import query_value, search_terms
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.search import find_rows
+from carewall.records.store.terms import query_value, search_terms
 
 
 class ConditionalResolver:

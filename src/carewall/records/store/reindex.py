@@ -1,7 +1,7 @@
 """Re-deriving `patient_ref` of every stored version, resumably, after the runtime opens.
 
 Migration 0008 schedules the task when the vault holds rows written before
-references to patients had one canonical form (`records.compartments`); the
+references to patients had one canonical form (`records.store.compartments`); the
 key ring it needs to decrypt them is not available to migrations. Every
 version is decrypted, its patient read leniently (`legacy_patient_of`: what
 the writer meant, with this server's URL read as local and other servers' as
@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 from carewall.audit import AuditEvent, record
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.compartments import OwnServer, fhir_base, legacy_patient_of
-from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource, RecordsIndexTask
+from carewall.records.store.compartments import OwnServer, fhir_base, legacy_patient_of
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 
 TASK = "patient-references"

@@ -15,7 +15,7 @@ _SPACES = re.compile(r"\s+")
 SEARCH_PARAMS = frozenset(
     {"identifier", "family", "given", "name", "birthdate", "phone", "email", "code"}
 )
-# Search parameters that select a compartment (`records.compartments` decides membership).
+# Search parameters that select a compartment (`records.store.compartments` decides membership).
 COMPARTMENT_PARAMS = frozenset({"patient", "subject"})
 # Where each type keeps the code that `code=` searches.
 _CODE_FIELDS = ("code", "vaccineCode", "medicationCodeableConcept", "type")

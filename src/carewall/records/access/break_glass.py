@@ -6,8 +6,9 @@ is the trail: an "Emergency Override Stopped" entry (DCM 110138) with reason
 `expired` and the real end time, like the one a clinician's own "Stop" writes,
 so the accounting shows when emergency access ended and why.
 
-The web server runs `close_expired_grants` at start (grants that expired while
-it was down) and then periodically (`CAREWALL_BREAK_GLASS_SWEEP_SECONDS`).
+The job `records.break_glass.sweep` runs `close_expired_grants` when a server
+starts (grants that expired while it was down) and then periodically
+(`CAREWALL_BREAK_GLASS_SWEEP_SECONDS`).
 Several processes may run it at once: one conditional `UPDATE ... WHERE
 ended_at IS NULL ... RETURNING` claims the grants, and only the transaction
 whose update changed a row audits it. On SQLite transactions are serialised
@@ -28,10 +29,10 @@ from sqlalchemy.orm import Session
 from carewall.audit import entries_by_actor, record
 from carewall.core.clock import utcnow
 from carewall.core.runtime import Runtime
-from carewall.records.audit_patients import reveal
-from carewall.records.keys import RecordKeys
+from carewall.records.access.audit_patients import reveal
 from carewall.records.models import BreakGlassGrant
 from carewall.records.services import EMERGENCY_STOPPED_CODE, GrantFacts, emergency_event
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 
 EXPIRED = "expired"

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, record_all_about
+from carewall.core.context import Caller
 from carewall.records import store
-from carewall.records.actors import Actor
-from carewall.records.compartments import compartment_of
-from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
 from carewall.records.services import change_event, check_delete, check_write
+from carewall.records.store.compartments import compartment_of
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 
 Target = tuple[str, str]  # (resource type, logical id)
@@ -82,7 +82,7 @@ def existing_rows(session: Session, targets: Sequence[Target]) -> dict[Target, F
 def plan_write(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resource: dict[str, Any],
     existing: FhirResource | None,
     now: datetime,
@@ -111,7 +111,7 @@ def plan_write(
 def plan_delete(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     target: Target,
     current: FhirResource | None,
     now: datetime,
@@ -131,7 +131,7 @@ def unchanged(session: Session, seen: Mapping[Target, str | None]) -> bool:
 def apply(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     deletes: Sequence[PlannedDelete],
     writes: Sequence[PlannedWrite],
 ) -> None:
@@ -149,7 +149,7 @@ def apply(
 
 
 def _deleted(
-    keys: RecordKeys, actor: Actor, planned: PlannedDelete
+    keys: RecordKeys, actor: Caller, planned: PlannedDelete
 ) -> tuple[AuditEvent, list[str]]:
     resource_type, logical_id = planned.target
     version = int(planned.tombstone["version_id"])
@@ -157,7 +157,9 @@ def _deleted(
     return change_event(keys, actor, tag, resource_type, logical_id, version, planned.patient_id)
 
 
-def _written(keys: RecordKeys, actor: Actor, planned: PlannedWrite) -> tuple[AuditEvent, list[str]]:
+def _written(
+    keys: RecordKeys, actor: Caller, planned: PlannedWrite
+) -> tuple[AuditEvent, list[str]]:
     tag = RecordsTag.RESOURCE_CREATED if planned.meta["created"] else RecordsTag.RESOURCE_UPDATED
     resource_type, logical_id = planned.target
     version = int(planned.meta["versionId"])

@@ -2,7 +2,7 @@
 
 `summarise` is pure (resources in, display rows out) so the page and the
 download show exactly the same thing; `my_record` reads the compartment through
-`access` with the patient's own Actor, so the vault's chokepoint decides, and
+`access` with the patient's own Caller, so the vault's chokepoint decides, and
 every read is audited with purpose "patient request".
 """
 
@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from carewall.core.context import Caller, Purpose
 from carewall.core.errors import NotFoundError
 from carewall.core.runtime import Runtime
 from carewall.records.access import get_record_for, search_for
-from carewall.records.actors import Actor, Purpose
+from carewall.records.readers import concept_code, concept_text, person_name
 
 RECENT = 20
 # Resources of one type read (and decrypted) for the portal page, newest written first:
@@ -56,7 +57,7 @@ class RecordSummary:
     partial: bool = False  # some section shows only the most recently recorded entries
 
 
-def my_record(runtime: Runtime, actor: Actor) -> RecordSummary | None:
+def my_record(runtime: Runtime, actor: Caller) -> RecordSummary | None:
     """The patient's own record (None when the account is not linked to a stored one)."""
     if actor.patient_id is None:
         return None
@@ -84,14 +85,14 @@ def summarise(resources: Iterable[dict[str, Any]]) -> RecordSummary:
     for r in resources:
         kind = r.get("resourceType")
         if kind == "Patient":
-            summary.name = _person_name(r)
+            summary.name = person_name(r)
             summary.birth_date = str(r.get("birthDate") or "")
         elif kind == "Condition":
             summary.problems.append(
                 Line(
                     _concept(r.get("code")),
                     when=_date(r, "onsetDateTime", "recordedDate"),
-                    status=_status(r.get("clinicalStatus")),
+                    status=concept_code(r.get("clinicalStatus")),
                 )
             )
         elif kind == "AllergyIntolerance":
@@ -99,7 +100,7 @@ def summarise(resources: Iterable[dict[str, Any]]) -> RecordSummary:
                 Line(
                     _concept(r.get("code")),
                     when=_date(r, "recordedDate", "onsetDateTime"),
-                    status=_status(r.get("clinicalStatus")),
+                    status=concept_code(r.get("clinicalStatus")),
                 )
             )
         elif kind == "MedicationRequest":
@@ -144,38 +145,10 @@ def _visit(r: dict[str, Any]) -> Line:
     return Line(name or "Visit", when=when, status=str(r.get("status") or ""))
 
 
-def _person_name(r: dict[str, Any]) -> str:
-    for name in r.get("name") or []:
-        if not isinstance(name, dict):
-            continue
-        if name.get("text"):
-            return str(name["text"])
-        given = " ".join(str(g) for g in name.get("given") or [])
-        return f"{given} {name.get('family') or ''}".strip()
-    return ""
-
-
-def _concept(concept: Any) -> str:
-    """The human text of a CodeableConcept: its text, else a coding's display, else the code."""
-    if not isinstance(concept, dict):
-        return "Not named"
-    if concept.get("text"):
-        return str(concept["text"])
-    for coding in concept.get("coding") or []:
-        if isinstance(coding, dict) and coding.get("display"):
-            return str(coding["display"])
-    for coding in concept.get("coding") or []:
-        if isinstance(coding, dict) and coding.get("code"):
-            return f"Code {coding['code']}"
-    return "Not named"
-
-
-def _status(concept: Any) -> str:
-    if isinstance(concept, dict):
-        for coding in concept.get("coding") or []:
-            if isinstance(coding, dict) and coding.get("code"):
-                return str(coding["code"])
-    return ""
+def _concept(value: Any) -> str:
+    """A CodeableConcept for a patient: its words, else `Code <code>`, else "Not named"."""
+    code = concept_code(value)
+    return concept_text(value) or (f"Code {code}" if code else "Not named")
 
 
 def _value(r: dict[str, Any]) -> str:

@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.records.access import export_compartment
-from carewall.records.actors import Actor
 
 
-def export_patient_bundle(runtime: Runtime, actor: Actor, patient_id: str) -> dict[str, Any]:
+def export_patient_bundle(runtime: Runtime, actor: Caller, patient_id: str) -> dict[str, Any]:
     """The compartment of `patient_id` that `actor` may read, as a collection Bundle."""
     resources = export_compartment(runtime, actor, patient_id)
     return {

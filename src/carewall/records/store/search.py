@@ -14,9 +14,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from carewall.records.errors import Issue, RecordValidationError
-from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource, FhirSearchIndex
-from carewall.records.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS, query_value
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS, query_value
 
 MAX_RESULTS = 1000
 

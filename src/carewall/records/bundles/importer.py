@@ -17,23 +17,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import Outcome, record
+from carewall.audit import AuditEvent, Outcome, record
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.actors import Actor
-from carewall.records.audit_patients import patient_part
-from carewall.records.bundles import Unit, find_files, read_unit, rewrite_references
-from carewall.records.compartments import canonicalise, fhir_base
+from carewall.records.access.audit_patients import patient_part
+from carewall.records.access.guard import require_type, run_guarded
+from carewall.records.access.matrix import Action
+from carewall.records.bundles.references import ConditionalResolver, resolve_identity
+from carewall.records.bundles.units import Unit, find_files, read_unit, rewrite_references
 from carewall.records.errors import Issue, RecordValidationError
-from carewall.records.guard import require_type, run_guarded
-from carewall.records.keys import RecordKeys
-from carewall.records.matrix import Action
 from carewall.records.models import FhirResource
-from carewall.records.references import ConditionalResolver, resolve_identity
+from carewall.records.store.compartments import canonicalise, fhir_base
+from carewall.records.store.keys import RecordKeys
+from carewall.records.store.validation import SUPPORTED_TYPES, validate_resource
 from carewall.records.tags import RecordsTag
-from carewall.records.validation import SUPPORTED_TYPES, validate_resource
 
 
 @dataclass
@@ -55,7 +55,7 @@ class UnitReport:
 
 def import_path(
     runtime: Runtime,
-    actor: Actor,
+    actor: Caller,
     path: Path,
     progress: Callable[[UnitReport], None] | None = None,
 ) -> list[UnitReport]:
@@ -69,7 +69,7 @@ def import_path(
     return reports
 
 
-def import_file(runtime: Runtime, actor: Actor, file: Path) -> UnitReport:
+def import_file(runtime: Runtime, actor: Caller, file: Path) -> UnitReport:
     """Import one Bundle or NDJSON file in one transaction."""
     report = UnitReport(file.name)
     try:
@@ -122,7 +122,7 @@ def _validate(unit: Unit, max_attachment_bytes: int) -> None:
 
 
 def _write_unit(
-    session: Session, keys: RecordKeys, actor: Actor, unit: Unit, report: UnitReport, base: str
+    session: Session, keys: RecordKeys, actor: Caller, unit: Unit, report: UnitReport, base: str
 ) -> None:
     renamed = resolve_identity(session, keys, unit)
     resolve = ConditionalResolver(session, keys, unit, renamed)
@@ -188,7 +188,7 @@ def _existing(
 def _audit_success(
     session: Session,
     keys: RecordKeys,
-    actor: Actor,
+    actor: Caller,
     resources: list[dict[str, Any]],
     report: UnitReport,
 ) -> None:
@@ -196,7 +196,8 @@ def _audit_success(
     part = patient_part(keys, patients[:50], otherwise="records")
     record(
         session,
-        actor.audit_event(
+        AuditEvent.by(
+            actor,
             RecordsTag.IMPORT_COMPLETED,
             part.subject,
             {
@@ -211,8 +212,9 @@ def _audit_success(
     )
 
 
-def _audit_failure(runtime: Runtime, actor: Actor, report: UnitReport) -> None:
-    event = actor.audit_event(
+def _audit_failure(runtime: Runtime, actor: Caller, report: UnitReport) -> None:
+    event = AuditEvent.by(
+        actor,
         RecordsTag.IMPORT_FAILED,
         "records",
         {"unsupported": sum(report.unsupported.values())},

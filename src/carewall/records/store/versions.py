@@ -1,8 +1,8 @@
 """Persistence of resource versions: seal, index, load and open. No access checks here.
 
-Only `services`, `access` and `importer` call this module; the decrypting
-functions are private to the package so that `access.get_record_for` stays
-the one way a caller sees plaintext.
+Only the records package calls this module (`access`, `services`, `bundles`,
+`store.reindex`); the decrypting functions stay inside the package so that
+`access.get_record_for` is the one way a caller sees plaintext.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from carewall.core.db import new_id
 from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.core.inputs import MAX_INT32
-from carewall.records.compartments import compartment_of, patient_candidates
 from carewall.records.errors import ResourceGoneError, VersionConflictError
-from carewall.records.keys import RecordKeys, canonical_json
 from carewall.records.models import FhirResource, FhirSearchIndex
-from carewall.records.terms import search_terms
+from carewall.records.store.compartments import compartment_of, patient_candidates
+from carewall.records.store.keys import RecordKeys, canonical_json
+from carewall.records.store.terms import search_terms
 
 
 @dataclass(frozen=True)

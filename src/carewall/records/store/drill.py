@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from carewall.backup import DrillCheck, DrillCheckResult
 from carewall.records.access import sample_decrypts
-from carewall.records.keys import RecordKeys
 from carewall.records.models import FhirResource
+from carewall.records.store.keys import RecordKeys
 
 
 def check_restored_records(session: Session, event: DrillCheck) -> None:

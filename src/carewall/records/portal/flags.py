@@ -25,32 +25,31 @@ from sqlalchemy.orm import Session
 
 from carewall.audit import (
     AuditEntryView,
-    RequestOrigin,
     entries_about,
     entries_with_action,
     entry_at,
 )
 from carewall.core import crypto
 from carewall.core.clock import utcnow
+from carewall.core.context import Caller, user_id_of
 from carewall.core.errors import CarewallError, NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, notices, queries
-from carewall.records.accounting import (
-    AccessEvent,
-    access_events,
-    event_of,
-    open_flag_comment,
-)
-from carewall.records.actors import Actor
-from carewall.records.audit_patients import (
+from carewall.records.access.audit_patients import (
     patient_part,
     patients_named,
     record_with_part,
     reveal_entry,
     subjects_of,
 )
-from carewall.records.keys import RecordKeys
 from carewall.records.models import AccessFlagResolution
+from carewall.records.portal.accounting import (
+    AccessEvent,
+    access_events,
+    event_of,
+    open_flag_comment,
+)
+from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import PortalTag
 
 MAX_NOTE = 1000
@@ -147,12 +146,12 @@ class PatientFlag:
     resolution: Resolution | None
 
 
-def _require_officer(viewer: Actor) -> None:
+def _require_officer(viewer: Caller) -> None:
     if viewer.role is not Role.ADMIN and not viewer.system:
         raise NotFoundError("No access flags for your role.")
 
 
-def list_flags(runtime: Runtime, viewer: Actor, status: str | None = None) -> list[Flag]:
+def list_flags(runtime: Runtime, viewer: Caller, status: str | None = None) -> list[Flag]:
     """The newest flags first, optionally only `open` or `resolved` ones."""
     _require_officer(viewer)
     keys = RecordKeys.from_keystore(runtime.keys)  # before the session (SQLite)
@@ -162,7 +161,7 @@ def list_flags(runtime: Runtime, viewer: Actor, status: str | None = None) -> li
     return [f for f in flags if status in {None, ""} or f.status == status]
 
 
-def open_flag(runtime: Runtime, viewer: Actor, seq: int, origin: RequestOrigin) -> FlagDetail:
+def open_flag(runtime: Runtime, viewer: Caller, seq: int) -> FlagDetail:
     """One flag with the patient's comment decrypted and the flagged access; audited."""
     _require_officer(viewer)
     keys = RecordKeys.from_keystore(runtime.keys)
@@ -170,7 +169,7 @@ def open_flag(runtime: Runtime, viewer: Actor, seq: int, origin: RequestOrigin) 
         entry = _flag_entry(session, seq)
         flag = _flags(session, keys, [entry], with_notes=True)[0]
         people = {u.id: u for u in queries.users_overview(session)}
-    account = people.get(entry.actor.removeprefix("user:"))
+    account = people.get(user_id_of(entry.actor) or "")
     sealed = entry.details.get("comment_sealed")
     comment = open_flag_comment(runtime, flag.flagged_seq, str(sealed)) if sealed else ""
     access, row = _flagged_row(runtime, flag)
@@ -179,8 +178,7 @@ def open_flag(runtime: Runtime, viewer: Actor, seq: int, origin: RequestOrigin) 
         record_with_part(
             session,
             PortalTag.FLAG_VIEWED,
-            origin,
-            actor=viewer.user_id,
+            viewer,
             part=part,
             flag_seq=flag.seq,
             flagged_seq=flag.flagged_seq,
@@ -195,9 +193,7 @@ def open_flag(runtime: Runtime, viewer: Actor, seq: int, origin: RequestOrigin) 
     )
 
 
-def resolve_flag(
-    runtime: Runtime, viewer: Actor, seq: int, outcome: str, note: str, origin: RequestOrigin
-) -> None:
+def resolve_flag(runtime: Runtime, viewer: Caller, seq: int, outcome: str, note: str) -> None:
     """Decide a flag (again, to revise it); audited, and the patient is told to look."""
     _require_officer(viewer)
     chosen = OUTCOMES.get(outcome)
@@ -210,7 +206,7 @@ def resolve_flag(
     sealed = crypto.encrypt(keys.seal_key, note.encode(), _note_aad(seq)) if note else None
     try:
         with runtime.db.transaction() as session:
-            _decide(session, keys, viewer, _flag_entry(session, seq), chosen, sealed, origin)
+            _decide(session, keys, viewer, _flag_entry(session, seq), chosen, sealed)
     except IntegrityError as exc:
         raise FlagConflictError(
             "Someone else decided this flag at the same moment. Reload to see their decision."
@@ -220,11 +216,10 @@ def resolve_flag(
 def _decide(
     session: Session,
     keys: RecordKeys,
-    viewer: Actor,
+    viewer: Caller,
     flag: AuditEntryView,
     outcome: Outcome,
     sealed: bytes | None,
-    origin: RequestOrigin,
 ) -> None:
     now = utcnow()
     part = patient_part(keys, patients_named(keys, flag.details), otherwise="")
@@ -232,8 +227,7 @@ def _decide(
     entry = record_with_part(
         session,
         PortalTag.FLAG_RESOLVED,
-        origin,
-        actor=viewer.user_id,
+        viewer,
         part=part,
         flag_seq=flag.seq,
         flagged_seq=_int(flag.details.get("flagged_seq")),
@@ -243,14 +237,14 @@ def _decide(
     )
     row = existing or AccessFlagResolution(flag_seq=flag.seq)
     row.outcome, row.note_sealed = outcome.code, sealed
-    row.resolved_by, row.resolved_at, row.audit_seq = viewer.user_id, now, entry.seq
+    row.resolved_by, row.resolved_at, row.audit_seq = viewer.ref, now, entry.seq
     if existing is None:
         session.add(row)
     session.flush()
-    if flag.actor.startswith("user:"):
+    if (patient_user := user_id_of(flag.actor)) is not None:
         notices.notify(
             session,
-            flag.actor.removeprefix("user:"),
+            patient_user,
             "The security officer has looked into the access to your record that you "
             "reported. See the outcome under 'Who has looked at my record'.",
             now,
@@ -301,7 +295,7 @@ def _flags(
                 OUTCOMES[row.outcome],
                 note,
                 row.resolved_by,
-                names.get(row.resolved_by.removeprefix("user:"), row.resolved_by),
+                names.get(user_id_of(row.resolved_by) or "", row.resolved_by),
                 row.resolved_at,
             )
         flags.append(

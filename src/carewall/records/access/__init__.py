@@ -1,0 +1,41 @@
+"""Access decisions: the chokepoint that decrypts, the matrix, compartments, break-glass.
+
+`reads` is the one way a caller sees plaintext (`get_record_for`,
+`search_for`, ...); its names are re-exported here, so `records.access` stays
+the chokepoint's name. It decides through `matrix` (role x resource type x
+action) and `guard` (compartment, restriction, break-glass grants; refusals
+audited), names patients in audit entries through `audit_patients` (keyed
+references, ids sealed) and closes expired emergency grants in `break_glass`.
+"""
+
+from carewall.records.access.reads import (
+    HistoryEntry,
+    SearchPage,
+    conditional_match_in,
+    export_compartment,
+    get_record_for,
+    history_for,
+    read_in,
+    sample_decrypts,
+    search_for,
+    search_in,
+    search_page_for,
+    search_page_in,
+    vread_for,
+)
+
+__all__ = [
+    "HistoryEntry",
+    "SearchPage",
+    "conditional_match_in",
+    "export_compartment",
+    "get_record_for",
+    "history_for",
+    "read_in",
+    "sample_decrypts",
+    "search_for",
+    "search_in",
+    "search_page_for",
+    "search_page_in",
+    "vread_for",
+]
