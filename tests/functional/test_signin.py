@@ -247,7 +247,7 @@ def test_api_token_acts_with_its_owner_role_and_scopes(
     assert me.status_code == 200
     assert me.json()["role"] == "billing"
     assert me.json()["scopes"] == ["api:read"]
-    apitokens.revoke_token(runtime, "cli", user_id, token.id, CLI)
+    apitokens.revoke_token(runtime, Caller.cli(), user_id, token.id)
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert "identity:token:rejected" in actions(runtime)
 
