@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from carewall.core.config import Settings
 from carewall.core.context import Origin
 from carewall.core.runtime import open_runtime
-from carewall.demo.backup_seed import BACKUP_SEEDER
+from carewall.demo.backup_seed import BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER
 from carewall.identity import accounts
 from carewall.registry import install
 from tests.support.server import LiveServer, oathtool, start_server
@@ -32,6 +32,7 @@ def practice(tmp_path: Path) -> Iterator[LiveServer]:
     home = tmp_path / "home"
     runtime = install(open_runtime(Settings(home=home, demo=True)))
     accounts.create_admin(runtime, EMAIL, PASSWORD, Origin(user_agent="cli"))
+    BACKUP_REPOSITORY_SEEDER.run(runtime)
     BACKUP_SEEDER.run(runtime)
     runtime.close()
     server = start_server(

@@ -17,7 +17,8 @@ def test_home_page_loads_without_console_errors(page: Page, live_server: LiveSer
     assert response is not None
     assert response.status == 200
     expect(page).to_have_title("Home · Carewall Practice")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Security for")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Carewall for")
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     expect(page.locator("footer")).to_contain_text("Carewall")
     # Stylesheet and script came from our own origin and passed the CSP.

@@ -19,7 +19,8 @@ ADMIN = ("admin@clinic.example", "amber falcon river 2026")  # the demo's printe
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[LiveServer]:
-    server = start_server(tmp_path / "home", "--demo")
+    server = start_server(tmp_path / "home", "--demo", timeout=240)
+    server.wait_for_demo()  # the assessments are seeded after the server is up
     yield server
     server.stop()
 

@@ -108,7 +108,8 @@ def test_officer_reads_the_flag_and_resolves_it_and_the_patient_sees_it(
     assert "Your care" in page
     assert "pat@example.org" in page, "the officer can reach the patient"
     assert f"(audit entry #{first})" in page
-    assert "Zebedee" not in page, "no record values"
+    assert "Zebedee, Quill, born 1970-01-02" in page, "the patient named (identity lookup)"
+    assert "8867-4" not in page, "no clinical record values"
     assert _title(page).startswith("Access flag ·"), "a generic title: no patient in history"
     assert 'name="csrf_token"' in page
     assert 'for="note"' in page

@@ -38,7 +38,8 @@ def test_report_lists_accesses_and_downloads_csv(
     assert "nurse@clinic.example" in page.text
     assert "records:resource:read" in page.text
     assert "Your care" in page.text
-    assert "Zebedee" not in page.text
+    assert "to the record of Zebedee, Quill, born 1970-01-02" in page.text, "named, by lookup"
+    assert "8867-4" not in page.text, "never record contents"
     csv = post(client, "/admin/access-report/download.csv", {"patient_id": "px"})
     assert csv.headers["content-type"].startswith("text/csv")
     assert "clinician" in csv.text

@@ -11,12 +11,14 @@ from fastapi.testclient import TestClient
 
 from carewall.audit import entries_about
 from carewall.core.config import Settings
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role, policy, queries
 from carewall.identity.queries import UserOverview
+from carewall.records.services import create_resource
 from carewall.registry import create_app
 from tests.support.clock import clock_moved
-from tests.support.factories import ADMIN_EMAIL, PASSWORD, make_user
+from tests.support.factories import ADMIN_EMAIL, PASSWORD, fhir_resource, make_user
 from tests.support.mail import Inbox, smtp_inbox
 from tests.support.signin import (
     csrf,
@@ -124,13 +126,20 @@ def test_invite_link_works_once(
     assert "Active" in _row(admin.get("/admin/users").text, "new.nurse@example.org")
 
 
-def test_patient_invite_needs_a_patient_id(admin: TestClient, admin_secret: str) -> None:
+def test_patient_invite_needs_a_patient_id(
+    admin: TestClient, admin_secret: str, runtime: Runtime
+) -> None:
     response = post_form(
         admin, "/admin/users", {"email": "pat@example.org", "name": "Pat", "role": "patient"}
     )
     assert response.status_code == 422
     assert "linked to a patient record" in response.text
     assert 'value="pat@example.org"' in response.text  # the form keeps what was typed
+    missing = {"email": "pat@example.org", "role": "patient", "patient_id": "P-0001"}
+    refused = post_form(admin, "/admin/users", missing)
+    assert refused.status_code == 422
+    assert "No patient record has that id" in refused.text, "any text is no longer a record"
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "P-0001"))
     response = post_form(
         admin,
         "/admin/users",

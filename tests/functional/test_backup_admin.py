@@ -16,7 +16,7 @@ from carewall.backup.services import create_backup, init_repository, prune_snaps
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.demo.backup_seed import BACKUP_SEEDER
+from carewall.demo.backup_seed import BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER
 from carewall.identity import accounts
 from carewall.jobs import failing_jobs, run_now, run_pending
 from carewall.registry import create_app, evidence_providers, job_registry
@@ -219,7 +219,8 @@ def test_the_demo_practice_shows_a_backup_and_a_drill(runtime: Runtime, tmp_path
     demo = backup_runtime(
         runtime, tmp_path / "unused", demo=True, backup_repo="", backup_password=None
     )
-    BACKUP_SEEDER.run(demo)
+    BACKUP_REPOSITORY_SEEDER.run(demo)  # before the server starts
+    BACKUP_SEEDER.run(demo)  # after it answers, once everything else is seeded
     assert (demo.settings.home / "demo-backups" / "config").is_file()
     evidence = evidence_providers()["backup"](demo)
     assert evidence["snapshots"] == 1

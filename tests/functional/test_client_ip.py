@@ -171,7 +171,7 @@ def test_every_records_audit_entry_carries_the_client_address(
     assert clinician.secret
     post(browser, "/patients/search", {"identifier": "nope"})
     browser.get("/patients/p1")
-    post(browser, "/patients/p1/restrict", {"reason": "vip"})
+    post(browser, "/patients/p1/restrict", {"reason": "vip", "confirm": "yes"})
     post(browser, "/patients/p2/break-glass", {"reason": "emergency"})
     browser.get("/patients/p2")
     post(browser, "/patients/p2/break-glass/stop")

@@ -41,7 +41,8 @@ def test_capability_statement_lists_exactly_what_is_supported(client: TestClient
         }
         for param in resource["searchParam"]:
             assert param["name"] in searchable, param
-            assert "exact" in param["documentation"].lower(), param
+            says = param["documentation"].lower()
+            assert any(how in says for how in ("exact", "begin with", "sounds alike")), param
     patient = next(r for r in resources if r["type"] == "Patient")
     assert {p["name"] for p in patient["searchParam"]} >= {"family", "given", "birthdate"}
     observation = next(r for r in resources if r["type"] == "Observation")
@@ -146,7 +147,7 @@ def test_search_pages_through_next_links(runtime: Runtime, client: TestClient) -
     assert zero["entry"] == []
 
 
-def test_search_parameters_match_exact_normalised_values(
+def test_search_parameters_match_normalised_values_names_by_prefix(
     runtime: Runtime, client: TestClient
 ) -> None:
     desk = bearer(runtime, Role.FRONT_DESK)
@@ -171,7 +172,17 @@ def test_search_parameters_match_exact_normalised_values(
     assert ids("name=ANNA") == ["p-s"]
     assert ids("identifier=urn:mrn|mrn-42") == ["p-s"]
     assert ids("_id=p-s,p-other") == ["p-other", "p-s"]
-    assert ids("family=mull") == [], "no partial matches on blind indexes"
+    assert ids("family=mull") == ["p-s"], "a name matches by its beginning (FHIR strings)"
+    assert ids("name=an") == ["p-s"]
+    assert ids("family:exact=mull") == []
+    assert ids("family:exact=MÜLLER") == ["p-s"]
+    assert ids("phonetic=mueller") == ["p-s"], "Soundex: Müller, Mueller and Miller sound alike"
+    assert ids("phonetic=miller") == ["p-s"]
+    assert ids("phonetic=maier") == []
+    assert ids("given=ann&family=mu") == ["p-s"]
+    assert ids("given=anne") == []
+    body = outcome(client.get("/fhir/Patient?family=m", headers=desk), 400, "value")
+    assert "at least 2 letters" in str(body)
 
 
 def test_search_by_post_keeps_values_out_of_the_url(runtime: Runtime, client: TestClient) -> None:
@@ -187,6 +198,7 @@ def test_unsupported_search_parameters_are_refused(runtime: Runtime, client: Tes
     for query, at in [
         ("Patient?foo=1", "foo"),
         ("Patient?family:contains=ze", "family:contains"),
+        ("Patient?birthdate:exact=1970-01-02", "birthdate:exact"),
         ("Observation?birthdate=1970-01-02", "birthdate"),
         ("Patient?_sort=family", "_sort"),
         ("Observation?_count=many", "_count"),

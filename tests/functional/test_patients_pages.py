@@ -103,9 +103,14 @@ def test_search_by_name_and_birth_date_keeps_phi_out_of_urls_and_titles(
     assert f'href="/patients/{patient}"' in by_id.text
     missing = post_form(client, "/patients/search", {"family": FAMILY, "birthdate": "1961-07-15"})
     assert 'id="no-results"' in missing.text
-    incomplete = post_form(client, "/patients/search", {"family": FAMILY})
-    assert incomplete.status_code == 422
-    assert "birth date" in incomplete.text
+    by_prefix = post_form(client, "/patients/search", {"family": FAMILY[:4]})
+    assert f'href="/patients/{patient}"' in by_prefix.text
+    too_short = post_form(client, "/patients/search", {"family": "Q"})
+    assert too_short.status_code == 422
+    assert "at least 2 letters" in too_short.text
+    nothing = post_form(client, "/patients/search", {})
+    assert nothing.status_code == 422
+    assert "at least one of" in nothing.text
 
 
 def test_chart_shows_the_sections_each_role_may_read(
@@ -122,20 +127,27 @@ def test_chart_shows_the_sections_each_role_may_read(
     assert 'id="trend-blood-pressure"' in clinician.text
     assert "<polyline" in clinician.text
     assert "132/84 mm[Hg]" in clinician.text
-    assert "Not available for your role" not in clinician.text  # Coverage is left out
+    assert 'id="not-for-role"' not in clinician.text  # Coverage is simply left out
+    assert 'href="#add-vital"' not in clinician.text  # the forms sit right under the header
+    assert clinician.text.index('id="add-vital"') < clinician.text.index('id="problems"')
     front = people["front_desk"][0].get(chart).text
     assert GIVEN in front
     assert "Blue Meadow Health Plan" in front
     assert "Essential hypertension" not in front
     assert "General examination" not in front
-    assert front.count("Not available for your role") == 6
+    # Six sections the front desk may not read: one line says so, no empty cards.
+    assert front.count('id="not-for-role"') == 1
+    assert 'id="problems-h"' not in front
+    assert 'id="coverage-h"' in front
     billing = people["billing"][0].get(chart).text
     assert "General examination" in billing
     assert "Blue Meadow Health Plan" in billing
     assert "Essential hypertension" not in billing
     assert "Discharge letter" not in billing
     assert people["auditor"][0].get(chart).status_code == 403
-    assert billing.count("Not available for your role") == 5
+    assert billing.count('id="not-for-role"') == 1
+    assert 'id="encounters-h"' in billing
+    assert 'id="documents-h"' not in billing
     with TestClient(app) as admin:
         signed_in(admin, runtime, make_admin(runtime))
         refused = admin.get(chart)
@@ -199,7 +211,10 @@ def test_break_glass_needs_step_up_opens_the_record_and_is_audited(
     make_admin(runtime)
     client, secret = people["clinician"]
     chart = f"/patients/{patient}"
-    assert post_form(client, f"{chart}/restrict", {"reason": "vip"}).status_code == 303
+    assert (
+        post_form(client, f"{chart}/restrict", {"reason": "vip", "confirm": "yes"}).status_code
+        == 303
+    )
     screen = client.get(chart)
     assert screen.status_code == 403
     assert "Restricted record" in screen.text
@@ -248,7 +263,9 @@ def test_restricting_a_record_needs_a_recent_second_factor(
 ) -> None:
     client, _ = people["clinician"]
     with clock_moved(minutes=10):
-        asked = post_form(client, f"/patients/{patient}/restrict", {"reason": "vip"})
+        asked = post_form(
+            client, f"/patients/{patient}/restrict", {"reason": "vip", "confirm": "yes"}
+        )
         assert asked.headers["location"].startswith("/account/reauth")
     assert client.get(f"/patients/{patient}").status_code == 200
     assert people["billing"][0].post(f"/patients/{patient}/restrict").status_code == 403

@@ -15,7 +15,7 @@ from typing import Any
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from carewall.audit import entries_with_action
 from carewall.core.clock import utcnow
@@ -23,8 +23,9 @@ from carewall.core.context import Caller
 from carewall.core.db import alembic_config, new_id
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
-from carewall.records import RecordsTag, store
-from carewall.records.models import FhirResource
+from carewall.records import Purpose, RecordsTag, store
+from carewall.records.access import search_for
+from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.services import create_resource, restrict_compartment
 from carewall.records.store.keys import RecordKeys, canonical_json
 from carewall.records.store.reindex import reindex_pending, reindex_references, schedule_reindex
@@ -205,8 +206,35 @@ def test_the_command_and_every_start_finish_a_scheduled_reindex(
     schedule_reindex(runtime)
     started = carewall(cli_env, "audit", "verify")
     assert started.returncode == 0, started.stderr
-    assert "1 filed under another patient" in started.stderr
+    assert "1 re-filed (patient or search terms)" in started.stderr
     assert not reindex_pending(runtime)
     again = carewall(cli_env, "records", "reindex")
     assert again.returncode == 0, again.stderr
-    assert "2 versions examined, 0 filed under another patient" in again.stderr
+    assert "2 versions examined, 0 re-filed (patient or search terms)" in again.stderr
+
+
+def test_reindex_back_fills_name_prefix_and_phonetic_terms(runtime: Runtime) -> None:
+    """A vault written before names had prefix terms finds them by prefix after a re-index."""
+    patient = fhir_resource("Patient", "p-old", name=[{"family": "Okonkwo", "given": ["Ada"]}])
+    create_resource(runtime, SYSTEM, patient)
+    with runtime.db.transaction() as session:  # as the code before prefix terms filed it
+        session.execute(
+            delete(FhirSearchIndex).where(
+                FhirSearchIndex.param.in_(["family:prefix", "given:prefix", "phonetic"])
+            )
+        )
+
+    def found(params: dict[str, list[str]]) -> list[str]:
+        resources = search_for(runtime, SYSTEM, "Patient", params, Purpose.OPERATIONS)
+        return [r["id"] for r in resources]
+
+    assert found({"family": ["okon"]}) == []
+    assert found({"family:exact": ["okonkwo"]}) == ["p-old"]
+    schedule_reindex(runtime)
+    report = reindex_references(runtime)
+    assert (report.examined, report.changed, report.finished) == (1, 1, True)
+    assert found({"family": ["okon"]}) == ["p-old"]
+    assert found({"name": ["ad"], "phonetic": ["okonkwo"]}) == ["p-old"]
+    assert reindex_references(runtime).examined == 0
+    schedule_reindex(runtime)
+    assert reindex_references(runtime).changed == 0, "terms already right are left alone"

@@ -132,7 +132,9 @@ def test_portal_and_access_report_show_the_search_without_values(runtime: Runtim
         signed_in(client, runtime, officer)
         report = post(client, "/admin/access-report", {"patient_id": "pa"}).text
         assert "Appeared in a search result with 2 patients" in report
-        assert "Sharedname" not in report
+        assert "to the record of Sharedname" in report, "the heading names the patient (lookup)"
+        rows = report.split("<table", 1)[1]
+        assert "Sharedname" not in rows, "the rows carry no searched values"
 
 
 def _search_seq(runtime: Runtime, pid: str) -> int:

@@ -182,7 +182,7 @@ CASES = {
     "restrict": Case(
         "clinician",
         lambda rt: f"/patients/{_patient(rt)}/restrict",
-        {"reason": "vip"},
+        {"reason": "vip", "confirm": "yes"},
         lambda rt, page: record_queries.is_restricted(rt, "p1"),
     ),
     "break-glass": Case(

@@ -24,6 +24,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DEMO_COMPLETE = "demo: every seeding step has run"
+
+
 @dataclass
 class LiveServer:
     """A `carewall serve` process and how to reach it."""
@@ -45,8 +48,23 @@ class LiveServer:
         self.log.flush()
         return Path(self.log.name).read_text(encoding="utf-8", errors="replace")
 
+    def wait_for_demo(self, timeout: float = 300) -> None:
+        """Wait until the demo's later seeding steps (a queued task) have all run."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if DEMO_COMPLETE in self.output():
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            time.sleep(0.5)
+        raise RuntimeError(f"the demo was not complete in {timeout:.0f} s: {self.output()}")
 
-def start_server(home: Path, *args: str, extra_env: dict[str, str] | None = None) -> LiveServer:
+
+def start_server(
+    home: Path, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 60
+) -> LiveServer:
+    """Start `carewall serve` and wait for /healthz (a patience, not a speed test: the
+    demo seeds its first steps before it serves, and CI machines are shared)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREWALL_")}
     env.update({"CAREWALL_HOME": str(home), **(extra_env or {})})
@@ -58,7 +76,7 @@ def start_server(home: Path, *args: str, extra_env: dict[str, str] | None = None
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     server = LiveServer(url, home, env, process, log)
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -71,7 +89,7 @@ def start_server(home: Path, *args: str, extra_env: dict[str, str] | None = None
             time.sleep(0.2)
     process.kill()
     server.stop()
-    raise RuntimeError("server did not become healthy in 60 s")
+    raise RuntimeError(f"server did not become healthy in {timeout:.0f} s")
 
 
 def oathtool(secret: str, when: str = "now") -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import parse_body
@@ -102,6 +102,27 @@ def entries_by_actor(
     return [_view(row) for row in session.scalars(query)]
 
 
+def entries_after(session: Session, seq: int, limit: int = 1000) -> list[AuditEntryView]:
+    """Entries after position `seq`, oldest first (for readers that follow the trail)."""
+    query = select(AuditEntry).where(AuditEntry.seq > seq).order_by(AuditEntry.seq).limit(limit)
+    return [_view(row) for row in session.scalars(query)]
+
+
+def entries_between(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    actor: str | None = None,
+    limit: int = 500,
+) -> list[AuditEntryView]:
+    """Entries between two times (of one actor, if given), oldest first."""
+    query = select(AuditEntry).where(AuditEntry.ts >= since, AuditEntry.ts <= until)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    return [_view(row) for row in session.scalars(query.order_by(AuditEntry.seq).limit(limit))]
+
+
 def entry_at(session: Session, seq: int) -> AuditEntryView | None:
     """The entry with this sequence number, if there is one."""
     row = session.get(AuditEntry, seq)
@@ -163,3 +184,124 @@ def latest_checkpoint(session: Session) -> CheckpointView | None:
         created=row.created,
         key_fingerprint=row.key_fingerprint,
     )
+
+
+# --- The audit viewer (`/admin/audit`): filter, page by seq, open one entry, export. ---
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the viewer narrows the trail to; empty fields do not filter.
+
+    `action` is one tag (`records:resource:read`) or a prefix ending with `:`
+    (`records:`, `identity:login:`); `subjects` are the forms under which one
+    thing is filed (a patient's keyed reference and its older `Patient/{id}`),
+    matched directly or through the entry's further subjects. `since` is
+    inclusive and `until` exclusive.
+    """
+
+    actor: str = ""
+    action: str = ""
+    outcome: str = ""
+    subjects: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of entries, newest first; `next_before` continues below (None: the last)."""
+
+    entries: list[AuditEntryView]
+    next_before: int | None
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One entry with its place in the chain: its hash and its predecessor's."""
+
+    entry: AuditEntryView
+    entry_hash: str
+    previous_hash: str | None
+    body: str
+
+
+def _filtered(flt: AuditFilter) -> Select[AuditEntry]:
+    query = select(AuditEntry)
+    if flt.actor:
+        query = query.where(AuditEntry.actor == flt.actor)
+    if flt.action.endswith(":"):
+        query = query.where(AuditEntry.action.startswith(flt.action, autoescape=True))
+    elif flt.action:
+        query = query.where(AuditEntry.action == flt.action)
+    if flt.outcome:
+        query = query.where(AuditEntry.outcome == flt.outcome)
+    if flt.since is not None:
+        query = query.where(AuditEntry.ts >= flt.since)
+    if flt.until is not None:
+        query = query.where(AuditEntry.ts < flt.until)
+    if flt.subjects:
+        subjects = list(flt.subjects)
+        indexed = select(AuditEntrySubject.seq).where(AuditEntrySubject.subject.in_(subjects))
+        query = query.where(or_(AuditEntry.subject.in_(subjects), AuditEntry.seq.in_(indexed)))
+    return query
+
+
+def filtered_page(
+    session: Session, flt: AuditFilter, *, before: int | None = None, limit: int = 50
+) -> AuditPage:
+    """The newest `limit` entries matching `flt` below seq `before` (keyset paging on seq:
+    a page costs the same at the end of a long trail as at its start)."""
+    query = _filtered(flt)
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    rows = list(session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)))
+    shown = rows[:limit]
+    following = shown[-1].seq if len(rows) > limit else None
+    return AuditPage([_view(row) for row in shown], following)
+
+
+def filtered_count(session: Session, flt: AuditFilter) -> int:
+    """How many entries match `flt`."""
+    matching = _filtered(flt).with_only_columns(AuditEntry.seq).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+
+
+def filtered_bodies(
+    session: Session, flt: AuditFilter, *, batch: int = 1_000
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """Every matching entry as (seq, hashed body, entry hash), oldest first, read in batches
+    of `batch` by seq (for exports of any size)."""
+    after = 0
+    while True:
+        query = _filtered(flt).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(batch)
+        rows = list(session.scalars(query))
+        for row in rows:
+            yield row.seq, row.body, row.entry_hash
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def chain_link(session: Session, seq: int) -> ChainLink | None:
+    """One entry with its hash and its predecessor's (None when there is no such entry)."""
+    row = session.get(AuditEntry, seq)
+    if row is None:
+        return None
+    previous = session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq == seq - 1))
+    return ChainLink(
+        entry=_view(row),
+        entry_hash=row.entry_hash.hex(),
+        previous_hash=previous.hex() if previous is not None else None,
+        body=row.body.decode("utf-8", errors="replace"),
+    )
+
+
+def actions_in_use(session: Session) -> list[str]:
+    """Every action the trail holds (the viewer's choice of tags), sorted."""
+    return sorted(session.scalars(select(AuditEntry.action).distinct()))
+
+
+def actors_in_use(session: Session) -> list[str]:
+    """Every actor the trail holds (users, `cli`, `system`, jobs), sorted."""
+    return sorted(session.scalars(select(AuditEntry.actor).distinct()))

@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
 from carewall.audit.models import AuditEntry
 from carewall.audit.proof import entry_mac
+from carewall.audit.tags import AuditTag
 from carewall.core.clock import utcnow
-from carewall.core.context import Origin
+from carewall.core.context import Caller, Origin
 from carewall.core.db import Database, attached_to
 from carewall.core.keystore import AUDIT_MAC_ATTACHED
 
@@ -203,3 +204,28 @@ def record_from(
         details=details,
     )
     return record(session, event)
+
+
+def record_export(
+    db: Database,
+    caller: Caller,
+    *,
+    fmt: str,
+    count: int,
+    filters: list[str],
+    subject: str = "",
+) -> None:
+    """Audit an export of the trail (`audit:trail:exported`) in its own transaction, before
+    it is sent: who, in which format, how many entries, under which filters (names; a
+    patient filter's keyed reference as the subject, never an id)."""
+    with db.transaction() as session:
+        record_from(
+            session,
+            AuditTag.TRAIL_EXPORTED,
+            caller.origin,
+            actor=caller.ref,
+            subject=subject,
+            format=fmt,
+            count=count,
+            filters=filters,
+        )

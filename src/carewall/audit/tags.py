@@ -8,6 +8,7 @@ class AuditTag(StrEnum):
 
     CHAIN_VERIFIED = "audit:chain:verified"
     CHAIN_BROKEN = "audit:chain:broken"
+    TRAIL_EXPORTED = "audit:trail:exported"
     KEYS_ROTATED = "core:keys:rotated"
     SERVER_STARTED = "core:server:started"
     DEMO_SEEDED = "core:demo:seeded"

@@ -33,6 +33,7 @@ class Assembly:
     install: Callable[[Runtime], Runtime]
     web_app: Callable[[Runtime], Any]
     seed_demo: Callable[[Runtime], SeedReport]
+    start_demo: Callable[[Runtime], SeedReport]
     jobs: JobRegistry
 
 

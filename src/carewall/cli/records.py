@@ -58,15 +58,15 @@ def export_command(
 
 @app.command("reindex")
 def reindex_command() -> None:
-    """Re-derive every stored version's patient index (resumable; `serve` and `init` finish
-    one a migration scheduled by themselves)."""
+    """Re-derive every stored version's patient index and search terms (resumable; `serve`
+    and `init` finish one a migration scheduled by themselves)."""
     runtime = open_cli_runtime(load_settings())
     schedule_reindex(runtime)
     err_console.print("Re-indexing the record vault (resumes if interrupted)...")
     report = reindex_references(runtime)
     err_console.print(
         f"Re-indexed: {report.examined} versions examined, "
-        f"{report.changed} filed under another patient."
+        f"{report.changed} re-filed (patient or search terms)."
     )
 
 

@@ -34,13 +34,19 @@ def serve(
     runtime = open_cli_runtime(settings)
     assembly = current_assembly()
     if demo:
-        report = assembly.seed_demo(runtime)
+        report = assembly.start_demo(runtime)
         console.print(f"[bold]Demo practice ready[/] ({report.summary()}). Demo logins:")
         for login in report.logins:
-            console.print(f"  {login.role:<12} {login.email:<28} {login.password}")
+            console.print(f"  {login.role:<12} {login.email:<28} {login.password}", highlight=False)
         console.print(
             "  Staff set up an authenticator app (or passkey) at first sign-in, as in production."
         )
+        for note in report.notes:
+            console.print(f"  {note}", highlight=False, soft_wrap=True)
+        if report.pending and not settings.jobs_in_process:
+            console.print(
+                "  The rest of the demo is queued: run `carewall jobs run` (or a worker) to add it."
+            )
     with runtime.db.transaction() as session:
         record(session, AuditEvent(action=AuditTag.SERVER_STARTED, details={"demo": demo}))
     # Browsers allow passkeys on `localhost` but not on an IP literal, so point

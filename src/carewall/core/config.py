@@ -319,8 +319,9 @@ class Settings(BaseSettings):
     # Awareness training and phishing simulations (carewall.training, carewall.phishing).
     practice_timezone: str = Field(
         default="UTC",
-        description="The practice's time zone (IANA name, e.g. America/Chicago): business "
-        "hours of campaign send windows and due dates are counted in it.",
+        description="The practice's time zone (IANA name, e.g. America/Chicago): pages show "
+        "times in it (with the zone's abbreviation), and business hours of campaign send "
+        "windows and due dates are counted in it.",
     )
     campaign_window_start_hour: int = Field(
         default=9, ge=0, le=23, description="Default send window of a campaign opens at this hour."
@@ -389,6 +390,83 @@ class Settings(BaseSettings):
     )
     training_reminder_days: int = Field(
         default=3, ge=0, le=60, description="Remind learners this many days before the due date."
+    )
+    alerts_detect_every_seconds: int = Field(
+        default=30, ge=5, le=3600, description="How often the detectors read new audit entries."
+    )
+    alerts_volume_cap: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Cold-start cap: more distinct patients than this in the volume window alert.",
+    )
+    alerts_volume_window_minutes: int = Field(
+        default=10, ge=1, le=1440, description="The window the volume detector counts in."
+    )
+    alerts_volume_baseline_weeks: int = Field(
+        default=4, ge=1, le=52, description="Weeks of history behind a user's volume baseline."
+    )
+    alerts_volume_mad_factor: float = Field(
+        default=8.0,
+        ge=1.0,
+        le=100.0,
+        description="A day above median + this many MADs of the user's (or peers') days alerts.",
+    )
+    alerts_volume_min_daily: int = Field(
+        default=40,
+        ge=1,
+        le=100_000,
+        description="Distinct patients a day below which the baseline never alerts.",
+    )
+    alerts_practice_hours_start: int = Field(
+        default=7, ge=0, le=23, description="Practice hours open at this local hour."
+    )
+    alerts_practice_hours_end: int = Field(
+        default=19, ge=1, le=24, description="Practice hours close at this local hour."
+    )
+    alerts_practice_days: list[int] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5],
+        description="Open weekdays (0 = Monday) for the after-hours detector.",
+    )
+    alerts_bulk_patients: int = Field(
+        default=50,
+        ge=2,
+        le=100_000,
+        description="A search, Bundle read or export reaching this many patients alerts.",
+    )
+    alerts_break_glass_followup_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=1440,
+        description="Break-glass with no clinical write within this many minutes alerts again.",
+    )
+    alerts_break_glass_repeat: int = Field(
+        default=3, ge=2, le=100, description="Break-glass uses by one user in a day that alert."
+    )
+    alerts_stuffing_accounts: int = Field(
+        default=10,
+        ge=2,
+        le=10_000,
+        description="Failed sign-ins for this many accounts from one address in an hour alert.",
+    )
+    alerts_lockouts: int = Field(
+        default=3, ge=1, le=1000, description="Account lockouts in an hour that alert."
+    )
+    alerts_mass_change_limit: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Updates and deletes by one session or token in the window that suspend it.",
+    )
+    alerts_mass_change_seconds: int = Field(
+        default=60, ge=1, le=3600, description="The mass-change window."
+    )
+    alerts_allow_users: list[str] = Field(
+        default_factory=list,
+        description="Emails or user references the access detectors never alert on.",
+    )
+    alerts_digest_hour: int = Field(
+        default=7, ge=0, le=23, description="Local hour the daily digest of alerts is mailed."
     )
 
     @field_validator("practice_timezone")

@@ -1,4 +1,8 @@
-"""Demo seeder for backups: a local repository, one backup, one verification, one drill.
+"""Demo seeders for backups: a local repository, one backup, one verification, one drill.
+
+The repository is created before the server starts (its scheduled jobs need
+it); the backup, verification and drill run last among the later steps, so
+the demo's backup holds every other domain's demo data.
 
 In demo mode an empty CAREWALL_BACKUP_REPO means a repository inside the data
 directory (`demo-backups`), so the demo shows a real, restorable backup
@@ -27,17 +31,32 @@ from carewall.demo.framework import Seeder
 log = logging.getLogger(__name__)
 
 
-def _backups(runtime: Runtime) -> None:
+def _ready(runtime: Runtime) -> bool:
     settings = runtime.settings
     if not is_configured(settings):
         log.info("demo: no backup repository configured; the backup page shows how to set one up")
-        return
+        return False
     if not restic_available(settings):
         log.info("demo: restic is not installed; the backup page says how to install it")
+        return False
+    return True
+
+
+def _repository(runtime: Runtime) -> None:
+    """Create the repository before the server starts, so its scheduled backups find it."""
+    if not _ready(runtime):
+        return
+    try:
+        init_repository(runtime, Caller.cli("demo"))
+    except BackupError as exc:
+        log.warning("demo: the demo backup repository was not created: %s", exc.message)
+
+
+def _backups(runtime: Runtime) -> None:
+    if not _ready(runtime):
         return
     caller = Caller.cli("demo")
     try:
-        init_repository(runtime, caller)
         create_backup(runtime, caller, trigger="demo")
         verify_backups(runtime, caller, full=False, trigger="demo")
         drill_backups(runtime, caller, trigger="demo")
@@ -45,4 +64,5 @@ def _backups(runtime: Runtime) -> None:
         log.warning("demo: the demo backup did not complete: %s", exc.message)
 
 
-BACKUP_SEEDER = Seeder("backup-demo", _backups)
+BACKUP_REPOSITORY_SEEDER = Seeder("backup-repository", _repository)
+BACKUP_SEEDER = Seeder("backup-demo", _backups, later=True)

@@ -129,4 +129,4 @@ def _one(
     _remedial_progress(runtime, started)
 
 
-CAMPAIGN_SEEDER = Seeder("phishing-demo-campaign", _campaign)
+CAMPAIGN_SEEDER = Seeder("phishing-demo-campaign", _campaign, later=True)

@@ -19,13 +19,24 @@ STAFF = (
     DemoLogin(Role.AUDITOR, "auditor@clinic.example", "maple comet garden 93"),
 )
 
+# The people of the demo practice, so lists and the audit viewer show names, not addresses.
+NAMES = {
+    "admin@clinic.example": "Alex Morgan",
+    "clinician@clinic.example": "Dr. Priya Raman",
+    "frontdesk@clinic.example": "Sam Ortiz",
+    "billing@clinic.example": "Jordan Lee",
+    "auditor@clinic.example": "Casey Novak",
+}
+
 
 def _staff(runtime: Runtime) -> None:
     """One active account per staff role; each sets up a second factor at first sign-in."""
     admin, *others = STAFF
-    accounts.create_admin(runtime, admin.email, admin.password, _DEMO)
+    created = accounts.create_admin(runtime, admin.email, admin.password, _DEMO)
+    accounts.update_user(runtime, _SYSTEM, created.id, name=NAMES[admin.email], role=admin.role)
     for login in others:
-        link = accounts.invite_user(runtime, _SYSTEM, login.email, login.role)
+        name = NAMES[login.email]
+        link = accounts.invite_user(runtime, _SYSTEM, login.email, login.role, name=name)
         accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], login.password, _DEMO)
 
 

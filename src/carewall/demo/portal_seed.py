@@ -1,7 +1,7 @@
 """Demo seeder for the patient portal: a patient account and a few staff reads to show.
 
-It runs after the record seeders, so the portal patient is one of the imported
-patients when there are any; otherwise it creates a small patient of its own.
+It runs after the first record seeder, so the portal patient is the packaged
+one (Angelic Mueller) when the bundles are there; otherwise it creates a small patient of its own.
 The staff reads go through the vault like any other, so "Who has looked at my
 record" is filled from the real audit trail.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.demo.framework import DemoLogin, Seeder
+from carewall.demo.records_seed import PORTAL_FAMILY, patients_named
 from carewall.identity import Role, accounts, queries
 from carewall.records import Purpose
 from carewall.records.access import get_record_for, search_for
@@ -22,7 +23,10 @@ _SYSTEM = Caller.cli("demo", user_agent=_DEMO.user_agent)
 
 
 def _demo_patient(runtime: Runtime) -> str:
-    """The first stored Patient, or a new small one with a problem and a result."""
+    """The packaged portal patient, else the first stored Patient, else a new small one."""
+    named = patients_named(runtime, PORTAL_FAMILY)
+    if named:
+        return named[0]
     found = search_for(runtime, _SYSTEM, "Patient", {}, Purpose.SYSTEM)
     if found:
         return str(sorted(found, key=lambda p: str(p["id"]))[0]["id"])
@@ -75,7 +79,12 @@ def _portal_patient(runtime: Runtime) -> None:
     """A portal account linked to a patient, and two staff reads of that patient."""
     patient_id = _demo_patient(runtime)
     link = accounts.invite_user(
-        runtime, _SYSTEM, PATIENT_LOGIN.email, Role.PATIENT, patient_id=patient_id
+        runtime,
+        _SYSTEM,
+        PATIENT_LOGIN.email,
+        Role.PATIENT,
+        name="Dana Rivera",
+        patient_id=patient_id,
     )
     accounts.accept_invite(runtime, link.url.rsplit("/", 1)[1], PATIENT_LOGIN.password, _DEMO)
     clinician = _staff_actor(runtime, "clinician@clinic.example", Role.CLINICIAN)

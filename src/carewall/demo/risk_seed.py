@@ -232,4 +232,4 @@ def seed_risk(runtime: Runtime, providers: Providers) -> None:
 
 def risk_seeder(providers: Callable[[], Providers]) -> Seeder:
     """The demo step, given the registry's way to find the evidence providers."""
-    return Seeder("risk-assessments", lambda runtime: seed_risk(runtime, providers()))
+    return Seeder("risk-assessments", lambda runtime: seed_risk(runtime, providers()), later=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
-from carewall.core.clock import set_clock, utcnow
+from carewall.core.clock import local_clock, utcnow
 from carewall.core.context import Caller
 from carewall.core.mail import NullMailSender
 from carewall.core.runtime import Runtime
@@ -56,12 +56,13 @@ PEOPLE = (
 
 @contextmanager
 def clock_at(moment: datetime) -> Iterator[None]:
-    """Run demo steps as if at `moment` (the demo's history happened before today)."""
-    set_clock(lambda: moment)
-    try:
+    """Run demo steps as if at `moment` (the demo's history happened before today).
+
+    The clock is moved for this thread only: the later seeding steps run while the
+    server answers requests with the real time.
+    """
+    with local_clock(moment):
         yield
-    finally:
-        set_clock(None)
 
 
 def _people(runtime: Runtime, domain: str, started: datetime) -> None:
@@ -124,4 +125,4 @@ def _training(runtime: Runtime) -> None:
         _progress(runtime, started)
 
 
-TRAINING_SEEDER = Seeder("training-directory", _training)
+TRAINING_SEEDER = Seeder("training-directory", _training, later=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -349,3 +349,96 @@ def set_mfa_policy(runtime: Runtime, caller: Caller, role: str, required: bool) 
             session.add(row)
         row.required, row.updated_at, row.updated_by = required, utcnow(), caller.ref
         audit_by(session, Tag.POLICY_CHANGED, caller, subject=f"role:{checked}", required=required)
+
+
+def update_user(
+    runtime: Runtime,
+    caller: Caller,
+    user_id: str,
+    *,
+    name: str,
+    role: str,
+) -> bool:
+    """Change a person's display name and role; whether anything changed.
+
+    Staff roles change among themselves; a patient account stays a patient's
+    (its link to a record is what it is for) and staff never become patients.
+    The last active administrator cannot be demoted, so the practice is never
+    locked out of its own administration. A role change ends the person's
+    sessions, so the new role applies from their next sign-in on every device.
+    Audited as `identity:user:updated` with the fields changed (names are not
+    repeated in the trail: the users table holds them).
+    """
+    new_role, new_name = valid_role(role), storable_text(name.strip())[:120]
+    with runtime.db.transaction() as session:
+        user = _get_user(session, user_id)
+        old_role = Role(user.role)
+        if (old_role is Role.PATIENT) != (new_role is Role.PATIENT):
+            raise ValidationError(
+                "A patient account stays a patient account, and staff cannot become patients: "
+                "invite a new account instead."
+            )
+        if old_role is Role.ADMIN and new_role is not Role.ADMIN and _last_admin(session, user):
+            raise ValidationError("This is the last active administrator: promote someone first.")
+        changed = [
+            f
+            for f, same in (("name", new_name == user.display_name), ("role", new_role is old_role))
+            if not same
+        ]
+        if not changed:
+            return False
+        user.display_name, user.role = new_name, new_role
+        ended = sessions.end_all(session, user.id) if "role" in changed else 0
+        audit_by(
+            session,
+            Tag.USER_UPDATED,
+            caller,
+            subject=user_ref(user.id),
+            changed=changed,
+            role=str(new_role),
+            previous_role=str(old_role),
+            sessions=ended,
+        )
+    return True
+
+
+def _last_admin(session: Session, user: User) -> bool:
+    """Whether `user` is the only active administrator."""
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN, User.status == "active", User.id != user.id)
+    )
+    return not others
+
+
+def link_patient(runtime: Runtime, caller: Caller, user_id: str, patient_id: str) -> None:
+    """Link (or relink) a patient account to a Patient record id, sealed as at invitation.
+
+    The caller has checked that the record exists (identity sits below the
+    vault); the id must have the form of one. Audited as `identity:user:linked`
+    (whether it was a relink; the id itself is sealed in the users table, never
+    written to the trail).
+    """
+    patient_id = patient_id.strip().removeprefix("Patient/")
+    if not _PATIENT_ID.fullmatch(patient_id):
+        raise ValidationError(
+            "That is not a patient record id (1 to 64 letters, digits, '-' or '.')."
+        )
+    key = runtime.keys.data_key(links.PATIENT_LINK_KEY)
+    with runtime.db.transaction() as session:
+        user = _get_user(session, user_id)
+        if Role(user.role) is not Role.PATIENT:
+            raise ValidationError("Only a patient account is linked to a patient record.")
+        relink = user.patient_id_sealed is not None or user.legacy_patient_id is not None
+        user.patient_id_sealed = links.seal_patient_id(key, user.id, patient_id)
+        user.legacy_patient_id = None
+        ended = sessions.end_all(session, user.id) if relink else 0
+        audit_by(
+            session,
+            Tag.PATIENT_LINKED,
+            caller,
+            subject=user_ref(user.id),
+            relink=relink,
+            sessions=ended,
+        )

@@ -215,3 +215,26 @@ class PendingStepUp(Base):
     fields_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Suspension(Base):
+    """A browser session or API token stopped at once (e.g. by the mass-change detector).
+
+    `channel` is `session:<id>` or `token:<id>`, as `Caller.channel` names it;
+    every request through a channel with an unlifted suspension is refused with
+    403. An administrator lifts it (`lifted_at`), which is audited; the row
+    stays as history.
+    """
+
+    __tablename__ = "identity_suspensions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lifted_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+    __table_args__ = (Index("ix_identity_suspensions_channel", "channel", "lifted_at"),)

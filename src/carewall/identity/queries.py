@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from carewall.audit import entries_about
@@ -46,12 +46,34 @@ def _counts(session: Session, model: type, *conditions: object) -> dict[str, int
     return {user_id: int(count) for user_id, count in session.execute(query)}
 
 
-def users_overview(session: Session) -> list[UserOverview]:
-    """Every user with MFA status and last sign-in, staff first then by email."""
+USER_STATUSES = ("active", "invited", "disabled", "locked")
+
+
+def users_overview(
+    session: Session, *, text: str = "", role: str = "", status: str = ""
+) -> list[UserOverview]:
+    """Users with MFA status and last sign-in, staff first then by email; narrowed to those
+    whose email or name contains `text` (any case), of `role`, and of `status` (`locked`:
+    locked out, whatever the status)."""
     totp = _counts(session, TotpDevice, TotpDevice.confirmed.is_(True))
     passkeys = _counts(session, WebAuthnCredential)
     codes = _counts(session, RecoveryCode, RecoveryCode.used_at.is_(None))
-    users = session.scalars(select(User).order_by(User.role == Role.PATIENT, User.email))
+    query = select(User).order_by(User.role == Role.PATIENT, User.email)
+    if text.strip():
+        needle = text.strip().lower()
+        query = query.where(
+            or_(
+                func.lower(User.email).contains(needle, autoescape=True),
+                func.lower(User.display_name).contains(needle, autoescape=True),
+            )
+        )
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == Role(role))
+    if status == "locked":
+        query = query.where(User.locked.is_(True))
+    elif status in USER_STATUSES:
+        query = query.where(User.status == status)
+    users = session.scalars(query)
     return [
         UserOverview(
             id=u.id,

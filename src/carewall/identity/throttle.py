@@ -156,3 +156,20 @@ def prune_expired(runtime: Runtime) -> int:
     keep = timedelta(minutes=runtime.settings.login_window_minutes * _MAX_BACKOFF_FACTOR)
     with runtime.db.transaction() as session:
         return prune(session, utcnow(), keep)
+
+
+def failures_between(
+    session: Session, since: datetime, until: datetime, *, limit: int = 10_000
+) -> list[tuple[str, str, datetime]]:
+    """Failed password attempts (account as typed, source address, time) in a window,
+    for the sign-in attack detector."""
+    rows = session.execute(
+        select(AuthFailure.account, AuthFailure.ip, AuthFailure.created_at)
+        .where(
+            AuthFailure.kind == Kind.PASSWORD,
+            AuthFailure.created_at >= since,
+            AuthFailure.created_at <= until,
+        )
+        .limit(limit)
+    )
+    return [(str(a), str(i), t) for a, i, t in rows]

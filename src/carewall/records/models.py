@@ -19,9 +19,10 @@ name. The leakage trade-off, accepted for exact-match search:
   occurs (frequency analysis is possible for very common values such as a
   frequent surname or a routine LOINC code);
 - `patient_ref` reveals which resources belong to the same patient (not who);
-- only exact matches work: no prefix, fuzzy or range queries on encrypted
-  values (for example no `birthdate=gt2000`), which the FHIR API must say in
-  its CapabilityStatement.
+- only exact matches work, except on names, which also carry prefix and
+  Soundex terms (`records.terms`, leakage in docs/threat-model.md): no fuzzy
+  or range queries on encrypted values (for example no `birthdate=gt2000`),
+  which the FHIR API says in its CapabilityStatement.
 Without the index key (which is wrapped by the master key) none of the HMACs
 can be reversed or tested against guesses.
 """

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from carewall.core.roles import Role
+
 _PHONE_OR_EMAIL = frozenset({"phone", "email"})
 
 
@@ -70,8 +72,11 @@ class Demographics:
         return " ".join(p for p in (self.given, self.family) if p) or "(no name recorded)"
 
 
-def demographics_of(patient: dict[str, Any]) -> Demographics:
-    """The Patient's official name (else its first), phone, email and first address."""
+def demographics_of(patient: dict[str, Any], role: Role | None = None) -> Demographics:
+    """The Patient's official name (else its first), phone, email and first address.
+
+    With `role`, identity documents the role does not need are masked (`mask_identifier`).
+    """
     name = _shown_name(patient) or {}
     address = next(_dicts(patient.get("address")), {})
     return Demographics(
@@ -81,7 +86,7 @@ def demographics_of(patient: dict[str, Any]) -> Demographics:
         given=_given(name),
         birth_date=str(patient.get("birthDate") or ""),
         gender=str(patient.get("gender") or ""),
-        identifiers=[_identifier(i) for i in _dicts(patient.get("identifier"))],
+        identifiers=[_identifier(i, role) for i in _dicts(patient.get("identifier"))],
         phone=_contact(patient, "phone"),
         email=_contact(patient, "email"),
         line=" ".join(str(x) for x in address.get("line") or []),
@@ -146,9 +151,44 @@ def _contact(resource: dict[str, Any], system: str) -> str:
     return next((str(t.get("value") or "") for t in found), "")
 
 
-def _identifier(identifier: dict[str, Any]) -> str:
+# Identity documents, by their HL7 v2 identifier type code, and the roles whose work needs
+# the whole number: billing files claims under the SSN; the front desk checks a licence or
+# passport at registration. Everyone else (clinicians included) sees the last four.
+_DOCUMENTS: dict[str, frozenset[Role]] = {
+    "SS": frozenset({Role.BILLING}),
+    "DL": frozenset({Role.FRONT_DESK}),
+    "PPN": frozenset({Role.FRONT_DESK}),
+}
+_DOCUMENT_WORDS = {
+    "social security number": "SS",
+    "driver's license": "DL",
+    "passport number": "PPN",
+}
+
+
+def document_code(identifier: dict[str, Any]) -> str | None:
+    """`SS`, `DL` or `PPN` when the identifier is an identity document, else None."""
+    kind = identifier.get("type")
+    codes = (c.get("code") for c in _codings(kind)) if isinstance(kind, dict) else ()
+    found = next((str(code) for code in codes if code in _DOCUMENTS), None)
+    if found is not None:
+        return found
+    text = concept(kind).casefold()
+    return next((code for words, code in _DOCUMENT_WORDS.items() if words in text), None)
+
+
+def mask_identifier(value: str) -> str:
+    """Only the last four characters, as on a receipt: `•••• 6589`."""
+    kept = value.replace("-", "").replace(" ", "")[-4:]
+    return f"•••• {kept}" if len(value) > 4 else "••••"
+
+
+def _identifier(identifier: dict[str, Any], role: Role | None = None) -> str:
     kind = concept(identifier.get("type"))
     value = str(identifier.get("value") or "")
+    document = document_code(identifier)
+    if role is not None and document is not None and role not in _DOCUMENTS[document]:
+        value = mask_identifier(value)
     return f"{kind}: {value}" if kind else value
 
 

@@ -28,6 +28,7 @@ from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.guard import require_row, require_type, run_guarded
 from carewall.records.access.matrix import BREAK_GLASS_ROLES, Action
 from carewall.records.errors import VersionConflictError
+from carewall.records.events import announce_change
 from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 from carewall.records.store.compartments import canonicalise, compartment_of, fhir_base
 from carewall.records.store.keys import RecordKeys
@@ -256,6 +257,28 @@ def restrict_compartment(
                 part.subject,
                 part.details,
             ),
+        )
+
+
+def lift_restriction(runtime: Runtime, actor: Caller, patient_id: str) -> None:
+    """The security officer lifts a restriction: staff open the record as any other again.
+
+    Open break-glass grants are left to run out (they open nothing more than the
+    record now opens anyway, and their end is audited as usual). 404 when the
+    record is not restricted, so a double submit is not a second entry.
+    """
+    if not (actor.system or actor.role is Role.ADMIN):
+        raise PermissionDeniedError("Only the security officer lifts restrictions.")
+    keys = RecordKeys.from_keystore(runtime.keys)
+    ref = keys.patient_ref(patient_id)
+    with runtime.db.transaction() as session:
+        row = session.get(RestrictedCompartment, ref, with_for_update=True)
+        if row is None:
+            raise NotFoundError("This record is not restricted.")
+        session.delete(row)
+        part = patient_part(keys, [patient_id], otherwise=f"Patient/{patient_id}")
+        record(
+            session, AuditEvent.by(actor, RecordsTag.RESTRICTION_LIFTED, part.subject, part.details)
         )
 
 
@@ -488,11 +511,13 @@ def _audit_change(
     patient_id: str | None,
     previous_patient: str | None = None,
 ) -> None:
-    """A change, filed under its patient; a move to another patient under both."""
+    """A change, filed under its patient; a move to another patient under both.
+    Updates and deletes are announced to the hooks (`events.RecordChanged`)."""
     event, further = change_event(
         keys, actor, tag, resource_type, logical_id, version, patient_id, previous_patient
     )
     record_about(session, event, further)
+    announce_change(session, actor, tag, resource_type, logical_id, utcnow())
 
 
 def change_event(

@@ -23,6 +23,8 @@ class RecordsTag(StrEnum):
     EMERGENCY_STOPPED = "records:emergency:stopped"
     REASONS_SEALED = "records:reasons:sealed"
     INDEX_REBUILT = "records:index:rebuilt"
+    PATIENT_LOOKED_UP = "records:patient:looked-up"
+    RESTRICTION_LIFTED = "records:compartment:unrestricted"
 
 
 class PortalTag(StrEnum):

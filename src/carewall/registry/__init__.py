@@ -12,16 +12,18 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING
 
+from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.demo import Seeder, SeedReport
+from carewall.demo import Phase, Seeder, SeedReport
 from carewall.demo import seed_demo as run_seeders
-from carewall.jobs import JobRegistry
+from carewall.jobs import JobRegistry, enqueue
+from carewall.registry.alerts import ALERTS
 from carewall.registry.backup import BACKUP
 from carewall.registry.domain import Domain, EvidenceProvider
 from carewall.registry.identity import IDENTITY
 from carewall.registry.jobs import JOBS
 from carewall.registry.phishing import PHISHING
-from carewall.registry.platform import PLATFORM
+from carewall.registry.platform import DEMO_LATER_TASK, PLATFORM
 from carewall.registry.records import RECORDS
 from carewall.registry.risk import RISK
 from carewall.registry.training import TRAINING
@@ -39,6 +41,7 @@ DOMAINS: tuple[Domain, ...] = (
     RECORDS,
     TRAINING,
     PHISHING,
+    ALERTS,
     RISK,
     BACKUP,
 )
@@ -54,7 +57,9 @@ __all__ = [
     "job_registry",
     "main",
     "seed_demo",
+    "seed_demo_later",
     "seeders",
+    "start_demo",
 ]
 
 
@@ -75,6 +80,25 @@ def seeders() -> list[Seeder]:
 def seed_demo(runtime: Runtime) -> SeedReport:
     """Seed the demo practice (idempotent): every domain's seeders, in registration order."""
     return run_seeders(install(runtime), seeders())
+
+
+def start_demo(runtime: Runtime) -> SeedReport:
+    """Seed what the demo needs before its server starts, and queue the rest.
+
+    The later steps (`Seeder.later`) run as the `demo.seed.later` task, which the
+    server's in-process job runner picks up at its first tick: the demo answers
+    `/healthz` within seconds and fills up while people sign in.
+    """
+    report = run_seeders(install(runtime), seeders(), Phase.FIRST)
+    if report.pending:
+        with runtime.db.transaction() as session:
+            enqueue(session, Caller.cli("demo"), DEMO_LATER_TASK, {})
+    return report
+
+
+def seed_demo_later(runtime: Runtime) -> SeedReport:
+    """The demo's later steps (the `demo.seed.later` task)."""
+    return run_seeders(install(runtime), seeders(), Phase.LATER)
 
 
 def evidence_providers() -> dict[str, EvidenceProvider]:
@@ -106,6 +130,9 @@ def install(runtime: Runtime) -> Runtime:
     for domain in DOMAINS:
         if domain.subscribe is not None:
             domain.subscribe(runtime.hooks)
+    for domain in DOMAINS:
+        if domain.on_install is not None:
+            domain.on_install(runtime)
     runtime.installed = True
     return runtime
 
@@ -125,7 +152,11 @@ def cli_app() -> typer.Typer:
     from carewall.cli.main import build_cli
 
     assembly = Assembly(
-        install=install, web_app=create_app, seed_demo=seed_demo, jobs=job_registry()
+        install=install,
+        web_app=create_app,
+        seed_demo=seed_demo,
+        start_demo=start_demo,
+        jobs=job_registry(),
     )
     parts = [domain.cli() for domain in DOMAINS if domain.cli is not None]
     return build_cli(assembly, parts)

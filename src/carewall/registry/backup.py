@@ -18,7 +18,7 @@ from carewall.core.clock import utcnow
 from carewall.core.hooks import Hooks
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
-from carewall.demo.backup_seed import BACKUP_SEEDER
+from carewall.demo.backup_seed import BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER
 from carewall.identity import notices, queries
 from carewall.registry.domain import Domain
 from carewall.web.nav import NavItem, roles
@@ -58,7 +58,7 @@ def _web() -> WebPart:
     return WebPart(
         routers=(backups.router,),
         nav=(NavItem("Backups", "/admin/backups", admin, order=61),),
-        home=(HomePanel("backups/_home_panel.html", admin, backups.home_panel),),
+        home=(HomePanel("backups/_home_panel.html", admin, backups.home_panel, 30),),
     )
 
 
@@ -77,7 +77,7 @@ BACKUP = Domain(
     tasks=TASKS,
     subscribe=_subscribe,
     evidence={"backup": _evidence},
-    seeders=(BACKUP_SEEDER,),
+    seeders=(BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER),
     web=_web,
     cli=_cli,
 )

@@ -31,6 +31,8 @@ class Domain:
       query or two once done.
     - `jobs`, `tasks`: periodic jobs and queued task kinds (`carewall.jobs`).
     - `subscribe`: subscribes handlers to lower layers' events (`core.hooks`).
+    - `on_install`: the same, for handlers that need the runtime (its settings);
+      called once per runtime, after every domain's `subscribe`.
     - `evidence`: named providers of the figures the risk report cites.
     - `seeders`: demo steps, run in registration order.
     - `web`, `cli`: lazily built interface parts (routers and nav; commands).
@@ -43,6 +45,7 @@ class Domain:
     jobs: tuple[Job, ...] = ()
     tasks: tuple[Task, ...] = ()
     subscribe: Callable[[Hooks], None] | None = None
+    on_install: Callable[[Runtime], None] | None = None
     evidence: Mapping[str, EvidenceProvider] = field(default_factory=dict)
     seeders: tuple[Seeder, ...] = ()
     web: Callable[[], WebPart] | None = None

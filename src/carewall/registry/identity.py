@@ -22,7 +22,7 @@ from carewall.identity.signin import end_expired_sessions
 from carewall.identity.throttle import prune_expired
 from carewall.jobs import Job, JobContext
 from carewall.registry.domain import Domain
-from carewall.web.nav import NavItem, roles
+from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem, roles
 
 if TYPE_CHECKING:
     from carewall.cli.assembly import CliPart
@@ -61,11 +61,16 @@ def _session_evidence(runtime: Runtime) -> Mapping[str, Any]:
 
 
 def _web() -> WebPart:
-    from carewall.web.parts import WebPart
+    from carewall.web import home_panels
+    from carewall.web.parts import HomePanel, WebPart
     from carewall.web.routes import account, admin, api_account, passkeys, resume, signin
 
     admin_only = roles(Role.ADMIN)
     return WebPart(
+        home=(
+            HomePanel("home/_notices.html", EVERYONE_SIGNED_IN, home_panels.notices_panel, 1),
+            HomePanel("home/_accounts.html", admin_only, home_panels.accounts_panel, 20),
+        ),
         routers=(
             signin.router,
             account.router,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.demo.campaign_seed import CAMPAIGN_SEEDER
+from carewall.demo.mail_seed import MAIL_SEEDER
 from carewall.phishing.sealing import REPORT_KEY
 from carewall.phishing.services import seal_legacy_reports
 from carewall.phishing.simulation import SIMULATION_KEY
@@ -27,13 +28,20 @@ def _evidence(runtime: Runtime) -> Mapping[str, Any]:
 
 
 def _web() -> WebPart:
-    from carewall.web.parts import WebPart
+    from carewall.web import home_panels as panels
+    from carewall.web.parts import HomePanel, WebPart
     from carewall.web.routes import campaigns, mail, tracking
 
+    admin = roles(Role.ADMIN)
     return WebPart(
+        home=(
+            HomePanel("home/_triage.html", admin, panels.triage_panel, 14),
+            HomePanel("home/_awareness.html", admin, panels.awareness_panel, 40),
+        ),
         routers=(mail.router, campaigns.router, tracking.router),
         nav=(
             NavItem("Analyze email", "/mail/analyze", STAFF, order=30),
+            NavItem("My reports", "/mail/reports", STAFF, order=30),
             NavItem("Reported email", "/admin/mail-reports", roles(Role.ADMIN), order=31),
             NavItem("Campaigns", "/admin/campaigns", roles(Role.ADMIN), order=32),
         ),
@@ -54,7 +62,7 @@ PHISHING = Domain(
     upgrades=(seal_legacy_reports,),
     tasks=(SEND_TASK,),
     evidence={"phishing": _evidence},
-    seeders=(CAMPAIGN_SEEDER,),
+    seeders=(CAMPAIGN_SEEDER, MAIL_SEEDER),
     web=_web,
     cli=_cli,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -9,14 +10,17 @@ from typing import TYPE_CHECKING, Any
 from carewall import audit
 from carewall.audit import AuditTag, entry_count, last_verification, latest_checkpoint
 from carewall.core.clock import utcnow
+from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
-from carewall.jobs import Job, JobContext
+from carewall.jobs import Job, JobContext, Task
 from carewall.registry.domain import Domain
-from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem
+from carewall.web.nav import EVERYONE_SIGNED_IN, NavItem, roles
 
 if TYPE_CHECKING:
     from carewall.cli.assembly import CliPart
     from carewall.web.parts import WebPart
+
+log = logging.getLogger(__name__)
 
 
 def _encryption_evidence(runtime: Runtime) -> Mapping[str, Any]:
@@ -78,14 +82,37 @@ def _write_due_checkpoint(context: JobContext) -> str | None:
     return None  # the checkpoint's own entry records it (see write_due_checkpoint)
 
 
-def _web() -> WebPart:
-    from carewall.web.parts import WebPart
-    from carewall.web.routes import health, home
+def _seed_demo_later(context: JobContext, payload: Mapping[str, Any]) -> str | None:
+    """Run the demo's later steps (idempotent: a step that ran is skipped)."""
+    from carewall.registry import seed_demo_later  # the registry imports this module
 
+    report = seed_demo_later(context.runtime)
+    log.info("demo: every seeding step has run")  # tests and people watching wait for this
+    return f"demo: {len(report.ran)} later seeding step(s) ran" if report.ran else None
+
+
+DEMO_LATER_TASK = Task(
+    "demo.seed.later",
+    _seed_demo_later,
+    "The demo practice's slower seeding steps (most patients, training, campaigns, "
+    "reported mail, the risk assessment, a backup), run once the demo server answers.",
+    max_attempts=3,
+)
+
+
+def _web() -> WebPart:
+    from carewall.web import home_panels
+    from carewall.web.parts import HomePanel, WebPart
+    from carewall.web.routes import audit_viewer, health, home
+
+    auditor = roles(Role.AUDITOR)
     return WebPart(
-        routers=(health.router, home.router),
+        routers=(health.router, home.router, audit_viewer.router),
+        # Alerts (a later domain) add their own panel with order < 10: open alerts come first.
+        home=(HomePanel("home/_auditor.html", auditor, home_panels.links_panel, 10),),
         nav=(
             NavItem("Home", "/", order=0),
+            NavItem("Audit trail", "/admin/audit", roles(Role.ADMIN, Role.AUDITOR), order=49),
             NavItem("Account", "/account/security", EVERYONE_SIGNED_IN, order=90),
         ),
     )
@@ -116,6 +143,7 @@ PLATFORM = Domain(
         ),
     ),
     evidence={"encryption": _encryption_evidence, "audit": _audit_evidence},
+    tasks=(DEMO_LATER_TASK,),
     web=_web,
     cli=_cli,
 )

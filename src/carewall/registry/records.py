@@ -14,7 +14,11 @@ from carewall.core.hooks import Hooks
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.demo.portal_seed import PORTAL_SEEDER
-from carewall.demo.records_seed import RECORDS_SEEDER
+from carewall.demo.records_seed import (
+    RECORDS_ACTIVITY_SEEDER,
+    RECORDS_MORE_SEEDER,
+    RECORDS_SEEDER,
+)
 from carewall.jobs import Job, JobContext
 from carewall.records.access.break_glass import close_expired_grants
 from carewall.records.queries import vault_figures
@@ -60,17 +64,27 @@ def _subscribe(hooks: Hooks) -> None:
 
 
 def _web() -> WebPart:
+    from carewall.web import home_panels as panels
     from carewall.web.fhir import routes as fhir
-    from carewall.web.parts import WebPart
-    from carewall.web.routes import access_flags, access_report, patients, portal
+    from carewall.web.parts import HomePanel, WebPart
+    from carewall.web.routes import access_flags, access_report, patients, portal, restrictions
 
+    admin, staff = roles(Role.ADMIN), roles(Role.CLINICIAN, Role.FRONT_DESK, Role.BILLING)
     return WebPart(
+        home=(
+            HomePanel("home/_flags.html", admin, panels.flags_panel, 10),
+            HomePanel("home/_emergency.html", admin, panels.emergency_panel, 12),
+            HomePanel("home/_patients.html", staff, panels.recent_patients_panel, 10),
+            HomePanel("home/_own_grants.html", roles(Role.CLINICIAN), panels.own_grants_panel, 12),
+            HomePanel("home/_portal.html", roles(Role.PATIENT), panels.links_panel, 10),
+        ),
         routers=(
             fhir.router,
             patients.router,
             portal.router,
             access_report.router,
             access_flags.router,
+            restrictions.router,
         ),
         nav=(
             NavItem(
@@ -79,6 +93,7 @@ def _web() -> WebPart:
             NavItem("My record", "/portal", roles(Role.PATIENT), 40),
             NavItem("Access report", "/admin/access-report", roles(Role.ADMIN, Role.AUDITOR), 50),
             NavItem("Access flags", "/admin/access-flags", roles(Role.ADMIN), 51),
+            NavItem("Restricted records", "/admin/restricted", roles(Role.ADMIN), 52),
         ),
     )
 
@@ -106,7 +121,7 @@ RECORDS = Domain(
     ),
     evidence={"records": _vault_evidence},
     subscribe=_subscribe,
-    seeders=(RECORDS_SEEDER, PORTAL_SEEDER),
+    seeders=(RECORDS_SEEDER, PORTAL_SEEDER, RECORDS_MORE_SEEDER, RECORDS_ACTIVITY_SEEDER),
     web=_web,
     cli=_cli,
 )

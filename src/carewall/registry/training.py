@@ -40,7 +40,7 @@ def _web() -> WebPart:
     from carewall.web.routes import training as training_routes
 
     staff = EVERYONE_SIGNED_IN - {Role.PATIENT.value}
-    panel = HomePanel("training/_home_panel.html", staff, training_routes.home_panel)
+    panel = HomePanel("training/_home_panel.html", staff, training_routes.home_panel, 60)
     return WebPart(
         routers=(training_routes.router,),
         home=(panel,),

@@ -21,7 +21,17 @@ from carewall.core.context import Caller as Caller  # routes import it with the 
 from carewall.core.context import Origin, user_ref
 from carewall.core.errors import CarewallError, PermissionDeniedError
 from carewall.core.runtime import Runtime
-from carewall.identity import ActiveSession, Role, Stage, apitokens, links, sessions, signin, stepup
+from carewall.identity import (
+    ActiveSession,
+    Role,
+    Stage,
+    apitokens,
+    links,
+    sessions,
+    signin,
+    stepup,
+    suspensions,
+)
 from carewall.identity.events import record_refusal
 from carewall.identity.tags import IdentityTag
 
@@ -172,7 +182,7 @@ def require(
         if active.role not in allowed:
             _refuse(request, user_ref(active.user.id), role=active.role)
             raise PermissionDeniedError("Your role does not give access to this page.")
-        return session_caller(request, active)
+        return _unless_suspended(request, session_caller(request, active))
 
     dependency: Callable[[Request], Any] = signed_in
     if step_up:
@@ -246,6 +256,7 @@ def require_api(
         caller = _api_caller(request, touch=not passive)
         if caller is None:
             raise LoginRequiredError()
+        _unless_suspended(request, caller)
         if caller.role not in allowed:
             _refuse(request, caller.ref, role=caller.role or "")
             raise PermissionDeniedError("Your role does not allow this.")
@@ -292,6 +303,17 @@ def _api_caller(request: Request, *, touch: bool = True) -> Caller | None:
     if active is None or active.stage is not Stage.FULL:
         return None
     return session_caller(request, active)
+
+
+def _unless_suspended(request: Request, caller: Caller) -> Caller:
+    """The caller, unless its session or token is suspended: then 403, audited.
+
+    The one place every page and API request passes after sign-in (the mass-change
+    detector suspends a channel; `identity.suspensions`)."""
+    db = runtime_of(request).db
+    if suspensions.is_suspended(db, caller.channel):
+        raise suspensions.refuse(db, caller, request.url.path)
+    return caller
 
 
 def _refuse(request: Request, actor: str, **details: str) -> None:

@@ -63,7 +63,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
 def load_chart(runtime: Runtime, actor: Caller, patient_id: str, purpose: Purpose) -> Chart:
     """The chart of one patient as `actor` may see it (raises the vault's access errors)."""
     patient = get_record_for(runtime, actor, "Patient", patient_id, purpose)
-    chart = Chart(demographics_of(patient))
+    chart = Chart(demographics_of(patient, role=actor.role))
     for key, (resource_type, _) in SECTIONS.items():
         if not allowed(actor.role, Action.READ, resource_type):
             chart.sections[key] = None

@@ -16,11 +16,14 @@ class HomePanel:
     """A panel on the home page for signed-in users with one of `roles` (e.g. backup health).
 
     `context` builds the template's variables for the request; it reads, never writes.
+    `order` places it among every domain's panels (lower first: what needs doing
+    before figures). Each template says what an empty panel means, never nothing.
     """
 
     template: str
     roles: frozenset[str]
     context: Callable[[Request], Mapping[str, Any]]
+    order: int = 50
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,79 @@ def _ucum(value: float, unit: str) -> dict[str, Any]:
 def _vital_signs_category() -> dict[str, Any]:
     system = "http://terminology.hl7.org/CodeSystem/observation-category"
     return {"coding": [{"system": system, "code": "vital-signs", "display": "Vital signs"}]}
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """A patient search as typed: the staff search form and the officer's lookup share it.
+
+    Names match by their beginning (or, with `sounds_like`, the family name by
+    Soundex); birth date, identifier and phone match whole. Any combination,
+    at least one. Messages name the field, never echo the value.
+    """
+
+    family: str = ""
+    given: str = ""
+    birthdate: str = ""
+    identifier: str = ""
+    phone: str = ""
+    sounds_like: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        family: str = "",
+        given: str = "",
+        birthdate: str = "",
+        identifier: str = "",
+        phone: str = "",
+        sounds_like: str = "",
+    ) -> SearchCriteria:
+        """The form's fields, trimmed and cut to what a field can hold."""
+        return cls(
+            family=family.strip()[:_NAME_MAX],
+            given=given.strip()[:_NAME_MAX],
+            birthdate=birthdate.strip()[:10],
+            identifier=identifier.strip()[:_LINE_MAX],
+            phone=phone.strip()[:30],
+            sounds_like=sounds_like in {"1", "on", "yes", "true"},
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Nothing typed (the page shows the form only)."""
+        return not (self.family or self.given or self.birthdate or self.identifier or self.phone)
+
+    def params(self) -> tuple[dict[str, list[str]], list[str]]:
+        """The vault's search parameters, or the messages that say what to fix."""
+        if self.empty:
+            return {}, ["Enter at least one of: family name, given name, birth date, MRN or phone."]
+        errors: list[str] = []
+        params: dict[str, list[str]] = {}
+        for field, label, value in (
+            ("family", "Family name", self.family),
+            ("given", "Given name", self.given),
+        ):
+            if not value:
+                continue
+            letters = [ch for ch in value if ch.isalnum()]
+            if len(letters) < 2:
+                errors.append(f"{label}: type at least 2 letters.")
+            elif field == "family" and self.sounds_like:
+                params["phonetic"] = [value]
+            else:
+                params[field] = [value.split()[0] if field == "given" else value]
+        if self.birthdate:
+            try:
+                params["birthdate"] = [date.fromisoformat(self.birthdate).isoformat()]
+            except ValueError:
+                errors.append("Birth date: use the format YYYY-MM-DD.")
+        if self.identifier:
+            params["identifier"] = [self.identifier.replace(",", " ")]
+        if self.phone:
+            digits = "".join(ch for ch in self.phone if ch.isdigit())
+            if len(digits) < 5 or not _PHONE.match(self.phone):
+                errors.append("Phone: type the whole number (at least 5 digits).")
+            else:
+                params["phone"] = [digits]
+        return params, errors

@@ -7,7 +7,15 @@ import pytest
 from carewall.records.access.matrix import ALL_TYPES, MATRIX, Action
 from carewall.records.errors import RecordValidationError, UnsupportedResourceError
 from carewall.records.store.compartments import compartment_of
-from carewall.records.store.terms import normalise, query_value, search_terms
+from carewall.records.store.terms import (
+    PREFIX_MAX,
+    PREFIX_MIN,
+    normalise,
+    query_prefix,
+    query_value,
+    search_terms,
+    soundex,
+)
 from carewall.records.store.validation import SUPPORTED_TYPES, validate_resource
 
 
@@ -58,3 +66,43 @@ def test_validation_names_the_field_and_never_the_value() -> None:
     assert "secret" not in str(outcome)
     with pytest.raises(UnsupportedResourceError):
         validate_resource({"resourceType": "Basic", "code": {"text": "x"}})
+
+
+def test_names_get_padded_prefix_terms_and_a_soundex_term() -> None:
+    short = search_terms({"name": [{"family": "Li"}]})
+    long = search_terms({"name": [{"family": "Montgomery-Smithson"}]})
+    prefixes = {v for p, v in short if p == "family:prefix"}
+    assert "li" in prefixes
+    assert len(prefixes) == PREFIX_MAX - PREFIX_MIN + 1, "a short name is padded"
+    long_prefixes = {v for p, v in long if p == "family:prefix"}
+    assert len(long_prefixes) == len(prefixes), "row count does not tell the length"
+    assert "mo" in long_prefixes
+    assert "montgomery-s" in long_prefixes
+    assert ("phonetic", "l000") in short
+
+
+def test_a_query_prefix_is_normalised_cut_and_never_a_padding_term() -> None:
+    assert query_prefix(" Mü ") == "mu"
+    assert query_prefix("M") is None
+    assert query_prefix("Montgomery-Smithson") == "montgomery-s"
+    padding = {v for p, v in search_terms({"name": [{"family": "Li"}]}) if v.startswith("\x00")}
+    assert padding, "padding terms start with a character no query keeps"
+    assert all(query_prefix(v) != v for v in padding)
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Robert", "r163"),
+        ("Rupert", "r163"),
+        ("Ashcraft", "a261"),
+        ("Tymczak", "t522"),
+        ("Pfister", "p236"),
+        ("Müller", "m460"),
+        ("O'Brien", "o165"),
+        ("", ""),
+        ("123", ""),
+    ],
+)
+def test_soundex(name: str, code: str) -> None:
+    assert soundex(name) == code

@@ -196,6 +196,11 @@ def entries_about_patient(
     return [reveal_entry(keys, e) for e in entries]
 
 
+def open_patient(keys: RecordKeys, ref: str, blob: str) -> str:
+    """The patient id sealed beside keyed reference `ref` in an entry (`patients_sealed`)."""
+    return _open(keys, blob, _patient_aad(ref)).decode()
+
+
 def _patient_aad(ref: str) -> bytes:
     return f"audit-patient/{ref}".encode()
 

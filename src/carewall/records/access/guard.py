@@ -24,6 +24,7 @@ from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.matrix import BREAK_GLASS_ROLES, DIRECTORY, Action, allowed
 from carewall.records.errors import BreakGlassRequiredError
+from carewall.records.events import bind_hooks
 from carewall.records.models import BreakGlassGrant, RestrictedCompartment
 from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
@@ -63,7 +64,13 @@ class Denied(Exception):  # noqa: N818 - internal signal, never escapes `run_gua
 def run_guarded(runtime: Runtime, actor: Caller, work: Callable[[Session], T]) -> T:
     """Run `work` in one writing transaction; audit and re-raise a refusal as its public
     error."""
-    return _guarded(runtime, actor, runtime.db.transaction, work)
+    hooks = runtime.hooks
+
+    def bound(session: Session) -> T:
+        bind_hooks(session, hooks)
+        return work(session)
+
+    return _guarded(runtime, actor, runtime.db.transaction, bound)
 
 
 def run_guarded_read(

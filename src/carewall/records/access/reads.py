@@ -7,8 +7,10 @@ id, resource type; never values). A read runs in a read transaction and its
 audit entry is committed right after it, before the data is returned
 (`guard.run_guarded_read`); inside a transaction Bundle the entry joins the
 Bundle's transaction. Nothing outside this module calls `store.open_row`,
-except `records.store.reindex`, which decrypts stored versions only to rebuild their
-blind indexes and returns no content.
+except `records.finder` (the staff patient search and the identity lookup,
+which decide and audit the same way and return identity only where the
+caller may not see more) and `records.store.reindex`, which decrypts stored
+versions only to rebuild their blind indexes and returns no content.
 """
 
 from __future__ import annotations

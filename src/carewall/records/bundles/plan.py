@@ -21,8 +21,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, record_all_about
+from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.records import store
+from carewall.records.events import announce_change
 from carewall.records.models import FhirResource
 from carewall.records.services import change_event, check_delete, check_write
 from carewall.records.store.compartments import compartment_of
@@ -146,6 +148,14 @@ def apply(
     events = [_deleted(keys, actor, d) for d in deletes]
     events += [_written(keys, actor, w) for w in changed]
     record_all_about(session, events)
+    now = utcnow()
+    for planned in deletes:
+        kind, logical_id = planned.target
+        announce_change(session, actor, RecordsTag.RESOURCE_DELETED, kind, logical_id, now)
+    for written in changed:
+        if not written.meta["created"]:
+            kind, logical_id = written.target
+            announce_change(session, actor, RecordsTag.RESOURCE_UPDATED, kind, logical_id, now)
 
 
 def _deleted(

@@ -7,6 +7,7 @@ the database and are resolved by the importer.
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from carewall.core.inputs import JsonTooDeepError, loads_json
 from carewall.records.errors import Issue, RecordValidationError
 
 SUFFIXES = (".json", ".ndjson")
+# A gzipped file (`x.json.gz`, `x.ndjson.gz`) is read as what it holds, up to this size:
+# a small compressed file must not unpack into more memory than any real export needs.
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 
 
 @dataclass
@@ -32,14 +36,36 @@ class Unit:
 def find_files(path: Path) -> list[Path]:
     """The import files under `path` (a file, or a directory searched non-recursively)."""
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
+        return sorted(p for p in path.iterdir() if _inner_suffix(p) in SUFFIXES and p.is_file())
     return [path]
+
+
+def _inner_suffix(path: Path) -> str:
+    """`.json` for both `x.json` and `x.json.gz`."""
+    return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, unpacked first when it is gzipped (with a ceiling on the result)."""
+    if path.suffix != ".gz":
+        return path.read_text(encoding="utf-8")
+    try:
+        with gzip.open(path, "rb") as stream:
+            data = stream.read(MAX_UNPACKED_BYTES + 1)
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise _structure("file", f"not a readable gzip file ({exc})") from None
+    if len(data) > MAX_UNPACKED_BYTES:
+        raise _structure("file", "unpacks to more than 512 MiB; import it uncompressed in parts")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _structure("file", "not UTF-8 text once unpacked") from None
 
 
 def read_unit(path: Path) -> Unit:
     """Parse one file; a structural problem raises `RecordValidationError`."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".ndjson":
+    text = _read_text(path)
+    if _inner_suffix(path) == ".ndjson":
         return Unit(path.name, [_json(line, f"line {n}") for n, line in _lines(text)])
     body = _json(text, "file")
     if body.get("resourceType") != "Bundle":

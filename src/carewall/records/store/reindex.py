@@ -1,4 +1,10 @@
-"""Re-deriving `patient_ref` of every stored version, resumably, after the runtime opens.
+"""Re-deriving the blind indexes of every stored version, resumably, after the runtime opens.
+
+Two indexes are derived from content, so only code holding the key ring can
+rebuild them: `patient_ref` (every version) and the search terms of current
+versions (`fhir_search_index`, see `records.terms`). Migration 0015 schedules
+the task so that vaults written before names had prefix and phonetic terms
+get them; `carewall records reindex` runs it on demand.
 
 Migration 0008 schedules the task when the vault holds rows written before
 references to patients had one canonical form (`records.store.compartments`); the
@@ -25,15 +31,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, record
+from carewall.core.db import new_id
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.models import FhirResource, RecordsIndexTask
+from carewall.records.models import FhirResource, FhirSearchIndex, RecordsIndexTask
 from carewall.records.store.compartments import OwnServer, fhir_base, legacy_patient_of
 from carewall.records.store.keys import RecordKeys
+from carewall.records.store.terms import search_terms
 from carewall.records.tags import RecordsTag
 
 TASK = "patient-references"
@@ -111,9 +119,11 @@ def _one_batch(
     changed = 0
     for row in rows:
         ref = _derived_ref(session, keys, own, row)
+        refiled = _refile_terms(session, keys, row)
         if ref != row.patient_ref:
             row.patient_ref = ref
-            changed += 1
+            refiled = True
+        changed += refiled
     task.after = rows[-1].id
     task.examined += len(rows)
     task.changed += changed
@@ -131,6 +141,27 @@ def _derived_ref(
         return row.patient_ref
     patient = legacy_patient_of(store.open_row(keys, source), own)
     return keys.patient_ref(patient) if patient else None
+
+
+def _refile_terms(session: Session, keys: RecordKeys, row: FhirResource) -> bool:
+    """Rewrite a current version's search terms where they differ from what its content
+    gives today; whether they did. Only current, live versions carry terms."""
+    if not row.is_current or row.deleted or row.ciphertext is None:
+        return False
+    resource = store.open_row(keys, row)
+    wanted = {
+        (param, keys.blind(row.resource_type, param, value))
+        for param, value in search_terms(resource)
+    }
+    entries = session.scalars(select(FhirSearchIndex).where(FhirSearchIndex.resource_id == row.id))
+    if {(e.param, e.value_hmac) for e in entries} == wanted:
+        return False
+    session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.resource_id == row.id))
+    session.add_all(
+        FhirSearchIndex(id=new_id(), resource_id=row.id, param=param, value_hmac=value)
+        for param, value in sorted(wanted)
+    )
+    return True
 
 
 def _deleted_version(session: Session, tombstone: FhirResource) -> FhirResource | None:
@@ -172,7 +203,7 @@ def finish_scheduled_reindex(runtime: Runtime) -> ReindexReport | None:
     log.warning("re-indexing the record vault (resumes if interrupted)")
     report = reindex_references(runtime)
     log.warning(
-        "re-indexed: %d versions examined, %d filed under another patient",
+        "re-indexed: %d versions examined, %d re-filed (patient or search terms)",
         report.examined,
         report.changed,
     )

@@ -1,8 +1,11 @@
-"""Exact-match search over the blind indexes (no access checks: see `access.search_for`).
+"""Search over the blind indexes (no access checks: see `access.search_for`).
 
 Parameters combine with AND; a parameter given several times (or a value with
 commas) matches any of its values, as in FHIR. `patient`/`subject` use the
-compartment column; `_id` the plain logical id.
+compartment column; `_id` the plain logical id. `family`, `given` and `name`
+match the beginning of a name (FHIR's default for strings) through the prefix
+terms of `records.terms`; their `:exact` forms and every other parameter
+match the whole normalised value.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from sqlalchemy.orm import Session
 from carewall.records.errors import Issue, RecordValidationError
 from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.keys import RecordKeys
-from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS, query_value
+from carewall.records.store.terms import (
+    COMPARTMENT_PARAMS,
+    PREFIX_MIN,
+    PREFIX_PARAMS,
+    SEARCH_PARAMS,
+    prefix_param,
+    query_prefix,
+    query_value,
+)
 
 MAX_RESULTS = 1000
 
@@ -121,11 +132,31 @@ def _filter(
             f"Search parameter {param} is not supported.",
             [Issue("error", "not-supported", param, "search parameter not supported")],
         )
-    hmacs = [keys.blind(resource_type, param, query_value(param, v)) for v in values]
+    if param in PREFIX_PARAMS:
+        return query.where(FhirResource.id.in_(_prefix_matches(keys, resource_type, param, values)))
+    stored = param.removesuffix(":exact")
+    hmacs = [keys.blind(resource_type, stored, query_value(param, v)) for v in values]
     matching = select(FhirSearchIndex.resource_id).where(
-        FhirSearchIndex.param == param, FhirSearchIndex.value_hmac.in_(hmacs)
+        FhirSearchIndex.param == stored, FhirSearchIndex.value_hmac.in_(hmacs)
     )
     return query.where(FhirResource.id.in_(matching))
+
+
+def _prefix_matches(
+    keys: RecordKeys, resource_type: str, param: str, values: list[str]
+) -> Select[str]:
+    """Ids of resources with a name part (of the parts `param` searches) starting with a value."""
+    prefixes = [query_prefix(v) for v in values]
+    if any(p is None for p in prefixes):
+        raise RecordValidationError(
+            f"Search parameter {param}: type at least {PREFIX_MIN} letters of the name.",
+            [Issue("error", "value", param, f"at least {PREFIX_MIN} letters")],
+        )
+    stored = [prefix_param(part) for part in PREFIX_PARAMS[param]]
+    hmacs = [keys.blind(resource_type, s, p) for s in stored for p in prefixes if p]
+    return select(FhirSearchIndex.resource_id).where(
+        FhirSearchIndex.param.in_(stored), FhirSearchIndex.value_hmac.in_(hmacs)
+    )
 
 
 def _split(values: Sequence[str]) -> list[str]:

@@ -2,6 +2,24 @@
 
 Normalisation makes exact-match search forgiving about case, accents and
 spacing ("Müller " finds "muller") while staying exact otherwise.
+
+Names are also found by their beginning and by their sound, because the
+front desk types "Mul" or "Muller" for "Müller-Lüdenscheidt":
+
+- prefix terms (`family:prefix`, `given:prefix`): every beginning of the
+  normalised name from `PREFIX_MIN` to `PREFIX_MAX` characters, each its own
+  blind index. Every name part gets exactly `PREFIX_MAX - PREFIX_MIN + 1`
+  prefix rows: a short name is padded with terms no query can produce, so
+  the number of rows does not tell how long the name is. A query longer than
+  `PREFIX_MAX` is matched on its first `PREFIX_MAX` characters (names that
+  agree on those and differ later are returned too).
+- a phonetic term (`phonetic`): the American Soundex code of each family and
+  given name (`soundex`), for FHIR's `phonetic` parameter ("Smyth" finds
+  "Smith").
+
+What this reveals to someone holding the database but not the index key is
+written in docs/threat-model.md (shared prefixes and sound-alike names become
+linkable).
 """
 
 from __future__ import annotations
@@ -13,8 +31,27 @@ from typing import Any
 
 _SPACES = re.compile(r"\s+")
 SEARCH_PARAMS = frozenset(
-    {"identifier", "family", "given", "name", "birthdate", "phone", "email", "code"}
+    {
+        "identifier",
+        "family",
+        "given",
+        "name",
+        "family:exact",
+        "given:exact",
+        "name:exact",
+        "phonetic",
+        "birthdate",
+        "phone",
+        "email",
+        "code",
+    }
 )
+# String parameters that match the beginning of a name (FHIR's default for strings);
+# their `:exact` form matches the whole normalised name.
+PREFIX_PARAMS = {"family": ("family",), "given": ("given",), "name": ("family", "given")}
+PREFIX_MIN = 2
+PREFIX_MAX = 12
+_PAD = "\x00pad"
 # Search parameters that select a compartment (`records.store.compartments` decides membership).
 COMPARTMENT_PARAMS = frozenset({"patient", "subject"})
 # Where each type keeps the code that `code=` searches.
@@ -46,8 +83,26 @@ def search_terms(resource: dict[str, Any]) -> set[tuple[str, str]]:
     return terms
 
 
+def prefix_param(part: str) -> str:
+    """The index parameter of a name part's prefix terms."""
+    return f"{part}:prefix"
+
+
+def query_prefix(value: str) -> str | None:
+    """The prefix term a name query looks up (None: too short to look up).
+
+    Control characters are dropped, so no query reaches a padding term (which
+    starts with NUL).
+    """
+    normal = "".join(ch for ch in normalise(value) if unicodedata.category(ch)[0] != "C")
+    return normal[:PREFIX_MAX] if len(normal) >= PREFIX_MIN else None
+
+
 def query_value(param: str, value: str) -> str:
     """Normalise a search value the same way the stored terms were."""
+    if param == "phonetic":
+        return soundex(value)
+    param = param.removesuffix(":exact")
     if param == "phone":
         return normalise_phone(value)
     if param in {"identifier", "code"} and "|" in value:
@@ -74,12 +129,60 @@ def _name_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
         if family:
             yield "family", normalise(family)
             yield "name", normalise(family)
+            yield from _finding_terms("family", family)
         for given in givens:
             yield "given", normalise(given)
             yield "name", normalise(given)
+            yield from _finding_terms("given", given)
         text = _str(name.get("text"))
         if text:
             yield "name", normalise(text)
+
+
+def _finding_terms(part: str, name: str) -> Iterator[tuple[str, str]]:
+    """The prefix terms (padded to a fixed count) and the phonetic term of one name part."""
+    normal = normalise(name)
+    if not normal:
+        return
+    param = prefix_param(part)
+    for length in range(PREFIX_MIN, PREFIX_MAX + 1):
+        if length <= len(normal):
+            yield param, normal[:length]
+        else:  # a value no query produces: only the row count stays the same
+            yield param, f"{_PAD}{length}\x00{normal}"
+    code = soundex(name)
+    if code:
+        yield "phonetic", code
+
+
+# Soundex digit of each consonant; vowels, h, w and y have none.
+_SOUNDEX = {
+    **dict.fromkeys("bfpv", "1"),
+    **dict.fromkeys("cgjkqsxz", "2"),
+    **dict.fromkeys("dt", "3"),
+    "l": "4",
+    **dict.fromkeys("mn", "5"),
+    "r": "6",
+}
+
+
+def soundex(value: str) -> str:
+    """American Soundex of a name: its first letter and three digits ("Robert" -> "r163").
+
+    Letters only (accents stripped); h and w do not separate two equal digits,
+    vowels do. Empty for a value with no letter a-z.
+    """
+    letters = [ch for ch in normalise(value) if "a" <= ch <= "z"]
+    if not letters:
+        return ""
+    digits, last = [], _SOUNDEX.get(letters[0], "")
+    for ch in letters[1:]:
+        code = _SOUNDEX.get(ch, "")
+        if code and code != last:
+            digits.append(code)
+        if ch not in "hw":
+            last = code
+    return (letters[0] + "".join(digits) + "000")[:4]
 
 
 def _telecom_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:

@@ -1,10 +1,12 @@
 """What the FHIR API supports, in one table: the CapabilityStatement and the search checks.
 
 Search runs on keyed HMAC blind indexes (`records.store.search`), so every
-parameter matches exactly on a normalised value: no prefixes, no `:contains`,
-no date ranges. A parameter is listed for a type only where the vault indexes
-the field that FHIR's parameter of that name searches; anything else is refused
-with 400 rather than silently ignored.
+parameter matches a normalised value exactly, except the name parameters,
+which match the beginning of a name (FHIR's default for strings) through
+prefix terms, and `phonetic` (Soundex): no `:contains`, no date ranges. A
+parameter is listed for a type only where the vault indexes the field that
+FHIR's parameter of that name searches; anything else is refused with 400
+rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -29,12 +31,19 @@ _EXACT = (
     "encrypted and searched through keyed blind indexes, so partial matches, modifiers and "
     "prefixes are not supported."
 )
+_PREFIX = (
+    "Matches names that begin with the value (at least 2 letters; case, accents and spacing "
+    "ignored; only the first 12 characters are compared); `:exact` matches the whole "
+    "normalised name. No `:contains`: records are encrypted and searched through keyed "
+    "blind indexes."
+)
 _PARAMS: dict[str, tuple[str, str]] = {
     "_id": ("token", "Logical id, exact."),
     "identifier": ("token", f"`value` or `system|value`. {_EXACT}"),
-    "family": ("string", f"A family name. {_EXACT}"),
-    "given": ("string", f"A given name. {_EXACT}"),
-    "name": ("string", f"A family name, a given name or the name's text. {_EXACT}"),
+    "family": ("string", f"A family name. {_PREFIX}"),
+    "given": ("string", f"A given name. {_PREFIX}"),
+    "name": ("string", f"A family or given name (`:exact` also the name's text). {_PREFIX}"),
+    "phonetic": ("string", "A family or given name that sounds alike (American Soundex)."),
     "birthdate": ("date", "The full birth date (YYYY-MM-DD), exact; no ranges or prefixes."),
     "phone": ("token", "A phone number, digits compared only. Exact."),
     "email": ("token", f"An email address. {_EXACT}"),
@@ -90,7 +99,7 @@ def search_params(resource_type: str) -> frozenset[str]:
     """The search parameters `resource_type` supports (besides the result parameters)."""
     params = {"_id", "identifier"}
     if resource_type in _PEOPLE:
-        params |= {"family", "given", "name", "phone", "email"}
+        params |= {"family", "given", "name", "phonetic", "phone", "email"}
     if resource_type == "Patient":
         params.add("birthdate")
     if resource_type in _CODED:
@@ -98,6 +107,10 @@ def search_params(resource_type: str) -> frozenset[str]:
     if resource_type not in _NOT_IN_A_COMPARTMENT:
         params |= {"patient", "subject"}
     return frozenset(params)
+
+
+# Parameters that take the `:exact` modifier (the others take none).
+EXACT_MODIFIABLE = frozenset({"family", "given", "name"})
 
 
 def capability_statement(base: str) -> dict[str, Any]:

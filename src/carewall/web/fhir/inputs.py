@@ -17,9 +17,16 @@ from carewall.core.errors import CarewallError, NotFoundError
 from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
 from carewall.identity import Role
 from carewall.records import SUPPORTED_TYPES, Issue, Purpose, RecordValidationError
+from carewall.records.store.terms import PREFIX_MIN, query_prefix
 from carewall.web.auth import Caller, runtime_of
 from carewall.web.csrf import FIELD as CSRF_FIELD
-from carewall.web.fhir.capability import DEFAULT_COUNT, MAX_COUNT, RESULT_PARAMS, search_params
+from carewall.web.fhir.capability import (
+    DEFAULT_COUNT,
+    EXACT_MODIFIABLE,
+    MAX_COUNT,
+    RESULT_PARAMS,
+    search_params,
+)
 
 # A request body holds one resource: its largest attachment (base64) plus this much more.
 BODY_OVERHEAD = 1024 * 1024
@@ -233,9 +240,14 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
     for name, value in items:
         if name in RESULT_PARAMS:
             continue
-        if name not in supported:
+        base = name.removesuffix(":exact")
+        if base not in supported or (base != name and base not in EXACT_MODIFIABLE):
             problem = f"not a supported search parameter for {resource_type}"
             raise bad_request(name[:64], problem, "not-supported")
+        if name in EXACT_MODIFIABLE and any(
+            query_prefix(part) is None for part in value.split(",") if part.strip()
+        ):
+            raise bad_request(name, f"type at least {PREFIX_MIN} letters of the name", "value")
         params.setdefault(name, []).append(value)
     cursor = dict(items).get("_cursor")
     if cursor is not None and params:

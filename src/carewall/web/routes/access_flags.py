@@ -3,7 +3,8 @@
 A list (newest first, open or resolved), one flag with the flagged access and
 the patient's comment (opening it is audited), and the decision, which the
 patient then sees in the portal. URLs carry the flag's audit entry number only,
-never a patient id or name; page titles are generic.
+never a patient id or name; page titles are generic. Patients are shown by name and birth date
+(the identity lookup, audited), not by record id alone.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from carewall.records.portal.flags import (
 from carewall.web.auth import Caller, RuntimeDep, require
 from carewall.web.flash import flash
 from carewall.web.guards import AuditSeq
+from carewall.web.lookup import identities, identity
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +51,7 @@ def flags_page(
     shown = [f for f in everything if not status or f.status == status]
     context = {
         "flags": shown,
+        "names": identities(request, caller, [f.patient_id for f in shown]),
         "status": status,
         "counts": counts,
         "total": len(everything),
@@ -60,7 +63,8 @@ def flags_page(
 def flag_page(request: Request, runtime: RuntimeDep, caller: Officer, seq: AuditSeq) -> Response:
     """One flag: the flagged access, the patient's comment (audited) and the decision form."""
     detail = open_flag(runtime, caller, seq)
-    context = {"detail": detail, "outcomes": OUTCOMES, "max_note": MAX_NOTE}
+    patient = identity(request, caller, detail.flag.patient_id)
+    context = {"detail": detail, "outcomes": OUTCOMES, "max_note": MAX_NOTE, "patient": patient}
     return render(request, "admin/access_flag.html", context)
 
 

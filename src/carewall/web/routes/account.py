@@ -33,6 +33,7 @@ from carewall.web.auth import (
     set_session_cookie,
 )
 from carewall.web.flash import flash
+from carewall.web.home_panels import notice_link
 from carewall.web.routes.signin import safe_next
 from carewall.web.templating import render
 
@@ -75,6 +76,7 @@ def security_page(request: Request, runtime: RuntimeDep, caller: SignedIn) -> Re
             "events": queries.sign_in_events(session, user_id),
             "notices": notices.unread(session, user_id),
         }
+    context["notice_link"] = lambda message: notice_link(message, caller.role)
     context.update(
         current_session_id=caller.session_id or "",
         tokens=apitokens.tokens_of(runtime, caller.user_id),

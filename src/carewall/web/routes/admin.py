@@ -1,4 +1,5 @@
-"""Administration pages: users (invite, disable, unlock, reset MFA) and the MFA policy.
+"""Administration pages: users (invite, edit, link, disable, unlock, reset MFA) and the MFA
+policy.
 
 Reading is open to administrators; every change needs a recent second factor
 (step-up), because a stolen admin session is the shortest path to every
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
-from carewall.identity import STAFF_ROLES, Role, accounts, policy, queries, signin
+from carewall.identity import STAFF_ROLES, Role, accounts, links, policy, queries, signin
 from carewall.web.auth import Caller, Resume, RuntimeDep, active_session, require, runtime_of
 from carewall.web.flash import flash
+from carewall.web.lookup import identity, lookup
+from carewall.web.patient_forms import SearchCriteria
 from carewall.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,6 +41,9 @@ Reinviting = Annotated[Caller, _stepped_up("Send a new invitation link")]
 Disabling = Annotated[Caller, _stepped_up("Disable the account")]
 Enabling = Annotated[Caller, _stepped_up("Enable the account")]
 ResettingMfa = Annotated[Caller, _stepped_up("Reset the person's second factors")]
+Editing = Annotated[Caller, _stepped_up("Save the person's name and role", "name", "role")]
+Linking = Annotated[Caller, _stepped_up("Link the account to the patient record", "patient_id")]
+Filter = Annotated[str, Query(max_length=100)]
 SavingPolicy = Annotated[Caller, _stepped_up("Save the MFA policy", "required")]
 USERS = "/admin/users"
 POLICY = "/admin/policy"
@@ -49,14 +55,24 @@ def _back(request: Request, target: str, message: str, level: str = "success") -
     return response
 
 
-def _users_context(request: Request, caller: Caller) -> dict[str, Any]:
+def _users_context(
+    request: Request, caller: Caller, filters: dict[str, str] | None = None
+) -> dict[str, Any]:
     runtime = runtime_of(request)
+    wanted = filters or {"q": "", "role": "", "status": ""}
     with runtime.db.sessions() as session:
-        rows = queries.users_overview(session)
+        rows = queries.users_overview(
+            session, text=wanted["q"], role=wanted["role"], status=wanted["status"]
+        )
+        total = len(rows) if not any(wanted.values()) else len(queries.users_overview(session))
         coverage = queries.mfa_coverage(session)
     fresh = signin.step_up_fresh(runtime, active_session(request))
     return {
         "users": rows,
+        "total": total,
+        "filters": wanted,
+        "filtered": any(wanted.values()),
+        "statuses": queries.USER_STATUSES,
         "coverage": coverage,
         "roles": list(Role),
         "me": caller.user_id,
@@ -67,9 +83,13 @@ def _users_context(request: Request, caller: Caller) -> dict[str, Any]:
 
 
 @router.get(USERS, response_class=HTMLResponse)
-def users_page(request: Request, caller: Admin) -> Response:
-    """Every account with its MFA status, coverage at a glance, and the invite form."""
-    return render(request, "admin/users.html", _users_context(request, caller))
+def users_page(
+    request: Request, caller: Admin, q: Filter = "", role: Filter = "", status: Filter = ""
+) -> Response:
+    """Accounts with their MFA status (narrowed by name or email, role and status), coverage
+    at a glance, and the invite form."""
+    filters = {"q": q.strip(), "role": role.strip(), "status": status.strip()}
+    return render(request, "admin/users.html", _users_context(request, caller, filters))
 
 
 @router.post(USERS, response_class=HTMLResponse)
@@ -84,6 +104,9 @@ def invite(
 ) -> Response:
     """Invite a person; the one-time link is shown once (and mailed when SMTP is set up)."""
     try:
+        unknown = role == Role.PATIENT.value and patient_id.strip()
+        if unknown and identity(request, caller, patient_id) is None:
+            raise ValidationError("No patient record has that id: check it, or look it up.")
         link = accounts.invite_user(
             runtime,
             caller,
@@ -152,6 +175,96 @@ def reset_mfa(
         "Second factors removed and the person signed out. They set up a new factor "
         "at their next sign-in; confirm it was really them who asked.",
     )
+
+
+def _user(request: Request, user_id: str) -> queries.UserOverview:
+    with runtime_of(request).db.sessions() as session:
+        found = [u for u in queries.users_overview(session) if u.id == user_id]
+    if not found:
+        raise ValidationError("No such user.", status=404)
+    return found[0]
+
+
+def _edit_page(
+    request: Request, caller: Caller, user_id: str, status: int = 200, **extra: Any
+) -> Response:
+    """One person: name and role, and for a patient account the linked record by name."""
+    user = _user(request, user_id)
+    runtime = runtime_of(request)
+    linked = None
+    linked_id = links.patient_id_of(runtime, user.id) if user.role is Role.PATIENT else None
+    if linked_id:
+        linked = identity(request, caller, linked_id)
+    context: dict[str, Any] = {
+        "user": user,
+        "roles": [r for r in Role if (r is Role.PATIENT) == (user.role is Role.PATIENT)],
+        "me": caller.user_id,
+        "linked": linked,
+        "linked_id": linked_id,
+        "step_up_fresh": signin.step_up_fresh(runtime, active_session(request)),
+        "errors": [],
+        "lookup_values": SearchCriteria(),
+        "lookup_errors": [],
+        "found": None,
+        **extra,
+    }
+    return render(request, "admin/user_edit.html", context, status=status)
+
+
+@router.get(f"{USERS}/{{user_id}}", response_class=HTMLResponse)
+def edit_page(request: Request, caller: Admin, user_id: str) -> Response:
+    """Edit a person's name and role; link a patient account to its record."""
+    return _edit_page(request, caller, user_id)
+
+
+@router.post(f"{USERS}/{{user_id}}", response_class=HTMLResponse)
+def save_user(
+    request: Request, caller: Editing, user_id: str, name: FormStr = "", role: FormStr = ""
+) -> Response:
+    """Save the name and role (audited); the last administrator keeps their role."""
+    try:
+        changed = accounts.update_user(runtime_of(request), caller, user_id, name=name, role=role)
+    except ValidationError as exc:
+        return _edit_page(request, caller, user_id, status=exc.status, errors=[exc.message])
+    target = f"{USERS}/{user_id}"
+    return _back(
+        request,
+        target,
+        "Saved." if changed else "Nothing changed.",
+        "success" if changed else "info",
+    )
+
+
+@router.post(f"{USERS}/{{user_id}}/patient/find", response_class=HTMLResponse)
+def find_patient_record(
+    request: Request,
+    caller: Admin,
+    user_id: str,
+    family: FormStr = "",
+    given: FormStr = "",
+    birthdate: FormStr = "",
+    identifier: FormStr = "",
+) -> Response:
+    """Look up the record to link (identity only, audited)."""
+    criteria = SearchCriteria.of(family, given, birthdate, identifier)
+    found, errors = lookup(request, caller, criteria)
+    extra = {"lookup_values": criteria, "lookup_errors": errors, "found": found}
+    return _edit_page(request, caller, user_id, status=422 if errors else 200, **extra)
+
+
+@router.post(f"{USERS}/{{user_id}}/patient")
+def link_patient(
+    request: Request, caller: Linking, user_id: str, patient_id: FormStr = ""
+) -> Response:
+    """Link (or relink) a patient account to a record chosen through the lookup."""
+    target = f"{USERS}/{user_id}"
+    if identity(request, caller, patient_id) is None:
+        return _back(request, target, "No patient record has that id; look it up again.", "error")
+    try:
+        accounts.link_patient(runtime_of(request), caller, user_id, patient_id)
+    except ValidationError as exc:
+        return _back(request, target, exc.message, "error")
+    return _back(request, target, "Account linked to the patient record.")
 
 
 @router.get(f"{USERS}/{{user_id}}/{{action}}")

@@ -14,7 +14,7 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request) -> HTMLResponse:
-    """What Carewall does for this practice, and where to start (with the domains' panels)."""
+    """What needs doing, per role: the panels every domain registered for this role."""
     return render(request, "home.html", {"panels": _panels(request)})
 
 
@@ -24,5 +24,5 @@ def _panels(request: Request) -> list[tuple[str, dict[str, object]]]:
     role = getattr(request.state, "role", None)
     if role is None:
         return []
-    panels: list[HomePanel] = request.app.state.home_panels
+    panels: list[HomePanel] = sorted(request.app.state.home_panels, key=lambda p: p.order)
     return [(p.template, dict(p.context(request))) for p in panels if role in p.roles]

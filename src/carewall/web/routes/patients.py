@@ -19,7 +19,8 @@ from carewall.core.inputs import MAX_INT32, ascii_int
 from carewall.identity import Role, notices, signin
 from carewall.records import BreakGlassRequiredError, Purpose, VersionConflictError
 from carewall.records import queries as record_queries
-from carewall.records.access import get_record_for, search_for
+from carewall.records.access import get_record_for
+from carewall.records.finder import find_patients_for
 from carewall.records.readers import DemographicsEdit, demographics_of, with_demographics
 from carewall.records.services import (
     create_resource,
@@ -42,7 +43,12 @@ Editor = Annotated[Caller, Depends(require(Role.CLINICIAN, Role.FRONT_DESK))]
 Clinician = Annotated[Caller, Depends(require(Role.CLINICIAN))]
 Restricting = Annotated[
     Caller,
-    Depends(require(Role.CLINICIAN, step_up=Resume("Restrict the record", frozenset({"reason"})))),
+    Depends(
+        require(
+            Role.CLINICIAN,
+            step_up=Resume("Restrict the record", frozenset({"reason", "confirm"})),
+        )
+    ),
 ]
 BreakingGlass = Annotated[
     Caller,
@@ -54,7 +60,7 @@ BreakingGlass = Annotated[
     ),
 ]
 EMERGENCY_MINUTES = 60
-SEARCH_LIMIT = 50  # patients shown (and decrypted) for one search; narrower searches find more
+SEARCH_PAGE = 25  # patients shown (and decrypted) on one page of results
 _PURPOSES: dict[Role | None, Purpose] = {
     Role.CLINICIAN: Purpose.TREATMENT,
     Role.BILLING: Purpose.PAYMENT,
@@ -99,42 +105,37 @@ def search(
     given: FormStr = "",
     birthdate: FormStr = "",
     identifier: FormStr = "",
+    phone: FormStr = "",
+    sounds_like: FormStr = "",
+    after: FormStr = "",
+    shown: FormStr = "0",
 ) -> Response:
-    """Exact search by family name + birth date (given name optional), or by identifier."""
-    form = {"family": family.strip(), "given": given.strip(), "birthdate": birthdate.strip()}
-    form["identifier"] = identifier.strip()
-    params, errors = _search_params(form)
+    """Any combination of family and given name (their beginning, or by sound), birth date,
+    identifier (MRN) and phone, a page at a time; restricted matches show as restricted."""
+    criteria = forms.SearchCriteria.of(family, given, birthdate, identifier, phone, sounds_like)
+    params, errors = criteria.params()
     if errors:
-        context = {"form": form, "errors": errors, "results": None}
+        context = {"form": criteria, "errors": errors, "results": None}
         return render(request, "patients/search.html", context, status=422)
-    found = search_for(
+    page = find_patients_for(
         runtime,
         caller,
-        "Patient",
         params,
         _PURPOSES.get(caller.role, Purpose.OPERATIONS),
-        limit=SEARCH_LIMIT + 1,  # one more says whether there are more than the page shows
+        count=SEARCH_PAGE,
+        after=after.strip()[:64],
     )
-    results = sorted(
-        (demographics_of(p) for p in found[:SEARCH_LIMIT]), key=lambda d: (d.family, d.given)
-    )
-    more = SEARCH_LIMIT if len(found) > SEARCH_LIMIT else 0
-    shown = {"form": form, "errors": [], "results": results, "more": more}
-    return render(request, "patients/search.html", shown)
-
-
-def _search_params(form: dict[str, str]) -> tuple[dict[str, list[str]], list[str]]:
-    if form["identifier"]:
-        return {"identifier": [form["identifier"]]}, []
-    errors = []
-    if not form["family"] or not form["birthdate"]:
-        errors.append("Enter the family name and the birth date, or an identifier such as the MRN.")
-    elif len(form["birthdate"]) != 10 or form["birthdate"][4] != "-":
-        errors.append("Birth date: use the format YYYY-MM-DD.")
-    params = {"family": [form["family"]], "birthdate": [form["birthdate"]]}
-    if form["given"]:
-        params["given"] = [form["given"].split()[0]]
-    return params, errors
+    before = ascii_int(shown, MAX_INT32) or 0
+    context = {
+        "form": criteria,
+        "errors": [],
+        "results": sorted(page.matches, key=lambda m: (m.identity.family, m.identity.given)),
+        "page": page,
+        "first": before + 1,
+        "last": before + len(page.matches),
+        "may_break_glass": caller.role is Role.CLINICIAN,
+    }
+    return render(request, "patients/search.html", context)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -260,10 +261,15 @@ def restrict(
     caller: Restricting,
     patient_id: str,
     reason: FormStr = "",
+    confirm: FormStr = "",
 ) -> Response:
-    """Mark the record restricted; from then on staff open it only through break-glass."""
+    """Mark the record restricted once confirmed; from then on staff open it only through
+    break-glass."""
     if reason not in forms.RESTRICT_REASONS:
         return _back(request, _chart_path(patient_id), "Choose a reason from the list.", "error")
+    if confirm != "yes":
+        message = "Tick the box to confirm: the record will open only through emergency access."
+        return _back(request, _chart_path(patient_id) + "#restrict", message, "error")
     get_record_for(runtime, caller, "Patient", patient_id, _purpose(request, caller, patient_id))
     restrict_compartment(runtime, caller, patient_id, reason)
     return _back(request, _chart_path(patient_id), "The record is now restricted.")

@@ -108,7 +108,39 @@ function submitResumedForms() {
   if (form) form.requestSubmit();
 }
 
+// On narrow screens the header's links fold behind a Menu button (a disclosure:
+// aria-expanded says whether they show). Without scripts they stay listed.
+function setupMenu() {
+  const button = document.getElementById("nav-toggle");
+  const nav = document.getElementById("site-nav");
+  if (!button || !nav) return;
+  document.documentElement.classList.add("js-menu");
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    const open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(open));
+    nav.classList.toggle("open", open);
+  });
+}
+
+// Wide tables scroll sideways inside their own box instead of widening the page.
+function wrapTables() {
+  for (const table of document.querySelectorAll("main table")) {
+    if (table.parentElement && table.parentElement.classList.contains("table-scroll")) continue;
+    const box = document.createElement("div");
+    box.className = "table-scroll";
+    box.tabIndex = 0;
+    box.setAttribute("role", "region");
+    const caption = table.querySelector("caption");
+    box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
+    table.parentElement.insertBefore(box, table);
+    box.appendChild(table);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setupMenu();
+  wrapTables();
   for (const el of document.querySelectorAll(".flash")) {
     el.addEventListener("click", () => el.remove());
   }
