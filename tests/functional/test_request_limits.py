@@ -213,7 +213,7 @@ def test_a_large_transaction_writes_and_audits_every_entry(
             [RecordsTag.RESOURCE_CREATED, RecordsTag.RESOURCE_UPDATED, RecordsTag.RESOURCE_DELETED],
             limit=100_000,
         )
-    by_doctor = [e for e in changes if e.actor != SYSTEM.user_id]
+    by_doctor = [e for e in changes if e.actor != SYSTEM.ref]
     assert len(by_doctor) == 10 + 140 + 151
     assert verify(runtime.db).ok
 
