@@ -25,7 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from carewall.demo.identity_seed import STAFF
 from carewall.demo.portal_seed import PATIENT_LOGIN
-from tests.browser.conftest import LiveServer, oathtool, start_server
+from tests.support.server import LiveServer, oathtool, start_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("oathtool") is None, reason="Debian's oathtool is not installed"

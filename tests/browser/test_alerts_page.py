@@ -16,7 +16,7 @@ from carewall.demo.alerts_seed import ALERTS_SEEDER
 from carewall.demo.identity_seed import STAFF_SEEDER
 from carewall.identity import accounts
 from carewall.registry import install
-from tests.browser.conftest import LiveServer, oathtool, start_server
+from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "officer@clinic.example"

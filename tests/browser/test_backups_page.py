@@ -15,7 +15,7 @@ from carewall.core.runtime import open_runtime
 from carewall.demo.backup_seed import BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER
 from carewall.identity import accounts
 from carewall.registry import install
-from tests.browser.conftest import LiveServer, oathtool, start_server
+from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "officer@clinic.example"

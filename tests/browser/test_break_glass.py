@@ -20,8 +20,8 @@ from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
-from tests.browser.conftest import LiveServer, oathtool, start_server
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource
+from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "doctor@clinic.example"
@@ -39,8 +39,8 @@ def practice(tmp_path: Path) -> Iterator[tuple[LiveServer, str, str]]:
     runtime = open_runtime(Settings(home=home))
     link = accounts.invite_user(runtime, Caller.cli(), EMAIL, "clinician")
     patient_id = str(uuid.uuid4())
-    create_resource(runtime, SYSTEM, minimal("Patient", patient_id))
-    condition = minimal("Condition", patient_id, code={"text": "Migraine without aura"})
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", patient_id))
+    condition = fhir_resource("Condition", patient_id, code={"text": "Migraine without aura"})
     create_resource(runtime, SYSTEM, condition)
     restrict_compartment(runtime, SYSTEM, patient_id, "employee")
     runtime.close()

@@ -15,8 +15,8 @@ from playwright.sync_api import Page, expect
 
 from carewall.phishing.simulation import HEADER
 from carewall.training import modules
-from tests.browser.conftest import LiveServer, start_server
-from tests.functional.helpers import Inbox, smtp_inbox
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.server import LiveServer, start_server
 
 TYPED = "Browser-Typed-Secret-4417"
 PERSON = "nia.park@clinic.example"

@@ -23,8 +23,8 @@ from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
-from tests.browser.conftest import LiveServer, oathtool, start_server
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource
+from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 SYSTEM = Caller.cli("test")
@@ -50,8 +50,8 @@ def practice(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
         ("p-two", "Abbott", "Ruth"),
     ):
         name = [{"use": "official", "family": family, "given": [given]}]
-        create_resource(runtime, SYSTEM, minimal("Patient", pid, name=name))
-    condition = minimal("Condition", "p-vip", code={"text": "Migraine without aura"})
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", pid, name=name))
+    condition = fhir_resource("Condition", "p-vip", code={"text": "Migraine without aura"})
     create_resource(runtime, SYSTEM, condition)
     restrict_compartment(runtime, SYSTEM, "p-vip", "vip")
     for pid in ("p-one", "p-two", "p-one"):

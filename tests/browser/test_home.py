@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.support.server import LiveServer
 
 
 def test_home_page_loads_without_console_errors(page: Page, live_server: LiveServer) -> None:

@@ -24,7 +24,7 @@ from carewall.core.config import Settings
 from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import Role, accounts, policy
-from tests.browser.conftest import LiveServer, oathtool, start_server
+from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 CLI = Origin(user_agent="cli")

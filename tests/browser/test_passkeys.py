@@ -23,7 +23,7 @@ from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity.accounts import create_admin
 from carewall.identity.models import WebAuthnCredential, WebSession
 from carewall.identity.tags import IdentityTag
-from tests.browser.conftest import LiveServer, start_server
+from tests.support.server import LiveServer, start_server
 
 EMAIL = "officer@clinic.example"
 PASSWORD = "Lantern-Quarry-Meadow-4172"

@@ -15,8 +15,8 @@ from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, queries
 from carewall.records import prepare_keys
 from carewall.records.services import create_resource
-from tests.browser.conftest import LiveServer, start_server
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource
+from tests.support.server import LiveServer, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 CLI = Origin(user_agent="cli")
@@ -28,7 +28,7 @@ def practice(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     home = tmp_path / "home"
     runtime = open_runtime(Settings(home=home))
     prepare_keys(runtime.keys)
-    create_resource(runtime, Caller.cli("test"), minimal("Patient", "pa"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "pa"))
     for email, role, patient in (
         ("pat@example.org", "patient", "pa"),
         ("dr@clinic.example", "clinician", None),

@@ -14,7 +14,7 @@ from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
-from tests.browser.conftest import LiveServer, oathtool, start_server
+from tests.support.server import LiveServer, oathtool, start_server
 
 PASSWORD = "violet harbour lantern 1987"
 EMAIL = "nurse@clinic.example"

@@ -1,4 +1,4 @@
-"""What the backup tests share: a repository per test, seeded practices, the real CLI.
+"""What the backup tests share: a repository per test, seeded practices, the CLI environment.
 
 Every test uses the real restic (Debian's `restic`) on a repository in its own
 temporary directory, and real SQLite or PostgreSQL. Tests skip (with the
@@ -8,12 +8,8 @@ install command) when restic is not installed.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import shutil
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,9 +25,9 @@ from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
 from carewall.records.services import create_resource
 from carewall.registry import install
-from tests.conftest import POSTGRES_URL, _pg_admin_url, _pg_execute
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user
+from tests.support import postgres
+from tests.support.cli import cli_environment
+from tests.support.factories import fhir_resource, make_user
 
 BACKUP_PASSWORD = "test-backup-password-8471"
 WRITER = Caller.cli("writer")
@@ -90,7 +86,7 @@ def seed_practice(runtime: Runtime, patients: int = 3) -> SeededPractice:
     for n in range(patients):
         pid = f"bk-patient-{n}"
         family, mrn = f"Zyxwaldtorp{n}", f"MRN-88317{n}4"
-        patient = minimal(
+        patient = fhir_resource(
             "Patient",
             pid,
             name=[{"family": family, "given": ["Perpetua"]}],
@@ -99,7 +95,7 @@ def seed_practice(runtime: Runtime, patients: int = 3) -> SeededPractice:
         )
         create_resource(runtime, WRITER, patient)
         value = f"Glycated haemoglobin {71 + n}.3 mmol/mol marker{n}q"
-        create_resource(runtime, WRITER, minimal("Observation", pid, valueString=value))
+        create_resource(runtime, WRITER, fhir_resource("Observation", pid, valueString=value))
         ids.append(pid)
         secrets += [family, mrn, value, "Perpetua", f"+44 20 7946 31{n}8"]
     return SeededPractice(ids, token, secrets)
@@ -110,40 +106,19 @@ def add_documents(runtime: Runtime, count: int, size: int = 96_000) -> None:
     for _ in range(count):
         data = base64.b64encode(secrets.token_bytes(size)).decode()
         attachment = {"contentType": "application/octet-stream", "data": data}
-        document = minimal(
+        document = fhir_resource(
             "DocumentReference", "bk-patient-0", content=[{"attachment": attachment}]
         )
         create_resource(runtime, WRITER, document)
 
 
 def cli_env(settings: Settings, repo: Path, **extra: str) -> dict[str, str]:
-    """Environment for the real `carewall` command on this test's data and repository."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAREWALL_", "RESTIC_"))}
-    env.update(
-        {
-            "CAREWALL_HOME": str(settings.home),
-            "CAREWALL_DATABASE_URL": settings.effective_database_url,
-            "CAREWALL_BACKUP_REPO": str(repo),
-            "CAREWALL_BACKUP_PASSWORD": BACKUP_PASSWORD,
-            "COLUMNS": "300",  # Rich wraps messages at the terminal width; keep each on one line
-            **extra,
-        }
-    )
-    return env
-
-
-def carewall(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `carewall ARGS` as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=600,
-        check=False,
+    """Environment for the `carewall` command on this test's data and repository."""
+    return cli_environment(
+        settings,
+        CAREWALL_BACKUP_REPO=str(repo),
+        CAREWALL_BACKUP_PASSWORD=BACKUP_PASSWORD,
+        **extra,
     )
 
 
@@ -153,13 +128,9 @@ def empty_database(is_postgres: bool) -> Iterator[str | None]:
     if not is_postgres:
         yield None
         return
-    assert POSTGRES_URL
-    name = f"cw_restored_{uuid.uuid4().hex[:10]}"
-    _pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_admin_url(name)
-    finally:
-        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert postgres.POSTGRES_URL
+    with postgres.empty_database("cw_restored") as url:
+        yield url
 
 
 def repository_files(repo: Path) -> bytes:

@@ -15,7 +15,7 @@ from carewall.jobs import RunResult, run_pending
 from carewall.phishing.simulation import HEADER
 from carewall.registry import install, job_registry
 from carewall.training import import_csv
-from tests.functional.helpers import Inbox
+from tests.support.mail import Inbox
 
 DOMAIN = "clinic.example"
 BASE_URL = "http://testserver"

@@ -24,9 +24,9 @@ from carewall.records.portal.flags import FlagConflictError, list_flags, resolve
 from carewall.records.services import create_resource
 from carewall.records.tags import PortalTag
 from carewall.registry import create_app
-from tests.functional.audit_helpers import about
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import Person, make_admin, make_user, post, signed_in
+from tests.support.audit import patient_entries
+from tests.support.factories import Person, fhir_resource, make_admin, make_user
+from tests.support.signin import post, signed_in
 
 SYSTEM = Caller.cli("test")
 COMMENT = "I was abroad that week; nobody should have opened my diabetes notes"
@@ -50,9 +50,9 @@ def _user_actor(runtime: Runtime, email: str, role: Role, patient_id: str | None
 
 @pytest.fixture
 def scene(runtime: Runtime) -> Scene:
-    create_resource(runtime, SYSTEM, minimal("Patient", "pa"))
-    create_resource(runtime, SYSTEM, minimal("Observation", "pa"))
-    create_resource(runtime, SYSTEM, minimal("Patient", "pb"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "pa"))
+    create_resource(runtime, SYSTEM, fhir_resource("Observation", "pa"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "pb"))
     officer = make_admin(runtime)
     patient = make_user(runtime, "pat@example.org", "patient", patient_id="pa")
     make_user(runtime, "nurse@clinic.example", "clinician")
@@ -71,7 +71,7 @@ def officer_client(scene: Scene) -> Iterator[TestClient]:
 def _read(scene: Scene, patient_id: str = "pa") -> int:
     get_record_for(scene.runtime, scene.nurse, "Patient", patient_id, Purpose.TREATMENT)
     with scene.runtime.db.sessions() as session:
-        entries = about(session, scene.runtime, patient_id, [RecordsTag.RESOURCE_READ])
+        entries = patient_entries(session, scene.runtime, patient_id, [RecordsTag.RESOURCE_READ])
     return entries[0].seq
 
 
@@ -117,7 +117,7 @@ def test_officer_reads_the_flag_and_resolves_it_and_the_patient_sees_it(
     assert 'for="note"' in page
     assert 'id="note"' in page
     with scene.runtime.db.sessions() as session:
-        viewed = about(session, scene.runtime, "pa", [PortalTag.FLAG_VIEWED])
+        viewed = patient_entries(session, scene.runtime, "pa", [PortalTag.FLAG_VIEWED])
     assert len(viewed) == 1
     assert viewed[0].details["flag_seq"] == flag
     assert viewed[0].details["comment_opened"] is True
@@ -137,7 +137,7 @@ def test_officer_reads_the_flag_and_resolves_it_and_the_patient_sees_it(
     assert "Legitimate — explained to the patient" in resolved
 
     with scene.runtime.db.sessions() as session:
-        [decision] = about(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
+        [decision] = patient_entries(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
         me = queries.user_id_for_email(session, "pat@example.org")
         assert me is not None
         told = [n.message for n in notices.unread(session, me)]
@@ -189,7 +189,7 @@ def test_open_flags_block_a_second_report_and_a_decision_can_be_revised(
     resolve_flag(scene.runtime, _officer(scene), flag, "inappropriate", "")
     resolve_flag(scene.runtime, _officer(scene), flag, "legitimate", "Checked again.")
     with scene.runtime.db.sessions() as session:
-        decisions = about(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
+        decisions = patient_entries(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
     assert [d.details["revised"] for d in decisions] == [True, False]
     [shown] = list_flags(scene.runtime, _officer(scene), "resolved")
     assert shown.resolution is not None
@@ -217,15 +217,21 @@ def test_break_glass_and_search_accesses_show_as_such(
     assert "Yes: emergency access" in page
     assert "Everything in the row the patient flagged" in page  # break-glass start + read
 
-    create_resource(scene.runtime, SYSTEM, minimal("Patient", "pc", name=[{"family": "Quill"}]))
-    create_resource(scene.runtime, SYSTEM, minimal("Patient", "pd", name=[{"family": "Quill"}]))
+    create_resource(
+        scene.runtime, SYSTEM, fhir_resource("Patient", "pc", name=[{"family": "Quill"}])
+    )
+    create_resource(
+        scene.runtime, SYSTEM, fhir_resource("Patient", "pd", name=[{"family": "Quill"}])
+    )
     make_user(scene.runtime, "pc@example.org", "patient", patient_id="pc")
     searched = search_for(
         scene.runtime, scene.nurse, "Patient", {"family": ["Quill"]}, Purpose.TREATMENT
     )
     assert len(searched) == 2
     with scene.runtime.db.sessions() as session:
-        search_seq = about(session, scene.runtime, "pc", [RecordsTag.SEARCH_PERFORMED])[0].seq
+        search_seq = patient_entries(session, scene.runtime, "pc", [RecordsTag.SEARCH_PERFORMED])[
+            0
+        ].seq
     pc = _user_actor(scene.runtime, "pc@example.org", Role.PATIENT, "pc")
     flag_access(scene.runtime, pc, search_seq, "")
     newest = list_flags(scene.runtime, _officer(scene))[0]
@@ -266,8 +272,8 @@ def test_only_the_security_officer_works_flags(scene: Scene, role: str) -> None:
         assert refused.status_code == 403
         assert "Access flags" not in client.get("/").text
     with scene.runtime.db.sessions() as session:
-        assert not about(session, scene.runtime, "pa", [PortalTag.FLAG_VIEWED])
-        assert not about(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
+        assert not patient_entries(session, scene.runtime, "pa", [PortalTag.FLAG_VIEWED])
+        assert not patient_entries(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
 
 
 def test_a_comment_in_any_script_is_stored_or_refused_cleanly(scene: Scene) -> None:
@@ -301,7 +307,7 @@ def test_two_officers_deciding_at_once_leave_one_consistent_decision(scene: Scen
         thread.join(60)
     assert len(outcomes) == 2
     with scene.runtime.db.sessions() as session:
-        decisions = about(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
+        decisions = patient_entries(session, scene.runtime, "pa", [PortalTag.FLAG_RESOLVED])
     assert len(decisions) == len([o for o in outcomes if o != "conflict"])
     [shown] = list_flags(scene.runtime, officer, "resolved")
     assert shown.resolution is not None

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from carewall.audit import entries_about
@@ -18,35 +17,26 @@ from carewall.identity import Role, policy, queries
 from carewall.identity.queries import UserOverview
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.helpers import (
-    ADMIN_EMAIL,
-    PASSWORD,
-    Inbox,
-    activate_user,
-    clock_moved,
-    code_now,
-    csrf_token,
-    log_in,
+from tests.support.clock import clock_moved
+from tests.support.factories import ADMIN_EMAIL, PASSWORD, fhir_resource, make_user
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import (
+    csrf,
+    password_step,
     post_form,
     sign_in_admin,
     sign_in_user,
-    smtp_inbox,
+    totp_code,
 )
-from tests.functional.records_helpers import minimal
+from tests.support.web import NewClient
 
 NURSE = "nurse@example.org"
 
 
 @pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def admin(app: FastAPI) -> Iterator[TestClient]:
+def admin(client: TestClient) -> TestClient:
     """The administrator's browser (sign in with the `admin_secret` fixture)."""
-    with TestClient(app) as client:
-        yield client
+    return client
 
 
 @pytest.fixture
@@ -73,7 +63,7 @@ def _admin_ref(runtime: Runtime) -> str:
 def test_admin_sees_every_user_with_mfa_status(
     admin: TestClient, admin_secret: str, runtime: Runtime
 ) -> None:
-    activate_user(runtime, NURSE, "clinician")
+    make_user(runtime, NURSE, "clinician")
     page = admin.get("/admin/users")
     assert page.status_code == 200
     own = _row(page.text, ADMIN_EMAIL)
@@ -92,18 +82,18 @@ def test_admin_sees_every_user_with_mfa_status(
     assert '<a href="/admin/users" aria-current="page">Users</a>' in page.text
 
 
-def test_other_roles_and_visitors_are_refused(app: FastAPI, runtime: Runtime) -> None:
-    with TestClient(app) as nurse:
-        for path in ("/admin/users", "/admin/policy"):
-            response = nurse.get(path, follow_redirects=False)
-            assert response.status_code == 303
-            assert response.headers["location"].startswith("/login")
-        sign_in_user(nurse, runtime, NURSE, "clinician")
-        assert nurse.get("/admin/users").status_code == 403
-        assert nurse.get("/admin/policy").status_code == 403
-        invite = post_form(nurse, "/admin/users", {"email": "x@example.org", "role": "admin"})
-        assert invite.status_code == 403
-        home = nurse.get("/").text
+def test_other_roles_and_visitors_are_refused(runtime: Runtime, new_client: NewClient) -> None:
+    nurse = new_client()
+    for path in ("/admin/users", "/admin/policy"):
+        response = nurse.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
+    sign_in_user(nurse, runtime, NURSE, "clinician")
+    assert nurse.get("/admin/users").status_code == 403
+    assert nurse.get("/admin/policy").status_code == 403
+    invite = post_form(nurse, "/admin/users", {"email": "x@example.org", "role": "admin"})
+    assert invite.status_code == 403
+    home = nurse.get("/").text
     assert 'href="/admin/users"' not in home
     assert 'href="/account/security">Account<' in home
     assert _overview(runtime, NURSE).role is Role.CLINICIAN
@@ -111,7 +101,9 @@ def test_other_roles_and_visitors_are_refused(app: FastAPI, runtime: Runtime) ->
         assert queries.user_id_for_email(session, "x@example.org") is None
 
 
-def test_invite_link_works_once(admin: TestClient, admin_secret: str, app: FastAPI) -> None:
+def test_invite_link_works_once(
+    admin: TestClient, admin_secret: str, new_client: NewClient
+) -> None:
     response = post_form(
         admin,
         "/admin/users",
@@ -122,15 +114,15 @@ def test_invite_link_works_once(admin: TestClient, admin_secret: str, app: FastA
     match = re.search(r'id="invite-link"[^>]*value="([^"]+)"', response.text)
     assert match
     path = urlsplit(match.group(1)).path
-    with TestClient(app) as invitee:
-        assert invitee.get(path).status_code == 200
-        accepted = invitee.post(
-            path,
-            data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": csrf_token(invitee)},
-            follow_redirects=False,
-        )
-        assert accepted.headers["location"] == "/account/enroll"
-        assert invitee.get(path).status_code == 400
+    invitee = new_client()
+    assert invitee.get(path).status_code == 200
+    accepted = invitee.post(
+        path,
+        data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": csrf(invitee)},
+        follow_redirects=False,
+    )
+    assert accepted.headers["location"] == "/account/enroll"
+    assert invitee.get(path).status_code == 400
     assert "Active" in _row(admin.get("/admin/users").text, "new.nurse@example.org")
 
 
@@ -147,7 +139,7 @@ def test_patient_invite_needs_a_patient_id(
     refused = post_form(admin, "/admin/users", missing)
     assert refused.status_code == 422
     assert "No patient record has that id" in refused.text, "any text is no longer a record"
-    create_resource(runtime, Caller.cli("test"), minimal("Patient", "P-0001"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "P-0001"))
     response = post_form(
         admin,
         "/admin/users",
@@ -158,17 +150,17 @@ def test_patient_invite_needs_a_patient_id(
 
 
 def test_disable_ends_the_users_session_at_once(
-    admin: TestClient, admin_secret: str, app: FastAPI, runtime: Runtime
+    admin: TestClient, admin_secret: str, runtime: Runtime, new_client: NewClient
 ) -> None:
-    with TestClient(app) as nurse:
-        sign_in_user(nurse, runtime, NURSE, "clinician")
-        assert nurse.get("/account/security").status_code == 200
-        user_id = _overview(runtime, NURSE).id
-        response = post_form(admin, f"/admin/users/{user_id}/disable")
-        assert response.headers["location"] == "/admin/users"
-        after = nurse.get("/account/security", follow_redirects=False)
-        assert after.status_code == 303
-        assert after.headers["location"].startswith("/login")
+    nurse = new_client()
+    sign_in_user(nurse, runtime, NURSE, "clinician")
+    assert nurse.get("/account/security").status_code == 200
+    user_id = _overview(runtime, NURSE).id
+    response = post_form(admin, f"/admin/users/{user_id}/disable")
+    assert response.headers["location"] == "/admin/users"
+    after = nurse.get("/account/security", follow_redirects=False)
+    assert after.status_code == 303
+    assert after.headers["location"].startswith("/login")
     row = _row(admin.get("/admin/users").text, NURSE)
     assert "Disabled" in row
     assert "Enable and unlock nurse@example.org" in row
@@ -178,15 +170,15 @@ def test_disable_ends_the_users_session_at_once(
 
 
 def test_reset_mfa_sends_the_user_back_to_enrolment(
-    admin: TestClient, admin_secret: str, app: FastAPI, runtime: Runtime
+    admin: TestClient, admin_secret: str, runtime: Runtime, new_client: NewClient
 ) -> None:
-    with TestClient(app) as nurse:
-        sign_in_user(nurse, runtime, NURSE, "clinician")
-        assert _overview(runtime, NURSE).has_mfa
-        user_id = _overview(runtime, NURSE).id
-        assert post_form(admin, f"/admin/users/{user_id}/reset-mfa").status_code == 303
-        assert nurse.get("/account/security", follow_redirects=False).status_code == 303
-        assert log_in(nurse, NURSE) == "/account/enroll"
+    nurse = new_client()
+    sign_in_user(nurse, runtime, NURSE, "clinician")
+    assert _overview(runtime, NURSE).has_mfa
+    user_id = _overview(runtime, NURSE).id
+    assert post_form(admin, f"/admin/users/{user_id}/reset-mfa").status_code == 303
+    assert nurse.get("/account/security", follow_redirects=False).status_code == 303
+    assert password_step(nurse, NURSE) == "/account/enroll"
     after = _overview(runtime, NURSE)
     assert (after.totp, after.passkeys, after.recovery_left) == (0, 0, 0)
     with runtime.db.sessions() as session:
@@ -195,7 +187,7 @@ def test_reset_mfa_sends_the_user_back_to_enrolment(
 
 
 def test_new_invite_link_replaces_the_old_one(
-    admin: TestClient, admin_secret: str, app: FastAPI
+    admin: TestClient, admin_secret: str, new_client: NewClient
 ) -> None:
     first = post_form(admin, "/admin/users", {"email": "late@example.org", "role": "billing"})
     old = re.search(r'id="invite-link"[^>]*value="([^"]+)"', first.text)
@@ -207,9 +199,9 @@ def test_new_invite_link_replaces_the_old_one(
     new = re.search(r'id="invite-link"[^>]*value="([^"]+)"', second.text)
     assert new
     assert new.group(1) != old.group(1)
-    with TestClient(app) as invitee:
-        assert invitee.get(urlsplit(old.group(1)).path).status_code == 400
-        assert invitee.get(urlsplit(new.group(1)).path).status_code == 200
+    invitee = new_client()
+    assert invitee.get(urlsplit(old.group(1)).path).status_code == 400
+    assert invitee.get(urlsplit(new.group(1)).path).status_code == 200
 
 
 def test_policy_change_is_audited_and_warns(
@@ -221,7 +213,7 @@ def test_policy_change_is_audited_and_warns(
     keep = ["admin", "front_desk", "billing", "auditor"]  # clinician unticked, patient unchanged
     response = admin.post(
         "/admin/policy",
-        data={"required": keep, "csrf_token": csrf_token(admin)},
+        data={"required": keep, "csrf_token": csrf(admin)},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/admin/policy"
@@ -239,7 +231,7 @@ def test_policy_change_is_audited_and_warns(
 def test_changes_need_a_recent_second_factor(
     admin: TestClient, admin_secret: str, runtime: Runtime
 ) -> None:
-    user_id = activate_user(runtime, NURSE, "clinician")
+    user_id = make_user(runtime, NURSE, "clinician").id
     with clock_moved(minutes=6):
         assert admin.get("/admin/users").status_code == 200  # reading needs no step-up
         refused = post_form(admin, f"/admin/users/{user_id}/disable")
@@ -248,7 +240,7 @@ def test_changes_need_a_recent_second_factor(
         assert _overview(runtime, NURSE).status == "active"
         resume = refused.headers["location"].split("next=", 1)[1]
         confirmed = post_form(
-            admin, "/account/reauth", {"code": code_now(admin_secret), "next": resume}
+            admin, "/account/reauth", {"code": totp_code(admin_secret), "next": resume}
         )
         assert confirmed.headers["location"] == resume
         page = admin.get(resume).text  # the kept form, submitted again by the page's script

@@ -31,9 +31,9 @@ from carewall.jobs import run_now
 from carewall.records import RecordChanged
 from carewall.records.services import create_resource
 from carewall.registry import create_app, job_registry
-from tests.functional.helpers import Inbox, post_form, sign_in_admin, smtp_inbox
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, make_user
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import post_form, sign_in_admin
 
 SYSTEM = Caller.cli("test")
 FHIR = {"Accept": "application/fhir+json"}
@@ -69,7 +69,7 @@ def _patients(runtime: Runtime, count: int) -> list[str]:
     ids = []
     for index in range(count):
         pid = f"p-{index:03d}"
-        create_resource(runtime, SYSTEM, minimal("Patient", pid))
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", pid))
         ids.append(pid)
     return ids
 
@@ -123,7 +123,7 @@ def test_a_clinician_with_an_encounter_is_not_alerted_for_that_patient(
         "telecom": [{"system": "email", "value": "doc@clinic.example"}],
     }
     create_resource(runtime, SYSTEM, practitioner)
-    encounter = minimal("Encounter", pid)
+    encounter = fhir_resource("Encounter", pid)
     encounter["participant"] = [{"individual": {"reference": "Practitioner/pr-doc"}}]
     create_resource(runtime, SYSTEM, encounter)
     admin = _token(runtime, "officer@clinic.example", Role.ADMIN, ["api:read"])
@@ -139,7 +139,7 @@ def test_a_token_deleting_many_resources_is_suspended_and_an_admin_lifts_it(
     (pid,) = _patients(runtime, 1)
     ids = []
     for _ in range(25):
-        resource = minimal("Observation", pid)
+        resource = fhir_resource("Observation", pid)
         create_resource(runtime, SYSTEM, resource)
         ids.append(resource["id"])
     wiper = _token(runtime, "wiper@clinic.example", Role.CLINICIAN, ["fhir:read", "fhir:write"])
@@ -183,7 +183,7 @@ def test_creates_do_not_count_towards_mass_change(runtime: Runtime, client: Test
     (pid,) = _patients(runtime, 1)
     feeder = _token(runtime, "feed@clinic.example", Role.CLINICIAN, ["fhir:read", "fhir:write"])
     for _ in range(25):
-        body = minimal("Observation", pid)
+        body = fhir_resource("Observation", pid)
         del body["id"]
         response = client.post("/fhir/Observation", headers=feeder, json=body)
         assert response.status_code == 201, response.text

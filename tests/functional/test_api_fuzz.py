@@ -31,8 +31,7 @@ from carewall.identity.apitokens import SCOPES
 from carewall.records import SUPPORTED_TYPES
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user
+from tests.support.factories import fhir_resource, make_user
 
 FHIR_JSON = "application/fhir+json"
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'File "/')
@@ -59,7 +58,7 @@ class Fuzzed:
         assert user_id is not None
         secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "fuzz", sorted(SCOPES))
         self.auth = {"Authorization": f"Bearer {secret}"}
-        patient = minimal("Patient", "fuzz-patient")
+        patient = fhir_resource("Patient", "fuzz-patient")
         create_resource(runtime, Caller.cli("test"), patient)
         self.patient_id = str(patient["id"])
 
@@ -242,7 +241,7 @@ def test_fhir_create_survives_mangled_resources(
     fhir_client: TestClient, fuzzed: Fuzzed, resource_type: str, data: st.DataObject
 ) -> None:
     """A valid resource of each type with some fields replaced by anything at all."""
-    body = minimal(resource_type, fuzzed.patient_id)
+    body = fhir_resource(resource_type, fuzzed.patient_id)
     fields = sorted(set(body) - {"resourceType"} | {"meta", "text", "extension", "contained"})
     for name in data.draw(st.lists(st.sampled_from(fields), min_size=1, max_size=3, unique=True)):
         body[name] = data.draw(JSON_VALUES, label=name)
@@ -305,7 +304,7 @@ def test_fhir_update_survives_any_path_and_body(
     if_match: str | None,
     data: st.DataObject | None,
 ) -> None:
-    body: dict[str, Any] = minimal("Patient", logical_id)
+    body: dict[str, Any] = fhir_resource("Patient", logical_id)
     raw = json.dumps(body).encode()
     if data is not None:
         body = data.draw(BODIES)

@@ -47,9 +47,10 @@ from carewall.core.db import Database, alembic_config
 from carewall.core.runtime import Runtime, open_runtime
 from carewall.jobs import run_pending
 from carewall.registry import evidence_providers, install, job_registry
-from tests.conftest import FrozenClock
-from tests.functional.audit_helpers import append_unkeyed
-from tests.functional.helpers import smtp_inbox
+from tests.support.audit import append_unkeyed
+from tests.support.cli import CliResult, carewall
+from tests.support.clock import FrozenClock
+from tests.support.mail import smtp_inbox
 
 CLI = Caller.cli()
 
@@ -299,15 +300,8 @@ def test_key_rotation_keeps_the_chain_and_its_checkpoints_verifiable(
         reopened.close()
 
 
-def _carewall(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env={**env, "COLUMNS": "400"},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def _carewall(env: dict[str, str], *args: str) -> CliResult:
+    return carewall({**env, "COLUMNS": "400"}, *args)
 
 
 def _offline(tmp_path: Path, *files: Path) -> subprocess.CompletedProcess[str]:

@@ -19,8 +19,8 @@ from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.helpers import post_form, sign_in_admin, sign_in_user
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource
+from tests.support.signin import post_form, sign_in_admin, sign_in_user
 
 SYSTEM = Caller.cli("test")
 
@@ -28,10 +28,14 @@ SYSTEM = Caller.cli("test")
 def _scene(runtime: Runtime) -> str:
     """Two patients read by a nurse, a refusal, and 60 filler entries; the nurse's ref."""
     create_resource(
-        runtime, SYSTEM, minimal("Patient", "pa", name=[{"family": "Abara", "given": ["Ife"]}])
+        runtime,
+        SYSTEM,
+        fhir_resource("Patient", "pa", name=[{"family": "Abara", "given": ["Ife"]}]),
     )
     create_resource(
-        runtime, SYSTEM, minimal("Patient", "pb", name=[{"family": "Brandt", "given": ["Ola"]}])
+        runtime,
+        SYSTEM,
+        fhir_resource("Patient", "pb", name=[{"family": "Brandt", "given": ["Ola"]}]),
     )
     with TestClient(create_app(runtime)) as nurse_client:
         sign_in_user(nurse_client, runtime, "nurse@clinic.example", "clinician")

@@ -20,22 +20,17 @@ from carewall.demo.backup_seed import BACKUP_REPOSITORY_SEEDER, BACKUP_SEEDER
 from carewall.identity import accounts
 from carewall.jobs import failing_jobs, run_now, run_pending
 from carewall.registry import create_app, evidence_providers, job_registry
-from tests.conftest import FrozenClock
 from tests.functional.backup_helpers import (
     add_documents,
     backup_runtime,
-    carewall,
     cli_env,
     seed_practice,
 )
-from tests.functional.helpers import (
-    ADMIN_EMAIL,
-    PASSWORD,
-    TEST_ORIGIN,
-    post_form,
-    sign_in_admin,
-    smtp_inbox,
-)
+from tests.support.cli import carewall
+from tests.support.clock import FrozenClock
+from tests.support.factories import ADMIN_EMAIL, CLI, PASSWORD
+from tests.support.mail import smtp_inbox
+from tests.support.signin import post_form, sign_in_admin
 
 QUIET: dict[str, object] = {  # no scheduled backup, check or drill: the test decides what runs
     "jobs_in_process": False,
@@ -52,23 +47,22 @@ def _run_queued(runtime: Runtime) -> list[str]:
 
 
 def test_the_page_says_how_to_set_up_backups_and_how_to_install_restic(
-    runtime: Runtime, tmp_path: Path
+    runtime: Runtime, client: TestClient, tmp_path: Path
 ) -> None:
-    with TestClient(create_app(runtime)) as client:
-        sign_in_admin(client, runtime)
-        page = client.get("/admin/backups")
-        assert page.status_code == 200
-        assert "Backups are not set up" in page.text
-        assert "CAREWALL_BACKUP_REPO" in page.text
-        home = client.get("/")
-        assert 'id="backup-panel"' in home.text
-        assert "Needs attention" in home.text
+    sign_in_admin(client, runtime)
+    page = client.get("/admin/backups")
+    assert page.status_code == 200
+    assert "Backups are not set up" in page.text
+    assert "CAREWALL_BACKUP_REPO" in page.text
+    home = client.get("/")
+    assert 'id="backup-panel"' in home.text
+    assert "Needs attention" in home.text
     missing = backup_runtime(
         runtime, tmp_path / "repo", installed=False, backup_restic="/nonexistent/restic", **QUIET
     )
-    with TestClient(create_app(missing)) as client:
-        sign_in_admin(client, missing, email="second-admin@example.org")
-        page = client.get("/admin/backups")
+    with TestClient(create_app(missing)) as without_restic:
+        sign_in_admin(without_restic, missing, email="second-admin@example.org")
+        page = without_restic.get("/admin/backups")
     assert 'id="restic-missing"' in page.text
     assert "apt-get install restic" in page.text
     env = cli_env(missing.settings, tmp_path / "repo", CAREWALL_BACKUP_RESTIC="/nonexistent/restic")
@@ -186,7 +180,7 @@ def test_a_missed_backup_fails_the_health_check_and_mails_once(
             "smtp_starttls": False,
         }
         live = backup_runtime(runtime, tmp_path / "repo", **QUIET, **mail)
-        accounts.create_admin(live, ADMIN_EMAIL, PASSWORD, TEST_ORIGIN)
+        accounts.create_admin(live, ADMIN_EMAIL, PASSWORD, CLI)
         init_repository(live, Caller.cli())
         create_backup(live, Caller.cli(), trigger="cli")
         registry = job_registry()

@@ -39,20 +39,20 @@ from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
 from carewall.registry import create_app
-from tests.browser.conftest import start_server
 from tests.functional.backup_helpers import (
     BACKUP_PASSWORD,
     WRITER,
     add_documents,
     backup_runtime,
     biggest_pack,
-    carewall,
     cli_env,
     empty_database,
     repository_files,
     seed_practice,
 )
-from tests.functional.records_helpers import minimal
+from tests.support.cli import carewall
+from tests.support.factories import fhir_resource
+from tests.support.server import start_server
 
 SNAPSHOT_ID = re.compile(r"[0-9a-f]{64}")
 
@@ -89,7 +89,7 @@ def test_a_backup_taken_while_a_writer_writes_restores_whole_transactions(
     def write() -> None:
         while not stop.is_set():
             pid = f"w-{len(written)}"
-            create_resource(live, WRITER, minimal("Patient", pid))
+            create_resource(live, WRITER, fhir_resource("Patient", pid))
             written.append(pid)
 
     writer = threading.Thread(target=write)

@@ -28,16 +28,16 @@ from carewall.records.models import BreakGlassGrant
 from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.audit_helpers import about
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
+from tests.support.audit import patient_entries
+from tests.support.clock import FrozenClock
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.signin import post, signed_in
 
 SYSTEM = Caller.cli("test")
 
 
 def _restricted(runtime: Runtime, patient_id: str) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", patient_id))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", patient_id))
     restrict_compartment(runtime, SYSTEM, patient_id, "vip")
 
 
@@ -50,7 +50,7 @@ def _clinician(runtime: Runtime, email: str = "doc@clinic.example") -> Caller:
 
 def _stopped(runtime: Runtime, patient_id: str) -> list[dict[str, object]]:
     with runtime.db.sessions() as session:
-        entries = about(session, runtime, patient_id, [RecordsTag.EMERGENCY_STOPPED])
+        entries = patient_entries(session, runtime, patient_id, [RecordsTag.EMERGENCY_STOPPED])
     return [{"actor": e.actor, "ts": e.ts, **e.details} for e in entries]
 
 

@@ -26,9 +26,11 @@ from carewall.records.access.break_glass import start_break_glass
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.fhir_helpers import FHIR_JSON, audit_about, outcome, token_for, token_of
-from tests.functional.helpers import clock_moved, finish_mfa, log_in, post_form, sign_in_user
-from tests.functional.records_helpers import minimal
+from tests.support.audit import audit_about
+from tests.support.clock import clock_moved
+from tests.support.factories import FHIR_JSON, fhir_resource, token_for, token_of
+from tests.support.fhir import outcome
+from tests.support.signin import finish_mfa, password_step, post_form, sign_in_user
 
 SYSTEM = Caller.cli("test")
 EMAIL = "doc@clinic.example"
@@ -43,8 +45,8 @@ def app(runtime: Runtime) -> FastAPI:
 @pytest.fixture
 def vip(runtime: Runtime) -> dict[str, str]:
     """A restricted patient with one Observation; their ids."""
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip", identifier=[MRN]))
-    obs = minimal("Observation", "vip")
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip", identifier=[MRN]))
+    obs = fhir_resource("Observation", "vip")
     create_resource(runtime, SYSTEM, obs)
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     return {"Patient": "vip", "Observation": str(obs["id"])}
@@ -77,7 +79,7 @@ def test_a_grant_opens_the_record_only_in_the_browser_session_that_asked(
     outcome(history, 403, "forbidden")
 
     with clock_moved(seconds=31), TestClient(app) as other:  # a fresh code for a second sign-in
-        assert log_in(other, EMAIL) == "/login/mfa"
+        assert password_step(other, EMAIL) == "/login/mfa"
         finish_mfa(other, secret)
         screen = other.get("/patients/vip")
         assert screen.status_code == 403
@@ -101,7 +103,7 @@ def test_a_token_cannot_start_emergency_access(runtime: Runtime, vip: dict[str, 
 
 
 def _conditional_create(kind: str) -> dict[str, Any]:
-    patient = minimal("Patient", "new", identifier=[MRN])
+    patient = fhir_resource("Patient", "new", identifier=[MRN])
     patient.pop("id")
     return {
         "resourceType": "Bundle",
@@ -152,7 +154,7 @@ def test_a_single_create_never_ignores_if_none_exist(
 ) -> None:
     """The header is not supported outside Bundles: refused, not ignored into a duplicate."""
     headers = token_for(runtime, "desk@clinic.example", Role.FRONT_DESK)
-    patient = minimal("Patient", "new", identifier=[MRN])
+    patient = fhir_resource("Patient", "new", identifier=[MRN])
     conditional = {**headers, "If-None-Exist": "identifier=urn:mrn|VIP-0001"}
     body = outcome(app_client(app).post("/fhir/Patient", json=patient, headers=conditional), 400)
     assert body["issue"][0]["expression"] == ["If-None-Exist"]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.functional.campaign_helpers import BASE_URL, simulations, tracked_paths
-from tests.functional.helpers import Inbox, smtp_inbox
+from tests.support.cli import carewall
+from tests.support.mail import Inbox, smtp_inbox
 
 STAFF = """email,name,department,role,manager,start_date
 dee.ng@clinic.example,Dee Ng,Front desk,Receptionist,,2022-01-10
@@ -37,17 +36,6 @@ def env(cli_env: dict[str, str], inbox: Inbox) -> dict[str, str]:
         "CAREWALL_BASE_URL": BASE_URL,
         "CAREWALL_CAMPAIGN_SCANNER_SECONDS": "0",
     }
-
-
-def carewall(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def test_templates_list_is_stable_json(env: dict[str, str]) -> None:

@@ -7,18 +7,17 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx2 import Response
 
 from carewall.core.config import Settings
 from carewall.core.runtime import Runtime
 from carewall.demo.identity_seed import STAFF
 from carewall.registry import create_app, seed_demo
 from carewall.training import modules
-from tests.conftest import FrozenClock
 from tests.functional.campaign_helpers import mailing_settings, practice, run_jobs, simulations
-from tests.functional.helpers import Inbox, smtp_inbox
-from tests.functional.signin_helpers import Person, csrf, make_admin, make_user, signed_in
-from tests.functional.signin_helpers import post as follow_post
+from tests.support.clock import FrozenClock
+from tests.support.factories import Person, make_admin, make_user
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import csrf, post_form, signed_in
 
 
 @pytest.fixture
@@ -34,16 +33,9 @@ def runtime(settings: Settings, inbox: Inbox) -> Iterator[Runtime]:  # type: ign
 
 
 @pytest.fixture
-def admin(runtime: Runtime, clock: FrozenClock) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, make_admin(runtime))
-        yield client
-
-
-def post(client: TestClient, path: str, data: dict[str, str] | None = None) -> Response:
-    """Submit a form as the page would, without following the redirect."""
-    response: Response = follow_post(client, path, data, follow_redirects=False)
-    return response
+def admin(runtime: Runtime, clock: FrozenClock, client: TestClient) -> TestClient:
+    signed_in(client, runtime, make_admin(runtime))
+    return client
 
 
 def test_launch_from_the_page_and_follow_the_results(
@@ -52,7 +44,7 @@ def test_launch_from_the_page_and_follow_the_results(
     page = admin.get("/admin/campaigns")
     assert page.status_code == 200
     assert "No campaign has sent anything yet" in page.text
-    launched = post(
+    launched = post_form(
         admin,
         "/admin/campaigns",
         {
@@ -77,7 +69,7 @@ def test_launch_from_the_page_and_follow_the_results(
     assert exported.headers["content-type"].startswith("text/csv")
     assert "ana.lopez@clinic.example" in exported.text
 
-    refused = post(
+    refused = post_form(
         admin,
         "/admin/campaigns",
         {"template_id": "voicemail", "audience": "emails", "emails": "someone@gmail.com"},
@@ -87,10 +79,10 @@ def test_launch_from_the_page_and_follow_the_results(
 
 
 def test_clone_edit_preview_and_sanitise_a_template(admin: TestClient) -> None:
-    cloned = post(admin, "/admin/campaigns/templates/voicemail/clone")
+    cloned = post_form(admin, "/admin/campaigns/templates/voicemail/clone")
     path = cloned.headers["location"]
     assert path.startswith("/admin/campaigns/templates/custom-")
-    saved = post(
+    saved = post_form(
         admin,
         path,
         {
@@ -131,9 +123,11 @@ def test_training_administration(runtime: Runtime, admin: TestClient) -> None:
     )
     assert "1 added" in imported.text
     assert "line 3" in imported.text
-    assert post(admin, "/admin/training/groups", {"name": "Lab", "kind": "department",
-                                                   "rule": "Lab"}).status_code == 303  # fmt: skip
-    assigned = post(admin, "/admin/training/assign", {"module_id": "ransomware", "group": "Lab"})
+    group = {"name": "Lab", "kind": "department", "rule": "Lab"}
+    assert post_form(admin, "/admin/training/groups", group).status_code == 303
+    assigned = post_form(
+        admin, "/admin/training/assign", {"module_id": "ransomware", "group": "Lab"}
+    )
     assert assigned.status_code == 303
     page = admin.get("/admin/training")
     assert 'id="by-module"' in page.text
@@ -142,40 +136,39 @@ def test_training_administration(runtime: Runtime, admin: TestClient) -> None:
     assert "dan.roy@clinic.example,Dan Roy,Lab,ransomware,manual,assigned" in exported.text
     member = re.search(r'action="(/admin/training/staff/[^"]+/link)"', page.text)
     assert member
-    link = post(admin, member.group(1))
+    link = post_form(admin, member.group(1))
     assert link.status_code == 303
 
 
 def test_a_learner_with_a_login_trains_on_their_home_page(
-    runtime: Runtime, clock: FrozenClock
+    runtime: Runtime, client: TestClient, clock: FrozenClock
 ) -> None:
     person = make_user(runtime, "ana.lopez@clinic.example", "front_desk")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, person)
-        home = client.get("/")
-        assert "Your security training" in home.text, "assignments show on the home page"
-        mine = client.get("/training")
-        start = re.search(r'href="(/training/m/[^"]+)"', mine.text)
-        assert start
-        lesson = client.get(start.group(1))
-        assert "Take the quiz" in lesson.text
-        begun = post(client, f"{start.group(1)}/quiz")
-        quiz = client.get(begun.headers["location"])
-        bank = {q.id: q.answer for m in modules().values() for q in m.questions}
-        answers = {
-            name: str(bank[name[2:]]) for name in set(re.findall(r'name="(q_[^"]+)"', quiz.text))
-        }
-        result = post(client, begun.headers["location"], answers)
-        assert "You passed" in result.text
-        certificate = re.search(
-            r'href="(/training/m/[^"]+/certificate.pdf)"', client.get("/training").text
-        )
-        assert certificate
-        pdf = client.get(certificate.group(1))
-        assert pdf.headers["content-type"] == "application/pdf"
-        assert pdf.content.startswith(b"%PDF")
-        other = client.get("/training/m/00000000-0000-0000-0000-000000000000")
-        assert other.status_code == 404
+    signed_in(client, runtime, person)
+    home = client.get("/")
+    assert "Your security training" in home.text, "assignments show on the home page"
+    mine = client.get("/training")
+    start = re.search(r'href="(/training/m/[^"]+)"', mine.text)
+    assert start
+    lesson = client.get(start.group(1))
+    assert "Take the quiz" in lesson.text
+    begun = post_form(client, f"{start.group(1)}/quiz")
+    quiz = client.get(begun.headers["location"])
+    bank = {q.id: q.answer for m in modules().values() for q in m.questions}
+    answers = {
+        name: str(bank[name[2:]]) for name in set(re.findall(r'name="(q_[^"]+)"', quiz.text))
+    }
+    result = post_form(client, begun.headers["location"], answers)
+    assert "You passed" in result.text
+    certificate = re.search(
+        r'href="(/training/m/[^"]+/certificate.pdf)"', client.get("/training").text
+    )
+    assert certificate
+    pdf = client.get(certificate.group(1))
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    other = client.get("/training/m/00000000-0000-0000-0000-000000000000")
+    assert other.status_code == 404
 
 
 def test_the_demo_pages_render(runtime: Runtime, clock: FrozenClock) -> None:
@@ -196,7 +189,7 @@ def test_the_demo_pages_render(runtime: Runtime, clock: FrozenClock) -> None:
 def test_a_hand_picked_group_is_a_campaign_target(
     runtime: Runtime, admin: TestClient, inbox: Inbox
 ) -> None:
-    made = post(admin, "/admin/training/groups", {"name": "Fire wardens", "kind": "manual"})
+    made = post_form(admin, "/admin/training/groups", {"name": "Fire wardens", "kind": "manual"})
     assert made.status_code == 303
     page = admin.get("/admin/training")
     action = re.search(r'action="(/admin/training/groups/[^"]+/members)"', page.text)
@@ -208,7 +201,7 @@ def test_a_hand_picked_group_is_a_campaign_target(
         follow_redirects=False,
     )
     assert "Fire wardens: manual, 2 people" in admin.get("/admin/training").text
-    launched = post(
+    launched = post_form(
         admin,
         "/admin/campaigns",
         {

@@ -31,8 +31,8 @@ from carewall.phishing.simulation import HEADER
 from carewall.phishing.simulation.campaigns import LaunchRequest, launch
 from carewall.phishing.simulation.results import campaigns, recipient_results
 from carewall.phishing.simulation.sending import send_batch
-from tests.conftest import FrozenClock
 from tests.functional.campaign_helpers import mailing_settings, practice, run_jobs
+from tests.support.clock import FrozenClock
 
 PEOPLE = tuple(f"person{n:02d}@clinic.example" for n in range(12))
 

@@ -25,7 +25,6 @@ from carewall.phishing.simulation.results import figures, recipient_results
 from carewall.phishing.simulation.tags import SimulationTag
 from carewall.registry import create_app
 from carewall.training import modules
-from tests.conftest import FrozenClock
 from tests.functional.campaign_helpers import (
     mailing_settings,
     practice,
@@ -33,7 +32,8 @@ from tests.functional.campaign_helpers import (
     simulations,
     tracked_paths,
 )
-from tests.functional.helpers import Inbox, smtp_inbox
+from tests.support.clock import FrozenClock
+from tests.support.mail import Inbox, smtp_inbox
 
 TYPED = "Typed-Secret-Value-7731"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"

@@ -1,9 +1,6 @@
-"""The real `carewall` command, run as a user would."""
+"""The `carewall` command: in-process for what it does, as a process for how it starts and exits."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 from sqlalchemy import text
 
@@ -11,27 +8,17 @@ from carewall import __version__
 from carewall.audit import AuditEvent, record
 from carewall.core.config import Settings
 from carewall.core.runtime import Runtime, open_runtime
-
-
-def carewall(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.support.cli import carewall, carewall_process
 
 
 def test_version(cli_env: dict[str, str]) -> None:
-    result = carewall(cli_env, "--version")
+    result = carewall_process(cli_env, "--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"carewall {__version__}"
 
 
 def test_unknown_command_is_a_usage_error(cli_env: dict[str, str]) -> None:
-    result = carewall(cli_env, "frobnicate")
+    result = carewall_process(cli_env, "frobnicate")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
 
@@ -46,7 +33,7 @@ def test_config_show_masks_secrets(cli_env: dict[str, str]) -> None:
 
 
 def test_invalid_setting_is_a_clear_error(cli_env: dict[str, str]) -> None:
-    result = carewall({**cli_env, "CAREWALL_PORT": "eighty"}, "config", "show")
+    result = carewall_process({**cli_env, "CAREWALL_PORT": "eighty"}, "config", "show")
     assert result.returncode == 1
     assert "CAREWALL_PORT" in result.stderr
     assert "Traceback" not in result.stderr

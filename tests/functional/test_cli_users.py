@@ -1,53 +1,23 @@
-"""`carewall init --admin-email` and `carewall user ...`, run as real subprocesses."""
+"""`carewall init --admin-email` and `carewall user ...`, run in-process with a piped stdin."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
 
 from carewall.audit import entries_about
 from carewall.core.runtime import Runtime
 from carewall.identity import queries
 from carewall.identity.queries import UserOverview
-from carewall.registry import create_app
-from tests.functional.helpers import (
-    ADMIN_EMAIL,
-    PASSWORD,
-    Inbox,
-    activate_user,
-    log_in,
-    sign_in_admin,
-    sign_in_user,
-    smtp_inbox,
-)
+from tests.support.cli import carewall
+from tests.support.factories import ADMIN_EMAIL, PASSWORD, make_user
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import password_step, sign_in_admin, sign_in_user
 
 NURSE = "nurse@example.org"
-
-
-def carewall(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the real command with `stdin` piped in (so it is never a terminal)."""
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env={**env, "COLUMNS": "200"},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@pytest.fixture
-def web(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
 
 
 def _overview(runtime: Runtime, address: str) -> UserOverview:
@@ -56,13 +26,15 @@ def _overview(runtime: Runtime, address: str) -> UserOverview:
 
 
 def test_init_creates_the_first_admin_from_stdin(
-    cli_env: dict[str, str], runtime: Runtime, web: TestClient
+    cli_env: dict[str, str], runtime: Runtime, client: TestClient
 ) -> None:
-    result = carewall(cli_env, "init", "--admin-email", "Admin@Example.org", stdin=f"{PASSWORD}\n")
+    result = carewall(
+        cli_env, "init", "--admin-email", "Admin@Clinic.Example", stdin=f"{PASSWORD}\n"
+    )
     assert result.returncode == 0, result.stderr
-    assert "Administrator created: admin@example.org" in result.stdout
+    assert "Administrator created: admin@clinic.example" in result.stdout
     assert "second factor" in result.stdout
-    assert log_in(web, ADMIN_EMAIL) == "/account/enroll"  # MFA set-up comes first
+    assert password_step(client, ADMIN_EMAIL) == "/account/enroll"  # MFA set-up comes first
     again = carewall(cli_env, "init", "--admin-email", ADMIN_EMAIL, stdin=f"{PASSWORD}\n")
     assert again.returncode == 1
     assert "already exists" in again.stderr
@@ -79,12 +51,12 @@ def test_init_refuses_a_weak_password(cli_env: dict[str, str], runtime: Runtime)
         assert queries.users_overview(session) == []
 
 
-def test_user_add_prints_a_working_link(cli_env: dict[str, str], web: TestClient) -> None:
+def test_user_add_prints_a_working_link(cli_env: dict[str, str], client: TestClient) -> None:
     result = carewall(cli_env, "user", "add", NURSE, "--role", "clinician", "--name", "Nina")
     assert result.returncode == 0, result.stderr
     [url] = result.stdout.split()  # the link alone on stdout, for scripts
     assert "Not emailed" in result.stderr
-    page = web.get(urlsplit(url).path)
+    page = client.get(urlsplit(url).path)
     assert page.status_code == 200
     assert NURSE in page.text
     refused = carewall(cli_env, "user", "add", "someone@example.org", "--role", "wizard")
@@ -112,10 +84,10 @@ def _only_message(inbox: Inbox) -> str:
 
 
 def test_user_list_shows_mfa_status(
-    cli_env: dict[str, str], runtime: Runtime, web: TestClient
+    cli_env: dict[str, str], runtime: Runtime, client: TestClient
 ) -> None:
-    sign_in_admin(web, runtime)
-    activate_user(runtime, NURSE, "clinician")
+    sign_in_admin(client, runtime)
+    make_user(runtime, NURSE, "clinician")
     table = carewall(cli_env, "user", "list")
     assert table.returncode == 0, table.stderr
     admin_line = next(line for line in table.stdout.splitlines() if ADMIN_EMAIL in line)
@@ -131,34 +103,34 @@ def test_user_list_shows_mfa_status(
 
 
 def test_user_token_acts_with_its_owners_role(
-    cli_env: dict[str, str], runtime: Runtime, web: TestClient
+    cli_env: dict[str, str], runtime: Runtime, client: TestClient
 ) -> None:
-    activate_user(runtime, NURSE, "clinician")
+    make_user(runtime, NURSE, "clinician")
     result = carewall(cli_env, "user", "token", NURSE, "--scope", "api:read", "--expires-days", "7")
     assert result.returncode == 0, result.stderr
     [token] = result.stdout.split()
     assert re.fullmatch(r"cw_[A-Za-z0-9_-]+", token)
     bearer = {"Authorization": f"Bearer {token}"}
-    me = web.get("/api/v1/me", headers=bearer)
+    me = client.get("/api/v1/me", headers=bearer)
     assert me.status_code == 200
     assert me.json()["role"] == "clinician"
     assert me.json()["scopes"] == ["api:read"]
-    admin_page = web.get("/admin/users", headers=bearer, follow_redirects=False)
+    admin_page = client.get("/admin/users", headers=bearer, follow_redirects=False)
     assert admin_page.status_code == 303  # a token is no admin, and pages need a session
     assert carewall(cli_env, "user", "disable", NURSE).returncode == 0
-    assert web.get("/api/v1/me", headers=bearer).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
 
 
 def test_disable_enable_and_reset_mfa(
-    cli_env: dict[str, str], runtime: Runtime, web: TestClient
+    cli_env: dict[str, str], runtime: Runtime, client: TestClient
 ) -> None:
-    sign_in_user(web, runtime, NURSE, "clinician")
+    sign_in_user(client, runtime, NURSE, "clinician")
     reset = carewall(cli_env, "user", "reset-mfa", NURSE)
     assert reset.returncode == 0, reset.stderr
     after = _overview(runtime, NURSE)
     assert (after.totp, after.recovery_left) == (0, 0)
-    assert web.get("/account/security", follow_redirects=False).status_code == 303
-    assert log_in(web, NURSE) == "/account/enroll"
+    assert client.get("/account/security", follow_redirects=False).status_code == 303
+    assert password_step(client, NURSE) == "/account/enroll"
     assert carewall(cli_env, "user", "disable", NURSE).returncode == 0
     assert _overview(runtime, NURSE).status == "disabled"
     assert carewall(cli_env, "user", "enable", NURSE).returncode == 0
@@ -174,7 +146,7 @@ def test_disable_enable_and_reset_mfa(
 def test_unknown_email_and_bad_scope_are_clear_errors(
     cli_env: dict[str, str], runtime: Runtime
 ) -> None:
-    activate_user(runtime, NURSE, "clinician")
+    make_user(runtime, NURSE, "clinician")
     cases = [
         (("disable", "ghost@example.org"), "No user with the email address 'ghost@example.org'"),
         (("token", NURSE, "--scope", "root"), "Unknown or missing scopes ['root']"),

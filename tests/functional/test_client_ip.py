@@ -27,9 +27,9 @@ from carewall.identity.apitokens import SCOPES
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.browser.conftest import LiveServer, start_server
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import csrf, make_user, post, signed_in
+from tests.support.factories import fhir_resource, make_user
+from tests.support.server import LiveServer, start_server
+from tests.support.signin import csrf, post, signed_in
 
 FORGED = "203.0.113.9"
 LOOPBACK = "127.0.0.1"
@@ -142,12 +142,12 @@ def test_every_records_audit_entry_carries_the_client_address(
 ) -> None:
     api, browser, auth = fhir_and_pages
     system = Caller.cli("test")
-    create_resource(runtime, system, minimal("Patient", "p1"))
-    create_resource(runtime, system, minimal("Patient", "p2"))
+    create_resource(runtime, system, fhir_resource("Patient", "p1"))
+    create_resource(runtime, system, fhir_resource("Patient", "p2"))
     restrict_compartment(runtime, system, "p2", "vip")
     headers = {**auth, "Content-Type": "application/fhir+json"}
     made = api.post(
-        "/fhir/Observation", content=json.dumps(minimal("Observation", "p1")), headers=headers
+        "/fhir/Observation", content=json.dumps(fhir_resource("Observation", "p1")), headers=headers
     )
     assert made.status_code == 201, made.text
     obs = made.json()["id"]
@@ -161,7 +161,7 @@ def test_every_records_audit_entry_carries_the_client_address(
         "type": "transaction",
         "entry": [
             {
-                "resource": minimal("Condition", "p1"),
+                "resource": fhir_resource("Condition", "p1"),
                 "request": {"method": "POST", "url": "Condition"},
             }
         ],

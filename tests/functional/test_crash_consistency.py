@@ -37,9 +37,9 @@ from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import RecordsTag
-from tests.browser.conftest import free_port
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user
+from tests.support.cli import carewall
+from tests.support.factories import fhir_resource, make_user
+from tests.support.server import free_port
 
 FHIR_JSON = "application/fhir+json"
 PATIENT_ID = "crash-patient"
@@ -144,7 +144,7 @@ class Ledger:
 
 def observation(marker: str, logical_id: str | None = None) -> dict[str, Any]:
     """An Observation of the test patient whose value says which write it was."""
-    body = minimal("Observation", PATIENT_ID, valueString=marker)
+    body = fhir_resource("Observation", PATIENT_ID, valueString=marker)
     if logical_id is None:
         del body["id"]
     else:
@@ -241,7 +241,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         assert user_id is not None
         scopes = ["fhir:read", "fhir:write"]
         secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "crash test", scopes)
-        create_resource(runtime, Caller.cli("test"), minimal("Patient", PATIENT_ID))
+        create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", PATIENT_ID))
     finally:
         runtime.close()
     return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
@@ -347,13 +347,6 @@ def test_killed_server_keeps_every_acknowledged_write(
     assert set(audited) == stored_pairs, "each stored version has its audit entry, and no more"
     created = [tag for tag in audited.values() if tag == RecordsTag.RESOURCE_CREATED]
     assert len(created) >= ledger.creates
-    verified = subprocess.run(
-        [sys.executable, "-m", "carewall", "audit", "verify"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    verified = carewall(cli_env, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "OK" in verified.stdout

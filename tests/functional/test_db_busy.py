@@ -27,8 +27,7 @@ from carewall.identity import Role
 from carewall.identity.models import ApiToken
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.fhir_helpers import token_for
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource, token_for
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def _hold_write_lock(runtime: Runtime) -> sqlite3.Connection:
 
 def test_a_held_write_lock_is_503_with_retry_after_not_500(impatient: Runtime) -> None:
     runtime = impatient
-    create_resource(runtime, Caller.cli("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     with TestClient(create_app(runtime), raise_server_exceptions=False) as api:
         other = _hold_write_lock(runtime)

@@ -17,8 +17,8 @@ from carewall.records import Purpose
 from carewall.records.access import search_for
 from carewall.records.portal.flags import list_flags
 from carewall.records.queries import is_restricted
-from carewall.registry import create_app, install, seed_demo, seeders
-from tests.functional.signin_helpers import login
+from carewall.registry import install, seed_demo, seeders
+from tests.support.signin import login
 
 
 def user_count(runtime: Runtime) -> int:
@@ -55,12 +55,11 @@ def test_demo_seed_is_idempotent_and_populates_the_practice(runtime: Runtime) ->
     assert counts.get("confirmed_phish") == 1
 
 
-def test_the_first_phase_alone_gives_working_logins(runtime: Runtime) -> None:
+def test_the_first_phase_alone_gives_working_logins(runtime: Runtime, client: TestClient) -> None:
     report = run_seeders(install(runtime), seeders(), Phase.FIRST)
     assert "records-synthea-more" in report.pending  # the slow part waits for the server
     assert "identity-staff" in report.ran
     admin = STAFF[0]
-    with TestClient(create_app(runtime)) as client:
-        response = login(client, admin.email, admin.password)
+    response = login(client, admin.email, admin.password)
     assert response.status_code == 303
     assert response.headers["location"] == "/account/enroll"

@@ -2,79 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
-from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.identity import Role, apitokens, queries
+from carewall.identity import Role
 from carewall.records import MATRIX, SUPPORTED_TYPES, Action
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
 from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
-from carewall.registry import create_app
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, make_user
+from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
+from tests.support.fhir import outcome
 
-FHIR_JSON = "application/fhir+json"
-SYSTEM = Caller.cli("test")
 SAMPLE_TYPES = ("Patient", "Observation", "Encounter", "Coverage", "Claim", "Practitioner")
-BOTH = ("fhir:read", "fhir:write")
 
 
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
-
-
-def bearer(
-    runtime: Runtime, role: Role, patient_id: str | None = None, scopes: tuple[str, ...] = BOTH
-) -> dict[str, str]:
-    """Headers of a FHIR client holding a fresh token of a new user with `role`."""
-    email = f"{role}-{patient_id or 'staff'}-{len(scopes)}@clinic.example"
-    if role is Role.ADMIN:
-        make_admin(runtime, email)
-    else:
-        make_user(runtime, email, str(role), patient_id=patient_id)
-    with runtime.db.sessions() as session:
-        user_id = queries.user_id_for_email(session, email)
-    assert user_id is not None
-    secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "fhir test", list(scopes))
-    return {"Authorization": f"Bearer {secret}", "Accept": FHIR_JSON}
-
-
-def seed(
-    runtime: Runtime, patient_id: str, types: Iterator[str] | tuple[str, ...]
-) -> dict[str, str]:
-    """One resource of each type in `patient_id`'s compartment; their ids by type."""
-    ids = {}
-    for resource_type in types:
-        resource = minimal(resource_type, patient_id)
-        create_resource(runtime, SYSTEM, resource)
-        ids[resource_type] = resource["id"]
-    return ids
-
-
-def outcome(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Assert an OperationOutcome error with `status` and issue `code`; return it."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(FHIR_JSON)
-    body: dict[str, Any] = response.json()
-    OperationOutcome.model_validate(body)
-    assert body["issue"][0]["code"] == code, body
-    return body
-
-
-def test_capability_statement_lists_exactly_what_is_supported(api: TestClient) -> None:
-    response = api.get("/fhir/metadata", headers={"Accept": FHIR_JSON})
+def test_capability_statement_lists_exactly_what_is_supported(client: TestClient) -> None:
+    response = client.get("/fhir/metadata", headers={"Accept": FHIR_JSON})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(FHIR_JSON)
     statement = response.json()
@@ -104,17 +50,17 @@ def test_capability_statement_lists_exactly_what_is_supported(api: TestClient) -
     assert {p["name"] for p in observation["searchParam"]} >= {"patient", "subject", "code"}
 
 
-def test_create_read_update_delete_with_versions(runtime: Runtime, api: TestClient) -> None:
+def test_create_read_update_delete_with_versions(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    body = minimal("Patient", "ignored-by-create")
-    created = api.post("/fhir/Patient", json=body, headers=doctor)
+    body = fhir_resource("Patient", "ignored-by-create")
+    created = client.post("/fhir/Patient", json=body, headers=doctor)
     assert created.status_code == 201, created.text
     new_id = created.json()["id"]
     assert new_id != "ignored-by-create", "create assigns the id"
     assert created.headers["etag"] == 'W/"1"'
     assert created.headers["location"].endswith(f"/fhir/Patient/{new_id}/_history/1")
 
-    read = api.get(f"/fhir/Patient/{new_id}", headers=doctor)
+    read = client.get(f"/fhir/Patient/{new_id}", headers=doctor)
     assert read.status_code == 200
     assert read.headers["content-type"].startswith(FHIR_JSON)
     assert read.headers["etag"] == 'W/"1"'
@@ -122,13 +68,13 @@ def test_create_read_update_delete_with_versions(runtime: Runtime, api: TestClie
     assert read.json()["meta"]["versionId"] == "1"
 
     changed = {**read.json(), "gender": "female"}
-    updated = api.put(
+    updated = client.put(
         f"/fhir/Patient/{new_id}", json=changed, headers={**doctor, "If-Match": 'W/"1"'}
     )
     assert updated.status_code == 200, updated.text
     assert updated.headers["etag"] == 'W/"2"'
     assert updated.json()["gender"] == "female"
-    stale = api.put(
+    stale = client.put(
         f"/fhir/Patient/{new_id}",
         json={**changed, "gender": "male"},
         headers={**doctor, "If-Match": 'W/"1"'},
@@ -136,15 +82,16 @@ def test_create_read_update_delete_with_versions(runtime: Runtime, api: TestClie
     outcome(stale, 412, "conflict")
 
     assert (
-        api.get(f"/fhir/Patient/{new_id}/_history/1", headers=doctor).json().get("gender") is None
+        client.get(f"/fhir/Patient/{new_id}/_history/1", headers=doctor).json().get("gender")
+        is None
     )
-    deleted = api.delete(f"/fhir/Patient/{new_id}", headers=doctor)
+    deleted = client.delete(f"/fhir/Patient/{new_id}", headers=doctor)
     assert deleted.status_code == 200
     assert deleted.json()["issue"][0]["severity"] == "information"
-    outcome(api.get(f"/fhir/Patient/{new_id}", headers=doctor), 410, "deleted")
-    outcome(api.get(f"/fhir/Patient/{new_id}/_history/3", headers=doctor), 410, "deleted")
+    outcome(client.get(f"/fhir/Patient/{new_id}", headers=doctor), 410, "deleted")
+    outcome(client.get(f"/fhir/Patient/{new_id}/_history/3", headers=doctor), 410, "deleted")
 
-    history = api.get(f"/fhir/Patient/{new_id}/_history", headers=doctor).json()
+    history = client.get(f"/fhir/Patient/{new_id}/_history", headers=doctor).json()
     Bundle.model_validate(history)
     assert history["type"] == "history"
     assert [e["request"]["method"] for e in history["entry"]] == ["DELETE", "PUT", "POST"]
@@ -152,13 +99,13 @@ def test_create_read_update_delete_with_versions(runtime: Runtime, api: TestClie
 
 
 def test_update_with_a_new_id_creates_and_minimal_return_has_no_body(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    resource = minimal("Observation", "p-a", id="obs-put-1")
-    first = api.put("/fhir/Observation/obs-put-1", json=resource, headers=doctor)
+    resource = fhir_resource("Observation", "p-a", id="obs-put-1")
+    first = client.put("/fhir/Observation/obs-put-1", json=resource, headers=doctor)
     assert first.status_code == 201, first.text
-    quiet = api.put(
+    quiet = client.put(
         "/fhir/Observation/obs-put-1",
         json={**resource, "status": "amended"},
         headers={**doctor, "Prefer": "return=minimal"},
@@ -168,12 +115,14 @@ def test_update_with_a_new_id_creates_and_minimal_return_has_no_body(
     assert quiet.headers["etag"] == 'W/"2"'
 
 
-def test_search_pages_through_next_links(runtime: Runtime, api: TestClient) -> None:
+def test_search_pages_through_next_links(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    seed(runtime, "p-a", ("Patient",))
-    made = {seed(runtime, "p-a", ("Observation",))["Observation"] for _ in range(7)}
-    seed(runtime, "p-b", ("Observation",))
-    first = api.get("/fhir/Observation", params={"patient": "p-a", "_count": "3"}, headers=doctor)
+    make_resources(runtime, "p-a", ("Patient",))
+    made = {make_resources(runtime, "p-a", ("Observation",))["Observation"] for _ in range(7)}
+    make_resources(runtime, "p-b", ("Observation",))
+    first = client.get(
+        "/fhir/Observation", params={"patient": "p-a", "_count": "3"}, headers=doctor
+    )
     assert first.status_code == 200, first.text
     assert first.headers["content-type"].startswith(FHIR_JSON)
     bundle = first.json()
@@ -190,33 +139,33 @@ def test_search_pages_through_next_links(runtime: Runtime, api: TestClient) -> N
             break
         assert "_cursor=" in links["next"]
         assert "patient" not in links["next"], "search values stay out of next links"
-        bundle = api.get(links["next"], headers=doctor).json()
+        bundle = client.get(links["next"], headers=doctor).json()
     assert pages == 3
     assert sorted(seen) == sorted(made)
 
-    zero = api.get("/fhir/Observation?patient=p-a&_count=0", headers=doctor).json()
+    zero = client.get("/fhir/Observation?patient=p-a&_count=0", headers=doctor).json()
     assert zero["total"] == 7
     assert zero["entry"] == []
 
 
 def test_search_parameters_match_normalised_values_names_by_prefix(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     desk = bearer(runtime, Role.FRONT_DESK)
     create_resource(
         runtime,
         SYSTEM,
-        minimal(
+        fhir_resource(
             "Patient",
             "p-s",
             identifier=[{"system": "urn:mrn", "value": "MRN-42"}],
             name=[{"family": "Müller", "given": ["Anna"]}],
         ),
     )
-    seed(runtime, "p-other", ("Patient",))
+    make_resources(runtime, "p-other", ("Patient",))
 
     def ids(query: str) -> list[str]:
-        response = api.get(f"/fhir/Patient?{query}", headers=desk)
+        response = client.get(f"/fhir/Patient?{query}", headers=desk)
         assert response.status_code == 200, response.text
         return [e["resource"]["id"] for e in response.json()["entry"]]
 
@@ -233,19 +182,19 @@ def test_search_parameters_match_normalised_values_names_by_prefix(
     assert ids("phonetic=maier") == []
     assert ids("given=ann&family=mu") == ["p-s"]
     assert ids("given=anne") == []
-    body = outcome(api.get("/fhir/Patient?family=m", headers=desk), 400, "value")
+    body = outcome(client.get("/fhir/Patient?family=m", headers=desk), 400, "value")
     assert "at least 2 letters" in str(body)
 
 
-def test_search_by_post_keeps_values_out_of_the_url(runtime: Runtime, api: TestClient) -> None:
+def test_search_by_post_keeps_values_out_of_the_url(runtime: Runtime, client: TestClient) -> None:
     desk = bearer(runtime, Role.FRONT_DESK)
-    seed(runtime, "p-s", ("Patient",))
-    found = api.post("/fhir/Patient/_search", data={"family": "zebedee"}, headers=desk)
+    make_resources(runtime, "p-s", ("Patient",))
+    found = client.post("/fhir/Patient/_search", data={"family": "zebedee"}, headers=desk)
     assert found.status_code == 200, found.text
     assert found.json()["total"] == 1
 
 
-def test_unsupported_search_parameters_are_refused(runtime: Runtime, api: TestClient) -> None:
+def test_unsupported_search_parameters_are_refused(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     for query, at in [
         ("Patient?foo=1", "foo"),
@@ -256,77 +205,89 @@ def test_unsupported_search_parameters_are_refused(runtime: Runtime, api: TestCl
         ("Observation?_count=many", "_count"),
     ]:
         body = outcome(
-            api.get(f"/fhir/{query}", headers=doctor),
+            client.get(f"/fhir/{query}", headers=doctor),
             400,
             "not-supported" if at not in {"_count"} else "value",
         )
         assert body["issue"][0]["expression"] == [at]
-    outcome(api.get("/fhir/Observation?_cursor=bogus", headers=doctor), 400, "invalid")
+    outcome(client.get("/fhir/Observation?_cursor=bogus", headers=doctor), 400, "invalid")
 
 
-def test_a_cursor_only_works_for_whoever_searched(runtime: Runtime, api: TestClient) -> None:
+def test_a_cursor_only_works_for_whoever_searched(runtime: Runtime, client: TestClient) -> None:
     doctor, other = bearer(runtime, Role.CLINICIAN), bearer(runtime, Role.BILLING)
     for _ in range(3):
-        seed(runtime, "p-a", ("Encounter",))
-    page = api.get("/fhir/Encounter?_count=1", headers=doctor).json()
+        make_resources(runtime, "p-a", ("Encounter",))
+    page = client.get("/fhir/Encounter?_count=1", headers=doctor).json()
     next_url = next(link["url"] for link in page["link"] if link["relation"] == "next")
-    assert api.get(next_url, headers=doctor).status_code == 200
-    outcome(api.get(next_url, headers=other), 400, "invalid")
+    assert client.get(next_url, headers=doctor).status_code == 200
+    outcome(client.get(next_url, headers=other), 400, "invalid")
 
 
-def test_bad_requests_get_operation_outcomes(runtime: Runtime, api: TestClient) -> None:
+def test_bad_requests_get_operation_outcomes(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     invalid = {"resourceType": "Patient", "birthDate": "yesterday-ish"}
-    body = outcome(api.post("/fhir/Patient", json=invalid, headers=doctor), 422, "value")
+    body = outcome(client.post("/fhir/Patient", json=invalid, headers=doctor), 422, "value")
     assert any("birthDate" in e for i in body["issue"] for e in i["expression"])
     assert "yesterday-ish" not in str(body), "no submitted values in errors"
     outcome(
-        api.post("/fhir/Patient", json={"resourceType": "Observation"}, headers=doctor),
+        client.post("/fhir/Patient", json={"resourceType": "Observation"}, headers=doctor),
         400,
         "value",
     )
     not_json = {**doctor, "Content-Type": FHIR_JSON}
-    outcome(api.post("/fhir/Patient", content=b"{nope", headers=not_json), 400, "structure")
+    outcome(client.post("/fhir/Patient", content=b"{nope", headers=not_json), 400, "structure")
     as_text = {**doctor, "Content-Type": "text/plain"}
-    outcome(api.post("/fhir/Patient", content=b"{}", headers=as_text), 415, "not-supported")
+    outcome(client.post("/fhir/Patient", content=b"{}", headers=as_text), 415, "not-supported")
     huge = {"resourceType": "Patient", "text": {"div": "x" * (9 * 1024 * 1024)}}  # > body limit
-    outcome(api.post("/fhir/Patient", json=huge, headers=doctor), 413, "too-costly")
-    outcome(api.get("/fhir/Spaceship/1", headers=doctor), 404, "not-found")
-    outcome(api.get("/fhir/Patient/nobody", headers=doctor), 404, "not-found")
-    outcome(api.get("/fhir/Patient/nobody/_history/x", headers=doctor), 404, "not-found")
-    outcome(api.get("/fhir/Patient?_format=xml", headers=doctor), 406, "not-supported")
-    outcome(api.put("/fhir/Patient/a", json=minimal("Patient", "b"), headers=doctor), 400, "value")
+    outcome(client.post("/fhir/Patient", json=huge, headers=doctor), 413, "too-costly")
+    outcome(client.get("/fhir/Spaceship/1", headers=doctor), 404, "not-found")
+    outcome(client.get("/fhir/Patient/nobody", headers=doctor), 404, "not-found")
+    outcome(client.get("/fhir/Patient/nobody/_history/x", headers=doctor), 404, "not-found")
+    outcome(client.get("/fhir/Patient?_format=xml", headers=doctor), 406, "not-supported")
+    outcome(
+        client.put("/fhir/Patient/a", json=fhir_resource("Patient", "b"), headers=doctor),
+        400,
+        "value",
+    )
     bad_match = {**doctor, "If-Match": "yesterday"}
     outcome(
-        api.put("/fhir/Patient/b", json=minimal("Patient", "b"), headers=bad_match), 400, "value"
+        client.put("/fhir/Patient/b", json=fhir_resource("Patient", "b"), headers=bad_match),
+        400,
+        "value",
     )
-    outcome(api.get("/fhir/Patient/b", headers={**doctor, "X-Purpose-Of-Use": "FUN"}), 400, "value")
+    outcome(
+        client.get("/fhir/Patient/b", headers={**doctor, "X-Purpose-Of-Use": "FUN"}), 400, "value"
+    )
 
 
-def test_authentication_and_scopes(runtime: Runtime, api: TestClient) -> None:
-    ids = seed(runtime, "p-a", ("Patient",))
-    anonymous = api.get(f"/fhir/Patient/{ids['Patient']}")
+def test_authentication_and_scopes(runtime: Runtime, client: TestClient) -> None:
+    ids = make_resources(runtime, "p-a", ("Patient",))
+    anonymous = client.get(f"/fhir/Patient/{ids['Patient']}")
     outcome(anonymous, 401, "login")
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
-    outcome(api.get("/fhir/Patient", headers={"Authorization": "Bearer cw_wrong"}), 401, "login")
+    outcome(client.get("/fhir/Patient", headers={"Authorization": "Bearer cw_wrong"}), 401, "login")
     # A write with neither token nor session is refused by the CSRF check, saying what to send.
-    tokenless = outcome(api.post("/fhir/Patient", json=minimal("Patient", "x")), 403, "forbidden")
+    tokenless = outcome(
+        client.post("/fhir/Patient", json=fhir_resource("Patient", "x")), 403, "forbidden"
+    )
     assert "API token" in tokenless["issue"][0]["diagnostics"]
     reader = bearer(runtime, Role.CLINICIAN, scopes=("fhir:read",))
-    assert api.get(f"/fhir/Patient/{ids['Patient']}", headers=reader).status_code == 200
+    assert client.get(f"/fhir/Patient/{ids['Patient']}", headers=reader).status_code == 200
     outcome(
-        api.post("/fhir/Patient", json=minimal("Patient", "x"), headers=reader), 403, "forbidden"
+        client.post("/fhir/Patient", json=fhir_resource("Patient", "x"), headers=reader),
+        403,
+        "forbidden",
     )
-    outcome(api.delete(f"/fhir/Patient/{ids['Patient']}", headers=reader), 403, "forbidden")
+    outcome(client.delete(f"/fhir/Patient/{ids['Patient']}", headers=reader), 403, "forbidden")
     other_api = bearer(runtime, Role.FRONT_DESK, scopes=("api:read",))
-    outcome(api.get(f"/fhir/Patient/{ids['Patient']}", headers=other_api), 403, "forbidden")
+    outcome(client.get(f"/fhir/Patient/{ids['Patient']}", headers=other_api), 403, "forbidden")
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.PATIENT])
 def test_staff_roles_reach_what_the_matrix_says(
-    runtime: Runtime, api: TestClient, role: Role
+    runtime: Runtime, client: TestClient, role: Role
 ) -> None:
-    ids = seed(runtime, "p-m", SAMPLE_TYPES)
+    ids = make_resources(runtime, "p-m", SAMPLE_TYPES)
     headers = bearer(runtime, role)
     for resource_type in SAMPLE_TYPES:
         may_read = resource_type in MATRIX[role][Action.READ]
@@ -334,33 +295,36 @@ def test_staff_roles_reach_what_the_matrix_says(
         read_status = 200 if may_read else 403
         logical_id = ids[resource_type]
         reads = [
-            api.get(f"/fhir/{resource_type}/{logical_id}", headers=headers),
-            api.get(f"/fhir/{resource_type}/{logical_id}/_history/1", headers=headers),
-            api.get(f"/fhir/{resource_type}/{logical_id}/_history", headers=headers),
-            api.get(f"/fhir/{resource_type}?_id={logical_id}", headers=headers),
+            client.get(f"/fhir/{resource_type}/{logical_id}", headers=headers),
+            client.get(f"/fhir/{resource_type}/{logical_id}/_history/1", headers=headers),
+            client.get(f"/fhir/{resource_type}/{logical_id}/_history", headers=headers),
+            client.get(f"/fhir/{resource_type}?_id={logical_id}", headers=headers),
         ]
         for response in reads:
             assert response.status_code == read_status, (role, resource_type, response.text)
             if not may_read:
                 outcome(response, 403, "forbidden")
-        created = api.post(
-            f"/fhir/{resource_type}", json=minimal(resource_type, "p-m"), headers=headers
+        created = client.post(
+            f"/fhir/{resource_type}", json=fhir_resource(resource_type, "p-m"), headers=headers
         )
         assert created.status_code == (201 if may_write else 403), (role, resource_type)
-        deleted = api.delete(f"/fhir/{resource_type}/{logical_id}", headers=headers)
+        deleted = client.delete(f"/fhir/{resource_type}/{logical_id}", headers=headers)
         assert deleted.status_code == (200 if may_write else 403), (role, resource_type)
 
 
-def test_patient_reaches_only_their_own_compartment(runtime: Runtime, api: TestClient) -> None:
+def test_patient_reaches_only_their_own_compartment(runtime: Runtime, client: TestClient) -> None:
     clinical = tuple(sorted(SUPPORTED_TYPES - {"Practitioner", "Organization"}))
-    mine, theirs = seed(runtime, "p-a", clinical), seed(runtime, "p-b", clinical)
+    mine, theirs = (
+        make_resources(runtime, "p-a", clinical),
+        make_resources(runtime, "p-b", clinical),
+    )
     alice = bearer(runtime, Role.PATIENT, patient_id="p-a")
     for resource_type in clinical:
         own, other = mine[resource_type], theirs[resource_type]
-        assert api.get(f"/fhir/{resource_type}/{own}", headers=alice).status_code == 200
-        missing = api.get(f"/fhir/{resource_type}/no-such-id", headers=alice).json()
+        assert client.get(f"/fhir/{resource_type}/{own}", headers=alice).status_code == 200
+        missing = client.get(f"/fhir/{resource_type}/no-such-id", headers=alice).json()
         for path in (f"{other}", f"{other}/_history", f"{other}/_history/1"):
-            guessed = api.get(f"/fhir/{resource_type}/{path}", headers=alice)
+            guessed = client.get(f"/fhir/{resource_type}/{path}", headers=alice)
             body = outcome(guessed, 404, "not-found")
             if path == other:  # the same answer as for an id that does not exist
                 assert body["issue"][0]["diagnostics"].replace(other, "X") == missing["issue"][0][
@@ -370,26 +334,29 @@ def test_patient_reaches_only_their_own_compartment(runtime: Runtime, api: TestC
         if resource_type == "Patient":
             queries_ = [f"_id={other}", "family=zebedee&birthdate=1970-01-02"]
         for query in queries_:
-            found = api.get(f"/fhir/{resource_type}?{query}", headers=alice)
+            found = client.get(f"/fhir/{resource_type}?{query}", headers=alice)
             assert found.status_code == 200, (resource_type, query, found.text)
             assert {e["resource"]["id"] for e in found.json()["entry"]} <= {own}
-        everything = api.get(f"/fhir/{resource_type}", headers=alice).json()
+        everything = client.get(f"/fhir/{resource_type}", headers=alice).json()
         assert [e["resource"]["id"] for e in everything["entry"]] == [own]
-        write = api.put(
+        write = client.put(
             f"/fhir/{resource_type}/{other}",
-            json=minimal(resource_type, "p-b", id=other),
+            json=fhir_resource(resource_type, "p-b", id=other),
             headers=alice,
         )
         assert write.status_code in {403, 404}, (resource_type, write.status_code)
-        assert api.delete(f"/fhir/{resource_type}/{other}", headers=alice).status_code in {403, 404}
+        assert client.delete(f"/fhir/{resource_type}/{other}", headers=alice).status_code in {
+            403,
+            404,
+        }
 
 
-def test_restricted_records_need_break_glass(runtime: Runtime, api: TestClient) -> None:
-    ids = seed(runtime, "p-vip", ("Patient", "Observation"))
+def test_restricted_records_need_break_glass(runtime: Runtime, client: TestClient) -> None:
+    ids = make_resources(runtime, "p-vip", ("Patient", "Observation"))
     restrict_compartment(runtime, SYSTEM, "p-vip", "vip")
     doctor = bearer(runtime, Role.CLINICIAN)
     body = outcome(
-        api.get(f"/fhir/Observation/{ids['Observation']}", headers=doctor), 403, "forbidden"
+        client.get(f"/fhir/Observation/{ids['Observation']}", headers=doctor), 403, "forbidden"
     )
     assert "break-glass" in body["issue"][0]["diagnostics"]
-    assert api.get("/fhir/Patient?_id=p-vip", headers=doctor).json()["total"] == 0
+    assert client.get("/fhir/Patient?_id=p-vip", headers=doctor).json()["total"] == 0

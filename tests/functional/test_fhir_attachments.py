@@ -6,8 +6,6 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,9 @@ from carewall.records.access import get_record_for
 from carewall.records.bundles.importer import import_file
 from carewall.registry import create_app
 from carewall.web.fhir.inputs import max_body_bytes
-from tests.functional.records_helpers import assert_absent_from_vault, minimal
-from tests.functional.signin_helpers import make_user
+from tests.support.cli import carewall
+from tests.support.factories import fhir_resource, make_user
+from tests.support.fhir import assert_absent_from_vault
 
 FHIR_JSON = "application/fhir+json"
 SMALL = 64 * 1024
@@ -41,7 +40,9 @@ def _doctor(runtime: Runtime) -> dict[str, str]:
 
 def _document(patient_id: str, data: bytes, **attachment: Any) -> dict[str, Any]:
     content = {"contentType": "application/pdf", "data": base64.b64encode(data).decode()}
-    return minimal("DocumentReference", patient_id, content=[{"attachment": content | attachment}])
+    return fhir_resource(
+        "DocumentReference", patient_id, content=[{"attachment": content | attachment}]
+    )
 
 
 def _issue(response: Any, status: int) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def test_documents_up_to_the_limit_are_stored_encrypted_and_bigger_refused(small
     data = os.urandom(SMALL)
     with TestClient(create_app(small)) as api:
         headers = _doctor(small)
-        api.post("/fhir/Patient", json=minimal("Patient", "pa"), headers=headers)
+        api.post("/fhir/Patient", json=fhir_resource("Patient", "pa"), headers=headers)
         exact = _document(
             "pa",
             data,
@@ -84,7 +85,7 @@ def test_documents_up_to_the_limit_are_stored_encrypted_and_bigger_refused(small
         assert issue["code"] == "too-long"
         assert issue["expression"] == ["DocumentReference.content[0].attachment.data"]
 
-        report = minimal(
+        report = fhir_resource(
             "DiagnosticReport", "pa", presentedForm=[{"data": base64.b64encode(data * 2).decode()}]
         )
         issue = _issue(api.post("/fhir/DiagnosticReport", json=report, headers=headers), 413)
@@ -115,7 +116,7 @@ def test_the_body_limit_fits_a_largest_attachment_and_no_more(runtime: Runtime) 
 
 
 def test_import_reports_an_oversized_attachment_as_invalid(small: Runtime, tmp_path: Path) -> None:
-    patient = minimal("Patient", "pi")
+    patient = fhir_resource("Patient", "pi")
     document = _document("pi", b"x" * (SMALL + 1))
     path = _bundle(tmp_path, [patient, document])
     report = import_file(small, Caller.cli(), path)
@@ -125,15 +126,14 @@ def test_import_reports_an_oversized_attachment_as_invalid(small: Runtime, tmp_p
 
 
 def test_cli_import_uses_the_configured_limit(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    path = _bundle(tmp_path, [minimal("Patient", "pc"), _document("pc", b"y" * 4096)])
-    run = [sys.executable, "-m", "carewall", "records", "import", str(path)]
+    path = _bundle(tmp_path, [fhir_resource("Patient", "pc"), _document("pc", b"y" * 4096)])
     env = {**cli_env, "CAREWALL_MAX_ATTACHMENT_BYTES": "2048"}
-    refused = subprocess.run(run, env=env, capture_output=True, text=True, check=False)
+    refused = carewall(env, "records", "import", str(path))
     assert refused.returncode == 1
     assert "DocumentReference.content[0].attachment.data" in refused.stderr
     cells = [c.strip() for c in refused.stdout.splitlines()[-2].split("│")[1:-1]]
     assert cells[:5] == ["1", "0", "0", "0", "1"], "files, imported, ..., invalid files"
-    accepted = subprocess.run(run, env=cli_env, capture_output=True, text=True, check=False)
+    accepted = carewall(cli_env, "records", "import", str(path))
     assert accepted.returncode == 0, accepted.stderr
 
 

@@ -22,9 +22,9 @@ from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import apitokens, queries
 from carewall.records.bundles.importer import import_file
-from tests.browser.conftest import LiveServer, start_server
-from tests.functional.records_helpers import synthea_files
-from tests.functional.signin_helpers import make_user
+from tests.support.factories import make_user
+from tests.support.fhir import synthea_files
+from tests.support.server import LiveServer, start_server
 
 FHIR_JSON = "application/fhir+json"
 ALEXIS = "983561b3-02dd-4227-88a7-835827bd9566"  # Patient id in the Alexis Toy Synthea bundle

@@ -10,7 +10,6 @@ break-glass, and the patient's own searches missed it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,8 @@ from carewall.identity import Role
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.bundles.importer import import_file
 from carewall.records.services import create_resource
-from carewall.registry import create_app
-from tests.functional.fhir_helpers import outcome, token_for
-from tests.functional.records_helpers import minimal
+from tests.support.factories import fhir_resource, token_for
+from tests.support.fhir import outcome
 
 SYSTEM = Caller.cli("test")
 MARK = {"coding": [{"system": "http://loinc.org", "code": "VIP-SECRET-1"}]}
@@ -66,12 +64,6 @@ REFUSED = {
 }
 
 
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
-
-
 def _base(runtime: Runtime) -> str:
     return f"{runtime.settings.public_url}/fhir"
 
@@ -90,21 +82,21 @@ def _observation(reference: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _found_by_code(api: TestClient, headers: dict[str, str]) -> list[str]:
-    found = api.get("/fhir/Observation?code=VIP-SECRET-1", headers=headers)
+def _found_by_code(client: TestClient, headers: dict[str, str]) -> list[str]:
+    found = client.get("/fhir/Observation?code=VIP-SECRET-1", headers=headers)
     assert found.status_code == 200, found.text
     return [e["resource"]["id"] for e in found.json()["entry"]]
 
 
 @pytest.mark.parametrize("form", [*NORMALISED.values(), VERSIONED, *REFUSED.values()])
 def test_no_spelling_of_a_restricted_patient_escapes_the_restriction(
-    runtime: Runtime, api: TestClient, form: str
+    runtime: Runtime, client: TestClient, form: str
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     writer = token_for(runtime, "one@clinic.example", Role.CLINICIAN)
     reader = token_for(runtime, "two@clinic.example", Role.CLINICIAN)
-    written = api.post(
+    written = client.post(
         "/fhir/Observation", json=_observation(_spelled(runtime, form, "vip")), headers=writer
     )
     if form in REFUSED.values():
@@ -113,52 +105,52 @@ def test_no_spelling_of_a_restricted_patient_escapes_the_restriction(
         assert "vip" not in body["issue"][0]["diagnostics"], "no submitted value in errors"
     else:  # filed under the VIP, so writing needs break-glass like any VIP data
         assert "break-glass" in outcome(written, 403, "forbidden")["issue"][0]["diagnostics"]
-    assert _found_by_code(api, reader) == []
-    assert _found_by_code(api, writer) == []
+    assert _found_by_code(client, reader) == []
+    assert _found_by_code(client, writer) == []
 
 
 @pytest.mark.parametrize("form", [*NORMALISED.values(), VERSIONED])
 def test_unambiguous_spellings_are_stored_canonical_and_found_by_the_patient(
-    runtime: Runtime, api: TestClient, form: str
+    runtime: Runtime, client: TestClient, form: str
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
-    written = api.post(
+    written = client.post(
         "/fhir/Observation", json=_observation(_spelled(runtime, form, "p-1")), headers=doctor
     )
     assert written.status_code == 201, written.text
     expected = "Patient/p-1/_history/1" if form == VERSIONED else "Patient/p-1"
     assert written.json()["subject"]["reference"] == expected
     obs_id = written.json()["id"]
-    assert _found_by_code(api, own) == [obs_id]
-    assert api.get(f"/fhir/Observation/{obs_id}", headers=own).status_code == 200
-    by_patient = api.get("/fhir/Observation?patient=p-1", headers=doctor).json()
+    assert _found_by_code(client, own) == [obs_id]
+    assert client.get(f"/fhir/Observation/{obs_id}", headers=own).status_code == 200
+    by_patient = client.get("/fhir/Observation?patient=p-1", headers=doctor).json()
     assert [e["resource"]["id"] for e in by_patient["entry"]] == [obs_id]
 
 
 def test_another_servers_url_is_external_and_not_the_local_patient(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
     external = "https://hospital.example/fhir/Patient/p-1"
-    written = api.post("/fhir/Observation", json=_observation(external), headers=doctor)
+    written = client.post("/fhir/Observation", json=_observation(external), headers=doctor)
     assert written.status_code == 201, written.text
     assert written.json()["subject"]["reference"] == external
-    assert _found_by_code(api, own) == []
-    outcome(api.get(f"/fhir/Observation/{written.json()['id']}", headers=own), 404)
+    assert _found_by_code(client, own) == []
+    outcome(client.get(f"/fhir/Observation/{written.json()['id']}", headers=own), 404)
 
 
-def test_ids_are_case_sensitive_and_never_folded(runtime: Runtime, api: TestClient) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "abc"))
-    create_resource(runtime, SYSTEM, minimal("Patient", "ABC"))
+def test_ids_are_case_sensitive_and_never_folded(runtime: Runtime, client: TestClient) -> None:
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "abc"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "ABC"))
     restrict_compartment(runtime, SYSTEM, "ABC", "vip")
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
-    fine = api.post("/fhir/Observation", json=_observation("Patient/abc"), headers=doctor)
+    fine = client.post("/fhir/Observation", json=_observation("Patient/abc"), headers=doctor)
     assert fine.status_code == 201
-    outcome(api.post("/fhir/Observation", json=_observation("Patient/ABC"), headers=doctor), 403)
+    outcome(client.post("/fhir/Observation", json=_observation("Patient/ABC"), headers=doctor), 403)
 
 
 # Every field FHIR's patient compartment names, for the stored types: each decides it.
@@ -186,25 +178,25 @@ def _with_reference(resource_type: str, fields: dict[str, Any], ref: str) -> dic
             return [ref_of(item) for item in value]
         return {key: ref_of(item) for key, item in value.items()}
 
-    body = minimal(resource_type, "other")
+    body = fhir_resource(resource_type, "other")
     body.pop("id")
     return {**body, **{name: ref_of(value) for name, value in fields.items()}}
 
 
 @pytest.mark.parametrize(("resource_type", "fields"), COMPARTMENT_FIELDS)
 def test_every_compartment_field_follows_the_same_rule(
-    runtime: Runtime, api: TestClient, resource_type: str, fields: dict[str, Any]
+    runtime: Runtime, client: TestClient, resource_type: str, fields: dict[str, Any]
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     writer = {**token_for(runtime, "sys@clinic.example", Role.CLINICIAN)}
     billing = token_for(runtime, "bill@clinic.example", Role.BILLING)
     headers = billing if resource_type in {"Coverage", "Claim", "ExplanationOfBenefit"} else writer
     odd = _with_reference(resource_type, fields, "patient/vip")
-    refused = outcome(api.post(f"/fhir/{resource_type}", json=odd, headers=headers), 422)
+    refused = outcome(client.post(f"/fhir/{resource_type}", json=odd, headers=headers), 422)
     assert refused["issue"][0]["expression"][0].startswith(f"{resource_type}.")
     canonical = _with_reference(resource_type, fields, f"{_base(runtime)}/Patient/vip")
-    answer = api.post(f"/fhir/{resource_type}", json=canonical, headers=headers)
+    answer = client.post(f"/fhir/{resource_type}", json=canonical, headers=headers)
     if "Patient/other" in json.dumps(fields):
         outcome(answer, 422)  # a second patient in one resource: refused, never half-filed
     else:
@@ -212,30 +204,30 @@ def test_every_compartment_field_follows_the_same_rule(
 
 
 def test_a_contained_resource_cannot_carry_a_second_patient(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     inner = {**_observation("Patient/vip"), "id": "inner"}
     body = _observation("Patient/p-1", contained=[inner], hasMember=[{"reference": "#inner"}])
-    refused = outcome(api.post("/fhir/Observation", json=body, headers=doctor), 422)
+    refused = outcome(client.post("/fhir/Observation", json=body, headers=doctor), 422)
     assert refused["issue"][0]["expression"] == ["Observation.contained[0].subject.reference"]
     odd = _observation("Patient/p-1", contained=[{**inner, "subject": {"reference": "patient/x"}}])
-    outcome(api.post("/fhir/Observation", json=odd, headers=doctor), 422)
+    outcome(client.post("/fhir/Observation", json=odd, headers=doctor), 422)
 
 
 def test_updates_transactions_and_batches_follow_the_same_rule(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
-    obs = minimal("Observation", "p-1")
+    obs = fhir_resource("Observation", "p-1")
     create_resource(runtime, SYSTEM, obs)
     moved = {**obs, "subject": {"reference": " Patient/vip"}}
-    outcome(api.put(f"/fhir/Observation/{obs['id']}", json=moved, headers=doctor), 403)
+    outcome(client.put(f"/fhir/Observation/{obs['id']}", json=moved, headers=doctor), 403)
     odd = {**obs, "subject": {"reference": "patient/vip"}}
-    outcome(api.put(f"/fhir/Observation/{obs['id']}", json=odd, headers=doctor), 422)
+    outcome(client.put(f"/fhir/Observation/{obs['id']}", json=odd, headers=doctor), 422)
 
     def entry(reference: str) -> dict[str, Any]:
         return {
@@ -245,7 +237,7 @@ def test_updates_transactions_and_batches_follow_the_same_rule(
 
     for kind in ("transaction", "batch"):
         bundle = {"resourceType": "Bundle", "type": kind, "entry": [entry("Patient/vip?x")]}
-        answer = api.post("/fhir", json=bundle, headers=doctor)
+        answer = client.post("/fhir", json=bundle, headers=doctor)
         if kind == "transaction":
             body = outcome(answer, 422)
             assert body["issue"][0]["expression"] == ["Bundle.entry[0].resource.subject.reference"]
@@ -253,24 +245,26 @@ def test_updates_transactions_and_batches_follow_the_same_rule(
             assert answer.status_code == 200, answer.text
             assert answer.json()["entry"][0]["response"]["status"].startswith("422")
         bundle["entry"] = [entry(f"{_base(runtime)}/Patient/vip")]
-        answer = api.post("/fhir", json=bundle, headers=doctor)
+        answer = client.post("/fhir", json=bundle, headers=doctor)
         if kind == "transaction":
             outcome(answer, 403, "forbidden")
         else:
             assert answer.json()["entry"][0]["response"]["status"].startswith("403")
         bundle["entry"] = [entry(f"{_base(runtime)}/Patient/p-1/_history/1")]
-        answer = api.post("/fhir", json=bundle, headers=doctor)
+        answer = client.post("/fhir", json=bundle, headers=doctor)
         assert answer.status_code == 200, answer.text
         response = answer.json()["entry"][0]["response"]
         assert response["status"].startswith("201"), response
     own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
-    assert len(_found_by_code(api, own)) == 2
+    assert len(_found_by_code(client, own)) == 2
 
 
-def test_the_importer_normalises_and_refuses_alike(runtime: Runtime, tmp_path: Path) -> None:
+def test_the_importer_normalises_and_refuses_alike(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
     def bundle_file(name: str, reference: str) -> Path:
         entries = [
-            {"fullUrl": "urn:uuid:p", "resource": minimal("Patient", "imp-1")},
+            {"fullUrl": "urn:uuid:p", "resource": fhir_resource("Patient", "imp-1")},
             {"resource": {**_observation(reference), "id": f"{name}-obs"}},
         ]
         path = tmp_path / f"{name}.json"
@@ -284,22 +278,21 @@ def test_the_importer_normalises_and_refuses_alike(runtime: Runtime, tmp_path: P
     assert lower.failed
     assert "subject.reference" in str(lower.error)
     own = token_for(runtime, "imp@example.org", Role.PATIENT, patient_id="imp-1")
-    with TestClient(create_app(runtime)) as client:
-        assert _found_by_code(client, own) == ["spaced-obs"]
+    assert _found_by_code(client, own) == ["spaced-obs"]
 
 
 @pytest.mark.parametrize("logical_id", ["a" * 65, "...", ".", "..", "a b", "a/b", "é"])
 def test_a_write_refuses_ids_that_references_refuse(
-    runtime: Runtime, api: TestClient, logical_id: str
+    runtime: Runtime, client: TestClient, logical_id: str
 ) -> None:
     """PUT (and a body id on create) took ids no reference can name (65 characters,
     only dots): a resource nobody could point at, or one that a path would rewrite."""
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     headers = {**doctor, "Content-Type": "application/fhir+json"}
-    body = {**minimal("Patient", "x"), "id": logical_id}
+    body = {**fhir_resource("Patient", "x"), "id": logical_id}
     from urllib.parse import quote
 
-    put = api.put(f"/fhir/Patient/{quote(logical_id, safe='')}", json=body, headers=headers)
+    put = client.put(f"/fhir/Patient/{quote(logical_id, safe='')}", json=body, headers=headers)
     assert 400 <= put.status_code < 500, (logical_id, put.status_code)
     if logical_id not in (".", "..", "a/b"):  # those never reach the route as an id
         assert put.status_code in (400, 422), put.text
@@ -308,22 +301,22 @@ def test_a_write_refuses_ids_that_references_refuse(
         "type": "transaction",
         "entry": [{"resource": body, "request": {"method": "PUT", "url": "Patient/x"}}],
     }
-    in_bundle = api.post("/fhir", json=bundle, headers=headers)
+    in_bundle = client.post("/fhir", json=bundle, headers=headers)
     assert 400 <= in_bundle.status_code < 500, (logical_id, in_bundle.status_code)
-    listed = api.get("/fhir/Patient", headers=doctor).json()
+    listed = client.get("/fhir/Patient", headers=doctor).json()
     assert not listed.get("entry"), "nothing was stored"
-    posted = api.post("/fhir/Patient", json=body, headers=headers)
+    posted = client.post("/fhir/Patient", json=body, headers=headers)
     assert posted.status_code == 201, "a create ignores the id it was sent, as FHIR says"
     assert posted.json()["id"] != logical_id
 
 
-def test_a_write_keeps_every_id_references_accept(runtime: Runtime, api: TestClient) -> None:
+def test_a_write_keeps_every_id_references_accept(runtime: Runtime, client: TestClient) -> None:
     doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
     headers = {**doctor, "Content-Type": "application/fhir+json"}
     for logical_id in ("a" * 64, "A-b.9", "-", "x..y"):
-        body = {**minimal("Patient", "x"), "id": logical_id}
-        put = api.put(f"/fhir/Patient/{logical_id}", json=body, headers=headers)
+        body = {**fhir_resource("Patient", "x"), "id": logical_id}
+        put = client.put(f"/fhir/Patient/{logical_id}", json=body, headers=headers)
         assert put.status_code == 201, (logical_id, put.text)
         observation = _observation(f"Patient/{logical_id}")
-        written = api.post("/fhir/Observation", json=observation, headers=headers)
+        written = client.post("/fhir/Observation", json=observation, headers=headers)
         assert written.status_code == 201, (logical_id, written.text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,19 +18,12 @@ from carewall.records.access.audit_patients import patient_subject, reveal_entry
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys
-from carewall.registry import create_app
-from tests.functional.records_helpers import minimal
-from tests.functional.test_fhir_api import FHIR_JSON, SYSTEM, bearer, outcome, seed
+from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
+from tests.support.fhir import outcome
 
 PATIENT_URL = "urn:uuid:7f0d4e2a-1c55-4a3b-9f1e-2d6a1b0c9e11"
 SECRET_NAME = "Quillfeather"
 SECRET_BIRTH = "1961-07-14"
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
 
 
 def bundle(kind: str, *entries: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +51,7 @@ def call(method: str, url: str) -> dict[str, Any]:
 
 
 def new_patient(**extra: Any) -> dict[str, Any]:
-    return minimal(
+    return fhir_resource(
         "Patient",
         "assigned-by-server",
         name=[{"family": SECRET_NAME, "given": ["Ada"]}],
@@ -69,12 +61,12 @@ def new_patient(**extra: Any) -> dict[str, Any]:
 
 
 def observation_of(patient_ref: str, **extra: Any) -> dict[str, Any]:
-    resource = minimal("Observation", "unused", **extra)
+    resource = fhir_resource("Observation", "unused", **extra)
     return {**resource, "subject": {"reference": patient_ref}}
 
 
-def send(api: TestClient, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-    return api.post("/fhir/", json=body, headers={**headers, "Content-Type": FHIR_JSON})
+def send(client: TestClient, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return client.post("/fhir/", json=body, headers={**headers, "Content-Type": FHIR_JSON})
 
 
 def answered(response: httpx.Response, kind: str) -> list[dict[str, Any]]:
@@ -110,7 +102,7 @@ def actions(runtime: Runtime) -> list[str]:
 
 
 def test_a_transaction_creates_linked_resources_in_one_go(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     later = observation_of(PATIENT_URL, id="obs-by-put")
@@ -121,7 +113,7 @@ def test_a_transaction_creates_linked_resources_in_one_go(
         post(new_patient(), PATIENT_URL),
         post(observation_of(PATIENT_URL, status="preliminary")),
     )
-    entries = answered(send(api, request, doctor), "transaction")
+    entries = answered(send(client, request, doctor), "transaction")
 
     assert statuses(entries) == ["201 Created"] * 4, "one entry per request entry, same order"
     locations = [e["response"]["location"] for e in entries]
@@ -137,18 +129,18 @@ def test_a_transaction_creates_linked_resources_in_one_go(
 
     # Every reference to the urn:uuid now names the new patient, and the compartment follows.
     for location in (locations[0], locations[1], locations[3]):
-        read = api.get(f"/fhir/{location.rsplit('/_history', 1)[0]}", headers=doctor)
+        read = client.get(f"/fhir/{location.rsplit('/_history', 1)[0]}", headers=doctor)
         assert read.status_code == 200, read.text
         assert read.json()["subject"] == {"reference": f"Patient/{patient_id}"}
         assert read.headers["etag"] == 'W/"1"'
-    found = api.get(f"/fhir/Observation?patient={patient_id}", headers=doctor).json()
+    found = client.get(f"/fhir/Observation?patient={patient_id}", headers=doctor).json()
     assert found["total"] == 3
     the_patient = bearer(runtime, Role.PATIENT, patient_id=patient_id)
-    own = api.get("/fhir/Observation", headers=the_patient).json()
+    own = client.get("/fhir/Observation", headers=the_patient).json()
     assert own["total"] == 3, "the new observations are in the new patient's record"
 
 
-def test_the_bundle_summary_is_audited_without_values(runtime: Runtime, api: TestClient) -> None:
+def test_the_bundle_summary_is_audited_without_values(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     request = bundle(
         "transaction",
@@ -156,7 +148,7 @@ def test_the_bundle_summary_is_audited_without_values(runtime: Runtime, api: Tes
         post(observation_of(PATIENT_URL)),
         call("GET", "Practitioner?name=nobody"),
     )
-    entries = answered(send(api, request, doctor), "transaction")
+    entries = answered(send(client, request, doctor), "transaction")
     patient_id = entries[0]["response"]["location"].split("/")[1]
 
     trail = audit_trail(runtime)
@@ -182,7 +174,7 @@ def test_the_bundle_summary_is_audited_without_values(runtime: Runtime, api: Tes
         assert value not in everything, "no submitted values in the audit trail"
 
 
-def test_an_invalid_entry_fails_the_whole_transaction(runtime: Runtime, api: TestClient) -> None:
+def test_an_invalid_entry_fails_the_whole_transaction(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     broken = {**observation_of(PATIENT_URL), "issued": "sometime"}
     request = bundle(
@@ -192,7 +184,7 @@ def test_an_invalid_entry_fails_the_whole_transaction(runtime: Runtime, api: Tes
         post(broken),
         post({**new_patient(), "birthDate": "sometime"}),
     )
-    body = outcome(send(api, request, doctor), 422, "value")
+    body = outcome(send(client, request, doctor), 422, "value")
     expressions = [x for issue in body["issue"] for x in issue.get("expression", [])]
     assert expressions == ["Bundle.entry[2].resource.issued", "Bundle.entry[3].resource.birthDate"]
     assert "sometime" not in json.dumps(body), "no submitted values in errors"
@@ -205,7 +197,7 @@ def test_an_invalid_entry_fails_the_whole_transaction(runtime: Runtime, api: Tes
 
 
 def test_a_failure_after_writes_rolls_back_the_writes_and_their_audit(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     request = bundle(
@@ -214,7 +206,7 @@ def test_a_failure_after_writes_rolls_back_the_writes_and_their_audit(
         post(observation_of(PATIENT_URL)),
         call("DELETE", "Observation/never-existed"),  # processed first, fails
     )
-    body = outcome(send(api, request, doctor), 404, "not-found")
+    body = outcome(send(client, request, doctor), 404, "not-found")
     assert body["issue"][0]["expression"] == ["Bundle.entry[2]"]
     assert stored_count(runtime) == 0
 
@@ -223,14 +215,14 @@ def test_a_failure_after_writes_rolls_back_the_writes_and_their_audit(
         post(new_patient(), PATIENT_URL),
         call("GET", "Patient/never-existed"),  # processed last, after the writes
     )
-    body = outcome(send(api, request, doctor), 404, "not-found")
+    body = outcome(send(client, request, doctor), 404, "not-found")
     assert body["issue"][0]["expression"] == ["Bundle.entry[1]"]
     assert stored_count(runtime) == 0, "the create before the failing read is rolled back"
     assert "records:resource:created" not in actions(runtime)
 
 
 def test_an_entry_the_role_may_not_write_refuses_everything(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     desk = bearer(runtime, Role.FRONT_DESK)
     request = bundle(
@@ -238,7 +230,7 @@ def test_an_entry_the_role_may_not_write_refuses_everything(
         post(new_patient(), PATIENT_URL),  # front desk may create patients...
         post(observation_of(PATIENT_URL)),  # ...but not clinical observations
     )
-    body = outcome(send(api, request, desk), 403, "forbidden")
+    body = outcome(send(client, request, desk), 403, "forbidden")
     assert body["issue"][0]["expression"] == ["Bundle.entry[1]"]
     assert "Observation" in body["issue"][0]["diagnostics"]
 
@@ -253,48 +245,48 @@ def test_an_entry_the_role_may_not_write_refuses_everything(
     assert any(e.action == "records:bundle:failed" for e in trail)
 
 
-def test_if_match_guards_each_update(runtime: Runtime, api: TestClient) -> None:
+def test_if_match_guards_each_update(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    current = minimal("Observation", "p-a", id="obs-1")
+    current = fhir_resource("Observation", "p-a", id="obs-1")
     create_resource(runtime, SYSTEM, current)
 
     stale = bundle(
         "transaction",
-        put(minimal("Patient", "p-new")),
+        put(fhir_resource("Patient", "p-new")),
         put({**current, "status": "amended"}, ifMatch='W/"7"'),
     )
-    body = outcome(send(api, stale, doctor), 412, "conflict")
+    body = outcome(send(client, stale, doctor), 412, "conflict")
     assert body["issue"][0]["expression"] == ["Bundle.entry[1]"]
     assert stored_count(runtime, "Patient") == 0, "the other update is rolled back"
-    read = api.get("/fhir/Observation/obs-1", headers=doctor)
+    read = client.get("/fhir/Observation/obs-1", headers=doctor)
     assert read.headers["etag"] == 'W/"1"'
     assert read.json()["status"] == "final"
 
     fresh = bundle(
         "transaction",
-        put(minimal("Patient", "p-new")),
+        put(fhir_resource("Patient", "p-new")),
         put({**current, "status": "amended"}, ifMatch='W/"1"'),
     )
-    entries = answered(send(api, fresh, doctor), "transaction")
+    entries = answered(send(client, fresh, doctor), "transaction")
     assert statuses(entries) == ["201 Created", "200 OK"]
     assert entries[1]["response"]["etag"] == 'W/"2"'
     assert entries[1]["response"]["location"] == "Observation/obs-1/_history/2"
-    assert api.get("/fhir/Observation/obs-1", headers=doctor).json()["status"] == "amended"
+    assert client.get("/fhir/Observation/obs-1", headers=doctor).json()["status"] == "amended"
 
 
-def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, api: TestClient) -> None:
-    ids = seed(runtime, "p-a", ("Patient", "Observation"))
+def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, client: TestClient) -> None:
+    ids = make_resources(runtime, "p-a", ("Patient", "Observation"))
     doctor = bearer(runtime, Role.CLINICIAN)
     request = bundle(
         "batch",
-        post(minimal("Observation", "p-a")),
-        post({**minimal("Observation", "p-a"), "issued": "sometime"}),
+        post(fhir_resource("Observation", "p-a")),
+        post({**fhir_resource("Observation", "p-a"), "issued": "sometime"}),
         call("GET", "Patient/no-such-patient"),
         call("DELETE", f"Observation/{ids['Observation']}"),
-        post(minimal("Claim", "p-a")),  # clinicians do not write financial records
+        post(fhir_resource("Claim", "p-a")),  # clinicians do not write financial records
         call("GET", f"Patient/{ids['Patient']}"),
     )
-    entries = answered(send(api, request, doctor), "batch")
+    entries = answered(send(client, request, doctor), "batch")
     assert statuses(entries) == [
         "201 Created",
         "422 Unprocessable Entity",
@@ -310,8 +302,8 @@ def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, api: TestClient
     assert entries[3]["response"]["etag"] == 'W/"2"'
 
     created = entries[0]["response"]["location"].rsplit("/_history", 1)[0]
-    assert api.get(f"/fhir/{created}", headers=doctor).status_code == 200
-    gone = api.get(f"/fhir/Observation/{ids['Observation']}", headers=doctor)
+    assert client.get(f"/fhir/{created}", headers=doctor).status_code == 200
+    gone = client.get(f"/fhir/Observation/{ids['Observation']}", headers=doctor)
     outcome(gone, 410, "deleted")
     assert stored_count(runtime, "Claim") == 0
     trail = audit_trail(runtime)
@@ -320,9 +312,9 @@ def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, api: TestClient
     assert (summary.details["bundle_type"], summary.details["failed"]) == ("batch", 3)
 
 
-def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
-    ids = seed(runtime, "p-a", ("Patient", "Observation", "Encounter"))
-    seed(runtime, "p-a", ("Observation",))
+def test_batch_reads_and_searches(runtime: Runtime, client: TestClient) -> None:
+    ids = make_resources(runtime, "p-a", ("Patient", "Observation", "Encounter"))
+    make_resources(runtime, "p-a", ("Observation",))
     doctor = bearer(runtime, Role.CLINICIAN)
     request = bundle(
         "batch",
@@ -332,7 +324,7 @@ def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
         # Absolute to this server: the configured public URL, not the Host header.
         call("GET", runtime.settings.public_link(f"/fhir/Encounter/{ids['Encounter']}")),
     )
-    entries = answered(send(api, request, doctor), "batch")
+    entries = answered(send(client, request, doctor), "batch")
     assert statuses(entries) == ["200 OK", "200 OK", "400 Bad Request", "200 OK"]
 
     patient = entries[0]
@@ -345,7 +337,7 @@ def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
     assert (page["type"], page["total"], len(page["entry"])) == ("searchset", 2, 1)
     next_url = next(link["url"] for link in page["link"] if link["relation"] == "next")
     assert "patient" not in next_url
-    second = api.get(next_url, headers=doctor).json()
+    second = client.get(next_url, headers=doctor).json()
     assert len(second["entry"]) == 1
     assert second["entry"][0]["resource"]["id"] != page["entry"][0]["resource"]["id"]
 
@@ -356,10 +348,10 @@ def test_batch_reads_and_searches(runtime: Runtime, api: TestClient) -> None:
 
 
 def test_a_patient_reaches_only_their_own_record_through_a_batch(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
-    mine = seed(runtime, "p-a", ("Patient", "Observation"))
-    theirs = seed(runtime, "p-b", ("Patient", "Observation"))
+    mine = make_resources(runtime, "p-a", ("Patient", "Observation"))
+    theirs = make_resources(runtime, "p-b", ("Patient", "Observation"))
     alice = bearer(runtime, Role.PATIENT, patient_id="p-a")
     request = bundle(
         "batch",
@@ -368,9 +360,9 @@ def test_a_patient_reaches_only_their_own_record_through_a_batch(
         call("GET", "Patient/p-b"),
         call("GET", "Observation?patient=p-b"),
         call("GET", f"Observation?_id={theirs['Observation']}"),
-        put(minimal("Observation", "p-b", id=theirs["Observation"])),
+        put(fhir_resource("Observation", "p-b", id=theirs["Observation"])),
     )
-    entries = answered(send(api, request, alice), "batch")
+    entries = answered(send(client, request, alice), "batch")
     assert statuses(entries)[:3] == ["200 OK", "404 Not Found", "404 Not Found"]
     assert entries[0]["resource"]["id"] == mine["Observation"]
     for search in entries[3:5]:
@@ -382,13 +374,13 @@ def test_a_patient_reaches_only_their_own_record_through_a_batch(
         m["resource"] for r in returned if r["resourceType"] == "Bundle" for m in r["entry"]
     ]
     assert [r["id"] for r in returned if r["resourceType"] != "Bundle"] == [mine["Observation"]]
-    read = api.get(
+    read = client.get(
         f"/fhir/Observation/{theirs['Observation']}", headers=bearer(runtime, Role.CLINICIAN)
     )
     assert read.json()["status"] == "final", "the other patient's record is unchanged"
 
 
-def test_conditional_create_finds_what_exists(runtime: Runtime, api: TestClient) -> None:
+def test_conditional_create_finds_what_exists(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     mrn = [{"system": "urn:mrn", "value": "M-1"}]
 
@@ -398,7 +390,7 @@ def test_conditional_create_finds_what_exists(runtime: Runtime, api: TestClient)
             post(new_patient(identifier=mrn), PATIENT_URL, ifNoneExist="identifier=urn:mrn|M-1"),
             post(observation_of(PATIENT_URL)),
         )
-        return answered(send(api, request, doctor), "transaction")
+        return answered(send(client, request, doctor), "transaction")
 
     first = admit()
     assert statuses(first) == ["201 Created", "201 Created"]
@@ -407,49 +399,53 @@ def test_conditional_create_finds_what_exists(runtime: Runtime, api: TestClient)
     assert second[0]["response"]["location"] == first[0]["response"]["location"]
     patient_id = first[0]["response"]["location"].split("/")[1]
     assert stored_count(runtime, "Patient") == 1
-    found = api.get(f"/fhir/Observation?patient={patient_id}", headers=doctor).json()
+    found = client.get(f"/fhir/Observation?patient={patient_id}", headers=doctor).json()
     assert found["total"] == 2, "the second observation refers to the patient found"
 
-    create_resource(runtime, SYSTEM, minimal("Patient", "twin", identifier=mrn))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "twin", identifier=mrn))
     twin = send(
-        api, bundle("batch", post(new_patient(), ifNoneExist="identifier=urn:mrn|M-1")), doctor
+        client, bundle("batch", post(new_patient(), ifNoneExist="identifier=urn:mrn|M-1")), doctor
     )
     entry = answered(twin, "batch")[0]
     assert entry["response"]["status"] == "412 Precondition Failed"
     assert entry["response"]["outcome"]["issue"][0]["code"] == "multiple-matches"
 
 
-def test_post_to_the_base_without_a_slash(runtime: Runtime, api: TestClient) -> None:
+def test_post_to_the_base_without_a_slash(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    response = api.post(
+    response = client.post(
         "/fhir",
         json=bundle("batch", call("GET", "Patient?_id=nobody")),
         headers={**doctor, "Content-Type": FHIR_JSON},
         follow_redirects=False,
     )
     assert statuses(answered(response, "batch")) == ["200 OK"]
-    refused = api.post("/fhir", json={"resourceType": "Patient"}, headers=doctor)
+    refused = client.post("/fhir", json={"resourceType": "Patient"}, headers=doctor)
     outcome(refused, 400, "invalid")
 
 
-def test_a_write_only_token_cannot_read_through_a_bundle(runtime: Runtime, api: TestClient) -> None:
-    seed(runtime, "p-a", ("Patient",))
+def test_a_write_only_token_cannot_read_through_a_bundle(
+    runtime: Runtime, client: TestClient
+) -> None:
+    make_resources(runtime, "p-a", ("Patient",))
     writer = bearer(runtime, Role.CLINICIAN, scopes=("fhir:write",))
-    body = outcome(send(api, bundle("batch", call("GET", "Patient/p-a")), writer), 403, "forbidden")
+    body = outcome(
+        send(client, bundle("batch", call("GET", "Patient/p-a")), writer), 403, "forbidden"
+    )
     assert "fhir:read" in body["issue"][0]["diagnostics"]
     conditional = post(new_patient(), ifNoneExist="identifier=urn:mrn|M-1")
-    outcome(send(api, bundle("transaction", conditional), writer), 403, "forbidden")
-    assert answered(send(api, bundle("batch", post(new_patient())), writer), "batch")
+    outcome(send(client, bundle("transaction", conditional), writer), 403, "forbidden")
+    assert answered(send(client, bundle("batch", post(new_patient())), writer), "batch")
     reader = bearer(runtime, Role.FRONT_DESK, scopes=("fhir:read",))
-    outcome(send(api, bundle("batch", call("GET", "Patient/p-a")), reader), 403, "forbidden")
+    outcome(send(client, bundle("batch", call("GET", "Patient/p-a")), reader), 403, "forbidden")
 
 
 @pytest.mark.parametrize(
     ("body", "expression"),
     [
-        (minimal("Patient", "p"), "resourceType"),
+        (fhir_resource("Patient", "p"), "resourceType"),
         ({"resourceType": "Bundle", "type": "collection", "entry": []}, "Bundle.type"),
-        (bundle("batch", {"resource": minimal("Patient", "p")}), "Bundle.entry[0].request"),
+        (bundle("batch", {"resource": fhir_resource("Patient", "p")}), "Bundle.entry[0].request"),
         (bundle("batch", call("PATCH", "Patient/p")), "Bundle.entry[0].request.method"),
         (bundle("batch", call("HEAD", "Patient/p")), "Bundle.entry[0].request.method"),
         (
@@ -491,7 +487,10 @@ def test_a_write_only_token_cannot_read_through_a_bundle(runtime: Runtime, api: 
         (
             bundle(
                 "batch",
-                {**put(minimal("Patient", "p")), "request": {"method": "PUT", "url": "Patient/q"}},
+                {
+                    **put(fhir_resource("Patient", "p")),
+                    "request": {"method": "PUT", "url": "Patient/q"},
+                },
             ),
             "Bundle.entry[0].resource.id",
         ),
@@ -499,10 +498,10 @@ def test_a_write_only_token_cannot_read_through_a_bundle(runtime: Runtime, api: 
     ],
 )
 def test_bundles_that_cannot_be_processed_are_refused(
-    runtime: Runtime, api: TestClient, body: dict[str, Any], expression: str
+    runtime: Runtime, client: TestClient, body: dict[str, Any], expression: str
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    refused = outcome(send(api, body, doctor), 400, refused_code(expression))
+    refused = outcome(send(client, body, doctor), 400, refused_code(expression))
     assert refused["issue"][0]["expression"] == [expression]
     assert stored_count(runtime) == 0
 
@@ -518,20 +517,22 @@ def refused_code(expression: str) -> str:
     }.get(expression, "not-supported")
 
 
-def test_references_to_nothing_in_the_bundle_are_refused(runtime: Runtime, api: TestClient) -> None:
+def test_references_to_nothing_in_the_bundle_are_refused(
+    runtime: Runtime, client: TestClient
+) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     dangling = bundle("transaction", post(observation_of("urn:uuid:0000-missing")))
-    body = outcome(send(api, dangling, doctor), 400, "not-found")
+    body = outcome(send(client, dangling, doctor), 400, "not-found")
     assert body["issue"][0]["expression"] == ["Bundle.entry[0].resource.reference"]
     linked = bundle("batch", post(new_patient(), PATIENT_URL), post(observation_of(PATIENT_URL)))
-    entries = answered(send(api, linked, doctor), "batch")
+    entries = answered(send(client, linked, doctor), "batch")
     assert statuses(entries) == ["201 Created", "400 Bad Request"]
     assert "transaction" in entries[1]["response"]["outcome"]["issue"][0]["diagnostics"]
     assert stored_count(runtime, "Observation") == 0
 
 
-def test_the_capability_statement_declares_transaction_and_batch(api: TestClient) -> None:
-    statement = api.get("/fhir/metadata", headers={"Accept": FHIR_JSON}).json()
+def test_the_capability_statement_declares_transaction_and_batch(client: TestClient) -> None:
+    statement = client.get("/fhir/metadata", headers={"Accept": FHIR_JSON}).json()
     rest = statement["rest"][0]
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
     assert "ifNoneExist" in rest["documentation"]

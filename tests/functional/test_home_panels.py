@@ -13,9 +13,8 @@ from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.helpers import sign_in_user
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, signed_in
+from tests.support.factories import fhir_resource, make_admin
+from tests.support.signin import sign_in_user, signed_in
 
 SYSTEM = Caller.cli("test")
 
@@ -39,7 +38,9 @@ def test_the_officer_sees_what_needs_doing_and_empty_states_say_what_would_appea
 def test_a_clinician_sees_the_charts_they_opened_and_no_officer_panels(runtime: Runtime) -> None:
     pid = str(uuid.uuid4())
     name = [{"use": "official", "family": "Quenneville", "given": ["Harriet"]}]
-    create_resource(runtime, SYSTEM, minimal("Patient", pid, name=name, birthDate="1961-07-14"))
+    create_resource(
+        runtime, SYSTEM, fhir_resource("Patient", pid, name=name, birthDate="1961-07-14")
+    )
     app = create_app(runtime)
     with TestClient(app) as clinician:
         sign_in_user(clinician, runtime, "doc@clinic.example", "clinician")
@@ -76,7 +77,7 @@ def test_recent_patients_leave_out_a_record_the_clinician_can_no_longer_open(
     from carewall.records.overview import recent_patients_for
 
     pid = str(uuid.uuid4())
-    create_resource(runtime, SYSTEM, minimal("Patient", pid, birthDate="1970-01-01"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", pid, birthDate="1970-01-01"))
     clinician = Caller.for_user("c1", Role.CLINICIAN)
     get_record_for(runtime, clinician, "Patient", pid, Purpose.TREATMENT)
     assert [p["id"] for p in recent_patients_for(runtime, clinician)] == [pid]

@@ -14,9 +14,9 @@ from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import accounts, apitokens
 from carewall.identity.queries import user_id_for_email
-from carewall.registry import create_app
 from carewall.web.auth import SESSION_COOKIE
-from tests.functional.signin_helpers import PASSWORD, make_user, signed_in
+from tests.support.factories import PASSWORD, make_user
+from tests.support.signin import signed_in
 
 TABLES = ("users", "invites", "web_sessions", "totp_devices", "recovery_codes", "api_tokens")
 
@@ -31,13 +31,12 @@ def _dump(runtime: Runtime) -> str:
     return "\n".join(parts)
 
 
-def test_no_sign_in_secret_is_stored_as_given(runtime: Runtime) -> None:
+def test_no_sign_in_secret_is_stored_as_given(runtime: Runtime, client: TestClient) -> None:
     pending = accounts.invite_user(runtime, Caller.cli(), "new@clinic.example", "clinician")
     invite_token = pending.url.rsplit("/", 1)[1]
     person = make_user(runtime, "nurse@clinic.example", "clinician")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, person)
-        session_id = client.cookies.get(SESSION_COOKIE)
+    signed_in(client, runtime, person)
+    session_id = client.cookies.get(SESSION_COOKIE)
     assert session_id
     with runtime.db.sessions() as session:
         user_id = user_id_for_email(session, "nurse@clinic.example")

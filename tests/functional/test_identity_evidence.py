@@ -6,17 +6,18 @@ from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
-from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import make_admin, make_user, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import signed_in
 
 
-def test_mfa_coverage_counts_active_accounts_by_role(runtime: Runtime, clock: FrozenClock) -> None:
+def test_mfa_coverage_counts_active_accounts_by_role(
+    runtime: Runtime, client: TestClient, clock: FrozenClock
+) -> None:
     admin = make_admin(runtime)
     make_user(runtime, "clin@clinic.example", "clinician")
     make_user(runtime, "pat@example.org", "patient", patient_id="p-1")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, admin)  # enrols TOTP
+    signed_in(client, runtime, admin)  # enrols TOTP
 
     with runtime.db.sessions() as session:
         coverage = queries.mfa_coverage(session)

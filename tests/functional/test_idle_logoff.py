@@ -9,9 +9,6 @@ server, and what the page does at its deadline never extends it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -22,21 +19,11 @@ from carewall.identity.models import WebSession
 from carewall.identity.signin import end_expired_sessions
 from carewall.registry import create_app
 from carewall.web.auth import SESSION_COOKIE
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import csrf, make_admin, make_user, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import csrf, signed_in
 
 IDLE = 15  # minutes, the staff default
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def alive(app: FastAPI, cookie: str) -> bool:

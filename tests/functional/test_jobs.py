@@ -32,9 +32,9 @@ from carewall.jobs import (
 )
 from carewall.jobs.models import JobTask
 from carewall.jobs.services import _claim_job, _claim_task
-from carewall.registry import create_app, job_registry
-from tests.conftest import FrozenClock
-from tests.functional.helpers import sign_in_admin
+from carewall.registry import job_registry
+from tests.support.clock import FrozenClock
+from tests.support.signin import sign_in_admin
 
 
 class Counter:
@@ -221,15 +221,12 @@ def test_the_sign_in_failure_table_is_pruned(runtime: Runtime, clock: FrozenCloc
         assert [f.account for f in session.scalars(select(AuthFailure))] == ["b"]
 
 
-def test_the_admin_sees_failing_jobs_and_can_run_one(runtime: Runtime) -> None:
-    with TestClient(create_app(runtime)) as client:
-        sign_in_admin(client, runtime)
-        page = client.get("/admin/jobs")
-        assert page.status_code == 200
-        for name in ("identity.throttle.prune", "records.break_glass.sweep"):
-            assert name in page.text
-        with runtime.db.sessions() as session:
-            names = [
-                s.name for s in job_statuses(session, job_registry(), runtime.settings, utcnow())
-            ]
+def test_the_admin_sees_failing_jobs_and_can_run_one(runtime: Runtime, client: TestClient) -> None:
+    sign_in_admin(client, runtime)
+    page = client.get("/admin/jobs")
+    assert page.status_code == 200
+    for name in ("identity.throttle.prune", "records.break_glass.sweep"):
+        assert name in page.text
+    with runtime.db.sessions() as session:
+        names = [s.name for s in job_statuses(session, job_registry(), runtime.settings, utcnow())]
     assert "jobs.history.prune" in names

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -27,8 +25,10 @@ from carewall.identity import accounts
 from carewall.registry import create_app
 from carewall.web.openapi import api_routes
 from carewall.web.security import REDACTED, SECRET_PATH_PARAMS, redact_path
-from tests.browser.conftest import start_server
-from tests.functional.signin_helpers import PASSWORD, csrf, make_admin, signed_in
+from tests.support.cli import carewall
+from tests.support.factories import PASSWORD, make_admin
+from tests.support.server import start_server
+from tests.support.signin import csrf, signed_in
 
 # Every path parameter the application has, with why its value may be logged.
 # A new parameter must be added here or to `SECRET_PATH_PARAMS`: deciding is the point.
@@ -112,21 +112,10 @@ def test_redaction_keeps_other_paths_whole() -> None:
     assert redact_path("/account/tokens/t-1/revoke", prefixes) == "/account/tokens/t-1/revoke"
 
 
-def _carewall(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"CAREWALL_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_carewall_serve_prints_no_invitation_token(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    added = _carewall(home, "user", "add", "nurse@clinic.example", "--role", "clinician")
+    env = {"CAREWALL_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    added = carewall(env, "user", "add", "nurse@clinic.example", "--role", "clinician")
     assert added.returncode == 0, added.stderr
     match = re.search(r"/invite/([A-Za-z0-9_-]{20,})", added.stdout)
     assert match, added.stdout
@@ -166,14 +155,15 @@ def test_access_log_holds_no_query_string_or_body(
     assert "x@example.org" not in logged
 
 
-def test_a_refused_invitation_post_audits_the_path_without_its_token(runtime: Runtime) -> None:
+def test_a_refused_invitation_post_audits_the_path_without_its_token(
+    runtime: Runtime, client: TestClient
+) -> None:
     """The audit trail is a log too: a CSRF refusal records the path, never the token."""
     token = _invite_token(runtime, "new@clinic.example")
-    with TestClient(create_app(runtime)) as client:
-        refused = client.post(
-            f"/invite/{token}",
-            data={"csrf_token": "forged", "password": PASSWORD, "confirm": PASSWORD},
-        )
+    refused = client.post(
+        f"/invite/{token}",
+        data={"csrf_token": "forged", "password": PASSWORD, "confirm": PASSWORD},
+    )
     assert refused.status_code == 403
     with runtime.db.sessions() as session:
         entries = entries_with_action(session, ["web:csrf:rejected"])

@@ -22,8 +22,9 @@ from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.phishing import queries, services
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import CLI, make_admin, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, make_admin
+from tests.support.signin import signed_in
 
 SUBJECT = "Lab results for Zelda Quackenbush DOB 1961-04-02"
 SENDER = "zelda.quackenbush@patientmail.example"

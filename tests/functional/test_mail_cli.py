@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from carewall.core.config import Settings
 from carewall.core.runtime import open_runtime
 from carewall.phishing.simulation import SIMULATION_KEY
 from tests.functional.mail_messages import PHISH_URL, clean_eml, phishing_eml, simulation_eml
+from tests.support.cli import CliResult, carewall
 
 
 @pytest.fixture
@@ -28,15 +27,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def mail(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", "mail", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def mail(env: dict[str, str], *args: str) -> CliResult:
+    return carewall(env, "mail", *args)
 
 
 @pytest.fixture

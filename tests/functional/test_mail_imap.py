@@ -8,7 +8,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,8 +28,9 @@ from carewall.phishing.imap import (
     poll_report_mailbox,
 )
 from tests.functional.mail_messages import clean_eml, forwarded, phishing_eml
-from tests.functional.mailboxes import MemoryMailbox
-from tests.functional.signin_helpers import CLI, make_user
+from tests.support.cli import carewall
+from tests.support.factories import CLI, make_user
+from tests.support.mail import MemoryMailbox
 
 DOVECOT = shutil.which("dovecot") or (
     "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
@@ -198,10 +198,7 @@ def test_carewall_mail_poll_command(
         "CAREWALL_MAIL_REPORT_IMAP_PASSWORD": PASSWORD,
         "CAREWALL_MAIL_REPORT_IMAP_SSL": "false",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "carewall", "mail", "poll"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    result = carewall(env, "mail", "poll")
     assert result.returncode == 0, result.stderr
     assert "helpdesk@micros0ft-support.example" in result.stdout
     assert "phishing" in result.stdout

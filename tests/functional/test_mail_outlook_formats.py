@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from carewall.core.context import Caller
@@ -18,9 +14,10 @@ from carewall.core.runtime import Runtime
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.imap import poll_report_mailbox
 from carewall.phishing.services import open_report
-from carewall.registry import create_app
-from tests.functional.mailboxes import MemoryMailbox
-from tests.functional.signin_helpers import CLI, csrf, make_user, signed_in
+from tests.support.cli import carewall
+from tests.support.factories import CLI, make_user
+from tests.support.mail import MemoryMailbox
+from tests.support.signin import csrf, signed_in
 from tests.unit.phishing.outlook_files import build_msg, build_tnef
 
 HEADERS = (
@@ -48,23 +45,14 @@ def test_cli_analyzes_msg_and_winmail_dat(tmp_path: Path) -> None:
     (tmp_path / "suspicious.msg").write_bytes(phishing_msg())
     (tmp_path / "winmail.dat").write_bytes(tnef_with_program())
     (tmp_path / "other.dat").write_bytes(b"not mail")
-    result = subprocess.run(
-        [sys.executable, "-m", "carewall", "mail", "analyze", "--json", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={"PATH": "/usr/bin:/bin", "CAREWALL_DATA_DIR": str(tmp_path / "never-created")},
-    )  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "CAREWALL_DATA_DIR": str(tmp_path / "never-created")}
+    result = carewall(env, "mail", "analyze", "--json", str(tmp_path))
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     assert any('"suspicious.msg' in line or "suspicious.msg" in line for line in lines)
     assert '"verdict": "phishing"' in next(line for line in lines if "suspicious.msg" in line)
     assert "attach.executable" in next(line for line in lines if "winmail.dat" in line)
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
 
 
 def test_web_upload_of_a_msg_file_shows_its_verdict_and_meaning(

@@ -20,7 +20,6 @@ from carewall.identity.queries import user_id_for_email
 from carewall.phishing import queries, services
 from carewall.phishing.simulation import SIMULATION_KEY
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
 from tests.functional.mail_messages import (
     BODY_MARKER,
     PHISH_DEFANGED,
@@ -28,7 +27,9 @@ from tests.functional.mail_messages import (
     phishing_eml,
     simulation_eml,
 )
-from tests.functional.signin_helpers import CLI, csrf, make_admin, make_user, post, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, make_admin, make_user
+from tests.support.signin import csrf, post, signed_in
 
 
 def _key(runtime: Runtime) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,8 +14,6 @@ from carewall.core.runtime import Runtime
 from carewall.identity import apitokens
 from carewall.identity.queries import user_id_for_email
 from carewall.phishing.errors import MAX_MESSAGE_BYTES
-from carewall.registry import create_app
-from tests.conftest import FrozenClock
 from tests.functional.mail_messages import (
     BODY_MARKER,
     PHISH_DEFANGED,
@@ -24,13 +21,9 @@ from tests.functional.mail_messages import (
     clean_eml,
     phishing_eml,
 )
-from tests.functional.signin_helpers import csrf, make_user, signed_in
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_user
+from tests.support.signin import csrf, signed_in
 
 
 @pytest.fixture

@@ -28,8 +28,9 @@ from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import csrf, make_admin, make_user, post, signed_in
+from tests.support.cli import carewall
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.signin import csrf, post, signed_in
 
 FHIR_JSON = "application/fhir+json"
 TRACEBACK = ("Traceback (most recent call last)", 'File "/')
@@ -50,7 +51,7 @@ def bearer(runtime: Runtime) -> dict[str, str]:
         user_id = queries.user_id_for_email(session, "fuzz@clinic.example")
     assert user_id is not None
     secret, _ = apitokens.create_token(runtime, Caller.cli(), user_id, "t", sorted(SCOPES))
-    create_resource(runtime, Caller.cli("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -113,7 +114,7 @@ def test_versions_past_the_integer_range_are_not_found(
     app_client: TestClient, bearer: dict[str, str], version: str
 ) -> None:
     refused_cleanly(app_client.get(f"/fhir/Patient/p1/_history/{version}", headers=bearer), 404)
-    body = json.dumps(minimal("Patient", "p1"))
+    body = json.dumps(fhir_resource("Patient", "p1"))
     conditional = app_client.put(
         "/fhir/Patient/p1",
         content=body,
@@ -125,7 +126,7 @@ def test_versions_past_the_integer_range_are_not_found(
         "type": "transaction",
         "entry": [
             {
-                "resource": minimal("Patient", "p1"),
+                "resource": fhir_resource("Patient", "p1"),
                 "request": {"method": "PUT", "url": "Patient/p1", "ifMatch": f'W/"{version}"'},
             }
         ],
@@ -155,7 +156,7 @@ def test_impossible_fhir_ids_are_refused_cleanly(
     refused_cleanly(app_client.get(f"{path}/_history", headers=bearer))
     refused_cleanly(app_client.get(f"{path}/_history/1", headers=bearer))
     refused_cleanly(app_client.delete(path, headers=bearer))
-    body = json.dumps({**minimal("Patient", "x"), "id": logical_id})
+    body = json.dumps({**fhir_resource("Patient", "x"), "id": logical_id})
     refused_cleanly(
         app_client.put(path, content=body, headers={**bearer, "Content-Type": FHIR_JSON})
     )
@@ -349,14 +350,7 @@ def test_the_importer_reports_deeply_nested_files(
     bundle.write_text(
         f'{{"resourceType": "Bundle", "type": "transaction", "entry": [{{"resource": {patient}}}]}}'
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "carewall", "records", "import", str(bundle)],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = carewall(cli_env, "records", "import", str(bundle))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "nested deeper than" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr

@@ -19,8 +19,9 @@ from carewall.audit.models import AuditEntry
 from carewall.core.runtime import Runtime
 from carewall.identity.tags import IdentityTag
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import login, make_admin, post, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin
+from tests.support.signin import login, post, signed_in
 
 FOREIGN_DIGITS = [  # superscript two, Arabic-Indic, full-width, mathematical bold
     "\u00b2\u00b2\u00b2\u00b2\u00b2\u00b2",

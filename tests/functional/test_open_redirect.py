@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import csrf, make_admin, post, signed_in, totp_code
 from tests.functional.test_passkeys_service import WEB_ORIGIN, SoftKey
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin
+from tests.support.signin import csrf, post, signed_in, totp_code
 
 HOSTILE = [
     "/\\evil.example",

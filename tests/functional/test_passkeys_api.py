@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from carewall.audit.models import AuditEntry
-from carewall.core.context import Origin
 from carewall.core.runtime import Runtime
-from carewall.identity.accounts import create_admin
 from carewall.identity.tags import IdentityTag
-from carewall.registry import create_app
 from carewall.web.routes.passkeys import PUBLIC_ROUTES
+from tests.support.factories import PASSWORD, make_admin
 
 EMAIL = "officer@clinic.example"
-PASSWORD = "Lantern-Quarry-Meadow-4172"
 JSON = {"Accept": "application/json"}
 SESSION_BOUND = [
     "/webauthn/register/options",
@@ -33,10 +29,10 @@ ANSWER = {"credential": {"id": "AAAA", "rawId": "AAAA"}, "name": "x", "next": "/
 
 
 @pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    create_admin(runtime, EMAIL, PASSWORD, Origin("127.0.0.1", "test"))
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
+def client(client: TestClient, runtime: Runtime) -> TestClient:
+    """A browser on an app with one administrator, who has no factor yet."""
+    make_admin(runtime, EMAIL)
+    return client
 
 
 def _csrf(client: TestClient) -> dict[str, str]:

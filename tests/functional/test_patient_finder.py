@@ -15,9 +15,9 @@ from carewall.core.runtime import Runtime
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.audit_helpers import about
-from tests.functional.helpers import post_form, sign_in_admin, sign_in_user
-from tests.functional.records_helpers import minimal
+from tests.support.audit import patient_entries
+from tests.support.factories import fhir_resource
+from tests.support.signin import post_form, sign_in_admin, sign_in_user
 
 SYSTEM = Caller.cli("test")
 PEOPLE = [
@@ -32,7 +32,7 @@ PEOPLE = [
 def _patient(
     pid: str, family: str, given: str, born: str, mrn: str, phone: str
 ) -> dict[str, object]:
-    return minimal(
+    return fhir_resource(
         "Patient",
         pid,
         name=[{"use": "official", "family": family, "given": [given]}],
@@ -48,7 +48,9 @@ def app(runtime: Runtime) -> FastAPI:
     for person in PEOPLE:
         create_resource(runtime, SYSTEM, _patient(*person))
     create_resource(
-        runtime, SYSTEM, minimal("Condition", "p-vip", code={"text": "Confidential diagnosis"})
+        runtime,
+        SYSTEM,
+        fhir_resource("Condition", "p-vip", code={"text": "Confidential diagnosis"}),
     )
     restrict_compartment(runtime, SYSTEM, "p-vip", "vip")
     return create_app(runtime)
@@ -143,7 +145,7 @@ def test_a_restricted_match_shows_identity_only_and_the_way_to_break_the_glass(
     assert "Only a clinician can open it" in desk.text
     assert "/break-glass" not in desk.text
     with runtime.db.sessions() as session:
-        entries = about(session, runtime, "p-vip", ["records:search:performed"])
+        entries = patient_entries(session, runtime, "p-vip", ["records:search:performed"])
     assert entries, "the patient's accounting shows the search"
     assert entries[0].details["restricted"] == 1
 
@@ -167,7 +169,7 @@ def test_the_officer_finds_the_patient_for_the_access_report_by_name(
         assert "to the record of Okafor, Dov, born 1980-02-03" in report.text
         assert post_form(client, "/admin/access-report/find", {}).status_code == 422
     with runtime.db.sessions() as session:
-        lookups = about(session, runtime, "p-dov", ["records:patient:looked-up"])
+        lookups = patient_entries(session, runtime, "p-dov", ["records:patient:looked-up"])
     assert len(lookups) >= 2, "the lookup itself is audited under the patient"
 
 
@@ -199,5 +201,5 @@ def test_the_officer_lists_restrictions_and_grants_and_lifts_one(
     assert staff["front_desk"].get("/patients/p-vip").status_code == 200
     assert staff["front_desk"].get("/admin/restricted").status_code == 403
     with runtime.db.sessions() as session:
-        lifts = about(session, runtime, "p-vip", ["records:compartment:unrestricted"])
+        lifts = patient_entries(session, runtime, "p-vip", ["records:compartment:unrestricted"])
     assert len(lifts) == 1

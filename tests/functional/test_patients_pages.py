@@ -15,10 +15,10 @@ from carewall.core.runtime import Runtime
 from carewall.identity import notices, queries
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.audit_helpers import about
-from tests.functional.helpers import clock_moved, code_now, post_form, sign_in_user
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, make_user, signed_in
+from tests.support.audit import patient_entries
+from tests.support.clock import clock_moved
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.signin import post_form, sign_in_user, signed_in, totp_code
 
 SYSTEM = Caller.cli("test")
 FAMILY, GIVEN, BORN = "Quenneville", "Harriet", "1961-07-14"
@@ -37,7 +37,9 @@ def patient(runtime: Runtime) -> str:
     identifier = [{"system": "urn:mrn", "value": "MRN-4471"}]
     name = [{"use": "official", "family": FAMILY, "given": [GIVEN]}]
     create_resource(
-        runtime, SYSTEM, minimal("Patient", pid, name=name, birthDate=BORN, identifier=identifier)
+        runtime,
+        SYSTEM,
+        fhir_resource("Patient", pid, name=name, birthDate=BORN, identifier=identifier),
     )
     extras = {
         "Condition": {"code": {"text": "Essential hypertension"}},
@@ -48,13 +50,15 @@ def patient(runtime: Runtime) -> str:
         "Coverage": {"type": {"text": "Blue Meadow Health Plan"}},
     }
     for resource_type, extra in extras.items():
-        create_resource(runtime, SYSTEM, minimal(resource_type, pid, **extra))
+        create_resource(runtime, SYSTEM, fhir_resource(resource_type, pid, **extra))
     for day, (high, low) in {"2024-01-02": (150, 95), "2024-03-04": (132, 84)}.items():
         components = [
             _component("8480-6", high),
             _component("8462-4", low),
         ]
-        obs = minimal("Observation", pid, code=BP, component=components, effectiveDateTime=day)
+        obs = fhir_resource(
+            "Observation", pid, code=BP, component=components, effectiveDateTime=day
+        )
         create_resource(runtime, SYSTEM, obs)
     return pid
 
@@ -223,7 +227,7 @@ def test_break_glass_needs_step_up_opens_the_record_and_is_audited(
         assert asked.headers["location"].startswith("/account/reauth?next=/account/resume/")
         assert "Confirm it is you" in client.get(f"{chart}/break-glass").text
         confirmed = post_form(
-            client, "/account/reauth", {"code": code_now(secret), "next": f"{chart}/break-glass"}
+            client, "/account/reauth", {"code": totp_code(secret), "next": f"{chart}/break-glass"}
         )
         assert confirmed.headers["location"] == f"{chart}/break-glass"
         assert "give the reason" in client.get(f"{chart}/break-glass").text
@@ -245,7 +249,7 @@ def test_break_glass_needs_step_up_opens_the_record_and_is_audited(
         assert admin_id is not None
         alerts = [n.message for n in notices.unread(session, admin_id)]
         tags = ("records:emergency:started", "records:emergency:stopped")
-        entries = about(session, runtime, patient, tags)
+        entries = patient_entries(session, runtime, patient, tags)
     assert alerts == [
         "Emergency access to a restricted record by clinician@clinic.example; "
         "review it in the audit trail."

@@ -19,16 +19,16 @@ from carewall.records.access.break_glass import start_break_glass
 from carewall.records.services import create_resource
 from carewall.records.tags import PortalTag
 from carewall.registry import create_app
-from tests.functional.audit_helpers import about
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
+from tests.support.audit import patient_entries
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.signin import post, signed_in
 
 SYSTEM = Caller.cli("test")
 
 
 def _patient(runtime: Runtime, pid: str, family: str, result: str) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", pid, name=[{"family": family}]))
-    obs = minimal(
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", pid, name=[{"family": family}]))
+    obs = fhir_resource(
         "Observation", pid, code={"text": result}, valueQuantity={"value": 5.5, "unit": "mmol/L"}
     )
     create_resource(runtime, SYSTEM, obs)
@@ -78,15 +78,14 @@ def test_downloads_are_own_and_audited(portal: TestClient, runtime: Runtime) -> 
     assert "Glucose Alpha" in html.text
     assert "Cholesterol Beta" not in html.text
     with runtime.db.sessions() as session:
-        exports = about(session, runtime, "pa", [RecordsTag.EXPORT_COMPLETED])
+        exports = patient_entries(session, runtime, "pa", [RecordsTag.EXPORT_COMPLETED])
     assert len(exports) == 2
 
 
-def test_unlinked_account_gets_friendly_page(runtime: Runtime) -> None:
+def test_unlinked_account_gets_friendly_page(runtime: Runtime, client: TestClient) -> None:
     person = make_user(runtime, "nolink@example.org", "patient", patient_id="not-stored")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, person)
-        assert "not linked to a health record yet" in client.get("/portal").text
+    signed_in(client, runtime, person)
+    assert "not linked to a health record yet" in client.get("/portal").text
 
 
 def test_access_list_shows_staff_reads_hides_own(portal: TestClient, runtime: Runtime) -> None:
@@ -138,8 +137,8 @@ def test_flagging_alerts_officer_and_refuses_foreign_entries(
     get_record_for(runtime, nurse, "Patient", "pa", Purpose.TREATMENT)
     get_record_for(runtime, nurse, "Patient", "pb", Purpose.TREATMENT)
     with runtime.db.sessions() as session:
-        mine = about(session, runtime, "pa", [RecordsTag.RESOURCE_READ])[0].seq
-        theirs = about(session, runtime, "pb", [RecordsTag.RESOURCE_READ])[0].seq
+        mine = patient_entries(session, runtime, "pa", [RecordsTag.RESOURCE_READ])[0].seq
+        theirs = patient_entries(session, runtime, "pb", [RecordsTag.RESOURCE_READ])[0].seq
     assert re.search(rf'action="/portal/access/{mine}/flag"', portal.get("/portal/access").text)
     refused = post(portal, f"/portal/access/{theirs}/flag", {"comment": ""})
     assert refused.status_code == 404
@@ -151,7 +150,7 @@ def test_flagging_alerts_officer_and_refuses_foreign_entries(
     )
     assert done.status_code == 303
     with runtime.db.sessions() as session:
-        flags = about(session, runtime, "pa", [PortalTag.ACCESS_FLAGGED])
+        flags = patient_entries(session, runtime, "pa", [PortalTag.ACCESS_FLAGGED])
         admin = queries.user_id_for_email(session, "admin@clinic.example")
         assert admin is not None
         alerts = [n.message for n in notices.unread(session, admin)]

@@ -12,8 +12,6 @@ links the same way.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,9 +26,10 @@ from carewall.identity import apitokens, queries
 from carewall.identity.apitokens import SCOPES
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.browser.conftest import free_port, start_server
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user
+from tests.support.cli import CliResult, carewall
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.server import free_port, start_server
+from tests.support.signin import post, signed_in
 
 PUBLIC = "https://clinic.example/carewall"
 EVIL = "evil.example"
@@ -65,9 +64,9 @@ def test_fhir_links_never_follow_the_host_header(public_runtime: Runtime) -> Non
     runtime = public_runtime
     token = _token(runtime)
     system = Caller.cli("test")
-    create_resource(runtime, system, minimal("Patient", "p1"))
+    create_resource(runtime, system, fhir_resource("Patient", "p1"))
     for _ in range(3):
-        create_resource(runtime, system, minimal("Observation", "p1"))
+        create_resource(runtime, system, fhir_resource("Observation", "p1"))
     auth = {"Authorization": f"Bearer {token}", "Host": EVIL, "Accept": FHIR_JSON}
     with TestClient(create_app(runtime), base_url=f"http://{EVIL}") as client:
         answers: list[Any] = []
@@ -76,7 +75,7 @@ def test_fhir_links_never_follow_the_host_header(public_runtime: Runtime) -> Non
         assert statement.json()["url"] == f"{PUBLIC}/fhir/metadata"
         created = client.post(
             "/fhir/Observation",
-            content=json.dumps(minimal("Observation", "p1")),
+            content=json.dumps(fhir_resource("Observation", "p1")),
             headers={**auth, "Content-Type": FHIR_JSON},
         )
         location = created.headers["location"]
@@ -125,7 +124,7 @@ def test_an_absolute_reference_to_the_host_header_is_not_this_server(
     public_runtime: Runtime,
 ) -> None:
     token = _token(public_runtime)
-    create_resource(public_runtime, Caller.cli("test"), minimal("Patient", "p1"))
+    create_resource(public_runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     auth = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
     bundle = {
         "resourceType": "Bundle",
@@ -154,15 +153,8 @@ def test_the_served_port_is_the_default_public_url(runtime: Runtime, settings: S
         server.stop()
 
 
-def _user_add(env: dict[str, str], email: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", "user", "add", email, "--role", "clinician"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _user_add(env: dict[str, str], email: str) -> CliResult:
+    return carewall(env, "user", "add", email, "--role", "clinician")
 
 
 def test_user_add_prints_links_on_the_configured_public_url(cli_env: dict[str, str]) -> None:
@@ -175,17 +167,16 @@ def test_user_add_prints_links_on_the_configured_public_url(cli_env: dict[str, s
     assert "CAREWALL_BASE_URL" in on_port.stderr, "the operator is told how to fix the address"
 
 
-def test_no_redirect_is_built_on_a_referer_from_elsewhere(runtime: Runtime) -> None:
-    from tests.functional.signin_helpers import make_admin, post, signed_in
-
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, make_admin(runtime))
-        dismissed = post(
-            client,
-            "/account/notices/00000000-0000-0000-0000-000000000000/dismiss",
-            headers={"Referer": f"https://{EVIL}/account/security"},
-            follow_redirects=False,
-        )
+def test_no_redirect_is_built_on_a_referer_from_elsewhere(
+    runtime: Runtime, client: TestClient
+) -> None:
+    signed_in(client, runtime, make_admin(runtime))
+    dismissed = post(
+        client,
+        "/account/notices/00000000-0000-0000-0000-000000000000/dismiss",
+        headers={"Referer": f"https://{EVIL}/account/security"},
+        follow_redirects=False,
+    )
     assert dismissed.status_code == 303
     assert dismissed.headers["location"] == "/account/security"
 

@@ -20,8 +20,8 @@ from carewall.records.access import get_record_for, history_for, search_for, vre
 from carewall.records.access.break_glass import start_break_glass, stop_break_glass
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource, delete_resource, update_resource
-from tests.conftest import FrozenClock
-from tests.functional.records_helpers import minimal
+from tests.support.clock import FrozenClock
+from tests.support.factories import fhir_resource
 
 SYSTEM = Caller.cli("test")
 P = Purpose.TREATMENT
@@ -34,7 +34,7 @@ def _actor(role: Role, patient_id: str | None = None) -> Caller:
 def _seed(runtime: Runtime, patient_id: str) -> dict[str, str]:
     ids = {}
     for resource_type in sorted(SUPPORTED_TYPES):
-        resource = minimal(resource_type, patient_id)
+        resource = fhir_resource(resource_type, patient_id)
         create_resource(runtime, SYSTEM, resource)
         ids[resource_type] = resource["id"]
     return ids
@@ -58,7 +58,7 @@ def _check_type(runtime: Runtime, actor: Caller, resource_type: str, logical_id:
     _expect(may_read, lambda: get_record_for(runtime, actor, resource_type, logical_id, P))
     _expect(may_read, lambda: search_for(runtime, actor, resource_type, {}, P))
     _expect(may_read, lambda: history_for(runtime, actor, resource_type, logical_id, P))
-    resource = minimal(resource_type, "p-m", id=logical_id, language="en")
+    resource = fhir_resource(resource_type, "p-m", id=logical_id, language="en")
     _expect(may_write, lambda: update_resource(runtime, actor, resource))
     _expect(may_write, lambda: delete_resource(runtime, actor, resource_type, logical_id))
 
@@ -88,7 +88,9 @@ def test_patient_reads_own_compartment_and_never_another(runtime: Runtime) -> No
         assert search_for(runtime, alice, resource_type, {"patient": ["p-b"]}, P) == []
         assert search_for(runtime, alice, resource_type, {"_id": [theirs[resource_type]]}, P) == []
         with pytest.raises(CarewallError):
-            update_resource(runtime, alice, minimal(resource_type, "p-a", id=mine[resource_type]))
+            update_resource(
+                runtime, alice, fhir_resource(resource_type, "p-a", id=mine[resource_type])
+            )
 
 
 def test_patient_without_a_linked_record_sees_nothing(runtime: Runtime) -> None:

@@ -14,8 +14,6 @@ flags and `carewall audit export --format fhir` still name the patient.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import pytest
@@ -33,8 +31,8 @@ from carewall.records.access.restriction import restrict_compartment, restrictio
 from carewall.records.portal.accounting import access_events, access_report, flag_access
 from carewall.records.portal.flags import list_flags
 from carewall.records.services import create_resource
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user
+from tests.support.cli import carewall
+from tests.support.factories import fhir_resource, make_user
 
 SYSTEM = Caller.cli("test")
 PATIENT = "pt-5e1d7c2a"
@@ -59,9 +57,9 @@ def _actor(runtime: Runtime, email: str, role: Role, patient_id: str | None = No
 
 def _story(runtime: Runtime) -> Story:
     """Everything that writes a records entry naming a patient, once."""
-    create_resource(runtime, SYSTEM, minimal("Patient", PATIENT, name=[{"family": "Shared"}]))
-    create_resource(runtime, SYSTEM, minimal("Patient", OTHER, name=[{"family": "Shared"}]))
-    create_resource(runtime, SYSTEM, {**minimal("Observation", PATIENT), "id": OBSERVATION})
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", PATIENT, name=[{"family": "Shared"}]))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", OTHER, name=[{"family": "Shared"}]))
+    create_resource(runtime, SYSTEM, {**fhir_resource("Observation", PATIENT), "id": OBSERVATION})
     make_user(runtime, EMAIL, "patient", patient_id=PATIENT)
     make_user(runtime, "nurse@clinic.example", "clinician")
     nurse = _actor(runtime, "nurse@clinic.example", Role.CLINICIAN)
@@ -136,14 +134,7 @@ def test_audit_export_names_the_patient_with_the_key(
     runtime: Runtime, cli_env: dict[str, str]
 ) -> None:
     _story(runtime)
-    result = subprocess.run(
-        [sys.executable, "-m", "carewall", "audit", "export", "--format", "fhir"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = carewall(cli_env, "audit", "export", "--format", "fhir")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     named = {
@@ -159,7 +150,7 @@ def test_audit_export_names_the_patient_with_the_key(
 
 def test_entries_written_before_the_upgrade_are_still_found(runtime: Runtime) -> None:
     """Old entries keep the patient in clear (their bodies are hashed): found and verified."""
-    create_resource(runtime, SYSTEM, minimal("Patient", PATIENT))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", PATIENT))
     make_user(runtime, "nurse@clinic.example", "clinician")
     nurse = _actor(runtime, "nurse@clinic.example", Role.CLINICIAN)
     old = AuditEvent(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,9 @@ from carewall.records.access import get_record_for
 from carewall.records.bundles.importer import import_file
 from carewall.records.models import FhirResource
 from carewall.records.portal.export import export_patient_bundle
-from tests.functional.records_helpers import assert_absent_from_vault, minimal, synthea_files
+from tests.support.cli import carewall
+from tests.support.factories import fhir_resource
+from tests.support.fhir import assert_absent_from_vault, synthea_files
 
 CLI = Caller.cli("test")
 
@@ -91,8 +91,8 @@ def test_nothing_identifying_reaches_the_database(runtime: Runtime) -> None:
 def test_an_invalid_resource_fails_the_whole_bundle_naming_the_field(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    patient = minimal("Patient", "p-x")
-    bad = minimal("Observation", "p-x", status="not-a-status")
+    patient = fhir_resource("Patient", "p-x")
+    bad = fhir_resource("Observation", "p-x", status="not-a-status")
     bad["valueQuantity"] = {"value": "seventy"}
     path = _bundle(
         tmp_path, [patient, bad, {"resourceType": "Basic", "id": "b1", "code": {"text": "x"}}]
@@ -106,18 +106,20 @@ def test_an_invalid_resource_fails_the_whole_bundle_naming_the_field(
 
 
 def test_conditional_references_resolve_against_the_store(runtime: Runtime, tmp_path: Path) -> None:
-    doctor = minimal("Practitioner", "", id="doc-1")
+    doctor = fhir_resource("Practitioner", "", id="doc-1")
     doctor["identifier"] = [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "9999"}]
     assert not import_file(runtime, CLI, _bundle(tmp_path, [doctor], "a.json")).failed
-    encounter = minimal("Encounter", "p-c")
+    encounter = fhir_resource("Encounter", "p-c")
     encounter["participant"] = [
         {"individual": {"reference": "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999"}}
     ]
-    report = import_file(runtime, CLI, _bundle(tmp_path, [minimal("Patient", "p-c"), encounter]))
+    report = import_file(
+        runtime, CLI, _bundle(tmp_path, [fhir_resource("Patient", "p-c"), encounter])
+    )
     assert not report.failed, report.error
     stored = get_record_for(runtime, CLI, "Encounter", encounter["id"], Purpose.TREATMENT)
     assert stored["participant"][0]["individual"]["reference"] == "Practitioner/doc-1"
-    missing = minimal("Encounter", "p-c")
+    missing = fhir_resource("Encounter", "p-c")
     missing["participant"] = [{"individual": {"reference": "Practitioner?identifier=x|nope"}}]
     assert import_file(runtime, CLI, _bundle(tmp_path, [missing], "c.json")).failed
 
@@ -125,9 +127,11 @@ def test_conditional_references_resolve_against_the_store(runtime: Runtime, tmp_
 def test_a_resource_named_twice_in_one_bundle_keeps_the_last(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    first = minimal("Observation", "p-d", id="obs-twice", status="preliminary")
+    first = fhir_resource("Observation", "p-d", id="obs-twice", status="preliminary")
     last = {**first, "status": "final"}
-    report = import_file(runtime, CLI, _bundle(tmp_path, [minimal("Patient", "p-d"), first, last]))
+    report = import_file(
+        runtime, CLI, _bundle(tmp_path, [fhir_resource("Patient", "p-d"), first, last])
+    )
     assert not report.failed, report.error
     assert (report.created, report.unchanged) == (2, 1)
     stored = get_record_for(runtime, CLI, "Observation", "obs-twice", Purpose.TREATMENT)
@@ -137,9 +141,9 @@ def test_a_resource_named_twice_in_one_bundle_keeps_the_last(
 def test_one_conditional_reference_repeated_resolves_everywhere(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    doctor = minimal("Practitioner", "", id="doc-2")
+    doctor = fhir_resource("Practitioner", "", id="doc-2")
     doctor["identifier"] = [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "4242"}]
-    encounters = [minimal("Encounter", "p-e") for _ in range(3)]
+    encounters = [fhir_resource("Encounter", "p-e") for _ in range(3)]
     for encounter in encounters:
         encounter["participant"] = [
             {
@@ -148,7 +152,7 @@ def test_one_conditional_reference_repeated_resolves_everywhere(
                 }
             }
         ]
-    path = _bundle(tmp_path, [minimal("Patient", "p-e"), doctor, *encounters])
+    path = _bundle(tmp_path, [fhir_resource("Patient", "p-e"), doctor, *encounters])
     assert not (report := import_file(runtime, CLI, path)).failed, report.error
     for encounter in encounters:
         stored = get_record_for(runtime, CLI, "Encounter", encounter["id"], Purpose.TREATMENT)
@@ -157,16 +161,11 @@ def test_one_conditional_reference_repeated_resolves_everywhere(
 
 def test_cli_imports_summarises_and_exports(tmp_path: Path, cli_env: dict[str, str]) -> None:
     file = synthea_files(1)[0]
-    run = [sys.executable, "-m", "carewall", "records"]
-    done = subprocess.run(
-        [*run, "import", str(file)], env=cli_env, capture_output=True, text=True, check=False
-    )
+    done = carewall(cli_env, "records", "import", str(file))
     assert done.returncode == 0, done.stderr
     assert "Import summary" in done.stdout
-    bad = _bundle(tmp_path, [minimal("Observation", "p", status=12345)])
-    failed = subprocess.run(
-        [*run, "import", str(bad)], env=cli_env, capture_output=True, text=True, check=False
-    )
+    bad = _bundle(tmp_path, [fhir_resource("Observation", "p", status=12345)])
+    failed = carewall(cli_env, "records", "import", str(bad))
     assert failed.returncode == 1
     assert "Observation.status" in failed.stderr
     patient_id = next(
@@ -175,13 +174,7 @@ def test_cli_imports_summarises_and_exports(tmp_path: Path, cli_env: dict[str, s
         if e["resource"]["resourceType"] == "Patient"
     )
     out = tmp_path / "export.json"
-    exported = subprocess.run(
-        [*run, "export", "--patient", patient_id, "--out", str(out)],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    exported = carewall(cli_env, "records", "export", "--patient", patient_id, "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     assert json.loads(out.read_text())["type"] == "collection"
 

@@ -9,13 +9,9 @@ re-index when the vault holds rows; it runs after the runtime opens, resumably.
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from fastapi.testclient import TestClient
@@ -35,18 +31,12 @@ from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys, canonical_json
 from carewall.records.store.reindex import reindex_pending, reindex_references, schedule_reindex
 from carewall.records.store.terms import search_terms
-from carewall.registry import create_app
-from tests.functional.fhir_helpers import outcome, token_for
-from tests.functional.records_helpers import minimal
+from tests.support.cli import carewall
+from tests.support.factories import fhir_resource, token_for
+from tests.support.fhir import outcome
 
 SYSTEM = Caller.cli("test")
 CODE = {"coding": [{"system": "http://loinc.org", "code": "LEGACY-1"}]}
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
 
 
 def _old_patient_id_of(resource: dict[str, Any]) -> str | None:
@@ -115,8 +105,8 @@ def _observation(logical_id: str, reference: str) -> dict[str, Any]:
     }
 
 
-def _found(api: TestClient, headers: dict[str, str]) -> set[str]:
-    found = api.get("/fhir/Observation?code=LEGACY-1", headers=headers)
+def _found(client: TestClient, headers: dict[str, str]) -> set[str]:
+    found = client.get("/fhir/Observation?code=LEGACY-1", headers=headers)
     assert found.status_code == 200, found.text
     return {e["resource"]["id"] for e in found.json()["entry"]}
 
@@ -143,10 +133,10 @@ def _reschedule_by_migration(runtime: Runtime) -> None:
 
 
 def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "vip"))
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     restrict_compartment(runtime, SYSTEM, "vip", "vip")
     base = f"{runtime.settings.public_url}/fhir"
     odd = {
@@ -166,8 +156,8 @@ def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
     _legacy_write(runtime, _observation("external", "https://elsewhere.example/fhir/Patient/p-1"))
     nurse = token_for(runtime, "nurse@clinic.example", Role.CLINICIAN)
     own = token_for(runtime, "p1@example.org", Role.PATIENT, patient_id="p-1")
-    assert set(odd) <= _found(api, nurse), "the hole, as it was"
-    assert "own" not in _found(api, own)
+    assert set(odd) <= _found(client, nurse), "the hole, as it was"
+    assert "own" not in _found(client, own)
 
     _reschedule_by_migration(runtime)
     assert reindex_pending(runtime)
@@ -179,11 +169,11 @@ def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
     assert not reindex_pending(runtime)
     assert first.changed + rest.changed == len(odd) + 2 + 1  # odd rows, moved v2 and tombstone, own
 
-    assert _found(api, nurse) == {"own", "external"}
+    assert _found(client, nurse) == {"own", "external"}
     for name in odd:
-        outcome(api.get(f"/fhir/Observation/{name}", headers=nurse), 403, "forbidden")
-    assert _found(api, own) == {"own"}
-    history = api.get("/fhir/Observation/deleted/_history", headers=own).json()
+        outcome(client.get(f"/fhir/Observation/{name}", headers=nurse), 403, "forbidden")
+    assert _found(client, own) == {"own"}
+    history = client.get("/fhir/Observation/deleted/_history", headers=own).json()
     assert [e["response"]["etag"] for e in history["entry"]] == ['W/"1"']
     keys = RecordKeys.from_keystore(runtime.keys)
     with runtime.db.sessions() as session:
@@ -200,7 +190,7 @@ def test_rows_filed_under_no_patient_are_refiled_and_stop_leaking(
 
 
 def test_a_finished_or_unscheduled_reindex_does_nothing(runtime: Runtime) -> None:
-    create_resource(runtime, SYSTEM, minimal("Observation", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Observation", "p-1"))
     assert not reindex_pending(runtime), "a new database has nothing written the old way"
     assert reindex_references(runtime).examined == 0
     schedule_reindex(runtime)
@@ -212,35 +202,21 @@ def test_a_finished_or_unscheduled_reindex_does_nothing(runtime: Runtime) -> Non
 def test_the_command_and_every_start_finish_a_scheduled_reindex(
     runtime: Runtime, cli_env: dict[str, str]
 ) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-1"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     _legacy_write(runtime, _observation("odd", "patient/p-1"))
     schedule_reindex(runtime)
-    started = subprocess.run(
-        [sys.executable, "-m", "carewall", "audit", "verify"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    started = carewall(cli_env, "audit", "verify")
     assert started.returncode == 0, started.stderr
     assert "1 re-filed (patient or search terms)" in started.stderr
     assert not reindex_pending(runtime)
-    again = subprocess.run(
-        [sys.executable, "-m", "carewall", "records", "reindex"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    again = carewall(cli_env, "records", "reindex")
     assert again.returncode == 0, again.stderr
     assert "2 versions examined, 0 re-filed (patient or search terms)" in again.stderr
 
 
 def test_reindex_back_fills_name_prefix_and_phonetic_terms(runtime: Runtime) -> None:
     """A vault written before names had prefix terms finds them by prefix after a re-index."""
-    patient = minimal("Patient", "p-old", name=[{"family": "Okonkwo", "given": ["Ada"]}])
+    patient = fhir_resource("Patient", "p-old", name=[{"family": "Okonkwo", "given": ["Ada"]}])
     create_resource(runtime, SYSTEM, patient)
     with runtime.db.transaction() as session:  # as the code before prefix terms filed it
         session.execute(

@@ -14,17 +14,18 @@ from carewall.records.access import get_record_for, history_for, search_for, vre
 from carewall.records.services import create_resource, delete_resource, update_resource
 from carewall.records.store import current_row, open_row
 from carewall.records.store.keys import RecordKeys
-from tests.functional.records_helpers import assert_absent_from_vault, minimal
+from tests.support.factories import fhir_resource
+from tests.support.fhir import assert_absent_from_vault
 
 CLI = Caller.cli("test")
 P = Purpose.TREATMENT
 
 
 def test_nothing_identifying_or_clinical_is_stored_in_plain_text(runtime: Runtime) -> None:
-    patient = minimal("Patient", "p-1")
+    patient = fhir_resource("Patient", "p-1")
     patient["identifier"] = [{"system": "urn:mrn", "value": "MRN-778899"}]
     patient["telecom"] = [{"system": "phone", "value": "555-0142"}]
-    obs = minimal("Observation", "p-1", valueString="Hyperglycaemia noted")
+    obs = fhir_resource("Observation", "p-1", valueString="Hyperglycaemia noted")
     create_resource(runtime, CLI, patient)
     create_resource(runtime, CLI, obs)
     secrets = [
@@ -42,7 +43,7 @@ def test_nothing_identifying_or_clinical_is_stored_in_plain_text(runtime: Runtim
 
 
 def test_a_ciphertext_moved_to_another_row_does_not_decrypt(runtime: Runtime) -> None:
-    a, b = minimal("Patient", "p-a"), minimal("Patient", "p-b")
+    a, b = fhir_resource("Patient", "p-a"), fhir_resource("Patient", "p-b")
     create_resource(runtime, CLI, a)
     create_resource(runtime, CLI, b)
     with runtime.db.transaction() as session:
@@ -57,7 +58,7 @@ def test_a_ciphertext_moved_to_another_row_does_not_decrypt(runtime: Runtime) ->
 
 
 def test_a_wrong_key_is_a_clear_error_not_garbage(runtime: Runtime) -> None:
-    create_resource(runtime, CLI, minimal("Patient", "p-k"))
+    create_resource(runtime, CLI, fhir_resource("Patient", "p-k"))
     wrong = RecordKeys(generate_key(), generate_key())
     with runtime.db.sessions() as session:
         row = current_row(session, "Patient", "p-k")
@@ -70,7 +71,7 @@ def test_a_wrong_key_is_a_clear_error_not_garbage(runtime: Runtime) -> None:
 
 
 def test_updates_make_versions_with_vread_history_and_if_match(runtime: Runtime) -> None:
-    patient = minimal("Patient", "p-v")
+    patient = fhir_resource("Patient", "p-v")
     assert create_resource(runtime, CLI, patient)["versionId"] == 1
     changed = {**patient, "gender": "female"}
     assert update_resource(runtime, CLI, changed, if_match=1)["versionId"] == 2
@@ -86,7 +87,7 @@ def test_updates_make_versions_with_vread_history_and_if_match(runtime: Runtime)
 
 
 def test_delete_is_a_tombstone_and_history_keeps_the_past(runtime: Runtime) -> None:
-    create_resource(runtime, CLI, minimal("Patient", "p-d"))
+    create_resource(runtime, CLI, fhir_resource("Patient", "p-d"))
     assert delete_resource(runtime, CLI, "Patient", "p-d")["versionId"] == 2
     with pytest.raises(ResourceGoneError):
         get_record_for(runtime, CLI, "Patient", "p-d", P)
@@ -98,10 +99,10 @@ def test_delete_is_a_tombstone_and_history_keeps_the_past(runtime: Runtime) -> N
 
 
 def test_search_is_exact_on_normalised_values(runtime: Runtime) -> None:
-    patient = minimal("Patient", "p-s", name=[{"family": "Müller  Smith", "given": ["Zoë"]}])
+    patient = fhir_resource("Patient", "p-s", name=[{"family": "Müller  Smith", "given": ["Zoë"]}])
     patient["telecom"] = [{"system": "email", "value": "Zoe@Example.org"}]
     create_resource(runtime, CLI, patient)
-    create_resource(runtime, CLI, minimal("Observation", "p-s"))
+    create_resource(runtime, CLI, fhir_resource("Observation", "p-s"))
 
     def ids(resource_type: str, **params: str) -> list[str]:
         found = search_for(runtime, CLI, resource_type, {k: [v] for k, v in params.items()}, P)

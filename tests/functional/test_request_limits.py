@@ -12,11 +12,9 @@ records per page view.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -32,25 +30,20 @@ from carewall.records.store.search import PageRequest
 from carewall.registry import create_app
 from carewall.web.chart import SECTION_LIMIT
 from carewall.web.routes.patients import SEARCH_PAGE
-from tests.functional.helpers import post_form, sign_in_user
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user, signed_in
-from tests.functional.test_fhir_api import FHIR_JSON, SYSTEM, bearer, outcome
+from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_user
+from tests.support.fhir import outcome
+from tests.support.signin import post_form, sign_in_user, signed_in
 
 BASE = "http://127.0.0.1:8000/fhir"
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
 
 
 def observations(runtime: Runtime, patient_id: str, count: int) -> None:
     """`count` Observations in one transaction Bundle (as the system, no HTTP)."""
     entries = [
         {
-            "resource": {k: v for k, v in minimal("Observation", patient_id).items() if k != "id"},
+            "resource": {
+                k: v for k, v in fhir_resource("Observation", patient_id).items() if k != "id"
+            },
             "request": {"method": "POST", "url": "Observation"},
         }
         for _ in range(count)
@@ -62,8 +55,8 @@ def observations(runtime: Runtime, patient_id: str, count: int) -> None:
     assert {result.status for result in done.results} == {201}
 
 
-def send(api: TestClient, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-    return api.post("/fhir/", json=body, headers={**headers, "Content-Type": FHIR_JSON})
+def send(client: TestClient, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return client.post("/fhir/", json=body, headers={**headers, "Content-Type": FHIR_JSON})
 
 
 def searches_audited(runtime: Runtime) -> int:
@@ -72,18 +65,18 @@ def searches_audited(runtime: Runtime) -> int:
 
 
 def test_a_count_above_the_maximum_is_clamped_and_pages_on(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-many"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-many"))
     observations(runtime, "p-many", 205)
-    first = api.get("/fhir/Observation?patient=p-many&_count=100000", headers=doctor)
+    first = client.get("/fhir/Observation?patient=p-many&_count=100000", headers=doctor)
     assert first.status_code == 200, first.text
     page = first.json()
     assert page["total"] == 205
     assert len(page["entry"]) == 200, "clamped to the maximum page size, not refused"
     following = {link["relation"]: link["url"] for link in page["link"]}["next"]
-    rest = api.get(following, headers=doctor).json()
+    rest = client.get(following, headers=doctor).json()
     assert len(rest["entry"]) == 5
     assert "next" not in {link["relation"] for link in rest["link"]}
     seen = {e["resource"]["id"] for e in page["entry"]} | {
@@ -99,12 +92,12 @@ def test_paging_links_use_the_configured_base_url_not_the_host_header(
     runtime = open_runtime(configured)
     try:
         doctor = bearer(runtime, Role.CLINICIAN)
-        create_resource(runtime, SYSTEM, minimal("Patient", "p-links"))
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-links"))
         observations(runtime, "p-links", 3)
-        with TestClient(create_app(runtime)) as api:
+        with TestClient(create_app(runtime)) as client:
             headers = {**doctor, "Host": "attacker.example"}
-            page = api.get("/fhir/Observation?patient=p-links&_count=1", headers=headers).json()
-            by_post = api.post(
+            page = client.get("/fhir/Observation?patient=p-links&_count=1", headers=headers).json()
+            by_post = client.post(
                 "/fhir/Observation/_search",
                 data={"patient": "p-links", "_count": "1"},
                 headers=headers,
@@ -118,18 +111,20 @@ def test_paging_links_use_the_configured_base_url_not_the_host_header(
         assert "attacker.example" not in str(bundle["link"])
 
 
-def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, api: TestClient) -> None:
+def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, client: TestClient) -> None:
     """A row past the page is never decrypted: damage it, and the first page still works."""
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-page"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-page"))
     for logical_id in ("obs-1", "obs-2", "obs-3"):
-        create_resource(runtime, SYSTEM, minimal("Observation", "p-page") | {"id": logical_id})
+        create_resource(
+            runtime, SYSTEM, fhir_resource("Observation", "p-page") | {"id": logical_id}
+        )
     with runtime.db.engine.begin() as connection:
         connection.execute(
             text("UPDATE fhir_resources SET ciphertext = :junk WHERE logical_id = 'obs-3'"),
             {"junk": b"\x00" * 64},
         )
-    page = api.get("/fhir/Observation?patient=p-page&_count=2", headers=doctor)
+    page = client.get("/fhir/Observation?patient=p-page&_count=2", headers=doctor)
     assert page.status_code == 200, page.text
     assert [e["resource"]["id"] for e in page.json()["entry"]] == ["obs-1", "obs-2"]
     assert page.json()["total"] == 3
@@ -139,45 +134,45 @@ def test_a_search_reads_only_the_page_it_returns(runtime: Runtime, api: TestClie
 
 
 def test_a_bundle_over_its_work_budget_is_refused_before_any_work(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-budget"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-budget"))
     observations(runtime, "p-budget", 3)
     search = {"request": {"method": "GET", "url": "Observation?patient=p-budget&_count=1000"}}
     before = searches_audited(runtime)
     for kind in ("batch", "transaction"):
         body = {"resourceType": "Bundle", "type": kind, "entry": [search] * 1000}
-        refused = outcome(send(api, body, doctor), 400, "too-costly")
+        refused = outcome(send(client, body, doctor), 400, "too-costly")
         assert refused["issue"][0]["expression"] == ["Bundle.entry"]
     assert searches_audited(runtime) == before, "refused before any search ran"
 
     # 20 searches of a (clamped) full page each fit the default budget of 5000.
     body = {"resourceType": "Bundle", "type": "batch", "entry": [search] * 20}
-    answered = send(api, body, doctor)
+    answered = send(client, body, doctor)
     assert answered.status_code == 200, answered.text
     assert {e["response"]["status"].split()[0] for e in answered.json()["entry"]} == {"200"}
     assert searches_audited(runtime) == before + 20
 
 
 def test_a_large_transaction_writes_and_audits_every_entry(
-    runtime: Runtime, api: TestClient
+    runtime: Runtime, client: TestClient
 ) -> None:
     """Checked and sealed before the write lock, written after: nothing is lost or unaudited."""
     doctor = bearer(runtime, Role.CLINICIAN)
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-big"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-big"))
     existing = [f"big-{n}" for n in range(150)]
     for logical_id in existing:
-        create_resource(runtime, SYSTEM, minimal("Observation", "p-big") | {"id": logical_id})
+        create_resource(runtime, SYSTEM, fhir_resource("Observation", "p-big") | {"id": logical_id})
     doomed = existing[:10]
     identifier = {"system": "urn:test", "value": uuid.uuid4().hex}
-    new = {k: v for k, v in minimal("Observation", "p-big").items() if k != "id"}
+    new = {k: v for k, v in fhir_resource("Observation", "p-big").items() if k != "id"}
     entries: list[dict[str, Any]] = [
         {"request": {"method": "DELETE", "url": f"Observation/{i}"}} for i in doomed
     ]
     entries += [
         {
-            "resource": minimal("Observation", "p-big", valueString=f"v2 {i}") | {"id": i},
+            "resource": fhir_resource("Observation", "p-big", valueString=f"v2 {i}") | {"id": i},
             "request": {"method": "PUT", "url": f"Observation/{i}"},
         }
         for i in existing[10:]
@@ -195,7 +190,7 @@ def test_a_large_transaction_writes_and_audits_every_entry(
     )
     entries.append({"request": {"method": "GET", "url": "Observation?patient=p-big&_count=1"}})
     body = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-    response = send(api, body, doctor)
+    response = send(client, body, doctor)
     assert response.status_code == 200, response.text
     answered = response.json()["entry"]
     assert [e["response"]["status"].split()[0] for e in answered] == (
@@ -204,11 +199,11 @@ def test_a_large_transaction_writes_and_audits_every_entry(
     assert answered[-1]["resource"]["total"] == 140 + 151, "the read sees the writes"
     # 150 updates and deletes from one token in a minute is the ransomware pattern the
     # alerts domain stops: the transaction commits, the token is suspended after it.
-    assert api.get(f"/fhir/Observation/{existing[10]}", headers=doctor).status_code == 403
+    assert client.get(f"/fhir/Observation/{existing[10]}", headers=doctor).status_code == 403
     reader = bearer(runtime, Role.CLINICIAN, scopes=("fhir:read",))
     for logical_id in doomed:
-        assert api.get(f"/fhir/Observation/{logical_id}", headers=reader).status_code == 410
-    updated = api.get(f"/fhir/Observation/{existing[10]}", headers=reader).json()
+        assert client.get(f"/fhir/Observation/{logical_id}", headers=reader).status_code == 410
+    updated = client.get(f"/fhir/Observation/{existing[10]}", headers=reader).json()
     assert updated["valueString"] == f"v2 {existing[10]}"
     assert updated["meta"]["versionId"] == "2"
 
@@ -223,19 +218,16 @@ def test_a_large_transaction_writes_and_audits_every_entry(
     assert verify(runtime.db).ok
 
 
-def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime) -> None:
+def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime, client: TestClient) -> None:
     for _ in range(SEARCH_PAGE + 1):
         name = [{"family": "Abernathy", "given": ["Sam"]}]
         create_resource(
             runtime,
             SYSTEM,
-            minimal("Patient", str(uuid.uuid4()), name=name, birthDate="1970-01-02"),
+            fhir_resource("Patient", str(uuid.uuid4()), name=name, birthDate="1970-01-02"),
         )
-    with TestClient(create_app(runtime)) as client:
-        sign_in_user(client, runtime, "searcher@clinic.example", "clinician")
-        page = post_form(
-            client, "/patients/search", {"family": "Abernathy", "birthdate": "1970-01-02"}
-        )
+    sign_in_user(client, runtime, "searcher@clinic.example", "clinician")
+    page = post_form(client, "/patients/search", {"family": "Abernathy", "birthdate": "1970-01-02"})
     assert page.status_code == 200, page.text
     assert page.text.count('<tr><th scope="row">') == SEARCH_PAGE
     assert 'id="next-page"' in page.text
@@ -245,7 +237,7 @@ def test_the_staff_search_page_reads_at_most_one_page(runtime: Runtime) -> None:
 
 
 def test_the_chart_and_the_portal_read_a_bounded_number_per_section(runtime: Runtime) -> None:
-    create_resource(runtime, SYSTEM, minimal("Patient", "p-long", name=[{"family": "Long"}]))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-long", name=[{"family": "Long"}]))
     observations(runtime, "p-long", SECTION_LIMIT + 1)
     app = create_app(runtime)
     with TestClient(app) as staff:

@@ -24,8 +24,8 @@ from carewall.risk.models import RiskAttachment
 from carewall.risk.services import AnswerInput, RiskInput
 from carewall.risk.tags import RiskTag
 from carewall.risk.workspace import open_view
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import make_admin, make_user
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
 
 OFFICER = Caller.cli("officer")
 AUDITOR = Caller.for_user("auditor-id", Role.AUDITOR)

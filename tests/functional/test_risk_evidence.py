@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -18,22 +16,13 @@ from carewall.identity import accounts, passkeys, prepare_keys, sessions, signin
 from carewall.identity.models import User
 from carewall.registry import create_app, evidence_providers
 from carewall.risk import collect
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import CLI, PASSWORD, make_admin, make_user, signed_in
 from tests.functional.test_passkeys_service import WEB_ORIGIN, SoftKey
+from tests.support.cli import carewall
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, PASSWORD, make_admin, make_user
+from tests.support.signin import signed_in
 
 REQUIRED = ("mfa", "phishing", "training", "backup", "audit", "alerts")
-
-
-def carewall(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def enrol_passkey(runtime: Runtime, email: str) -> None:

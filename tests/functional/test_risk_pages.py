@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from carewall.audit import entries_with_action
 from carewall.core.runtime import Runtime
-from carewall.registry import create_app
 from carewall.risk.tags import RiskTag
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import csrf, make_admin, make_user, post, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import csrf, post, signed_in
 
 UUID = r"[0-9a-f-]{36}"
 
 
 @pytest.fixture
-def officer(runtime: Runtime, clock: FrozenClock) -> Iterator[TestClient]:
+def officer(runtime: Runtime, clock: FrozenClock, client: TestClient) -> TestClient:
     """The security officer, signed in (with an authenticator, so MFA is measured)."""
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, make_admin(runtime))
-        yield client
+    signed_in(client, runtime, make_admin(runtime))
+    return client
 
 
 def start(client: TestClient) -> str:
@@ -109,33 +107,34 @@ def test_evidence_files_upload_encrypted_and_download_as_attachments(
     assert "The file is empty." in empty.text
 
 
-def test_the_auditor_reads_but_cannot_change(runtime: Runtime, officer: TestClient) -> None:
+def test_the_auditor_reads_but_cannot_change(
+    runtime: Runtime, client: TestClient, officer: TestClient
+) -> None:
     assessment = start(officer)
     post(officer, "/risk/register/starter")
     auditor = make_user(runtime, "aud@clinic.example", "auditor")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, auditor)
-        page = client.get(f"/risk/assessments/{assessment}/sections/backups")
-        assert page.status_code == 200
-        assert "Save answer" not in page.text
-        refused = post(
-            client,
-            f"/risk/assessments/{assessment}/answers/backup-regular",
-            {"value": "yes"},
-            follow_redirects=False,
-        )
-        assert refused.status_code == 403
-        register = client.get("/risk/register").text
-        assert register.count('class="risk-row"') == 5
-        assert "Add a risk" not in register
-        for path in (
-            "/risk",
-            "/risk/plan",
-            "/risk/costs",
-            "/risk/evidence",
-            f"/risk/assessments/{assessment}/compare",
-        ):
-            assert client.get(path).status_code == 200, path
+    signed_in(client, runtime, auditor)
+    page = client.get(f"/risk/assessments/{assessment}/sections/backups")
+    assert page.status_code == 200
+    assert "Save answer" not in page.text
+    refused = post(
+        client,
+        f"/risk/assessments/{assessment}/answers/backup-regular",
+        {"value": "yes"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    register = client.get("/risk/register").text
+    assert register.count('class="risk-row"') == 5
+    assert "Add a risk" not in register
+    for path in (
+        "/risk",
+        "/risk/plan",
+        "/risk/costs",
+        "/risk/evidence",
+        f"/risk/assessments/{assessment}/compare",
+    ):
+        assert client.get(path).status_code == 200, path
 
 
 def test_register_costs_completion_and_comparison(runtime: Runtime, officer: TestClient) -> None:

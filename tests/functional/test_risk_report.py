@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,25 +16,16 @@ from carewall.registry import create_app, evidence_providers
 from carewall.risk import services
 from carewall.risk.services import AnswerInput
 from carewall.risk.tags import RiskTag
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import make_admin, make_user, signed_in
+from tests.support.cli import carewall
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import signed_in
 
 OFFICER = Caller.cli("officer")
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
     reason="poppler-utils (pdftotext, pdftoppm) is installed by ./scripts/test",
 )
-
-
-def carewall(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carewall", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def pdf_text(path: Path) -> str:
@@ -146,13 +136,12 @@ def test_the_report_works_before_any_assessment(runtime: Runtime, tmp_path: Path
 
 
 def test_the_auditor_downloads_the_pdf_and_it_is_audited(
-    runtime: Runtime, clock: FrozenClock
+    runtime: Runtime, client: TestClient, clock: FrozenClock
 ) -> None:
     completed_practice(runtime, clock)
     auditor = make_user(runtime, "audit@clinic.example", "auditor")
-    with TestClient(create_app(runtime)) as client:
-        signed_in(client, runtime, auditor)
-        response = client.get("/risk/report.pdf")
+    signed_in(client, runtime, auditor)
+    response = client.get("/risk/report.pdf")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")

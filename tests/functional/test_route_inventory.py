@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,9 @@ from carewall.identity import Role
 from carewall.registry import create_app
 from carewall.web.auth import route_access
 from carewall.web.openapi import api_routes
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import csrf, make_admin, make_user, signed_in
+from tests.support.clock import FrozenClock
+from tests.support.factories import make_admin, make_user
+from tests.support.signin import csrf, signed_in
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "routes.md"
 
@@ -121,9 +121,8 @@ def test_docs_list_every_route_with_its_roles(runtime: Runtime) -> None:
 
 
 @pytest.fixture
-def anonymous(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
+def anonymous(runtime: Runtime, client: TestClient) -> TestClient:
+    return client
 
 
 def test_anonymous_requests_to_protected_routes_are_refused(
@@ -183,11 +182,12 @@ def test_wrong_role_requests_are_refused(runtime: Runtime, clock: FrozenClock) -
             client.__exit__(None, None, None)
 
 
-def test_every_form_post_without_a_csrf_token_is_refused(runtime: Runtime) -> None:
-    with TestClient(create_app(runtime)) as client:
-        client.get("/login")
-        for method, path, _ in inventory(runtime):
-            if method != "POST":
-                continue
-            response = client.post(concrete(path), data={}, follow_redirects=False)
-            assert response.status_code == 403, (path, response.status_code)
+def test_every_form_post_without_a_csrf_token_is_refused(
+    runtime: Runtime, client: TestClient
+) -> None:
+    client.get("/login")
+    for method, path, _ in inventory(runtime):
+        if method != "POST":
+            continue
+        response = client.post(concrete(path), data={}, follow_redirects=False)
+        assert response.status_code == 403, (path, response.status_code)

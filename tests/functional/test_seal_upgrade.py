@@ -32,9 +32,8 @@ from carewall.records.access.restriction import (
 )
 from carewall.records.services import create_resource
 from carewall.registry import install
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import CLI, make_user
 from tests.functional.test_mail_at_rest import NOTE, SENDER, SUBJECT, lure
+from tests.support.factories import CLI, fhir_resource, make_user
 
 SYSTEM = Caller.cli("test")
 LEGACY_SIGNALS = [
@@ -49,7 +48,7 @@ LEGACY_SIGNALS = [
 
 def _make_legacy(runtime: Runtime) -> tuple[str, str, str]:
     """Rows as revision 0007 left them: the same data, in the clear columns."""
-    create_resource(runtime, SYSTEM, minimal("Patient", "pt-legacy"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "pt-legacy"))
     make_user(runtime, "legacy@example.org", "patient", patient_id="pt-legacy")
     restrict_compartment(runtime, SYSTEM, "pt-legacy", "employee")
     first = services.report_message(runtime, "u-1", lure(), "upload", CLI).id

@@ -24,9 +24,9 @@ from carewall.records.portal.accounting import access_events
 from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys
 from carewall.registry import create_app
-from tests.functional.audit_helpers import about, append_unkeyed
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_admin, make_user, post, signed_in
+from tests.support.audit import append_unkeyed, patient_entries
+from tests.support.factories import fhir_resource, make_admin, make_user
+from tests.support.signin import post, signed_in
 
 SYSTEM = Caller.cli("test")
 CODE = {"coding": [{"system": "http://loinc.org", "code": "2345-7"}], "text": "Glucose"}
@@ -34,7 +34,7 @@ CODE = {"coding": [{"system": "http://loinc.org", "code": "2345-7"}], "text": "G
 
 def _people(runtime: Runtime, ids: list[str], family: str = "Sharedname") -> None:
     for pid in ids:
-        patient = minimal("Patient", pid, name=[{"family": family}], birthDate="1980-05-05")
+        patient = fhir_resource("Patient", pid, name=[{"family": family}], birthDate="1980-05-05")
         create_resource(runtime, SYSTEM, patient)
 
 
@@ -61,7 +61,7 @@ def test_each_patient_in_a_search_result_sees_the_search(runtime: Runtime) -> No
         assert event.purpose_words == "Your care"
     assert not [e for e in access_events(runtime, "pd") if e.action.endswith(":performed")]
     with runtime.db.sessions() as session:
-        [entry] = about(session, runtime, "pb", [RecordsTag.SEARCH_PERFORMED])
+        [entry] = patient_entries(session, runtime, "pb", [RecordsTag.SEARCH_PERFORMED])
     assert entry.details["patient_ids"] == ["pa", "pb", "pc"]
     assert entry.details["params"] == ["birthdate", "family"]
     assert "Sharedname" not in json.dumps(entry.details), "never a search value"
@@ -69,7 +69,7 @@ def test_each_patient_in_a_search_result_sees_the_search(runtime: Runtime) -> No
 
 def test_a_search_inside_one_record_stays_filed_under_that_patient(runtime: Runtime) -> None:
     _people(runtime, ["pa", "pb"])
-    create_resource(runtime, SYSTEM, minimal("Observation", "pa", code=CODE))
+    create_resource(runtime, SYSTEM, fhir_resource("Observation", "pa", code=CODE))
     nurse = _clinician(runtime)
     search_for(runtime, nurse, "Observation", {"patient": ["pa"]}, Purpose.TREATMENT)
     [event] = [e for e in access_events(runtime, "pa") if e.action.endswith(":performed")]
@@ -84,7 +84,7 @@ def test_a_search_inside_one_record_stays_filed_under_that_patient(runtime: Runt
 def test_fifty_patients_cost_one_chain_entry(runtime: Runtime) -> None:
     ids = [f"p{n:02d}" for n in range(50)]
     for pid in ids:
-        create_resource(runtime, SYSTEM, minimal("Observation", pid, code=CODE))
+        create_resource(runtime, SYSTEM, fhir_resource("Observation", pid, code=CODE))
     nurse = _clinician(runtime)
     with runtime.db.sessions() as session:
         before = entry_count(session)
@@ -139,7 +139,7 @@ def test_portal_and_access_report_show_the_search_without_values(runtime: Runtim
 
 def _search_seq(runtime: Runtime, pid: str) -> int:
     with runtime.db.sessions() as session:
-        return about(session, runtime, pid, [RecordsTag.SEARCH_PERFORMED])[0].seq
+        return patient_entries(session, runtime, pid, [RecordsTag.SEARCH_PERFORMED])[0].seq
 
 
 def test_the_migration_indexes_searches_recorded_before_it(database_url: str) -> None:

@@ -8,39 +8,15 @@ change the id changes, and the copied one is dead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from carewall.core.runtime import Runtime
-from carewall.registry import create_app
 from carewall.web.auth import SESSION_COOKIE
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import (
-    PASSWORD,
-    Person,
-    csrf,
-    login,
-    make_admin,
-    make_user,
-    post,
-    signed_in,
-    totp_code,
-)
 from tests.functional.test_passkeys_service import WEB_ORIGIN, SoftKey
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
+from tests.support.clock import FrozenClock
+from tests.support.factories import PASSWORD, Person, make_admin, make_user
+from tests.support.signin import csrf, enrol_totp, login, post, signed_in, totp_code
 
 
 def cookie_of(client: TestClient) -> str:
@@ -129,7 +105,6 @@ def test_second_factor_and_enrolment_change_the_session_id(
 
 
 def _enrol(client: TestClient, runtime: Runtime, person: Person) -> Person:
-    from tests.functional.signin_helpers import enrol_totp
 
     person.secret, person.recovery_codes = enrol_totp(client)
     return person

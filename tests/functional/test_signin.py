@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,24 +13,9 @@ from carewall.identity import Role, accounts
 from carewall.identity.errors import GENERIC_LOGIN_FAILURE
 from carewall.identity.models import User
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.signin_helpers import (
-    CLI,
-    PASSWORD,
-    Person,
-    login,
-    make_admin,
-    make_user,
-    post,
-    signed_in,
-    totp_code,
-)
-
-
-@pytest.fixture
-def app_client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
-        yield client
+from tests.support.clock import FrozenClock
+from tests.support.factories import CLI, PASSWORD, Person, make_admin, make_user
+from tests.support.signin import csrf, login, post, signed_in, totp_code
 
 
 def actions(runtime: Runtime) -> list[str]:
@@ -40,86 +23,83 @@ def actions(runtime: Runtime) -> list[str]:
         return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
 
 
-def test_protected_page_redirects_anonymous_to_login(app_client: TestClient) -> None:
-    response = app_client.get("/account/security", follow_redirects=False)
+def test_protected_page_redirects_anonymous_to_login(client: TestClient) -> None:
+    response = client.get("/account/security", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/account/security"
 
 
-def test_api_without_credentials_is_401(app_client: TestClient) -> None:
-    response = app_client.get("/api/v1/me")
+def test_api_without_credentials_is_401(client: TestClient) -> None:
+    response = client.get("/api/v1/me")
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_wrong_password_gets_the_generic_message(app_client: TestClient, runtime: Runtime) -> None:
+def test_wrong_password_gets_the_generic_message(client: TestClient, runtime: Runtime) -> None:
     admin = make_admin(runtime)
-    response = login(app_client, admin.email, "not the password at all")
+    response = login(client, admin.email, "not the password at all")
     assert response.status_code == 401
     assert GENERIC_LOGIN_FAILURE in response.text
-    unknown = login(app_client, "nobody@clinic.example", "not the password at all")
+    unknown = login(client, "nobody@clinic.example", "not the password at all")
     assert unknown.status_code == 401
     assert GENERIC_LOGIN_FAILURE in unknown.text
     assert actions(runtime).count("identity:login:failure") == 2
 
 
 def test_staff_without_a_factor_must_enrol_before_anything_else(
-    app_client: TestClient, runtime: Runtime
+    client: TestClient, runtime: Runtime
 ) -> None:
     admin = make_admin(runtime)
-    assert login(app_client, admin.email, admin.password).headers["location"] == "/account/enroll"
-    blocked = app_client.get("/account/security", follow_redirects=False)
+    assert login(client, admin.email, admin.password).headers["location"] == "/account/enroll"
+    blocked = client.get("/account/security", follow_redirects=False)
     assert blocked.headers["location"] == "/account/enroll"
-    assert app_client.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me").status_code == 401
 
 
 def test_full_flow_totp_replay_and_recovery_code(
-    app_client: TestClient, runtime: Runtime, clock: FrozenClock
+    client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    admin = signed_in(app_client, runtime, make_admin(runtime))
+    admin = signed_in(client, runtime, make_admin(runtime))
     assert admin.recovery_codes is not None
     assert len(admin.recovery_codes) == 10
-    assert app_client.get("/account/security").status_code == 200
-    post(app_client, "/logout")
+    assert client.get("/account/security").status_code == 200
+    post(client, "/logout")
 
     clock.advance(seconds=30)
-    assert login(app_client, admin.email, admin.password).headers["location"] == "/login/mfa"
+    assert login(client, admin.email, admin.password).headers["location"] == "/login/mfa"
     code = totp_code(admin.secret)
-    ok = post(app_client, "/login/mfa", {"code": code}, follow_redirects=False)
+    ok = post(client, "/login/mfa", {"code": code}, follow_redirects=False)
     assert ok.status_code == 303
-    post(app_client, "/logout")
+    post(client, "/logout")
 
     # The same code again, in the same 30-second step: refused.
-    login(app_client, admin.email, admin.password)
-    replay = post(app_client, "/login/mfa", {"code": code})
+    login(client, admin.email, admin.password)
+    replay = post(client, "/login/mfa", {"code": code})
     assert replay.status_code == 401
 
     # A recovery code works once.
     recovery = admin.recovery_codes[0]
-    assert (
-        post(app_client, "/login/mfa", {"code": recovery}, follow_redirects=False).status_code
-        == 303
-    )
-    assert "9" in app_client.get("/account/security").text.split('id="recovery-left">')[1][:3]
-    post(app_client, "/logout")
-    login(app_client, admin.email, admin.password)
-    assert post(app_client, "/login/mfa", {"code": recovery}).status_code == 401
+    assert post(client, "/login/mfa", {"code": recovery}, follow_redirects=False).status_code == 303
+    assert "9" in client.get("/account/security").text.split('id="recovery-left">')[1][:3]
+    post(client, "/logout")
+    login(client, admin.email, admin.password)
+    assert post(client, "/login/mfa", {"code": recovery}).status_code == 401
     assert "identity:recovery:used" in actions(runtime)
 
 
 def test_eleventh_password_is_refused_even_when_right_then_recovers(
-    app_client: TestClient, runtime: Runtime, clock: FrozenClock
+    client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
     admin = make_admin(runtime)
     for _ in range(10):
-        assert login(app_client, admin.email, "wrong password number x").status_code == 401
-    throttled = login(app_client, admin.email, admin.password)
+        assert login(client, admin.email, "wrong password number x").status_code == 401
+    throttled = login(client, admin.email, admin.password)
     assert throttled.status_code == 401
     assert GENERIC_LOGIN_FAILURE in throttled.text  # same words as a wrong password
     assert "identity:login:throttled" in actions(runtime)
 
     clock.advance(minutes=5, seconds=1)
-    assert login(app_client, admin.email, admin.password).status_code == 303
+    assert login(client, admin.email, admin.password).status_code == 303
 
 
 def test_throttled_api_caller_gets_429_with_retry_after(runtime: Runtime) -> None:
@@ -137,36 +117,36 @@ def test_throttled_api_caller_gets_429_with_retry_after(runtime: Runtime) -> Non
 
 
 def test_many_accounts_failing_from_one_ip_throttles_the_ip(
-    app_client: TestClient, runtime: Runtime
+    client: TestClient, runtime: Runtime
 ) -> None:
     admin = make_admin(runtime)
     for n in range(5):
-        login(app_client, f"victim{n}@clinic.example", "Summer2024!")
+        login(client, f"victim{n}@clinic.example", "Summer2024!")
     # Even the right password from this address is refused now.
-    assert login(app_client, admin.email, admin.password).status_code == 401
+    assert login(client, admin.email, admin.password).status_code == 401
     assert "identity:ip:throttled" in actions(runtime)
 
 
 def test_session_idle_and_absolute_expiry(
-    app_client: TestClient, runtime: Runtime, clock: FrozenClock
+    client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    signed_in(app_client, runtime, make_admin(runtime))
+    signed_in(client, runtime, make_admin(runtime))
     clock.advance(minutes=14)
-    assert app_client.get("/account/security").status_code == 200  # activity resets idle time
+    assert client.get("/account/security").status_code == 200  # activity resets idle time
     clock.advance(minutes=14)
-    assert app_client.get("/account/security").status_code == 200
+    assert client.get("/account/security").status_code == 200
     clock.advance(minutes=15, seconds=1)
-    gone = app_client.get("/account/security", follow_redirects=False)
+    gone = client.get("/account/security", follow_redirects=False)
     assert gone.headers["location"].startswith("/login")
 
 
 def test_absolute_timeout_ends_an_active_session(
-    app_client: TestClient, runtime: Runtime, clock: FrozenClock
+    client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    signed_in(app_client, runtime, make_admin(runtime))
+    signed_in(client, runtime, make_admin(runtime))
     for _ in range(12 * 5):  # active every 12 minutes for 12 hours
         clock.advance(minutes=12)
-        response = app_client.get("/account/security", follow_redirects=False)
+        response = client.get("/account/security", follow_redirects=False)
         if response.status_code != 200:
             break
     assert response.headers["location"].startswith("/login")
@@ -222,38 +202,38 @@ def test_password_change_needs_current_password_and_ends_other_sessions(
 
 
 def test_step_up_is_required_after_five_minutes(
-    app_client: TestClient, runtime: Runtime, clock: FrozenClock
+    client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    admin = signed_in(app_client, runtime, make_admin(runtime))
+    admin = signed_in(client, runtime, make_admin(runtime))
     clock.advance(minutes=6)
-    response = post(app_client, "/account/recovery-codes", follow_redirects=False)
+    response = post(client, "/account/recovery-codes", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/account/reauth")
     clock.advance(seconds=30)
     done = post(
-        app_client,
+        client,
         "/account/reauth",
         {"code": totp_code(admin.secret), "next": "/"},
         follow_redirects=False,
     )
     assert done.status_code == 303
-    again = post(app_client, "/account/recovery-codes")
+    again = post(client, "/account/recovery-codes")
     assert again.status_code == 200
     assert "Save your recovery codes" in again.text
 
 
 def test_last_factor_cannot_be_removed_while_mfa_is_required(
-    app_client: TestClient, runtime: Runtime
+    client: TestClient, runtime: Runtime
 ) -> None:
-    signed_in(app_client, runtime, make_admin(runtime))
-    page = app_client.get("/account/security").text
+    signed_in(client, runtime, make_admin(runtime))
+    page = client.get("/account/security").text
     device = page.split('action="/account/factors/totp/')[1].split("/delete")[0]
-    response = post(app_client, f"/account/factors/totp/{device}/delete")
+    response = post(client, f"/account/factors/totp/{device}/delete")
     assert "last second factor" in response.text
 
 
 def test_api_token_acts_with_its_owner_role_and_scopes(
-    app_client: TestClient, runtime: Runtime
+    client: TestClient, runtime: Runtime
 ) -> None:
     from carewall.identity import apitokens
 
@@ -263,60 +243,59 @@ def test_api_token_acts_with_its_owner_role_and_scopes(
     assert user_id
     secret, token = apitokens.create_token(runtime, Caller.cli(), user_id, "script", ["api:read"])
     headers = {"Authorization": f"Bearer {secret}"}
-    me = app_client.get("/api/v1/me", headers=headers)
+    me = client.get("/api/v1/me", headers=headers)
     assert me.status_code == 200
     assert me.json()["role"] == "billing"
     assert me.json()["scopes"] == ["api:read"]
     apitokens.revoke_token(runtime, Caller.cli(), user_id, token.id)
-    assert app_client.get("/api/v1/me", headers=headers).status_code == 401
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert "identity:token:rejected" in actions(runtime)
 
 
 def test_patient_without_factor_signs_in_with_password_when_policy_allows(
-    app_client: TestClient, runtime: Runtime
+    client: TestClient, runtime: Runtime
 ) -> None:
     patient = make_user(runtime, "pat@example.org", "patient", patient_id="Patient/123")
-    response = login(app_client, patient.email, patient.password)
+    response = login(client, patient.email, patient.password)
     assert response.headers["location"] == "/"
-    assert app_client.get("/api/v1/me").json()["role"] == "patient"
+    assert client.get("/api/v1/me").json()["role"] == "patient"
 
 
-def test_invite_link_works_once(app_client: TestClient, runtime: Runtime) -> None:
+def test_invite_link_works_once(client: TestClient, runtime: Runtime) -> None:
     link = accounts.invite_user(runtime, Caller.cli(), "new@clinic.example", "front_desk")
     path = link.url.split("://", 1)[1].split("/", 1)[1]
-    assert app_client.get(f"/{path}").status_code == 200
-    weak = post(app_client, f"/{path}", {"password": "password123", "confirm": "password123"})
+    assert client.get(f"/{path}").status_code == 200
+    weak = post(client, f"/{path}", {"password": "password123", "confirm": "password123"})
     assert weak.status_code == 400
     assert "common" in weak.text or "12 characters" in weak.text
     done = post(
-        app_client, f"/{path}", {"password": PASSWORD, "confirm": PASSWORD}, follow_redirects=False
+        client, f"/{path}", {"password": PASSWORD, "confirm": PASSWORD}, follow_redirects=False
     )
     assert done.headers["location"] == "/account/enroll"
-    assert app_client.get(f"/{path}").status_code == 400
+    assert client.get(f"/{path}").status_code == 400
 
 
-def test_password_feedback_is_live_and_needs_csrf(app_client: TestClient) -> None:
-    from tests.functional.signin_helpers import csrf
+def test_password_feedback_is_live_and_needs_csrf(client: TestClient) -> None:
 
-    token = csrf(app_client)
-    weak = app_client.post(
+    token = csrf(client)
+    weak = client.post(
         "/api/v1/password/feedback", json={"password": "iloveyou"}, headers={"X-CSRF-Token": token}
     )
     assert weak.json()["acceptable"] is False
-    strong = app_client.post(
+    strong = client.post(
         "/api/v1/password/feedback", json={"password": PASSWORD}, headers={"X-CSRF-Token": token}
     )
     assert strong.json()["acceptable"] is True
-    assert app_client.post("/api/v1/password/feedback", json={"password": "x"}).status_code == 403
+    assert client.post("/api/v1/password/feedback", json={"password": "x"}).status_code == 403
 
 
 def test_sign_in_events_show_on_the_account_page(
-    app_client: TestClient, runtime: Runtime, clock: FrozenClock
+    client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
     admin = make_admin(runtime)
-    login(app_client, admin.email, "wrong password once more")
+    login(client, admin.email, "wrong password once more")
     person = Person(admin.email, admin.password)
-    signed_in(app_client, runtime, person)
-    page = app_client.get("/account/security").text
+    signed_in(client, runtime, person)
+    page = client.get("/account/security").text
     assert "Wrong password" in page
     assert "Signed in" in page

@@ -33,9 +33,8 @@ from carewall.identity.errors import AuthenticationError, ThrottledError
 from carewall.identity.models import AuthFailure
 from carewall.records import RecordsTag
 from carewall.records.services import create_resource
-from tests.browser.conftest import start_server
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import make_user
+from tests.support.factories import fhir_resource, make_user
+from tests.support.server import start_server
 
 FHIR_JSON = "application/fhir+json"
 PATIENT_ID = "flood-patient"
@@ -65,9 +64,9 @@ def prepare(settings: Settings) -> tuple[dict[str, str], str]:
     runtime = open_runtime(settings)
     try:
         system = Caller.cli("test")
-        create_resource(runtime, system, minimal("Patient", PATIENT_ID))
+        create_resource(runtime, system, fhir_resource("Patient", PATIENT_ID))
         for _ in range(5):
-            create_resource(runtime, system, minimal("Observation", PATIENT_ID))
+            create_resource(runtime, system, fhir_resource("Observation", PATIENT_ID))
         email = "flood-clinician@clinic.example"
         make_user(runtime, email, "clinician")
         with runtime.db.sessions() as session:

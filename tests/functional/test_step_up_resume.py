@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,33 +33,13 @@ from carewall.records import queries as record_queries
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.conftest import FrozenClock
-from tests.functional.records_helpers import minimal
-from tests.functional.signin_helpers import (
-    PASSWORD,
-    Person,
-    csrf,
-    make_admin,
-    make_user,
-    post,
-    signed_in,
-    totp_code,
-)
+from tests.support.clock import FrozenClock
+from tests.support.factories import PASSWORD, Person, fhir_resource, make_admin, make_user
+from tests.support.signin import csrf, enrol_totp, post, signed_in, totp_code
 
 NURSE = "nurse@clinic.example"
 _FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*data-resume[^>]*>(.*?)</form>', re.S)
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def resume_form(page: str) -> tuple[str, list[tuple[str, str]]] | None:
@@ -232,7 +212,7 @@ def _disabled_nurse(runtime: Runtime) -> str:
 
 
 def _patient(runtime: Runtime) -> str:
-    create_resource(runtime, Caller.cli("test"), minimal("Patient", "p1"))
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "p1"))
     return "p1"
 
 
@@ -387,7 +367,6 @@ def test_signing_out_drops_pending_forms(
 def test_removing_a_factor_completes_after_the_step_up(
     client: TestClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    from tests.functional.signin_helpers import enrol_totp
 
     person = signed_in(client, runtime, make_admin(runtime))
     enrol_totp(client, name="Backup phone")  # a second device, so one may go

@@ -11,8 +11,8 @@ from carewall.core.config import Settings
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts
 from carewall.identity.errors import GENERIC_LOGIN_FAILURE
-from tests.browser.conftest import LiveServer, start_server
-from tests.functional.signin_helpers import CLI, PASSWORD
+from tests.support.factories import CLI, PASSWORD
+from tests.support.server import LiveServer, start_server
 
 
 def attempt(server: LiveServer, client: httpx.Client, email: str, password: str) -> int:

@@ -24,9 +24,9 @@ from carewall.training import (
     start_quiz,
     submit_quiz,
 )
-from tests.conftest import FrozenClock
 from tests.functional.campaign_helpers import mailing_settings, practice
-from tests.functional.helpers import Inbox, smtp_inbox
+from tests.support.clock import FrozenClock
+from tests.support.mail import Inbox, smtp_inbox
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ from carewall.core.runtime import Runtime
 from carewall.registry import create_app
 from carewall.training import new_learner_link, queries
 from tests.functional.campaign_helpers import mailing_settings, practice
-from tests.functional.helpers import Inbox, smtp_inbox
-from tests.functional.signin_helpers import csrf, make_admin, post, signed_in
+from tests.support.factories import make_admin
+from tests.support.mail import Inbox, smtp_inbox
+from tests.support.signin import csrf, post, signed_in
 
 ODD_NUMBERS = ["\u00b2", "\u0663", "1" * 5000, "-1", "1.0", " 1e3"]
 

@@ -15,14 +15,8 @@ from carewall.core.runtime import Runtime
 from carewall.identity import links, queries
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from tests.functional.helpers import (
-    ADMIN_EMAIL,
-    activate_user,
-    post_form,
-    sign_in_admin,
-    sign_in_user,
-)
-from tests.functional.records_helpers import minimal
+from tests.support.factories import ADMIN_EMAIL, fhir_resource, make_user
+from tests.support.signin import post_form, sign_in_admin, sign_in_user
 
 SYSTEM = Caller.cli("test")
 
@@ -76,8 +70,8 @@ def test_edit_name_and_role_and_keep_the_last_admin(runtime: Runtime, admin: Tes
 
 
 def test_search_and_filter_the_user_list(runtime: Runtime, admin: TestClient) -> None:
-    activate_user(runtime, "nurse@example.org", "clinician")
-    activate_user(runtime, "desk@example.org", "front_desk")
+    make_user(runtime, "nurse@example.org", "clinician")
+    make_user(runtime, "desk@example.org", "front_desk")
     assert set(_emails(admin.get("/admin/users").text)) >= {
         "nurse@example.org",
         "desk@example.org",
@@ -95,7 +89,7 @@ def test_link_a_patient_account_to_a_record_chosen_by_lookup(
 ) -> None:
     for pid, family in (("p-first", "Ashby"), ("p-right", "Ashworth")):
         name = [{"family": family, "given": ["Rae"]}]
-        create_resource(runtime, SYSTEM, minimal("Patient", pid, name=name))
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", pid, name=name))
     unknown = post_form(
         admin,
         "/admin/users",
@@ -103,7 +97,7 @@ def test_link_a_patient_account_to_a_record_chosen_by_lookup(
     )
     assert unknown.status_code == 422
     assert "No patient record has that id" in unknown.text
-    activate_user(runtime, "rae@example.org", "patient", patient_id="p-first")
+    make_user(runtime, "rae@example.org", "patient", patient_id="p-first")
     rae = _id(runtime, "rae@example.org")
     page = admin.get(f"/admin/users/{rae}")
     assert "Linked to the record of" in page.text

@@ -11,12 +11,13 @@ from typer.core import TyperGroup
 
 from carewall import __version__
 from carewall.cli.assembly import Assembly, CliPart, use_assembly
-from carewall.cli.console import err_console
+from carewall.cli.console import close_cli_runtimes, err_console
 from carewall.core.errors import CarewallError
 
 
 class _CarewallGroup(TyperGroup):
-    """The root command: a domain error anywhere below becomes a message and exit code 1."""
+    """The root command: a domain error anywhere below becomes a message and exit code 1,
+    and the runtimes a command opened are closed when it ends."""
 
     # `Any`: Typer vendors its own Click, whose Context type it does not export.
     def invoke(self, ctx: Any) -> Any:
@@ -25,6 +26,8 @@ class _CarewallGroup(TyperGroup):
         except CarewallError as exc:
             err_console.print(f"[bold red]Error:[/] {exc.message}")
             ctx.exit(1)
+        finally:
+            close_cli_runtimes()
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""Finding a patient's audit entries as the accounting does (both subject forms, revealed),
+"""Finding the audit entries about a patient or a subject, as the accounting does,
 and writing entries the way an older version did."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEntryView, AuditEvent
+from carewall.audit import AuditEntryView, AuditEvent, entries_about
 from carewall.audit.events import GENESIS_HASH, canonical_body
 from carewall.core.clock import utcnow
 from carewall.core.db import Database
@@ -18,7 +18,7 @@ from carewall.records.access.audit_patients import entries_about_patient
 from carewall.records.store.keys import RecordKeys
 
 
-def about(
+def patient_entries(
     session: Session, runtime: Runtime, patient_id: str, actions: Collection[str], limit: int = 20
 ) -> list[AuditEntryView]:
     """The newest entries about `patient_id` with one of `actions`, details revealed.
@@ -28,6 +28,22 @@ def about(
     """
     keys = RecordKeys.from_keystore(runtime.keys)
     return entries_about_patient(session, keys, patient_id, actions, limit)
+
+
+def audit_about(
+    runtime: Runtime, subject: str, actions: Collection[str], limit: int = 200
+) -> list[AuditEntryView]:
+    """The audit entries filed under `subject` (directly or as one of several subjects).
+
+    A patient (`Patient/{id}`) is looked up the way the accounting does: under
+    its keyed reference and the old clear form, with the sealed details revealed.
+    """
+    with runtime.db.sessions() as session:
+        if subject.startswith("Patient/"):
+            return patient_entries(
+                session, runtime, subject.removeprefix("Patient/"), actions, limit
+            )
+        return entries_about(session, subject, actions, limit)
 
 
 def append_unkeyed(db: Database, events: Sequence[AuditEvent]) -> None:
