@@ -13,8 +13,10 @@ from carewall.audit import entries_with_action
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import links, queries
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
 from carewall.registry import create_app
+from tests.support.cli import carewall
 from tests.support.factories import ADMIN_EMAIL, fhir_resource, make_user
 from tests.support.signin import post_form, sign_in_admin, sign_in_user
 
@@ -118,3 +120,30 @@ def test_link_a_patient_account_to_a_record_chosen_by_lookup(
     assert len(entries) == 1
     assert entries[0].details["relink"] is True
     assert "p-right" not in str(entries[0].details), "the record id stays sealed"
+
+
+def test_no_portal_account_is_linked_to_a_restricted_record(
+    runtime: Runtime, admin: TestClient, cli_env: dict[str, str]
+) -> None:
+    """An attacker's path around a restriction: an administrator invites a "patient" they
+    control, linked to a restricted record, and reads it all in the portal without
+    break-glass. Invite, relink and the CLI refuse; lifting the restriction (audited) first
+    is the only way."""
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-vip"))
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-plain"))
+    restrict_compartment(runtime, SYSTEM, "p-vip", "vip")
+    invite = {"email": "ghost@example.org", "role": "patient", "patient_id": "p-vip"}
+    refused = post_form(admin, "/admin/users", invite)
+    assert refused.status_code == 422
+    assert "restricted" in refused.text
+    assert "ghost@example.org" not in _emails(admin.get("/admin/users").text)
+    make_user(runtime, "rae@example.org", "patient", patient_id="p-plain")
+    rae = _id(runtime, "rae@example.org")
+    relink = post_form(admin, f"/admin/users/{rae}/patient", {"patient_id": "p-vip"})
+    assert relink.status_code == 303
+    assert links.patient_id_of(runtime, rae) == "p-plain"
+    result = carewall(
+        cli_env, "user", "add", "ghost@example.org", "--role", "patient", "--patient", "p-vip"
+    )
+    assert result.returncode == 1
+    assert "restricted" in result.stderr

@@ -24,6 +24,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import accounts, apitokens, queries
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.queries import UserOverview
+from carewall.records.access.restriction import check_linkable
 
 app = typer.Typer(help="Staff and patient accounts.", no_args_is_help=True)
 
@@ -91,6 +92,8 @@ def add(
 ) -> None:
     """Invite someone: prints the one-time link that lets them set a password."""
     with _runtime() as runtime:
+        if patient is not None:
+            check_linkable(runtime, patient.strip().removeprefix("Patient/"))
         link = accounts.invite_user(runtime, CALLER, email, role, name=name, patient_id=patient)
     err_console.print(
         f"Invited {link.email} as {role}. One-time link, valid until "

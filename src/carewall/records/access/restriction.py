@@ -13,7 +13,7 @@ from carewall.audit import AuditEvent, record
 from carewall.core import crypto
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
-from carewall.core.errors import NotFoundError, PermissionDeniedError
+from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.records.access.audit_patients import patient_part
@@ -75,6 +75,21 @@ def restriction_reason(runtime: Runtime, patient_id: str) -> str | None:
     if row.reason_sealed is None:
         return row.legacy_reason_code
     return crypto.decrypt(keys.seal_key, row.reason_sealed, _reason_aad(ref)).decode()
+
+
+def check_linkable(runtime: Runtime, patient_id: str) -> None:
+    """Refuse to link a portal account to a restricted record.
+
+    A portal account reads its whole record without break-glass, so an account
+    linked to a restricted record would be a silent way around the restriction
+    (an administrator inviting a "patient" they control). The restriction must
+    be lifted first, which is step-up protected and audited under the patient.
+    """
+    if restriction_reason(runtime, patient_id) is not None:
+        raise ValidationError(
+            "This record is restricted: a portal account cannot be linked to it. "
+            "Lift the restriction first (Restricted records), which is audited."
+        )
 
 
 def seal_restriction_reasons(runtime: Runtime, batch: int = 200) -> int:

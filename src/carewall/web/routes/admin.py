@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import STAFF_ROLES, Role, accounts, links, policy, queries, signin
+from carewall.records.access.restriction import check_linkable
 from carewall.web.auth import Caller, Resume, RuntimeDep, active_session, require, runtime_of
 from carewall.web.flash import flash
 from carewall.web.lookup import identity, lookup
@@ -107,6 +108,8 @@ def invite(
         unknown = role == Role.PATIENT.value and patient_id.strip()
         if unknown and identity(request, caller, patient_id) is None:
             raise ValidationError("No patient record has that id: check it, or look it up.")
+        if unknown:
+            check_linkable(runtime, patient_id.strip().removeprefix("Patient/"))
         link = accounts.invite_user(
             runtime,
             caller,
@@ -261,6 +264,7 @@ def link_patient(
     if identity(request, caller, patient_id) is None:
         return _back(request, target, "No patient record has that id; look it up again.", "error")
     try:
+        check_linkable(runtime_of(request), patient_id.strip().removeprefix("Patient/"))
         accounts.link_patient(runtime_of(request), caller, user_id, patient_id)
     except ValidationError as exc:
         return _back(request, target, exc.message, "error")
