@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.auditevent import AuditEvent as FhirAuditEvent
 
-from carewall.audit import AuditEvent, Outcome, entries_with_action, record
+from carewall.audit import AuditEvent, Outcome, entries_with_action, record, write_checkpoint
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
@@ -155,3 +155,15 @@ def test_the_viewer_is_for_the_officer_and_auditors(runtime: Runtime) -> None:
     with TestClient(create_app(runtime)) as auditor:
         sign_in_user(auditor, runtime, "aud@clinic.example", "auditor")
         assert auditor.get("/admin/audit").status_code == 200
+
+
+def test_the_integrity_panel_shows_the_latest_signed_checkpoint(
+    runtime: Runtime, client: TestClient
+) -> None:
+    before = client.get("/admin/audit").text
+    assert "None yet" in before
+    made = write_checkpoint(runtime, SYSTEM, trigger="cli")
+    after = client.get("/admin/audit").text
+    panel = after.split('id="latest-checkpoint"', 1)[1].split("</dd>", 1)[0]
+    assert f'href="/admin/audit/{made.checkpoint.seq}"' in panel
+    assert made.checkpoint.head_hash.hex()[:16] in panel

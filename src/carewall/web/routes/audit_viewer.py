@@ -32,6 +32,7 @@ from carewall.audit import (
     filtered_count,
     filtered_page,
     last_verification,
+    latest_checkpoint,
     record_export,
 )
 from carewall.audit.events import parse_body
@@ -145,6 +146,7 @@ def _page(
     with runtime.db.sessions() as session:
         page = None if errors else filtered_page(session, flt, before=before, limit=PAGE)
         verification = last_verification(session)
+        checkpoint = latest_checkpoint(session)
         actions = actions_in_use(session)
         actors = actors_in_use(session)
         names = queries.display_names(session)
@@ -156,8 +158,7 @@ def _page(
         "before": before,
         "verification": verification,
         "verified_ok": verification is not None and verification.action == AuditTag.CHAIN_VERIFIED,
-        # The signed checkpoint goes here once the audit domain keeps them (see the template).
-        "checkpoint": None,
+        "checkpoint": checkpoint,
         "actions": actions,
         "domains": sorted({a.split(":", 1)[0] + ":" for a in actions}),
         "actors": actors,
