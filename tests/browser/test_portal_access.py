@@ -58,7 +58,7 @@ def test_patient_sees_the_clinicians_access(page: Page, practice: tuple[LiveServ
     page.get_by_label("Email").fill("pat@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    page.get_by_role("link", name="My record").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My record").click()
     page.goto(server.url + "/portal/access")
 
     staff = page.get_by_role("table").first
