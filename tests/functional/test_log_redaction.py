@@ -58,6 +58,7 @@ HARMLESS_PATH_PARAMS = {
     "question_id": "name of an assessment question",
     "attachment_id": "random id of an evidence attachment",
     "risk_id": "random id of a risk register entry",
+    "alert_id": "random id of a security alert (admin pages only)",
 }
 _PARAM = re.compile(r"{([a-zA-Z_]+)(?::[^}]*)?}")
 

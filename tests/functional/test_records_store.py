@@ -110,6 +110,7 @@ def test_search_is_exact_on_normalised_values(runtime: Runtime) -> None:
 
     assert ids("Patient", family="muller smith", given="ZOE") == ["p-s"]
     assert ids("Patient", birthdate="1970-01-02", email="zoe@example.org") == ["p-s"]
-    assert ids("Patient", family="muller") == []  # exact, not prefix
+    assert ids("Patient", family="muller") == ["p-s"]  # a name's beginning (FHIR strings)
+    assert ids("Patient", **{"family:exact": "muller"}) == []  # :exact is the whole name
     assert len(ids("Observation", patient="Patient/p-s", code="http://loinc.org|8867-4")) == 1
     assert ids("Observation", patient="p-other") == []

@@ -32,6 +32,7 @@ from functools import cache
 import typer
 from typer.testing import CliRunner
 
+from carewall.cli.console import console, err_console
 from carewall.cli.main import PRIVATE_UMASK
 from carewall.core.config import Settings
 from carewall.registry import cli_app
@@ -89,10 +90,15 @@ def _as_a_process() -> Iterator[None]:
     handler = _StderrHandler()
     root = logging.getLogger()
     root.addHandler(handler)
+    widths = console.width, err_console.width
+    # Rich reads COLUMNS once, when the console module is first imported, which may
+    # be before any test set it: give the command the width a process would see.
+    console.width = err_console.width = int(COLUMNS)
     try:
         with _private_umask():
             yield
     finally:
+        console.width, err_console.width = widths
         root.removeHandler(handler)
 
 
