@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from sqlalchemy import func, select
 
 from carewall.alerts.queries import AlertFilter, list_alerts
@@ -336,3 +337,18 @@ def test_an_admin_exports_from_a_fresh_session_and_gets_only_what_admins_read(
     clock.advance(minutes=6)  # the second factor is no longer fresh (5 minutes)
     stale = outcome(client.get("/fhir/$export", headers=ASYNC), 403)
     assert "step-up" in stale["issue"][0]["diagnostics"]
+
+
+def test_the_capability_statement_advertises_the_export_operations(client: TestClient) -> None:
+    statement = client.get("/fhir/metadata", headers={"Accept": "application/fhir+json"}).json()
+    CapabilityStatement.model_validate(statement)
+    rest = statement["rest"][0]
+    assert [o["definition"] for o in rest["operation"]] == [
+        "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+    ]
+    (patient,) = [r for r in rest["resource"] if r["type"] == "Patient"]
+    assert patient["operation"][0]["definition"].endswith("/patient-export")
+    assert (
+        "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
+        in (statement["instantiates"])
+    )
