@@ -352,3 +352,36 @@ def test_the_capability_statement_advertises_the_export_operations(client: TestC
         "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
         in (statement["instantiates"])
     )
+
+
+def test_an_export_refused_mid_way_fails_with_its_reason(
+    runtime: Runtime, client: TestClient
+) -> None:
+    stored = _patients(runtime, 1)
+    (patient_id,) = stored
+    feed = _integration(runtime)
+    status = _kick_off(client, f"/fhir/Patient/{patient_id}/$export", feed)
+    restrict_compartment(runtime, SYSTEM, patient_id, "vip")  # before the task reads it
+    run_jobs(runtime)
+    failed = outcome(client.get(status, headers=feed), 422)
+    assert "restricted" in failed["issue"][0]["diagnostics"]
+    assert [e.action for e in _audit(runtime, "records:export:failed")] == ["records:export:failed"]
+    assert _files(runtime) == 0
+
+
+def test_an_export_that_never_finishes_is_failed_by_the_sweep(
+    runtime: Runtime, client: TestClient, clock: FrozenClock
+) -> None:
+    _patients(runtime, 1)
+    feed = _integration(runtime)
+    status = _kick_off(client, "/fhir/Patient/$export", feed)  # no worker ever runs it
+    sweep = "records.bulk_export.sweep"
+    clock.advance(hours=25)
+    run = run_now(runtime, job_registry(), sweep, worker="t", requested_by=Caller.cli())
+    assert run.summary is not None
+    assert "1 export(s) that never finished failed" in run.summary
+    outcome(client.get(status, headers=feed), 422)
+    run_jobs(runtime)  # the task, if it ever runs, leaves the failed export alone
+    outcome(client.get(status, headers=feed), 422)
+    clock.advance(hours=2)  # past its retention
+    outcome(client.get(status, headers=feed), 404)

@@ -39,6 +39,8 @@ from carewall.records.tags import RecordsTag
 #: Resources decrypted per read transaction, and per output file at most.
 PAGE = 200
 FILE_RESOURCES = 1000
+#: An export still unfinished this long after its request is failed by the sweep.
+STALLED = timedelta(days=1)
 
 QUEUED, RUNNING, COMPLETED = "queued", "running", "completed"
 FAILED, CANCELLED, EXPIRED = "failed", "cancelled", "expired"
@@ -288,12 +290,14 @@ def _complete(runtime: Runtime, requester: Caller, row: BulkExport, written: _Wr
 
 
 def _fail(runtime: Runtime, requester: Caller, export_id: str, message: str) -> None:
+    """Fail the export with the refusal's message, shown at its status URL until it expires."""
+    retention = timedelta(minutes=runtime.settings.bulk_export_retention_minutes)
     with runtime.db.transaction() as session:
         session.execute(delete(BulkExportFile).where(BulkExportFile.export_id == export_id))
         session.execute(
             update(BulkExport)
             .where(BulkExport.id == export_id)
-            .values(status=FAILED, error=message[:300], expires_at=utcnow())
+            .values(status=FAILED, error=message[:300], expires_at=utcnow() + retention)
         )
         details: dict[str, DetailValue] = {"export": export_id, "reason": message[:300]}
         event = AuditEvent.by(requester, RecordsTag.EXPORT_FAILED, _subject(export_id), details)
@@ -306,7 +310,7 @@ def _owned(session: Session, caller: Caller, export_id: str) -> BulkExport:
     mine = row is not None and row.user_id == (caller.user_id or caller.ref)
     if row is None or not mine or row.status in {CANCELLED, EXPIRED}:
         raise NotFoundError("No such export (it may have expired or been cancelled).")
-    if row.expires_at is not None and row.status == COMPLETED and row.expires_at <= utcnow():
+    if row.expires_at is not None and row.expires_at <= utcnow():
         raise NotFoundError("No such export (it may have expired or been cancelled).")
     return row
 
@@ -365,21 +369,43 @@ def download_file(runtime: Runtime, caller: Caller, export_id: str, file_id: str
 
 
 def sweep_exports(context: JobContext) -> str | None:
-    """The housekeeping job: delete the files of expired, cancelled and failed exports."""
+    """The housekeeping job: fail exports that never finished, and delete the files of
+    expired, cancelled and failed ones."""
     now = context.now
+    retention = timedelta(minutes=context.runtime.settings.bulk_export_retention_minutes)
     with context.runtime.db.transaction() as session:
-        gone = select(BulkExport.id).where(
-            (BulkExport.status.in_([CANCELLED, FAILED]))
-            | ((BulkExport.status == COMPLETED) & (BulkExport.expires_at <= now))
-        )
+        stalled = _fail_stalled(session, now, retention)
+        over = BulkExport.status.in_([COMPLETED, FAILED]) & (BulkExport.expires_at <= now)
+        gone = select(BulkExport.id).where((BulkExport.status == CANCELLED) | over)
         ids = list(session.scalars(gone))
-        if not ids:
-            return None
         deleted = session.execute(delete(BulkExportFile).where(BulkExportFile.export_id.in_(ids)))
         # Marked expired: the sweep looks at each export once, and its status answers 404.
         session.execute(update(BulkExport).where(BulkExport.id.in_(ids)).values(status=EXPIRED))
     files: int = deleted.rowcount  # type: ignore[attr-defined]
-    return f"deleted {files} file(s) of {len(ids)} finished export(s)"
+    if not ids and not stalled:
+        return None
+    done = f"deleted {files} file(s) of {len(ids)} finished export(s)"
+    return done + (f"; {stalled} export(s) that never finished failed" if stalled else "")
+
+
+def _fail_stalled(session: Session, now: datetime, retention: timedelta) -> int:
+    """Exports still queued or running a day after they were asked for (their task gave
+    up after its retries, or its worker is gone for good): failed, their files deleted."""
+    stalled = list(
+        session.scalars(
+            select(BulkExport.id).where(
+                BulkExport.status.in_([QUEUED, RUNNING]), BulkExport.created_at <= now - STALLED
+            )
+        )
+    )
+    if stalled:
+        session.execute(delete(BulkExportFile).where(BulkExportFile.export_id.in_(stalled)))
+        session.execute(
+            update(BulkExport)
+            .where(BulkExport.id.in_(stalled))
+            .values(status=FAILED, error="the export did not finish", expires_at=now + retention)
+        )
+    return len(stalled)
 
 
 EXPORT_TASK = Task(
