@@ -34,7 +34,9 @@ PATIENCE = 120  # seconds a client waits for an export before giving up (not a s
 @pytest.fixture
 def server(runtime: Runtime, settings: Settings) -> Iterator[LiveServer]:
     env = {"CAREWALL_DATABASE_URL": settings.effective_database_url}
-    live = start_server(settings.home, extra_env={**env, "CAREWALL_JOBS_TICK_SECONDS": "1"})
+    extra = {**env, "CAREWALL_JOBS_TICK_SECONDS": "1"}
+    # Patience for a loaded machine (a shared CI host), not a speed test.
+    live = start_server(settings.home, extra_env=extra, timeout=PATIENCE)
     try:
         yield live
     finally:

@@ -181,7 +181,7 @@ def _begin(runtime: Runtime, export_id: str) -> BulkExport | None:
 class _Written:
     count: int = 0
     files: int = 0
-    patients: set[str] = field(default_factory=set)
+    patients: dict[str, str] = field(default_factory=dict)  # compartment ref -> Patient id
     types: set[str] = field(default_factory=set)
 
 
@@ -209,7 +209,15 @@ def _write_type(
     buffer: list[dict[str, Any]] = []
     part = 0
     while after is not None:
-        page = export_page_for(runtime, requester, scope, resource_type, after=after, limit=PAGE)
+        page = export_page_for(
+            runtime,
+            requester,
+            scope,
+            resource_type,
+            after=after,
+            limit=PAGE,
+            known=written.patients,
+        )
         buffer += page.resources
         written.patients |= page.patients
         after = page.next_after
@@ -260,7 +268,7 @@ def _complete(runtime: Runtime, requester: Caller, row: BulkExport, written: _Wr
     """Mark the export done, start its expiry clock, and audit what it exported."""
     now = utcnow()
     keys = RecordKeys.from_keystore(runtime.keys)
-    part = patient_part(keys, sorted(written.patients), otherwise=_subject(row.id))
+    part = patient_part(keys, sorted(written.patients.values()), otherwise=_subject(row.id))
     details: dict[str, DetailValue] = {
         "export": row.id,
         "level": row.level,
