@@ -33,9 +33,16 @@ from carewall.registry import job_registry
 from tests.functional.campaign_helpers import run_jobs
 from tests.support.audit import audit_about
 from tests.support.clock import FrozenClock
-from tests.support.factories import SYSTEM, bearer, fhir_resource, make_resources, token_for
+from tests.support.factories import (
+    SYSTEM,
+    bearer,
+    fhir_resource,
+    make_resources,
+    make_user,
+    token_for,
+)
 from tests.support.fhir import outcome
-from tests.support.signin import sign_in_admin
+from tests.support.signin import sign_in_admin, signed_in
 
 ASYNC = {"Prefer": "respond-async"}
 NDJSON = "application/fhir+ndjson"
@@ -44,8 +51,10 @@ CLINICAL = ("Observation", "Condition")
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """A low bulk-alert threshold, so that an export of a few patients is "large"."""
-    return settings.model_copy(update={"alerts_bulk_patients": 3})
+    """A low bulk-alert threshold, so that an export of a few patients is "large"; and
+    the queue run by the tests alone (`run_jobs`), not also by the app's own job loop,
+    so that each step of an export happens when the test says."""
+    return settings.model_copy(update={"alerts_bulk_patients": 3, "jobs_in_process": False})
 
 
 def _patients(runtime: Runtime, count: int) -> dict[str, dict[str, str]]:
@@ -385,3 +394,31 @@ def test_an_export_that_never_finishes_is_failed_by_the_sweep(
     outcome(client.get(status, headers=feed), 422)
     clock.advance(hours=2)  # past its retention
     outcome(client.get(status, headers=feed), 404)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/bulkstatus/not-an-export",
+        "/fhir/bulkstatus/" + "f" * 300,
+        "/fhir/bulkfiles/00000000-0000-0000-0000-000000000000/x" + "%20" * 3,
+        "/fhir/bulkfiles/00000000-0000-0000-0000-000000000000/%C3%A9",
+    ],
+)
+def test_odd_export_ids_are_not_found_not_a_crash(
+    runtime: Runtime, client: TestClient, path: str
+) -> None:
+    feed = _integration(runtime)
+    outcome(client.get(path, headers=feed), 404)
+    if path.startswith("/fhir/bulkstatus/"):
+        outcome(client.delete(path, headers=feed), 404)
+
+
+def test_a_patient_exports_from_the_portal_session(runtime: Runtime, client: TestClient) -> None:
+    stored = _patients(runtime, 1)
+    (mine,) = stored
+    signed_in(client, runtime, make_user(runtime, "pat@clinic.example", Role.PATIENT, mine))
+    status = _kick_off(client, f"/fhir/Patient/{mine}/$export", {})
+    manifest = _finish(client, runtime, status, {})
+    ids = {r["id"] for item in manifest["output"] for r in _download(client, item["url"], {})}
+    assert ids == {mine, *stored[mine].values()}

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from carewall.core.errors import NotFoundError
 from carewall.identity import signin
 from carewall.records import SUPPORTED_TYPES
 from carewall.records.bulk import (
@@ -45,6 +46,8 @@ FhirJson = [Depends(check_format)]
 NDJSON = "application/fhir+ndjson"
 _OUTPUT_FORMATS = frozenset({NDJSON, "application/ndjson", "ndjson"})
 _KNOWN = frozenset({"_type", "_since", "_outputFormat", "_format"})
+# Export and file ids are UUIDs made by `core.db.new_id`; anything else names nothing.
+_EXPORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # A FHIR instant: date, time to the second (fraction optional), and a zone.
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
@@ -140,6 +143,7 @@ def _since(values: list[str]) -> datetime | None:
 @router.get("/bulkstatus/{export_id}", dependencies=FhirJson)
 def export_status_of(runtime: RuntimeDep, export_id: str, caller: Reader) -> Response:
     """202 with `Retry-After` while running, the manifest when done, an error if it failed."""
+    _check_ids(export_id)
     state = export_status(runtime, caller, export_id)
     if state.status in {"queued", "running"}:
         progress = "queued" if state.status == "queued" else f"{state.resources} resources"
@@ -148,6 +152,13 @@ def export_status_of(runtime: RuntimeDep, export_id: str, caller: Reader) -> Res
     if state.status == "failed":
         return outcome_response(422, f"The export failed: {state.error}")
     return FhirResponse(_manifest(runtime.settings.public_link("/fhir"), state), 200)
+
+
+def _check_ids(*ids: str) -> None:
+    """404 for an id no export or file can have (before it reaches the database, which
+    may refuse odd bytes such as NUL with an error of its own)."""
+    if not all(_EXPORT_ID.fullmatch(i) for i in ids):
+        raise NotFoundError("No such export (it may have expired or been cancelled).")
 
 
 def _manifest(base: str, state: ExportStatus) -> dict[str, Any]:
@@ -174,6 +185,7 @@ def _instant(when: datetime) -> str:
 @router.delete("/bulkstatus/{export_id}", dependencies=FhirJson)
 def export_cancel(runtime: RuntimeDep, export_id: str, caller: Reader) -> Response:
     """Cancel the export and delete its files (202, as the IG says)."""
+    _check_ids(export_id)
     cancel_export(runtime, caller, export_id)
     return outcome_response(202, "The export was cancelled.", severity="information")
 
@@ -181,5 +193,6 @@ def export_cancel(runtime: RuntimeDep, export_id: str, caller: Reader) -> Respon
 @router.get("/bulkfiles/{export_id}/{file_id}")
 def export_file(runtime: RuntimeDep, export_id: str, file_id: str, caller: Reader) -> Response:
     """One NDJSON file of a finished export, to its requester only."""
+    _check_ids(export_id, file_id)
     body = download_file(runtime, caller, export_id, file_id)
     return Response(body, media_type=NDJSON)
