@@ -46,6 +46,8 @@ HARMLESS_PATH_PARAMS = {
     "logical_id": "random FHIR id",
     "version": "version number",
     "patient_id": "random FHIR Patient id (no identity without the key)",
+    "export_id": "random id of a Bulk Data export; useless without its requester's token",
+    "file_id": "random id of an export's file; useless without its requester's token",
     "campaign_id": "random id of a simulation campaign",
     "template_id": "name of a simulation template",
     "event_id": "random id of a tracking event (admin re-classification)",

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         description="Resources one FHIR batch or transaction Bundle may read or write in "
         "all: each search entry counts its page size, every other entry one.",
     )
+    bulk_export_retention_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long the files of a finished FHIR Bulk Data export stay "
+        "downloadable; then the job records.bulk_export.sweep deletes them.",
+    )
     break_glass_sweep_seconds: int = Field(
         default=60,
         ge=0,

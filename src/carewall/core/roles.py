@@ -14,6 +14,7 @@ class Role(StrEnum):
     BILLING = "billing"
     AUDITOR = "auditor"  # audit trail, no PHI
     PATIENT = "patient"  # portal, own record only
+    INTEGRATION = "integration"
 
     @property
     def label(self) -> str:

@@ -163,3 +163,57 @@ class AccessFlagResolution(Base):
     resolved_by: Mapped[str] = mapped_column(String(64))
     resolved_at: Mapped[datetime] = mapped_column(UTCDateTime())
     audit_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class BulkExport(Base):
+    """One FHIR Bulk Data `$export` request, from kick-off to expiry.
+
+    Everything here is plain by design: ids, types, times and counts, never a
+    resource's content. `patient_id` is the Patient id of a `Patient/{id}/$export`
+    (a random UUID, as in the vault's own columns). The caller's role, channel
+    (session or token id) and origin are kept so that the queued task reads as
+    the requester, with the requester's rights, and audits in their name.
+    """
+
+    __tablename__ = "bulk_exports"
+    __table_args__ = (Index("ix_bulk_exports_status_expires", "status", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    token_id: Mapped[str | None] = mapped_column(String(64))
+    origin_ip: Mapped[str] = mapped_column(String(64), default="")
+    origin_agent: Mapped[str] = mapped_column(String(300), default="")
+    level: Mapped[str] = mapped_column(String(16))  # system | patients | patient
+    patient_id: Mapped[str | None] = mapped_column(String(64))
+    types: Mapped[str] = mapped_column(String(4000))  # comma list, empty: every type allowed
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    request_url: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|completed|failed|cancelled
+    error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    transaction_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resources: Mapped[int] = mapped_column(Integer, default=0)
+    patients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BulkExportFile(Base):
+    """One NDJSON output file of an export, sealed under the `records-bulk` data key.
+
+    Associated data `bulk/{export_id}/{file id}`: a file moved to another
+    export or row does not decrypt. Deleted with its export's expiry or cancel.
+    """
+
+    __tablename__ = "bulk_export_files"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    export_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("bulk_exports.id", ondelete="CASCADE"), index=True
+    )
+    resource_type: Mapped[str] = mapped_column(String(64))
+    part: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

@@ -22,6 +22,7 @@ from carewall.demo.records_seed import (
 from carewall.jobs import Job, JobContext
 from carewall.records.access.break_glass import close_expired_grants
 from carewall.records.access.restriction import seal_restriction_reasons
+from carewall.records.bulk import BULK_KEY, EXPORT_TASK, sweep_exports
 from carewall.records.queries import vault_figures
 from carewall.records.store.drill import check_restored_records
 from carewall.records.store.reindex import finish_scheduled_reindex
@@ -65,6 +66,7 @@ def _subscribe(hooks: Hooks) -> None:
 
 def _web() -> WebPart:
     from carewall.web import home_panels as panels
+    from carewall.web.fhir import bulk
     from carewall.web.fhir import routes as fhir
     from carewall.web.parts import HomePanel, WebPart
     from carewall.web.routes import access_flags, access_report, patients, portal, restrictions
@@ -79,6 +81,7 @@ def _web() -> WebPart:
             HomePanel("home/_portal.html", roles(Role.PATIENT), panels.links_panel, 10),
         ),
         routers=(
+            bulk.router,  # before fhir.router: `/fhir/$export` is no resource type
             fhir.router,
             patients.router,
             portal.router,
@@ -108,7 +111,7 @@ def _cli() -> CliPart:
 RECORDS = Domain(
     name="records",
     models=("carewall.records.models",),
-    data_keys=(*records.DATA_KEYS, "fhir-cursor"),
+    data_keys=(*records.DATA_KEYS, "fhir-cursor", BULK_KEY),
     upgrades=(seal_restriction_reasons, finish_scheduled_reindex),
     jobs=(
         Job(
@@ -118,7 +121,16 @@ RECORDS = Domain(
             description="End break-glass grants whose time is up and audit their end.",
             at_start=True,
         ),
+        Job(
+            "records.bulk_export.sweep",
+            sweep_exports,
+            every=timedelta(minutes=5),
+            description="Delete the sealed files of expired, cancelled and failed Bulk Data "
+            "exports.",
+            at_start=True,
+        ),
     ),
+    tasks=(EXPORT_TASK,),
     evidence={"records": _vault_evidence},
     subscribe=_subscribe,
     seeders=(RECORDS_SEEDER, PORTAL_SEEDER, RECORDS_MORE_SEEDER, RECORDS_ACTIVITY_SEEDER),

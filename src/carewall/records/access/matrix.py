@@ -61,6 +61,7 @@ MATRIX: Mapping[Role, Mapping[Action, frozenset[str]]] = {
     Role.AUDITOR: {Action.READ: DIRECTORY, Action.WRITE: _NONE},
     # Patients read everything in their own compartment and write nothing (yet).
     Role.PATIENT: {Action.READ: ALL_TYPES, Action.WRITE: _NONE},
+    Role.INTEGRATION: {Action.READ: ALL_TYPES, Action.WRITE: ALL_TYPES},
 }
 
 BREAK_GLASS_ROLES = frozenset({Role.CLINICIAN})

@@ -109,6 +109,26 @@ def search_params(resource_type: str) -> frozenset[str]:
     return frozenset(params)
 
 
+# FHIR Bulk Data Access (IG v2): `$export` at system level, on Patient at type and instance
+# level (a patient's own compartment); Group export is not offered.
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+_EXPORT_DOC = (
+    "Needs `Prefer: respond-async`; `_type`, `_since` and `_outputFormat` "
+    "(application/fhir+ndjson) only. Integration tokens with fhir:read, and administrators "
+    "from a browser session with a fresh second factor; patients only Patient/{id}/$export "
+    "of their own record. Exports what the caller may read; files expire."
+)
+SYSTEM_EXPORT = {
+    "name": "export",
+    "definition": f"{BULK_DATA}/OperationDefinition/export",
+    "documentation": _EXPORT_DOC,
+}
+PATIENT_EXPORT = {
+    "name": "export",
+    "definition": f"{BULK_DATA}/OperationDefinition/patient-export",
+    "documentation": _EXPORT_DOC,
+}
+
 # Parameters that take the `:exact` modifier (the others take none).
 EXACT_MODIFIABLE = frozenset({"family", "given", "name"})
 
@@ -124,6 +144,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         "kind": "instance",
         "software": {"name": "Carewall", "version": __version__},
         "implementation": {"description": "Carewall patient-record vault", "url": base},
+        "instantiates": [f"{BULK_DATA}/CapabilityStatement/bulk-data"],
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [
@@ -147,6 +168,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                     ),
                 },
                 "resource": [_resource(t) for t in sorted(SUPPORTED_TYPES)],
+                "operation": [SYSTEM_EXPORT],
             }
         ],
     }
@@ -167,4 +189,5 @@ def _resource(resource_type: str) -> dict[str, Any]:
             {"name": name, "type": _PARAMS[name][0], "documentation": _PARAMS[name][1]}
             for name in sorted(search_params(resource_type))
         ],
+        **({"operation": [PATIENT_EXPORT]} if resource_type == "Patient" else {}),
     }

@@ -1,0 +1,198 @@
+"""FHIR Bulk Data export (Bulk Data Access IG v2): kick-off, status, files, cancel.
+
+Thin, like the other FHIR routes: the kick-off checks the request's shape
+(`Prefer: respond-async`, `_type`, `_since`, `_outputFormat`) and calls
+`records.bulk.start_export`, which decides who may export and what (and audits
+it). How strict, and why: the IG requires `Prefer: respond-async`, and this
+server refuses a kick-off without it (400) rather than guess that a client
+which did not ask for asynchronous processing can follow a status URL;
+parameters it does not implement (`_typeFilter`, `_elements`, `patient`,
+`includeAssociatedData`) are refused with 400, never silently ignored into
+a larger export than was asked for. Status, files and cancel answer only the
+requester; anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from carewall.core.errors import NotFoundError
+from carewall.identity import signin
+from carewall.records import SUPPORTED_TYPES
+from carewall.records.bulk import (
+    ExportRequest,
+    ExportStatus,
+    Level,
+    Scope,
+    cancel_export,
+    download_file,
+    export_status,
+    start_export,
+)
+from carewall.web.auth import ALL, Caller, RuntimeDep, active_session, require_api, runtime_of
+from carewall.web.fhir.inputs import bad_request, check_format, check_id
+from carewall.web.fhir.responses import FhirResponse, outcome_response
+
+router = APIRouter(prefix="/fhir", include_in_schema=False)
+
+Reader = Annotated[Caller, Depends(require_api(ALL, scope="fhir:read"))]
+FhirJson = [Depends(check_format)]
+
+NDJSON = "application/fhir+ndjson"
+_OUTPUT_FORMATS = frozenset({NDJSON, "application/ndjson", "ndjson"})
+_KNOWN = frozenset({"_type", "_since", "_outputFormat", "_format"})
+# Export and file ids are UUIDs made by `core.db.new_id`; anything else names nothing.
+_EXPORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# A FHIR instant: date, time to the second (fraction optional), and a zone.
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+@router.get("/$export", dependencies=FhirJson)
+def export_system(request: Request, runtime: RuntimeDep, caller: Reader) -> Response:
+    """System-level export: every resource the caller may read."""
+    return _kick_off(request, caller, Scope(Level.SYSTEM))
+
+
+@router.get("/Patient/$export", dependencies=FhirJson)
+def export_patients(request: Request, runtime: RuntimeDep, caller: Reader) -> Response:
+    """Patient-level export: every resource in any patient's compartment the caller may read."""
+    return _kick_off(request, caller, Scope(Level.PATIENTS))
+
+
+@router.get("/Patient/{patient_id}/$export", dependencies=FhirJson)
+def export_patient(
+    request: Request, runtime: RuntimeDep, patient_id: str, caller: Reader
+) -> Response:
+    """One patient's compartment (a patient: only their own, from the portal or a token)."""
+    check_id("Patient", patient_id)
+    return _kick_off(request, caller, Scope(Level.PATIENT, patient_id))
+
+
+def _kick_off(request: Request, caller: Caller, scope: Scope) -> Response:
+    runtime = runtime_of(request)
+    if "respond-async" not in request.headers.get("prefer", ""):
+        raise bad_request("Prefer", "a Bulk Data kick-off needs 'Prefer: respond-async'")
+    types, since = _parameters(request)
+    scope = Scope(scope.level, scope.patient_id, since)
+    asked = ExportRequest(scope, types, runtime.settings.public_link(_path_and_query(request)))
+    export_id = start_export(runtime, caller, asked, stepped_up=_stepped_up(request, caller))
+    response = outcome_response(202, "The export was queued.", severity="information")
+    response.headers["Content-Location"] = runtime.settings.public_link(
+        f"/fhir/bulkstatus/{export_id}"
+    )
+    return response
+
+
+def _path_and_query(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _stepped_up(request: Request, caller: Caller) -> bool:
+    """A browser session whose second factor is fresh; an API token never is."""
+    if caller.session_id is None:
+        return False
+    return signin.step_up_fresh(runtime_of(request), active_session(request))
+
+
+def _parameters(request: Request) -> tuple[tuple[str, ...], datetime | None]:
+    """`_type`, `_since` and `_outputFormat`, checked; anything else is refused."""
+    items = request.query_params.multi_items()
+    for name, _ in items:
+        if name not in _KNOWN:
+            raise bad_request(name[:64], "this export parameter is not supported", "not-supported")
+    fmt = [v for n, v in items if n == "_outputFormat"]
+    if any(v.strip() not in _OUTPUT_FORMATS for v in fmt):
+        raise bad_request("_outputFormat", f"only {NDJSON} is produced", "not-supported")
+    return _types([v for n, v in items if n == "_type"]), _since(
+        [v for n, v in items if n == "_since"]
+    )
+
+
+def _types(values: list[str]) -> tuple[str, ...]:
+    asked: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if name not in SUPPORTED_TYPES:
+                raise bad_request("_type", f"{name[:64]!r} is not a supported resource type")
+            if name not in asked:
+                asked.append(name)
+    return tuple(asked)
+
+
+def _since(values: list[str]) -> datetime | None:
+    if not values:
+        return None
+    if len(values) > 1:
+        raise bad_request("_since", "give it once")
+    value = values[0].strip()
+    if not _INSTANT.fullmatch(value):
+        raise bad_request("_since", "must be a FHIR instant, e.g. 2026-01-31T08:00:00Z")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request("_since", "is not a valid instant") from None
+
+
+@router.get("/bulkstatus/{export_id}", dependencies=FhirJson)
+def export_status_of(runtime: RuntimeDep, export_id: str, caller: Reader) -> Response:
+    """202 with `Retry-After` while running, the manifest when done, an error if it failed."""
+    _check_ids(export_id)
+    state = export_status(runtime, caller, export_id)
+    if state.status in {"queued", "running"}:
+        progress = "queued" if state.status == "queued" else f"{state.resources} resources"
+        retry = str(runtime.settings.jobs_tick_seconds)
+        return Response(status_code=202, headers={"Retry-After": retry, "X-Progress": progress})
+    if state.status == "failed":
+        return outcome_response(422, f"The export failed: {state.error}")
+    return FhirResponse(_manifest(runtime.settings.public_link("/fhir"), state), 200)
+
+
+def _check_ids(*ids: str) -> None:
+    """404 for an id no export or file can have (before it reaches the database, which
+    may refuse odd bytes such as NUL with an error of its own)."""
+    if not all(_EXPORT_ID.fullmatch(i) for i in ids):
+        raise NotFoundError("No such export (it may have expired or been cancelled).")
+
+
+def _manifest(base: str, state: ExportStatus) -> dict[str, Any]:
+    """The completion manifest: one output entry per file, each to be fetched with the
+    requester's token (`requiresAccessToken`)."""
+    when = state.transaction_time
+    output = [
+        {"type": f.resource_type, "url": f"{base}/bulkfiles/{state.id}/{f.id}", "count": f.count}
+        for f in state.files
+    ]
+    return {
+        "transactionTime": _instant(when) if when else None,
+        "request": state.request_url,
+        "requiresAccessToken": True,
+        "output": output,
+        "error": [],
+    }
+
+
+def _instant(when: datetime) -> str:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@router.delete("/bulkstatus/{export_id}", dependencies=FhirJson)
+def export_cancel(runtime: RuntimeDep, export_id: str, caller: Reader) -> Response:
+    """Cancel the export and delete its files (202, as the IG says)."""
+    _check_ids(export_id)
+    cancel_export(runtime, caller, export_id)
+    return outcome_response(202, "The export was cancelled.", severity="information")
+
+
+@router.get("/bulkfiles/{export_id}/{file_id}")
+def export_file(runtime: RuntimeDep, export_id: str, file_id: str, caller: Reader) -> Response:
+    """One NDJSON file of a finished export, to its requester only."""
+    _check_ids(export_id, file_id)
+    body = download_file(runtime, caller, export_id, file_id)
+    return Response(body, media_type=NDJSON)
