@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from carewall.records import Issue
 from carewall.records.bundles.transactions import EntryResult
+from carewall.records.store.validation import mandatory_elements
 
 MEDIA_TYPE = "application/fhir+json"
 
@@ -148,10 +149,11 @@ _KEPT = frozenset({"resourceType", "id", "meta"})
 
 
 def subsetted(resource: dict[str, Any], elements: Iterable[str]) -> dict[str, Any]:
-    """The resource with only the named top-level elements (plus type, id and meta), its
-    meta tagged SUBSETTED. A name matches `value[x]` choices too (`effective` keeps
+    """The resource with only the named top-level elements (plus type, id, meta and the
+    elements FHIR makes mandatory, as FHIR asks, so it still validates), its meta tagged
+    SUBSETTED. A name matches `value[x]` choices too (`effective` keeps
     `effectiveDateTime`)."""
-    wanted = set(elements)
+    wanted = set(elements) | mandatory_elements(str(resource["resourceType"]))
     kept = {
         key: value
         for key, value in resource.items()
