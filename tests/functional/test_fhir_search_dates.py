@@ -158,6 +158,8 @@ def test_last_updated_ranges_and_sort(
         f"_lastUpdated=lt{at}": ["lu-0", "lu-1"],
         f"_lastUpdated={at}": ["lu-2"],
         f"_lastUpdated=ge2025-01-10T13:00:00%2B00:00&_lastUpdated=le{at}": ["lu-1", "lu-2"],
+        f"_lastUpdated=ge{at[:-1]}.000001Z": ["lu-3", "lu-4"],  # a fraction counts
+        f"_lastUpdated=eq{at[:-1]}.0Z": ["lu-2"],
         "_lastUpdated=2025-01-10": ["lu-0", "lu-1", "lu-2", "lu-3", "lu-4"],
         "_lastUpdated=2025-01-11": [],
         "_lastUpdated=eb2025-01": [],

@@ -64,7 +64,7 @@ _PAD = "\x00pad"
 _DAY = timedelta(days=1)
 _PARTIAL = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _INSTANT = re.compile(
-    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
     r"(Z|[+-]\d{2}:\d{2})?)?)?)?"
 )
 # Search prefixes (FHIR R4 3.1.1.4.2); `sa`/`eb` of a point in time are `gt`/`lt`.
@@ -216,7 +216,8 @@ class InstantRange:
 def instant_range(value: str) -> InstantRange:
     """The instants a `_lastUpdated` value selects, as precise as it is written.
 
-    A value without a zone (a date, or a time without offset) is read as UTC.
+    A value without a zone (a date, or a time without offset) is read as UTC; a
+    fraction of a second counts to its last digit (microseconds at the finest).
     """
     prefix, rest = split_prefix(value.strip())
     found = _INSTANT.fullmatch(rest)
@@ -236,7 +237,7 @@ def instant_range(value: str) -> InstantRange:
 
 def _instant_period(found: re.Match[str]) -> tuple[datetime, datetime]:
     """The first instant a value names and the first after it, at its precision."""
-    year, month, day, hour, minute, second, zone = found.groups()
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
     _check_year(int(year))
     try:
         tz = UTC if zone in {None, "Z"} else datetime.strptime(zone, "%z").tzinfo
@@ -247,11 +248,14 @@ def _instant_period(found: re.Match[str]) -> tuple[datetime, datetime]:
             int(hour or 0),
             int(minute or 0),
             int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
             tzinfo=tz,
         ).astimezone(UTC)
     except (ValueError, OverflowError):
         raise DateQueryError("not a calendar date and time") from None
-    if second:
+    if fraction:  # to the digit written, a microsecond at the finest (what is stored)
+        step = timedelta(microseconds=10 ** max(0, 6 - len(fraction)))
+    elif second:
         step = timedelta(seconds=1)
     elif minute:
         step = timedelta(minutes=1)
