@@ -69,6 +69,8 @@ def _found(client: TestClient, headers: dict[str, str], query: str) -> list[str]
         ("date=ge2021-06-01&date=le2021-06-30", ["o-2021"]),
         ("date=2021-06-15", []),
         ("date=2030-01", []),
+        ("date=ge2021&date=lt2020", []),  # ranges that do not meet
+        ("date=ge2020-03-15&date=le2020-03-31&date=2020-03-31,2021", ["o-0331"]),
         ("date=2020-03-01,2020-04-01", ["o-0301", "o-0401"]),  # a comma means "any of"
         (
             "date=ge2020&date=lt2021&code=http://loinc.org|8867-4",
@@ -116,7 +118,17 @@ def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -
 
 @pytest.mark.parametrize(
     "value",
-    ["ap2020", "ne2020", "2020-03-15T10:00:00Z", "2020-13", "2020-02-30", "yesterday", "ge0999"],
+    [
+        "ap2020",
+        "ne2020",
+        "2020-03-15T10:00:00Z",
+        "2020-13",
+        "2020-02-30",
+        "yesterday",
+        "ge0999",
+        "",
+        ",",
+    ],
 )
 def test_date_values_it_cannot_answer_are_400(
     client: TestClient, doctor: dict[str, str], value: str
@@ -171,8 +183,9 @@ def test_last_updated_ranges_and_sort(
     assert _ids(newest) == ["lu-4", "lu-3", "lu-2", "lu-1", "lu-0"]
     oldest = client.get("/fhir/Observation?_sort=_lastUpdated", headers=doctor).json()
     assert _ids(oldest) == ["lu-0", "lu-1", "lu-2", "lu-3", "lu-4"]
-    bad = client.get("/fhir/Observation?_lastUpdated=ge2025-01-10T25:00", headers=doctor)
-    assert outcome(bad, 400)["issue"][0]["expression"] == ["_lastUpdated"]
+    for bad in ("ge2025-01-10T25:00", "", "2025-01-10T10:00:00.1234567890Z"):
+        refused = client.get("/fhir/Observation", params={"_lastUpdated": bad}, headers=doctor)
+        assert outcome(refused, 400)["issue"][0]["expression"] == ["_lastUpdated"], bad
 
 
 def _all_pages(client: TestClient, headers: dict[str, str], url: str) -> list[str]:

@@ -169,6 +169,10 @@ def test_every_listed_parameter_is_answered(client: TestClient, doctor: dict[str
             value = "id-1" if name == "_id" else values[kind]
             response = client.get(f"/fhir/{resource['type']}", params={name: value}, headers=doctor)
             assert response.status_code in {200, 403}, (resource["type"], name, response.text)
-        for include in resource["searchInclude"]:
-            found = client.get(f"/fhir/{resource['type']}?_include={include}", headers=doctor)
-            assert found.status_code in {200, 403}, (resource["type"], include)
+        for key in ("_include", "_revinclude"):
+            listed_includes = resource["searchInclude" if key == "_include" else "searchRevInclude"]
+            for include in listed_includes:
+                found = client.get(f"/fhir/{resource['type']}?{key}={include}", headers=doctor)
+                assert found.status_code in {200, 403}, (resource["type"], include)
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    assert "Observation:patient" in patient["searchRevInclude"]

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from carewall.records.errors import Issue, RecordValidationError, SearchValueError
@@ -29,6 +29,7 @@ from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.dates import (
     DATE_PARAMS,
     DateQueryError,
+    DayRange,
     cover,
     day_range,
     instant_range,
@@ -178,7 +179,7 @@ def _matching(
         if param == LAST_UPDATED:
             query = query.where(*(_last_updated(_split([v])) for v in values))
         elif param == date_param(resource_type):
-            query = query.where(*(_dated(keys, resource_type, _split([v])) for v in values))
+            query = query.where(*_date_filters(keys, resource_type, param, values))
         else:
             query = _filter(query, keys, resource_type, param, _split(values))
     return query
@@ -193,6 +194,8 @@ def date_param(resource_type: str) -> str | None:
 def _last_updated(values: list[str]) -> ColumnElement[bool]:
     """One `_lastUpdated` occurrence: the column within any of its (comma-separated) ranges."""
     stamp = FhirResource.last_updated
+    if not values:
+        raise _bad_value(LAST_UPDATED, "give a date or an instant")
     ranges = []
     for value in values:
         try:
@@ -205,27 +208,55 @@ def _last_updated(values: list[str]) -> ColumnElement[bool]:
     return or_(*ranges)
 
 
-def _dated(keys: RecordKeys, resource_type: str, values: list[str]) -> ColumnElement[bool]:
+def _date_filters(
+    keys: RecordKeys, resource_type: str, name: str, values: Sequence[str]
+) -> list[ColumnElement[bool]]:
+    """The conditions of the date parameter's occurrences (all must hold).
+
+    Occurrences of one range each (`date=ge2021-03-10&date=lt2021-04-21`) are
+    intersected here into one range first: its cover is the few buckets of
+    those six weeks, where covering each open end would look up most of the
+    table twice.
+    """
+    parts = [_split([value]) for value in values]
+    if any(not p for p in parts):
+        raise _bad_value(name, "give a date")
+    ranges = [[_day_range(name, v) for v in p] for p in parts]
+    if len(ranges) > 1 and all(len(r) == 1 for r in ranges):
+        first = max(r[0].first for r in ranges)
+        last = min(r[0].last for r in ranges)
+        if first > last:
+            return [false()]
+        ranges = [[DayRange(first, last)]]
+    return [_dated(keys, resource_type, occurrence) for occurrence in ranges]
+
+
+def _day_range(name: str, value: str) -> DayRange:
+    try:
+        return day_range(value)
+    except DateQueryError as exc:
+        raise _bad_value(name, str(exc)) from None
+
+
+def _dated(keys: RecordKeys, resource_type: str, ranges: list[DayRange]) -> ColumnElement[bool]:
     """One occurrence of the date parameter: a bucket term of any of its ranges' covers."""
-    name = date_param(resource_type) or "date"
-    terms: set[tuple[str, str]] = set()
-    for value in values:
-        try:
-            terms.update(cover(day_range(value)))
-        except DateQueryError as exc:
-            raise _bad_value(name, str(exc)) from None
-    by_level: dict[str, list[str]] = {}
-    for level, bucket in sorted(terms):
-        by_level.setdefault(level, []).append(keys.blind(resource_type, level, bucket))
-    matching = select(FhirSearchIndex.resource_id).where(
-        or_(
-            *(
-                and_(FhirSearchIndex.param == level, FhirSearchIndex.value_hmac.in_(hmacs))
-                for level, hmacs in by_level.items()
-            )
-        )
+    terms = {term for days in ranges for term in cover(days)}
+    return FhirResource.id.in_(_any_term(keys, resource_type, sorted(terms)))
+
+
+def _any_term(
+    keys: RecordKeys, resource_type: str, terms: Sequence[tuple[str, str]]
+) -> Select[str]:
+    """Ids of resources holding any of the (index parameter, value) terms.
+
+    The parameter is inside each HMAC's input (`RecordKeys.blind`), so one list of
+    HMACs finds them all through the value index, whatever their parameters.
+    """
+    hmacs = [keys.blind(resource_type, param, value) for param, value in terms]
+    return select(FhirSearchIndex.resource_id).where(
+        FhirSearchIndex.param.in_(sorted({param for param, _ in terms})),
+        FhirSearchIndex.value_hmac.in_(hmacs),
     )
-    return FhirResource.id.in_(matching)
 
 
 def _bad_value(param: str, problem: str) -> SearchValueError:
@@ -266,18 +297,7 @@ def _token_matches(
 ) -> Select[str]:
     """Ids of resources with a token matching any value (`code`, `system|code`, `system|`,
     `|code`: each form has its index parameter, `terms.token_query`)."""
-    by_param: dict[str, list[str]] = {}
-    for value in values:
-        stored, normal = token_query(param, value)
-        by_param.setdefault(stored, []).append(keys.blind(resource_type, stored, normal))
-    return select(FhirSearchIndex.resource_id).where(
-        or_(
-            *(
-                and_(FhirSearchIndex.param == stored, FhirSearchIndex.value_hmac.in_(hmacs))
-                for stored, hmacs in by_param.items()
-            )
-        )
-    )
+    return _any_term(keys, resource_type, [token_query(param, value) for value in values])
 
 
 def _prefix_matches(

@@ -168,11 +168,14 @@ def search_includes(resource_type: str) -> list[str]:
 
 
 def search_revincludes(resource_type: str) -> list[str]:
-    """The `_revinclude` values of `resource_type`: served types' references to it."""
+    """The `_revinclude` values of `resource_type`: served types' references to it that
+    can be found without decrypting (through the compartment or an index term)."""
     return sorted(
         name
         for name, i in INCLUDES.items()
-        if i.source in SUPPORTED_TYPES and i.target in {None, resource_type}
+        if i.source in SUPPORTED_TYPES
+        and (i.compartment or i.indexed)
+        and i.target in {None, resource_type}
     )
 
 
