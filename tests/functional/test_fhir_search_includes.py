@@ -145,3 +145,20 @@ def test_includes_stop_at_the_limit(runtime: Runtime, client: TestClient) -> Non
     assert len(_entries(bundle, "include")) == MAX_INCLUDED
     notes = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
     assert f"stop at {MAX_INCLUDED}" in notes[0]["issue"][0]["diagnostics"]
+
+
+def test_a_bundle_counts_the_includes_in_its_work(runtime: Runtime, client: TestClient) -> None:
+    """34 searches of 50 fit the Bundle work budget (5000); with includes (100 more each)
+    they do not, and the Bundle is refused before any of it runs."""
+    doctor = bearer(runtime, Role.CLINICIAN)
+
+    def batch(url: str) -> dict[str, Any]:
+        entry = {"request": {"method": "GET", "url": url}}
+        return {"resourceType": "Bundle", "type": "batch", "entry": [entry] * 34}
+
+    plain = client.post("/fhir/", json=batch("Observation?_count=50"), headers=doctor)
+    assert plain.status_code == 200, plain.text
+    including = batch("Observation?_count=50&_include=Observation:patient")
+    refused = client.post("/fhir/", json=including, headers=doctor)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["issue"][0]["code"] == "too-costly"

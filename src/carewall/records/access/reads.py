@@ -38,7 +38,12 @@ from carewall.records.access.guard import (
     restricted,
     run_guarded_read,
 )
-from carewall.records.access.includes import Included, include_for, include_request
+from carewall.records.access.includes import (
+    MAX_INCLUDED,
+    Included,
+    include_for,
+    include_request,
+)
 from carewall.records.access.matrix import Action, allowed
 from carewall.records.access.sorting import DATE_SORTS, MAX_DATE_SORT, date_page
 from carewall.records.models import FhirResource
@@ -349,6 +354,13 @@ def search_page_in(
 
         included = include_for(session, keys, actor, resources, asked, audit)
     return SearchPage(resources, total, following, included)
+
+
+def search_work(params: Mapping[str, Sequence[str]]) -> int:
+    """The resources a search may read besides its page: up to `MAX_INCLUDED` included
+    ones, and every match (up to `MAX_DATE_SORT`) when it sorts by a clinical date."""
+    work = MAX_INCLUDED if include_request(params) else 0
+    return work + (MAX_DATE_SORT if (params.get("_sort") or [""])[0] in DATE_SORTS else 0)
 
 
 def _count(
