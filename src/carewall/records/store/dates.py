@@ -83,16 +83,8 @@ def level_param(level: str) -> str:
 def clinical_date(resource: dict[str, Any]) -> str | None:
     """The date as written (`2020`, `2020-03`, `2020-03-15`) a type's date parameter
     searches, or None."""
-    spec = DATE_PARAMS.get(str(resource.get("resourceType")))
-    if spec is None:
-        return None
-    for field_name in spec[1]:
-        value = resource.get(field_name)
-        if isinstance(value, dict):  # a Period: its start, else its end
-            value = value.get("start") or value.get("end")
-        if isinstance(value, str) and (found := _PARTIAL.match(value.strip())):
-            return found.group(0)
-    return None
+    found = _PARTIAL.match(sort_key(resource))
+    return found.group(0) if found else None
 
 
 def date_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -108,7 +100,9 @@ def date_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def sort_key(resource: dict[str, Any]) -> str:
-    """What `_sort=date` orders by: the date as written (empty: undated)."""
+    """The whole clinical date value as written, time and zone included, which
+    `_sort=date` orders by (empty: undated). The first field present wins; a Period
+    gives its start, else its end."""
     spec = DATE_PARAMS.get(str(resource.get("resourceType")))
     for field_name in spec[1] if spec else ():
         value = resource.get(field_name)
