@@ -12,6 +12,7 @@ from carewall.identity import Role
 from carewall.records import MATRIX, SUPPORTED_TYPES, Action
 from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
+from carewall.records.store.dates import DATE_PARAMS
 from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
 from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
 from tests.support.fhir import outcome
@@ -28,7 +29,8 @@ def test_capability_statement_lists_exactly_what_is_supported(client: TestClient
     assert statement["fhirVersion"] == "4.0.1"
     resources = statement["rest"][0]["resource"]
     assert {r["type"] for r in resources} == SUPPORTED_TYPES
-    searchable = SEARCH_PARAMS | COMPARTMENT_PARAMS | {"_id"}
+    dates = {name for name, _ in DATE_PARAMS.values()}
+    searchable = SEARCH_PARAMS | COMPARTMENT_PARAMS | dates | {"_id", "_lastUpdated"}
     for resource in resources:
         codes = {i["code"] for i in resource["interaction"]}
         assert codes == {
@@ -43,7 +45,8 @@ def test_capability_statement_lists_exactly_what_is_supported(client: TestClient
         for param in resource["searchParam"]:
             assert param["name"] in searchable, param
             says = param["documentation"].lower()
-            assert any(how in says for how in ("exact", "begin with", "sounds alike")), param
+            hows = ("exact", "begin with", "sounds alike", "range")
+            assert any(how in says for how in hows), param
     patient = next(r for r in resources if r["type"] == "Patient")
     assert {p["name"] for p in patient["searchParam"]} >= {"family", "given", "birthdate"}
     observation = next(r for r in resources if r["type"] == "Observation")

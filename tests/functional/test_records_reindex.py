@@ -239,3 +239,32 @@ def test_reindex_back_fills_name_prefix_and_phonetic_terms(runtime: Runtime) -> 
     assert reindex_references(runtime).examined == 0
     schedule_reindex(runtime)
     assert reindex_references(runtime).changed == 0, "terms already right are left alone"
+
+
+def test_reindex_back_fills_date_and_token_system_terms(runtime: Runtime) -> None:
+    """A vault written before clinical dates and token systems had terms (revision 0021)
+    finds them by date range and by `system|` after a re-index."""
+    observation = fhir_resource(
+        "Observation", "p-old", id="o-old", effectiveDateTime="2019-07-04T10:00:00Z", code=CODE
+    )
+    create_resource(runtime, SYSTEM, observation)
+    with runtime.db.transaction() as session:  # as the code before date terms filed it
+        session.execute(
+            delete(FhirSearchIndex).where(
+                FhirSearchIndex.param.like("date:%") | FhirSearchIndex.param.like("code:%")
+            )
+        )
+
+    def found(params: dict[str, list[str]]) -> list[str]:
+        resources = search_for(runtime, SYSTEM, "Observation", params, Purpose.OPERATIONS)
+        return [r["id"] for r in resources]
+
+    in_2019 = {"date": ["ge2019-07-01", "lt2019-08"]}
+    assert found(in_2019) == []
+    assert found({"code": ["http://loinc.org|"]}) == []
+    schedule_reindex(runtime)
+    report = reindex_references(runtime)
+    assert (report.examined, report.changed, report.finished) == (1, 1, True)
+    assert found(in_2019) == ["o-old"]
+    assert found({"code": ["http://loinc.org|"]}) == ["o-old"]
+    assert found({"date": ["2019-07-05"]}) == []

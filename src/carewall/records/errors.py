@@ -52,6 +52,14 @@ class RecordValidationError(ValidationError):
         return "; ".join(f"{i.expression}: {i.diagnostics}" for i in self.issues)
 
 
+class SearchValueError(RecordValidationError):
+    """A search value the vault cannot answer (a date without a calendar day, a prefix
+    it does not support): HTTP 400, as FHIR asks of a search it cannot perform."""
+
+    code = "bad_request"
+    status = 400
+
+
 class AttachmentTooLargeError(RecordValidationError):
     """An attachment's data is over the configured size limit (HTTP 413)."""
 

@@ -56,6 +56,8 @@ class FhirResource(Base):
         UniqueConstraint("resource_type", "logical_id", "version_id", name="uq_fhir_version"),
         Index("ix_fhir_current", "resource_type", "logical_id", "is_current"),
         Index("ix_fhir_patient_ref", "patient_ref", "is_current"),
+        # `_lastUpdated` ranges and `_sort=_lastUpdated` (revision 0021).
+        Index("ix_fhir_type_updated", "resource_type", "is_current", "last_updated"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

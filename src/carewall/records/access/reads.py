@@ -38,10 +38,23 @@ from carewall.records.access.guard import (
     restricted,
     run_guarded_read,
 )
+from carewall.records.access.includes import (
+    MAX_INCLUDED,
+    Included,
+    include_for,
+    include_request,
+)
 from carewall.records.access.matrix import Action, allowed
+from carewall.records.access.sorting import DATE_SORTS, MAX_DATE_SORT, date_page
 from carewall.records.models import FhirResource
 from carewall.records.store.keys import RecordKeys
-from carewall.records.store.search import MAX_RESULTS, count_rows, find_rows
+from carewall.records.store.search import (
+    COLUMN_SORTS,
+    MAX_RESULTS,
+    SortKey,
+    count_rows,
+    find_rows,
+)
 from carewall.records.tags import RecordsTag
 
 
@@ -157,17 +170,25 @@ def history_for(
     return run_guarded_read(runtime, actor, work)
 
 
+_NOTHING_INCLUDED = Included([], 0, truncated=False)
+# Result parameters carried with a search's parameters (and in its page cursor) that
+# shape the page rather than select matches.
+SHAPING_PARAMS = frozenset({"_sort", "_include", "_revinclude", "_elements", "_summary"})
+
+
 @dataclass(frozen=True)
 class SearchPage:
     """One page of a search, as the caller may see it.
 
-    `total` counts every match the caller may see; `next_after` is the logical id
-    the next page starts after (None on the last page).
+    `total` counts every match the caller may see; `next_after` is where the next
+    page starts (a logical id, or a sort key under `_sort`; None on the last page).
+    `included` holds what `_include`/`_revinclude` added, checked and audited.
     """
 
     resources: list[dict[str, Any]]
     total: int
     next_after: str | None
+    included: Included = _NOTHING_INCLUDED
 
 
 def _audit_history(
@@ -303,23 +324,67 @@ def search_page_in(
     count: int,
     after: str = "",
 ) -> SearchPage:
-    """`search_page_for` inside the caller's transaction (a Bundle's search entry)."""
+    """`search_page_for` inside the caller's transaction (a Bundle's search entry).
+
+    `_sort`, `_include` and `_revinclude` ride in `params` (so a page cursor keeps
+    them); the other parameters select the matches.
+    """
     visible = _visible(session, keys, actor, resource_type)
-    rows = _find(session, keys, resource_type, params, visible, limit=count + 1, after=after)
-    shown = rows[:count]  # one row more than the page says whether another page follows
-    resources = [store.open_row(keys, row) for row in shown]
+    filters = {k: v for k, v in params.items() if k not in SHAPING_PARAMS}
+    sort = (params.get("_sort") or [""])[0]
+    if sort in DATE_SORTS:
+        rows = _find(session, keys, resource_type, filters, visible, limit=MAX_DATE_SORT + 1)
+        page = date_page(keys, rows, descending=sort == "-date", count=count, after=after)
+        shown, resources, following = page.rows, page.resources, page.next_after
+    else:
+        rows = _find(
+            session, keys, resource_type, filters, visible, limit=count + 1, after=after, sort=sort
+        )
+        shown = rows[:count]  # one row more than the page says whether another page follows
+        resources = [store.open_row(keys, row) for row in shown]
+        following = _next_after(shown, sort) if len(rows) > count else None
     patients = _patients(keys, shown, resources)
     _audit_search(session, keys, actor, resource_type, params, purpose, len(resources), patients)
-    total = count_rows(
+    total = _count(session, keys, resource_type, filters, visible)
+    included = _NOTHING_INCLUDED
+    if asked := include_request(params):
+
+        def audit(session: Session, row: FhirResource, resource: dict[str, Any]) -> None:
+            _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+
+        included = include_for(session, keys, actor, resources, asked, audit)
+    return SearchPage(resources, total, following, included)
+
+
+def search_work(params: Mapping[str, Sequence[str]]) -> int:
+    """The resources a search may read besides its page: up to `MAX_INCLUDED` included
+    ones, and every match (up to `MAX_DATE_SORT`) when it sorts by a clinical date."""
+    work = MAX_INCLUDED if include_request(params) else 0
+    return work + (MAX_DATE_SORT if (params.get("_sort") or [""])[0] in DATE_SORTS else 0)
+
+
+def _count(
+    session: Session,
+    keys: RecordKeys,
+    resource_type: str,
+    filters: Mapping[str, Sequence[str]],
+    visible: _Visible,
+) -> int:
+    return count_rows(
         session,
         keys,
         resource_type,
-        params,
+        filters,
         compartment=visible.compartment,
         hidden=visible.hidden,
     )
-    following = shown[-1].logical_id if shown and len(rows) > count else None
-    return SearchPage(resources, total, following)
+
+
+def _next_after(shown: Sequence[FhirResource], sort: str) -> str | None:
+    """Where the page after `shown` starts: the last id, or its `_lastUpdated` sort key."""
+    if not shown:
+        return None
+    return SortKey.of(shown[-1]).as_text() if sort in COLUMN_SORTS else shown[-1].logical_id
 
 
 @dataclass(frozen=True)
@@ -346,6 +411,7 @@ def _find(
     limit: int,
     after: str = "",
     newest_first: bool = False,
+    sort: str = "",
 ) -> list[FhirResource]:
     if limit <= 0:
         return []
@@ -359,6 +425,7 @@ def _find(
         limit=limit,
         after=after,
         newest_first=newest_first,
+        sort=sort,
     )
 
 

@@ -51,6 +51,7 @@ from carewall.records.access import (
 )
 from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.guard import Denied, run_guarded, run_guarded_read
+from carewall.records.access.reads import search_work
 from carewall.records.bundles.entries import (
     BundleEntryError,
     BundleRequest,
@@ -157,8 +158,9 @@ def process_bundle(
 
 def _within_budget(bundle: BundleRequest, parse_search: SearchParser, budget: int) -> None:
     """Refuse, before any work, a Bundle that could read or write more than `budget`
-    resources: a search entry counts its page size (`_count`, clamped), a conditional
-    create two (its search and its write), every other entry one."""
+    resources: a search entry counts its page size (`_count`, clamped), plus the
+    include limit when it includes and the date-sort limit when it sorts by date,
+    a conditional create two (its search and its write), every other entry one."""
     work = sum(_work_of(entry, parse_search) for entry in bundle.entries)
     if work > budget:
         problem = (
@@ -171,7 +173,8 @@ def _within_budget(bundle: BundleRequest, parse_search: SearchParser, budget: in
 def _work_of(entry: EntryRequest, parse_search: SearchParser) -> int:
     if entry.method is Method.GET and entry.query is not None:
         try:
-            return max(1, parse_search(entry.resource_type, entry.query).count)
+            page = parse_search(entry.resource_type, entry.query)
+            return max(1, page.count) + search_work(page.params)
         except CarewallError:
             return 1  # a bad query fails as its entry, when the entry runs
     return 2 if entry.if_none_exist is not None else 1

@@ -1,35 +1,56 @@
 """Search over the blind indexes (no access checks: see `access.search_for`).
 
 Parameters combine with AND; a parameter given several times (or a value with
-commas) matches any of its values, as in FHIR. `patient`/`subject` use the
+commas) matches any of its values. `patient`/`subject` use the
 compartment column; `_id` the plain logical id. `family`, `given` and `name`
 match the beginning of a name (FHIR's default for strings) through the prefix
 terms of `records.terms`; their `:exact` forms and every other parameter
-match the whole normalised value.
+match the whole normalised value. Ranges are the exception, as in FHIR: each
+occurrence of `_lastUpdated` (a plain column) or of the type's date parameter
+(bucket terms, `records.store.dates`) must hold, so `date=ge2020&date=lt2021`
+is a range, and commas inside one occurrence still mean "any of".
+
+Pages are keyset pages: in logical-id order after the last id sent, or with
+`_sort=_lastUpdated` (`-_lastUpdated`) in (last_updated, logical id) order after
+the last pair sent (`SortKey`), so a page is one bounded query however deep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from carewall.records.errors import Issue, RecordValidationError
+from carewall.records.errors import Issue, RecordValidationError, SearchValueError
 from carewall.records.models import FhirResource, FhirSearchIndex
+from carewall.records.store.dates import (
+    DATE_PARAMS,
+    DateQueryError,
+    DayRange,
+    cover,
+    day_range,
+    instant_range,
+)
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.terms import (
     COMPARTMENT_PARAMS,
     PREFIX_MIN,
     PREFIX_PARAMS,
     SEARCH_PARAMS,
+    TOKEN_PARAMS,
     prefix_param,
     query_prefix,
     query_value,
+    token_query,
 )
 
 MAX_RESULTS = 1000
+LAST_UPDATED = "_lastUpdated"
+# `_sort` values the database orders by (`date` is sorted by `records.access`, which decrypts).
+COLUMN_SORTS = frozenset({LAST_UPDATED, f"-{LAST_UPDATED}"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,32 @@ class PageRequest:
     params: dict[str, list[str]]
     count: int
     after: str = ""
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """Where a `_lastUpdated`-sorted page starts: after this (time, logical id) pair.
+
+    It travels as text (`as_text`) inside the sealed page cursor.
+    """
+
+    last_updated: datetime
+    logical_id: str
+
+    def as_text(self) -> str:
+        """`<ISO time> <logical id>` (ids hold no spaces)."""
+        return f"{self.last_updated.isoformat()} {self.logical_id}"
+
+    @classmethod
+    def of(cls, row: FhirResource) -> SortKey:
+        """The key of a row, for the page after it."""
+        return cls(row.last_updated, row.logical_id)
+
+    @classmethod
+    def parse(cls, text: str) -> SortKey:
+        """The key `as_text` wrote (cursors are sealed, so it is ours)."""
+        stamp, _, logical_id = text.partition(" ")
+        return cls(datetime.fromisoformat(stamp), logical_id)
 
 
 def find_rows(
@@ -53,22 +100,40 @@ def find_rows(
     after: str = "",
     hidden: frozenset[str] = frozenset(),
     newest_first: bool = False,
+    sort: str = "",
 ) -> list[FhirResource]:
     """Current, live versions matching every parameter, at most `limit` of them.
 
     In logical-id order, those after `after` (the database pages: a search never
-    loads more rows than the page it returns); or, with `newest_first`, the most
-    recently written first. Rows inside `hidden` compartments are left out by the
-    query itself, so pages stay full.
+    loads more rows than the page it returns); with `sort` `_lastUpdated` or
+    `-_lastUpdated`, in that order (ties by logical id) after the `SortKey`
+    text `after`; or, with `newest_first`, the most recently written first.
+    Rows inside `hidden` compartments are left out by the query itself, so
+    pages stay full.
     """
     query = _matching(keys, resource_type, params, compartment, hidden)
     if newest_first:
-        query = query.order_by(FhirResource.last_updated.desc(), FhirResource.logical_id)
+        sort = f"-{LAST_UPDATED}"
+    if sort in COLUMN_SORTS:
+        query = _by_last_updated(query, descending=sort.startswith("-"), after=after)
     else:
         if after:
             query = query.where(FhirResource.logical_id > after)
         query = query.order_by(FhirResource.logical_id)
     return list(session.scalars(query.limit(limit)))
+
+
+def _by_last_updated(
+    query: Select[FhirResource], *, descending: bool, after: str
+) -> Select[FhirResource]:
+    """Order by last_updated (then logical id, ascending) and start after a `SortKey`."""
+    stamp = FhirResource.last_updated
+    if after:
+        key = SortKey.parse(after)
+        beyond = stamp < key.last_updated if descending else stamp > key.last_updated
+        tied = and_(stamp == key.last_updated, FhirResource.logical_id > key.logical_id)
+        query = query.where(or_(beyond, tied))
+    return query.order_by(stamp.desc() if descending else stamp, FhirResource.logical_id)
 
 
 def count_rows(
@@ -111,8 +176,91 @@ def _matching(
             )
         )
     for param, values in params.items():
-        query = _filter(query, keys, resource_type, param, _split(values))
+        if param == LAST_UPDATED:
+            query = query.where(*(_last_updated(_split([v])) for v in values))
+        elif param == date_param(resource_type):
+            query = query.where(*_date_filters(keys, resource_type, param, values))
+        else:
+            query = _filter(query, keys, resource_type, param, _split(values))
     return query
+
+
+def date_param(resource_type: str) -> str | None:
+    """The name of the type's clinical date parameter (`date`, `onset-date`, ...), if any."""
+    spec = DATE_PARAMS.get(resource_type)
+    return spec[0] if spec else None
+
+
+def _last_updated(values: list[str]) -> ColumnElement[bool]:
+    """One `_lastUpdated` occurrence: the column within any of its (comma-separated) ranges."""
+    stamp = FhirResource.last_updated
+    if not values:
+        raise _bad_value(LAST_UPDATED, "give a date or an instant")
+    ranges = []
+    for value in values:
+        try:
+            span = instant_range(value)
+        except DateQueryError as exc:
+            raise _bad_value(LAST_UPDATED, str(exc)) from None
+        bounds = [stamp >= span.start] if span.start is not None else []
+        bounds += [stamp < span.end] if span.end is not None else []
+        ranges.append(and_(*bounds))
+    return or_(*ranges)
+
+
+def _date_filters(
+    keys: RecordKeys, resource_type: str, name: str, values: Sequence[str]
+) -> list[ColumnElement[bool]]:
+    """The conditions of the date parameter's occurrences (all must hold).
+
+    Occurrences of one range each (`date=ge2021-03-10&date=lt2021-04-21`) are
+    intersected here into one range first: its cover is the few buckets of
+    those six weeks, where covering each open end would look up most of the
+    table twice.
+    """
+    parts = [_split([value]) for value in values]
+    if any(not p for p in parts):
+        raise _bad_value(name, "give a date")
+    ranges = [[_day_range(name, v) for v in p] for p in parts]
+    if len(ranges) > 1 and all(len(r) == 1 for r in ranges):
+        first = max(r[0].first for r in ranges)
+        last = min(r[0].last for r in ranges)
+        if first > last:
+            return [false()]
+        ranges = [[DayRange(first, last)]]
+    return [_dated(keys, resource_type, occurrence) for occurrence in ranges]
+
+
+def _day_range(name: str, value: str) -> DayRange:
+    try:
+        return day_range(value)
+    except DateQueryError as exc:
+        raise _bad_value(name, str(exc)) from None
+
+
+def _dated(keys: RecordKeys, resource_type: str, ranges: list[DayRange]) -> ColumnElement[bool]:
+    """One occurrence of the date parameter: a bucket term of any of its ranges' covers."""
+    terms = {term for days in ranges for term in cover(days)}
+    return FhirResource.id.in_(_any_term(keys, resource_type, sorted(terms)))
+
+
+def _any_term(
+    keys: RecordKeys, resource_type: str, terms: Sequence[tuple[str, str]]
+) -> Select[str]:
+    """Ids of resources holding any of the (index parameter, value) terms.
+
+    The parameter is inside each HMAC's input (`RecordKeys.blind`), so one list of
+    HMACs finds them all through the value index, whatever their parameters.
+    """
+    hmacs = [keys.blind(resource_type, param, value) for param, value in terms]
+    return select(FhirSearchIndex.resource_id).where(
+        FhirSearchIndex.param.in_(sorted({param for param, _ in terms})),
+        FhirSearchIndex.value_hmac.in_(hmacs),
+    )
+
+
+def _bad_value(param: str, problem: str) -> SearchValueError:
+    return SearchValueError(f"{param}: {problem}", [Issue("error", "value", param, problem)])
 
 
 def _filter(
@@ -134,12 +282,22 @@ def _filter(
         )
     if param in PREFIX_PARAMS:
         return query.where(FhirResource.id.in_(_prefix_matches(keys, resource_type, param, values)))
+    if param in TOKEN_PARAMS:
+        return query.where(FhirResource.id.in_(_token_matches(keys, resource_type, param, values)))
     stored = param.removesuffix(":exact")
     hmacs = [keys.blind(resource_type, stored, query_value(param, v)) for v in values]
     matching = select(FhirSearchIndex.resource_id).where(
         FhirSearchIndex.param == stored, FhirSearchIndex.value_hmac.in_(hmacs)
     )
     return query.where(FhirResource.id.in_(matching))
+
+
+def _token_matches(
+    keys: RecordKeys, resource_type: str, param: str, values: list[str]
+) -> Select[str]:
+    """Ids of resources with a token matching any value (`code`, `system|code`, `system|`,
+    `|code`: each form has its index parameter, `terms.token_query`)."""
+    return _any_term(keys, resource_type, [token_query(param, value) for value in values])
 
 
 def _prefix_matches(

@@ -29,6 +29,9 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from carewall.records.store.dates import date_terms
+from carewall.records.store.includes import reference_terms
+
 _SPACES = re.compile(r"\s+")
 SEARCH_PARAMS = frozenset(
     {
@@ -56,6 +59,33 @@ _PAD = "\x00pad"
 COMPARTMENT_PARAMS = frozenset({"patient", "subject"})
 # Where each type keeps the code that `code=` searches.
 _CODE_FIELDS = ("code", "vaccineCode", "medicationCodeableConcept", "type")
+# Token parameters with a system: besides `value` and `system|value`, FHIR's `system|`
+# (any value of the system) and `|value` (a value with no system) are looked up in
+# terms of their own, which nothing but these query forms reaches.
+TOKEN_PARAMS = frozenset({"identifier", "code"})
+
+
+def system_param(param: str) -> str:
+    """The index parameter of a token's system alone (`code=http://loinc.org|`)."""
+    return f"{param}:system"
+
+
+def no_system_param(param: str) -> str:
+    """The index parameter of a token value written without a system (`code=|8867-4`)."""
+    return f"{param}:nosystem"
+
+
+def token_query(param: str, value: str) -> tuple[str, str]:
+    """The index parameter and normalised value a token search value looks up."""
+    if "|" not in value:
+        return param, normalise(value)
+    system, _, code = value.partition("|")
+    system = system.strip()
+    if not system:
+        return no_system_param(param), normalise(code)
+    if not code.strip():
+        return system_param(param), system
+    return param, f"{system}|{normalise(code)}"
 
 
 def normalise(value: str) -> str:
@@ -80,6 +110,8 @@ def search_terms(resource: dict[str, Any]) -> set[tuple[str, str]]:
     if birth:
         terms.add(("birthdate", birth.strip()))
     terms.update(_code_terms(resource))
+    terms.update(date_terms(resource))
+    terms.update(reference_terms(resource))
     return terms
 
 
@@ -105,9 +137,8 @@ def query_value(param: str, value: str) -> str:
     param = param.removesuffix(":exact")
     if param == "phone":
         return normalise_phone(value)
-    if param in {"identifier", "code"} and "|" in value:
-        system, _, rest = value.partition("|")
-        return f"{system.strip()}|{normalise(rest)}" if system else normalise(rest)
+    if param in TOKEN_PARAMS:
+        return token_query(param, value)[1]
     return value.strip() if param == "birthdate" else normalise(value)
 
 
@@ -116,10 +147,7 @@ def _identifier_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
         value = _str(ident.get("value"))
         if not value:
             continue
-        yield "identifier", normalise(value)
-        system = _str(ident.get("system"))
-        if system:
-            yield "identifier", f"{system.strip()}|{normalise(value)}"
+        yield from _token_terms("identifier", _str(ident.get("system")), value)
 
 
 def _name_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -204,10 +232,17 @@ def _code_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 code = _str(coding.get("code"))
                 if not code:
                     continue
-                yield "code", normalise(code)
-                system = _str(coding.get("system"))
-                if system:
-                    yield "code", f"{system.strip()}|{normalise(code)}"
+                yield from _token_terms("code", _str(coding.get("system")), code)
+
+
+def _token_terms(param: str, system: str | None, value: str) -> Iterator[tuple[str, str]]:
+    """A token's terms: its value, and `system|value` and `system|`, or `|value`."""
+    yield param, normalise(value)
+    if system and system.strip():
+        yield param, f"{system.strip()}|{normalise(value)}"
+        yield system_param(param), system.strip()
+    else:
+        yield no_system_param(param), normalise(value)
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

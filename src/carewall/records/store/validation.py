@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pydantic
@@ -146,6 +147,22 @@ def _consistency(path: str, attachment: dict[str, Any], data: str) -> list[Issue
 
 
 _BAD_ID = "must be 1 to 64 letters, digits, '-' or '.' (not only dots)"
+
+
+@cache
+def mandatory_elements(resource_type: str) -> frozenset[str]:
+    """The top-level elements FHIR requires of `resource_type` (1..1 or 1..*), which a
+    subsetted resource (`_elements`) keeps so that it still validates."""
+    model = get_fhir_model_class(resource_type)
+    return frozenset(
+        field.alias or name
+        for name, field in model.model_fields.items()
+        if field.is_required()
+        or (
+            isinstance(field.json_schema_extra, dict)
+            and field.json_schema_extra.get("element_required")
+        )
+    )
 
 
 def validate_resource(

@@ -3,7 +3,9 @@
 Search runs on keyed HMAC blind indexes (`records.store.search`), so every
 parameter matches a normalised value exactly, except the name parameters,
 which match the beginning of a name (FHIR's default for strings) through
-prefix terms, and `phonetic` (Soundex): no `:contains`, no date ranges. A
+prefix terms, `phonetic` (Soundex), and the date ranges of `_lastUpdated` (a
+plain column) and of each type's clinical date (day, month, year and decade
+bucket terms, `records.store.dates`): no `:contains`. A
 parameter is listed for a type only where the vault indexes the field that
 FHIR's parameter of that name searches; anything else is refused with 400
 rather than silently ignored.
@@ -17,12 +19,16 @@ from carewall import __version__
 from carewall.core.clock import utcnow
 from carewall.records import SUPPORTED_TYPES
 from carewall.records.bundles.entries import MAX_ENTRIES
+from carewall.records.store.dates import DATE_PARAMS
+from carewall.records.store.includes import INCLUDES
 
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
 # Whole-system interactions: Bundles POSTed to the base URL.
 SYSTEM_INTERACTIONS = ("transaction", "batch")
 # Result parameters understood on every search besides the type's search parameters.
 RESULT_PARAMS = frozenset({"_count", "_cursor", "_format"})
+# Result parameters that shape the page: checked by the web layer, carried in the cursor.
+SHAPING_PARAMS = frozenset({"_sort", "_include", "_revinclude", "_elements", "_summary"})
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
 
@@ -49,8 +55,25 @@ _PARAMS: dict[str, tuple[str, str]] = {
     "email": ("token", f"An email address. {_EXACT}"),
     "patient": ("reference", "`Patient/id` or `id`: the patient's compartment. Exact."),
     "subject": ("reference", "Same as `patient`: the patient's compartment. Exact."),
-    "code": ("token", f"`code` or `system|code` of the resource's main code. {_EXACT}"),
+    "code": (
+        "token",
+        "`code`, `system|code`, `system|` (any code of the system) or `|code` (a code "
+        f"without a system) of the resource's main code. {_EXACT}",
+    ),
+    "_lastUpdated": (
+        "date",
+        "When the server last wrote the resource; prefixes eq, lt, le, gt, ge, sa, eb, at the "
+        "precision written (a date, or a time with seconds; no zone means UTC). Give it twice "
+        "for a range.",
+    ),
 }
+_DATE_DOC = (
+    "The clinical date, as written (its own time zone), to the day: prefixes eq, lt, le, "
+    "gt, ge, sa, eb with YYYY, YYYY-MM or YYYY-MM-DD (no time of day: dates are searched "
+    "through keyed blind indexes of their day, month, year and decade). Give it twice for a "
+    "range. A Period is found by its start; a date written to the year or month only by a "
+    "range covering all of it."
+)
 
 _BUNDLES = (
     "Transaction and batch Bundles are POSTed to the base URL (at most "
@@ -65,6 +88,17 @@ _BUNDLES = (
     "entry's status and an OperationOutcome naming `Bundle.entry[i]`; `urn:uuid:` "
     "fullUrls of created resources get server ids and references to them are rewritten. "
     "A batch runs each entry on its own; failures are reported in the entry's response."
+)
+_RESULTS = (
+    "`_sort` takes one of `_lastUpdated`, `-_lastUpdated` (paged in the database) or, for "
+    "types with a clinical date, `date`/`-date` (sorted after decryption: at most "
+    "1000 matches, otherwise 400 asking for a narrower search; undated last). "
+    "`_summary=count` answers the total only; `_elements` keeps the listed top-level "
+    "elements (tagged SUBSETTED). `_include` and `_revinclude` take the values listed per "
+    "type; each included resource is checked and audited like a read, those the caller "
+    "may not see are left out (an OperationOutcome entry counts them), at most 100 per "
+    "page. Unknown parameters and unsupported values are refused with 400 whatever "
+    "`Prefer: handling` says."
 )
 _VERSIONS = (
     "Each version is authorised against the patient it names: vread of a version of "
@@ -106,6 +140,9 @@ def search_params(resource_type: str) -> frozenset[str]:
         params.add("code")
     if resource_type not in _NOT_IN_A_COMPARTMENT:
         params |= {"patient", "subject"}
+    if (date := date_param(resource_type)) is not None:
+        params.add(date)
+    params.add("_lastUpdated")
     return frozenset(params)
 
 
@@ -128,6 +165,40 @@ PATIENT_EXPORT = {
     "definition": f"{BULK_DATA}/OperationDefinition/patient-export",
     "documentation": _EXPORT_DOC,
 }
+
+
+def date_param(resource_type: str) -> str | None:
+    """The name of the type's clinical date parameter, if the vault indexes one."""
+    spec = DATE_PARAMS.get(resource_type)
+    return spec[0] if spec else None
+
+
+def sort_params(resource_type: str) -> frozenset[str]:
+    """The `_sort` values a search of `resource_type` takes (`-` for descending)."""
+    keys = {"_lastUpdated"} | ({"date"} if date_param(resource_type) else set())
+    return frozenset(keys | {f"-{key}" for key in keys})
+
+
+def search_includes(resource_type: str) -> list[str]:
+    """The `_include` values of `resource_type`: references it holds to served types."""
+    return sorted(
+        name
+        for name, i in INCLUDES.items()
+        if i.source == resource_type and (i.target is None or i.target in SUPPORTED_TYPES)
+    )
+
+
+def search_revincludes(resource_type: str) -> list[str]:
+    """The `_revinclude` values of `resource_type`: served types' references to it that
+    can be found without decrypting (through the compartment or an index term)."""
+    return sorted(
+        name
+        for name, i in INCLUDES.items()
+        if i.source in SUPPORTED_TYPES
+        and (i.compartment or i.indexed)
+        and i.target in {None, resource_type}
+    )
+
 
 # Parameters that take the `:exact` modifier (the others take none).
 EXACT_MODIFIABLE = frozenset({"family", "given", "name"})
@@ -153,7 +224,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": (
                     f"Search pages hold `_count` results (default {DEFAULT_COUNT}, at most "
                     f"{MAX_COUNT}); follow the Bundle's `next` link, whose `_cursor` is opaque "
-                    "and bound to the caller. " + _BUNDLES + " " + _VERSIONS
+                    "and bound to the caller. " + _RESULTS + " " + _BUNDLES + " " + _VERSIONS
                 ),
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 "security": {
@@ -185,9 +256,13 @@ def _resource(resource_type: str) -> dict[str, Any]:
         "conditionalRead": "not-supported",
         "conditionalUpdate": False,
         "conditionalDelete": "not-supported",
-        "searchParam": [
-            {"name": name, "type": _PARAMS[name][0], "documentation": _PARAMS[name][1]}
-            for name in sorted(search_params(resource_type))
-        ],
+        "searchInclude": search_includes(resource_type),
+        "searchRevInclude": search_revincludes(resource_type),
+        "searchParam": [_search_param(name) for name in sorted(search_params(resource_type))],
         **({"operation": [PATIENT_EXPORT]} if resource_type == "Patient" else {}),
     }
+
+
+def _search_param(name: str) -> dict[str, str]:
+    kind, doc = _PARAMS.get(name, ("date", _DATE_DOC))
+    return {"name": name, "type": kind, "documentation": doc}

@@ -25,7 +25,11 @@ from carewall.web.fhir.capability import (
     EXACT_MODIFIABLE,
     MAX_COUNT,
     RESULT_PARAMS,
+    SHAPING_PARAMS,
+    search_includes,
     search_params,
+    search_revincludes,
+    sort_params,
 )
 
 # A request body holds one resource: its largest attachment (base64) plus this much more.
@@ -240,6 +244,10 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
     for name, value in items:
         if name in RESULT_PARAMS:
             continue
+        if name in SHAPING_PARAMS:
+            _check_shaping(resource_type, name, value, params)
+            params.setdefault(name, []).append(value)
+            continue
         base = name.removesuffix(":exact")
         if base not in supported or (base != name and base not in EXACT_MODIFIABLE):
             problem = f"not a supported search parameter for {resource_type}"
@@ -252,7 +260,35 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
     cursor = dict(items).get("_cursor")
     if cursor is not None and params:
         raise bad_request("_cursor", "a page cursor carries its own search parameters")
-    return SearchRequest(params, _count(dict(items).get("_count")), cursor)
+    count = 0 if params.get("_summary") == ["count"] else _count(dict(items).get("_count"))
+    return SearchRequest(params, count, cursor)
+
+
+# `_summary` values served: `count` (the total only) and `false` (the whole resources).
+SUMMARIES = frozenset({"count", "false"})
+MAX_ELEMENTS = 50
+_ELEMENT = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
+
+
+def _check_shaping(resource_type: str, name: str, value: str, params: dict[str, list[str]]) -> None:
+    """400 for a result parameter this server cannot honour as asked (never ignored)."""
+    if name in {"_sort", "_summary", "_elements"} and name in params:
+        raise bad_request(name, "give it once")
+    if name == "_sort" and value not in sort_params(resource_type):
+        known = ", ".join(sorted(sort_params(resource_type)))
+        raise bad_request(name, f"sort by one of {known}", "not-supported")
+    if name == "_summary" and value not in SUMMARIES:
+        raise bad_request(name, "only _summary=count and _summary=false", "not-supported")
+    if name == "_elements":
+        names = value.split(",")
+        if len(names) > MAX_ELEMENTS or not all(_ELEMENT.fullmatch(n) for n in names):
+            raise bad_request(name, f"at most {MAX_ELEMENTS} top-level element names")
+    if name in {"_include", "_revinclude"}:
+        served = search_includes if name == "_include" else search_revincludes
+        allowed = served(resource_type)
+        if not all(v in allowed for v in value.split(",")):
+            listed = ", ".join(allowed) or "none"
+            raise bad_request(name, f"{resource_type} takes {listed}", "not-supported")
 
 
 def _count(text: str | None) -> int:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from carewall.records import Issue
 from carewall.records.bundles.transactions import EntryResult
+from carewall.records.store.validation import mandatory_elements
 
 MEDIA_TYPE = "application/fhir+json"
 
@@ -95,22 +96,78 @@ def searchset(
     resources: Iterable[dict[str, Any]],
     total: int,
     links: dict[str, str],
+    *,
+    included: Iterable[dict[str, Any]] = (),
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A searchset Bundle with `total` and paging links (self, next)."""
+    """A searchset Bundle with `total` and paging links (self, next): the matches, then
+    the included resources (search mode `include`), then an OperationOutcome entry
+    (mode `outcome`) carrying `notes` as warnings, when there are any."""
+    entries = [_entry(base, r, "match") for r in resources]
+    entries += [_entry(base, r, "include") for r in included]
+    if notes:
+        warnings = [
+            {"severity": "warning", "code": "informational", "diagnostics": n} for n in notes
+        ]
+        outcome = {"resourceType": "OperationOutcome", "issue": warnings}
+        entries.append({"resource": outcome, "search": {"mode": "outcome"}})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
         "link": [{"relation": rel, "url": url} for rel, url in links.items()],
-        "entry": [
-            {
-                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ],
+        "entry": entries,
     }
+
+
+def _entry(base: str, resource: dict[str, Any], mode: str) -> dict[str, Any]:
+    return {
+        "fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": mode},
+    }
+
+
+def count_only(total: int, links: dict[str, str]) -> dict[str, Any]:
+    """The answer to `_summary=count`: a searchset with the total and no entries."""
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": rel, "url": url} for rel, url in links.items()],
+    }
+
+
+# FHIR marks a resource returned with elements left out (`_elements`) with this tag.
+SUBSETTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "SUBSETTED",
+    "display": "subsetted",
+}
+# Elements `_elements` always keeps: what makes a resource a resource.
+_KEPT = frozenset({"resourceType", "id", "meta"})
+
+
+def subsetted(resource: dict[str, Any], elements: Iterable[str]) -> dict[str, Any]:
+    """The resource with only the named top-level elements (plus type, id, meta and the
+    elements FHIR makes mandatory, as FHIR asks, so it still validates), its meta tagged
+    SUBSETTED. A name matches `value[x]` choices too (`effective` keeps
+    `effectiveDateTime`)."""
+    wanted = set(elements) | mandatory_elements(str(resource["resourceType"]))
+    kept = {
+        key: value
+        for key, value in resource.items()
+        if key in _KEPT or key in wanted or any(_is_choice(key, w) for w in wanted)
+    }
+    meta = dict(kept.get("meta") or {})
+    meta["tag"] = [*meta.get("tag", []), SUBSETTED]
+    kept["meta"] = meta
+    return kept
+
+
+def _is_choice(key: str, name: str) -> bool:
+    """Whether `key` is a typed form of the choice element `name` (`effectiveDateTime`)."""
+    return key.startswith(name) and key[len(name) : len(name) + 1].isupper()
 
 
 def history_bundle(

@@ -24,6 +24,7 @@ from carewall.records.access import (
     search_page_for,
     vread_for,
 )
+from carewall.records.access.includes import MAX_INCLUDED
 from carewall.records.bundles.entries import EntryRequest, read_bundle
 from carewall.records.bundles.transactions import EntryResult, process_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
@@ -49,10 +50,12 @@ from carewall.web.fhir.responses import (
     FhirResponse,
     bundle_entry,
     bundle_response,
+    count_only,
     etag,
     history_bundle,
     outcome_response,
     searchset,
+    subsetted,
     version_headers,
 )
 
@@ -142,13 +145,26 @@ def _searchset(
     found: SearchPage,
     self_url: str,
 ) -> dict[str, Any]:
-    """One page of a search as a searchset, with a sealed `next` link when more remain."""
+    """One page of a search as a searchset, with a sealed `next` link when more remain,
+    shaped as `_summary` and `_elements` ask."""
     links = {"self": self_url}
+    if page.params.get("_summary") == ["count"]:
+        return count_only(found.total, links)
     if found.next_after is not None:
         following = paging.Page(page.params, page.count, found.next_after)
         cursor = paging.seal(runtime_of(request).keys, caller.user_id, resource_type, following)
         links["next"] = f"{base_url(request)}/{resource_type}?_cursor={cursor}"
-    return searchset(base_url(request), found.resources, found.total, links)
+    resources = found.resources
+    if elements := page.params.get("_elements"):
+        resources = [subsetted(r, elements[0].split(",")) for r in resources]
+    included = found.included
+    notes = []
+    if included.withheld:
+        notes.append(f"{included.withheld} included resources are not shown: not yours to see.")
+    if included.truncated:
+        notes.append(f"Included resources stop at {MAX_INCLUDED} per page; page with _count.")
+    base = base_url(request)
+    return searchset(base, resources, found.total, links, included=included.resources, notes=notes)
 
 
 @router.post("")

@@ -1,6 +1,6 @@
 """records: Bulk Data exports and their sealed NDJSON files
 
-Revision ID: 0020
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-01 22:08:24
 
@@ -17,7 +17,7 @@ from alembic import op
 
 from carewall.core.db import UTCDateTime
 
-revision: str = "0020"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

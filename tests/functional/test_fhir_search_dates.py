@@ -1,0 +1,238 @@
+"""Date searches through HTTP: `_lastUpdated` ranges, clinical-date ranges and date sorts.
+
+Clinical dates are encrypted and found through bucket terms (decade, year,
+month, day under the index key); `_lastUpdated` is the plain column. Both are
+checked against what a reader of the data would expect, edges included.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from carewall.core.runtime import Runtime
+from carewall.identity import Role
+from carewall.records.models import FhirResource, FhirSearchIndex
+from carewall.records.services import create_resource
+from tests.support.clock import FrozenClock
+from tests.support.factories import SYSTEM, bearer, fhir_resource
+from tests.support.fhir import outcome
+
+DATES = {
+    "o-2019": "2019-12-31T23:30:00+01:00",
+    "o-0301": "2020-03-01",
+    "o-0315": "2020-03-15T08:00:00Z",
+    "o-0331": "2020-03-31",
+    "o-0401": "2020-04-01T00:00:00-05:00",
+    "o-2021": "2021-06",
+    "o-2030": "2030",
+}
+
+
+def _ids(bundle: dict[str, Any], mode: str = "match") -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == mode]
+
+
+@pytest.fixture
+def doctor(runtime: Runtime) -> dict[str, str]:
+    for logical_id, when in DATES.items():
+        observation = fhir_resource("Observation", "p1", id=logical_id, effectiveDateTime=when)
+        create_resource(runtime, SYSTEM, observation)
+    create_resource(runtime, SYSTEM, fhir_resource("Observation", "p1", id="o-undated"))
+    return bearer(runtime, Role.CLINICIAN)
+
+
+def _found(client: TestClient, headers: dict[str, str], query: str) -> list[str]:
+    response = client.get(f"/fhir/Observation?{query}", headers=headers)
+    assert response.status_code == 200, response.text
+    return sorted(_ids(response.json()))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("date=2020-03", ["o-0301", "o-0315", "o-0331"]),
+        ("date=eq2020-03-15", ["o-0315"]),
+        ("date=2019-12-31", ["o-2019"]),  # the day as written, not the day in UTC
+        ("date=ge2020-03-15&date=le2020-03-31", ["o-0315", "o-0331"]),
+        ("date=gt2020-03-15&date=lt2020-04-02", ["o-0331", "o-0401"]),
+        ("date=sa2020-03-31", ["o-0401", "o-2021", "o-2030"]),
+        ("date=eb2020-03-01", ["o-2019"]),
+        ("date=lt2020", ["o-2019"]),
+        ("date=ge2021", ["o-2021", "o-2030"]),
+        ("date=2021", ["o-2021"]),
+        # A date written to the month is found by a range covering its whole month only.
+        ("date=ge2021-06-01&date=le2021-06-30", ["o-2021"]),
+        ("date=2021-06-15", []),
+        ("date=2030-01", []),
+        ("date=ge2021&date=lt2020", []),  # ranges that do not meet
+        ("date=ge2020-03-15&date=le2020-03-31&date=2020-03-31,2021", ["o-0331"]),
+        ("date=2020-03-01,2020-04-01", ["o-0301", "o-0401"]),  # a comma means "any of"
+        (
+            "date=ge2020&date=lt2021&code=http://loinc.org|8867-4",
+            ["o-0301", "o-0315", "o-0331", "o-0401"],
+        ),
+    ],
+)
+def test_clinical_date_ranges(
+    client: TestClient, doctor: dict[str, str], query: str, expected: list[str]
+) -> None:
+    assert _found(client, doctor, query) == expected
+
+
+def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -> None:
+    """Encounter.period (by its start), Condition onset, MedicationRequest authoredOn,
+    Procedure performed and Immunization occurrence, under FHIR's parameter names."""
+    period = {"start": "2022-05-02T09:00:00Z", "end": "2022-05-04"}
+    written = [
+        fhir_resource("Encounter", "p1", id="e1", period=period),
+        fhir_resource("Condition", "p1", id="c1", onsetDateTime="2022-05-03"),
+        fhir_resource("MedicationRequest", "p1", id="m1", authoredOn="2022-05-03T10:00:00Z"),
+        fhir_resource("Procedure", "p1", id="pr1", performedPeriod={"start": "2022-05"}),
+        fhir_resource("Immunization", "p1", id="i1", occurrenceDateTime="2022-05-03"),
+        fhir_resource("DiagnosticReport", "p1", id="d1", effectiveDateTime="2022-05-03"),
+    ]
+    for resource in written:
+        create_resource(runtime, SYSTEM, resource)
+    doctor = bearer(runtime, Role.CLINICIAN)
+    asked = {
+        "Encounter?date=2022-05-02": ["e1"],
+        "Encounter?date=2022-05-04": [],
+        "Condition?onset-date=ge2022-05": ["c1"],
+        "MedicationRequest?authoredon=2022-05-03": ["m1"],
+        "Procedure?date=2022-05": ["pr1"],
+        "Immunization?date=le2022-05-03": ["i1"],
+        "DiagnosticReport?date=2022": ["d1"],
+    }
+    for query, expected in asked.items():
+        response = client.get(f"/fhir/{query}", headers=doctor)
+        assert response.status_code == 200, (query, response.text)
+        assert _ids(response.json()) == expected, query
+    refused = client.get("/fhir/Condition?date=2022", headers=doctor)
+    outcome(refused, 400, "not-supported")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ap2020",
+        "ne2020",
+        "2020-03-15T10:00:00Z",
+        "2020-13",
+        "2020-02-30",
+        "yesterday",
+        "ge0999",
+        "",
+        ",",
+    ],
+)
+def test_date_values_it_cannot_answer_are_400(
+    client: TestClient, doctor: dict[str, str], value: str
+) -> None:
+    response = client.get("/fhir/Observation", params={"date": value}, headers=doctor)
+    body = outcome(response, 400)
+    assert body["issue"][0]["expression"] == ["date"]
+
+
+def test_every_dated_resource_has_four_date_rows(runtime: Runtime, doctor: dict[str, str]) -> None:
+    """A date written to the year or month is padded: the row count does not tell precision."""
+    with runtime.db.sessions() as session:
+        rows = session.execute(
+            select(FhirResource.logical_id, FhirSearchIndex.param, FhirSearchIndex.value_hmac)
+            .join(FhirSearchIndex, FhirSearchIndex.resource_id == FhirResource.id)
+            .where(FhirSearchIndex.param.like("date:%"))
+        ).all()
+    per_resource: dict[str, list[str]] = {}
+    for logical_id, param, _ in rows:
+        per_resource.setdefault(logical_id, []).append(param)
+    assert set(per_resource) == set(DATES)
+    assert all(sorted(p) == ["date:c", "date:d", "date:m", "date:y"] for p in per_resource.values())
+    assert all(len(value) == 64 for _, _, value in rows), "every term is a keyed HMAC"
+
+
+def test_last_updated_ranges_and_sort(
+    runtime: Runtime, client: TestClient, clock: FrozenClock
+) -> None:
+    clock.now = clock.now.replace(year=2025, month=1, day=10, hour=12, minute=0, second=0)
+    start = clock.now
+    for n in range(5):
+        create_resource(runtime, SYSTEM, fhir_resource("Observation", "p1", id=f"lu-{n}"))
+        clock.advance(hours=1)
+    doctor = bearer(runtime, Role.CLINICIAN)
+    at = (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    asked = {
+        f"_lastUpdated=ge{at}": ["lu-2", "lu-3", "lu-4"],
+        f"_lastUpdated=gt{at}": ["lu-3", "lu-4"],
+        f"_lastUpdated=lt{at}": ["lu-0", "lu-1"],
+        f"_lastUpdated={at}": ["lu-2"],
+        f"_lastUpdated=ge2025-01-10T13:00:00%2B00:00&_lastUpdated=le{at}": ["lu-1", "lu-2"],
+        f"_lastUpdated=ge{at[:-1]}.000001Z": ["lu-3", "lu-4"],  # a fraction counts
+        f"_lastUpdated=eq{at[:-1]}.0Z": ["lu-2"],
+        "_lastUpdated=2025-01-10": ["lu-0", "lu-1", "lu-2", "lu-3", "lu-4"],
+        "_lastUpdated=2025-01-11": [],
+        "_lastUpdated=eb2025-01": [],
+        "_lastUpdated=sa2024": ["lu-0", "lu-1", "lu-2", "lu-3", "lu-4"],
+    }
+    for query, expected in asked.items():
+        assert _found(client, doctor, query) == expected, query
+    newest = client.get("/fhir/Observation?_sort=-_lastUpdated", headers=doctor).json()
+    assert _ids(newest) == ["lu-4", "lu-3", "lu-2", "lu-1", "lu-0"]
+    oldest = client.get("/fhir/Observation?_sort=_lastUpdated", headers=doctor).json()
+    assert _ids(oldest) == ["lu-0", "lu-1", "lu-2", "lu-3", "lu-4"]
+    for bad in ("ge2025-01-10T25:00", "", "2025-01-10T10:00:00.1234567890Z"):
+        refused = client.get("/fhir/Observation", params={"_lastUpdated": bad}, headers=doctor)
+        assert outcome(refused, 400)["issue"][0]["expression"] == ["_lastUpdated"], bad
+
+
+def _all_pages(client: TestClient, headers: dict[str, str], url: str) -> list[str]:
+    """Follow `next` links to the end; the ids in the order the pages gave them."""
+    seen: list[str] = []
+    for _ in range(50):
+        bundle = client.get(url, headers=headers).json()
+        seen += _ids(bundle)
+        following = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+        if not following:
+            return seen
+        url = following[0]
+    raise AssertionError("paging did not end")
+
+
+def test_sorted_pages_are_stable_with_ties(
+    runtime: Runtime, client: TestClient, clock: FrozenClock
+) -> None:
+    """Resources written in the same instant still page in one order, none twice or lost."""
+    for n in range(7):
+        create_resource(runtime, SYSTEM, fhir_resource("Observation", "p1", id=f"t-{n}"))
+        if n % 3 == 2:
+            clock.advance(seconds=1)
+    doctor = bearer(runtime, Role.CLINICIAN)
+    for sort in ("_lastUpdated", "-_lastUpdated"):
+        paged = _all_pages(client, doctor, f"/fhir/Observation?_sort={sort}&_count=2")
+        whole = _ids(client.get(f"/fhir/Observation?_sort={sort}", headers=doctor).json())
+        assert paged == whole, sort
+        assert sorted(paged) == [f"t-{n}" for n in range(7)], sort
+    newest = _ids(client.get("/fhir/Observation?_sort=-_lastUpdated", headers=doctor).json())
+    assert newest[:1] == ["t-6"]
+    assert newest[-3:] == ["t-0", "t-1", "t-2"]
+
+
+def test_sort_by_clinical_date(client: TestClient, doctor: dict[str, str]) -> None:
+    ascending = _all_pages(client, doctor, "/fhir/Observation?_sort=date&_count=3")
+    assert ascending == [*DATES, "o-undated"], "undated last"
+    descending = _all_pages(client, doctor, "/fhir/Observation?_sort=-date&_count=3")
+    assert descending == [*reversed(DATES), "o-undated"]
+    ranged = client.get("/fhir/Observation?_sort=-date&date=2020-03", headers=doctor).json()
+    assert _ids(ranged) == ["o-0331", "o-0315", "o-0301"]
+    assert ranged["total"] == 3
+
+
+@pytest.mark.parametrize("sort", ["date,_lastUpdated", "code", "_id", "-birthdate"])
+def test_unsupported_sorts_are_400(client: TestClient, doctor: dict[str, str], sort: str) -> None:
+    response = client.get("/fhir/Observation", params={"_sort": sort}, headers=doctor)
+    outcome(response, 400, "not-supported")
+    twice = client.get("/fhir/Observation?_sort=date&_sort=-date", headers=doctor)
+    outcome(twice, 400)
