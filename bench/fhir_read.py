@@ -113,8 +113,10 @@ def serve(home: str, port: int) -> None:
     """Child process: the real app plus the bare route, served as `carewall serve` does."""
     import uvicorn
 
+    from carewall.cli.server import WORKER_HEALTHCHECK_SECONDS, default_workers
+
     os.environ["BENCH_HOME"] = home
-    workers = os.environ.get("BENCH_WORKERS")
+    workers = int(os.environ.get("BENCH_WORKERS") or default_workers())
     sys.path.insert(0, str(Path(__file__).parent))
     uvicorn.run(
         "fhir_read:bench_app",
@@ -123,7 +125,8 @@ def serve(home: str, port: int) -> None:
         port=port,
         log_level="warning",
         access_log=False,
-        workers=int(workers) if workers else None,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

@@ -146,6 +146,25 @@ def create_app(runtime: Runtime) -> FastAPI:
     return build(runtime, parts, job_registry())
 
 
+def worker_app() -> FastAPI:
+    """The web application of one `carewall serve --workers N` worker process.
+
+    The serving command has migrated the database and set up its keys and demo
+    before starting the workers; each opens it with the settings it inherits in
+    its environment (CAREWALL_*), without migrating again.
+    """
+    import logging
+
+    from carewall.core.config import Settings
+    from carewall.core.runtime import open_runtime
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    return create_app(open_runtime(settings, migrate=False))
+
+
 def cli_app() -> typer.Typer:
     """The `carewall` command with every registered domain's commands."""
     from carewall.cli.assembly import Assembly
