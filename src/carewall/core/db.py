@@ -22,12 +22,22 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from importlib.resources import files
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Executable, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Executable,
+    TypeDecorator,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -230,6 +240,24 @@ class Database:
         """
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for one lookup statement that needs no snapshot beyond itself.
+
+        Every request checks its token and whether its channel is suspended: one
+        SELECT each. On PostgreSQL these run in autocommit, which spares the BEGIN
+        and ROLLBACK round trips a transaction adds to each; SQLite's deferred
+        transaction costs no round trip and is kept.
+        """
+        with self._lookups.connect() as connection:
+            yield connection
+
+    @cached_property
+    def _lookups(self) -> Engine:
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.engine
 
     def write_if_free(self, statement: Executable, params: Mapping[str, Any]) -> bool:
         """Run one bookkeeping statement in a transaction of its own if the write lock is
