@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -113,20 +114,28 @@ def serve(home: str, port: int) -> None:
     """Child process: the real app plus the bare route, served as `carewall serve` does."""
     import uvicorn
 
-    from carewall.cli.server import WORKER_HEALTHCHECK_SECONDS, default_workers
+    from carewall.cli.server import WORKER_HEALTHCHECK_SECONDS, default_workers, serve_workers
 
     os.environ["BENCH_HOME"] = home
     workers = int(os.environ.get("BENCH_WORKERS") or default_workers())
     sys.path.insert(0, str(Path(__file__).parent))
-    uvicorn.run(
-        "fhir_read:bench_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        workers=workers,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(bench_app(), **options)
+        return
+    serve_workers(
+        uvicorn.Config(
+            "fhir_read:bench_app",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            **options,
+        )
     )
 
 
