@@ -1,25 +1,44 @@
-"""FHIR read through HTTP: the secure path against the same read without its layers.
+"""FHIR read through HTTP: the secure path against the same read without its layers,
+by 1 and by 8 concurrent clients, on SQLite and PostgreSQL, in one run.
 
-Run by hand: `uv run python bench/fhir_read.py [--requests 2000]`.
+Run by hand: `uv run python bench/fhir_read.py [--requests 2000] [--database both]
+[--postgres-url URL] [--workers N]`.
 
-One server process serves both routes, so the machine's noise hits both alike:
+One server (the app `carewall serve` runs, with its default number of worker
+processes unless `--workers` says otherwise) serves both routes, so the
+machine's noise hits both alike:
 - `GET /fhir/Patient/{id}`: bearer-token check, authorisation by the records
   matrix, decryption (AES-GCM), an audit entry appended to the hash chain;
 - `GET /bench/plain/{id}`: the same resource JSON read from a plain table of the
   same database and returned with the same content type, with none of that.
-The ratio is secure reads/s over plain reads/s (target >= 0.6).
+
+Targets (issue 16, "Reads that scale"): p99 at 8 clients <= 3x p99 at 1 client;
+on PostgreSQL reads/s at 8 clients >= 1.5x reads/s at 1 client; secure/plain
+reads/s >= 0.6 at both concurrencies.
+
+Each client is a thread with its own keep-alive connection (`http.client`, the
+lightest client at hand, so the load generator takes as little of the two
+cores as it can). Rates are requests over wall time of the timed blocks.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import os
+import statistics
+import sys
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import httpx
-import uvicorn
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from rich.console import Console
 from rich.table import Table
@@ -31,14 +50,15 @@ from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, prepare_keys, queries
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
-from carewall.registry import create_app
-from harness import start_server, timed_gets, timed_pair  # bench/ is on sys.path when run
+from harness import start_server  # bench/ is on sys.path when run
+from login_flood import postgres_database
 
 console = Console(width=120)
 CLI = Origin(user_agent="bench")
 PASSWORD = "violet harbour lantern 1987"  # noqa: S105 - a throwaway bench account
 SECURE_PATH = "/fhir/Patient/bench-patient"
 PLAIN_PATH = "/bench/plain/bench-patient"
+CONCURRENCIES = (1, 8)
 PATIENT = {
     "resourceType": "Patient",
     "id": "bench-patient",
@@ -49,9 +69,9 @@ PATIENT = {
 }
 
 
-def prepare(home: Path) -> str:
+def prepare(home: Path, url: str | None) -> str:
     """A stored patient, its plain copy, and a clinician's read token."""
-    runtime = open_runtime(Settings(home=home))
+    runtime = open_runtime(Settings(home=home, database_url=url))
     prepare_keys(runtime.keys)
     prepare_record_keys(runtime.keys)
     create_resource(runtime, Caller.cli("bench"), PATIENT)
@@ -71,9 +91,11 @@ def prepare(home: Path) -> str:
     return token
 
 
-def serve(home: str, port: int) -> None:
-    """Child process: the real app plus the bare route."""
-    runtime = open_runtime(Settings(home=Path(home)))
+def bench_app() -> FastAPI:
+    """The app `carewall serve` runs, plus the bare route (a factory: each worker builds it)."""
+    from carewall.registry import create_app
+
+    runtime = open_runtime(Settings(home=Path(os.environ["BENCH_HOME"])))
     app = create_app(runtime)
 
     @app.get("/bench/plain/{logical_id}")
@@ -85,37 +107,197 @@ def serve(home: str, port: int) -> None:
             ).scalar_one()
         return Response(body, media_type="application/fhir+json")
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return app
+
+
+def serve(home: str, port: int) -> None:
+    """Child process: the real app plus the bare route, served as `carewall serve` does."""
+    import uvicorn
+
+    from carewall.cli.server import WORKER_HEALTHCHECK_SECONDS, default_workers, serve_workers
+
+    os.environ["BENCH_HOME"] = home
+    workers = int(os.environ.get("BENCH_WORKERS") or default_workers())
+    sys.path.insert(0, str(Path(__file__).parent))
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(bench_app(), **options)
+        return
+    serve_workers(
+        uvicorn.Config(
+            "fhir_read:bench_app",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            **options,
+        )
+    )
+
+
+@dataclass
+class Timings:
+    """Latencies (ms) of one path at one concurrency, and the wall time they took."""
+
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def p50(self) -> float:
+        return statistics.median(self.latencies)
+
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[int(len(ordered) * 0.99) - 1]
+
+
+class Client:
+    """One keep-alive connection; GETs must answer 200."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+
+    def get(self, path: str) -> float:
+        began = time.perf_counter()
+        self.connection.request("GET", path, headers=self.headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - began) * 1000
+        assert response.status == 200, body[:300]
+        return elapsed
+
+
+def block(clients: list[Client], path: str, count: int, into: Timings) -> None:
+    """`count` GETs of `path` spread over the clients, all running at once."""
+    per_client = max(1, count // len(clients))
+    results: list[list[float]] = [[] for _ in clients]
+
+    def run(index: int) -> None:
+        client = clients[index]
+        results[index].extend(client.get(path) for _ in range(per_client))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    into.seconds += time.perf_counter() - began
+    for part in results:
+        into.latencies.extend(part)
+
+
+def measure(port: int, token: str, concurrency: int, count: int) -> tuple[Timings, Timings]:
+    """Secure and plain in alternating blocks, so the shared machine's load drifts
+    across both alike instead of favouring whichever ran while it was quiet."""
+    clients = [Client(port, token) for _ in range(concurrency)]
+    block(clients, SECURE_PATH, 100 * concurrency, Timings())  # warm up both paths
+    block(clients, PLAIN_PATH, 100 * concurrency, Timings())
+    secure, plain = Timings(), Timings()
+    rounds = 10
+    for _ in range(rounds):
+        block(clients, SECURE_PATH, count // rounds, secure)
+        block(clients, PLAIN_PATH, count // rounds, plain)
+    for client in clients:
+        client.connection.close()
+    return secure, plain
+
+
+Results = dict[int, tuple[Timings, Timings]]
+
+
+def run(database: str, args: argparse.Namespace) -> Results:
+    """Prepare a store on `database`, serve it, measure each concurrency."""
+    with tempfile.TemporaryDirectory() as tmp, _database(database, args) as url:
+        home = Path(tmp) / "home"
+        token = prepare(home, url)
+        if url:
+            os.environ["CAREWALL_DATABASE_URL"] = url  # the server child reads it
+        if args.workers:
+            os.environ["BENCH_WORKERS"] = str(args.workers)
+        process, base = start_server(__file__, home)
+        port = int(base.rsplit(":", 1)[1])
+        try:
+            return {c: measure(port, token, c, args.requests) for c in CONCURRENCIES}
+        finally:
+            os.environ.pop("CAREWALL_DATABASE_URL", None)
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@contextmanager
+def _database(database: str, args: argparse.Namespace) -> Iterator[str | None]:
+    if database == "sqlite":
+        yield None
+        return
+    with postgres_database(args.postgres_url) as url:
+        yield url
+
+
+def report(results: dict[str, Results]) -> None:
+    """One table of every measurement, then each target with its measured ratio."""
+    table = Table(title="FHIR read through HTTP (one server, both routes)")
+    for column in ("database", "clients", "path", "reads/s", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column in {"database", "path"} else "right")
+    for database, by_concurrency in results.items():
+        for concurrency, (secure, plain) in by_concurrency.items():
+            for name, timing in (("secure", secure), ("plain", plain)):
+                table.add_row(
+                    database,
+                    str(concurrency),
+                    name,
+                    f"{timing.rate():,.0f}",
+                    f"{timing.p50():.1f}",
+                    f"{timing.p99():.1f}",
+                )
+    console.print(table)
+    targets = Table(title="Targets")
+    for column in ("database", "measure", "value", "target", "met"):
+        targets.add_column(column, justify="left" if column in {"database", "measure"} else "right")
+    for database, by_concurrency in results.items():
+        (one, one_plain), (eight, eight_plain) = by_concurrency[1], by_concurrency[8]
+        rows = [
+            ("p99 8 clients / p99 1 client", eight.p99() / one.p99(), "<= 3", True),
+            ("secure/plain reads/s, 1 client", one.rate() / one_plain.rate(), ">= 0.6", False),
+            ("secure/plain reads/s, 8 clients", eight.rate() / eight_plain.rate(), ">= 0.6", False),
+        ]
+        if database == "postgresql":
+            rows.append(
+                ("reads/s 8 clients / 1 client", eight.rate() / one.rate(), ">= 1.5", False)
+            )
+        for measure_name, value, target, at_most in rows:
+            bound = float(target.split()[1])
+            met = value <= bound if at_most else value >= bound
+            targets.add_row(database, measure_name, f"{value:.2f}", target, "yes" if met else "NO")
+    console.print(targets)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=2000, help="per path and concurrency")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "CAREWALL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a server where a scratch database may be created and dropped",
+    )
+    parser.add_argument("--workers", type=int, help="server worker processes (default: serve's)")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        token = prepare(home)
-        process, base = start_server(__file__, home)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
-        try:
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-                timed_gets(client, SECURE_PATH, 200)  # warm up both paths
-                timed_gets(client, PLAIN_PATH, 200)
-                secure, plain = timed_pair(client, SECURE_PATH, PLAIN_PATH, args.requests)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-    table = Table(title="FHIR read through HTTP (SQLite, one server process)")
-    for column in ("path", "reads/s", "p50 ms", "p99 ms"):
-        table.add_column(column, justify="left" if column == "path" else "right")
-    table.add_row("secure (token, matrix, decrypt, audit)", *(f"{v:,.2f}" for v in secure))
-    table.add_row("plain (same JSON, no layers)", *(f"{v:,.2f}" for v in plain))
-    console.print(table)
-    console.print(f"ratio secure/plain: {secure[0] / plain[0]:.2f} (target >= 0.6)")
+    databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    report({database: run(database, args) for database in databases})
 
 
 if __name__ == "__main__":

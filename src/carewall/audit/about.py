@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from carewall.audit.events import MAX_SUBJECT, AuditEvent
 from carewall.audit.models import AuditEntry, AuditEntrySubject
-from carewall.audit.services import defer, record, record_all
+from carewall.audit.services import defer, record, record_all_indexed
 
 _INDEX = insert(AuditEntrySubject)
 
@@ -30,7 +30,7 @@ def record_about(session: Session, event: AuditEvent, subjects: Iterable[str]) -
     further = sorted({s for s in subjects if s and s != event.subject})
     if any(len(s) > MAX_SUBJECT for s in further):
         raise ValueError("audit subject is too long")
-    if defer(session, lambda writer: record_about(writer, event, further)):
+    if defer(session, ((event, further),)):
         # Appended with its index rows when the audited read ends (see `record`).
         return AuditEntry(actor=event.actor, action=event.action, subject=event.subject)
     entry = record(session, event)
@@ -47,15 +47,6 @@ def record_all_about(session: Session, items: Sequence[tuple[AuditEvent, Iterabl
     ]
     if any(len(s) > MAX_SUBJECT for _, further in listed for s in further):
         raise ValueError("audit subject is too long")
-    if defer(session, lambda writer: record_all_about(writer, listed)):
+    if defer(session, listed):
         return
-    first = record_all(session, [event for event, _ in listed])
-    if first is None:
-        return
-    rows = [
-        {"subject": subject, "seq": first + offset}
-        for offset, (_, further) in enumerate(listed)
-        for subject in further
-    ]
-    if rows:
-        session.execute(_INDEX, rows)
+    record_all_indexed(session, listed)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,6 +15,12 @@ from carewall.cli.assembly import current_assembly
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
 
+if TYPE_CHECKING:
+    import uvicorn
+
+# How long a worker may leave uvicorn's health check unanswered before it is replaced.
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default CAREWALL_HOST)."),
@@ -19,6 +28,9 @@ def serve(
         None, min=1, max=65535, help="Port to listen on (default CAREWALL_PORT)."
     ),
     demo: bool = typer.Option(False, "--demo", help="Seed a demo practice and print its logins."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Worker processes (default: the number of CPU cores)."
+    ),
 ) -> None:
     """Migrate the database, then serve the web application."""
     # The web stack costs a second of imports that every other command can skip.
@@ -60,17 +72,75 @@ def serve(
     host = "localhost" if settings.host == "127.0.0.1" else settings.host
     url = f"{settings.base_url or f'http://{host}:{settings.port}'}".rstrip("/") + "/"
     console.print(f"[green]Carewall is running at[/] [link={url}]{url}[/]  (Ctrl+C to stop)")
-    uvicorn.run(
-        assembly.web_app(runtime),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # our middleware logs each request with its request id
-        server_header=False,
+    count = workers or default_workers()
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # our middleware logs each request with its request id
+        "server_header": False,
         # Uvicorn would believe X-Forwarded-For from 127.0.0.1; only CAREWALL_TRUSTED_PROXIES
         # may name the client (web.proxies).
-        proxy_headers=False,
+        "proxy_headers": False,
+    }
+    if count == 1:
+        uvicorn.run(assembly.web_app(runtime), **options)
+        return
+    # Each worker process opens the migrated database itself (`registry.worker_app`) with
+    # the settings of this command, which it reads from the environment it inherits.
+    runtime.close()
+    os.environ.update(
+        CAREWALL_HOST=settings.host, CAREWALL_PORT=str(settings.port), CAREWALL_DEMO=str(demo)
     )
+    serve_workers(
+        uvicorn.Config(
+            "carewall.registry:worker_app",
+            factory=True,
+            workers=count,
+            # A worker answers the supervisor's health check only once it has imported
+            # the application; uvicorn's 5 s kill a worker still starting on a busy machine.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            **options,
+        )
+    )
+
+
+def serve_workers(config: uvicorn.Config) -> None:
+    """Serve `config` (an app import string, `workers` > 1) from worker processes.
+
+    What `uvicorn.run` does for workers, but on a listening socket that says it is
+    TCP: uvicorn opens it with protocol 0, and asyncio then leaves Nagle's algorithm
+    on for every accepted connection, so a response written in two parts waits for
+    the client's delayed ACK (about 40 ms per request).
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    sock = _tcp(config.bind_socket())
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+
+
+def _tcp(sock: socket.socket) -> socket.socket:
+    if sock.family not in {socket.AF_INET, socket.AF_INET6}:
+        return sock
+    tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    tcp.set_inheritable(True)
+    return tcp
+
+
+def default_workers() -> int:
+    """One worker process per CPU core this process may run on.
+
+    A read is CPU work in Python (token check, matrix, decryption, JSON), which one
+    process runs on one core at a time; the audit append no longer serialises them
+    (group commit, `audit.services`), and everything that must be shared between
+    workers lives in the database (throttles, sessions, job claims, the chain).
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def init(

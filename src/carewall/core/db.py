@@ -16,20 +16,31 @@ at once. Read, finish the read, then write in `transaction()`.
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from importlib.resources import files
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Executable, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Executable,
+    TypeDecorator,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -84,11 +95,19 @@ def insert_ignoring_conflicts(
     session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
-def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    *,
+    idle_ping_seconds: float | None = None,
+    **kwargs: Any,
+) -> Engine:
     """An engine configured for Carewall's concurrency model on either database.
 
     `busy_timeout_ms` is how long a SQLite writer waits for the write lock before the
-    request is answered "busy" (503 with Retry-After, never a 500).
+    request is answered "busy" (503 with Retry-After, never a 500). On PostgreSQL a
+    pooled connection idle for `idle_ping_seconds` (default `IDLE_PING_SECONDS`) is
+    pinged before it is handed out.
     """
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -98,7 +117,43 @@ def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwarg
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, IDLE_PING_SECONDS if idle_ping_seconds is None else idle_ping_seconds)
+    return engine
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 5.0
+_IDLE_SINCE = "carewall_idle_since"
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it has sat idle a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a network round trip per
+    checkout, and an audited read checks out several (token, read, audit append),
+    which cost more than the read itself on a busy server. A connection returned a
+    moment ago is alive; one idle for a while may have been cut (server restart,
+    idle timeout), so it is pinged and, if dead, replaced before any request sees
+    it. A connection cut within the last few seconds fails its request once (503)
+    and SQLAlchemy then replaces the whole pool.
+    """
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            # The dialect's ping, which leaves no transaction open behind it.
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # any driver error means the connection is unusable
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError("a pooled connection was found dead") from exc
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -185,6 +240,24 @@ class Database:
         """
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for one lookup statement that needs no snapshot beyond itself.
+
+        Every request checks its token and whether its channel is suspended: one
+        SELECT each. On PostgreSQL these run in autocommit, which spares the BEGIN
+        and ROLLBACK round trips a transaction adds to each; SQLite's deferred
+        transaction costs no round trip and is kept.
+        """
+        with self._lookups.connect() as connection:
+            yield connection
+
+    @cached_property
+    def _lookups(self) -> Engine:
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.engine
 
     def write_if_free(self, statement: Executable, params: Mapping[str, Any]) -> bool:
         """Run one bookkeeping statement in a transaction of its own if the write lock is

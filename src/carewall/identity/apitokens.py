@@ -122,7 +122,7 @@ def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
     now = utcnow()
     # No ORM, and no write lock: this runs on every request. The rare touch of
     # `last_used_at` is a short writing transaction of its own, skipped when busy.
-    with runtime.db.engine.connect() as connection:
+    with runtime.db.lookup() as connection:
         found = connection.execute(_BY_HASH, {"token_hash": digest(secret)}).first()
     if found is None:
         return None

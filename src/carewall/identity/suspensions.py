@@ -81,7 +81,7 @@ def is_suspended(db: Database, channel: str | None) -> bool:
     """Whether requests through `channel` must be refused (one indexed read, no lock)."""
     if not channel:
         return False
-    with db.engine.connect() as connection:
+    with db.lookup() as connection:
         found = connection.execute(_ACTIVE.where(Suspension.channel == channel)).first()
     return found is not None
 

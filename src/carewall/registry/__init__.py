@@ -146,6 +146,45 @@ def create_app(runtime: Runtime) -> FastAPI:
     return build(runtime, parts, job_registry())
 
 
+def worker_app() -> FastAPI:
+    """The web application of one `carewall serve --workers N` worker process.
+
+    The serving command has migrated the database and set up its keys and demo
+    before starting the workers; each opens it with the settings it inherits in
+    its environment (CAREWALL_*), without migrating again.
+    """
+    import logging
+
+    from carewall.core.config import Settings
+    from carewall.core.runtime import open_runtime
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    _stop_with_parent()
+    return create_app(open_runtime(settings, migrate=False))
+
+
+def _stop_with_parent() -> None:
+    """Shut this worker down (SIGTERM, as uvicorn's supervisor would) if the serving
+    process dies without stopping it, e.g. killed with SIGKILL: an orphaned worker
+    would go on serving the port with nobody to restart or stop it."""
+    import os
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="carewall-parent-watch", daemon=True).start()
+
+
 def cli_app() -> typer.Typer:
     """The `carewall` command with every registered domain's commands."""
     from carewall.cli.assembly import Assembly

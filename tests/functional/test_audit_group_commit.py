@@ -1,0 +1,183 @@
+"""Group commit of audited reads: concurrent reads build one valid chain, each read's
+entry is committed before the read returns, and a batch that fails fails every read
+in it without writing or releasing anything."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import text
+
+from carewall.audit import AuditEvent, audited_read, record, verify
+from carewall.audit.services import GroupAppender, appender_for
+from carewall.core.db import Database
+from carewall.core.runtime import Runtime
+
+_DATA = "the record read"
+
+
+def _committed(db: Database, subject: str) -> int:
+    """How many committed entries carry `subject`, seen from a connection of its own."""
+    query = text("SELECT count(*) FROM audit_entries WHERE subject = :subject")
+    with db.engine.connect() as connection:
+        return int(connection.execute(query, {"subject": subject}).scalar_one())
+
+
+def _read(db: Database, subject: str, details: dict[str, Any] | None = None) -> str:
+    """An audited read that returns data only once its entry is committed."""
+    with audited_read(db) as session:
+        record(
+            session,
+            AuditEvent(action="test:record:read", subject=subject, details=details or {}),
+        )
+        return _DATA
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    """Wait until `condition` holds (a deadline only so that a bug cannot hang the run)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "the appender never reached the expected state"
+        time.sleep(0.01)
+
+
+def test_concurrent_reads_build_one_chain_each_entry_committed_before_its_read_returns(
+    runtime: Runtime,
+) -> None:
+    db = runtime.db
+    missing: list[str] = []
+
+    def reader(n: int) -> None:
+        for i in range(15):
+            subject = f"reader-{n}-{i}"
+            assert _read(db, subject) == _DATA
+            if _committed(db, subject) != 1:
+                missing.append(subject)
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert missing == []
+    result = verify(db)
+    assert (result.ok, result.count) == (True, 120)
+    appender = appender_for(db)
+    assert appender.reads == 120
+
+
+class _Blocked:
+    """Reads started while another transaction holds the chain's lock: the first becomes
+    the writer of its own batch and waits for the lock, the rest queue behind it."""
+
+    def __init__(self, db: Database, appender: GroupAppender) -> None:
+        self.db, self.appender = db, appender
+        self.results: dict[str, str | BaseException] = {}
+        self.threads: list[threading.Thread] = []
+
+    def start(self, subject: str, details: dict[str, Any] | None = None) -> None:
+        def run() -> None:
+            try:
+                self.results[subject] = _read(self.db, subject, details)
+            except Exception as exc:  # the test inspects what each read raised
+                self.results[subject] = exc
+
+        thread = threading.Thread(target=run)
+        self.threads.append(thread)
+        thread.start()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join()
+
+
+def _queue_behind_a_writer(
+    runtime: Runtime, queued: list[tuple[str, dict[str, Any] | None]]
+) -> tuple[_Blocked, GroupAppender]:
+    """Hold the chain's lock in a write transaction while one read becomes the writer and
+    `queued` reads wait behind it; release the lock once they all wait."""
+    db = runtime.db
+    appender = appender_for(db)
+    blocked = _Blocked(db, appender)
+    with db.transaction() as session:
+        record(session, AuditEvent(action="test:thing:done", subject="blocker"))
+        blocked.start("first")
+        _wait_for(lambda: appender.writing)
+        for subject, details in queued:
+            blocked.start(subject, details)
+        _wait_for(lambda: appender.queued == len(queued))
+    blocked.join()
+    return blocked, appender
+
+
+def test_reads_that_finish_during_a_write_are_committed_as_one_batch(runtime: Runtime) -> None:
+    subjects = [f"queued-{n}" for n in range(5)]
+    blocked, appender = _queue_behind_a_writer(runtime, [(s, None) for s in subjects])
+    assert blocked.results == dict.fromkeys(["first", *subjects], _DATA)
+    assert (appender.batches, appender.reads) == (2, 6)
+    assert all(_committed(runtime.db, subject) == 1 for subject in subjects)
+    result = verify(runtime.db)
+    assert (result.ok, result.count) == (True, 7)
+
+
+def test_a_failed_batch_fails_every_read_in_it_and_writes_nothing(runtime: Runtime) -> None:
+    # A detail the canonical JSON cannot hold makes the whole batch's transaction fail.
+    poison = cast(dict[str, Any], {"unencodable": object()})
+    queued = [("good-1", None), ("poisoned", poison), ("good-2", None)]
+    blocked, appender = _queue_behind_a_writer(runtime, queued)
+    assert blocked.results["first"] == _DATA
+    for subject, _ in queued:
+        assert isinstance(blocked.results[subject], TypeError), subject
+        assert _committed(runtime.db, subject) == 0
+    assert (appender.batches, appender.reads) == (1, 1)
+    result = verify(runtime.db)
+    assert (result.ok, result.count) == (True, 2)
+    # The appender is free again: the next read is appended and returns.
+    assert _read(runtime.db, "after") == _DATA
+    assert verify(runtime.db).count == 3
+
+
+_READER = """
+import sys, threading
+from sqlalchemy import text
+from carewall.audit import AuditEvent, audited_read, record
+from carewall.core.config import Settings
+from carewall.core.runtime import open_runtime
+db = open_runtime(Settings(home=sys.argv[3], database_url=sys.argv[1])).db
+missing = []
+def reader(n):
+    for i in range(20):
+        subject = f"proc-{sys.argv[2]}-{n}-{i}"
+        with audited_read(db) as session:
+            record(session, AuditEvent(action="test:record:read", subject=subject))
+        with db.engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT count(*) FROM audit_entries WHERE subject = :s"), {"s": subject}
+            ).scalar_one()
+        if found != 1:
+            missing.append(subject)
+threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+sys.exit(1 if missing else 0)
+"""
+
+
+@pytest.mark.slow
+def test_reads_in_several_processes_build_one_chain(runtime: Runtime) -> None:
+    url = runtime.settings.effective_database_url
+    home = str(runtime.settings.home)
+    readers = [
+        subprocess.Popen([sys.executable, "-c", _READER, url, str(n), home]) for n in range(3)
+    ]
+    assert [reader.wait(timeout=300) for reader in readers] == [0, 0, 0]
+    result = verify(runtime.db)
+    assert (result.ok, result.count) == (True, 240)
