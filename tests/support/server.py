@@ -64,8 +64,15 @@ def start_server(
     home: Path, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 60
 ) -> LiveServer:
     """Start `carewall serve` and wait for /healthz (a patience, not a speed test: the
-    demo seeds its first steps before it serves, and CI machines are shared)."""
+    demo seeds its first steps before it serves, and CI machines are shared).
+
+    One worker process unless `args` say `--workers`: a test watches one server's
+    behaviour, and a worker per core would start each server several times over on a
+    shared machine (`test_serve_workers.py` covers the default of several).
+    """
     port = free_port()
+    if "--workers" not in args:
+        args = ("--workers", "1", *args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREWALL_")}
     env.update({"CAREWALL_HOME": str(home), **(extra_env or {})})
     log = (home.parent / f"server-{port}.log").open("wb")
