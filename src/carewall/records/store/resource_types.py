@@ -52,6 +52,28 @@ R4_TYPES = frozenset(fhir_r4()["resourceTypes"])
 # R4 types that `fhir.resources.R4B` has a model for.
 MODELLED_R4_TYPES = frozenset(t for t in R4_TYPES if hasattr(fhirtypes, f"{t}Type"))
 SUPPORTED_TYPES = MODELLED_R4_TYPES - REDEFINED_IN_R4B - NOT_RECORDS
+# Stored types whose model has no `identifier` element (no `identifier` search);
+# a unit test checks this against the models.
+WITHOUT_IDENTIFIER = frozenset(
+    {
+        "AuditEvent",
+        "Binary",
+        "CapabilityStatement",
+        "CompartmentDefinition",
+        "GraphDefinition",
+        "ImplementationGuide",
+        "Linkage",
+        "MedicationKnowledge",
+        "MessageHeader",
+        "NamingSystem",
+        "OperationDefinition",
+        "Provenance",
+        "SearchParameter",
+        "Subscription",
+        "TerminologyCapabilities",
+        "VerificationResult",
+    }
+)
 
 
 def _patient_compartment() -> dict[str, dict[str, tuple[str, ...]]]:

@@ -15,8 +15,10 @@ from typing import Any
 
 from carewall import __version__
 from carewall.core.clock import utcnow
+from carewall.core.config import Settings
 from carewall.records import SUPPORTED_TYPES
-from carewall.records.bundles.entries import MAX_ENTRIES
+from carewall.records.access.categories import PATIENT_DATA_TYPES
+from carewall.records.store.resource_types import PATIENT_COMPARTMENT, WITHOUT_IDENTIFIER
 
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
 # Whole-system interactions: Bundles POSTed to the base URL.
@@ -54,8 +56,9 @@ _PARAMS: dict[str, tuple[str, str]] = {
 
 _BUNDLES = (
     "Transaction and batch Bundles are POSTed to the base URL (at most "
-    f"{MAX_ENTRIES} entries, and a work budget: each search entry counts its page size, "
-    "any other entry one; scope fhir:write, and fhir:read as well when an entry reads). "
+    "{max_entries} entries, and a work budget of {budget}: each search entry counts its page "
+    "size, a conditional create two, any other entry one; scope fhir:write, and fhir:read as "
+    "well when an entry reads). "
     "Entries use GET (read, search), POST (create; `ifNoneExist` with one `identifier` "
     'makes it conditional), PUT (update or create with an id; `ifMatch` W/"n") and '
     "DELETE; PATCH, conditional update and delete, conditional references and nested "
@@ -92,19 +95,23 @@ _CODED = frozenset(
         "Procedure",
     }
 )
-_NOT_IN_A_COMPARTMENT = frozenset({"Patient", "Practitioner", "Organization"})
+# Types searched by compartment (`patient`, `subject`): those FHIR's Patient compartment
+# lists and every other type of patient data; a Patient is found by `_id`.
+_IN_A_COMPARTMENT = (frozenset(PATIENT_COMPARTMENT) | PATIENT_DATA_TYPES) - {"Patient"}
 
 
 def search_params(resource_type: str) -> frozenset[str]:
     """The search parameters `resource_type` supports (besides the result parameters)."""
-    params = {"_id", "identifier"}
+    params = {"_id"}
+    if resource_type not in WITHOUT_IDENTIFIER:
+        params.add("identifier")
     if resource_type in _PEOPLE:
         params |= {"family", "given", "name", "phonetic", "phone", "email"}
     if resource_type == "Patient":
         params.add("birthdate")
     if resource_type in _CODED:
         params.add("code")
-    if resource_type not in _NOT_IN_A_COMPARTMENT:
+    if resource_type in _IN_A_COMPARTMENT:
         params |= {"patient", "subject"}
     return frozenset(params)
 
@@ -113,8 +120,12 @@ def search_params(resource_type: str) -> frozenset[str]:
 EXACT_MODIFIABLE = frozenset({"family", "given", "name"})
 
 
-def capability_statement(base: str) -> dict[str, Any]:
-    """The CapabilityStatement of this server (FHIR R4, JSON only)."""
+def capability_statement(base: str, settings: Settings) -> dict[str, Any]:
+    """The CapabilityStatement of this server (FHIR R4, JSON only), with the Bundle limits
+    `settings` configure."""
+    bundles = _BUNDLES.format(
+        max_entries=settings.fhir_bundle_max_entries, budget=settings.fhir_bundle_budget
+    )
     return {
         "resourceType": "CapabilityStatement",
         "url": f"{base}/metadata",
@@ -132,7 +143,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": (
                     f"Search pages hold `_count` results (default {DEFAULT_COUNT}, at most "
                     f"{MAX_COUNT}); follow the Bundle's `next` link, whose `_cursor` is opaque "
-                    "and bound to the caller. " + _BUNDLES + " " + _VERSIONS
+                    "and bound to the caller. " + bundles + " " + _VERSIONS
                 ),
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 "security": {
