@@ -184,11 +184,6 @@ CATEGORY_OF: Mapping[str, Category] = {
 # Not patient data: readable by patients outside any compartment.
 PUBLIC_CATEGORIES = frozenset({Category.DIRECTORY, Category.CONFORMANCE})
 PUBLIC_TYPES = frozenset(t for t, c in CATEGORY_OF.items() if c in PUBLIC_CATEGORIES)
-# Information about patients: a resource of these types is normally about one.
-PATIENT_DATA_CATEGORIES = frozenset(
-    {Category.DEMOGRAPHICS, Category.CLINICAL, Category.FINANCIAL, Category.WORKFLOW}
-)
-PATIENT_DATA_TYPES = frozenset(t for t, c in CATEGORY_OF.items() if c in PATIENT_DATA_CATEGORIES)
 
 
 def types_in(*categories: Category) -> frozenset[str]:

@@ -17,8 +17,7 @@ from carewall import __version__
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
 from carewall.records import SUPPORTED_TYPES
-from carewall.records.access.categories import PATIENT_DATA_TYPES
-from carewall.records.store.resource_types import PATIENT_COMPARTMENT, WITHOUT_IDENTIFIER
+from carewall.records.store.resource_types import WITHOUT_IDENTIFIER
 
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
 # Whole-system interactions: Bundles POSTed to the base URL.
@@ -95,9 +94,10 @@ _CODED = frozenset(
         "Procedure",
     }
 )
-# Types searched by compartment (`patient`, `subject`): those FHIR's Patient compartment
-# lists and every other type of patient data; a Patient is found by `_id`.
-_IN_A_COMPARTMENT = (frozenset(PATIENT_COMPARTMENT) | PATIENT_DATA_TYPES) - {"Patient"}
+# Every type is searched by compartment (`patient`, `subject`): a resource of any type that
+# names a patient is in that patient's compartment (`records.store.compartments`), whether
+# or not FHIR's Patient compartment lists its type. A Patient is found by `_id`.
+_OWN_COMPARTMENT = frozenset({"Patient"})
 
 
 def search_params(resource_type: str) -> frozenset[str]:
@@ -111,7 +111,7 @@ def search_params(resource_type: str) -> frozenset[str]:
         params.add("birthdate")
     if resource_type in _CODED:
         params.add("code")
-    if resource_type in _IN_A_COMPARTMENT:
+    if resource_type not in _OWN_COMPARTMENT:
         params |= {"patient", "subject"}
     return frozenset(params)
 
