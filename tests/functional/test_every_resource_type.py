@@ -62,7 +62,7 @@ def _expect(may: bool, call: Callable[[], Any], refusal: type[Exception]) -> Any
 def test_every_type_round_trips_with_its_roles_and_compartment(
     runtime: Runtime, resource_type: str
 ) -> None:
-    body = fhir_resource(resource_type, "p-1")
+    body = _named(resource_type)
     if resource_type != "Patient":
         create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
     for role in STAFF:
@@ -76,9 +76,14 @@ def test_every_type_round_trips_with_its_roles_and_compartment(
         get_record_for(runtime, SYSTEM, resource_type, body["id"], P)
 
 
+def _named(resource_type: str) -> dict[str, Any]:
+    """A resource of `resource_type` naming patient p-1 (a Patient: p-1 itself)."""
+    return {"id": str(uuid.uuid4()), **minimal_resource(resource_type, "p-1")}
+
+
 def _check_create(runtime: Runtime, actor: Caller, resource_type: str) -> None:
     """Create, then delete, as the matrix allows (a Patient gets an id of its own)."""
-    fresh = {**fhir_resource(resource_type, "p-1"), "id": str(uuid.uuid4())}
+    fresh = {**_named(resource_type), "id": str(uuid.uuid4())}
     may_write = allowed(actor.role, Action.WRITE, resource_type)
     _expect(may_write, lambda: create_resource(runtime, actor, fresh), PermissionDeniedError)
     if may_write:
