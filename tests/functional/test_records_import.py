@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
+from carewall.identity import Role
 from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.bundles.importer import import_file
 from carewall.records.models import FhirResource
 from carewall.records.portal.export import export_patient_bundle
 from tests.support.cli import carewall
-from tests.support.factories import fhir_resource
+from tests.support.factories import FHIR_JSON, bearer, fhir_resource
 from tests.support.fhir import (
     SYNTHEA3_PATIENT,
     assert_absent_from_vault,
@@ -232,3 +235,17 @@ def test_the_current_synthea_generation_imports_its_support_folder_first(
         )
         counts = dict(counted.tuples().all())
     assert counts["Location"] == counts["PractitionerRole"] == 1191
+
+
+def test_a_synthea_support_batch_is_accepted_over_fhir(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    """2,382 conditional creates (Organization + Location) in one batch: within the default
+    entry limit and work budget, written by the role that keeps the directory."""
+    folder = synthea3_folder(tmp_path)
+    hospitals = next((folder / "support").glob("hospitalInformation*.json")).read_bytes()
+    admin = {**bearer(runtime, Role.ADMIN), "Content-Type": FHIR_JSON}
+    done = client.post("/fhir/", content=hospitals, headers=admin)
+    assert done.status_code == 200, done.text[:2000]
+    statuses = Counter(entry["response"]["status"] for entry in done.json()["entry"])
+    assert statuses == {"201 Created": 2382}
