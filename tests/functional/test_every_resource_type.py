@@ -29,7 +29,8 @@ from carewall.records.access.matrix import Action, allowed
 from carewall.records.errors import ResourceGoneError
 from carewall.records.services import create_resource, delete_resource, update_resource
 from carewall.records.store.resource_types import WITHOUT_IDENTIFIER
-from tests.support.factories import SYSTEM, bearer, fhir_resource
+from carewall.web.fhir.capability import INTERACTIONS, search_params
+from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource
 from tests.support.fhir import outcome
 from tests.support.minimal import minimal_resource
 
@@ -169,3 +170,24 @@ def test_reference_data_outside_any_compartment_is_open_to_patients(runtime: Run
         assert found["id"] == public["id"], resource_type
         with pytest.raises(PermissionDeniedError):
             update_resource(runtime, patient, public)
+
+
+def test_the_capability_statement_is_the_code_s_own_tables(
+    runtime: Runtime, client: TestClient
+) -> None:
+    statement = client.get("/fhir/metadata", headers={"Accept": FHIR_JSON}).json()
+    rest = statement["rest"][0]
+    listed = {resource["type"]: resource for resource in rest["resource"]}
+    assert set(listed) == SUPPORTED_TYPES
+    for resource_type, resource in listed.items():
+        assert [i["code"] for i in resource["interaction"]] == list(INTERACTIONS)
+        params = {p["name"] for p in resource["searchParam"]}
+        assert params == search_params(resource_type), resource_type
+        assert ("identifier" in params) == (resource_type not in WITHOUT_IDENTIFIER)
+        assert ("patient" in params) == (resource_type != "Patient")
+    settings = runtime.settings
+    assert f"at most {settings.fhir_bundle_max_entries} entries" in rest["documentation"]
+    assert f"work budget of {settings.fhir_bundle_budget}" in rest["documentation"]
+    doctor = bearer(runtime, Role.CLINICIAN)
+    body = outcome(client.get("/fhir/Binary?identifier=x", headers=doctor), 400)
+    assert body["issue"][0]["code"] == "not-supported"

@@ -5,8 +5,12 @@ parameter matches a normalised value exactly, except the name parameters,
 which match the beginning of a name (FHIR's default for strings) through
 prefix terms, and `phonetic` (Soundex): no `:contains`, no date ranges. A
 parameter is listed for a type only where the vault indexes the field that
-FHIR's parameter of that name searches; anything else is refused with 400
-rather than silently ignored.
+FHIR's parameter of that name searches (`identifier` only on types whose model
+has one), and `patient`/`subject` on every type but Patient: they select the
+compartment, which holds any resource naming the patient. Anything else is
+refused with 400 rather than silently ignored. The types are the vault's
+(`records.SUPPORTED_TYPES`) and the Bundle limits the configured ones, so a
+test can compare this statement with the code's tables.
 """
 
 from __future__ import annotations
