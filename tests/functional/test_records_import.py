@@ -233,7 +233,7 @@ def test_the_current_synthea_generation_imports_its_support_folder_first(
         counted = session.execute(
             select(FhirResource.resource_type, func.count()).group_by(FhirResource.resource_type)
         )
-        counts = dict(counted.tuples().all())
+        counts = dict(counted.all())
     assert counts["Location"] == counts["PractitionerRole"] == 1191
 
 
