@@ -154,6 +154,13 @@ class Settings(BaseSettings):
         description="How long the files of a finished FHIR Bulk Data export stay "
         "downloadable; then the job records.bulk_export.sweep deletes them.",
     )
+    fhir_bundle_max_entries: int = Field(
+        default=5000,
+        ge=10,
+        le=1_000_000,
+        description="Most entries one FHIR batch or transaction Bundle may hold; the work "
+        "budget applies as well.",
+    )
     break_glass_sweep_seconds: int = Field(
         default=60,
         ge=0,

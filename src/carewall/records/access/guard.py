@@ -22,7 +22,7 @@ from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedE
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
-from carewall.records.access.matrix import BREAK_GLASS_ROLES, DIRECTORY, Action, allowed
+from carewall.records.access.matrix import BREAK_GLASS_ROLES, PUBLIC_TYPES, Action, allowed
 from carewall.records.errors import BreakGlassRequiredError
 from carewall.records.events import bind_hooks
 from carewall.records.models import BreakGlassGrant, RestrictedCompartment
@@ -177,7 +177,7 @@ def require_row(
             raise Denied(error, resource_type, target, "restricted", row=seen, patient=patient)
         return
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
-    if patient_ref is None and resource_type in DIRECTORY:
+    if patient_ref is None and resource_type in PUBLIC_TYPES:
         require_type(actor, action, resource_type, target)
         return
     if own is None or patient_ref != own or not allowed(actor.role, action, resource_type):
@@ -210,7 +210,7 @@ def readable(
     return {
         r
         for r in refs
-        if (r is None and resource_type in DIRECTORY) or (own is not None and r == own)
+        if (r is None and resource_type in PUBLIC_TYPES) or (own is not None and r == own)
     }
 
 

@@ -7,8 +7,12 @@ prefix terms, `phonetic` (Soundex), and the date ranges of `_lastUpdated` (a
 plain column) and of each type's clinical date (day, month, year and decade
 bucket terms, `records.store.dates`): no `:contains`. A
 parameter is listed for a type only where the vault indexes the field that
-FHIR's parameter of that name searches; anything else is refused with 400
-rather than silently ignored.
+FHIR's parameter of that name searches (`identifier` only on types whose model
+has one), and `patient`/`subject` on every type but Patient: they select the
+compartment, which holds any resource naming the patient. Anything else is
+refused with 400 rather than silently ignored. The types are the vault's
+(`records.SUPPORTED_TYPES`) and the Bundle limits the configured ones, so a
+test can compare this statement with the code's tables.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from typing import Any
 
 from carewall import __version__
 from carewall.core.clock import utcnow
+from carewall.core.config import Settings
 from carewall.records import SUPPORTED_TYPES
-from carewall.records.bundles.entries import MAX_ENTRIES
 from carewall.records.store.dates import DATE_PARAMS
 from carewall.records.store.includes import INCLUDES
+from carewall.records.store.resource_types import WITHOUT_IDENTIFIER
 
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
 # Whole-system interactions: Bundles POSTed to the base URL.
@@ -77,8 +82,9 @@ _DATE_DOC = (
 
 _BUNDLES = (
     "Transaction and batch Bundles are POSTed to the base URL (at most "
-    f"{MAX_ENTRIES} entries, and a work budget: each search entry counts its page size, "
-    "any other entry one; scope fhir:write, and fhir:read as well when an entry reads). "
+    "{max_entries} entries, and a work budget of {budget}: each search entry counts its page "
+    "size, a conditional create two, any other entry one; scope fhir:write, and fhir:read as "
+    "well when an entry reads). "
     "Entries use GET (read, search), POST (create; `ifNoneExist` with one `identifier` "
     'makes it conditional), PUT (update or create with an id; `ifMatch` W/"n") and '
     "DELETE; PATCH, conditional update and delete, conditional references and nested "
@@ -126,19 +132,24 @@ _CODED = frozenset(
         "Procedure",
     }
 )
-_NOT_IN_A_COMPARTMENT = frozenset({"Patient", "Practitioner", "Organization"})
+# Every type is searched by compartment (`patient`, `subject`): a resource of any type that
+# names a patient is in that patient's compartment (`records.store.compartments`), whether
+# or not FHIR's Patient compartment lists its type. A Patient is found by `_id`.
+_OWN_COMPARTMENT = frozenset({"Patient"})
 
 
 def search_params(resource_type: str) -> frozenset[str]:
     """The search parameters `resource_type` supports (besides the result parameters)."""
-    params = {"_id", "identifier"}
+    params = {"_id"}
+    if resource_type not in WITHOUT_IDENTIFIER:
+        params.add("identifier")
     if resource_type in _PEOPLE:
         params |= {"family", "given", "name", "phonetic", "phone", "email"}
     if resource_type == "Patient":
         params.add("birthdate")
     if resource_type in _CODED:
         params.add("code")
-    if resource_type not in _NOT_IN_A_COMPARTMENT:
+    if resource_type not in _OWN_COMPARTMENT:
         params |= {"patient", "subject"}
     if (date := date_param(resource_type)) is not None:
         params.add(date)
@@ -204,8 +215,12 @@ def search_revincludes(resource_type: str) -> list[str]:
 EXACT_MODIFIABLE = frozenset({"family", "given", "name"})
 
 
-def capability_statement(base: str) -> dict[str, Any]:
-    """The CapabilityStatement of this server (FHIR R4, JSON only)."""
+def capability_statement(base: str, settings: Settings) -> dict[str, Any]:
+    """The CapabilityStatement of this server (FHIR R4, JSON only), with the Bundle limits
+    `settings` configure."""
+    bundles = _BUNDLES.format(
+        max_entries=settings.fhir_bundle_max_entries, budget=settings.fhir_bundle_budget
+    )
     return {
         "resourceType": "CapabilityStatement",
         "url": f"{base}/metadata",
@@ -224,7 +239,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": (
                     f"Search pages hold `_count` results (default {DEFAULT_COUNT}, at most "
                     f"{MAX_COUNT}); follow the Bundle's `next` link, whose `_cursor` is opaque "
-                    "and bound to the caller. " + _RESULTS + " " + _BUNDLES + " " + _VERSIONS
+                    "and bound to the caller. " + _RESULTS + " " + bundles + " " + _VERSIONS
                 ),
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 "security": {
