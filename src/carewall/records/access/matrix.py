@@ -61,9 +61,14 @@ MATRIX: Mapping[Role, Mapping[Action, frozenset[str]]] = {
     Role.AUDITOR: {Action.READ: DIRECTORY, Action.WRITE: _NONE},
     # Patients read everything in their own compartment and write nothing (yet).
     Role.PATIENT: {Action.READ: ALL_TYPES, Action.WRITE: _NONE},
+    # System feeds (interface engine, nightly load): token-only, every type.
+    Role.INTEGRATION: {Action.READ: ALL_TYPES, Action.WRITE: ALL_TYPES},
 }
 
 BREAK_GLASS_ROLES = frozenset({Role.CLINICIAN})
+# Roles whose writes pass a restriction (a feed delivers results for restricted
+# patients too); their reads of a restricted compartment are still refused.
+RESTRICTION_WRITERS = frozenset({Role.INTEGRATION})
 
 
 def allowed(role: Role | None, action: Action, resource_type: str) -> bool:
