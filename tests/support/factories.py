@@ -4,8 +4,9 @@ Nothing here writes rows by hand: a user is invited and accepts as a person
 would (`make_user`), an administrator is created as `carewall init` does
 (`make_admin`), a resource goes through the vault's service (`make_resources`),
 so a test that uses them also exercises those paths. An integration account is
-created as `carewall user add --role integration` does (`make_integration`). Resource bodies come from
-`fhir_resource`, the smallest valid resource of each supported type.
+created as `carewall user add --role integration` does (`make_integration`).
+Resource bodies come from `fhir_resource`, the smallest valid resource of each
+supported type.
 """
 
 from __future__ import annotations

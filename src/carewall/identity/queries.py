@@ -296,9 +296,15 @@ def display_names(session: Session) -> dict[str, str]:
     """Every account's audit reference (`user:<id>`) -> its display name, else its email.
 
     Reports name who answered or changed what; the audit trail stores references.
+    An integration account's name says so ("Lab feed (integration account)"), so
+    nobody mistakes a system feed's reads and writes for a person's.
     """
-    rows = session.execute(select(User.id, User.display_name, User.email))
-    return {user_ref(uid): name or email for uid, name, email in rows}
+    rows = session.execute(select(User.id, User.display_name, User.email, User.role))
+    return {user_ref(uid): _named(name or email, Role(role)) for uid, name, email, role in rows}
+
+
+def _named(name: str, role: Role) -> str:
+    return name if role.is_person else f"{name} (integration account)"
 
 
 def user_id_for_email(session: Session, email: str) -> str | None:
