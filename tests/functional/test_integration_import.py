@@ -103,7 +103,7 @@ def test_the_current_synthea_generation_posts_support_batches_then_patients(
     for file in support:  # Organization + Location, Practitioner + PractitionerRole
         answer = _post(client, headers, file)
         assert answer["type"] == "batch-response"
-        bad = [e["response"] for e in answer["entry"] if not e["response"]["status"][0] == "2"]
+        bad = [e["response"] for e in answer["entry"] if e["response"]["status"][0] != "2"]
         assert not bad, bad[:3]
     for file in patients:  # transactions with conditional references to the support data
         answer = _post(client, headers, file)
