@@ -126,7 +126,7 @@ def feed_token(runtime: Runtime) -> str:
     return secret
 
 
-def http_import_rates(runtime: Runtime, url: str | None, files: list[Path]) -> tuple[float, float]:
+def http_import_rates(runtime: Runtime, files: list[Path]) -> tuple[float, float]:
     """Resources per second posted over HTTP (one transaction per file, integration token,
     live server on this runtime's database) and through the plain insert, alternately.
 
@@ -138,7 +138,7 @@ def http_import_rates(runtime: Runtime, url: str | None, files: list[Path]) -> t
             text("CREATE TABLE bench_plain (id VARCHAR(64), type VARCHAR(40), body TEXT)")
         )
     token = feed_token(runtime)
-    database = ("--serve-db", url) if url else ()
+    database = ("--serve-db", runtime.settings.effective_database_url)
     process, base = start_server(__file__, runtime.settings.home, *database)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
     spent, count = {"http": 0.0, "plain": 0.0}, 0
@@ -279,7 +279,7 @@ def main() -> None:
         table.add_row(f"{name}: plain insert, resources/s", f"{baseline:,.0f}")
         table.add_row(f"{name}: ratio (target >= 0.3)", f"{rate / baseline:.3f}")
         with runtime_on(url) as runtime:
-            http, http_baseline = http_import_rates(runtime, url, files)
+            http, http_baseline = http_import_rates(runtime, files)
         table.add_row(f"{name}: over HTTP, integration token, resources/s", f"{http:,.0f}")
         table.add_row(f"{name}: plain insert alongside, resources/s", f"{http_baseline:,.0f}")
         table.add_row(f"{name}: HTTP ratio to plain insert", f"{http / http_baseline:.3f}")
