@@ -10,8 +10,18 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.auditevent import AuditEvent as FhirAuditEvent
+from sqlalchemy import text
 
-from carewall.audit import AuditEvent, Outcome, entries_with_action, record, write_checkpoint
+from carewall.audit import (
+    AuditEvent,
+    Outcome,
+    actions_in_use,
+    actors_in_use,
+    entries_with_action,
+    entry_count,
+    record,
+    write_checkpoint,
+)
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, queries
@@ -167,3 +177,34 @@ def test_the_integrity_panel_shows_the_latest_signed_checkpoint(
     panel = after.split('id="latest-checkpoint"', 1)[1].split("</dd>", 1)[0]
     assert f'href="/admin/audit/{made.checkpoint.seq}"' in panel
     assert made.checkpoint.head_hash.hex()[:16] in panel
+
+
+def test_the_dropdowns_follow_new_entries_and_a_replaced_trail(runtime: Runtime) -> None:
+    """The choice of actions and actors is remembered per database and read onward from
+    the last entry seen; a trail cut back and written again is read from the start."""
+
+    def append(action: str, actor: str) -> None:
+        with runtime.db.transaction() as session:
+            record(session, AuditEvent(action=action, actor=actor))
+
+    def in_use() -> tuple[list[str], list[str]]:
+        with runtime.db.sessions() as session:
+            return actions_in_use(session), actors_in_use(session)
+
+    append("test:first:done", "alice")
+    actions, actors = in_use()
+    assert "test:first:done" in actions
+    assert "alice" in actors
+    with runtime.db.sessions() as session:
+        cut = entry_count(session)
+    append("test:second:done", "bob")
+    actions, actors = in_use()
+    assert {"test:first:done", "test:second:done"} <= set(actions)
+    assert {"alice", "bob"} <= set(actors)
+    with runtime.db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entries WHERE seq > :s"), {"s": cut})
+    append("test:third:done", "carol")
+    actions, actors = in_use()
+    assert "test:second:done" not in actions
+    assert "bob" not in actors
+    assert {"test:first:done", "test:third:done"} <= set(actions)

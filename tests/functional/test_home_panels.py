@@ -6,14 +6,18 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from carewall.audit import entries_with_action
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import Purpose
 from carewall.records.access import get_record_for
+from carewall.records.access.break_glass import start_break_glass
+from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
+from carewall.records.tags import RecordsTag
 from carewall.registry import create_app
-from tests.support.factories import fhir_resource, make_admin
+from tests.support.factories import fhir_resource, make_admin, make_user
 from tests.support.signin import sign_in_user, signed_in
 
 SYSTEM = Caller.cli("test")
@@ -83,3 +87,25 @@ def test_recent_patients_leave_out_a_record_the_clinician_can_no_longer_open(
     assert [p["id"] for p in recent_patients_for(runtime, clinician)] == [pid]
     restrict_compartment(runtime, SYSTEM, pid, "vip")
     assert recent_patients_for(runtime, clinician) == []
+
+
+def test_the_officer_sees_whose_restricted_record_was_opened_and_the_look_is_audited(
+    runtime: Runtime,
+) -> None:
+    name = [{"use": "official", "family": "Vantongeren", "given": ["Odile"]}]
+    create_resource(
+        runtime, SYSTEM, fhir_resource("Patient", "p-vip", name=name, birthDate="1958-03-09")
+    )
+    restrict_compartment(runtime, SYSTEM, "p-vip", "vip")
+    doctor = make_user(runtime, "er@clinic.example", Role.CLINICIAN)
+    clinician = Caller.for_user(doctor.id, Role.CLINICIAN, session_id="s-er")
+    start_break_glass(runtime, clinician, "p-vip", "emergency", "unconscious in ER")
+    admin = make_admin(runtime)
+    with TestClient(create_app(runtime)) as officer:
+        signed_in(officer, runtime, admin)
+        home = officer.get("/").text
+    assert "the restricted record of <strong>Vantongeren, Odile</strong>" in home
+    assert "(born 1958-03-09)" in home
+    with runtime.db.sessions() as session:
+        looked = entries_with_action(session, [RecordsTag.PATIENT_LOOKED_UP], limit=5)
+    assert [e.actor for e in looked] == [f"user:{admin.id}"]

@@ -129,6 +129,37 @@ def test_results_page_through_every_match(runtime: Runtime, staff: dict[str, Tes
     assert seen == {f"q-{n:02}" for n in range(30)}
 
 
+def _pager_fields(html: str, button: str) -> dict[str, str]:
+    """The hidden fields of the pager form whose button has id `button`."""
+    form = next(f for f in html.split("<form") if f'id="{button}"' in f.split("</form>")[0])
+    fields = re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form.split("</form>")[0])
+    return {name: value for name, value in fields if name != "csrf_token"}
+
+
+def test_results_page_back_as_well_as_forward(
+    runtime: Runtime, staff: dict[str, TestClient]
+) -> None:
+    for n in range(55):
+        create_resource(
+            runtime,
+            SYSTEM,
+            _patient(f"r-{n:02}", "Rask", f"R{n}", "2002-02-02", f"R-{n}", "555 098 0000"),
+        )
+    desk = staff["front_desk"]
+    first = post_form(desk, "/patients/search", {"family": "rask"})
+    assert 'id="previous-page"' not in first.text
+    second = post_form(desk, "/patients/search", _pager_fields(first.text, "next-page"))
+    third = post_form(desk, "/patients/search", _pager_fields(second.text, "next-page"))
+    assert "Patients 51 to 55 of 55." in third.text
+    back = post_form(desk, "/patients/search", _pager_fields(third.text, "previous-page"))
+    assert "Patients 26 to 50 of 55." in back.text
+    assert _found(back.text) == _found(second.text)
+    start = post_form(desk, "/patients/search", _pager_fields(back.text, "previous-page"))
+    assert "Patients 1 to 25 of 55." in start.text
+    assert _found(start.text) == _found(first.text)
+    assert 'id="previous-page"' not in start.text
+
+
 def test_a_restricted_match_shows_identity_only_and_the_way_to_break_the_glass(
     runtime: Runtime, staff: dict[str, TestClient]
 ) -> None:

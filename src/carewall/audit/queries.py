@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
@@ -299,9 +300,51 @@ def chain_link(session: Session, seq: int) -> ChainLink | None:
 
 def actions_in_use(session: Session) -> list[str]:
     """Every action the trail holds (the viewer's choice of tags), sorted."""
-    return sorted(session.scalars(select(AuditEntry.action).distinct()))
+    return sorted(_in_use(session).actions)
 
 
 def actors_in_use(session: Session) -> list[str]:
     """Every actor the trail holds (users, `cli`, `system`, jobs), sorted."""
-    return sorted(session.scalars(select(AuditEntry.actor).distinct()))
+    return sorted(_in_use(session).actors)
+
+
+@dataclass
+class _InUse:
+    """The actions and actors of a trail up to entry `seq`, whose hash was `entry_hash`."""
+
+    seq: int = 0
+    entry_hash: bytes = b""
+    actions: set[str] = field(default_factory=set)
+    actors: set[str] = field(default_factory=set)
+
+
+# The viewer's dropdowns would scan the whole trail on every view (a DISTINCT over
+# every entry); the trail only grows, so each process remembers what it has seen
+# per database and reads only the entries appended since. The remembered entry's
+# hash is checked first: a restored or replaced database starts the scan over.
+_IN_USE: dict[str, _InUse] = {}
+_IN_USE_LOCK = threading.Lock()
+
+
+def _in_use(session: Session) -> _InUse:
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    with _IN_USE_LOCK:
+        seen = _IN_USE.get(key, _InUse())
+        if (
+            seen.seq
+            and session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq == seen.seq))
+            != seen.entry_hash
+        ):
+            seen = _InUse()
+        head = session.execute(
+            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        if head is not None and head.seq > seen.seq:
+            newer = (AuditEntry.seq > seen.seq, AuditEntry.seq <= head.seq)
+            actions = session.scalars(select(AuditEntry.action).where(*newer).distinct())
+            actors = session.scalars(select(AuditEntry.actor).where(*newer).distinct())
+            seen = _InUse(
+                head.seq, head.entry_hash, seen.actions | set(actions), seen.actors | set(actors)
+            )
+        _IN_USE[key] = seen
+        return seen

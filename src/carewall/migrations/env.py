@@ -8,9 +8,12 @@ migration").
 
 from __future__ import annotations
 
-from alembic import context
+from typing import Any, Literal
 
-from carewall.core.db import Base
+from alembic import context
+from alembic.autogenerate.api import AutogenContext
+
+from carewall.core.db import Base, UTCDateTime
 from carewall.registry import import_models
 
 import_models()
@@ -18,6 +21,23 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - we never run alembic from its own CLI
     raise RuntimeError("Run migrations through `carewall init` or `carewall serve`.")
 
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+
+def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Write our UTC column type as the plain `sa.DateTime(timezone=True)` it stores as.
+
+    A revision is frozen history: it must not import the application's types,
+    which may change or move after it is written.
+    """
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,
+    render_item=render_item,
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -20,7 +20,8 @@ from carewall.identity import Role, notices, queries
 from carewall.identity.sessions import Stage
 from carewall.phishing.queries import status_counts
 from carewall.phishing.simulation.results import phishing_evidence
-from carewall.records.overview import emergency_access, recent_patients_for
+from carewall.records.finder import Identity, lookup_patients_for
+from carewall.records.overview import EmergencyAccess, emergency_access, recent_patients_for
 from carewall.records.portal.flags import OPEN, list_flags
 from carewall.records.readers import demographics_of
 from carewall.training.queries import training_evidence
@@ -110,8 +111,21 @@ def emergency_panel(request: Request) -> Mapping[str, Any]:
     caller = home_caller(request)
     if caller is None:
         return {"grants": []}
-    grants = emergency_access(runtime_of(request), caller)
-    return {"grants": sorted(grants, key=lambda g: not g.active)}
+    runtime = runtime_of(request)
+    grants = sorted(emergency_access(runtime, caller), key=lambda g: not g.active)
+    return {"grants": grants, "patients": _patients_of(request, caller, grants[:MAX_LISTED])}
+
+
+def _patients_of(
+    request: Request, caller: Caller, grants: list[EmergencyAccess]
+) -> Mapping[str, Identity]:
+    """Who each listed grant opened: identity only, through the officer's audited lookup
+    (one entry naming the patients shown, as the restricted-records page does)."""
+    ids = sorted({g.patient_id for g in grants if g.patient_id})
+    if not ids:
+        return {}
+    page = lookup_patients_for(runtime_of(request), caller, {"_id": ids}, count=len(ids))
+    return {m.identity.id: m.identity for m in page.matches}
 
 
 def own_grants_panel(request: Request) -> Mapping[str, Any]:

@@ -126,10 +126,19 @@ def _who(names: Mapping[str, str]) -> Callable[[str], str]:
     return describe
 
 
-def _act(request: Request, alert_id: AlertId, work: Callable[[], None], done: str) -> Response:
+def _act(
+    request: Request,
+    caller: Caller,
+    alert_id: str,
+    change: Callable[..., object],
+    done: str,
+    *values: str,
+) -> Response:
+    """Apply one review step (`change(runtime, caller, alert_id, *values)`) and go back to
+    the alert with what happened: a refusal is flashed, an unknown alert is a 404."""
     response = RedirectResponse(f"{PAGE}/{alert_id}", status_code=303)
     try:
-        work()
+        change(runtime_of(request), caller, alert_id, *values)
     except CarewallError as exc:
         if exc.status == 404:
             raise
@@ -145,13 +154,7 @@ Note = Annotated[str, Form(max_length=services.MAX_NOTE)]
 @router.post(PAGE + "/{alert_id}/acknowledge", response_class=HTMLResponse)
 def acknowledge(request: Request, caller: Admin, alert_id: AlertId, note: Note = "") -> Response:
     """open -> acknowledged."""
-    runtime = runtime_of(request)
-    return _act(
-        request,
-        alert_id,
-        lambda: services.acknowledge(runtime, caller, alert_id, note),
-        "Alert acknowledged.",
-    )
+    return _act(request, caller, alert_id, services.acknowledge, "Alert acknowledged.", note)
 
 
 @router.post(PAGE + "/{alert_id}/assign", response_class=HTMLResponse)
@@ -162,25 +165,13 @@ def assign(
     assignee: Annotated[str, Form(max_length=254)] = "",
 ) -> Response:
     """Assign to an administrator."""
-    runtime = runtime_of(request)
-    return _act(
-        request,
-        alert_id,
-        lambda: services.assign(runtime, caller, alert_id, assignee),
-        "Assignee saved.",
-    )
+    return _act(request, caller, alert_id, services.assign, "Assignee saved.", assignee)
 
 
 @router.post(PAGE + "/{alert_id}/note", response_class=HTMLResponse)
 def note(request: Request, caller: Admin, alert_id: AlertId, note: Note = "") -> Response:
     """Add a note."""
-    runtime = runtime_of(request)
-    return _act(
-        request,
-        alert_id,
-        lambda: services.add_note(runtime, caller, alert_id, note),
-        "Note added.",
-    )
+    return _act(request, caller, alert_id, services.add_note, "Note added.", note)
 
 
 @router.post(PAGE + "/{alert_id}/resolve", response_class=HTMLResponse)
@@ -192,25 +183,13 @@ def resolve(
     note: Note = "",
 ) -> Response:
     """Resolve as true incident, false positive or expected."""
-    runtime = runtime_of(request)
-    return _act(
-        request,
-        alert_id,
-        lambda: services.resolve(runtime, caller, alert_id, resolution, note),
-        "Alert resolved.",
-    )
+    return _act(request, caller, alert_id, services.resolve, "Alert resolved.", resolution, note)
 
 
 @router.post(PAGE + "/{alert_id}/reopen", response_class=HTMLResponse)
 def reopen(request: Request, caller: Admin, alert_id: AlertId, note: Note = "") -> Response:
     """Reopen a resolved alert."""
-    runtime = runtime_of(request)
-    return _act(
-        request,
-        alert_id,
-        lambda: services.reopen(runtime, caller, alert_id, note),
-        "Alert reopened.",
-    )
+    return _act(request, caller, alert_id, services.reopen, "Alert reopened.", note)
 
 
 @router.post(PAGE + "/{alert_id}/lift", response_class=HTMLResponse)
@@ -221,12 +200,13 @@ def lift(
     suspension: Annotated[str, Form(max_length=36)] = "",
 ) -> Response:
     """Lift the suspension a mass-change alert put on a session or token."""
-    runtime = runtime_of(request)
     return _act(
         request,
+        caller,
         alert_id,
-        lambda: services.lift_suspension(runtime, caller, alert_id, suspension),
+        services.lift_suspension,
         "Suspension lifted: the session or token works again.",
+        suspension,
     )
 
 

@@ -15,7 +15,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -83,13 +83,14 @@ class ViewerForm:
 
 
 def _form(
-    actor: str = "",
-    action: str = "",
-    outcome: str = "",
-    since: str = "",
-    until: str = "",
-    patient_id: str = "",
+    actor: Field = "",
+    action: Field = "",
+    outcome: Field = "",
+    since: Field = "",
+    until: Field = "",
+    patient_id: Field = "",
 ) -> ViewerForm:
+    """The filters of a posted viewer form (every form of the page carries them)."""
     return ViewerForm(
         actor.strip(),
         action.strip(),
@@ -98,6 +99,9 @@ def _form(
         until.strip(),
         patient_id.strip().removeprefix("Patient/")[:64],
     )
+
+
+Filters = Annotated[ViewerForm, Depends(_form)]
 
 
 def _filter(runtime: Runtime, form: ViewerForm) -> tuple[AuditFilter, list[str]]:
@@ -186,16 +190,10 @@ def audit_page(request: Request, caller: Auditor, actor: ActorLink = "") -> Resp
 def filtered(
     request: Request,
     caller: Auditor,
-    actor: Field = "",
-    action: Field = "",
-    outcome: Field = "",
-    since: Field = "",
-    until: Field = "",
-    patient_id: Field = "",
+    form: Filters,
     before: Field = "",
 ) -> Response:
     """The entries matching the filters, a page at a time (`before`: continue below)."""
-    form = _form(actor, action, outcome, since, until, patient_id)
     start = int(before) if before.isdigit() and len(before) < 19 else None
     return _page(request, caller, form, before=start)
 
@@ -204,20 +202,16 @@ def filtered(
 def find_patient(
     request: Request,
     caller: Auditor,
+    filters: Filters,
     family: Field = "",
     given: Field = "",
     birthdate: Field = "",
     identifier: Field = "",
-    actor: Field = "",
-    action: Field = "",
-    outcome: Field = "",
-    since: Field = "",
-    until: Field = "",
 ) -> Response:
     """Look the patient up (identity only, audited) to filter the trail by them."""
     criteria = SearchCriteria.of(family, given, birthdate, identifier)
     found, errors = lookup(request, caller, criteria)
-    form = _form(actor, action, outcome, since, until)
+    form = replace(filters, patient_id="")  # the lookup chooses the patient anew
     extra = {"lookup_values": criteria, "lookup_errors": errors, "found": found}
     return _page(request, caller, form, extra=extra, status=422 if errors else 200)
 
@@ -290,18 +284,8 @@ def _rows(runtime: Runtime, flt: AuditFilter) -> Iterator[tuple[int, dict[str, A
 
 
 @router.post(f"{AUDIT}/export.csv")
-def export_csv(
-    request: Request,
-    caller: Auditor,
-    actor: Field = "",
-    action: Field = "",
-    outcome: Field = "",
-    since: Field = "",
-    until: Field = "",
-    patient_id: Field = "",
-) -> Response:
+def export_csv(request: Request, caller: Auditor, form: Filters) -> Response:
     """The filtered view as CSV, every matching entry (not just the page shown)."""
-    form = _form(actor, action, outcome, since, until, patient_id)
     ready = _export(request, caller, form, "csv")
     if isinstance(ready, Response):
         return ready
@@ -343,19 +327,9 @@ def export_csv(
 
 
 @router.post(f"{AUDIT}/export.ndjson")
-def export_fhir(
-    request: Request,
-    caller: Auditor,
-    actor: Field = "",
-    action: Field = "",
-    outcome: Field = "",
-    since: Field = "",
-    until: Field = "",
-    patient_id: Field = "",
-) -> Response:
+def export_fhir(request: Request, caller: Auditor, form: Filters) -> Response:
     """The filtered view as FHIR R4 AuditEvent resources, one per line (NDJSON), each
     carrying its entry's seq and hash (`audit.fhir`)."""
-    form = _form(actor, action, outcome, since, until, patient_id)
     ready = _export(request, caller, form, "fhir-ndjson")
     if isinstance(ready, Response):
         return ready

@@ -104,6 +104,7 @@ def search(
     phone: FormStr = "",
     sounds_like: FormStr = "",
     after: FormStr = "",
+    trail: FormStr = "",
     shown: FormStr = "0",
 ) -> Response:
     """Any combination of family and given name (their beginning, or by sound), birth date,
@@ -122,6 +123,7 @@ def search(
         after=after.strip()[:64],
     )
     before = ascii_int(shown, MAX_INT32) or 0
+    cursors = _trail(trail)
     context = {
         "form": criteria,
         "errors": [],
@@ -129,9 +131,32 @@ def search(
         "page": page,
         "first": before + 1,
         "last": before + len(page.matches),
+        "back": _previous_page(cursors, before),
+        "trail_next": " ".join([*cursors, after.strip()[:64]]),
         "may_break_glass": caller.role is Role.CLINICIAN,
     }
     return render(request, "patients/search.html", context)
+
+
+# Pages are keyset pages: going back replays the cursor of each page before this one,
+# carried in the form (patient ids, as `after` already is), never kept on the server.
+_MAX_TRAIL = 400
+
+
+def _trail(value: str) -> list[str]:
+    """The cursors of the pages before this one, oldest first (bounded; ids only)."""
+    return [c[:64] for c in value.split()[-_MAX_TRAIL:]]
+
+
+def _previous_page(cursors: list[str], before: int) -> dict[str, str] | None:
+    """The previous page's form values, or None on the first page."""
+    if before <= 0:
+        return None
+    return {
+        "after": cursors[-1] if cursors else "",
+        "trail": " ".join(cursors[:-1]),
+        "shown": str(max(before - SEARCH_PAGE, 0)),
+    }
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
