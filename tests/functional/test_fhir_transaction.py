@@ -15,6 +15,7 @@ from carewall.audit import AuditEntryView, recent_entries
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records.access.audit_patients import patient_subject, reveal_entry
+from carewall.records.bundles.entries import DEFAULT_MAX_ENTRIES
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys
@@ -494,7 +495,7 @@ def test_a_write_only_token_cannot_read_through_a_bundle(
             ),
             "Bundle.entry[0].resource.id",
         ),
-        (bundle("batch", *[call("GET", "Patient/p")] * 1001), "Bundle.entry"),
+        (bundle("batch", *[call("GET", "Patient/p")] * (DEFAULT_MAX_ENTRIES + 1)), "Bundle.entry"),
     ],
 )
 def test_bundles_that_cannot_be_processed_are_refused(

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
+from carewall.identity import Role
 from carewall.records import Purpose
 from carewall.records.access import get_record_for
 from carewall.records.bundles.importer import import_file
 from carewall.records.models import FhirResource
 from carewall.records.portal.export import export_patient_bundle
 from tests.support.cli import carewall
-from tests.support.factories import fhir_resource
-from tests.support.fhir import assert_absent_from_vault, synthea_files
+from tests.support.factories import FHIR_JSON, bearer, fhir_resource
+from tests.support.fhir import (
+    SYNTHEA3_PATIENT,
+    assert_absent_from_vault,
+    synthea3_folder,
+    synthea_files,
+)
 
 CLI = Caller.cli("test")
 
@@ -94,14 +102,12 @@ def test_an_invalid_resource_fails_the_whole_bundle_naming_the_field(
     patient = fhir_resource("Patient", "p-x")
     bad = fhir_resource("Observation", "p-x", status="not-a-status")
     bad["valueQuantity"] = {"value": "seventy"}
-    path = _bundle(
-        tmp_path, [patient, bad, {"resourceType": "Basic", "id": "b1", "code": {"text": "x"}}]
-    )
+    path = _bundle(tmp_path, [patient, bad, {"resourceType": "Parameters", "id": "b1"}])
     report = import_file(runtime, CLI, path)
     assert report.failed
     assert "entry[1].Observation.valueQuantity.value" in (report.error or "")
     assert "seventy" not in (report.error or "")
-    assert report.unsupported == {"Basic": 1}
+    assert report.unsupported == {"Parameters": 1}
     assert _version_count(runtime) == 0
 
 
@@ -194,3 +200,52 @@ def _bundle(tmp_path: Path, resources: list[dict[str, Any]], name: str = "b.json
         encoding="utf-8",
     )
     return path
+
+
+def test_the_current_synthea_generation_imports_its_support_folder_first(
+    runtime: Runtime, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """Synthea with US Core profiles: hospitals and practitioners in `support/` (batches of
+    Organization + Location, Practitioner + PractitionerRole), then the patients, whose
+    conditional references (`Location?identifier=...`) must find them."""
+    folder = synthea3_folder(tmp_path)
+    done = carewall(cli_env, "records", "import", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "Import summary" in done.stdout
+    source = json.loads((folder / SYNTHEA3_PATIENT).read_text(encoding="utf-8"))
+    resources = [entry["resource"] for entry in source["entry"]]
+    patient_id = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    exported = export_patient_bundle(runtime, CLI, patient_id)
+    got = {
+        (e["resource"]["resourceType"], e["resource"]["id"]): e["resource"]
+        for e in exported["entry"]
+    }
+    assert set(got) == {(r["resourceType"], r["id"]) for r in resources}, "all in the compartment"
+    assert {"Provenance", "DocumentReference", "Encounter"} <= {t for t, _ in got}
+    encounter = next(r for (t, _), r in got.items() if t == "Encounter")
+    location = encounter["location"][0]["location"]["reference"]
+    assert location.startswith("Location/"), "the conditional reference was resolved"
+    assert get_record_for(runtime, CLI, "Location", location.split("/")[1], Purpose.TREATMENT)
+    note = next(r for r in resources if r["resourceType"] == "DocumentReference")
+    stored_note = got[("DocumentReference", note["id"])]
+    assert stored_note["content"] == note["content"], "the base64 note is kept as sent"
+    with runtime.db.sessions() as session:
+        counted = session.execute(
+            select(FhirResource.resource_type, func.count()).group_by(FhirResource.resource_type)
+        )
+        counts = dict(counted.all())
+    assert counts["Location"] == counts["PractitionerRole"] == 1191
+
+
+def test_a_synthea_support_batch_is_accepted_over_fhir(
+    runtime: Runtime, client: TestClient, tmp_path: Path
+) -> None:
+    """2,382 conditional creates (Organization + Location) in one batch: within the default
+    entry limit and work budget, written by the role that keeps the directory."""
+    folder = synthea3_folder(tmp_path)
+    hospitals = next((folder / "support").glob("hospitalInformation*.json")).read_bytes()
+    admin = {**bearer(runtime, Role.ADMIN), "Content-Type": FHIR_JSON}
+    done = client.post("/fhir/", content=hospitals, headers=admin)
+    assert done.status_code == 200, done.text[:2000]
+    statuses = Counter(entry["response"]["status"] for entry in done.json()["entry"])
+    assert statuses == {"201 Created": 2382}

@@ -20,6 +20,7 @@ from carewall.core.context import Caller, Origin
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, accounts, apitokens, queries
 from carewall.records.services import create_resource
+from tests.support.minimal import minimal_resource
 
 PASSWORD = "violet harbour lantern 1987"  # passes the policy, not on the breached list
 ADMIN_EMAIL = "admin@clinic.example"
@@ -118,7 +119,10 @@ def make_resources(
 
 
 def fhir_resource(resource_type: str, patient_id: str, **extra: Any) -> dict[str, Any]:
-    """A small valid resource of `resource_type` in `patient_id`'s compartment (not stored)."""
+    """A small valid resource of `resource_type` in `patient_id`'s compartment (not stored).
+
+    The types the vault stored first have hand-written bodies; every other type is
+    built from its model's required elements (`tests.support.minimal`)."""
     subject = {"reference": f"Patient/{patient_id}"}
     code = {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}
     coverage = {"reference": "Coverage/c1"}
@@ -183,5 +187,9 @@ def fhir_resource(resource_type: str, patient_id: str, **extra: Any) -> dict[str
         "Goal": {"lifecycleStatus": "active", "description": {"text": "walk"}, "subject": subject},
         "ImagingStudy": {"status": "available", "subject": subject},
     }
-    body = {"resourceType": resource_type, "id": str(uuid.uuid4()), **bodies[resource_type]}
+    if resource_type in bodies:
+        body = {"resourceType": resource_type, **bodies[resource_type]}
+    else:
+        body = minimal_resource(resource_type, patient_id)
+    body = {**body, "id": body.get("id", str(uuid.uuid4()))}
     return {**body, **extra}

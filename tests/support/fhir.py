@@ -31,6 +31,26 @@ def synthea_files(count: int = 2) -> list[Path]:
     return files
 
 
+SYNTHEA3 = SYNTHEA.parent / "fhir-synthea3"
+# The smallest patient bundle of the newer generation (327 entries).
+SYNTHEA3_PATIENT = "Soila394_Christiansen251_fbba2017-3ef4-dfe0-714c-c302cd9b8cca.json"
+
+
+def synthea3_folder(tmp_path: Path) -> Path:
+    """A folder laid out as the newer Synthea exports: `support/` (hospitals, practitioners)
+    and one patient bundle, linked from the shared data; or skip when it is absent."""
+    support = SYNTHEA3 / "support"
+    patient = SYNTHEA3 / SYNTHEA3_PATIENT
+    if not (support.is_dir() and patient.exists()):
+        pytest.skip(f"Synthea bundles not found in {SYNTHEA3} (shared reference data)")
+    folder = tmp_path / "synthea3"
+    (folder / "support").mkdir(parents=True)
+    for file in support.glob("*.json"):
+        (folder / "support" / file.name).symlink_to(file)
+    (folder / patient.name).symlink_to(patient)
+    return folder
+
+
 def assert_absent_from_vault(connection: Connection, secrets: list[str]) -> None:
     """No secret appears in any column of any row of the vault's tables.
 

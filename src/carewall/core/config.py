@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         description="Resources one FHIR batch or transaction Bundle may read or write in "
         "all: each search entry counts its page size, every other entry one.",
     )
+    fhir_bundle_max_entries: int = Field(
+        default=5000,
+        ge=10,
+        le=1_000_000,
+        description="Most entries one FHIR batch or transaction Bundle may hold; the work "
+        "budget applies as well.",
+    )
     break_glass_sweep_seconds: int = Field(
         default=60,
         ge=0,

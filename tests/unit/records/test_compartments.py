@@ -18,6 +18,7 @@ from carewall.records.store.compartments import (
     patient_candidates,
     read_reference,
 )
+from carewall.records.store.resource_types import fhir_r4
 from carewall.records.store.validation import SUPPORTED_TYPES
 
 BASE = "https://Clinic.Example/fhir"
@@ -156,8 +157,12 @@ def test_rows_written_before_the_rules_are_read_leniently() -> None:
 
 
 def test_the_compartment_map_matches_the_fhir_models() -> None:
-    """Every listed field exists on the R4B model and may reference a Patient."""
-    assert set(PATIENT_COMPARTMENT) == SUPPORTED_TYPES - {"Organization", "Practitioner"}
+    """Every listed field exists on the R4B model and may reference a Patient (or any
+    resource: `Reference(Any)`); every stored type FHIR puts in the compartment is listed."""
+    in_fhir = set(fhir_r4()["patientCompartment"])
+    assert set(PATIENT_COMPARTMENT) == in_fhir & SUPPORTED_TYPES
+    assert {"Observation", "Encounter", "Provenance", "Coverage"} <= set(PATIENT_COMPARTMENT)
+    assert not {"Organization", "Practitioner", "Location"} & set(PATIENT_COMPARTMENT)
     for resource_type, fields in PATIENT_COMPARTMENT.items():
         for path in fields:
             model: Any = get_fhir_model_class(resource_type)
@@ -166,7 +171,7 @@ def test_the_compartment_map_matches_the_fhir_models() -> None:
                 element = info.json_schema_extra or {}
                 model = _element_model(model, info.annotation)
             targets = element.get("enum_reference_types", [])
-            assert "Patient" in targets, (resource_type, path, targets)
+            assert {"Patient", "Resource"} & set(targets), (resource_type, path, targets)
 
 
 def _element_model(owner: Any, annotation: Any) -> Any:

@@ -24,7 +24,7 @@ from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.matrix import (
     BREAK_GLASS_ROLES,
-    DIRECTORY,
+    PUBLIC_TYPES,
     RESTRICTION_WRITERS,
     Action,
     allowed,
@@ -185,7 +185,7 @@ def require_row(
             raise Denied(error, resource_type, target, "restricted", row=seen, patient=patient)
         return
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
-    if patient_ref is None and resource_type in DIRECTORY:
+    if patient_ref is None and resource_type in PUBLIC_TYPES:
         require_type(actor, action, resource_type, target)
         return
     if own is None or patient_ref != own or not allowed(actor.role, action, resource_type):
@@ -228,7 +228,7 @@ def readable(
     return {
         r
         for r in refs
-        if (r is None and resource_type in DIRECTORY) or (own is not None and r == own)
+        if (r is None and resource_type in PUBLIC_TYPES) or (own is not None and r == own)
     }
 
 

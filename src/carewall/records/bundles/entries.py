@@ -19,13 +19,15 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from carewall.core.config import Settings
 from carewall.core.errors import CarewallError
 from carewall.records.errors import Issue, RecordValidationError
 from carewall.records.store.validation import SUPPORTED_TYPES
 
 # A Bundle holds every entry in memory and, as a transaction, in one database
-# transaction that holds SQLite's write lock: cap it like the request body (5 MB).
-MAX_ENTRIES = 1000
+# transaction: its entries are capped by `CAREWALL_FHIR_BUNDLE_MAX_ENTRIES` (this is its
+# default), its work by `CAREWALL_FHIR_BUNDLE_BUDGET`, its size by the request body limit.
+DEFAULT_MAX_ENTRIES: int = Settings.model_fields["fhir_bundle_max_entries"].default
 KINDS = frozenset({"transaction", "batch"})
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _VERSION = re.compile(r'(?:W/)?"?(\d{1,9})"?')
@@ -106,8 +108,11 @@ class BundleRequest:
             yield from self.of(method)
 
 
-def read_bundle(body: Any, base: str) -> BundleRequest:
-    """Check a request body as a transaction or batch Bundle sent to `base` (400 otherwise)."""
+def read_bundle(body: Any, base: str, max_entries: int = DEFAULT_MAX_ENTRIES) -> BundleRequest:
+    """Check a request body as a transaction or batch Bundle sent to `base` (400 otherwise).
+
+    Pass the configured `Settings.fhir_bundle_max_entries`; the default is the default
+    setting."""
     if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
         raise invalid("resourceType", "send a Bundle of type transaction or batch")
     kind = body.get("type")
@@ -116,8 +121,8 @@ def read_bundle(body: Any, base: str) -> BundleRequest:
     raw = body.get("entry", [])
     if not isinstance(raw, list):
         raise invalid("Bundle.entry", "must be a list", "structure")
-    if len(raw) > MAX_ENTRIES:
-        raise invalid("Bundle.entry", f"at most {MAX_ENTRIES} entries per Bundle", "too-costly")
+    if len(raw) > max_entries:
+        raise invalid("Bundle.entry", f"at most {max_entries} entries per Bundle", "too-costly")
     entries = tuple(_entry(index, item, base) for index, item in enumerate(raw))
     _refuse_repeats(entries, kind)
     return BundleRequest(kind, entries, base.rstrip("/"))

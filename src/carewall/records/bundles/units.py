@@ -33,11 +33,28 @@ class Unit:
     match_by_identifier: set[int] = field(default_factory=set)
 
 
+# Synthea writes the hospitals and practitioners that every patient bundle refers to
+# (conditionally: `Location?identifier=...`) in files of their own, beside the patients
+# or, as exported today, in a `support/` folder. They are imported first, so that the
+# patients' conditional references find them.
+SUPPORT_FOLDER = "support"
+SUPPORT_PREFIXES = ("hospitalInformation", "practitionerInformation")
+
+
 def find_files(path: Path) -> list[Path]:
-    """The import files under `path` (a file, or a directory searched non-recursively)."""
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if _inner_suffix(p) in SUFFIXES and p.is_file())
-    return [path]
+    """The import files under `path`, in the order to import them: a file; or a directory's
+    `support/` files, then its own (Synthea's support files first, then by name)."""
+    if not path.is_dir():
+        return [path]
+    support = path / SUPPORT_FOLDER
+    first = _files_in(support) if support.is_dir() else []
+    return first + _files_in(path)
+
+
+def _files_in(folder: Path) -> list[Path]:
+    """The import files directly in `folder`, Synthea's support files first."""
+    found = [p for p in folder.iterdir() if _inner_suffix(p) in SUFFIXES and p.is_file()]
+    return sorted(found, key=lambda p: (not p.name.startswith(SUPPORT_PREFIXES), p.name))
 
 
 def _inner_suffix(path: Path) -> str:

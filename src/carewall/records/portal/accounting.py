@@ -36,7 +36,8 @@ from carewall.records.access.audit_patients import (
     record_with_part,
     subjects_of,
 )
-from carewall.records.access.matrix import CLINICAL, DEMOGRAPHICS, FINANCIAL
+from carewall.records.access.categories import Category
+from carewall.records.access.categories import category_of as category_of_type
 from carewall.records.models import AccessFlagResolution
 from carewall.records.store.keys import RecordKeys
 from carewall.records.tags import PortalTag, RecordsTag
@@ -73,7 +74,10 @@ CATEGORY_WORDS = {
     "demographics": "Demographics information",
     "clinical": "Clinical information",
     "financial": "Financial information",
+    "workflow": "Appointments and tasks",
     "directory": "Directory information",
+    "conformance": "Forms and definitions",
+    "infrastructure": "System information",
     "record": "Your record",
     SEARCH_CATEGORY: "Appeared in a search result",
 }
@@ -195,14 +199,8 @@ class AccessGroup:
 
 
 def category_of(resource_type: str) -> str:
-    """The field group a resource type belongs to, as the permission matrix groups them."""
-    if resource_type in DEMOGRAPHICS:
-        return "demographics"
-    if resource_type in FINANCIAL:
-        return "financial"
-    if resource_type in CLINICAL:
-        return "clinical"
-    return "directory"
+    """The category a resource type belongs to, as the permission matrix groups them."""
+    return str(category_of_type(resource_type) or Category.DIRECTORY)
 
 
 def access_events(runtime: Runtime, patient_id: str, limit: int = MAX_EVENTS) -> list[AccessEvent]:

@@ -49,32 +49,16 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from carewall.records.errors import Issue, RecordValidationError
+
+# FHIR R4 CompartmentDefinition "patient" (data kept by `resource_types`): the fields
+# (paths inside the resource) that put a resource in a patient's compartment, the
+# resource's own subject first. Every reference anywhere is checked anyway; this map
+# says which fields a bare id is refused in and which one wins when reading rows
+# written before the rules.
+from carewall.records.store.resource_types import PATIENT_COMPARTMENT as PATIENT_COMPARTMENT
 from carewall.records.store.validation import FHIR_ID
 
 PATIENT = "Patient"
-# FHIR R4 CompartmentDefinition "patient", for the types the vault stores: the
-# fields (paths inside the resource) that put a resource in a patient's
-# compartment. The first one is the resource's own subject. Every reference
-# anywhere is checked anyway; this map says which fields a bare id is refused in
-# and which one wins when reading rows written before the rules.
-PATIENT_COMPARTMENT: dict[str, tuple[str, ...]] = {
-    "AllergyIntolerance": ("patient", "recorder", "asserter"),
-    "CarePlan": ("subject", "activity.detail.performer"),
-    "Claim": ("patient", "payee.party"),
-    "Condition": ("subject", "asserter"),
-    "Coverage": ("beneficiary", "policyHolder", "subscriber", "payor"),
-    "DiagnosticReport": ("subject",),
-    "DocumentReference": ("subject", "author"),
-    "Encounter": ("subject",),
-    "ExplanationOfBenefit": ("patient", "payee.party"),
-    "Goal": ("subject",),
-    "ImagingStudy": ("subject",),
-    "Immunization": ("patient",),
-    "MedicationRequest": ("subject",),
-    "Observation": ("subject", "performer"),
-    "Patient": ("link.other",),
-    "Procedure": ("subject", "performer.actor"),
-}
 # A Patient may name other patients only here (a link to a duplicate record).
 _PATIENT_LINK = "link.other"
 

@@ -112,7 +112,8 @@ def query_value(param: str, value: str) -> str:
 
 
 def _identifier_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for ident in _dicts(resource.get("identifier")):
+    found = resource.get("identifier")  # a list, or one Identifier (Composition, ...)
+    for ident in _dicts(found if isinstance(found, list) else [found]):
         value = _str(ident.get("value"))
         if not value:
             continue

@@ -23,29 +23,8 @@ from carewall.records.errors import (
     UnsupportedResourceError,
 )
 
-SUPPORTED_TYPES = frozenset(
-    {
-        "AllergyIntolerance",
-        "CarePlan",
-        "Claim",
-        "Condition",
-        "Coverage",
-        "DiagnosticReport",
-        "DocumentReference",
-        "Encounter",
-        "ExplanationOfBenefit",
-        "Goal",
-        "ImagingStudy",
-        "Immunization",
-        "MedicationRequest",
-        "Observation",
-        "Organization",
-        "Patient",
-        "Practitioner",
-        "Procedure",
-    }
-)
-
+# Re-exported: the type list is owned by `resource_types`, checked here.
+from carewall.records.store.resource_types import SUPPORTED_TYPES as SUPPORTED_TYPES
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 # FHIR's id rule; an id of dots only is refused too: `.` and `..` are rewritten by
@@ -61,10 +40,28 @@ def is_fhir_id(value: object) -> bool:
 
 
 # Elements of type Attachment in the stored types (DocumentReference.content.attachment,
-# DiagnosticReport.presentedForm, Patient/Practitioner.photo, ExplanationOfBenefit.form,
-# Claim/ExplanationOfBenefit.supportingInfo.valueAttachment) and in any extension.
-# A unit test keeps this in step with the R4B models.
-ATTACHMENT_ELEMENTS = frozenset({"attachment", "presentedForm", "photo", "form", "valueAttachment"})
+# Media.content, Communication.payload.contentAttachment, Patient.photo, Contract's
+# legallyBindingAttachment, ...) and in any extension, by element name: an element of
+# that name with inline `data` is checked wherever it occurs. A unit test keeps this in
+# step with the R4B models of every stored type.
+ATTACHMENT_ELEMENTS = frozenset(
+    {
+        "attachment",
+        "content",
+        "contentAttachment",
+        "defaultValueAttachment",
+        "document",
+        "fixedAttachment",
+        "form",
+        "image",
+        "legallyBindingAttachment",
+        "patternAttachment",
+        "photo",
+        "presentedForm",
+        "sourceAttachment",
+        "valueAttachment",
+    }
+)
 SHA1_BYTES = 20
 
 

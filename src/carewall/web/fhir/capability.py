@@ -5,8 +5,12 @@ parameter matches a normalised value exactly, except the name parameters,
 which match the beginning of a name (FHIR's default for strings) through
 prefix terms, and `phonetic` (Soundex): no `:contains`, no date ranges. A
 parameter is listed for a type only where the vault indexes the field that
-FHIR's parameter of that name searches; anything else is refused with 400
-rather than silently ignored.
+FHIR's parameter of that name searches (`identifier` only on types whose model
+has one), and `patient`/`subject` on every type but Patient: they select the
+compartment, which holds any resource naming the patient. Anything else is
+refused with 400 rather than silently ignored. The types are the vault's
+(`records.SUPPORTED_TYPES`) and the Bundle limits the configured ones, so a
+test can compare this statement with the code's tables.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 
 from carewall import __version__
 from carewall.core.clock import utcnow
+from carewall.core.config import Settings
 from carewall.records import SUPPORTED_TYPES
-from carewall.records.bundles.entries import MAX_ENTRIES
+from carewall.records.store.resource_types import WITHOUT_IDENTIFIER
 
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "search-type", "create")
 # Whole-system interactions: Bundles POSTed to the base URL.
@@ -54,8 +59,9 @@ _PARAMS: dict[str, tuple[str, str]] = {
 
 _BUNDLES = (
     "Transaction and batch Bundles are POSTed to the base URL (at most "
-    f"{MAX_ENTRIES} entries, and a work budget: each search entry counts its page size, "
-    "any other entry one; scope fhir:write, and fhir:read as well when an entry reads). "
+    "{max_entries} entries, and a work budget of {budget}: each search entry counts its page "
+    "size, a conditional create two, any other entry one; scope fhir:write, and fhir:read as "
+    "well when an entry reads). "
     "Entries use GET (read, search), POST (create; `ifNoneExist` with one `identifier` "
     'makes it conditional), PUT (update or create with an id; `ifMatch` W/"n") and '
     "DELETE; PATCH, conditional update and delete, conditional references and nested "
@@ -92,19 +98,24 @@ _CODED = frozenset(
         "Procedure",
     }
 )
-_NOT_IN_A_COMPARTMENT = frozenset({"Patient", "Practitioner", "Organization"})
+# Every type is searched by compartment (`patient`, `subject`): a resource of any type that
+# names a patient is in that patient's compartment (`records.store.compartments`), whether
+# or not FHIR's Patient compartment lists its type. A Patient is found by `_id`.
+_OWN_COMPARTMENT = frozenset({"Patient"})
 
 
 def search_params(resource_type: str) -> frozenset[str]:
     """The search parameters `resource_type` supports (besides the result parameters)."""
-    params = {"_id", "identifier"}
+    params = {"_id"}
+    if resource_type not in WITHOUT_IDENTIFIER:
+        params.add("identifier")
     if resource_type in _PEOPLE:
         params |= {"family", "given", "name", "phonetic", "phone", "email"}
     if resource_type == "Patient":
         params.add("birthdate")
     if resource_type in _CODED:
         params.add("code")
-    if resource_type not in _NOT_IN_A_COMPARTMENT:
+    if resource_type not in _OWN_COMPARTMENT:
         params |= {"patient", "subject"}
     return frozenset(params)
 
@@ -113,8 +124,12 @@ def search_params(resource_type: str) -> frozenset[str]:
 EXACT_MODIFIABLE = frozenset({"family", "given", "name"})
 
 
-def capability_statement(base: str) -> dict[str, Any]:
-    """The CapabilityStatement of this server (FHIR R4, JSON only)."""
+def capability_statement(base: str, settings: Settings) -> dict[str, Any]:
+    """The CapabilityStatement of this server (FHIR R4, JSON only), with the Bundle limits
+    `settings` configure."""
+    bundles = _BUNDLES.format(
+        max_entries=settings.fhir_bundle_max_entries, budget=settings.fhir_bundle_budget
+    )
     return {
         "resourceType": "CapabilityStatement",
         "url": f"{base}/metadata",
@@ -132,7 +147,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": (
                     f"Search pages hold `_count` results (default {DEFAULT_COUNT}, at most "
                     f"{MAX_COUNT}); follow the Bundle's `next` link, whose `_cursor` is opaque "
-                    "and bound to the caller. " + _BUNDLES + " " + _VERSIONS
+                    "and bound to the caller. " + bundles + " " + _VERSIONS
                 ),
                 "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 "security": {

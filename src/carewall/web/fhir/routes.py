@@ -84,9 +84,9 @@ def _self_link(request: Request) -> str:
 
 
 @router.get("/metadata")
-def metadata(request: Request) -> FhirResponse:
+def metadata(request: Request, runtime: RuntimeDep) -> FhirResponse:
     """The CapabilityStatement: types, interactions and search parameters supported."""
-    return FhirResponse(capability_statement(base_url(request)))
+    return FhirResponse(capability_statement(base_url(request), runtime.settings))
 
 
 @router.get("/{resource_type}")
@@ -162,7 +162,7 @@ def transaction_or_batch(
     read (GET, `ifNoneExist`) also need the fhir:read scope.
     """
     base = base_url(request)
-    asked = read_bundle(body, base)
+    asked = read_bundle(body, base, runtime.settings.fhir_bundle_max_entries)
     if asked.reads:
         _may_read(request)
 
