@@ -16,12 +16,14 @@ from pathlib import Path
 import httpx
 
 
-def start_server(script: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Run `script --serve HOME PORT` on a free loopback port; returns it and its URL."""
+def start_server(script: str, home: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Run `script --serve HOME PORT [EXTRA...]` on a free loopback port; returns it and its
+    URL (`extra`: more arguments for the child, e.g. the database it must use)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, script, "--serve", str(home), str(port)])
+    command = [sys.executable, script, "--serve", str(home), str(port), *extra]
+    process = subprocess.Popen(command)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:

@@ -116,7 +116,9 @@ def test_user_token_acts_with_its_owners_role(
     assert me.json()["role"] == "clinician"
     assert me.json()["scopes"] == ["api:read"]
     admin_page = client.get("/admin/users", headers=bearer, follow_redirects=False)
-    assert admin_page.status_code == 303  # a token is no admin, and pages need a session
+    # A token is no admin, and pages need a session: refused outright, not sent to sign-in.
+    assert admin_page.status_code == 403
+    assert "not web pages" in admin_page.text
     assert carewall(cli_env, "user", "disable", NURSE).returncode == 0
     assert client.get("/api/v1/me", headers=bearer).status_code == 401
 

@@ -19,7 +19,7 @@ from carewall.risk import collect
 from tests.functional.test_passkeys_service import WEB_ORIGIN, SoftKey
 from tests.support.cli import carewall
 from tests.support.clock import FrozenClock
-from tests.support.factories import CLI, PASSWORD, make_admin, make_user
+from tests.support.factories import CLI, PASSWORD, make_admin, make_integration, make_user
 from tests.support.signin import signed_in
 
 REQUIRED = ("mfa", "phishing", "training", "backup", "audit", "alerts")
@@ -47,7 +47,7 @@ def make_practice(runtime: Runtime, clock: FrozenClock) -> None:
     make_user(runtime, "clin@clinic.example", "clinician")
     make_user(runtime, "billing@clinic.example", "billing")
     auditor = make_user(runtime, "gone@clinic.example", "auditor")
-    make_user(runtime, "feed@clinic.example", "billing")
+    make_integration(runtime, "feed@clinic.example")
     make_user(runtime, "pat@example.org", "patient", patient_id="p-1")
     make_user(runtime, "pat2@example.org", "patient", patient_id="p-2")
     app = create_app(runtime)
@@ -58,10 +58,6 @@ def make_practice(runtime: Runtime, clock: FrozenClock) -> None:
     enrol_passkey(runtime, "pat@example.org")  # patients may add one from their account page
     with runtime.db.transaction() as session:
         gone = session.scalar(select(User.id).where(User.email == "gone@clinic.example"))
-        # The integration role lands with another module; its accounts are not staff.
-        session.execute(
-            update(User).where(User.email == "feed@clinic.example").values(role="integration")
-        )
     accounts.disable_user(runtime, Caller.cli(), str(gone))
 
 

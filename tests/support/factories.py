@@ -3,8 +3,10 @@
 Nothing here writes rows by hand: a user is invited and accepts as a person
 would (`make_user`), an administrator is created as `carewall init` does
 (`make_admin`), a resource goes through the vault's service (`make_resources`),
-so a test that uses them also exercises those paths. Resource bodies come from
-`fhir_resource`, the smallest valid resource of each supported type.
+so a test that uses them also exercises those paths. An integration account is
+created as `carewall user add --role integration` does (`make_integration`).
+Resource bodies come from `fhir_resource`, the smallest valid resource of each
+supported type.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def make_user(
     return Person(email, PASSWORD, id=link.user_id)
 
 
+def make_integration(runtime: Runtime, email: str = "feed@clinic.example") -> str:
+    """A token-only integration account, created as `carewall user add --role integration`
+    does; its id."""
+    return accounts.create_integration(runtime, Caller.cli(), email).id
+
+
 def user_id_of(runtime: Runtime, email: str) -> str:
     """The id of the user with this email."""
     with runtime.db.sessions() as session:
@@ -83,6 +91,8 @@ def token_for(
     """Headers of a FHIR client holding a fresh token of a new user `email` with `role`."""
     if role is Role.ADMIN:
         make_admin(runtime, email)
+    elif role is Role.INTEGRATION:
+        make_integration(runtime, email)
     else:
         make_user(runtime, email, role, patient_id=patient_id)
     return token_of(runtime, email, scopes)

@@ -35,9 +35,6 @@ from carewall.records import RecordChanged, RecordsTag
 
 DETECTOR = "mass_change"
 _ACTOR = "system:mass-change"
-# Token-only system feeds (the role is named in DESIGN.md; compared by name so this
-# works before and after the role lands in `core.roles`).
-INTEGRATION_ROLE = "integration"
 
 
 def on_record_changed(settings: Settings, session: Session, event: RecordChanged) -> None:
@@ -56,7 +53,7 @@ def on_record_changed(settings: Settings, session: Session, event: RecordChanged
     )
     if count <= settings.alerts_mass_change_limit:
         return
-    integration = event.role == INTEGRATION_ROLE
+    integration = event.role == Role.INTEGRATION
     key = f"{DETECTOR}:{event.channel}:{event.at:%Y-%m-%d}" if integration else ""
     if integration and session.scalar(select(Alert.id).where(Alert.key == key)) is not None:
         return

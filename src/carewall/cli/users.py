@@ -21,7 +21,7 @@ from carewall.cli.console import console, err_console, open_cli_runtime
 from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError, ValidationError
 from carewall.core.runtime import Runtime
-from carewall.identity import accounts, apitokens, queries
+from carewall.identity import Role, accounts, apitokens, queries
 from carewall.identity.accounts import PasswordRejectedError
 from carewall.identity.queries import UserOverview
 from carewall.records.access.restriction import check_linkable
@@ -84,13 +84,22 @@ def create_first_admin(runtime: Runtime, email: str) -> None:
 @app.command("add")
 def add(
     email: str = typer.Argument(..., help="Email address of the person to invite."),
-    role: str = typer.Option(..., "--role", help="admin, clinician, front_desk, billing, ..."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, clinician, front_desk, billing, ..., integration."
+    ),
     name: str = typer.Option("", "--name", help="Display name."),
     patient: str | None = typer.Option(
         None, "--patient", help="Patient id (required for the patient role)."
     ),
 ) -> None:
-    """Invite someone: prints the one-time link that lets them set a password."""
+    """Invite someone: prints the one-time link that lets them set a password.
+
+    `--role integration` creates a token-only account for a system feed instead:
+    active at once, no link, no password; the next step is `carewall user token`.
+    """
+    if role.strip() == Role.INTEGRATION:
+        _add_integration(email, name, patient)
+        return
     with _runtime() as runtime:
         if patient is not None:
             check_linkable(runtime, patient.strip().removeprefix("Patient/"))
@@ -113,7 +122,28 @@ def add(
         err_console.print("Not emailed: pass the link on yourself, through a channel you trust.")
 
 
+def _add_integration(email: str, name: str, patient: str | None) -> None:
+    """Create an integration account and say how to give it a token (nothing on stdout:
+    there is no secret yet)."""
+    if patient is not None:
+        raise ValidationError("--patient is for patient accounts; an integration has none.")
+    with _runtime() as runtime:
+        user = accounts.create_integration(runtime, CALLER, email, name=name)
+    err_console.print(
+        f"Created the integration account {user.email}: active, token-only (no password, "
+        "no invitation; nobody can sign in to the pages with it). Give it a token with:",
+        highlight=False,
+    )
+    err_console.print(
+        f"  carewall user token {user.email} --scope fhir:read,fhir:write "
+        '--name "interface engine" --expires-days 90',
+        highlight=False,
+    )
+
+
 def _mfa_text(row: UserOverview) -> str:
+    if not row.role.is_person:
+        return "Token only"
     if not row.has_mfa:
         return "No MFA"
     parts = [f"TOTP {row.totp}"] if row.totp else []
@@ -157,7 +187,7 @@ def list_users(
     table = Table("Email", "Role", "Status", "MFA", "Last sign-in (UTC)", title="Users")
     for row in rows:
         last = f"{row.last_login_at:%Y-%m-%d %H:%M}" if row.last_login_at else "never"
-        mfa = _mfa_text(row) if row.has_mfa else "[red]No MFA[/]"
+        mfa = _mfa_text(row) if row.has_mfa or not row.role.is_person else "[red]No MFA[/]"
         table.add_row(row.email, row.role.label, _status_text(row), mfa, last)
     console.print(table)
 

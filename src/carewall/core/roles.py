@@ -22,10 +22,27 @@ class Role(StrEnum):
         return self.value.replace("_", " ").capitalize()
 
     @property
+    def is_person(self) -> bool:
+        """Someone who signs in to the pages: every role but `integration`.
+
+        An integration account is a system feed (an interface engine, a nightly
+        load): it holds API tokens only, has no password, factor or session, is
+        never invited, trained, phished or counted in MFA coverage.
+        """
+        return self is not Role.INTEGRATION
+
+    @property
     def is_staff(self) -> bool:
-        """Everyone but patients."""
+        """A person working at the practice: every person but patients."""
+        return self.is_person and self is not Role.PATIENT
+
+    @property
+    def reads_by_matrix(self) -> bool:
+        """Reaches records through the permission matrix, not one compartment: staff and
+        integration feeds (a patient reaches their own compartment only)."""
         return self is not Role.PATIENT
 
 
 STAFF_ROLES = frozenset(role for role in Role if role.is_staff)
+PERSON_ROLES = frozenset(role for role in Role if role.is_person)
 ALL_ROLES = frozenset(Role)

@@ -7,13 +7,14 @@ service functions (`signin`, `accounts`, `factors`, `apitokens`, `queries`).
 from carewall.core.keystore import Keystore
 from carewall.identity.factors import RECOVERY_KEY, TOTP_KEY
 from carewall.identity.links import PATIENT_LINK_KEY
-from carewall.identity.roles import ALL_ROLES, STAFF_ROLES, Role
+from carewall.identity.roles import ALL_ROLES, PERSON_ROLES, STAFF_ROLES, Role
 from carewall.identity.sessions import ActiveSession, Stage
 from carewall.identity.stepup import PENDING_KEY
 
 __all__ = [
     "ALL_ROLES",
     "DATA_KEYS",
+    "PERSON_ROLES",
     "STAFF_ROLES",
     "ActiveSession",
     "Role",

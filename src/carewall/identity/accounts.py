@@ -164,6 +164,11 @@ def invite_user(
 ) -> InviteLink:
     """Create an invited user and a one-time link; mail it when SMTP is configured."""
     email, checked_role, now = valid_email(email), valid_role(role), utcnow()
+    if not checked_role.is_person:
+        raise ValidationError(
+            "An integration account is not a person and is never invited: create it with "
+            "`carewall user add EMAIL --role integration`, then give it a token."
+        )
     patient_link = None
     if patient_id is not None:
         patient_link = (runtime.keys.data_key(links.PATIENT_LINK_KEY), patient_id)
@@ -171,6 +176,26 @@ def invite_user(
         user = _new_user(session, email, checked_role, now, name=name, patient_link=patient_link)
         link = _issue_invite(runtime, session, user, caller, now)
     return _mail_invite(runtime, link)
+
+
+def create_integration(runtime: Runtime, caller: Caller, email: str, *, name: str = "") -> User:
+    """A token-only account for a system feed (interface engine, nightly load), active at once.
+
+    It has no password, no second factor and no invitation: nobody signs in as
+    it (`signin` refuses it by role as well), and it acts only through the API
+    tokens the operator issues to it with `carewall user token`. Audited as
+    `identity:user:created` with the role, like the first administrator.
+    """
+    email, now = valid_email(email), utcnow()
+    with runtime.db.transaction() as session:
+        user = _new_user(
+            session, email, Role.INTEGRATION, now, name=name or "Integration", patient_link=None
+        )
+        user.status = "active"
+        audit_by(
+            session, Tag.USER_CREATED, caller, subject=user_ref(user.id), role=str(Role.INTEGRATION)
+        )
+    return user
 
 
 def reinvite(runtime: Runtime, caller: Caller, user_id: str) -> InviteLink:
@@ -280,7 +305,7 @@ def enable_user(runtime: Runtime, caller: Caller, user_id: str) -> None:
     """Re-enable a disabled or locked account (counters reset)."""
     with runtime.db.transaction() as session:
         user = _get_user(session, user_id)
-        if user.password_hash is None:
+        if user.password_hash is None and Role(user.role).is_person:
             raise ValidationError("This user has not accepted the invitation yet.")
         user.status = "active"
         user.locked = False
@@ -373,6 +398,11 @@ def update_user(
     with runtime.db.transaction() as session:
         user = _get_user(session, user_id)
         old_role = Role(user.role)
+        if (old_role is Role.INTEGRATION) != (new_role is Role.INTEGRATION):
+            raise ValidationError(
+                "An integration account stays one, and a person never becomes one: "
+                "create a separate integration account instead."
+            )
         if (old_role is Role.PATIENT) != (new_role is Role.PATIENT):
             raise ValidationError(
                 "A patient account stays a patient account, and staff cannot become patients: "

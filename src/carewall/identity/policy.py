@@ -1,4 +1,8 @@
-"""MFA policy per role: required for staff by default, optional for patients."""
+"""MFA policy per role: required for staff by default, optional for patients.
+
+Only roles of people have a policy: an integration account never signs in
+(token only), so there is nothing for a second factor to protect.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ def default_required(settings: Settings, role: Role) -> bool:
 def policies(session: Session, settings: Settings) -> dict[Role, bool]:
     """Whether each role must use a second factor."""
     stored = {row.role: row.required for row in session.scalars(select(MfaPolicy))}
-    return {role: stored.get(role, default_required(settings, role)) for role in Role}
+    return {
+        role: stored.get(role, default_required(settings, role)) for role in Role if role.is_person
+    }
 
 
 def mfa_required(session: Session, settings: Settings, role: str) -> bool:

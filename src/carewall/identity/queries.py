@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from carewall.audit import entries_about
 from carewall.core.config import Settings
 from carewall.core.context import describe_user_agent, user_ref
-from carewall.identity.models import Invite, RecoveryCode, TotpDevice, User, WebAuthnCredential
+from carewall.identity.models import (
+    ApiToken,
+    Invite,
+    RecoveryCode,
+    TotpDevice,
+    User,
+    WebAuthnCredential,
+)
 from carewall.identity.passwords import MIN_ZXCVBN_SCORE
 from carewall.identity.roles import Role
 from carewall.identity.signin import normalise_email
@@ -128,9 +135,10 @@ def mfa_coverage(session: Session) -> MfaCoverage:
             with_passkey=sum(1 for u in rows if u.role is role and u.passkeys > 0),
         )
         for role in Role
+        if role.is_person
     }
     staff = [u for u in rows if u.role.is_staff]
-    patients = [u for u in rows if not u.role.is_staff]
+    patients = [u for u in rows if u.role is Role.PATIENT]
 
     def share(group: list[UserOverview], test: str) -> float:
         if not group:
@@ -143,12 +151,8 @@ def mfa_coverage(session: Session) -> MfaCoverage:
         staff_share=share(staff, "mfa"),
         patient_share=share(patients, "mfa"),
         phishing_resistant_staff_share=share(staff, "passkey"),
-        accounts_without_mfa=sum(1 for u in rows if not u.has_mfa),
+        accounts_without_mfa=sum(1 for u in rows if u.role.is_person and not u.has_mfa),
     )
-
-
-# Roles that are not people on staff: portal patients and token-only system feeds.
-_NOT_STAFF = ("patient", "integration")
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ def mfa_evidence(session: Session, now: datetime) -> MfaEvidence:
     totp = set(session.scalars(select(TotpDevice.user_id).where(TotpDevice.confirmed.is_(True))))
     passkeys = set(session.scalars(select(WebAuthnCredential.user_id)))
     active = session.execute(select(User.id, User.role).where(User.status == "active")).all()
-    staff = [uid for uid, role in active if role not in _NOT_STAFF]
+    staff = [uid for uid, role in active if Role(role).is_staff]
     admins = [uid for uid, role in active if role == Role.ADMIN.value]
     patients = [uid for uid, role in active if role == Role.PATIENT.value]
     second = totp | passkeys
@@ -292,9 +296,15 @@ def display_names(session: Session) -> dict[str, str]:
     """Every account's audit reference (`user:<id>`) -> its display name, else its email.
 
     Reports name who answered or changed what; the audit trail stores references.
+    An integration account's name says so ("Lab feed (integration account)"), so
+    nobody mistakes a system feed's reads and writes for a person's.
     """
-    rows = session.execute(select(User.id, User.display_name, User.email))
-    return {user_ref(uid): name or email for uid, name, email in rows}
+    rows = session.execute(select(User.id, User.display_name, User.email, User.role))
+    return {user_ref(uid): _named(name or email, Role(role)) for uid, name, email, role in rows}
+
+
+def _named(name: str, role: Role) -> str:
+    return name if role.is_person else f"{name} (integration account)"
 
 
 def user_id_for_email(session: Session, email: str) -> str | None:
@@ -329,3 +339,69 @@ def passkeys_of(session: Session, user_id: str) -> list[FactorListing]:
 
 def _listing(factor: TotpDevice | WebAuthnCredential) -> FactorListing:
     return FactorListing(factor.id, factor.name, factor.created_at, factor.last_used_at)
+
+
+@dataclass(frozen=True)
+class TokenListing:
+    """An API token as the administrator sees it: never the secret, only its prefix."""
+
+    id: str
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    def live(self, now: datetime) -> bool:
+        """Neither revoked nor expired at `now`."""
+        return self.revoked_at is None and self.expires_at > now
+
+
+@dataclass(frozen=True)
+class IntegrationAccount:
+    """A token-only system feed and its tokens, newest first (the users page lists them)."""
+
+    id: str
+    email: str
+    display_name: str
+    status: str
+    created_at: datetime
+    tokens: tuple[TokenListing, ...]
+
+
+def integration_accounts(session: Session) -> list[IntegrationAccount]:
+    """Every integration account with all its tokens, by email.
+
+    A feed acts only through its tokens, so the administrator's view of it is
+    the list of tokens: scopes, when each was made and last used, and which
+    still work.
+    """
+    users = session.scalars(
+        select(User).where(User.role == Role.INTEGRATION).order_by(User.email)
+    ).all()
+    rows = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id.in_([u.id for u in users]))
+        .order_by(ApiToken.created_at.desc())
+    )
+    tokens: dict[str, list[TokenListing]] = {}
+    for t in rows:
+        listing = TokenListing(
+            t.id,
+            t.name,
+            t.prefix,
+            tuple(t.scopes),
+            t.created_at,
+            t.expires_at,
+            t.last_used_at,
+            t.revoked_at,
+        )
+        tokens.setdefault(t.user_id, []).append(listing)
+    return [
+        IntegrationAccount(
+            u.id, u.email, u.display_name, u.status, u.created_at, tuple(tokens.get(u.id, ()))
+        )
+        for u in users
+    ]

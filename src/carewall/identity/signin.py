@@ -32,6 +32,7 @@ from carewall.identity.errors import (
 )
 from carewall.identity.events import audit
 from carewall.identity.models import User, WebSession
+from carewall.identity.roles import Role
 from carewall.identity.sessions import ActiveSession, Stage
 from carewall.identity.tags import IdentityTag as Tag
 
@@ -122,11 +123,17 @@ class _Attempt:
 
 def _verify_outside(user: User | None, password: str) -> _Attempt:
     """Argon2, outside any transaction; unknown and unusable accounts cost the same time."""
-    usable = user is not None and user.status == "active" and not user.locked
-    if user is None or not usable or not user.password_hash:
+    if user is None or not _usable(user) or user.password_hash is None:
         return _dummy_attempt(password)
     check = passwords.verify_password(user.password_hash, password)
     return _Attempt(user.password_hash if check.ok else None, check.new_hash)
+
+
+def _usable(user: User) -> bool:
+    """Whether a password may sign this account in: active, unlocked, a person with a
+    password (an integration account is token-only, whatever its row holds)."""
+    person = Role(user.role).is_person
+    return person and user.status == "active" and not user.locked and bool(user.password_hash)
 
 
 def _dummy_attempt(password: str) -> _Attempt:
@@ -145,11 +152,12 @@ def _check_password(
     now: datetime,
 ) -> SignInResult | None:
     """Decide on the account as it is now: the verified hash must still be its hash."""
-    usable = user is not None and user.status == "active" and not user.locked
-    if user is None or not usable or not user.password_hash:
+    if user is None or not _usable(user):
         reason = "unknown_account" if user is None else f"account_{user.status}"
         if user is not None and user.locked:
             reason = "account_locked"
+        if user is not None and not Role(user.role).is_person:
+            reason = "token_only"
         _password_failed(session, runtime, user, email, origin, now, reason)
         return None
     if attempt.verified_hash is None or attempt.verified_hash != user.password_hash:

@@ -174,12 +174,13 @@ def require(
     def signed_in(request: Request) -> Caller:
         active = current_session(request)
         if active is None:
+            _refuse_bearer_on_page(request)
             raise LoginRequiredError(_next_path(request))
         if active.stage is Stage.MFA:
             raise LoginRequiredError("/login/mfa")
         if active.stage is Stage.ENROLL:
             raise LoginRequiredError("/account/enroll")
-        if active.role not in allowed:
+        if active.role not in allowed or not active.role.is_person:
             _refuse(request, user_ref(active.user.id), role=active.role)
             raise PermissionDeniedError("Your role does not give access to this page.")
         return _unless_suspended(request, session_caller(request, active))
@@ -229,6 +230,28 @@ async def _step_up_first(
             "/", notice="Nothing was changed: the form was too large to keep. Fill it in again."
         )
     return StepUpRedirectError(f"/account/resume/{pending_id}")
+
+
+def _refuse_bearer_on_page(request: Request) -> None:
+    """A page asked with an `Authorization` header and no session: 403, not the sign-in page.
+
+    API tokens (an integration feed's, anyone's) open the JSON and FHIR APIs only;
+    pages need a browser session. The refusal is audited like a wrong role, with
+    the token's owner as actor when the token is valid, so the admin sees a feed
+    that knocks on pages.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
+        return
+    scheme, _, secret = header.strip().partition(" ")
+    identity = None
+    if scheme.lower() == "bearer":
+        identity = apitokens.authenticate(runtime_of(request), secret.strip())
+    actor = user_ref(identity.user_id) if identity is not None else "anonymous"
+    _refuse(request, actor, credential="bearer")
+    raise PermissionDeniedError(
+        "API tokens open the JSON and FHIR APIs, not web pages: sign in with a browser."
+    )
 
 
 def require_stage(*stages: Stage) -> Callable[[Request], ActiveSession]:

@@ -27,7 +27,7 @@ def roles(*allowed: Role) -> frozenset[str]:
 
 
 STAFF = roles(*(role for role in Role if role.is_staff))
-EVERYONE_SIGNED_IN = roles(*Role)
+EVERYONE_SIGNED_IN = roles(*(role for role in Role if role.is_person))
 
 
 def nav_for(items: Sequence[NavItem], role: str | None) -> list[NavItem]:

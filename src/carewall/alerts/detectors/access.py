@@ -22,6 +22,7 @@ from carewall.alerts.detectors.base import (
     Tuning,
     allowed,
 )
+from carewall.core.roles import Role
 from carewall.records.facts import PatientFacts
 
 OPEN_ACTIONS = frozenset({"records:resource:read", "records:history:read"})
@@ -38,7 +39,7 @@ def opener(entry: Entry, facts: Facts, tuning: Tuning) -> StaffFacts | None:
     if not entry.actor.startswith("user:"):
         return None
     staff = facts.staff(entry.actor)
-    if staff is None or staff.role in {"patient", "integration"}:
+    if staff is None or staff.role in {Role.PATIENT, Role.INTEGRATION}:
         return None
     return None if allowed(tuning, staff, entry.actor) else staff
 

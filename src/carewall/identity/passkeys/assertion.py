@@ -53,6 +53,7 @@ from carewall.identity.passkeys.ceremony import (
     take_challenge,
     user_handle,
 )
+from carewall.identity.roles import Role
 from carewall.identity.sessions import ActiveSession, Stage
 from carewall.identity.signin import SignInResult
 from carewall.identity.tags import IdentityTag as Tag
@@ -275,10 +276,12 @@ def _find_credential(
 
 
 def _may_sign_in(user: User, parsed: AuthenticationCredential) -> bool:
-    """Active, unlocked, and (when the key says whose it is) the same account."""
+    """Active, unlocked, a person (an integration account never signs in), and (when the
+    key says whose it is) the same account."""
     handle = parsed.response.user_handle
     matches = handle is None or handle == user_handle(user)
-    return user.status == "active" and not user.locked and matches
+    person = Role(user.role).is_person
+    return person and user.status == "active" and not user.locked and matches
 
 
 def _throttle_verdict(

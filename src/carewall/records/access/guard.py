@@ -22,7 +22,13 @@ from carewall.core.errors import CarewallError, NotFoundError, PermissionDeniedE
 from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
-from carewall.records.access.matrix import BREAK_GLASS_ROLES, PUBLIC_TYPES, Action, allowed
+from carewall.records.access.matrix import (
+    BREAK_GLASS_ROLES,
+    PUBLIC_TYPES,
+    RESTRICTION_WRITERS,
+    Action,
+    allowed,
+)
 from carewall.records.errors import BreakGlassRequiredError
 from carewall.records.events import bind_hooks
 from carewall.records.models import BreakGlassGrant, RestrictedCompartment
@@ -169,8 +175,10 @@ def require_row(
     """
     if actor.system:
         return
-    if actor.has_staff_role:
+    if actor.reads_by_matrix:
         require_type(actor, action, resource_type, target)
+        if _writes_through(actor, action):
+            return
         if patient_ref is not None and not opens(session, actor, [patient_ref], now):
             error = _restricted_error(actor)
             seen = store.snapshot(row) if row is not None else None  # read after the rollback
@@ -185,6 +193,16 @@ def require_row(
         raise Denied(
             NotFoundError(f"{target} was not found."), resource_type, target, "compartment"
         )
+
+
+def _writes_through(actor: Caller, action: Action) -> bool:
+    """Whether this is a feed's write, which a restriction does not stop.
+
+    Results for a restricted patient must still arrive from the interface
+    engine; the restriction keeps the feed's reads out (`blocked`), and
+    integration accounts cannot break the glass.
+    """
+    return action is Action.WRITE and actor.role in RESTRICTION_WRITERS
 
 
 def readable(
@@ -203,7 +221,7 @@ def readable(
         return refs
     if not allowed(actor.role, Action.READ, resource_type):
         return set()
-    if actor.has_staff_role:
+    if actor.reads_by_matrix:
         hidden = blocked(session, actor, {r for r in refs if r is not None}, now)
         return {r for r in refs if r not in hidden}
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
@@ -227,9 +245,9 @@ _RESTRICTED = select(RestrictedCompartment.patient_ref).where(
 
 def blocked(session: Session, actor: Caller, patient_refs: set[str], now: datetime) -> set[str]:
     """The compartments among `patient_refs` that are restricted and not opened by a grant."""
-    if actor.system or not actor.has_staff_role or not patient_refs:
-        # A restriction keeps staff out; a patient is confined to their own compartment
-        # by `require_row` and `_scope`, and always sees their own record.
+    if actor.system or not actor.reads_by_matrix or not patient_refs:
+        # A restriction keeps staff and feeds out of reads; a patient is confined to
+        # their own compartment by `require_row` and `_scope`, and always sees it.
         return set()
     # On the connection, not through the ORM: this runs on every staff read.
     found = session.connection().execute(_RESTRICTED, {"refs": list(patient_refs)})

@@ -70,6 +70,7 @@ GRANTS: Mapping[Role, Grant] = {
     Role.AUDITOR: Grant(read=_SHARED),
     # Patients read everything in their own compartment and write nothing (yet).
     Role.PATIENT: Grant(read=frozenset(Category)),
+    # System feeds (interface engine, nightly load): token-only, every type.
     Role.INTEGRATION: Grant(read=frozenset(Category), write=frozenset(Category)),
 }
 
@@ -86,6 +87,9 @@ ALL_TYPES = frozenset(CATEGORY_OF)
 _NONE: frozenset[str] = frozenset()
 
 BREAK_GLASS_ROLES = frozenset({Role.CLINICIAN})
+# Roles whose writes pass a restriction (a feed delivers results for restricted
+# patients too); their reads of a restricted compartment are still refused.
+RESTRICTION_WRITERS = frozenset({Role.INTEGRATION})
 
 __all__ = [
     "ALL_TYPES",
@@ -96,6 +100,7 @@ __all__ = [
     "FINANCIAL",
     "MATRIX",
     "PUBLIC_TYPES",
+    "RESTRICTION_WRITERS",
     "Action",
     "Grant",
     "allowed",

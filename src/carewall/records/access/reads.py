@@ -524,7 +524,7 @@ def export_compartment(runtime: Runtime, actor: Caller, patient_id: str) -> list
 
 def _scope(keys: RecordKeys, actor: Caller) -> str | None:
     """The compartment a patient's search is confined to (None: staff, by the matrix)."""
-    if actor.system or actor.has_staff_role:
+    if actor.system or actor.reads_by_matrix:
         return None
     return keys.patient_ref(actor.patient_id or "\x00no-patient")
 

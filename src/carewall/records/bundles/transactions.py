@@ -52,6 +52,11 @@ from carewall.records.access import (
 from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.guard import Denied, run_guarded, run_guarded_read
 from carewall.records.access.reads import search_work
+from carewall.records.bundles.conditional import (
+    ConditionalReferences,
+    UnresolvedReferenceError,
+    is_conditional,
+)
 from carewall.records.bundles.entries import (
     BundleEntryError,
     BundleRequest,
@@ -204,7 +209,7 @@ def _transaction(
                 match = _at(entry, partial(_conditional_match, ctx, entry))
                 if match is not None:
                     done[entry.index] = match
-        resources = _resolved(bundle, done, fhir_base(runtime.settings.public_url))
+        resources = _resolved(bundle, done, fhir_base(runtime.settings.public_url), ctx)
         for entry in bundle.in_processing_order():
             if entry.index not in done:
                 body = resources.get(entry.index)
@@ -287,7 +292,7 @@ def _plan(
                 match = _at(entry, partial(_conditional_match, ctx, entry))
                 if match is not None:
                     matched[entry.index] = match
-        resources = _resolved(bundle, matched, fhir_base(runtime.settings.public_url))
+        resources = _resolved(bundle, matched, fhir_base(runtime.settings.public_url), ctx)
         targets = [(entry.resource_type, str(entry.logical_id)) for entry in bundle.of(Method.PUT)]
         existing = existing_rows(session, targets)
         seen.update({t: existing[t].id if t in existing else None for t in targets})
@@ -361,13 +366,15 @@ def _invalid(resource: dict[str, Any], max_attachment_bytes: int) -> RecordValid
 
 
 def _resolved(
-    bundle: BundleRequest, done: Mapping[int, EntryResult], own: str
+    bundle: BundleRequest, done: Mapping[int, EntryResult], own: str, ctx: _Context
 ) -> dict[int, dict[str, Any]]:
     """The resources to write, with their final ids and every in-Bundle reference resolved.
 
     POSTed resources get new ids; a reference to any entry's fullUrl (typically
-    `urn:uuid:`) becomes that entry's `Type/id`; references to this server
-    (FHIR base `own`) become canonical.
+    `urn:uuid:`) becomes that entry's `Type/id`; a conditional reference
+    (`Location?identifier=...`) the one resource it matches, in the Bundle or
+    in the store (`bundles.conditional`); references to this server (FHIR base
+    `own`) become canonical.
     """
     ids: dict[int, str] = {}
     for entry in bundle.entries:
@@ -382,8 +389,17 @@ def _resolved(
         for entry in bundle.entries
         if entry.full_url is not None and entry.index in ids
     }
+    conditional = ConditionalReferences(
+        ctx.session,
+        ctx.keys,
+        ctx.actor,
+        ctx.purpose,
+        [(ids[e.index], e.resource) for e in bundle.entries if e.resource and e.index in ids],
+    )
     return {
-        entry.index: _at(entry, partial(_with_references, bundle, entry, ids, full_urls, own))
+        entry.index: _at(
+            entry, partial(_with_references, bundle, entry, ids, full_urls, own, conditional)
+        )
         for entry in bundle.entries
         if entry.resource is not None and entry.index not in done
     }
@@ -426,7 +442,7 @@ def _batch_entry(
             _at(entry, partial(validate_resource, entry.resource, max_attachment_bytes=limit))
             ids = {entry.index: entry.logical_id or str(uuid.uuid4())}
             own = fhir_base(runtime.settings.public_url)
-            body = _at(entry, partial(_with_references, bundle, entry, ids, {}, own))
+            body = _at(entry, partial(_with_references, bundle, entry, ids, {}, own, None))
 
         def work(session: Session) -> EntryResult:
             ctx = _Context(session, keys, actor, purpose, parse_search)
@@ -511,23 +527,28 @@ def _with_references(
     ids: Mapping[int, str],
     full_urls: Mapping[str, str],
     own: str,
+    conditional: Callable[[str], str] | None,
 ) -> dict[str, Any]:
     """The entry's resource with its id, references to other entries resolved.
 
     References to the Bundle's base URL or to this server's FHIR base (`own`)
     become canonical (`Type/id`, `records.store.compartments`), so the resource lands
-    in the right patient's compartment. A `urn:` reference nothing in the
-    Bundle defines, or a conditional reference, is refused: it would leave the
-    resource outside the compartment it belongs to.
+    in the right patient's compartment. Conditional references are resolved by
+    `conditional` (transactions); a batch entry's, or a `urn:` reference nothing
+    in the Bundle defines, is refused: it would leave the resource outside the
+    compartment it belongs to.
     """
     sent = bundle.base + "/"
-    resource = canonicalise(
-        rewrite_references(
-            {**(entry.resource or {}), "id": ids[entry.index]},
-            lambda ref: full_urls.get(ref) or (ref[len(sent) :] if ref.startswith(sent) else ref),
-        ),
-        own,
-    )
+
+    def rewrite(ref: str) -> str:
+        ref = full_urls.get(ref) or (ref[len(sent) :] if ref.startswith(sent) else ref)
+        return conditional(ref) if conditional is not None and is_conditional(ref) else ref
+
+    try:
+        rewritten = rewrite_references({**(entry.resource or {}), "id": ids[entry.index]}, rewrite)
+    except UnresolvedReferenceError as exc:
+        raise _unresolved(entry, exc.problem) from None
+    resource = canonicalise(rewritten, own)
     for ref in references(resource):
         if ref.startswith("urn:"):
             problem = (
@@ -536,8 +557,8 @@ def _with_references(
                 else "refers to no entry's fullUrl in this Bundle"
             )
             raise _unresolved(entry, problem)
-        if "?" in ref and "://" not in ref:
-            raise _unresolved(entry, "conditional references are not supported; use Type/id")
+        if is_conditional(ref):
+            raise _unresolved(entry, "conditional references work in transactions; use Type/id")
     return resource
 
 

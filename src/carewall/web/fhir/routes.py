@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from carewall.core.errors import NotFoundError
+from carewall.core.errors import NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records.access import (
     SearchPage,
@@ -327,5 +327,19 @@ def _written(request: Request, caller: Caller, meta: dict[str, Any], status: int
         response.headers.update(headers)
         return response
     purpose = purpose_of(request, caller)
-    resource = vread_for(runtime_of(request), caller, resource_type, logical_id, version, purpose)
+    try:
+        resource = vread_for(
+            runtime_of(request), caller, resource_type, logical_id, version, purpose
+        )
+    except PermissionDeniedError:
+        # An integration feed writes into a restricted compartment but may not read it
+        # (`records.access.guard`): the write stands; say so instead of a 403.
+        response = outcome_response(
+            status,
+            f"{resource_type}/{logical_id} is at version {version}. It is in a restricted "
+            "record, which this account may write but not read back.",
+            severity="information",
+        )
+        response.headers.update(headers)
+        return response
     return FhirResponse(resource, status, headers={**headers, **version_headers(resource)})

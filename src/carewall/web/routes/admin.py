@@ -15,9 +15,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from carewall.core.clock import utcnow
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
-from carewall.identity import STAFF_ROLES, Role, accounts, links, policy, queries, signin
+from carewall.identity import (
+    PERSON_ROLES,
+    STAFF_ROLES,
+    Role,
+    accounts,
+    apitokens,
+    links,
+    policy,
+    queries,
+    signin,
+)
 from carewall.records.access.restriction import check_linkable
 from carewall.web.auth import Caller, Resume, RuntimeDep, active_session, require, runtime_of
 from carewall.web.flash import flash
@@ -41,6 +52,7 @@ Inviting = Annotated[
 Reinviting = Annotated[Caller, _stepped_up("Send a new invitation link")]
 Disabling = Annotated[Caller, _stepped_up("Disable the account")]
 Enabling = Annotated[Caller, _stepped_up("Enable the account")]
+Revoking = Annotated[Caller, _stepped_up("Revoke the token")]
 ResettingMfa = Annotated[Caller, _stepped_up("Reset the person's second factors")]
 Editing = Annotated[Caller, _stepped_up("Save the person's name and role", "name", "role")]
 Linking = Annotated[Caller, _stepped_up("Link the account to the patient record", "patient_id")]
@@ -67,8 +79,11 @@ def _users_context(
         )
         total = len(rows) if not any(wanted.values()) else len(queries.users_overview(session))
         coverage = queries.mfa_coverage(session)
+        integrations = queries.integration_accounts(session)
     fresh = signin.step_up_fresh(runtime, active_session(request))
     return {
+        "integrations": integrations,
+        "now": utcnow(),
         "users": rows,
         "total": total,
         "filters": wanted,
@@ -76,6 +91,7 @@ def _users_context(
         "statuses": queries.USER_STATUSES,
         "coverage": coverage,
         "roles": list(Role),
+        "invite_roles": sorted(PERSON_ROLES, key=list(Role).index),
         "me": caller.user_id,
         "step_up_fresh": fresh,
         "form": {"role": Role.CLINICIAN.value},
@@ -180,6 +196,12 @@ def reset_mfa(
     )
 
 
+def _same_kind(role: Role, of: Role) -> bool:
+    """Whether an account of role `of` may be given `role`: staff roles among themselves;
+    a patient stays a patient and an integration an integration (`accounts.update_user`)."""
+    return (role is Role.PATIENT, role.is_person) == (of is Role.PATIENT, of.is_person)
+
+
 def _user(request: Request, user_id: str) -> queries.UserOverview:
     with runtime_of(request).db.sessions() as session:
         found = [u for u in queries.users_overview(session) if u.id == user_id]
@@ -200,7 +222,7 @@ def _edit_page(
         linked = identity(request, caller, linked_id)
     context: dict[str, Any] = {
         "user": user,
-        "roles": [r for r in Role if (r is Role.PATIENT) == (user.role is Role.PATIENT)],
+        "roles": [r for r in Role if _same_kind(r, user.role)],
         "me": caller.user_id,
         "linked": linked,
         "linked_id": linked_id,
@@ -271,6 +293,18 @@ def link_patient(
     return _back(request, target, "Account linked to the patient record.")
 
 
+@router.post(f"{USERS}/{{user_id}}/tokens/{{token_id}}/revoke")
+def revoke_token(
+    request: Request, runtime: RuntimeDep, caller: Revoking, user_id: str, token_id: str
+) -> Response:
+    """Revoke one API token of an account (an integration feed's, typically); audited."""
+    try:
+        apitokens.revoke_token(runtime, caller, user_id, token_id)
+    except ValidationError as exc:
+        return _back(request, USERS, exc.message, "error")
+    return _back(request, USERS, "Token revoked: it no longer works.")
+
+
 @router.get(f"{USERS}/{{user_id}}/{{action}}")
 def after_step_up(caller: Admin, user_id: str, action: str) -> Response:
     """Where the browser lands after confirming it is you: back to the list to press again."""
@@ -300,12 +334,12 @@ def save_policy(
 ) -> Response:
     """Apply the ticked boxes; only roles whose setting changes are written (and audited)."""
     wanted = set(required or [])
-    unknown = wanted - {role.value for role in Role}
+    unknown = wanted - {role.value for role in PERSON_ROLES}
     if unknown:
         return _back(request, POLICY, f"Unknown role {sorted(unknown)[0]!r}.", "error")
     with runtime.db.sessions() as session:
         current = policy.policies(session, runtime.settings)
-    changes = {role: role.value in wanted for role in Role}
+    changes = {role: role.value in wanted for role in PERSON_ROLES}
     changes = {role: must for role, must in changes.items() if current[role] != must}
     for role, must in changes.items():
         accounts.set_mfa_policy(runtime, caller, role.value, must)

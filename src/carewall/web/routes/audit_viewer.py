@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from carewall.audit import (
@@ -56,6 +56,7 @@ from carewall.web.templating import render
 router = APIRouter(include_in_schema=False)
 Auditor = Annotated[Caller, Depends(require(Role.ADMIN, Role.AUDITOR))]
 Field = Annotated[str, Form(max_length=200)]
+ActorLink = Annotated[str, Query(max_length=200)]
 AUDIT = "/admin/audit"
 PAGE = 50
 OUTCOMES = ("success", "failure", "denied")
@@ -178,9 +179,11 @@ def _page(
 
 
 @router.get(AUDIT, response_class=HTMLResponse)
-def audit_page(request: Request, caller: Auditor) -> Response:
-    """The newest entries, the filters and the last verification."""
-    return _page(request, caller, ViewerForm())
+def audit_page(request: Request, caller: Auditor, actor: ActorLink = "") -> Response:
+    """The newest entries, the filters and the last verification; `?actor=user:<id>`
+    (the users page links an integration account's entries this way: an account id
+    is not PHI) narrows to one actor."""
+    return _page(request, caller, _form(actor))
 
 
 @router.post(AUDIT, response_class=HTMLResponse)
