@@ -187,6 +187,6 @@ def _compartment(session: Session, keys: RecordKeys, actor: Caller, scope: Scope
         target = f"Patient/{scope.patient_id}"
         require_row(session, keys, actor, Action.READ, "Patient", target, ref, utcnow())
         return ref
-    if actor.system or actor.has_staff_role:
+    if actor.system or actor.reads_by_matrix:
         return None
     return keys.patient_ref(actor.patient_id or "\x00no-patient")
