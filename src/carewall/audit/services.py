@@ -32,9 +32,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert, select, text
 from sqlalchemy.orm import Session
@@ -56,7 +56,6 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _TABLE = cast(Table, AuditEntry.__table__)
 _HEAD = select(_TABLE.c.seq, _TABLE.c.entry_hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _APPEND = insert(_TABLE)
-_COLUMNS = ("seq", "ts", "actor", "action", "outcome", "subject", "body", "entry_hash", "mac")
 
 
 class AuditKeyMissingError(RuntimeError):
@@ -105,21 +104,28 @@ def deferred_read(db: Database, pending: list[Append]) -> Iterator[Session]:
 def append_deferred(session: Session, pending: Sequence[Append]) -> None:
     """Append the entries a `deferred_read` held back, in order, in `session`'s transaction
     (one head lookup and one insert for all of them)."""
-    record_all_indexed(session, [item for held in pending for item in held])
+    items = [item for held in pending for item in held]
+    if items:
+        _append_indexed(session.connection(), _mac_key(attached_to(session)), items)
 
 
 def record_all_indexed(session: Session, items: Append) -> None:
     """`record_all`, each entry also indexed under its further subjects (`audit.about`)."""
-    first = record_all(session, [event for event, _ in items])
-    if first is None:
+    if not items or defer(session, items):
         return
+    _append_indexed(session.connection(), _mac_key(attached_to(session)), items)
+
+
+def _append_indexed(connection: Connection, key: bytes, items: Append) -> None:
+    """Append `items` in order on `connection`, each indexed under its further subjects."""
+    first = _append(connection, key, [event for event, _ in items])
     rows = [
         {"subject": subject, "seq": first + offset}
         for offset, (_, further) in enumerate(items)
         for subject in further
     ]
     if rows:
-        session.execute(_INDEX, rows)
+        connection.execute(_INDEX, rows)
 
 
 def defer(session: Session, append: Append) -> bool:
@@ -198,9 +204,12 @@ class GroupAppender:
     def _write(self, batch: list[_Waiter]) -> None:
         """Write `batch` in one transaction, then release every reader in it."""
         error: BaseException | None = None
+        items = [item for waiter in batch for held in waiter.pending for item in held]
         try:
-            with self._db.transaction() as session:
-                append_deferred(session, [held for waiter in batch for held in waiter.pending])
+            # Core on the writer's connection: the batch is the whole transaction, and an
+            # ORM session around it would cost more than the append itself.
+            with self._db.writer.begin() as connection:
+                _append_indexed(connection, _mac_key(self._db.attached), items)
         except BaseException as exc:
             error = exc
             raise
@@ -248,12 +257,13 @@ def record(session: Session, event: AuditEvent) -> AuditEntry:
             outcome=str(event.outcome),
             subject=event.subject,
         )
-    key = _mac_key(session)
-    connection, seq, prev_hash = _head(session)
-    entry = _entry(key, seq, prev_hash, event)
+    key = _mac_key(attached_to(session))
+    connection = session.connection()
+    seq, prev_hash = _head(connection)
+    row = _row(key, seq, prev_hash, event)
+    connection.execute(_APPEND, row)
     # The entry is returned transient; callers read its columns, nothing lazy.
-    connection.execute(_APPEND, _row(entry))
-    return entry
+    return AuditEntry(**row)
 
 
 def record_all(session: Session, events: Sequence[AuditEvent]) -> int | None:
@@ -265,31 +275,33 @@ def record_all(session: Session, events: Sequence[AuditEvent]) -> int | None:
     """
     if not events or defer(session, tuple((event, ()) for event in events)):
         return None
-    key = _mac_key(session)
-    connection, seq, prev_hash = _head(session)
-    first = seq
+    return _append(session.connection(), _mac_key(attached_to(session)), events)
+
+
+def _append(connection: Connection, key: bytes, events: Sequence[AuditEvent]) -> int:
+    """Link and MAC `events` after the chain's head and insert them; the first's seq."""
+    first, prev_hash = _head(connection)
     rows = []
     for offset, event in enumerate(events):
-        entry = _entry(key, seq + offset, prev_hash, event)
-        rows.append(_row(entry))
-        prev_hash = entry.entry_hash
+        row = _row(key, first + offset, prev_hash, event)
+        rows.append(row)
+        prev_hash = row["entry_hash"]
     connection.execute(_APPEND, rows)
     return first
 
 
-def _head(session: Session) -> tuple[Connection, int, bytes]:
-    """The session's connection (chain lock taken), the next seq and the last hash."""
-    # Core statements on the session's connection: the ORM layers cost more than the append.
-    connection = session.connection()
+def _head(connection: Connection) -> tuple[int, bytes]:
+    """The next seq and the last hash, with the chain's lock taken on PostgreSQL."""
+    # Core statements on the connection: the ORM layers cost more than the append.
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK, {"key": _PG_CHAIN_LOCK})
     head = connection.execute(_HEAD).first()
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-    return connection, seq, prev_hash
+    return (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
 
 
-def _mac_key(session: Session) -> bytes:
-    key: bytes | None = attached_to(session).get(AUDIT_MAC_ATTACHED)
+def _mac_key(attached: Mapping[str, Any]) -> bytes:
+    """The audit MAC key the process attached to its database (`Database.attached`)."""
+    key: bytes | None = attached.get(AUDIT_MAC_ATTACHED)
     if key is None:
         raise AuditKeyMissingError(
             "This database was opened without the audit key; open it with open_runtime."
@@ -297,25 +309,23 @@ def _mac_key(session: Session) -> bytes:
     return key
 
 
-def _entry(key: bytes, seq: int, prev_hash: bytes, event: AuditEvent) -> AuditEntry:
+def _row(key: bytes, seq: int, prev_hash: bytes, event: AuditEvent) -> dict[str, Any]:
+    """The entry at `seq` after `prev_hash`: its columns, hashed and MACed (plain values,
+    no ORM object: every audited request builds at least one)."""
     ts = utcnow()
     body = canonical_body(seq, ts, event, prev_hash)
     entry_hash = hashlib.sha256(body).digest()
-    return AuditEntry(
-        seq=seq,
-        ts=ts,
-        actor=event.actor,
-        action=event.action,
-        outcome=str(event.outcome),
-        subject=event.subject,
-        body=body,
-        entry_hash=entry_hash,
-        mac=entry_mac(key, entry_hash),
-    )
-
-
-def _row(entry: AuditEntry) -> dict[str, object]:
-    return {column: getattr(entry, column) for column in _COLUMNS}
+    return {
+        "seq": seq,
+        "ts": ts,
+        "actor": event.actor,
+        "action": event.action,
+        "outcome": str(event.outcome),
+        "subject": event.subject,
+        "body": body,
+        "entry_hash": entry_hash,
+        "mac": entry_mac(key, entry_hash),
+    }
 
 
 def record_from(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Exists, exists, select
 from sqlalchemy.orm import Session
 
 from carewall.core.clock import utcnow
@@ -24,6 +24,12 @@ from carewall.identity.models import Suspension
 from carewall.identity.tags import IdentityTag
 
 _ACTIVE = select(Suspension.id).where(Suspension.lifted_at.is_(None)).limit(1)
+
+
+def active_for(channel: ColumnElement[str]) -> Exists:
+    """Whether `channel` (an SQL expression) has an active suspension: for a lookup that
+    answers it in the same statement as something else (a bearer token's own check)."""
+    return exists().where(Suspension.channel == channel, Suspension.lifted_at.is_(None))
 
 
 class ChannelSuspendedError(PermissionDeniedError):

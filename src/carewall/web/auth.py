@@ -89,9 +89,15 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
+async def _runtime_dependency(request: Request) -> Runtime:
+    """`runtime_of` as a dependency. Async although it awaits nothing: FastAPI runs a
+    sync dependency in the thread pool, a hop dearer than the attribute it reads."""
+    return runtime_of(request)
+
+
 # A route declares `runtime: RuntimeDep` (and its caller through `require`) instead of
 # reaching into the request by hand.
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 
 
 def origin_of(request: Request) -> Origin:
@@ -312,6 +318,9 @@ def _api_caller(request: Request, *, touch: bool = True) -> Caller | None:
                 subject=request.url.path[:200],
             )
             return None
+        # The token's lookup answered whether its channel is suspended: `_unless_suspended`
+        # takes that answer instead of asking the database a second time.
+        request.state.channel_suspended = (identity.channel, identity.suspended)
         role = Role(identity.role)
         return Caller.for_user(
             identity.user_id,
@@ -334,7 +343,12 @@ def _unless_suspended(request: Request, caller: Caller) -> Caller:
     The one place every page and API request passes after sign-in (the mass-change
     detector suspends a channel; `identity.suspensions`)."""
     db = runtime_of(request).db
-    if suspensions.is_suspended(db, caller.channel):
+    known = getattr(request.state, "channel_suspended", None)
+    if known is not None and known[0] == caller.channel:
+        suspended = bool(known[1])
+    else:
+        suspended = suspensions.is_suspended(db, caller.channel)
+    if suspended:
         raise suspensions.refuse(db, caller, request.url.path)
     return caller
 
