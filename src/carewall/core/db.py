@@ -46,6 +46,11 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The execution option that marks a connection as a writer's (`Database.transaction`).
 _WRITES = "carewall_writes"
+# The execution option of a writer that must not wait for SQLite's write lock at all.
+_NO_WAIT = "carewall_no_wait"
+# How a SQLite writer waits for the write lock: the first pause, and the longest.
+_FIRST_PAUSE = 0.0005
+_LONGEST_PAUSE = 0.005
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 _BEGIN_READ = "BEGIN DEFERRED"
 # session.info key of the values attached to the session's Database (`Database.attached`).
@@ -176,15 +181,48 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         # Straight to the driver: every transaction starts here, and the statement
         # pipeline (events, cursor wrapping, result set-up) costs more than SQLite does.
-        writes = conn.get_execution_options().get(_WRITES, False)
-        statement = _BEGIN_WRITE if writes else _BEGIN_READ
+        options = conn.get_execution_options()
+        writes = options.get(_WRITES, False)
+        driver = conn.connection.driver_connection
         try:
-            conn.connection.driver_connection.execute(statement)
+            if writes:
+                wait_ms = 0 if options.get(_NO_WAIT, False) else busy_timeout_ms
+                _begin_write(driver, wait_ms, busy_timeout_ms)
+            else:
+                driver.execute(_BEGIN_READ)
         except sqlite3.OperationalError as exc:
             # Outside SQLAlchemy's statement pipeline the driver's error arrives raw:
             # wrapped, "database is locked" reaches the 503 handler like any other
             # busy database, instead of a 500.
+            statement = _BEGIN_WRITE if writes else _BEGIN_READ
             raise OperationalError(statement, None, exc) from exc
+
+
+def _begin_write(driver: sqlite3.Connection, wait_ms: int, busy_timeout_ms: int) -> None:
+    """BEGIN IMMEDIATE, waiting up to `wait_ms` for the write lock in short pauses
+    (the connection's `busy_timeout_ms` is set again for the statements after it).
+
+    SQLite's own busy handler sleeps in growing steps of up to 100 ms, so a writer
+    that finds the lock held (another worker process's audit batch) often sleeps
+    long after it was released: that was the tail of reads under load. Here the
+    pauses stay between half a millisecond and five, and the lock is tried without
+    SQLite's handler; past `wait_ms` the driver's "database is locked" is raised.
+    """
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + wait_ms / 1000
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                driver.execute(_BEGIN_WRITE)
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
 @dataclass
@@ -267,23 +305,20 @@ class Database:
         reads must not queue behind a writer, or fail, for them. On SQLite the lock is
         tried without waiting; PostgreSQL has no database-wide write lock.
         """
-        with self.writer.connect() as connection:
-            found = connection.connection.driver_connection
-            driver = found if isinstance(found, sqlite3.Connection) else None
-            sqlite = driver is not None
-            if driver is not None:
-                driver.execute("PRAGMA busy_timeout=0")
-            try:
-                with connection.begin():
-                    connection.execute(statement, dict(params))
-            except OperationalError:
-                if not sqlite:
-                    raise
-                return False
-            finally:
-                if driver is not None:
-                    driver.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            with self._writes_unless_busy.begin() as connection:
+                connection.execute(statement, dict(params))
+        except OperationalError:
+            if not sqlite:
+                raise
+            return False
         return True
+
+    @cached_property
+    def _writes_unless_busy(self) -> Engine:
+        """The writer that tries SQLite's write lock once instead of waiting for it."""
+        return self.writer.execution_options(**{_NO_WAIT: True})
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
