@@ -56,6 +56,9 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _TABLE = cast(Table, AuditEntry.__table__)
 _HEAD = select(_TABLE.c.seq, _TABLE.c.entry_hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _APPEND = insert(_TABLE)
+# The same two as the driver's own SQL, for psycopg's pipeline (`_locked_head`).
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+_PG_HEAD_SQL = "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
 
 
 class AuditKeyMissingError(RuntimeError):
@@ -294,9 +297,29 @@ def _head(connection: Connection) -> tuple[int, bytes]:
     """The next seq and the last hash, with the chain's lock taken on PostgreSQL."""
     # Core statements on the connection: the ORM layers cost more than the append.
     if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK, {"key": _PG_CHAIN_LOCK})
-    head = connection.execute(_HEAD).first()
+        head = _locked_head(connection)
+    else:
+        head = connection.execute(_HEAD).first()
     return (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+
+
+def _locked_head(connection: Connection) -> Any:
+    """Take the chain's lock, then read the head, in one round trip where the driver can.
+
+    The two must stay two statements: under READ COMMITTED a statement's snapshot
+    is taken when it starts, so a head read in the lock's own statement could miss
+    an entry committed while it waited. psycopg's pipeline sends both (and the
+    transaction's BEGIN) at once; the server still runs them one after the other.
+    """
+    driver: Any = connection.connection.driver_connection
+    pipeline = getattr(driver, "pipeline", None)
+    if pipeline is None:  # another driver: two round trips
+        connection.execute(_LOCK, {"key": _PG_CHAIN_LOCK})
+        return connection.execute(_HEAD).first()
+    with pipeline():
+        driver.execute(_PG_LOCK_SQL, (_PG_CHAIN_LOCK,))
+        cursor = driver.execute(_PG_HEAD_SQL)
+    return cursor.fetchone()
 
 
 def _mac_key(attached: Mapping[str, Any]) -> bytes:

@@ -272,12 +272,23 @@ class Database:
 
     @contextmanager
     def read_transaction(self) -> Iterator[Session]:
-        """A session that only reads, from one consistent snapshot, taking no write lock.
+        """A session that only reads, taking no write lock: on SQLite from one consistent
+        snapshot; on PostgreSQL each statement sees what was committed when it began.
 
-        Writing in it is a bug: on SQLite the upgrade fails under concurrency.
+        On PostgreSQL it runs in autocommit. Its isolation (READ COMMITTED) gives each
+        statement a snapshot of its own anyway, so a transaction around them would add
+        only the BEGIN and COMMIT round trips, on every audited read.
+
+        Writing in it is a bug: on SQLite the upgrade fails under concurrency, and on
+        PostgreSQL each statement would commit on its own.
         """
-        with self.sessions() as session, session.begin():
+        with self._read_sessions() as session, session.begin():
             yield session
+
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session]:
+        info = {_ATTACHED: self.attached}
+        return sessionmaker(self._lookups, expire_on_commit=False, info=info)
 
     @contextmanager
     def lookup(self) -> Iterator[Connection]:
