@@ -93,10 +93,11 @@ def run_pending(
     """Run every periodic job that is due and every queued task whose time has come."""
     now = utcnow()
     _ensure_schedules(runtime, registry, now)
+    due = _due_jobs(runtime, now)
     results = [
         _run_job(runtime, job, worker, "schedule", due_only=True)
         for job in registry.jobs.values()
-        if only in (None, job.name)
+        if only in (None, job.name) and job.name in due
     ]
     done = [r for r in results if r is not None]
     if only is None:
@@ -130,8 +131,24 @@ def run_now(
     return result
 
 
+def _due_jobs(runtime: Runtime, now: datetime) -> set[str]:
+    """The jobs due now and claimed by nobody: a read, so that a tick with nothing to do
+    takes no write lock (each claim is a writing transaction, and on SQLite every
+    worker process's tick would otherwise queue with the requests' writes for it).
+    The claim itself checks again: this only spares the claims bound to fail."""
+    free = or_(JobSchedule.claimed_until.is_(None), JobSchedule.claimed_until < now)
+    with runtime.db.read_transaction() as session:
+        return set(
+            session.scalars(select(JobSchedule.name).where(free, JobSchedule.next_run_at <= now))
+        )
+
+
 def _ensure_schedules(runtime: Runtime, registry: JobRegistry, now: datetime) -> None:
-    """Give every registered job a schedule row (due at once) the first time it is seen."""
+    """Give every registered job a schedule row (due at once) the first time it is seen
+    (read first: after the first tick there is nothing to write)."""
+    with runtime.db.read_transaction() as session:
+        if not registry.jobs.keys() - set(session.scalars(select(JobSchedule.name))):
+            return
     with runtime.db.transaction() as session:
         known = set(session.scalars(select(JobSchedule.name)))
         new = [
@@ -242,6 +259,10 @@ def _claim_task(
     )
     kinds = list(registry.tasks)
     pick = select(JobTask).where(due, JobTask.kind.in_(kinds)).order_by(JobTask.run_after)
+    with runtime.db.read_transaction() as session:
+        # Most ticks find no task: look without the write lock before claiming.
+        if session.scalars(pick.limit(1)).first() is None:
+            return None
     with runtime.db.transaction() as session:
         for row in session.scalars(pick.limit(5)):
             task = registry.tasks[row.kind]

@@ -237,9 +237,13 @@ def opens(session: Session, actor: Caller, patient_refs: Iterable[str], now: dat
     return not blocked(session, actor, set(patient_refs), now)
 
 
-# Built once: every staff read asks whether the compartment is restricted.
+# Built once: every staff read asks whether the compartment is restricted. A read of one
+# resource asks about one compartment: an expanding IN would be compiled again each time.
 _RESTRICTED = select(RestrictedCompartment.patient_ref).where(
     RestrictedCompartment.patient_ref.in_(bindparam("refs", expanding=True))
+)
+_RESTRICTED_ONE = select(RestrictedCompartment.patient_ref).where(
+    RestrictedCompartment.patient_ref == bindparam("ref")
 )
 
 
@@ -250,7 +254,12 @@ def blocked(session: Session, actor: Caller, patient_refs: set[str], now: dateti
         # their own compartment by `require_row` and `_scope`, and always sees it.
         return set()
     # On the connection, not through the ORM: this runs on every staff read.
-    found = session.connection().execute(_RESTRICTED, {"refs": list(patient_refs)})
+    connection = session.connection()
+    if len(patient_refs) == 1:
+        (ref,) = patient_refs
+        found = connection.execute(_RESTRICTED_ONE, {"ref": ref})
+    else:
+        found = connection.execute(_RESTRICTED, {"refs": list(patient_refs)})
     restricted = set(found.scalars())
     if not restricted or actor.role not in BREAK_GLASS_ROLES:
         return restricted
