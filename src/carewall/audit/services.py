@@ -289,7 +289,9 @@ def _append(connection: Connection, key: bytes, events: Sequence[AuditEvent]) ->
         row = _row(key, first + offset, prev_hash, event)
         rows.append(row)
         prev_hash = row["entry_hash"]
-    connection.execute(_APPEND, rows)
+    # One row as a plain execute: a list, even of one, is an executemany, which psycopg
+    # runs in a pipeline of its own (more round trips for the lone read's entry).
+    connection.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
     return first
 
 
