@@ -26,6 +26,7 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import Connection, event
 
+import harness  # bench/ is on sys.path when run
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
@@ -34,12 +35,6 @@ from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.bundles.entries import read_bundle
 from carewall.records.bundles.transactions import process_bundle
 from carewall.records.services import create_resource
-from harness import (  # bench/ is on sys.path when run
-    add_database_options,
-    chosen_databases,
-    results_table,
-    scratch_database,
-)
 
 console = Console(width=120)
 BASE = "http://127.0.0.1:8000/fhir"
@@ -107,7 +102,7 @@ def bundle(existing: list[str], creates: int, value: int) -> dict[str, Any]:
 
 
 def run(database: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(database, args) as url:
+    with tempfile.TemporaryDirectory() as tmp, harness.scratch_database(database, args) as url:
         runtime = open_runtime(Settings(home=Path(tmp) / "home", database_url=url))
         try:
             measure(database, runtime, args)
@@ -133,7 +128,7 @@ def measure(database: str, runtime: Runtime, args: argparse.Namespace) -> None:
         totals.append(time.perf_counter() - began)
         assert all(result.status in {200, 201} for result in done.results)
         holds.append(max(clock.holds))
-    table = results_table(
+    table = harness.results_table(
         f"{args.entries}-entry transaction Bundle ({database})",
         ("run", "longest write-lock hold ms", "whole request ms", "hold / request"),
     )
@@ -153,9 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    add_database_options(parser)
+    harness.add_database_options(parser)
     args = parser.parse_args()
-    for database in chosen_databases(args):
+    for database in harness.chosen_databases(args):
         run(database, args)
 
 

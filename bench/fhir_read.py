@@ -41,19 +41,13 @@ from fastapi.responses import Response
 from rich.console import Console
 from sqlalchemy import text
 
+import harness  # bench/ is on sys.path when run
 from carewall.core.config import Settings
 from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, prepare_keys, queries
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
-from harness import (  # bench/ is on sys.path when run
-    add_database_options,
-    chosen_databases,
-    results_table,
-    scratch_database,
-    served,
-)
 
 console = Console(width=120)
 CLI = Origin(user_agent="bench")
@@ -217,19 +211,19 @@ Results = dict[int, tuple[Timings, Timings]]
 
 def run(database: str, args: argparse.Namespace) -> Results:
     """Prepare a store on `database`, serve it, measure each concurrency."""
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(database, args) as url:
+    with tempfile.TemporaryDirectory() as tmp, harness.scratch_database(database, args) as url:
         home = Path(tmp) / "home"
         token = prepare(home, url)
         if args.workers:
             os.environ["BENCH_WORKERS"] = str(args.workers)
-        with served(__file__, home, url) as base:
+        with harness.served(__file__, home, url) as base:
             port = int(base.rsplit(":", 1)[1])
             return {c: measure(port, token, c, args.requests) for c in CONCURRENCIES}
 
 
 def report(results: dict[str, Results]) -> None:
     """One table of every measurement, then each target with its measured ratio."""
-    table = results_table(
+    table = harness.results_table(
         "FHIR read through HTTP (one server, both routes)",
         ("database", "clients", "path", "reads/s", "p50 ms", "p99 ms"),
         left={"database", "path"},
@@ -246,7 +240,7 @@ def report(results: dict[str, Results]) -> None:
                     f"{timing.p99():.1f}",
                 )
     console.print(table)
-    targets = results_table(
+    targets = harness.results_table(
         "Targets", ("database", "measure", "value", "target", "met"), left={"database", "measure"}
     )
     for database, by_concurrency in results.items():
@@ -270,14 +264,14 @@ def report(results: dict[str, Results]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="per path and concurrency")
-    add_database_options(parser)
+    harness.add_database_options(parser)
     parser.add_argument("--workers", type=int, help="server worker processes (default: serve's)")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    report({database: run(database, args) for database in chosen_databases(args)})
+    report({database: run(database, args) for database in harness.chosen_databases(args)})
 
 
 if __name__ == "__main__":

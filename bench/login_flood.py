@@ -36,6 +36,7 @@ import pyotp
 import uvicorn
 from rich.console import Console
 
+import harness  # bench/ is on sys.path when run
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
 from carewall.core.context import Caller, Origin
@@ -45,13 +46,6 @@ from carewall.identity.models import User
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from harness import (  # bench/ is on sys.path when run
-    add_database_options,
-    chosen_databases,
-    results_table,
-    scratch_database,
-    served,
-)
 
 console = Console(width=120)
 CLI = Origin(user_agent="bench")
@@ -220,11 +214,14 @@ def merge(into: Staff, part: Staff) -> None:
 
 def run(database: str, args: argparse.Namespace) -> None:
     """Prepare, serve, alternate quiet and flood phases, print the table."""
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(database, args) as url:
+    with tempfile.TemporaryDirectory() as tmp, harness.scratch_database(database, args) as url:
         home = Path(tmp) / "home"
         token, secret = prepare(home, url)
         quiet, loud, flood = Staff(), Staff(), Flood()
-        with served(__file__, home, url) as base, closing(browser_session(base, secret)) as browser:
+        with (
+            harness.served(__file__, home, url) as base,
+            closing(browser_session(base, secret)) as browser,
+        ):
             phase(base, token, browser, 1.0, 0, Flood())  # warm up
             for _ in range(args.rounds):
                 merge(quiet, phase(base, token, browser, args.seconds, 0, Flood()))
@@ -241,7 +238,7 @@ def report(
     staff_errors = sum((quiet.errors + loud.errors).values())
     unexpected = sum(n for status, n in flood.statuses.items() if status not in FLOOD_OK)
     attempts = sum(flood.statuses.values())
-    table = results_table(
+    table = harness.results_table(
         f"Clinician under a sign-in flood ({database}, {args.flood} concurrent)",
         ("measure", "no flood", "flood"),
         left={"measure"},
@@ -282,13 +279,13 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=40, help="concurrent sign-in threads")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=3, help="quiet/flood phase pairs")
-    add_database_options(parser)
+    harness.add_database_options(parser)
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    for database in chosen_databases(args):
+    for database in harness.chosen_databases(args):
         run(database, args)
 
 
