@@ -16,20 +16,17 @@ waited.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Connection, event
 
+import harness  # bench/ is on sys.path when run
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime, open_runtime
@@ -38,7 +35,6 @@ from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.bundles.entries import read_bundle
 from carewall.records.bundles.transactions import process_bundle
 from carewall.records.services import create_resource
-from login_flood import postgres_database  # bench/ is on sys.path when run
 
 console = Console(width=120)
 BASE = "http://127.0.0.1:8000/fhir"
@@ -106,7 +102,7 @@ def bundle(existing: list[str], creates: int, value: int) -> dict[str, Any]:
 
 
 def run(database: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp, _database(database, args) as url:
+    with tempfile.TemporaryDirectory() as tmp, harness.scratch_database(database, args) as url:
         runtime = open_runtime(Settings(home=Path(tmp) / "home", database_url=url))
         try:
             measure(database, runtime, args)
@@ -132,9 +128,10 @@ def measure(database: str, runtime: Runtime, args: argparse.Namespace) -> None:
         totals.append(time.perf_counter() - began)
         assert all(result.status in {200, 201} for result in done.results)
         holds.append(max(clock.holds))
-    table = Table(title=f"{args.entries}-entry transaction Bundle ({database})")
-    for column in ("run", "longest write-lock hold ms", "whole request ms", "hold / request"):
-        table.add_column(column, justify="right")
+    table = harness.results_table(
+        f"{args.entries}-entry transaction Bundle ({database})",
+        ("run", "longest write-lock hold ms", "whole request ms", "hold / request"),
+    )
     for number, (hold, total) in enumerate(zip(holds, totals, strict=True), start=1):
         cells = (f"{hold * 1000:.0f}", f"{total * 1000:.0f}", f"{hold / total:.2f}")
         table.add_row(str(number), *cells)
@@ -147,29 +144,13 @@ def measure(database: str, runtime: Runtime, args: argparse.Namespace) -> None:
     console.print(table)
 
 
-@contextmanager
-def _database(database: str, args: argparse.Namespace) -> Iterator[str | None]:
-    if database == "sqlite":
-        yield None
-        return
-    with postgres_database(args.postgres_url) as url:
-        yield url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "CAREWALL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    harness.add_database_options(parser)
     args = parser.parse_args()
-    databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
-    for database in databases:
+    for database in harness.chosen_databases(args):
         run(database, args)
 
 

@@ -32,8 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,17 +39,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import text
 
+import harness  # bench/ is on sys.path when run
 from carewall.core.config import Settings
 from carewall.core.context import Caller, Origin
 from carewall.core.runtime import open_runtime
 from carewall.identity import accounts, apitokens, prepare_keys, queries
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
-from harness import start_server  # bench/ is on sys.path when run
-from login_flood import postgres_database
 
 console = Console(width=120)
 CLI = Origin(user_agent="bench")
@@ -215,37 +211,23 @@ Results = dict[int, tuple[Timings, Timings]]
 
 def run(database: str, args: argparse.Namespace) -> Results:
     """Prepare a store on `database`, serve it, measure each concurrency."""
-    with tempfile.TemporaryDirectory() as tmp, _database(database, args) as url:
+    with tempfile.TemporaryDirectory() as tmp, harness.scratch_database(database, args) as url:
         home = Path(tmp) / "home"
         token = prepare(home, url)
-        if url:
-            os.environ["CAREWALL_DATABASE_URL"] = url  # the server child reads it
         if args.workers:
             os.environ["BENCH_WORKERS"] = str(args.workers)
-        process, base = start_server(__file__, home)
-        port = int(base.rsplit(":", 1)[1])
-        try:
+        with harness.served(__file__, home, url) as base:
+            port = int(base.rsplit(":", 1)[1])
             return {c: measure(port, token, c, args.requests) for c in CONCURRENCIES}
-        finally:
-            os.environ.pop("CAREWALL_DATABASE_URL", None)
-            process.terminate()
-            process.wait(timeout=30)
-
-
-@contextmanager
-def _database(database: str, args: argparse.Namespace) -> Iterator[str | None]:
-    if database == "sqlite":
-        yield None
-        return
-    with postgres_database(args.postgres_url) as url:
-        yield url
 
 
 def report(results: dict[str, Results]) -> None:
     """One table of every measurement, then each target with its measured ratio."""
-    table = Table(title="FHIR read through HTTP (one server, both routes)")
-    for column in ("database", "clients", "path", "reads/s", "p50 ms", "p99 ms"):
-        table.add_column(column, justify="left" if column in {"database", "path"} else "right")
+    table = harness.results_table(
+        "FHIR read through HTTP (one server, both routes)",
+        ("database", "clients", "path", "reads/s", "p50 ms", "p99 ms"),
+        left={"database", "path"},
+    )
     for database, by_concurrency in results.items():
         for concurrency, (secure, plain) in by_concurrency.items():
             for name, timing in (("secure", secure), ("plain", plain)):
@@ -258,9 +240,9 @@ def report(results: dict[str, Results]) -> None:
                     f"{timing.p99():.1f}",
                 )
     console.print(table)
-    targets = Table(title="Targets")
-    for column in ("database", "measure", "value", "target", "met"):
-        targets.add_column(column, justify="left" if column in {"database", "measure"} else "right")
+    targets = harness.results_table(
+        "Targets", ("database", "measure", "value", "target", "met"), left={"database", "measure"}
+    )
     for database, by_concurrency in results.items():
         (one, one_plain), (eight, eight_plain) = by_concurrency[1], by_concurrency[8]
         rows = [
@@ -282,22 +264,14 @@ def report(results: dict[str, Results]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="per path and concurrency")
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "CAREWALL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="a server where a scratch database may be created and dropped",
-    )
+    harness.add_database_options(parser)
     parser.add_argument("--workers", type=int, help="server worker processes (default: serve's)")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
-    report({database: run(database, args) for database in databases})
+    report({database: run(database, args) for database in harness.chosen_databases(args)})
 
 
 if __name__ == "__main__":

@@ -1,19 +1,31 @@
-"""What the HTTP benchmarks share: a server child process and timed GET loops.
+"""What the benchmarks share: a server child process, timed GET loops, a scratch
+PostgreSQL database per run, the `--database` options and the results tables.
 
-Each benchmark script re-runs itself with `--serve HOME PORT` to serve its own
+Each HTTP benchmark script re-runs itself with `--serve HOME PORT` to serve its own
 app (the real one plus bench-only routes); the parent measures over loopback.
+Nothing here is measured: it is the scaffolding around what each script times.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import socket
 import statistics
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DATABASES = ("sqlite", "postgresql")
 
 
 def start_server(script: str, home: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -33,6 +45,74 @@ def start_server(script: str, home: Path, *extra: str) -> tuple[subprocess.Popen
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not start")
+
+
+@contextmanager
+def served(script: str, home: Path, database_url: str | None) -> Iterator[str]:
+    """`start_server` on the store prepared in `home` (and in `database_url`, which the
+    child reads from CAREWALL_DATABASE_URL); yields its URL, stops it afterwards."""
+    if database_url:
+        os.environ["CAREWALL_DATABASE_URL"] = database_url
+    try:
+        process, base = start_server(script, home)
+        try:
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    finally:
+        os.environ.pop("CAREWALL_DATABASE_URL", None)
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """`--database sqlite|postgresql|both` (default both) and `--postgres-url`."""
+    parser.add_argument("--database", choices=(*DATABASES, "both"), default="both")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "CAREWALL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="an administrative URL; each run creates and drops its own database",
+    )
+
+
+def chosen_databases(args: argparse.Namespace) -> tuple[str, ...]:
+    """The databases `--database` asks for, SQLite first."""
+    return DATABASES if args.database == "both" else (args.database,)
+
+
+@contextmanager
+def scratch_database(database: str, args: argparse.Namespace) -> Iterator[str | None]:
+    """The URL to run on: None for SQLite (the data directory's file, fresh with each
+    temporary home), a fresh PostgreSQL database for `postgresql`."""
+    if database == "sqlite":
+        yield None
+        return
+    with postgres_database(args.postgres_url) as url:
+        yield url
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    name = f"cw_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def results_table(title: str, columns: Collection[str], left: Collection[str] = ()) -> Table:
+    """A table with these columns, numbers right-aligned, the `left` ones (labels) not."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="left" if column in left else "right")
+    return table
 
 
 Timing = tuple[float, float, float]  # requests/s, p50 ms, p99 ms

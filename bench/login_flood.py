@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import statistics
 import tempfile
@@ -28,8 +27,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +35,8 @@ import httpx
 import pyotp
 import uvicorn
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+import harness  # bench/ is on sys.path when run
 from carewall.core.clock import utcnow
 from carewall.core.config import Settings
 from carewall.core.context import Caller, Origin
@@ -50,7 +46,6 @@ from carewall.identity.models import User
 from carewall.records import prepare_keys as prepare_record_keys
 from carewall.records.services import create_resource
 from carewall.registry import create_app
-from harness import start_server  # bench/ is on sys.path when run
 
 console = Console(width=120)
 CLI = Origin(user_agent="bench")
@@ -136,6 +131,7 @@ def browser_session(base: str, secret: str) -> httpx.Client:
     token = csrf_of(client.get("/login").text)
     first = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
     assert first.status_code == 303, first.text
+    token = csrf_of(client.get(first.headers["location"]).text)  # the session was rotated
     done = client.post("/login/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
     assert done.status_code == 303, done.text
     assert done.headers["location"] == "/", done.text
@@ -216,53 +212,21 @@ def merge(into: Staff, part: Staff) -> None:
     into.errors.update(part.errors)
 
 
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped afterwards."""
-    name = f"cw_bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
 def run(database: str, args: argparse.Namespace) -> None:
     """Prepare, serve, alternate quiet and flood phases, print the table."""
-    with tempfile.TemporaryDirectory() as tmp, _database(database, args) as url:
+    with tempfile.TemporaryDirectory() as tmp, harness.scratch_database(database, args) as url:
         home = Path(tmp) / "home"
         token, secret = prepare(home, url)
-        if url:
-            os.environ["CAREWALL_DATABASE_URL"] = url  # the server child reads it
-        process, base = start_server(__file__, home)
         quiet, loud, flood = Staff(), Staff(), Flood()
-        try:
-            browser = browser_session(base, secret)
-            try:
-                phase(base, token, browser, 1.0, 0, Flood())  # warm up
-                for _ in range(args.rounds):
-                    merge(quiet, phase(base, token, browser, args.seconds, 0, Flood()))
-                    merge(loud, phase(base, token, browser, args.seconds, args.flood, flood))
-            finally:
-                browser.close()
-        finally:
-            os.environ.pop("CAREWALL_DATABASE_URL", None)
-            process.terminate()
-            process.wait(timeout=30)
+        with (
+            harness.served(__file__, home, url) as base,
+            closing(browser_session(base, secret)) as browser,
+        ):
+            phase(base, token, browser, 1.0, 0, Flood())  # warm up
+            for _ in range(args.rounds):
+                merge(quiet, phase(base, token, browser, args.seconds, 0, Flood()))
+                merge(loud, phase(base, token, browser, args.seconds, args.flood, flood))
     report(database, args, quiet, loud, flood)
-
-
-@contextmanager
-def _database(database: str, args: argparse.Namespace) -> Iterator[str | None]:
-    if database == "sqlite":
-        yield None
-        return
-    with postgres_database(args.postgres_url) as url:
-        yield url
 
 
 def report(
@@ -274,10 +238,11 @@ def report(
     staff_errors = sum((quiet.errors + loud.errors).values())
     unexpected = sum(n for status, n in flood.statuses.items() if status not in FLOOD_OK)
     attempts = sum(flood.statuses.values())
-    table = Table(title=f"Clinician under a sign-in flood ({database}, {args.flood} concurrent)")
-    table.add_column("measure")
-    table.add_column("no flood", justify="right")
-    table.add_column("flood", justify="right")
+    table = harness.results_table(
+        f"Clinician under a sign-in flood ({database}, {args.flood} concurrent)",
+        ("measure", "no flood", "flood"),
+        left={"measure"},
+    )
     table.add_row("clinician requests", f"{len(quiet.latencies)}", f"{len(loud.latencies)}")
     table.add_row("p50 ms", f"{q50:.1f}", f"{f50:.1f}")
     table.add_row("p99 ms", f"{q99:.1f}", f"{f99:.1f}")
@@ -314,21 +279,13 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=40, help="concurrent sign-in threads")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=3, help="quiet/flood phase pairs")
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "CAREWALL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="an administrative URL; the run creates and drops its own database",
-    )
+    harness.add_database_options(parser)
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
-    for database in databases:
+    for database in harness.chosen_databases(args):
         run(database, args)
 
 

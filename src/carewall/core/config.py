@@ -14,6 +14,19 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _bounded_int(default: int, ge: int, le: int | None, description: str) -> Any:
+    """An integer setting: its default, the inclusive range it must lie in (`le` None: no
+    upper bound) and its line in `docs/settings.md`.
+
+    Most settings are counts, sizes or durations with a floor and a ceiling; spelling each
+    as a `Field(default=..., ge=..., le=..., description=...)` buried the numbers that
+    differ in keywords that do not. The constraints are pydantic's own, so an out-of-range
+    value fails at start with the same message as before ("Input should be greater than
+    or equal to 1").
+    """
+    return Field(default=default, ge=ge, le=le, description=description)
+
+
 class Settings(BaseSettings):
     """Effective configuration of one Carewall process."""
 
@@ -34,7 +47,7 @@ class Settings(BaseSettings):
         "used and created on first start.",
     )
     host: str = Field(default="127.0.0.1", description="Address `carewall serve` binds to.")
-    port: int = Field(default=8000, ge=1, le=65535, description="Port `carewall serve` uses.")
+    port: int = _bounded_int(8000, 1, 65535, "Port `carewall serve` uses.")
     practice_name: str = Field(
         default="Carewall Practice", description="Name of the practice shown in pages."
     )
@@ -56,8 +69,8 @@ class Settings(BaseSettings):
     demo: bool = Field(default=False, description="Demo mode: seed a demo practice on start.")
 
     # Authentication (NIST SP 800-63B AAL2, HIPAA 164.312(a)(2)(iii) automatic logoff).
-    password_min_length: int = Field(
-        default=12, ge=8, le=64, description="Shortest password accepted (never below 8)."
+    password_min_length: int = _bounded_int(
+        12, 8, 64, "Shortest password accepted (never below 8)."
     )
     patient_mfa_required: bool = Field(
         default=False, description="Require a second factor for patients too (staff always)."
@@ -67,62 +80,61 @@ class Settings(BaseSettings):
         description="Show staff names (not only roles) in the portal's 'Who has looked at my "
         "record'.",
     )
-    session_idle_minutes_staff: int = Field(
-        default=15, ge=1, le=240, description="Staff are signed out after this long idle."
+    session_idle_minutes_staff: int = _bounded_int(
+        15, 1, 240, "Staff are signed out after this long idle."
     )
-    session_idle_minutes_patient: int = Field(
-        default=30, ge=1, le=240, description="Patients are signed out after this long idle."
+    session_idle_minutes_patient: int = _bounded_int(
+        30, 1, 240, "Patients are signed out after this long idle."
     )
-    session_absolute_hours: int = Field(
-        default=12, ge=1, le=72, description="A session ends this long after sign-in, idle or not."
+    session_absolute_hours: int = _bounded_int(
+        12, 1, 72, "A session ends this long after sign-in, idle or not."
     )
-    step_up_minutes: int = Field(
-        default=5, ge=1, le=60, description="Sensitive actions need a second factor this recent."
+    step_up_minutes: int = _bounded_int(
+        5, 1, 60, "Sensitive actions need a second factor this recent."
     )
-    login_window_minutes: int = Field(
-        default=5, ge=1, le=1440, description="Window over which failed sign-ins are counted."
+    login_window_minutes: int = _bounded_int(
+        5, 1, 1440, "Window over which failed sign-ins are counted."
     )
-    login_max_failures: int = Field(
-        default=10, ge=3, le=100, description="Password failures per account within the window."
+    login_max_failures: int = _bounded_int(
+        10, 3, 100, "Password failures per account within the window."
     )
-    mfa_max_failures: int = Field(
-        default=5, ge=3, le=100, description="Second-factor failures per account within the window."
+    mfa_max_failures: int = _bounded_int(
+        5, 3, 100, "Second-factor failures per account within the window."
     )
-    ip_max_failures: int = Field(
-        default=50, ge=5, description="Failures from one IP address within the window."
+    ip_max_failures: int = _bounded_int(
+        50, 5, None, "Failures from one IP address within the window."
     )
-    ip_max_accounts: int = Field(
-        default=5,
-        ge=2,
-        description="Distinct accounts failing from one IP within the window "
+    ip_max_accounts: int = _bounded_int(
+        5,
+        2,
+        None,
+        "Distinct accounts failing from one IP within the window "
         "before it is treated as credential stuffing.",
     )
-    global_max_failures: int = Field(
-        default=1000, ge=10, description="Failures across all accounts within the window."
+    global_max_failures: int = _bounded_int(
+        1000, 10, None, "Failures across all accounts within the window."
     )
-    invite_days: int = Field(default=7, ge=1, le=30, description="How long an invite link works.")
-    token_days: int = Field(
-        default=90, ge=1, le=365, description="Default lifetime of a personal API token."
-    )
-    db_busy_timeout_seconds: int = Field(
-        default=30,
-        ge=1,
-        le=600,
-        description="How long a SQLite writer waits for the write lock before the request "
+    invite_days: int = _bounded_int(7, 1, 30, "How long an invite link works.")
+    token_days: int = _bounded_int(90, 1, 365, "Default lifetime of a personal API token.")
+    db_busy_timeout_seconds: int = _bounded_int(
+        30,
+        1,
+        600,
+        "How long a SQLite writer waits for the write lock before the request "
         "is answered 503 with Retry-After.",
     )
-    signin_concurrency: int = Field(
-        default=0,
-        ge=0,
-        le=256,
-        description="Password sign-ins verified at once by one server process (Argon2 is "
+    signin_concurrency: int = _bounded_int(
+        0,
+        0,
+        256,
+        "Password sign-ins verified at once by one server process (Argon2 is "
         "CPU-bound); 0 means one per CPU core.",
     )
-    signin_queue: int = Field(
-        default=32,
-        ge=0,
-        le=10_000,
-        description="Password sign-ins that may wait for a free slot; beyond that, an attempt "
+    signin_queue: int = _bounded_int(
+        32,
+        0,
+        10_000,
+        "Password sign-ins that may wait for a free slot; beyond that, an attempt "
         "is answered 503 with Retry-After at once.",
     )
     signin_queue_seconds: float = Field(
@@ -133,39 +145,39 @@ class Settings(BaseSettings):
     )
 
     # Record vault.
-    max_attachment_bytes: int = Field(
-        default=5 * 1024 * 1024,
-        ge=1024,
-        le=512 * 1024 * 1024,
-        description="Largest attachment (decoded Attachment.data, e.g. a DocumentReference's "
+    max_attachment_bytes: int = _bounded_int(
+        5 * 1024 * 1024,
+        1024,
+        512 * 1024 * 1024,
+        "Largest attachment (decoded Attachment.data, e.g. a DocumentReference's "
         "document) a stored FHIR resource may carry, in bytes.",
     )
-    fhir_bundle_budget: int = Field(
-        default=5000,
-        ge=1000,
-        le=1_000_000,
-        description="Resources one FHIR batch or transaction Bundle may read or write in "
+    fhir_bundle_budget: int = _bounded_int(
+        5000,
+        1000,
+        1_000_000,
+        "Resources one FHIR batch or transaction Bundle may read or write in "
         "all: each search entry counts its page size, every other entry one.",
     )
-    bulk_export_retention_minutes: int = Field(
-        default=60,
-        ge=1,
-        le=7 * 24 * 60,
-        description="How long the files of a finished FHIR Bulk Data export stay "
+    bulk_export_retention_minutes: int = _bounded_int(
+        60,
+        1,
+        7 * 24 * 60,
+        "How long the files of a finished FHIR Bulk Data export stay "
         "downloadable; then the job records.bulk_export.sweep deletes them.",
     )
-    fhir_bundle_max_entries: int = Field(
-        default=5000,
-        ge=10,
-        le=1_000_000,
-        description="Most entries one FHIR batch or transaction Bundle may hold; the work "
+    fhir_bundle_max_entries: int = _bounded_int(
+        5000,
+        10,
+        1_000_000,
+        "Most entries one FHIR batch or transaction Bundle may hold; the work "
         "budget applies as well.",
     )
-    break_glass_sweep_seconds: int = Field(
-        default=60,
-        ge=0,
-        le=3600,
-        description="How often the web server closes break-glass grants whose time is up and "
+    break_glass_sweep_seconds: int = _bounded_int(
+        60,
+        0,
+        3600,
+        "How often the web server closes break-glass grants whose time is up and "
         "ends sessions past their limits, auditing each end; 0 checks only when the server "
         "starts.",
     )
@@ -176,26 +188,22 @@ class Settings(BaseSettings):
         description="Run due jobs and queued tasks inside `carewall serve`. Turn off on web "
         "workers when `carewall jobs worker` (or cron with `carewall jobs run`) runs them.",
     )
-    jobs_tick_seconds: int = Field(
-        default=5,
-        ge=1,
-        le=60,
-        description="How often the in-process job runner looks for due jobs and queued tasks.",
+    jobs_tick_seconds: int = _bounded_int(
+        5, 1, 60, "How often the in-process job runner looks for due jobs and queued tasks."
     )
 
     # Risk assessment and the insurance report.
-    risk_evidence_stale_days: int = Field(
-        default=30,
-        ge=1,
-        le=365,
-        description="Evidence measured longer ago than this is flagged stale in the assessment "
-        "and the report.",
+    risk_evidence_stale_days: int = _bounded_int(
+        30,
+        1,
+        365,
+        "Evidence measured longer ago than this is flagged stale in the assessment and the report.",
     )
-    risk_attachment_max_bytes: int = Field(
-        default=10 * 1024 * 1024,
-        ge=1024,
-        le=100 * 1024 * 1024,
-        description="Largest evidence attachment (a policy, a certificate, a screenshot) an "
+    risk_attachment_max_bytes: int = _bounded_int(
+        10 * 1024 * 1024,
+        1024,
+        100 * 1024 * 1024,
+        "Largest evidence attachment (a policy, a certificate, a screenshot) an "
         "assessment answer may carry, in bytes; attachments are stored encrypted.",
     )
     # The audit trail's signed checkpoints (docs/threat-model.md, "The keyed chain").
@@ -205,17 +213,14 @@ class Settings(BaseSettings):
         "read-only file each, never overwritten; empty: HOME/audit-checkpoints. Point it at "
         "storage the database's administrators cannot change (append-only, another host).",
     )
-    audit_checkpoint_every_entries: int = Field(
-        default=1000,
-        ge=1,
-        le=10_000_000,
-        description="Sign a checkpoint once this many entries were added since the last one.",
+    audit_checkpoint_every_entries: int = _bounded_int(
+        1000,
+        1,
+        10_000_000,
+        "Sign a checkpoint once this many entries were added since the last one.",
     )
-    audit_checkpoint_every_minutes: int = Field(
-        default=60,
-        ge=1,
-        le=10_080,
-        description="Sign a checkpoint this long after the last one when entries were added.",
+    audit_checkpoint_every_minutes: int = _bounded_int(
+        60, 1, 10_080, "Sign a checkpoint this long after the last one when entries were added."
     )
     audit_checkpoint_mail_to: str = Field(
         default="",
@@ -234,65 +239,55 @@ class Settings(BaseSettings):
         description="The backup password. When empty, scheduled runs use the sealed copy "
         "`carewall backup init` keeps in the data directory; a restore prompts for it.",
     )
-    backup_every_hours: int = Field(
-        default=24,
-        ge=0,
-        le=24 * 7,
-        description="Hours between scheduled backups; 0 turns the schedule off.",
+    backup_every_hours: int = _bounded_int(
+        24, 0, 24 * 7, "Hours between scheduled backups; 0 turns the schedule off."
     )
-    backup_max_age_hours: int = Field(
-        default=36,
-        ge=1,
-        le=24 * 31,
-        description="A last successful backup older than this is a missed backup: the admin "
+    backup_max_age_hours: int = _bounded_int(
+        36,
+        1,
+        24 * 31,
+        "A last successful backup older than this is a missed backup: the admin "
         "is warned and the security officers are mailed.",
     )
-    backup_keep_daily: int = Field(
-        default=7, ge=0, le=3650, description="Retention: keep the last N daily snapshots."
+    backup_keep_daily: int = _bounded_int(7, 0, 3650, "Retention: keep the last N daily snapshots.")
+    backup_keep_weekly: int = _bounded_int(
+        4, 0, 520, "Retention: keep the last N weekly snapshots."
     )
-    backup_keep_weekly: int = Field(
-        default=4, ge=0, le=520, description="Retention: keep the last N weekly snapshots."
-    )
-    backup_keep_monthly: int = Field(
-        default=12, ge=0, le=1200, description="Retention: keep the last N monthly snapshots."
+    backup_keep_monthly: int = _bounded_int(
+        12, 0, 1200, "Retention: keep the last N monthly snapshots."
     )
     backup_prune: bool = Field(
         default=True,
         description="Apply the retention policy (`restic forget --prune`) from Carewall; turn "
         "off for an append-only repository, whose owner prunes it.",
     )
-    backup_verify_every_days: int = Field(
-        default=7,
-        ge=0,
-        le=365,
-        description="Days between scheduled repository checks (`restic check` and the "
+    backup_verify_every_days: int = _bounded_int(
+        7,
+        0,
+        365,
+        "Days between scheduled repository checks (`restic check` and the "
         "manifest); 0 turns them off.",
     )
-    backup_drill_every_days: int = Field(
-        default=7,
-        ge=0,
-        le=365,
-        description="Days between scheduled restore drills; 0 turns them off.",
+    backup_drill_every_days: int = _bounded_int(
+        7, 0, 365, "Days between scheduled restore drills; 0 turns them off."
     )
-    backup_drill_sample: int = Field(
-        default=50,
-        ge=1,
-        le=100_000,
-        description="How many records a restore drill decrypts to prove the keys work.",
+    backup_drill_sample: int = _bounded_int(
+        50, 1, 100_000, "How many records a restore drill decrypts to prove the keys work."
     )
     backup_restic: str = Field(
         default="restic", description="The restic program (a name on PATH or a full path)."
     )
-    backup_limit_upload_kib: int = Field(
-        default=0,
-        ge=0,
-        description="Upload bandwidth limit for backups in KiB/s (0: no limit), so an off-site "
+    backup_limit_upload_kib: int = _bounded_int(
+        0,
+        0,
+        None,
+        "Upload bandwidth limit for backups in KiB/s (0: no limit), so an off-site "
         "backup does not fill the practice's internet line.",
     )
 
     # Outgoing mail (invitations, notices). Empty host: mail is not sent, links are shown.
     smtp_host: str = Field(default="", description="SMTP server; empty disables outgoing mail.")
-    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    smtp_port: int = _bounded_int(587, 1, 65535, "SMTP port.")
     smtp_starttls: bool = Field(default=True, description="Use STARTTLS with the SMTP server.")
     smtp_username: str = Field(default="", description="SMTP user name, if the server needs one.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
@@ -323,9 +318,7 @@ class Settings(BaseSettings):
     mail_report_imap_host: str = Field(
         default="", description="IMAP server of the report mailbox; empty disables polling."
     )
-    mail_report_imap_port: int = Field(
-        default=993, ge=1, le=65535, description="IMAP port of the report mailbox."
-    )
+    mail_report_imap_port: int = _bounded_int(993, 1, 65535, "IMAP port of the report mailbox.")
     mail_report_imap_user: str = Field(default="", description="Report mailbox user name.")
     mail_report_imap_password: SecretStr | None = Field(
         default=None, description="Report mailbox password."
@@ -344,31 +337,25 @@ class Settings(BaseSettings):
         "times in it (with the zone's abbreviation), and business hours of campaign send "
         "windows and due dates are counted in it.",
     )
-    campaign_window_start_hour: int = Field(
-        default=9, ge=0, le=23, description="Default send window of a campaign opens at this hour."
+    campaign_window_start_hour: int = _bounded_int(
+        9, 0, 23, "Default send window of a campaign opens at this hour."
     )
-    campaign_window_end_hour: int = Field(
-        default=17,
-        ge=1,
-        le=24,
-        description="Default send window of a campaign closes at this hour.",
+    campaign_window_end_hour: int = _bounded_int(
+        17, 1, 24, "Default send window of a campaign closes at this hour."
     )
-    campaign_rate_per_minute: int = Field(
-        default=20,
-        ge=1,
-        le=10_000,
-        description="Most simulated messages a campaign sends in one minute (`--now` ignores it).",
+    campaign_rate_per_minute: int = _bounded_int(
+        20,
+        1,
+        10_000,
+        "Most simulated messages a campaign sends in one minute (`--now` ignores it).",
     )
     campaign_sender_domain: str = Field(
         default="notify-secure.example",
         description="Domain of the simulated senders' addresses ({{sim_domain}} in templates); "
         "use a domain you own and allow-list it in the mail filter.",
     )
-    campaign_scanner_seconds: int = Field(
-        default=5,
-        ge=0,
-        le=600,
-        description="A click or open this soon after sending is counted as a mail scanner.",
+    campaign_scanner_seconds: int = _bounded_int(
+        5, 0, 600, "A click or open this soon after sending is counted as a mail scanner."
     )
     campaign_scanner_user_agents: list[str] = Field(
         default_factory=lambda: [
@@ -400,32 +387,32 @@ class Settings(BaseSettings):
         default_factory=lambda: ["phishing-red-flags", "hipaa-minimum-necessary"],
         description="Modules everyone repeats every year.",
     )
-    training_due_days: int = Field(
-        default=30, ge=1, le=365, description="Days to complete joining, annual or manual training."
+    training_due_days: int = _bounded_int(
+        30, 1, 365, "Days to complete joining, annual or manual training."
     )
-    training_remedial_due_days: int = Field(
-        default=14, ge=1, le=365, description="Days to complete training assigned after a click."
+    training_remedial_due_days: int = _bounded_int(
+        14, 1, 365, "Days to complete training assigned after a click."
     )
-    training_link_days: int = Field(
-        default=14, ge=1, le=90, description="How long a learner's personal training link works."
+    training_link_days: int = _bounded_int(
+        14, 1, 90, "How long a learner's personal training link works."
     )
-    training_reminder_days: int = Field(
-        default=3, ge=0, le=60, description="Remind learners this many days before the due date."
+    training_reminder_days: int = _bounded_int(
+        3, 0, 60, "Remind learners this many days before the due date."
     )
-    alerts_detect_every_seconds: int = Field(
-        default=30, ge=5, le=3600, description="How often the detectors read new audit entries."
+    alerts_detect_every_seconds: int = _bounded_int(
+        30, 5, 3600, "How often the detectors read new audit entries."
     )
-    alerts_volume_cap: int = Field(
-        default=20,
-        ge=1,
-        le=10_000,
-        description="Cold-start cap: more distinct patients than this in the volume window alert.",
+    alerts_volume_cap: int = _bounded_int(
+        20,
+        1,
+        10_000,
+        "Cold-start cap: more distinct patients than this in the volume window alert.",
     )
-    alerts_volume_window_minutes: int = Field(
-        default=10, ge=1, le=1440, description="The window the volume detector counts in."
+    alerts_volume_window_minutes: int = _bounded_int(
+        10, 1, 1440, "The window the volume detector counts in."
     )
-    alerts_volume_baseline_weeks: int = Field(
-        default=4, ge=1, le=52, description="Weeks of history behind a user's volume baseline."
+    alerts_volume_baseline_weeks: int = _bounded_int(
+        4, 1, 52, "Weeks of history behind a user's volume baseline."
     )
     alerts_volume_mad_factor: float = Field(
         default=8.0,
@@ -433,61 +420,42 @@ class Settings(BaseSettings):
         le=100.0,
         description="A day above median + this many MADs of the user's (or peers') days alerts.",
     )
-    alerts_volume_min_daily: int = Field(
-        default=40,
-        ge=1,
-        le=100_000,
-        description="Distinct patients a day below which the baseline never alerts.",
+    alerts_volume_min_daily: int = _bounded_int(
+        40, 1, 100_000, "Distinct patients a day below which the baseline never alerts."
     )
-    alerts_practice_hours_start: int = Field(
-        default=7, ge=0, le=23, description="Practice hours open at this local hour."
+    alerts_practice_hours_start: int = _bounded_int(
+        7, 0, 23, "Practice hours open at this local hour."
     )
-    alerts_practice_hours_end: int = Field(
-        default=19, ge=1, le=24, description="Practice hours close at this local hour."
+    alerts_practice_hours_end: int = _bounded_int(
+        19, 1, 24, "Practice hours close at this local hour."
     )
     alerts_practice_days: list[int] = Field(
         default_factory=lambda: [0, 1, 2, 3, 4, 5],
         description="Open weekdays (0 = Monday) for the after-hours detector.",
     )
-    alerts_bulk_patients: int = Field(
-        default=50,
-        ge=2,
-        le=100_000,
-        description="A search, Bundle read or export reaching this many patients alerts.",
+    alerts_bulk_patients: int = _bounded_int(
+        50, 2, 100_000, "A search, Bundle read or export reaching this many patients alerts."
     )
-    alerts_break_glass_followup_minutes: int = Field(
-        default=60,
-        ge=1,
-        le=1440,
-        description="Break-glass with no clinical write within this many minutes alerts again.",
+    alerts_break_glass_followup_minutes: int = _bounded_int(
+        60, 1, 1440, "Break-glass with no clinical write within this many minutes alerts again."
     )
-    alerts_break_glass_repeat: int = Field(
-        default=3, ge=2, le=100, description="Break-glass uses by one user in a day that alert."
+    alerts_break_glass_repeat: int = _bounded_int(
+        3, 2, 100, "Break-glass uses by one user in a day that alert."
     )
-    alerts_stuffing_accounts: int = Field(
-        default=10,
-        ge=2,
-        le=10_000,
-        description="Failed sign-ins for this many accounts from one address in an hour alert.",
+    alerts_stuffing_accounts: int = _bounded_int(
+        10, 2, 10_000, "Failed sign-ins for this many accounts from one address in an hour alert."
     )
-    alerts_lockouts: int = Field(
-        default=3, ge=1, le=1000, description="Account lockouts in an hour that alert."
+    alerts_lockouts: int = _bounded_int(3, 1, 1000, "Account lockouts in an hour that alert.")
+    alerts_mass_change_limit: int = _bounded_int(
+        20, 1, 100_000, "Updates and deletes by one session or token in the window that suspend it."
     )
-    alerts_mass_change_limit: int = Field(
-        default=20,
-        ge=1,
-        le=100_000,
-        description="Updates and deletes by one session or token in the window that suspend it.",
-    )
-    alerts_mass_change_seconds: int = Field(
-        default=60, ge=1, le=3600, description="The mass-change window."
-    )
+    alerts_mass_change_seconds: int = _bounded_int(60, 1, 3600, "The mass-change window.")
     alerts_allow_users: list[str] = Field(
         default_factory=list,
         description="Emails or user references the access detectors never alert on.",
     )
-    alerts_digest_hour: int = Field(
-        default=7, ge=0, le=23, description="Local hour the daily digest of alerts is mailed."
+    alerts_digest_hour: int = _bounded_int(
+        7, 0, 23, "Local hour the daily digest of alerts is mailed."
     )
 
     @field_validator("practice_timezone")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,6 +26,21 @@ from carewall.risk.models import (
 
 DRAFT, COMPLETED = "draft", "completed"
 OPEN_STATUSES = ("open", "mitigating")
+
+_Row = TypeVar("_Row", RiskAssessment, RiskAttachment, RiskEntry)
+_NAMES: dict[type[Any], str] = {
+    RiskAssessment: "assessment",
+    RiskAttachment: "attachment",
+    RiskEntry: "risk",
+}
+
+
+def found(session: Session, model: type[_Row], row_id: str) -> _Row:
+    """The row with this id, or NotFoundError ("There is no such risk.") worded for its kind."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFoundError(f"There is no such {_NAMES[model]}.")
+    return row
 
 
 @dataclass(frozen=True)
@@ -148,9 +163,7 @@ def assessments(session: Session) -> list[AssessmentSummary]:
 
 def assessment(session: Session, assessment_id: str) -> AssessmentSummary:
     """One assessment, or NotFoundError."""
-    row = session.get(RiskAssessment, assessment_id)
-    if row is None:
-        raise NotFoundError("There is no such assessment.")
+    row = found(session, RiskAssessment, assessment_id)
     return _summary(row)
 
 
@@ -175,9 +188,7 @@ def latest_completed(session: Session) -> AssessmentSummary | None:
 
 def snapshot(session: Session, assessment_id: str) -> dict[str, Any] | None:
     """What a completed assessment froze: evidence, answers and summary scores."""
-    row = session.get(RiskAssessment, assessment_id)
-    if row is None:
-        raise NotFoundError("There is no such assessment.")
+    row = found(session, RiskAssessment, assessment_id)
     return None if row.snapshot is None else dict(row.snapshot)
 
 
@@ -283,9 +294,7 @@ def attachments(session: Session, assessment_id: str) -> list[AttachmentInfo]:
 
 def attachment_info(session: Session, attachment_id: str) -> AttachmentInfo:
     """One attachment's metadata, or NotFoundError."""
-    row = session.get(RiskAttachment, attachment_id)
-    if row is None:
-        raise NotFoundError("There is no such attachment.")
+    row = found(session, RiskAttachment, attachment_id)
     return _attachment(row)
 
 
@@ -319,9 +328,7 @@ def risks(session: Session) -> list[RiskView]:
 
 def risk(session: Session, risk_id: str) -> RiskView:
     """One register entry, or NotFoundError."""
-    row = session.get(RiskEntry, risk_id)
-    if row is None:
-        raise NotFoundError("There is no such risk.")
+    row = found(session, RiskEntry, risk_id)
     return _risk(row)
 
 

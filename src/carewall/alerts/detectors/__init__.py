@@ -68,7 +68,7 @@ def build(tuning: Tuning) -> list[Detector]:
         BreakGlassDetector(tuning),
         BulkDetector(tuning),
         SignInDetector(tuning),
-        FlaggedDetector(),
+        FlaggedDetector(tuning),
     ]
 
 

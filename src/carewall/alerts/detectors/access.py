@@ -19,6 +19,7 @@ from carewall.alerts.detectors.base import (
     Severity,
     StaffFacts,
     State,
+    TunedDetector,
     Tuning,
     allowed,
 )
@@ -55,7 +56,7 @@ def _threshold(counts: list[int], tuning: Tuning) -> float:
     return max(float(tuning.min_daily), mid + tuning.mad_factor * max(mad, 1.0))
 
 
-class VolumeDetector:
+class VolumeDetector(TunedDetector):
     """Far more distinct patients than usual: the user's own baseline, their role peers',
     and an absolute cap while there is no baseline yet."""
 
@@ -69,9 +70,6 @@ class VolumeDetector:
     )
     severity = Severity.HIGH
     actions = OPEN_ACTIONS
-
-    def __init__(self, tuning: Tuning) -> None:
-        self.tuning = tuning
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         staff = opener(entry, facts, self.tuning)
@@ -150,11 +148,8 @@ class VolumeDetector:
             facts={"patients_today": count},
         )
 
-    def tick(self, now: datetime, state: State, facts: Facts) -> list[Finding]:
-        return []
 
-
-class RelationshipDetector:
+class RelationshipDetector(TunedDetector):
     """Records a member of staff should have no reason to open: no care relationship
     (clinicians), their own household, VIP / employee / restricted / deceased records."""
 
@@ -168,9 +163,6 @@ class RelationshipDetector:
     )
     severity = Severity.MEDIUM
     actions = OPEN_ACTIONS
-
-    def __init__(self, tuning: Tuning) -> None:
-        self.tuning = tuning
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         staff = opener(entry, facts, self.tuning)
@@ -229,11 +221,8 @@ class RelationshipDetector:
             return "no_care", Severity.MEDIUM, "Opened a patient without a care relationship"
         return None
 
-    def tick(self, now: datetime, state: State, facts: Facts) -> list[Finding]:
-        return []
 
-
-class AfterHoursDetector:
+class AfterHoursDetector(TunedDetector):
     """Access outside practice hours by someone who does not usually work then."""
 
     id = "after_hours"
@@ -244,9 +233,6 @@ class AfterHoursDetector:
     )
     severity = Severity.MEDIUM
     actions = OPEN_ACTIONS
-
-    def __init__(self, tuning: Tuning) -> None:
-        self.tuning = tuning
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         staff = opener(entry, facts, self.tuning)
@@ -279,9 +265,6 @@ class AfterHoursDetector:
                 evidence_at=entry.ts,
             )
         ]
-
-    def tick(self, now: datetime, state: State, facts: Facts) -> list[Finding]:
-        return []
 
 
 def _days_between(earlier: str, later: str) -> int:

@@ -197,6 +197,21 @@ class Detector(Protocol):
         """At the end of a run: checks whose deadline passed, window upkeep."""
 
 
+class TunedDetector:
+    """What every detector starts from: its `Tuning`, and nothing to do on a clock tick.
+
+    Most detectors find only as entries arrive; those with deadlines or windows to
+    check when no entry comes (break-glass follow-up, sign-in attacks) override `tick`.
+    """
+
+    def __init__(self, tuning: Tuning) -> None:
+        self.tuning = tuning
+
+    def tick(self, now: datetime, state: State, facts: Facts) -> list[Finding]:
+        """At the end of a run: nothing is due."""
+        return []
+
+
 def allowed(tuning: Tuning, staff: StaffFacts | None, actor: str) -> bool:
     """Whether the allow-list exempts this actor from the access detectors."""
     if not tuning.allow:

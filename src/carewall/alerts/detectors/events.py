@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime, timedelta
 
-from carewall.alerts.detectors.base import Entry, Facts, Finding, Severity, State, Tuning
+from carewall.alerts.detectors.base import Entry, Facts, Finding, Severity, State, TunedDetector
 from carewall.core.context import describe_user_agent
 
 BREAK_GLASS = "records:emergency:started"
@@ -19,7 +19,7 @@ FLAGGED = "records:access:flagged"
 _HOUR = timedelta(hours=1)
 
 
-class BreakGlassDetector:
+class BreakGlassDetector(TunedDetector):
     """Every break-glass use, repeated use, and use with no clinical action after it."""
 
     id = "break_glass"
@@ -30,9 +30,6 @@ class BreakGlassDetector:
     )
     severity = Severity.MEDIUM
     actions = CLINICAL_WRITES | {BREAK_GLASS}
-
-    def __init__(self, tuning: Tuning) -> None:
-        self.tuning = tuning
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         found = self._due(entry.ts, state)
@@ -105,7 +102,7 @@ class BreakGlassDetector:
         return self._due(now, state)
 
 
-class BulkDetector:
+class BulkDetector(TunedDetector):
     """Exports by staff, and searches, Bundles or exports reaching many patients."""
 
     id = "bulk"
@@ -116,9 +113,6 @@ class BulkDetector:
     )
     severity = Severity.HIGH
     actions = WIDE
-
-    def __init__(self, tuning: Tuning) -> None:
-        self.tuning = tuning
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         if entry.action not in WIDE or not entry.actor.startswith("user:"):
@@ -149,9 +143,6 @@ class BulkDetector:
             )
         ]
 
-    def tick(self, now: datetime, state: State, facts: Facts) -> list[Finding]:
-        return []
-
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
@@ -167,7 +158,7 @@ def network_of(ip: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
-class SignInDetector:
+class SignInDetector(TunedDetector):
     """Credential stuffing, repeated lockouts, and an administrator on a new device or network."""
 
     id = "signin"
@@ -179,9 +170,6 @@ class SignInDetector:
     )
     severity = Severity.HIGH
     actions = frozenset({LOCKED, SIGNED_IN})
-
-    def __init__(self, tuning: Tuning) -> None:
-        self.tuning = tuning
 
     def feed(self, entry: Entry, state: State, facts: Facts) -> list[Finding]:
         if entry.action == LOCKED:
@@ -267,7 +255,7 @@ class SignInDetector:
         return found
 
 
-class FlaggedDetector:
+class FlaggedDetector(TunedDetector):
     """A patient said they do not recognise an access to their record."""
 
     id = "patient_flagged"
@@ -295,6 +283,3 @@ class FlaggedDetector:
                 evidence_at=entry.ts,
             )
         ]
-
-    def tick(self, now: datetime, state: State, facts: Facts) -> list[Finding]:
-        return []

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -543,9 +543,7 @@ def _checked(
         require_type(actor, Action.READ, resource_type, target)
         store.require_live(row, resource_type, logical_id)
     assert row is not None
-    ref = row.patient_ref
-    require_row(session, keys, actor, Action.READ, resource_type, target, ref, utcnow(), row=row)
-    return row
+    return _require_read(session, keys, actor, resource_type, logical_id, row)
 
 
 def _checked_version(
@@ -565,6 +563,22 @@ def _checked_version(
     if row is None:
         _checked(session, keys, actor, resource_type, logical_id)
         raise NotFoundError(f"{resource_type}/{logical_id} has no version {version}.")
+    return _require_read(session, keys, actor, resource_type, logical_id, row)
+
+
+_Row = TypeVar("_Row", bound=store.Version)
+
+
+def _require_read(
+    session: Session,
+    keys: RecordKeys,
+    actor: Caller,
+    resource_type: str,
+    logical_id: str,
+    row: _Row,
+) -> _Row:
+    """The full read decision on a loaded version, by the patient its row names; returns
+    the row, so a loader decides and hands it on in one step."""
     target = f"{resource_type}/{logical_id}"
     ref = row.patient_ref
     require_row(session, keys, actor, Action.READ, resource_type, target, ref, utcnow(), row=row)

@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from carewall.audit import AuditEvent, DetailValue, record
 from carewall.core.clock import utcnow
@@ -77,9 +78,7 @@ def audit(session: Session, caller: Caller, tag: Tag, subject: str, **details: D
 
 
 def _draft(session: Session, assessment_id: str) -> RiskAssessment:
-    row = session.get(RiskAssessment, assessment_id)
-    if row is None:
-        raise NotFoundError("There is no such assessment.")
+    row = queries.found(session, RiskAssessment, assessment_id)
     if row.status != DRAFT:
         raise AssessmentClosedError(
             "This assessment is completed; start a new one to change answers."
@@ -196,14 +195,11 @@ def save_answer(
             row = _draft(session, assessment_id)
             if not question.applies_to(row.org_size):
                 raise ValidationError("This question is not asked of an organisation of this size.")
-            version = 1 + int(
-                session.scalar(
-                    select(func.max(RiskAnswer.version)).where(
-                        RiskAnswer.assessment_id == assessment_id,
-                        RiskAnswer.question_id == question_id,
-                    )
-                )
-                or 0
+            version = _next_version(
+                session,
+                RiskAnswer.version,
+                RiskAnswer.assessment_id == assessment_id,
+                RiskAnswer.question_id == question_id,
             )
             answer = RiskAnswer(
                 assessment_id=assessment_id,
@@ -237,6 +233,18 @@ def save_answer(
         ) from exc
     with runtime.db.sessions() as session:
         return queries.answer_history(session, assessment_id, question_id)[0]
+
+
+def _next_version(
+    session: Session, version: InstrumentedAttribute[int], *where: ColumnElement[bool]
+) -> int:
+    """One more than the highest `version` among the rows `where` selects, 1 for the first.
+
+    Two saves at the same moment both compute the same number; the unique index over the
+    version refuses the second (IntegrityError), which the callers turn into a
+    ConcurrentChangeError instead of a lost update.
+    """
+    return 1 + int(session.scalar(select(func.max(version)).where(*where)) or 0)
 
 
 def _clean_filename(name: str) -> str:
@@ -274,15 +282,12 @@ def add_attachment(
     try:
         with runtime.db.transaction() as session:
             _draft(session, assessment_id)
-            version = 1 + int(
-                session.scalar(
-                    select(func.max(RiskAttachment.version)).where(
-                        RiskAttachment.assessment_id == assessment_id,
-                        RiskAttachment.question_id == question_id,
-                        RiskAttachment.filename == name,
-                    )
-                )
-                or 0
+            version = _next_version(
+                session,
+                RiskAttachment.version,
+                RiskAttachment.assessment_id == assessment_id,
+                RiskAttachment.question_id == question_id,
+                RiskAttachment.filename == name,
             )
             row = RiskAttachment(
                 id=attachment_id,
@@ -328,9 +333,7 @@ def attachment_for(
     """An attachment's bytes, decrypted and checked against their hash; the download is audited."""
     require_reader(caller)
     with runtime.db.transaction() as session:
-        row = session.get(RiskAttachment, attachment_id)
-        if row is None:
-            raise NotFoundError("There is no such attachment.")
+        row = queries.found(session, RiskAttachment, attachment_id)
         data = decrypt(
             runtime.keys.data_key(ATTACHMENT_KEY), row.ciphertext, _attachment_ad(row.id)
         )

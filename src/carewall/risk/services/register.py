@@ -13,7 +13,7 @@ from datetime import date
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.core.db import new_id
-from carewall.core.errors import NotFoundError, ValidationError
+from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
 from carewall.risk import queries
 from carewall.risk.access import require_editor, require_reader
@@ -123,9 +123,7 @@ def update_risk(
     require_editor(caller)
     checked = _checked(given)
     with runtime.db.transaction() as session:
-        row = session.get(RiskEntry, risk_id)
-        if row is None:
-            raise NotFoundError("There is no such risk.")
+        row = queries.found(session, RiskEntry, risk_id)
         if row.version != version:
             raise ConcurrentChangeError("Someone changed this risk since you opened it; reload.")
         _apply(row, checked)

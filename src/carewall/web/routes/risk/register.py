@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from carewall.core.clock import utcnow
@@ -75,44 +76,46 @@ def risk_page(request: Request, runtime: RuntimeDep, caller: Reader, risk_id: st
     return render(request, "risk/risk_form.html", _form_context(caller, found))
 
 
-def _input(
-    title: str,
-    threat: str,
-    asset: str,
-    vulnerability: str,
-    scores: tuple[int, int, int, int],
-    owner: str,
-    due_date: str,
-    status: str,
-    controls: list[str],
-    notes: str,
-) -> RiskInput:
-    try:
-        due = date.fromisoformat(due_date) if due_date else None
-    except ValueError as exc:
-        raise ValidationError("The due date is not a date (YYYY-MM-DD).") from exc
-    return RiskInput(
-        title=title,
-        threat=threat,
-        asset=asset,
-        vulnerability=vulnerability,
-        inherent_likelihood=scores[0],
-        inherent_impact=scores[1],
-        residual_likelihood=scores[2],
-        residual_impact=scores[3],
-        owner=owner,
-        due_date=due,
-        status=status,
-        controls=tuple(controls),
-        notes=notes,
-    )
+@dataclass(frozen=True)
+class _RiskFields:
+    """The risk form as posted, before the due date is read (which may fail)."""
+
+    title: str
+    threat: str
+    asset: str
+    vulnerability: str
+    scores: tuple[int, int, int, int]
+    owner: str
+    due_date: str
+    status: str
+    controls: list[str]
+    notes: str
+
+    def parsed(self) -> RiskInput:
+        """The risk to store; a due date that is not one is a ValidationError, which the
+        route shows on the form it came from."""
+        try:
+            due = date.fromisoformat(self.due_date) if self.due_date else None
+        except ValueError as exc:
+            raise ValidationError("The due date is not a date (YYYY-MM-DD).") from exc
+        return RiskInput(
+            title=self.title,
+            threat=self.threat,
+            asset=self.asset,
+            vulnerability=self.vulnerability,
+            inherent_likelihood=self.scores[0],
+            inherent_impact=self.scores[1],
+            residual_likelihood=self.scores[2],
+            residual_impact=self.scores[3],
+            owner=self.owner,
+            due_date=due,
+            status=self.status,
+            controls=tuple(self.controls),
+            notes=self.notes,
+        )
 
 
-@router.post(REGISTER)
-def create(
-    request: Request,
-    runtime: RuntimeDep,
-    caller: Editor,
+def _risk_fields(
     inherent_likelihood: Score,
     inherent_impact: Score,
     residual_likelihood: Score,
@@ -126,23 +129,23 @@ def create(
     status: Annotated[str, Form(max_length=16)] = "open",
     controls: Annotated[list[str] | None, Form()] = None,
     notes: Annotated[str, Form(max_length=8000)] = "",
-) -> Response:
-    """Add a risk."""
+) -> _RiskFields:
+    """The fields both the new-risk and the edit form post, with their limits (one place,
+    so the two forms cannot drift apart)."""
     scores = (inherent_likelihood, inherent_impact, residual_likelihood, residual_impact)
+    return _RiskFields(
+        title, threat, asset, vulnerability, scores, owner, due_date, status, controls or [], notes
+    )
+
+
+RiskFields = Annotated[_RiskFields, Depends(_risk_fields)]
+
+
+@router.post(REGISTER)
+def create(request: Request, runtime: RuntimeDep, caller: Editor, form: RiskFields) -> Response:
+    """Add a risk."""
     try:
-        given = _input(
-            title,
-            threat,
-            asset,
-            vulnerability,
-            scores,
-            owner,
-            due_date,
-            status,
-            controls or [],
-            notes,
-        )
-        services.create_risk(runtime, caller, given)
+        services.create_risk(runtime, caller, form.parsed())
     except CarewallError as exc:
         return back(request, REGISTER + "/new", exc.message, "error")
     return back(request, REGISTER, "Risk added to the register.")
@@ -154,37 +157,12 @@ def update(
     runtime: RuntimeDep,
     caller: Editor,
     risk_id: str,
-    inherent_likelihood: Score,
-    inherent_impact: Score,
-    residual_likelihood: Score,
-    residual_impact: Score,
+    form: RiskFields,
     version: Annotated[int, Form(ge=1)],
-    title: Annotated[str, Form(max_length=400)] = "",
-    threat: Annotated[str, Form(max_length=16)] = "",
-    asset: Annotated[str, Form(max_length=600)] = "",
-    vulnerability: Annotated[str, Form(max_length=1000)] = "",
-    owner: Annotated[str, Form(max_length=300)] = "",
-    due_date: Annotated[str, Form(max_length=20)] = "",
-    status: Annotated[str, Form(max_length=16)] = "open",
-    controls: Annotated[list[str] | None, Form()] = None,
-    notes: Annotated[str, Form(max_length=8000)] = "",
 ) -> Response:
     """Change a risk (refused if someone else changed it since the form was opened)."""
-    scores = (inherent_likelihood, inherent_impact, residual_likelihood, residual_impact)
     try:
-        given = _input(
-            title,
-            threat,
-            asset,
-            vulnerability,
-            scores,
-            owner,
-            due_date,
-            status,
-            controls or [],
-            notes,
-        )
-        services.update_risk(runtime, caller, risk_id, given, version)
+        services.update_risk(runtime, caller, risk_id, form.parsed(), version)
     except CarewallError as exc:
         return back(request, f"{REGISTER}/{risk_id}", exc.message, "error")
     return back(request, REGISTER, "Risk updated.")
