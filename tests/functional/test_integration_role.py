@@ -18,12 +18,14 @@ from sqlalchemy import select
 
 from carewall.audit import entries_about, recent_entries
 from carewall.core.context import Caller, Purpose
-from carewall.core.errors import PermissionDeniedError, ValidationError
+from carewall.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import Role, accounts, apitokens, policy, queries
 from carewall.identity.models import Invite, MfaPolicy
 from carewall.records.access.break_glass import start_break_glass
 from carewall.records.access.restriction import restrict_compartment
+from carewall.records.portal.accounting import Who, access_events, flag_access
+from carewall.records.services import create_resource
 from tests.support.cli import carewall
 from tests.support.factories import (
     SYSTEM,
@@ -265,3 +267,19 @@ def test_the_admin_sees_a_feed_its_tokens_and_its_trail_and_can_stop_it(
     with runtime.db.sessions() as session:
         done = entries_about(session, f"user:{feed_id}", ["identity:token:revoked"], 5)
     assert done
+
+
+def test_a_feed_s_read_shows_to_the_patient_as_a_data_feed_for_operations(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """A feed is no member of staff: the portal lists its reads as a system's, which a
+    patient cannot flag, and a read without a stated purpose is audited as operations."""
+    _, headers = _feed(runtime)
+    create_resource(runtime, Caller.cli("test"), fhir_resource("Patient", "p-feed"))
+    assert client.get("/fhir/Patient/p-feed", headers=headers).status_code == 200
+    [event] = [e for e in access_events(runtime, "p-feed") if e.action == "records:resource:read"]
+    assert (event.who, event.name) == (Who.SYSTEM, f"Data feed ({FEED})")
+    assert event.purpose == Purpose.OPERATIONS
+    patient = Caller.for_user("u-p", Role.PATIENT, patient_id="p-feed")
+    with pytest.raises(NotFoundError):
+        flag_access(runtime, patient, event.seq, "I do not know this")

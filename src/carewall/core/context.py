@@ -138,20 +138,10 @@ class Caller:
         )
 
     @property
-    def has_staff_role(self) -> bool:
-        """The role is a staff role (tooling's included; a link holder has no role)."""
-        return self.role is not None and self.role.is_staff
-
-    @property
     def reads_by_matrix(self) -> bool:
         """The role reaches records through the permission matrix rather than one
         compartment: staff, integration feeds and tooling (not patients, not link holders)."""
         return self.role is not None and self.role.reads_by_matrix
-
-    @property
-    def is_staff(self) -> bool:
-        """A signed-in member of staff (not a patient, not tooling, not a link holder)."""
-        return self.has_staff_role and not self.system
 
     @property
     def channel(self) -> str | None:

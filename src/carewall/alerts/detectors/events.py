@@ -103,13 +103,17 @@ class BreakGlassDetector(TunedDetector):
 
 
 class BulkDetector(TunedDetector):
-    """Exports by staff, and searches, Bundles or exports reaching many patients."""
+    """Exports by staff or feeds, and searches, Bundles or exports reaching many patients.
+
+    An integration feed's export is alerted on too: a nightly load is expected, a
+    stolen feed token exporting everything looks the same (the alert names the
+    role, and the admin dismisses the expected ones)."""
 
     id = "bulk"
     title = "Bulk export or wide search"
     explanation = (
-        "A member of staff exported patient records, or one search, Bundle or export "
-        "returned the records of many patients at once."
+        "An account (a member of staff or an integration feed) exported patient records, "
+        "or one search, Bundle or export returned the records of many patients at once."
     )
     severity = Severity.HIGH
     actions = WIDE

@@ -230,6 +230,10 @@ def event_of(
         who, role, name = Who.SYSTEM, "", "Data import" if entry.actor else ""
     elif person.role is Role.PATIENT:
         who, role, name = Who.SELF, Role.PATIENT.value, "You"
+    elif not person.role.is_person:
+        # An integration feed is a system, not a member of staff a patient could flag.
+        who, role = Who.SYSTEM, person.role.value
+        name = f"Data feed ({person.email})"  # its address names it; its name is a label
     else:
         who, role = Who.STAFF, person.role.value
         name = person.display_name or person.email

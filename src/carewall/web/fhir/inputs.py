@@ -82,11 +82,16 @@ class UnknownTypeError(CarewallError):
     status = 404
 
 
+_DEFAULT_PURPOSE = {Role.PATIENT: Purpose.PATIENT_REQUEST, Role.INTEGRATION: Purpose.OPERATIONS}
+
+
 def purpose_of(request: Request, caller: Caller) -> Purpose:
-    """`X-Purpose-Of-Use` (a v3 PurposeOfUse code); treatment, or patient request, by default."""
+    """`X-Purpose-Of-Use` (a v3 PurposeOfUse code). By default: a patient's request for a
+    patient, operations for an integration feed (a load is no one's care), else treatment."""
     sent = request.headers.get("x-purpose-of-use", "").rpartition("|")[2].strip()
     if not sent:
-        return Purpose.PATIENT_REQUEST if caller.role is Role.PATIENT else Purpose.TREATMENT
+        default = _DEFAULT_PURPOSE.get(caller.role) if caller.role else None
+        return default or Purpose.TREATMENT
     purpose = _PURPOSES.get(sent.upper())
     if purpose is None:
         codes = ", ".join(sorted(_PURPOSES))
