@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carewall.audit import entries_with_action
+from carewall.core.config import Settings
 from carewall.core.runtime import Runtime
 from carewall.risk.tags import RiskTag
 from tests.support.clock import FrozenClock
@@ -15,6 +16,13 @@ from tests.support.factories import make_admin, make_user
 from tests.support.signin import csrf, post, signed_in
 
 UUID = r"[0-9a-f-]{36}"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No job loop: its first tick (five seconds in, later on a loaded machine) runs the
+    due jobs, and evidence they change between two assessments would be a change too."""
+    return settings.model_copy(update={"jobs_in_process": False})
 
 
 @pytest.fixture
