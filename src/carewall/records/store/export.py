@@ -2,7 +2,8 @@
 
 `records.access.bulk` decides what the caller may see and passes it here as
 plain filters (a compartment, compartments to leave out, only rows that are in
-some patient's compartment); this module only builds the query. Pages follow
+some patient's compartment); this module only adds the export's own filters
+(`_since`, the page) to the query searches start from (`search.live_rows`). Pages follow
 the logical id, so an export of any size never loads more than one page.
 """
 
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carewall.records.models import FhirResource
+from carewall.records.store.search import live_rows
 
 
 def export_rows(
@@ -34,19 +35,9 @@ def export_rows(
     `hidden` compartment are left out by the query itself; `since` keeps the
     versions written at or after that instant.
     """
-    query = select(FhirResource).where(
-        FhirResource.resource_type == resource_type,
-        FhirResource.is_current.is_(True),
-        FhirResource.deleted.is_(False),
-    )
-    if compartment is not None:
-        query = query.where(FhirResource.patient_ref == compartment)
-    elif patients_only:
+    query = live_rows(resource_type, compartment=compartment, hidden=hidden)
+    if compartment is None and patients_only:
         query = query.where(FhirResource.patient_ref.is_not(None))
-    if hidden:
-        query = query.where(
-            or_(FhirResource.patient_ref.is_(None), FhirResource.patient_ref.not_in(sorted(hidden)))
-        )
     if since is not None:
         query = query.where(FhirResource.last_updated >= since)
     if after:

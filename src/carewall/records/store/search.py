@@ -1,14 +1,15 @@
 """Search over the blind indexes (no access checks: see `access.search_for`).
 
-Parameters combine with AND; a parameter given several times (or a value with
-commas) matches any of its values. `patient`/`subject` use the
-compartment column; `_id` the plain logical id. `family`, `given` and `name`
-match the beginning of a name (FHIR's default for strings) through the prefix
-terms of `records.terms`; their `:exact` forms and every other parameter
-match the whole normalised value. Ranges are the exception, as in FHIR: each
-occurrence of `_lastUpdated` (a plain column) or of the type's date parameter
-(bucket terms, `records.store.dates`) must hold, so `date=ge2020&date=lt2021`
-is a range, and commas inside one occurrence still mean "any of".
+As FHIR says (R4 search, "Combining parameters"): parameters combine with
+AND, a parameter given several times must hold each time (AND: so
+`date=ge2020&date=lt2021` is a range and `code=a&code=b` finds resources with
+both codes), and the comma-separated values of one occurrence match any of
+them (OR). `patient`/`subject` use the compartment column; `_id` the plain
+logical id. `family`, `given` and `name` match the beginning of a name
+(FHIR's default for strings) through the prefix terms of `records.terms`;
+their `:exact` forms and every other parameter match the whole normalised
+value; `_lastUpdated` is a plain column and the type's date parameter bucket
+terms (`records.store.dates`).
 
 Pages are keyset pages: in logical-id order after the last id sent, or with
 `_sort=_lastUpdated` (`-_lastUpdated`) in (last_updated, logical id) order after
@@ -161,6 +162,27 @@ def _matching(
 ) -> Select[FhirResource]:
     """Current, live versions of the type matching every parameter, inside `compartment`
     (when given) and outside the `hidden` compartments."""
+    query = live_rows(resource_type, compartment=compartment, hidden=hidden)
+    for param, values in params.items():
+        if param == LAST_UPDATED:
+            query = query.where(*(_last_updated(_split([v])) for v in values))
+        elif param == date_param(resource_type):
+            query = query.where(*_date_filters(keys, resource_type, param, values))
+        else:
+            for value in values:  # each occurrence must hold; its commas are "any of"
+                query = _filter(query, keys, resource_type, param, _split([value]))
+    return query
+
+
+def live_rows(
+    resource_type: str,
+    *,
+    compartment: str | None = None,
+    hidden: frozenset[str] = frozenset(),
+) -> Select[FhirResource]:
+    """The query every search, export page and reverse include starts from: current,
+    live versions of one type, inside `compartment` (when given) and outside the
+    `hidden` compartments (rows in no compartment are never hidden)."""
     query = select(FhirResource).where(
         FhirResource.resource_type == resource_type,
         FhirResource.is_current.is_(True),
@@ -175,13 +197,6 @@ def _matching(
                 FhirResource.patient_ref.not_in(sorted(hidden)),
             )
         )
-    for param, values in params.items():
-        if param == LAST_UPDATED:
-            query = query.where(*(_last_updated(_split([v])) for v in values))
-        elif param == date_param(resource_type):
-            query = query.where(*_date_filters(keys, resource_type, param, values))
-        else:
-            query = _filter(query, keys, resource_type, param, _split(values))
     return query
 
 

@@ -96,6 +96,9 @@ _BUNDLES = (
     "A batch runs each entry on its own; failures are reported in the entry's response."
 )
 _RESULTS = (
+    "Parameters combine with AND; a parameter given more than once must match each time "
+    "(AND, e.g. `date=ge2020&date=lt2021`), and a comma-separated list in one value matches "
+    "any of its values (OR). "
     "`_sort` takes one of `_lastUpdated`, `-_lastUpdated` (paged in the database) or, for "
     "types with a clinical date, `date`/`-date` (sorted after decryption: at most "
     "1000 matches, otherwise 400 asking for a narrower search; undated last). "
