@@ -174,6 +174,15 @@ def _matching(
     return query
 
 
+def matching_ids(
+    keys: RecordKeys, resource_type: str, params: Mapping[str, Sequence[str]]
+) -> Select[tuple[str]]:
+    """The row ids of current, live versions matching every parameter, as a subquery
+    (a Bulk Data `_typeFilter`: each filter is one such search, and they are ORed)."""
+    query = _matching(keys, resource_type, params, None, frozenset())
+    return query.with_only_columns(FhirResource.id)
+
+
 def live_rows(
     resource_type: str,
     *,

@@ -161,13 +161,22 @@ def search_params(resource_type: str) -> frozenset[str]:
 
 
 # FHIR Bulk Data Access (IG v2): `$export` at system level, on Patient at type and instance
-# level (a patient's own compartment); Group export is not offered.
+# level (a patient's own compartment), and on a stored Group (its Patient members).
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
 _EXPORT_DOC = (
-    "Needs `Prefer: respond-async`; `_type`, `_since` and `_outputFormat` "
-    "(application/fhir+ndjson) only. Integration tokens with fhir:read, and administrators "
-    "from a browser session with a fresh second factor; patients only Patient/{id}/$export "
-    "of their own record. Exports what the caller may read; files expire."
+    "Needs `Prefer: respond-async`; GET with the parameters in the query, or POST with a "
+    "Parameters resource. `_type`, `_since` (an instant), `_outputFormat` "
+    "(application/fhir+ndjson only; anything else is 400) and `_typeFilter` (`Type?query` "
+    "with that type's search parameters, repeated or comma-separated: a type with filters "
+    "exports what any of them matches) only; other parameters are 400. Integration tokens "
+    "with fhir:read, and administrators from a browser session with a fresh second factor; "
+    "patients only Patient/{id}/$export of their own record. Exports what the caller may "
+    "read; files expire."
+)
+_GROUP_EXPORT_DOC = (
+    _EXPORT_DOC + " Group/{id}/$export exports the compartments of the Group's active Patient "
+    "members (`member.entity`), with the rules of Patient/$export; the Group must be "
+    "readable by the caller."
 )
 SYSTEM_EXPORT = {
     "name": "export",
@@ -179,6 +188,12 @@ PATIENT_EXPORT = {
     "definition": f"{BULK_DATA}/OperationDefinition/patient-export",
     "documentation": _EXPORT_DOC,
 }
+GROUP_EXPORT = {
+    "name": "export",
+    "definition": f"{BULK_DATA}/OperationDefinition/group-export",
+    "documentation": _GROUP_EXPORT_DOC,
+}
+_EXPORTS = {"Patient": PATIENT_EXPORT, "Group": GROUP_EXPORT}
 
 
 def date_param(resource_type: str) -> str | None:
@@ -277,7 +292,7 @@ def _resource(resource_type: str) -> dict[str, Any]:
         "searchInclude": search_includes(resource_type),
         "searchRevInclude": search_revincludes(resource_type),
         "searchParam": [_search_param(name) for name in sorted(search_params(resource_type))],
-        **({"operation": [PATIENT_EXPORT]} if resource_type == "Patient" else {}),
+        **({"operation": [_EXPORTS[resource_type]]} if resource_type in _EXPORTS else {}),
     }
 
 
