@@ -72,6 +72,25 @@ def _found(client: TestClient, headers: dict[str, str], query: str) -> list[str]
         ("date=ge2021&date=lt2020", []),  # ranges that do not meet
         ("date=ge2020-03-15&date=le2020-03-31&date=2020-03-31,2021", ["o-0331"]),
         ("date=2020-03-01,2020-04-01", ["o-0301", "o-0401"]),  # a comma means "any of"
+        # FHIR's range rules for dates written to the month (o-2021) or year (o-2030):
+        # gt/lt find a target overlapping the range after/before the value, ge/le also
+        # one inside the value; eq one inside it, sa/eb one wholly after/before it.
+        ("date=ge2021-06-15", ["o-2021", "o-2030"]),
+        ("date=gt2021-06-15", ["o-2021", "o-2030"]),
+        ("date=ge2021-06-30", ["o-2030"]),
+        ("date=le2021-06-30", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019", "o-2021"]),
+        ("date=lt2021-06-15", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019", "o-2021"]),
+        ("date=lt2021-06-01", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019"]),
+        ("date=sa2021-06-15", ["o-2030"]),
+        ("date=eb2021-06-15", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019"]),
+        ("date=gt2030-06", ["o-2030"]),
+        ("date=ge2030-03&date=lt2030-05", ["o-2030"]),
+        ("date=ge2021-06-20&date=le2021-06-10", ["o-2021"]),  # each occurrence holds
+        ("date=ge2021-06-20&date=le2021-06-10&date=eq2021", ["o-2021"]),
+        ("date=ge2021-06-20&date=le2021-06-10&date=sa2021-05", ["o-2021"]),
+        ("date=ge2021-06-20&date=le2021-06-10&date=sa2021-06", []),
+        ("date=2021-06-15,ge2030-06", ["o-2030"]),
+        ("date=ge2021-06-15&date=lt2022&date=gt2020", ["o-2021"]),
         (
             "date=ge2020&date=lt2021&code=http://loinc.org|8867-4",
             ["o-0301", "o-0315", "o-0331", "o-0401"],

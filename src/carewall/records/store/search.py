@@ -30,10 +30,12 @@ from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.dates import (
     DATE_PARAMS,
     DateQueryError,
+    DayQuery,
     DayRange,
     cover,
-    day_range,
+    day_query,
     instant_range,
+    partial_terms,
 )
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.terms import (
@@ -240,32 +242,44 @@ def _date_filters(
     Occurrences of one range each (`date=ge2021-03-10&date=lt2021-04-21`) are
     intersected here into one range first: its cover is the few buckets of
     those six weeks, where covering each open end would look up most of the
-    table twice.
+    table twice. Dates written to the month or year that FHIR's range rules
+    find although the days do not cover them come through their padding terms
+    (`dates.partial_terms`), checked against every occurrence.
     """
     parts = [_split([value]) for value in values]
     if any(not p for p in parts):
         raise _bad_value(name, "give a date")
-    ranges = [[_day_range(name, v) for v in p] for p in parts]
-    if len(ranges) > 1 and all(len(r) == 1 for r in ranges):
-        first = max(r[0].first for r in ranges)
-        last = min(r[0].last for r in ranges)
-        if first > last:
-            return [false()]
-        ranges = [[DayRange(first, last)]]
-    return [_dated(keys, resource_type, occurrence) for occurrence in ranges]
+    queries = [[_day_query(name, v) for v in p] for p in parts]
+    if len(queries) > 1 and all(len(q) == 1 for q in queries):
+        each = [q[0] for q in queries]
+        first = max(q.days.first for q in each)
+        last = min(q.days.last for q in each)
+        terms = cover(DayRange(first, last)) if first <= last else []
+        terms += partial_terms(each)
+        return [_any_of(keys, resource_type, terms)]
+    return [_dated(keys, resource_type, occurrence) for occurrence in queries]
 
 
-def _day_range(name: str, value: str) -> DayRange:
+def _day_query(name: str, value: str) -> DayQuery:
     try:
-        return day_range(value)
+        return day_query(value)
     except DateQueryError as exc:
         raise _bad_value(name, str(exc)) from None
 
 
-def _dated(keys: RecordKeys, resource_type: str, ranges: list[DayRange]) -> ColumnElement[bool]:
-    """One occurrence of the date parameter: a bucket term of any of its ranges' covers."""
-    terms = {term for days in ranges for term in cover(days)}
-    return FhirResource.id.in_(_any_term(keys, resource_type, sorted(terms)))
+def _dated(keys: RecordKeys, resource_type: str, queries: list[DayQuery]) -> ColumnElement[bool]:
+    """One occurrence of the date parameter: a bucket term of any of its values' covers,
+    or the padding term of a partial date one of them finds."""
+    terms = [t for q in queries for t in [*cover(q.days), *partial_terms([q])]]
+    return _any_of(keys, resource_type, terms)
+
+
+def _any_of(
+    keys: RecordKeys, resource_type: str, terms: Sequence[tuple[str, str]]
+) -> ColumnElement[bool]:
+    if not terms:
+        return false()
+    return FhirResource.id.in_(_any_term(keys, resource_type, sorted(set(terms))))
 
 
 def _any_term(

@@ -76,8 +76,10 @@ _DATE_DOC = (
     "The clinical date, as written (its own time zone), to the day: prefixes eq, lt, le, "
     "gt, ge, sa, eb with YYYY, YYYY-MM or YYYY-MM-DD (no time of day: dates are searched "
     "through keyed blind indexes of their day, month, year and decade). Give it twice for a "
-    "range. A Period is found by its start; a date written to the year or month only by a "
-    "range covering all of it."
+    "range. A Period is found by its start. Ranges follow FHIR's rules for a date written "
+    "to the month or year: eq finds it inside the value's range, gt/lt when it overlaps "
+    "the range after/before the value, ge/le also inside the value, sa/eb wholly "
+    "after/before it."
 )
 
 _BUNDLES = (
