@@ -7,7 +7,7 @@ checked against what a reader of the data would expect, edges included.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -183,6 +183,8 @@ def test_last_updated_ranges_and_sort(
         clock.advance(hours=1)
     doctor = bearer(runtime, Role.CLINICIAN)
     at = (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    plus_two = timezone(timedelta(hours=2))
+    east = (start + timedelta(hours=2)).astimezone(plus_two).isoformat().replace("+", "%2B")
     asked = {
         f"_lastUpdated=ge{at}": ["lu-2", "lu-3", "lu-4"],
         f"_lastUpdated=gt{at}": ["lu-3", "lu-4"],
@@ -191,6 +193,11 @@ def test_last_updated_ranges_and_sort(
         f"_lastUpdated=ge2025-01-10T13:00:00%2B00:00&_lastUpdated=le{at}": ["lu-1", "lu-2"],
         f"_lastUpdated=ge{at[:-1]}.000001Z": ["lu-3", "lu-4"],  # a fraction counts
         f"_lastUpdated=eq{at[:-1]}.0Z": ["lu-2"],
+        # A time with a zone is that instant, at its precision (the minute, the second).
+        f"_lastUpdated={east}": ["lu-2"],
+        f"_lastUpdated={east[:16]}%2B02:00": ["lu-2"],
+        f"_lastUpdated=gt{east[:16]}%2B02:00": ["lu-3", "lu-4"],
+        f"_lastUpdated=lt{at[:16]}-00:30": ["lu-0", "lu-1", "lu-2"],
         "_lastUpdated=2025-01-10": ["lu-0", "lu-1", "lu-2", "lu-3", "lu-4"],
         "_lastUpdated=2025-01-11": [],
         "_lastUpdated=eb2025-01": [],
