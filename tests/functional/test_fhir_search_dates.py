@@ -103,6 +103,49 @@ def test_clinical_date_ranges(
     assert _found(client, doctor, query) == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # A time of day: that instant at its precision, against each date as written
+        # (a date without a time is its whole day, in UTC).
+        ("date=2020-03-15T08:00:00Z", ["o-0315"]),
+        ("date=2020-03-15T09:00:00%2B01:00", ["o-0315"]),
+        ("date=2020-03-15T08:00Z", ["o-0315"]),
+        ("date=2020-03-01T12:00Z", []),  # a whole day is not inside one minute
+        ("date=ge2020-03-15T08:00:01Z", ["o-0331", "o-0401", "o-2021", "o-2030"]),
+        ("date=gt2020-03-15T07:59:59Z", ["o-0315", "o-0331", "o-0401", "o-2021", "o-2030"]),
+        ("date=lt2020-04-01T05:00:00Z", ["o-0301", "o-0315", "o-0331", "o-2019"]),
+        ("date=lt2020-04-01T00:00:00-05:00", ["o-0301", "o-0315", "o-0331", "o-2019"]),
+        ("date=le2020-04-01T05:00:00Z", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019"]),
+        ("date=lt2020-01-01T00:00:00%2B01:00", ["o-2019"]),  # 2019-12-31T22:30Z
+        (
+            "date=gt2019-12-31T23:00:00Z",
+            ["o-0301", "o-0315", "o-0331", "o-0401", "o-2021", "o-2030"],
+        ),
+        ("date=sa2020-03-31T23:59:59Z", ["o-0401", "o-2021", "o-2030"]),
+        ("date=eb2020-03-15T08:00:00Z", ["o-0301", "o-2019"]),
+        ("date=gt2030-06-15T00:00Z", ["o-2030"]),
+        ("date=2020-03-15T08:00:00Z,2020-03-31", ["o-0315", "o-0331"]),
+        ("date=ge2020-03-01T12:00Z&date=lt2020-03-16", ["o-0301", "o-0315"]),
+        ("date=ge2020-03-01T12:00Z&date=le2020-03-15T07:00Z", ["o-0301"]),
+    ],
+)
+def test_clinical_dates_with_a_time_of_day(
+    client: TestClient, doctor: dict[str, str], query: str, expected: list[str]
+) -> None:
+    response = client.get(f"/fhir/Observation?{query}", headers=doctor)
+    assert response.status_code == 200, response.text
+    assert sorted(_ids(response.json())) == expected
+    assert response.json()["total"] == len(expected), "the total counts what matched"
+
+
+def test_a_time_of_day_search_pages_and_sorts(client: TestClient, doctor: dict[str, str]) -> None:
+    query = "/fhir/Observation?date=ge2020-03-15T08:00:00Z&_count=1"
+    assert _all_pages(client, doctor, query) == ["o-0315", "o-0331", "o-0401", "o-2021", "o-2030"]
+    newest = _all_pages(client, doctor, f"{query}&_sort=-date")
+    assert newest == ["o-2030", "o-2021", "o-0401", "o-0331", "o-0315"]
+
+
 def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -> None:
     """Encounter.period (by its start), Condition onset, MedicationRequest authoredOn,
     Procedure performed and Immunization occurrence, under FHIR's parameter names."""
@@ -140,7 +183,9 @@ def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -
     [
         "ap2020",
         "ne2020",
-        "2020-03-15T10:00:00Z",
+        "2020-03-15T25:00Z",
+        "2020-03-15T10",
+        "ge2020-03-15T10:00:00ZZ",
         "2020-13",
         "2020-02-30",
         "yesterday",

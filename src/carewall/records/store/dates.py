@@ -23,8 +23,13 @@ after/before the value, and `ge`/`le` also those inside it: a date written to
 the month or year that straddles the edge (June 2021 for `ge2021-06-15`) is
 found too, through its padding term (`satisfies` says which ones).
 
-Ranges are at most day-precise (`ge2020-03-15`, `lt2021`, `eq2020-03`); an
-open end reaches `FIRST_YEAR` or `LAST_YEAR`. A cover has at most about 60
+Ranges in the index are at most day-precise (`ge2020-03-15`, `lt2021`,
+`eq2020-03`); an open end reaches `FIRST_YEAR` or `LAST_YEAR`. A value with a
+time of day (`ge2020-03-15T10:00:00+01:00`, `InstantQuery`) is that instant at
+its precision, compared with the target's own implicit range (a date without a
+time is its whole day, a time without a zone UTC): the index cannot see times,
+so the search looks up the days around it (`widened`, a superset) and
+`records.access` decrypts those candidates to compare (`date_matches`). A cover has at most about 60
 buckets plus one per decade, so a query's work is bounded whatever the range.
 
 `_lastUpdated` is server metadata in a plain column (`fhir_resources.last_updated`):
@@ -78,6 +83,76 @@ _INSTANT = re.compile(
 )
 # Search prefixes (FHIR R4 3.1.1.4.2); `sa`/`eb` of a point in time are `gt`/`lt`.
 PREFIXES = ("eq", "lt", "le", "gt", "ge", "sa", "eb")
+
+
+def has_time(value: str) -> bool:
+    """Whether a date search value names a time of day (and so needs `InstantQuery`)."""
+    text = value.strip()
+    return "T" in (text[2:] if text[:2].isalpha() else text)  # a bad prefix: refused later
+
+
+@dataclass(frozen=True)
+class InstantQuery:
+    """A date search value with a time of day: its prefix and its implicit range, the
+    half-open UTC interval from `start` up to `end`."""
+
+    prefix: str
+    start: datetime
+    end: datetime
+
+    def satisfies(self, start: datetime, end: datetime) -> bool:
+        """Whether a target whose implicit range is [start, end) matches (FHIR R4)."""
+        inside = start >= self.start and end <= self.end
+        return {
+            "eq": inside,
+            "gt": end > self.end,
+            "lt": start < self.start,
+            "ge": end > self.end or inside,
+            "le": start < self.start or inside,
+            "sa": start >= self.end,
+            "eb": end <= self.start,
+        }[self.prefix]
+
+    def widened(self) -> DayQuery:
+        """Days that hold every date this value may match, whatever zone it was written
+        in (a day either side: time zones run from -12:00 to +14:00)."""
+        low = (self.start - _DAY).date()
+        high = (self.end + _DAY).date()
+        if self.prefix in {"gt", "ge", "sa"}:
+            return DayQuery("ge", low, low, _days("ge", low, low))
+        if self.prefix in {"lt", "le", "eb"}:
+            return DayQuery("le", high, high, _days("le", high, high))
+        return DayQuery("eq", low, high, DayRange(low, high))
+
+
+def instant_query(value: str) -> InstantQuery:
+    """A date search value with a time of day, read (`2020-03-15T10:00Z`, `gt...+02:00`)."""
+    prefix, rest = split_prefix(value.strip())
+    found = _INSTANT.fullmatch(rest)
+    if found is None or found.group(4) is None:
+        raise DateQueryError("give a time as YYYY-MM-DDThh:mm[:ss][Z|+hh:mm]")
+    start, end = _instant_period(found)
+    return InstantQuery(prefix, start, end)
+
+
+def date_matches(value: str, resource: dict[str, Any]) -> bool:
+    """Whether a resource's clinical date matches one search value (checked by the search
+    already: a malformed one never gets here), compared at the value's precision."""
+    written = sort_key(resource)
+    try:
+        if has_time(value):
+            found = _INSTANT.fullmatch(written)
+            if found is None:
+                return False
+            start, end = _instant_period(found)
+            return instant_query(value).satisfies(start, end)
+        days = _PARTIAL.match(written)
+        if days is None:
+            return False
+        first, last = _period_of(days)
+        return day_query(value).satisfies(first, last)
+    except DateQueryError:  # a stored date outside what a query may name: never matches
+        return False
 
 
 class DateQueryError(ValueError):

@@ -34,6 +34,8 @@ from carewall.records.store.dates import (
     DayRange,
     cover,
     day_query,
+    has_time,
+    instant_query,
     instant_range,
     partial_terms,
 )
@@ -261,8 +263,10 @@ def _date_filters(
 
 
 def _day_query(name: str, value: str) -> DayQuery:
+    """A value's days; for a value with a time of day, the days around it (a superset
+    that `records.access` narrows after decryption, `dates.date_matches`)."""
     try:
-        return day_query(value)
+        return instant_query(value).widened() if has_time(value) else day_query(value)
     except DateQueryError as exc:
         raise _bad_value(name, str(exc)) from None
 

@@ -73,12 +73,16 @@ _PARAMS: dict[str, tuple[str, str]] = {
     ),
 }
 _DATE_DOC = (
-    "The clinical date, as written (its own time zone), to the day: prefixes eq, lt, le, "
-    "gt, ge, sa, eb with YYYY, YYYY-MM or YYYY-MM-DD (no time of day: dates are searched "
-    "through keyed blind indexes of their day, month, year and decade). Give it twice for a "
-    "range. A Period is found by its start. Ranges follow FHIR's rules for a date written "
-    "to the month or year: eq finds it inside the value's range, gt/lt when it overlaps "
-    "the range after/before the value, ge/le also inside the value, sa/eb wholly "
+    "The clinical date: prefixes eq, lt, le, gt, ge, sa, eb with YYYY, YYYY-MM or "
+    "YYYY-MM-DD (compared with the date as written, in its own time zone, through keyed "
+    "blind indexes of its day, month, year and decade), or with a time of day "
+    "YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm] (that instant at its precision, no zone meaning "
+    "UTC, against each date's own instant or day: the candidates of the days around it "
+    "are decrypted and compared, at most 1000, otherwise 400 asking for a narrower "
+    "search). Give it twice for a range. A Period is found by its start. Ranges follow "
+    "FHIR's rules for the implicit range of each value and date (a day, a month, a "
+    "year): eq finds a date inside the value's range, gt/lt one that overlaps the range "
+    "after/before the value, ge/le also one inside the value, sa/eb one wholly "
     "after/before it."
 )
 
