@@ -7,7 +7,7 @@ checked against what a reader of the data would expect, edges included.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -72,6 +72,25 @@ def _found(client: TestClient, headers: dict[str, str], query: str) -> list[str]
         ("date=ge2021&date=lt2020", []),  # ranges that do not meet
         ("date=ge2020-03-15&date=le2020-03-31&date=2020-03-31,2021", ["o-0331"]),
         ("date=2020-03-01,2020-04-01", ["o-0301", "o-0401"]),  # a comma means "any of"
+        # FHIR's range rules for dates written to the month (o-2021) or year (o-2030):
+        # gt/lt find a target overlapping the range after/before the value, ge/le also
+        # one inside the value; eq one inside it, sa/eb one wholly after/before it.
+        ("date=ge2021-06-15", ["o-2021", "o-2030"]),
+        ("date=gt2021-06-15", ["o-2021", "o-2030"]),
+        ("date=ge2021-06-30", ["o-2030"]),
+        ("date=le2021-06-30", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019", "o-2021"]),
+        ("date=lt2021-06-15", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019", "o-2021"]),
+        ("date=lt2021-06-01", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019"]),
+        ("date=sa2021-06-15", ["o-2030"]),
+        ("date=eb2021-06-15", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019"]),
+        ("date=gt2030-06", ["o-2030"]),
+        ("date=ge2030-03&date=lt2030-05", ["o-2030"]),
+        ("date=ge2021-06-20&date=le2021-06-10", ["o-2021"]),  # each occurrence holds
+        ("date=ge2021-06-20&date=le2021-06-10&date=eq2021", ["o-2021"]),
+        ("date=ge2021-06-20&date=le2021-06-10&date=sa2021-05", ["o-2021"]),
+        ("date=ge2021-06-20&date=le2021-06-10&date=sa2021-06", []),
+        ("date=2021-06-15,ge2030-06", ["o-2030"]),
+        ("date=ge2021-06-15&date=lt2022&date=gt2020", ["o-2021"]),
         (
             "date=ge2020&date=lt2021&code=http://loinc.org|8867-4",
             ["o-0301", "o-0315", "o-0331", "o-0401"],
@@ -82,6 +101,49 @@ def test_clinical_date_ranges(
     client: TestClient, doctor: dict[str, str], query: str, expected: list[str]
 ) -> None:
     assert _found(client, doctor, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # A time of day: that instant at its precision, against each date as written
+        # (a date without a time is its whole day, in UTC).
+        ("date=2020-03-15T08:00:00Z", ["o-0315"]),
+        ("date=2020-03-15T09:00:00%2B01:00", ["o-0315"]),
+        ("date=2020-03-15T08:00Z", ["o-0315"]),
+        ("date=2020-03-01T12:00Z", []),  # a whole day is not inside one minute
+        ("date=ge2020-03-15T08:00:01Z", ["o-0331", "o-0401", "o-2021", "o-2030"]),
+        ("date=gt2020-03-15T07:59:59Z", ["o-0315", "o-0331", "o-0401", "o-2021", "o-2030"]),
+        ("date=lt2020-04-01T05:00:00Z", ["o-0301", "o-0315", "o-0331", "o-2019"]),
+        ("date=lt2020-04-01T00:00:00-05:00", ["o-0301", "o-0315", "o-0331", "o-2019"]),
+        ("date=le2020-04-01T05:00:00Z", ["o-0301", "o-0315", "o-0331", "o-0401", "o-2019"]),
+        ("date=lt2020-01-01T00:00:00%2B01:00", ["o-2019"]),  # 2019-12-31T22:30Z
+        (
+            "date=gt2019-12-31T23:00:00Z",
+            ["o-0301", "o-0315", "o-0331", "o-0401", "o-2021", "o-2030"],
+        ),
+        ("date=sa2020-03-31T23:59:59Z", ["o-0401", "o-2021", "o-2030"]),
+        ("date=eb2020-03-15T08:00:00Z", ["o-0301", "o-2019"]),
+        ("date=gt2030-06-15T00:00Z", ["o-2030"]),
+        ("date=2020-03-15T08:00:00Z,2020-03-31", ["o-0315", "o-0331"]),
+        ("date=ge2020-03-01T12:00Z&date=lt2020-03-16", ["o-0301", "o-0315"]),
+        ("date=ge2020-03-01T12:00Z&date=le2020-03-15T07:00Z", ["o-0301"]),
+    ],
+)
+def test_clinical_dates_with_a_time_of_day(
+    client: TestClient, doctor: dict[str, str], query: str, expected: list[str]
+) -> None:
+    response = client.get(f"/fhir/Observation?{query}", headers=doctor)
+    assert response.status_code == 200, response.text
+    assert sorted(_ids(response.json())) == expected
+    assert response.json()["total"] == len(expected), "the total counts what matched"
+
+
+def test_a_time_of_day_search_pages_and_sorts(client: TestClient, doctor: dict[str, str]) -> None:
+    query = "/fhir/Observation?date=ge2020-03-15T08:00:00Z&_count=1"
+    assert _all_pages(client, doctor, query) == ["o-0315", "o-0331", "o-0401", "o-2021", "o-2030"]
+    newest = _all_pages(client, doctor, f"{query}&_sort=-date")
+    assert newest == ["o-2030", "o-2021", "o-0401", "o-0331", "o-0315"]
 
 
 def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -> None:
@@ -121,7 +183,9 @@ def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -
     [
         "ap2020",
         "ne2020",
-        "2020-03-15T10:00:00Z",
+        "2020-03-15T25:00Z",
+        "2020-03-15T10",
+        "ge2020-03-15T10:00:00ZZ",
         "2020-13",
         "2020-02-30",
         "yesterday",
@@ -164,6 +228,8 @@ def test_last_updated_ranges_and_sort(
         clock.advance(hours=1)
     doctor = bearer(runtime, Role.CLINICIAN)
     at = (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    plus_two = timezone(timedelta(hours=2))
+    east = (start + timedelta(hours=2)).astimezone(plus_two).isoformat().replace("+", "%2B")
     asked = {
         f"_lastUpdated=ge{at}": ["lu-2", "lu-3", "lu-4"],
         f"_lastUpdated=gt{at}": ["lu-3", "lu-4"],
@@ -172,6 +238,11 @@ def test_last_updated_ranges_and_sort(
         f"_lastUpdated=ge2025-01-10T13:00:00%2B00:00&_lastUpdated=le{at}": ["lu-1", "lu-2"],
         f"_lastUpdated=ge{at[:-1]}.000001Z": ["lu-3", "lu-4"],  # a fraction counts
         f"_lastUpdated=eq{at[:-1]}.0Z": ["lu-2"],
+        # A time with a zone is that instant, at its precision (the minute, the second).
+        f"_lastUpdated={east}": ["lu-2"],
+        f"_lastUpdated={east[:16]}%2B02:00": ["lu-2"],
+        f"_lastUpdated=gt{east[:16]}%2B02:00": ["lu-3", "lu-4"],
+        f"_lastUpdated=lt{at[:16]}-00:30": ["lu-0", "lu-1", "lu-2"],
         "_lastUpdated=2025-01-10": ["lu-0", "lu-1", "lu-2", "lu-3", "lu-4"],
         "_lastUpdated=2025-01-11": [],
         "_lastUpdated=eb2025-01": [],

@@ -162,3 +162,154 @@ def test_a_bundle_counts_the_includes_in_its_work(runtime: Runtime, client: Test
     refused = client.post("/fhir/", json=including, headers=doctor)
     assert refused.status_code == 400, refused.text
     assert refused.json()["issue"][0]["code"] == "too-costly"
+
+
+def _ordered(runtime: Runtime, patient: str, logical_id: str, medication: dict[str, Any]) -> None:
+    order = fhir_resource("MedicationRequest", patient, id=logical_id, **medication)
+    order.pop("medicationCodeableConcept", None)
+    create_resource(runtime, SYSTEM, order)
+
+
+@pytest.fixture
+def orders(runtime: Runtime) -> None:
+    """p1 ordered a stored Medication; p2 a contained one (`#med`) and one stored elsewhere
+    under the same id a careless follower of `#med` might fetch."""
+    for patient in ("p1", "p2"):
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", patient))
+    code = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361"}]}
+    for medication_id in ("amlodipine", "med"):
+        medication = {"resourceType": "Medication", "id": medication_id, "code": code}
+        create_resource(runtime, SYSTEM, medication)
+    _ordered(
+        runtime, "p1", "mr-stored", {"medicationReference": {"reference": "Medication/amlodipine"}}
+    )
+    contained = {"resourceType": "Medication", "id": "med", "code": code}
+    _ordered(
+        runtime,
+        "p2",
+        "mr-contained",
+        {"contained": [contained], "medicationReference": {"reference": "#med"}},
+    )
+
+
+@pytest.mark.usefixtures("orders")
+def test_medication_include_follows_stored_medications_only(
+    runtime: Runtime, client: TestClient
+) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    before = len(_reads(runtime))
+    response = client.get(
+        "/fhir/MedicationRequest?_include=MedicationRequest:medication", headers=doctor
+    )
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    Bundle.model_validate(bundle)
+    assert _entries(bundle, "match") == [
+        "MedicationRequest/mr-contained",
+        "MedicationRequest/mr-stored",
+    ]
+    assert _entries(bundle, "include") == ["Medication/amlodipine"], "#med is not fetched"
+    contained = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "mr-contained"
+    )
+    assert contained["contained"][0]["id"] == "med", "the contained one travels inside its order"
+    reads = _reads(runtime)[: len(_reads(runtime)) - before]
+    assert [(r.details["resource_type"], r.subject) for r in reads] == [
+        ("Medication", "Medication/amlodipine")
+    ], "the included medication is audited as a read, nothing else"
+
+
+@pytest.mark.usefixtures("orders")
+def test_medication_include_passes_the_access_checks(runtime: Runtime, client: TestClient) -> None:
+    """A patient sees the medication of their own order only; front desk reads no orders."""
+    own = bearer(runtime, Role.PATIENT, patient_id="p2")
+    response = client.get(
+        "/fhir/MedicationRequest?_include=MedicationRequest:medication", headers=own
+    )
+    assert response.status_code == 200, response.text
+    assert _entries(response.json(), "match") == ["MedicationRequest/mr-contained"]
+    assert _entries(response.json(), "include") == []
+    desk = bearer(runtime, Role.FRONT_DESK)
+    refused = client.get(
+        "/fhir/MedicationRequest?_include=MedicationRequest:medication", headers=desk
+    )
+    assert refused.status_code == 403, refused.text
+
+
+@pytest.fixture
+def provenance(runtime: Runtime) -> None:
+    """Who wrote p1's observation and p2's record, and a restricted patient's."""
+    for patient in ("p1", "p2", "p-vip"):
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", patient))
+        create_resource(runtime, SYSTEM, fhir_resource("Observation", patient, id=f"o-{patient}"))
+    targets = {
+        "prov-o-p1": ["Observation/o-p1"],
+        "prov-p2": ["Patient/p2", "Observation/o-p2"],
+        "prov-vip": ["Patient/p-vip"],
+    }
+    for logical_id, refs in targets.items():
+        resource = {
+            "resourceType": "Provenance",
+            "id": logical_id,
+            "target": [{"reference": ref} for ref in refs],
+            "recorded": "2024-01-01T00:00:00Z",
+            "agent": [{"who": {"reference": "Practitioner/dr-who"}}],
+        }
+        create_resource(runtime, SYSTEM, resource)
+    restrict_compartment(runtime, SYSTEM, "p-vip", "vip")
+
+
+@pytest.mark.usefixtures("provenance")
+def test_provenance_revinclude_finds_what_points_at_each_match(
+    runtime: Runtime, client: TestClient
+) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    asked = {
+        "Observation?_id=o-p1,o-p2&_revinclude=Provenance:target": [
+            "Provenance/prov-o-p1",
+            "Provenance/prov-p2",
+        ],
+        "Patient?_id=p2&_revinclude=Provenance:target": ["Provenance/prov-p2"],
+        "Patient?_id=p1&_revinclude=Provenance:target": [],
+        "Patient?_id=p1,p-vip&_revinclude=Provenance:target": [],
+    }
+    for query, expected in asked.items():
+        before = len(_reads(runtime))
+        response = client.get(f"/fhir/{query}", headers=doctor)
+        assert response.status_code == 200, (query, response.text)
+        bundle = response.json()
+        Bundle.model_validate(bundle)
+        assert _entries(bundle, "include") == expected, query
+        reads = _reads(runtime)[: len(_reads(runtime)) - before]
+        audited = [r.details["resource_type"] for r in reads]
+        assert audited == ["Provenance"] * len(expected), "each one audited as a read"
+
+
+@pytest.mark.usefixtures("provenance")
+def test_provenance_revinclude_passes_the_access_checks(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """A patient gets the provenance filed in their compartment (it names them); one that
+    names only their observation is filed in no compartment, and clinical data outside
+    their own compartment is not theirs to read, so it is withheld and counted."""
+    own = bearer(runtime, Role.PATIENT, patient_id="p2")
+    response = client.get("/fhir/Observation?_revinclude=Provenance:target", headers=own)
+    assert response.status_code == 200, response.text
+    assert _entries(response.json(), "match") == ["Observation/o-p2"]
+    assert _entries(response.json(), "include") == ["Provenance/prov-p2"]
+    other = bearer(runtime, Role.PATIENT, patient_id="p1")
+    response = client.get("/fhir/Observation?_revinclude=Provenance:target", headers=other)
+    assert response.status_code == 200, response.text
+    assert _entries(response.json(), "match") == ["Observation/o-p1"]
+    assert _entries(response.json(), "include") == []
+    notes = [e["resource"] for e in response.json()["entry"] if e["search"]["mode"] == "outcome"]
+    assert notes[0]["issue"][0]["diagnostics"].startswith("1 included resource")
+    desk = bearer(runtime, Role.FRONT_DESK)
+    before = len(_reads(runtime))
+    response = client.get("/fhir/Patient?_id=p2&_revinclude=Provenance:target", headers=desk)
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert _entries(bundle, "include") == []
+    notes = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
+    assert notes[0]["issue"][0]["diagnostics"].startswith("1 included resource")
+    assert len(_reads(runtime)) == before, "front desk reads no clinical provenance"

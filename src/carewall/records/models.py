@@ -39,6 +39,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -187,8 +188,10 @@ class BulkExport(Base):
     token_id: Mapped[str | None] = mapped_column(String(64))
     origin_ip: Mapped[str] = mapped_column(String(64), default="")
     origin_agent: Mapped[str] = mapped_column(String(300), default="")
-    level: Mapped[str] = mapped_column(String(16))  # system | patients | patient
+    level: Mapped[str] = mapped_column(String(16))  # system | patients | patient | group
     patient_id: Mapped[str | None] = mapped_column(String(64))
+    group_id: Mapped[str | None] = mapped_column(String(64))  # Group/{id}/$export
+    type_filter: Mapped[str | None] = mapped_column(Text)  # JSON list of `_typeFilter`s
     types: Mapped[str] = mapped_column(String(4000))  # comma list, empty: every type allowed
     since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     request_url: Mapped[str] = mapped_column(String(2000))

@@ -63,7 +63,7 @@ def recent_patients_for(runtime: Runtime, actor: Caller, limit: int = 8) -> list
     order = order[:limit]
     if not order:
         return []
-    found = search_for(runtime, actor, "Patient", {"_id": order}, purpose)
+    found = search_for(runtime, actor, "Patient", {"_id": [",".join(order)]}, purpose)  # any of
     by_id = {str(p["id"]): p for p in found}
     return [by_id[pid] for pid in order if pid in by_id]
 

@@ -8,12 +8,16 @@ from datetime import date, timedelta
 import pytest
 
 from carewall.records.store.dates import (
+    PREFIXES,
     DateQueryError,
+    DayQuery,
     DayRange,
     cover,
     date_terms,
+    day_query,
     day_range,
     instant_range,
+    partial_terms,
 )
 
 
@@ -88,3 +92,68 @@ def test_instants_keep_their_precision() -> None:
     assert second.start is not None
     assert second.end is not None
     assert (second.end - second.start).total_seconds() == 1
+
+
+def _written_range(written: str) -> tuple[date, date]:
+    """The implicit range of a date as written (a day, a month or a year)."""
+    parts = [int(p) for p in written.split("-")]
+    if len(parts) == 3:
+        day = date(*parts)
+        return day, day
+    if len(parts) == 2:
+        first = date(parts[0], parts[1], 1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return first, following - timedelta(days=1)
+    return date(parts[0], 1, 1), date(parts[0], 12, 31)
+
+
+def _found(written: str, queries: list[DayQuery]) -> bool:
+    """Whether the terms a search looks up for `queries` (all must hold, intersected into
+    one cover as `store.search` does) meet the terms of a resource dated `written`."""
+    first = max(q.days.first for q in queries)
+    last = min(q.days.last for q in queries)
+    asked = set(cover(DayRange(first, last)) if first <= last else [])
+    asked |= set(partial_terms(queries))
+    held = set(date_terms({"resourceType": "Observation", "effectiveDateTime": written}))
+    return bool(asked & held)
+
+
+def _random_value(rng: random.Random) -> str:
+    written = _random_written(rng)
+    return f"{rng.choice(PREFIXES)}{written}"
+
+
+def _random_written(rng: random.Random) -> str:
+    day = date(2019, 1, 1) + timedelta(days=rng.randrange(3 * 366))
+    return rng.choice([day.isoformat(), f"{day:%Y-%m}", f"{day.year}"])
+
+
+def test_the_terms_looked_up_find_what_fhirs_range_rules_find() -> None:
+    """For targets written to the day, month or year and values of every prefix and
+    precision, alone and two at once: found by the index exactly when FHIR says."""
+    rng = random.Random(16)  # noqa: S311 - reproducible test dates, not secrets
+    for _ in range(3000):
+        queries = [day_query(_random_value(rng)) for _ in range(rng.choice([1, 2]))]
+        written = _random_written(rng)
+        start, end = _written_range(written)
+        expected = all(q.satisfies(start, end) for q in queries)
+        assert _found(written, queries) == expected, (written, queries)
+
+
+@pytest.mark.parametrize(
+    ("value", "written", "found"),
+    [
+        ("ge2021-06-15", "2021-06", True),  # June overlaps what follows the 15th
+        ("ge2021-06-30", "2021-06", False),  # nothing of June follows the 30th
+        ("gt2021-06", "2021", True),
+        ("ge2021", "2021", True),  # inside the value
+        ("le2021-01-01", "2021", False),
+        ("lt2021-01-02", "2021", True),
+        ("sa2021-05", "2021-06", True),
+        ("eb2021-06-15", "2021-06", False),
+        ("eq2021-06-15", "2021-06", False),
+        ("eq2021", "2021-06", True),
+    ],
+)
+def test_partial_dates_follow_the_range_rules(value: str, written: str, found: bool) -> None:
+    assert _found(written, [day_query(value)]) is found

@@ -26,6 +26,7 @@ from carewall.records.access.guard import readable
 from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.includes import INCLUDES, Include, index_param, references
 from carewall.records.store.keys import RecordKeys
+from carewall.records.store.search import live_rows
 
 MAX_INCLUDED = 100
 # Audits one included resource as a read (`reads._audit_read`, passed in to keep one way).
@@ -130,11 +131,7 @@ def _reverse_rows(
         ]
         if not targets:
             continue
-        query = select(FhirResource).where(
-            FhirResource.resource_type == include.source,
-            FhirResource.is_current.is_(True),
-            FhirResource.deleted.is_(False),
-        )
+        query = live_rows(include.source)
         if include.compartment:
             refs = [keys.patient_ref(t.removeprefix("Patient/")) for t in targets]
             query = query.where(FhirResource.patient_ref.in_(refs))

@@ -46,6 +46,7 @@ from carewall.records.access.includes import (
 )
 from carewall.records.access.matrix import Action, allowed
 from carewall.records.access.sorting import DATE_SORTS, MAX_DATE_SORT, date_page
+from carewall.records.access.timed import MAX_TIMED, narrowed, timed_values
 from carewall.records.models import FhirResource
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.search import (
@@ -356,10 +357,12 @@ def search_page_in(
     return SearchPage(resources, total, following, included)
 
 
-def search_work(params: Mapping[str, Sequence[str]]) -> int:
+def search_work(params: Mapping[str, Sequence[str]], resource_type: str = "") -> int:
     """The resources a search may read besides its page: up to `MAX_INCLUDED` included
-    ones, and every match (up to `MAX_DATE_SORT`) when it sorts by a clinical date."""
+    ones, every match (up to `MAX_DATE_SORT`) when it sorts by a clinical date, and the
+    candidates (up to `MAX_TIMED`, twice: page and total) of a date with a time of day."""
     work = MAX_INCLUDED if include_request(params) else 0
+    work += 2 * MAX_TIMED if timed_values(resource_type, params) is not None else 0
     return work + (MAX_DATE_SORT if (params.get("_sort") or [""])[0] in DATE_SORTS else 0)
 
 
@@ -370,6 +373,8 @@ def _count(
     filters: Mapping[str, Sequence[str]],
     visible: _Visible,
 ) -> int:
+    if timed_values(resource_type, filters) is not None:  # counted after decryption
+        return len(_find(session, keys, resource_type, filters, visible, limit=MAX_TIMED))
     return count_rows(
         session,
         keys,
@@ -413,20 +418,24 @@ def _find(
     newest_first: bool = False,
     sort: str = "",
 ) -> list[FhirResource]:
+    """The rows of a search in the caller's scope; a date with a time of day is compared
+    after decryption (`access.timed`) on the candidates the index finds."""
     if limit <= 0:
         return []
-    return find_rows(
+    timed = timed_values(resource_type, params)
+    rows = find_rows(
         session,
         keys,
         resource_type,
         params,
         compartment=visible.compartment,
         hidden=visible.hidden,
-        limit=limit,
+        limit=limit if timed is None else MAX_TIMED + 1,
         after=after,
         newest_first=newest_first,
         sort=sort,
     )
+    return rows if timed is None else narrowed(keys, rows, timed)[:limit]
 
 
 def conditional_match_in(

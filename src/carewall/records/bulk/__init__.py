@@ -6,7 +6,7 @@ until the requester downloads it. What may be read is decided by
 `records.access.bulk`, the chokepoint's export side.
 """
 
-from carewall.records.access.bulk import Level, Scope
+from carewall.records.access.bulk import Level, Scope, TypeFilter
 from carewall.records.bulk.exports import (
     EXPORT_TASK,
     ExportRequest,
@@ -26,6 +26,7 @@ __all__ = [
     "ExportStatus",
     "Level",
     "Scope",
+    "TypeFilter",
     "cancel_export",
     "download_file",
     "export_status",

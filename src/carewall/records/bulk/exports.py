@@ -13,6 +13,7 @@ Files expire `bulk_export_retention_minutes` after completion.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,13 @@ from carewall.core.roles import Role
 from carewall.core.runtime import Runtime
 from carewall.jobs import JobContext, Task, enqueue
 from carewall.records.access.audit_patients import patient_part
-from carewall.records.access.bulk import Level, Scope, authorise_export, export_page_for
+from carewall.records.access.bulk import (
+    Level,
+    Scope,
+    TypeFilter,
+    authorise_export,
+    export_page_for,
+)
 from carewall.records.bulk.files import ndjson, open_file, seal_file
 from carewall.records.models import BulkExport, BulkExportFile
 from carewall.records.store.keys import RecordKeys
@@ -82,10 +89,10 @@ def start_export(
 ) -> str:
     """Authorise, record and queue an export; the id of its status URL."""
     scope = request.scope
-    types = authorise_export(runtime, caller, scope, request.types, stepped_up=stepped_up)
+    allowed = authorise_export(runtime, caller, scope, request.types, stepped_up=stepped_up)
     export_id = new_id()
     with runtime.db.transaction() as session:
-        session.add(_row(export_id, caller, request, types))
+        session.add(_row(export_id, caller, request, allowed.types))
         enqueue(session, caller, EXPORT_TASK, {"export": export_id}, key=f"bulk:{export_id}")
         keys = RecordKeys.from_keystore(runtime.keys)
         part = patient_part(
@@ -96,8 +103,11 @@ def start_export(
             "level": str(scope.level),
             "resource_types": list(request.types),
             "since": scope.since.isoformat() if scope.since else "",
+            "type_filters": len(scope.filters),
             **part.details,
         }
+        if scope.group_id is not None:
+            details |= {"group": scope.group_id, "members": allowed.members or 0}
         record(session, AuditEvent.by(caller, RecordsTag.EXPORT_REQUESTED, part.subject, details))
     return export_id
 
@@ -113,12 +123,30 @@ def _row(export_id: str, caller: Caller, request: ExportRequest, types: list[str
         origin_agent=caller.origin.user_agent[:300],
         level=str(request.scope.level),
         patient_id=request.scope.patient_id,
+        group_id=request.scope.group_id,
+        type_filter=_filters_json(request.scope.filters),
         types=",".join(types),
         since=request.scope.since,
         request_url=request.request_url[:2000],
         status=QUEUED,
         created_at=utcnow(),
     )
+
+
+def _filters_json(filters: tuple[TypeFilter, ...]) -> str | None:
+    """The `_typeFilter`s as the row keeps them (None: none)."""
+    if not filters:
+        return None
+    return json.dumps([{"type": f.resource_type, "params": dict(f.params)} for f in filters])
+
+
+def _scope_of(row: BulkExport) -> Scope:
+    """The export's scope as it was decided at kick-off."""
+    filters = tuple(
+        TypeFilter(str(f["type"]), {str(k): [str(v) for v in vs] for k, vs in f["params"].items()})
+        for f in json.loads(row.type_filter or "[]")
+    )
+    return Scope(Level(row.level), row.patient_id, row.since, row.group_id, filters)
 
 
 def _subject(export_id: str) -> str:
@@ -150,7 +178,7 @@ def run_export(context: JobContext, payload: Mapping[str, Any]) -> str | None:
     if row is None:
         return None
     requester = _requester(row)
-    scope = Scope(Level(row.level), row.patient_id, row.since)
+    scope = _scope_of(row)
     types = [t for t in row.types.split(",") if t]
     try:
         written = _write_all(runtime, requester, scope, export_id, types)

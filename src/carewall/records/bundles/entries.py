@@ -262,7 +262,7 @@ def _if_none_exist(at: str, entry: EntryRequest, value: Any) -> Query | None:
     if has_prefix and prefix not in {"", entry.resource_type}:
         raise invalid(where, "must search the type being created", "value")
     params = _query(rest if has_prefix else text)
-    # One parameter only: the search treats repeated parameters as OR, FHIR as AND.
+    # One parameter only: a conditional create matches on one identifier (`_raw_matches`).
     if len(params) != 1 or params[0][0] != "identifier" or not params[0][1].strip():
         raise invalid(where, "only one identifier=[system|]value is supported", "not-supported")
     return params

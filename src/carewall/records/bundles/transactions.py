@@ -179,7 +179,7 @@ def _work_of(entry: EntryRequest, parse_search: SearchParser) -> int:
     if entry.method is Method.GET and entry.query is not None:
         try:
             page = parse_search(entry.resource_type, entry.query)
-            return max(1, page.count) + search_work(page.params)
+            return max(1, page.count) + search_work(page.params, entry.resource_type)
         except CarewallError:
             return 1  # a bad query fails as its entry, when the entry runs
     return 2 if entry.if_none_exist is not None else 1

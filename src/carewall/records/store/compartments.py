@@ -32,7 +32,10 @@ one canonical form:
 A resource names at most one patient (a Patient resource: only itself, besides
 `link.other`); references anywhere in it count, `contained` resources too, so
 no field (FHIR's compartment definition, `PATIENT_COMPARTMENT`, or any other)
-can put a second patient's data in the first one's compartment.
+can put a second patient's data in the first one's compartment. One exception,
+the roster: a Group naming several patients, each only as a `member[i].entity`,
+is filed in no patient's compartment (a cohort is the Group Bulk Data export's
+input; staff read it by the matrix, a patient never; docs/threat-model.md).
 
 Rows written before these rules are re-indexed by `reindex` with the lenient
 reading (`legacy_patient_of`), and reads attribute a version to the patient
@@ -194,6 +197,24 @@ class _Walk:
     resource: Any
     patients: dict[str, str] = field(default_factory=dict)  # patient id -> first path naming it
     issues: list[Issue] = field(default_factory=list)
+    members: dict[str, str] = field(default_factory=dict)  # a Group's member.entity patients
+
+    def settle(self) -> None:
+        """A Group's members count as patients named, unless the Group is a roster
+        (several members, no patient named anywhere else): then none does."""
+        if not self.is_roster():
+            for patient, path in self.members.items():
+                self.patients.setdefault(patient, path)
+            self.members = {}
+
+    def is_roster(self) -> bool:
+        """Several patient members and no other patient reference."""
+        return len(self.members) > 1 and not self.patients
+
+
+GROUP = "Group"
+# A roster's member references: the Group's own top-level `member[i].entity`.
+_MEMBER = re.compile(r"Group\.member\[\d+\]\.entity\.reference")
 
 
 def canonicalise(resource: dict[str, Any], base: str | None) -> dict[str, Any]:
@@ -242,6 +263,7 @@ def _walk(resource: dict[str, Any], own: OwnServer | None) -> _Walk:
     resource_type = str(resource.get("resourceType"))
     walk = _Walk(resource)
     walk.resource = _visit(resource, resource_type, resource_type, "", own, walk)
+    walk.settle()
     return walk
 
 
@@ -285,7 +307,9 @@ def _reference(
     if found.problem is not None:
         walk.issues.append(Issue("error", "invalid", path, found.problem))
         return value
-    if found.patient is not None and not (owner == PATIENT and field_path == _PATIENT_LINK):
+    if found.patient is not None and owner == GROUP and _MEMBER.fullmatch(path):
+        walk.members.setdefault(found.patient, path)
+    elif found.patient is not None and not (owner == PATIENT and field_path == _PATIENT_LINK):
         walk.patients.setdefault(found.patient, path)
     return found.text
 
@@ -301,6 +325,8 @@ def legacy_patient_of(resource: dict[str, Any], own: OwnServer | None) -> str | 
     resource_type = str(resource.get("resourceType"))
     if resource_type == PATIENT:
         return _text(resource.get("id"))
+    if resource_type == GROUP and _walk(resource, own).is_roster():
+        return None
     named = list(_legacy_references(resource, resource_type, "", own))
     for wanted in PATIENT_COMPARTMENT.get(resource_type, ()):
         for field_path, patient in named:

@@ -9,13 +9,27 @@ query is expanded into the fewest buckets that cover it exactly:
   month and `date:d` the day of the date as written (its own time zone; the
   time of day is not indexed).
 - Every dated resource has exactly four date rows: a date written only to the
-  year or month gets padding terms no query produces for the finer levels, so
-  the row count does not tell the precision. Such a date is found by a range
-  that covers its whole year (or month), never by one that covers part of it.
+  year or month gets padding terms for the finer levels (keyed like the
+  others, so the row count does not tell the precision). Its day-level
+  padding names its month (or year), and is what finds such a date where FHIR
+  says a range finds it without covering it (`partial_terms`).
 - A Period is found by its start (its end when it has no start).
 
-Ranges are at most day-precise (`ge2020-03-15`, `lt2021`, `eq2020-03`); an
-open end reaches `FIRST_YEAR` or `LAST_YEAR`. A cover has at most about 60
+FHIR compares ranges (R4 search, date): the value's implicit range (a day,
+a month, a year) against the target's. `eq` finds targets inside the value's
+range and `sa`/`eb` targets wholly after/before it: for those the exact cover
+of `day_range` is the answer. `gt`/`lt` find targets that overlap the range
+after/before the value, and `ge`/`le` also those inside it: a date written to
+the month or year that straddles the edge (June 2021 for `ge2021-06-15`) is
+found too, through its padding term (`satisfies` says which ones).
+
+Ranges in the index are at most day-precise (`ge2020-03-15`, `lt2021`,
+`eq2020-03`); an open end reaches `FIRST_YEAR` or `LAST_YEAR`. A value with a
+time of day (`ge2020-03-15T10:00:00+01:00`, `InstantQuery`) is that instant at
+its precision, compared with the target's own implicit range (a date without a
+time is its whole day, a time without a zone UTC): the index cannot see times,
+so the search looks up the days around it (`widened`, a superset) and
+`records.access` decrypts those candidates to compare (`date_matches`). A cover has at most about 60
 buckets plus one per decade, so a query's work is bounded whatever the range.
 
 `_lastUpdated` is server metadata in a plain column (`fhir_resources.last_updated`):
@@ -69,6 +83,76 @@ _INSTANT = re.compile(
 )
 # Search prefixes (FHIR R4 3.1.1.4.2); `sa`/`eb` of a point in time are `gt`/`lt`.
 PREFIXES = ("eq", "lt", "le", "gt", "ge", "sa", "eb")
+
+
+def has_time(value: str) -> bool:
+    """Whether a date search value names a time of day (and so needs `InstantQuery`)."""
+    text = value.strip()
+    return "T" in (text[2:] if text[:2].isalpha() else text)  # a bad prefix: refused later
+
+
+@dataclass(frozen=True)
+class InstantQuery:
+    """A date search value with a time of day: its prefix and its implicit range, the
+    half-open UTC interval from `start` up to `end`."""
+
+    prefix: str
+    start: datetime
+    end: datetime
+
+    def satisfies(self, start: datetime, end: datetime) -> bool:
+        """Whether a target whose implicit range is [start, end) matches (FHIR R4)."""
+        inside = start >= self.start and end <= self.end
+        return {
+            "eq": inside,
+            "gt": end > self.end,
+            "lt": start < self.start,
+            "ge": end > self.end or inside,
+            "le": start < self.start or inside,
+            "sa": start >= self.end,
+            "eb": end <= self.start,
+        }[self.prefix]
+
+    def widened(self) -> DayQuery:
+        """Days that hold every date this value may match, whatever zone it was written
+        in (a day either side: time zones run from -12:00 to +14:00)."""
+        low = (self.start - _DAY).date()
+        high = (self.end + _DAY).date()
+        if self.prefix in {"gt", "ge", "sa"}:
+            return DayQuery("ge", low, low, _days("ge", low, low))
+        if self.prefix in {"lt", "le", "eb"}:
+            return DayQuery("le", high, high, _days("le", high, high))
+        return DayQuery("eq", low, high, DayRange(low, high))
+
+
+def instant_query(value: str) -> InstantQuery:
+    """A date search value with a time of day, read (`2020-03-15T10:00Z`, `gt...+02:00`)."""
+    prefix, rest = split_prefix(value.strip())
+    found = _INSTANT.fullmatch(rest)
+    if found is None or found.group(4) is None:
+        raise DateQueryError("give a time as YYYY-MM-DDThh:mm[:ss][Z|+hh:mm]")
+    start, end = _instant_period(found)
+    return InstantQuery(prefix, start, end)
+
+
+def date_matches(value: str, resource: dict[str, Any]) -> bool:
+    """Whether a resource's clinical date matches one search value (checked by the search
+    already: a malformed one never gets here), compared at the value's precision."""
+    written = sort_key(resource)
+    try:
+        if has_time(value):
+            found = _INSTANT.fullmatch(written)
+            if found is None:
+                return False
+            start, end = _instant_period(found)
+            return instant_query(value).satisfies(start, end)
+        days = _PARTIAL.match(written)
+        if days is None:
+            return False
+        first, last = _period_of(days)
+        return day_query(value).satisfies(first, last)
+    except DateQueryError:  # a stored date outside what a query may name: never matches
+        return False
 
 
 class DateQueryError(ValueError):
@@ -131,13 +215,64 @@ def split_prefix(value: str) -> tuple[str, str]:
     return "eq", value
 
 
-def day_range(value: str) -> DayRange:
-    """The days a clinical-date search value selects (`ge2020-03`, `lt2021-01-15`, ...)."""
+@dataclass(frozen=True)
+class DayQuery:
+    """One clinical-date search value: its prefix, its own period (`first` to `last`, the
+    implicit range of what was written) and the days a day-precise date must fall on."""
+
+    prefix: str
+    first: date
+    last: date
+    days: DayRange
+
+    def satisfies(self, start: date, end: date) -> bool:
+        """Whether a target date whose implicit range is `start`..`end` matches (FHIR R4)."""
+        inside = start >= self.first and end <= self.last
+        return {
+            "eq": inside,
+            "gt": end > self.last,
+            "lt": start < self.first,
+            "ge": end > self.last or inside,
+            "le": start < self.first or inside,
+            "sa": start > self.last,
+            "eb": end < self.first,
+        }[self.prefix]
+
+
+def day_query(value: str) -> DayQuery:
+    """A clinical-date search value read (`ge2020-03`, `lt2021-01-15`, ...)."""
     prefix, rest = split_prefix(value.strip())
     found = _PARTIAL.fullmatch(rest)
     if found is None:
         raise DateQueryError("give a date as YYYY, YYYY-MM or YYYY-MM-DD (no time of day)")
     first, last = _period_of(found)
+    return DayQuery(prefix, first, last, _days(prefix, first, last))
+
+
+def day_range(value: str) -> DayRange:
+    """The days a clinical-date search value selects for a date written to the day."""
+    return day_query(value).days
+
+
+def partial_terms(queries: list[DayQuery]) -> list[tuple[str, str]]:
+    """The padding terms of the dates written to the month or year that every query
+    finds although its days do not cover them (at most two months and two years per
+    query: those holding the edges of its period)."""
+    candidates: set[tuple[date, date, str]] = set()
+    for query in queries:
+        for edge in (query.first, query.last):
+            month = date(edge.year, edge.month, 1)
+            candidates.add((month, _month_end(month), f"{month:%Y-%m}"))
+            candidates.add((date(edge.year, 1, 1), date(edge.year, 12, 31), f"{edge.year}"))
+    return sorted(
+        (level_param("d"), f"{_PAD}d\x00{written}")
+        for start, end, written in candidates
+        if all(query.satisfies(start, end) for query in queries)
+    )
+
+
+def _days(prefix: str, first: date, last: date) -> DayRange:
+    """The days a date written to the day must fall on to match."""
     low, high = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
     if prefix in {"gt", "sa"}:
         return DayRange(last + _DAY, max(high, last + _DAY))

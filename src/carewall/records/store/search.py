@@ -1,14 +1,15 @@
 """Search over the blind indexes (no access checks: see `access.search_for`).
 
-Parameters combine with AND; a parameter given several times (or a value with
-commas) matches any of its values. `patient`/`subject` use the
-compartment column; `_id` the plain logical id. `family`, `given` and `name`
-match the beginning of a name (FHIR's default for strings) through the prefix
-terms of `records.terms`; their `:exact` forms and every other parameter
-match the whole normalised value. Ranges are the exception, as in FHIR: each
-occurrence of `_lastUpdated` (a plain column) or of the type's date parameter
-(bucket terms, `records.store.dates`) must hold, so `date=ge2020&date=lt2021`
-is a range, and commas inside one occurrence still mean "any of".
+As FHIR says (R4 search, "Combining parameters"): parameters combine with
+AND, a parameter given several times must hold each time (AND: so
+`date=ge2020&date=lt2021` is a range and `code=a&code=b` finds resources with
+both codes), and the comma-separated values of one occurrence match any of
+them (OR). `patient`/`subject` use the compartment column; `_id` the plain
+logical id. `family`, `given` and `name` match the beginning of a name
+(FHIR's default for strings) through the prefix terms of `records.terms`;
+their `:exact` forms and every other parameter match the whole normalised
+value; `_lastUpdated` is a plain column and the type's date parameter bucket
+terms (`records.store.dates`).
 
 Pages are keyset pages: in logical-id order after the last id sent, or with
 `_sort=_lastUpdated` (`-_lastUpdated`) in (last_updated, logical id) order after
@@ -29,10 +30,14 @@ from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.dates import (
     DATE_PARAMS,
     DateQueryError,
+    DayQuery,
     DayRange,
     cover,
-    day_range,
+    day_query,
+    has_time,
+    instant_query,
     instant_range,
+    partial_terms,
 )
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.terms import (
@@ -161,6 +166,36 @@ def _matching(
 ) -> Select[FhirResource]:
     """Current, live versions of the type matching every parameter, inside `compartment`
     (when given) and outside the `hidden` compartments."""
+    query = live_rows(resource_type, compartment=compartment, hidden=hidden)
+    for param, values in params.items():
+        if param == LAST_UPDATED:
+            query = query.where(*(_last_updated(_split([v])) for v in values))
+        elif param == date_param(resource_type):
+            query = query.where(*_date_filters(keys, resource_type, param, values))
+        else:
+            for value in values:  # each occurrence must hold; its commas are "any of"
+                query = _filter(query, keys, resource_type, param, _split([value]))
+    return query
+
+
+def matching_ids(
+    keys: RecordKeys, resource_type: str, params: Mapping[str, Sequence[str]]
+) -> Select[tuple[str]]:
+    """The row ids of current, live versions matching every parameter, as a subquery
+    (a Bulk Data `_typeFilter`: each filter is one such search, and they are ORed)."""
+    query = _matching(keys, resource_type, params, None, frozenset())
+    return query.with_only_columns(FhirResource.id)
+
+
+def live_rows(
+    resource_type: str,
+    *,
+    compartment: str | None = None,
+    hidden: frozenset[str] = frozenset(),
+) -> Select[FhirResource]:
+    """The query every search, export page and reverse include starts from: current,
+    live versions of one type, inside `compartment` (when given) and outside the
+    `hidden` compartments (rows in no compartment are never hidden)."""
     query = select(FhirResource).where(
         FhirResource.resource_type == resource_type,
         FhirResource.is_current.is_(True),
@@ -175,13 +210,6 @@ def _matching(
                 FhirResource.patient_ref.not_in(sorted(hidden)),
             )
         )
-    for param, values in params.items():
-        if param == LAST_UPDATED:
-            query = query.where(*(_last_updated(_split([v])) for v in values))
-        elif param == date_param(resource_type):
-            query = query.where(*_date_filters(keys, resource_type, param, values))
-        else:
-            query = _filter(query, keys, resource_type, param, _split(values))
     return query
 
 
@@ -216,32 +244,46 @@ def _date_filters(
     Occurrences of one range each (`date=ge2021-03-10&date=lt2021-04-21`) are
     intersected here into one range first: its cover is the few buckets of
     those six weeks, where covering each open end would look up most of the
-    table twice.
+    table twice. Dates written to the month or year that FHIR's range rules
+    find although the days do not cover them come through their padding terms
+    (`dates.partial_terms`), checked against every occurrence.
     """
     parts = [_split([value]) for value in values]
     if any(not p for p in parts):
         raise _bad_value(name, "give a date")
-    ranges = [[_day_range(name, v) for v in p] for p in parts]
-    if len(ranges) > 1 and all(len(r) == 1 for r in ranges):
-        first = max(r[0].first for r in ranges)
-        last = min(r[0].last for r in ranges)
-        if first > last:
-            return [false()]
-        ranges = [[DayRange(first, last)]]
-    return [_dated(keys, resource_type, occurrence) for occurrence in ranges]
+    queries = [[_day_query(name, v) for v in p] for p in parts]
+    if len(queries) > 1 and all(len(q) == 1 for q in queries):
+        each = [q[0] for q in queries]
+        first = max(q.days.first for q in each)
+        last = min(q.days.last for q in each)
+        terms = cover(DayRange(first, last)) if first <= last else []
+        terms += partial_terms(each)
+        return [_any_of(keys, resource_type, terms)]
+    return [_dated(keys, resource_type, occurrence) for occurrence in queries]
 
 
-def _day_range(name: str, value: str) -> DayRange:
+def _day_query(name: str, value: str) -> DayQuery:
+    """A value's days; for a value with a time of day, the days around it (a superset
+    that `records.access` narrows after decryption, `dates.date_matches`)."""
     try:
-        return day_range(value)
+        return instant_query(value).widened() if has_time(value) else day_query(value)
     except DateQueryError as exc:
         raise _bad_value(name, str(exc)) from None
 
 
-def _dated(keys: RecordKeys, resource_type: str, ranges: list[DayRange]) -> ColumnElement[bool]:
-    """One occurrence of the date parameter: a bucket term of any of its ranges' covers."""
-    terms = {term for days in ranges for term in cover(days)}
-    return FhirResource.id.in_(_any_term(keys, resource_type, sorted(terms)))
+def _dated(keys: RecordKeys, resource_type: str, queries: list[DayQuery]) -> ColumnElement[bool]:
+    """One occurrence of the date parameter: a bucket term of any of its values' covers,
+    or the padding term of a partial date one of them finds."""
+    terms = [t for q in queries for t in [*cover(q.days), *partial_terms([q])]]
+    return _any_of(keys, resource_type, terms)
+
+
+def _any_of(
+    keys: RecordKeys, resource_type: str, terms: Sequence[tuple[str, str]]
+) -> ColumnElement[bool]:
+    if not terms:
+        return false()
+    return FhirResource.id.in_(_any_term(keys, resource_type, sorted(set(terms))))
 
 
 def _any_term(

@@ -73,11 +73,17 @@ _PARAMS: dict[str, tuple[str, str]] = {
     ),
 }
 _DATE_DOC = (
-    "The clinical date, as written (its own time zone), to the day: prefixes eq, lt, le, "
-    "gt, ge, sa, eb with YYYY, YYYY-MM or YYYY-MM-DD (no time of day: dates are searched "
-    "through keyed blind indexes of their day, month, year and decade). Give it twice for a "
-    "range. A Period is found by its start; a date written to the year or month only by a "
-    "range covering all of it."
+    "The clinical date: prefixes eq, lt, le, gt, ge, sa, eb with YYYY, YYYY-MM or "
+    "YYYY-MM-DD (compared with the date as written, in its own time zone, through keyed "
+    "blind indexes of its day, month, year and decade), or with a time of day "
+    "YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm] (that instant at its precision, no zone meaning "
+    "UTC, against each date's own instant or day: the candidates of the days around it "
+    "are decrypted and compared, at most 1000, otherwise 400 asking for a narrower "
+    "search). Give it twice for a range. A Period is found by its start. Ranges follow "
+    "FHIR's rules for the implicit range of each value and date (a day, a month, a "
+    "year): eq finds a date inside the value's range, gt/lt one that overlaps the range "
+    "after/before the value, ge/le also one inside the value, sa/eb one wholly "
+    "after/before it."
 )
 
 _BUNDLES = (
@@ -96,6 +102,9 @@ _BUNDLES = (
     "A batch runs each entry on its own; failures are reported in the entry's response."
 )
 _RESULTS = (
+    "Parameters combine with AND; a parameter given more than once must match each time "
+    "(AND, e.g. `date=ge2020&date=lt2021`), and a comma-separated list in one value matches "
+    "any of its values (OR). "
     "`_sort` takes one of `_lastUpdated`, `-_lastUpdated` (paged in the database) or, for "
     "types with a clinical date, `date`/`-date` (sorted after decryption: at most "
     "1000 matches, otherwise 400 asking for a narrower search; undated last). "
@@ -158,13 +167,22 @@ def search_params(resource_type: str) -> frozenset[str]:
 
 
 # FHIR Bulk Data Access (IG v2): `$export` at system level, on Patient at type and instance
-# level (a patient's own compartment); Group export is not offered.
+# level (a patient's own compartment), and on a stored Group (its Patient members).
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
 _EXPORT_DOC = (
-    "Needs `Prefer: respond-async`; `_type`, `_since` and `_outputFormat` "
-    "(application/fhir+ndjson) only. Integration tokens with fhir:read, and administrators "
-    "from a browser session with a fresh second factor; patients only Patient/{id}/$export "
-    "of their own record. Exports what the caller may read; files expire."
+    "Needs `Prefer: respond-async`; GET with the parameters in the query, or POST with a "
+    "Parameters resource. `_type`, `_since` (an instant), `_outputFormat` "
+    "(application/fhir+ndjson only; anything else is 400) and `_typeFilter` (`Type?query` "
+    "with that type's search parameters, repeated or comma-separated: a type with filters "
+    "exports what any of them matches) only; other parameters are 400. Integration tokens "
+    "with fhir:read, and administrators from a browser session with a fresh second factor; "
+    "patients only Patient/{id}/$export of their own record. Exports what the caller may "
+    "read; files expire."
+)
+_GROUP_EXPORT_DOC = (
+    _EXPORT_DOC + " Group/{id}/$export exports the compartments of the Group's active Patient "
+    "members (`member.entity`), with the rules of Patient/$export; the Group must be "
+    "readable by the caller."
 )
 SYSTEM_EXPORT = {
     "name": "export",
@@ -176,6 +194,12 @@ PATIENT_EXPORT = {
     "definition": f"{BULK_DATA}/OperationDefinition/patient-export",
     "documentation": _EXPORT_DOC,
 }
+GROUP_EXPORT = {
+    "name": "export",
+    "definition": f"{BULK_DATA}/OperationDefinition/group-export",
+    "documentation": _GROUP_EXPORT_DOC,
+}
+_EXPORTS = {"Patient": PATIENT_EXPORT, "Group": GROUP_EXPORT}
 
 
 def date_param(resource_type: str) -> str | None:
@@ -274,7 +298,7 @@ def _resource(resource_type: str) -> dict[str, Any]:
         "searchInclude": search_includes(resource_type),
         "searchRevInclude": search_revincludes(resource_type),
         "searchParam": [_search_param(name) for name in sorted(search_params(resource_type))],
-        **({"operation": [PATIENT_EXPORT]} if resource_type == "Patient" else {}),
+        **({"operation": [_EXPORTS[resource_type]]} if resource_type in _EXPORTS else {}),
     }
 
 
