@@ -1,14 +1,18 @@
 """Shared fixtures: an isolated database per test, on SQLite and (when configured) PostgreSQL.
 
 Set CAREWALL_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
-to run every database test on PostgreSQL too; each test then gets its own
-database, copied from a migrated template so that isolation stays cheap.
+to run every database test on PostgreSQL too. On both databases each test gets its
+own database, copied from one migrated once per session (a PostgreSQL template, an
+SQLite file), so that isolation stays cheap: running the migrations per test cost
+more than most tests themselves.
 
 Helpers, factories and runners live in `tests.support`; nothing imports this file.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from carewall.core.config import Settings
 from carewall.core.db import Database
-from carewall.core.runtime import Runtime, open_runtime
+from carewall.core.runtime import FILE_MODE, Runtime, open_runtime
 from carewall.registry import create_app
 from tests.support import postgres
 from tests.support.cli import cli_environment
@@ -41,11 +45,37 @@ def pg_template() -> Iterator[str]:
     postgres.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of a migrated SQLite database that each test writes to its own file.
+
+    `VACUUM INTO` gives one self-contained file (no WAL beside it); `Database.connect`
+    puts each connection back in WAL mode.
+    """
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    db = Database.connect(f"sqlite:///{folder / 'migrated.db'}")
+    db.migrate()
+    db.dispose()
+    with sqlite3.connect(folder / "migrated.db") as connection:
+        connection.execute("VACUUM INTO ?", (str(folder / "template.db"),))
+    connection.close()
+    return (folder / "template.db").read_bytes()
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Create `path` owner-only, as `carewall.core.runtime` creates a new database file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "wb") as file:
+        file.write(content)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty, isolated database URL for this test, on each backend."""
+    """An isolated database URL for this test, on each backend, migrated to the head."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'carewall.db'}"
+        path = tmp_path / "carewall.db"
+        _write_private(path, request.getfixturevalue("sqlite_template"))
+        yield f"sqlite:///{path}"
         return
     name = postgres.create_database("cw_test", template=request.getfixturevalue("pg_template"))
     yield postgres.admin_url(name)

@@ -10,7 +10,7 @@ the FHIR API with tokens, every type by a role that may write it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.errors import NotFoundError, PermissionDeniedError
-from carewall.core.runtime import Runtime
+from carewall.core.runtime import Runtime, open_runtime
 from carewall.identity import Role
 from carewall.records import SUPPORTED_TYPES, Purpose
 from carewall.records.access import get_record_for, history_for, search_for
@@ -30,6 +30,7 @@ from carewall.records.errors import ResourceGoneError
 from carewall.records.services import create_resource, delete_resource, update_resource
 from carewall.records.store.resource_types import WITHOUT_IDENTIFIER
 from carewall.web.fhir.capability import INTERACTIONS, search_params
+from tests.support import postgres
 from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource
 from tests.support.fhir import outcome
 from tests.support.minimal import minimal_resource
@@ -38,13 +39,53 @@ P = Purpose.TREATMENT
 STAFF = [role for role in Role if role.is_staff]
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def _settings(home: Path, database_url: str) -> Settings:
     """One token changes a resource of every type here, more than the mass-change detector
     lets a person change in a minute (its own tests are in test_alerts.py)."""
-    return Settings(
-        home=tmp_path / "home", database_url=database_url, alerts_mass_change_limit=1000
-    )
+    return Settings(home=home, database_url=database_url, alerts_mass_change_limit=1000)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """This module's settings on the parametrised database (see `_settings`)."""
+    return _settings(tmp_path / "home", database_url)
+
+
+@pytest.fixture(scope="module")
+def sqlite_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """One SQLite runtime that every per-type test shares (see `vault`)."""
+    folder = tmp_path_factory.mktemp("every-type")
+    opened = open_runtime(_settings(folder / "home", f"sqlite:///{folder / 'carewall.db'}"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def postgresql_vault(
+    tmp_path_factory: pytest.TempPathFactory, pg_template: str
+) -> Iterator[Runtime]:
+    """One PostgreSQL runtime that every per-type test shares (see `vault`)."""
+    name = postgres.create_database("cw_test", template=pg_template)
+    home = tmp_path_factory.mktemp("every-type") / "home"
+    opened = open_runtime(_settings(home, postgres.admin_url(name)))
+    yield opened
+    opened.close()
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def vault(request: pytest.FixtureRequest) -> Runtime:
+    """The runtime this module's per-type tests share on each database.
+
+    A fresh database per type (123 types, twice) cost most of this module's time. The
+    tests stay independent: each type names its own patients (`_patients_of`), and a
+    search is by type and patient, so no test sees another's resources. One fixture per
+    database, looked up by name, keeps both alive whatever order the tests run in
+    (pytest-randomly), where one parametrised module fixture would be rebuilt at each
+    switch between databases.
+    """
+    runtime: Runtime = request.getfixturevalue(f"{request.param}_vault")
+    return runtime
 
 
 def _actor(role: Role, patient_id: str | None = None) -> Caller:
@@ -61,37 +102,43 @@ def _expect(may: bool, call: Callable[[], Any], refusal: type[Exception]) -> Any
 
 @pytest.mark.parametrize("resource_type", sorted(SUPPORTED_TYPES))
 def test_every_type_round_trips_with_its_roles_and_compartment(
-    runtime: Runtime, resource_type: str
+    vault: Runtime, resource_type: str
 ) -> None:
-    body = _named(resource_type)
+    mine, theirs = _patients_of(resource_type)
+    body = _named(resource_type, mine)
     if resource_type != "Patient":
-        create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-1"))
+        create_resource(vault, SYSTEM, fhir_resource("Patient", mine))
     for role in STAFF:
-        _check_create(runtime, _actor(role), resource_type)
-    create_resource(runtime, SYSTEM, body)
+        _check_create(vault, _actor(role), resource_type, mine)
+    create_resource(vault, SYSTEM, body)
     for role in STAFF:
-        _check_stored(runtime, _actor(role), body)
-    _patients_see_only_their_own(runtime, resource_type, body["id"])
-    delete_resource(runtime, SYSTEM, resource_type, body["id"])
+        _check_stored(vault, _actor(role), body, mine)
+    _patients_see_only_their_own(vault, resource_type, body["id"], mine, theirs)
+    delete_resource(vault, SYSTEM, resource_type, body["id"])
     with pytest.raises(ResourceGoneError):
-        get_record_for(runtime, SYSTEM, resource_type, body["id"], P)
+        get_record_for(vault, SYSTEM, resource_type, body["id"], P)
 
 
-def _named(resource_type: str) -> dict[str, Any]:
-    """A resource of `resource_type` naming patient p-1 (a Patient: p-1 itself)."""
-    return {"id": str(uuid.uuid4()), **minimal_resource(resource_type, "p-1")}
+def _patients_of(resource_type: str) -> tuple[str, str]:
+    """This type's patient, and another one: ids no other test in the shared vault uses."""
+    return f"p-{resource_type}", f"q-{resource_type}"
 
 
-def _check_create(runtime: Runtime, actor: Caller, resource_type: str) -> None:
+def _named(resource_type: str, patient_id: str) -> dict[str, Any]:
+    """A resource of `resource_type` naming the patient (a Patient: the patient itself)."""
+    return {"id": str(uuid.uuid4()), **minimal_resource(resource_type, patient_id)}
+
+
+def _check_create(runtime: Runtime, actor: Caller, resource_type: str, patient_id: str) -> None:
     """Create, then delete, as the matrix allows (a Patient gets an id of its own)."""
-    fresh = {**_named(resource_type), "id": str(uuid.uuid4())}
+    fresh = {**_named(resource_type, patient_id), "id": str(uuid.uuid4())}
     may_write = allowed(actor.role, Action.WRITE, resource_type)
     _expect(may_write, lambda: create_resource(runtime, actor, fresh), PermissionDeniedError)
     if may_write:
         delete_resource(runtime, actor, resource_type, fresh["id"])
 
 
-def _check_stored(runtime: Runtime, actor: Caller, body: dict[str, Any]) -> None:
+def _check_stored(runtime: Runtime, actor: Caller, body: dict[str, Any], patient_id: str) -> None:
     """Read, history, search by patient and update, each allowed or refused by the matrix."""
     resource_type, logical_id = body["resourceType"], body["id"]
     may_read, may_write = (allowed(actor.role, a, resource_type) for a in Action)
@@ -108,7 +155,7 @@ def _check_stored(runtime: Runtime, actor: Caller, body: dict[str, Any]) -> None
     )
     found = _expect(
         may_read,
-        lambda: search_for(runtime, actor, resource_type, {"patient": ["p-1"]}, P),
+        lambda: search_for(runtime, actor, resource_type, {"patient": [patient_id]}, P),
         PermissionDeniedError,
     )
     assert found is None or [r["id"] for r in found] == [logical_id]
@@ -116,13 +163,15 @@ def _check_stored(runtime: Runtime, actor: Caller, body: dict[str, Any]) -> None
     _expect(may_write, lambda: update_resource(runtime, actor, changed), PermissionDeniedError)
 
 
-def _patients_see_only_their_own(runtime: Runtime, resource_type: str, logical_id: str) -> None:
-    mine, theirs = _actor(Role.PATIENT, "p-1"), _actor(Role.PATIENT, "p-2")
+def _patients_see_only_their_own(
+    runtime: Runtime, resource_type: str, logical_id: str, mine_id: str, theirs_id: str
+) -> None:
+    mine, theirs = _actor(Role.PATIENT, mine_id), _actor(Role.PATIENT, theirs_id)
     assert get_record_for(runtime, mine, resource_type, logical_id, P)["id"] == logical_id
     assert [r["id"] for r in search_for(runtime, mine, resource_type, {}, P)] == [logical_id]
     with pytest.raises(NotFoundError):
         get_record_for(runtime, theirs, resource_type, logical_id, P)
-    assert search_for(runtime, theirs, resource_type, {"patient": ["p-1"]}, P) == []
+    assert search_for(runtime, theirs, resource_type, {"patient": [mine_id]}, P) == []
     with pytest.raises((NotFoundError, PermissionDeniedError)):
         delete_resource(runtime, mine, resource_type, logical_id)
 

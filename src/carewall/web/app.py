@@ -57,7 +57,7 @@ def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) ->
     # Its threads start on first use and idle between sign-ins; they outlive client
     # test contexts, so the gate lives as long as the application.
     app.state.signin_gate = SignInGate.from_settings(runtime.settings)
-    passwords.dummy_verify("")  # build the dummy hash now, not during the first sign-in
+    passwords.prepare_dummy_hash()  # now, not during the first sign-in
     app.mount("/static", StaticFiles(directory=str(files("carewall.web") / "static")), "static")
     for part in parts:
         for router in part.routers:

@@ -18,6 +18,7 @@ from carewall.identity.passwords.hashing import (
     PasswordCheck,
     dummy_verify,
     hash_password,
+    prepare_dummy_hash,
     verify_password,
 )
 from carewall.identity.passwords.normalize import normalize_password
@@ -48,5 +49,6 @@ __all__ = [
     "is_common_password",
     "normalize_password",
     "password_feedback",
+    "prepare_dummy_hash",
     "verify_password",
 ]
