@@ -48,6 +48,9 @@ class Sink:
         self.stall_after: int | None = None
         self.stalled = threading.Event()
         self.released = threading.Event()
+        # Connections that spoke before the release: a killed worker's. What they sent
+        # may still be read after the release on a loaded machine; it must not count.
+        self._before_release: list[SmtpSession] = []
 
     async def handle_RCPT(  # noqa: N802 - the hook name aiosmtpd calls
         self,
@@ -59,6 +62,8 @@ class Sink:
     ) -> str:
         if address in self.refuse:
             return "550 5.1.1 No such user here"
+        if not self.released.is_set() and not self._spoke_before_release(session):
+            self._before_release.append(session)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -73,6 +78,8 @@ class Sink:
             self.defer_once.discard(to)
             return "451 4.3.0 Try again later"
         simulated = [m for m in self.messages if m[HEADER]]
+        if self.released.is_set() and self.stalled.is_set() and self._spoke_before_release(session):
+            return "451 4.3.0 Not accepted"  # a dead worker's message, read late
         stalling = self.stall_after is not None and not self.released.is_set()
         if message[HEADER] and stalling and len(simulated) >= (self.stall_after or 0):
             self.stalled.set()  # every client now waits for our answer to its DATA...
@@ -80,6 +87,9 @@ class Sink:
             return "451 4.3.0 Not accepted"  # ...and never gets a 250 for these
         self.messages.append(message)
         return "250 Message accepted"
+
+    def _spoke_before_release(self, session: SmtpSession) -> bool:
+        return any(s is session for s in self._before_release)
 
     def simulated_to(self) -> Counter[str]:
         """How many simulated messages each address received."""
