@@ -107,9 +107,7 @@ def deferred_read(db: Database, pending: list[Append]) -> Iterator[Session]:
 def append_deferred(session: Session, pending: Sequence[Append]) -> None:
     """Append the entries a `deferred_read` held back, in order, in `session`'s transaction
     (one head lookup and one insert for all of them)."""
-    items = [item for held in pending for item in held]
-    if items:
-        _append_indexed(session.connection(), _mac_key(attached_to(session)), items)
+    record_all_indexed(session, [item for held in pending for item in held])
 
 
 def record_all_indexed(session: Session, items: Append) -> None:
