@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from carewall.audit import Outcome, record_from
@@ -136,11 +136,17 @@ def _due_jobs(runtime: Runtime, now: datetime) -> set[str]:
     takes no write lock (each claim is a writing transaction, and on SQLite every
     worker process's tick would otherwise queue with the requests' writes for it).
     The claim itself checks again: this only spares the claims bound to fail."""
-    free = or_(JobSchedule.claimed_until.is_(None), JobSchedule.claimed_until < now)
     with runtime.db.read_transaction() as session:
         return set(
-            session.scalars(select(JobSchedule.name).where(free, JobSchedule.next_run_at <= now))
+            session.scalars(
+                select(JobSchedule.name).where(_unclaimed(now), JobSchedule.next_run_at <= now)
+            )
         )
+
+
+def _unclaimed(now: datetime) -> ColumnElement[bool]:
+    """A schedule no worker holds a live claim on (never claimed, or its lease ran out)."""
+    return or_(JobSchedule.claimed_until.is_(None), JobSchedule.claimed_until < now)
 
 
 def _ensure_schedules(runtime: Runtime, registry: JobRegistry, now: datetime) -> None:
@@ -179,8 +185,7 @@ def _run_job(
 
 
 def _claim_job(runtime: Runtime, job: Job, worker: str, now: datetime, *, due_only: bool) -> bool:
-    free = or_(JobSchedule.claimed_until.is_(None), JobSchedule.claimed_until < now)
-    condition = and_(JobSchedule.name == job.name, free)
+    condition = and_(JobSchedule.name == job.name, _unclaimed(now))
     if due_only:
         if job.interval(runtime.settings) is None:
             return False
