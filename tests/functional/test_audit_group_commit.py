@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from carewall.audit import AuditEvent, audited_read, record, verify
 from carewall.audit.services import GroupAppender, appender_for
@@ -181,3 +183,60 @@ def test_reads_in_several_processes_build_one_chain(runtime: Runtime) -> None:
     assert [reader.wait(timeout=300) for reader in readers] == [0, 0, 0]
     result = verify(runtime.db)
     assert (result.ok, result.count) == (True, 240)
+
+
+def test_a_connection_lost_before_the_append_fails_that_read_as_a_database_error(
+    runtime: Runtime,
+) -> None:
+    # The chain's lock and head are read on the driver itself (a psycopg pipeline), past
+    # SQLAlchemy: its error must still come out as SQLAlchemy's OperationalError (a 503
+    # in the app, not a 500) with the dead connection dropped from the pool.
+    db = runtime.db
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the pipelined lock and head read is PostgreSQL's")
+    db.dispose()
+    assert _read(db, "opens one pooled connection") == _DATA
+    kill = text(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    killer = create_engine(db.engine.url, poolclass=NullPool)
+    try:
+        with killer.begin() as connection:
+            connection.execute(kill)
+    finally:
+        killer.dispose()
+    with pytest.raises(OperationalError) as lost:
+        _read(db, "lost")
+    assert lost.value.connection_invalidated
+    assert _read(db, "after") == _DATA
+    assert (_committed(db, "lost"), _committed(db, "after")) == (0, 1)
+    result = verify(db)
+    assert (result.ok, result.count) == (True, 2)
+
+
+def test_a_cancelled_wait_for_the_chain_lock_fails_that_read_as_a_database_error(
+    runtime: Runtime,
+) -> None:
+    # Not a lost connection: the transaction rolls back cleanly, so only the wrapping of
+    # the driver's own error stands between this and a 500.
+    db = runtime.db
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the pipelined lock and head read is PostgreSQL's")
+    cancel = text(
+        "SELECT count(pg_cancel_backend(pid)) FROM pg_locks"
+        " WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    appender = appender_for(db)
+    blocked = _Blocked(db, appender)
+    with db.transaction() as session, db.engine.connect() as other:
+        record(session, AuditEvent(action="test:thing:done", subject="blocker"))
+        blocked.start("cancelled")
+        _wait_for(lambda: int(other.execute(cancel).scalar_one()) == 1)
+    blocked.join()
+    assert isinstance(blocked.results["cancelled"], OperationalError)
+    assert _read(db, "after") == _DATA
+    assert (_committed(db, "cancelled"), _committed(db, "after")) == (0, 1)
+    result = verify(db)
+    assert (result.ok, result.count) == (True, 2)

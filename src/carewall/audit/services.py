@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
@@ -316,10 +317,33 @@ def _locked_head(connection: Connection) -> Any:
     if pipeline is None:  # another driver: two round trips
         connection.execute(_LOCK, {"key": _PG_CHAIN_LOCK})
         return connection.execute(_HEAD).first()
-    with pipeline():
-        driver.execute(_PG_LOCK_SQL, (_PG_CHAIN_LOCK,))
-        cursor = driver.execute(_PG_HEAD_SQL)
-    return cursor.fetchone()
+    try:
+        with pipeline():
+            driver.execute(_PG_LOCK_SQL, (_PG_CHAIN_LOCK,))
+            cursor = driver.execute(_PG_HEAD_SQL)
+        return cursor.fetchone()
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _as_sqlalchemy_error(connection, exc) from exc
+
+
+def _as_sqlalchemy_error(connection: Connection, exc: Any) -> StatementError:
+    """The driver's own error, raised past SQLAlchemy, as SQLAlchemy would have raised it:
+    wrapped (so a cancelled lock wait or a lost connection is a 503 like any other
+    database error, not a 500) and, when the connection is gone, with the connection
+    invalidated so that the pool does not hand it out again."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(exc)
+    wrapped: StatementError = DBAPIError.instance(
+        _PG_HEAD_SQL,
+        None,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+    return wrapped
 
 
 def _mac_key(attached: Mapping[str, Any]) -> bytes:
