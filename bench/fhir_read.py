@@ -16,9 +16,10 @@ Targets (issue 16, "Reads that scale"): p99 at 8 clients <= 3x p99 at 1 client;
 on PostgreSQL reads/s at 8 clients >= 1.5x reads/s at 1 client; secure/plain
 reads/s >= 0.6 at both concurrencies.
 
-Each client is a thread with its own keep-alive connection (`http.client`, the
-lightest client at hand, so the load generator takes as little of the two
-cores as it can). Rates are requests over wall time of the timed blocks.
+Each client is a process of its own with one keep-alive connection
+(`http.client`, the lightest client at hand, so the load generator takes as
+little of the two cores as it can; processes, so that clients never queue for
+one interpreter's lock). Rates are requests over wall time of the timed blocks.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,7 @@ def prepare(home: Path, url: str | None) -> str:
 def bench_app() -> FastAPI:
     """The app `carewall serve` runs, plus the bare route (a factory: each worker builds it)."""
     from carewall.registry import create_app
+    from carewall.web.app import prepare_routes
 
     runtime = open_runtime(Settings(home=Path(os.environ["BENCH_HOME"])))
     app = create_app(runtime)
@@ -103,6 +106,7 @@ def bench_app() -> FastAPI:
             ).scalar_one()
         return Response(body, media_type="application/fhir+json")
 
+    prepare_routes(app)  # as `carewall serve` does (`registry.served_app`)
     return app
 
 
@@ -110,7 +114,7 @@ def serve(home: str, port: int) -> None:
     """Child process: the real app plus the bare route, served as `carewall serve` does."""
     import uvicorn
 
-    from carewall.cli.server import WORKER_HEALTHCHECK_SECONDS, default_workers, serve_workers
+    from carewall.cli.server import default_workers, serve_workers
 
     os.environ["BENCH_HOME"] = home
     workers = int(os.environ.get("BENCH_WORKERS") or default_workers())
@@ -124,15 +128,7 @@ def serve(home: str, port: int) -> None:
     if workers == 1:
         uvicorn.run(bench_app(), **options)
         return
-    serve_workers(
-        uvicorn.Config(
-            "fhir_read:bench_app",
-            factory=True,
-            workers=workers,
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-            **options,
-        )
-    )
+    serve_workers("fhir_read:bench_app", workers, **options)
 
 
 @dataclass
@@ -153,56 +149,78 @@ class Timings:
         return ordered[int(len(ordered) * 0.99) - 1]
 
 
-class Client:
-    """One keep-alive connection; GETs must answer 200."""
+def _client_process(port: int, token: str, orders: Connection) -> None:
+    """One client: a process of its own (no GIL shared with the other clients) holding
+    one keep-alive connection; for each order `(path, count)` it GETs `path` `count`
+    times and sends back the latencies (ms), until it is sent None."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+    while (order := orders.recv()) is not None:
+        path, count = order
+        latencies = []
+        for _ in range(count):
+            began = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            latencies.append((time.perf_counter() - began) * 1000)
+            assert response.status == 200, body[:300]
+        orders.send(latencies)
+    connection.close()
 
-    def __init__(self, port: int, token: str) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
 
-    def get(self, path: str) -> float:
+class Clients:
+    """`concurrency` client processes, all given the same order at once.
+
+    Processes rather than threads: eight client threads in one interpreter queue for
+    its one GIL between a response's arrival and its timestamp, and that wait (up to
+    the interpreter's 5 ms switch interval) was a tail of the load generator's own,
+    counted against the server.
+    """
+
+    def __init__(self, port: int, token: str, concurrency: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for _ in range(concurrency):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_client_process, args=(port, token, theirs))
+            process.start()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    def block(self, path: str, count: int, into: Timings) -> None:
+        """`count` GETs of `path` spread over the clients, all running at once."""
+        per_client = max(1, count // len(self.pipes))
         began = time.perf_counter()
-        self.connection.request("GET", path, headers=self.headers)
-        response = self.connection.getresponse()
-        body = response.read()
-        elapsed = (time.perf_counter() - began) * 1000
-        assert response.status == 200, body[:300]
-        return elapsed
+        for pipe in self.pipes:
+            pipe.send((path, per_client))
+        results = [pipe.recv() for pipe in self.pipes]
+        into.seconds += time.perf_counter() - began
+        for part in results:
+            into.latencies.extend(part)
 
-
-def block(clients: list[Client], path: str, count: int, into: Timings) -> None:
-    """`count` GETs of `path` spread over the clients, all running at once."""
-    per_client = max(1, count // len(clients))
-    results: list[list[float]] = [[] for _ in clients]
-
-    def run(index: int) -> None:
-        client = clients[index]
-        results[index].extend(client.get(path) for _ in range(per_client))
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    into.seconds += time.perf_counter() - began
-    for part in results:
-        into.latencies.extend(part)
+    def close(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(None)
+        for process in self.processes:
+            process.join(timeout=30)
 
 
 def measure(port: int, token: str, concurrency: int, count: int) -> tuple[Timings, Timings]:
     """Secure and plain in alternating blocks, so the shared machine's load drifts
     across both alike instead of favouring whichever ran while it was quiet."""
-    clients = [Client(port, token) for _ in range(concurrency)]
-    block(clients, SECURE_PATH, 100 * concurrency, Timings())  # warm up both paths
-    block(clients, PLAIN_PATH, 100 * concurrency, Timings())
-    secure, plain = Timings(), Timings()
-    rounds = 10
-    for _ in range(rounds):
-        block(clients, SECURE_PATH, count // rounds, secure)
-        block(clients, PLAIN_PATH, count // rounds, plain)
-    for client in clients:
-        client.connection.close()
+    clients = Clients(port, token, concurrency)
+    try:
+        clients.block(SECURE_PATH, 100 * concurrency, Timings())  # warm up both paths
+        clients.block(PLAIN_PATH, 100 * concurrency, Timings())
+        secure, plain = Timings(), Timings()
+        rounds = 10
+        for _ in range(rounds):
+            clients.block(SECURE_PATH, count // rounds, secure)
+            clients.block(PLAIN_PATH, count // rounds, plain)
+    finally:
+        clients.close()
     return secure, plain
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
@@ -14,9 +14,6 @@ from carewall.cli import users
 from carewall.cli.assembly import current_assembly
 from carewall.cli.config import load_settings
 from carewall.cli.console import console, err_console, open_cli_runtime
-
-if TYPE_CHECKING:
-    import uvicorn
 
 # How long a worker may leave uvicorn's health check unanswered before it is replaced.
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -92,29 +89,32 @@ def serve(
     os.environ.update(
         CAREWALL_HOST=settings.host, CAREWALL_PORT=str(settings.port), CAREWALL_DEMO=str(demo)
     )
-    serve_workers(
-        uvicorn.Config(
-            "carewall.registry:worker_app",
-            factory=True,
-            workers=count,
-            # A worker answers the supervisor's health check only once it has imported
-            # the application; uvicorn's 5 s kill a worker still starting on a busy machine.
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-            **options,
-        )
-    )
+    serve_workers("carewall.registry:worker_app", count, **options)
 
 
-def serve_workers(config: uvicorn.Config) -> None:
-    """Serve `config` (an app import string, `workers` > 1) from worker processes.
+def serve_workers(app: str, workers: int, **options: Any) -> None:
+    """Serve the app factory `app` (an import string) from `workers` processes.
 
     What `uvicorn.run` does for workers, but on a listening socket that says it is
     TCP: uvicorn opens it with protocol 0, and asyncio then leaves Nagle's algorithm
     on for every accepted connection, so a response written in two parts waits for
-    the client's delayed ACK (about 40 ms per request).
+    the client's delayed ACK (about 40 ms per request). And with event loops that
+    leave a new connection to the worker holding fewer (`cli.balance`), so that
+    keep-alive clients spread over the workers instead of queueing on one.
     """
     from uvicorn.supervisors import Multiprocess
 
+    from carewall.cli.balance import BalancedConfig
+
+    config = BalancedConfig(
+        app,
+        factory=True,
+        workers=workers,
+        # A worker answers the supervisor's health check only once it has imported the
+        # application; uvicorn's 5 s kill a worker still starting on a busy machine.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,
+    )
     sock = _tcp(config.bind_socket())
     try:
         Multiprocess(config, sockets=[sock]).run()

@@ -146,6 +146,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     return build(runtime, parts, job_registry())
 
 
+def served_app(runtime: Runtime) -> FastAPI:
+    """`create_app` for `carewall serve`: every route prepared before the first request."""
+    from carewall.web.app import prepare_routes
+
+    app = create_app(runtime)
+    prepare_routes(app)
+    return app
+
+
 def worker_app() -> FastAPI:
     """The web application of one `carewall serve --workers N` worker process.
 
@@ -163,7 +172,7 @@ def worker_app() -> FastAPI:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     _stop_with_parent()
-    return create_app(open_runtime(settings, migrate=False))
+    return served_app(open_runtime(settings, migrate=False))
 
 
 def _stop_with_parent() -> None:
@@ -192,7 +201,7 @@ def cli_app() -> typer.Typer:
 
     assembly = Assembly(
         install=install,
-        web_app=create_app,
+        web_app=served_app,
         seed_demo=seed_demo,
         start_demo=start_demo,
         jobs=job_registry(),
