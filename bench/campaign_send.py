@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 
 import httpx
@@ -130,7 +130,7 @@ def smtplib_rate(runtime: Runtime, port: int, count: int) -> float:
     scenario = builtin("ehr-password-expiry")
     key = runtime.keys.data_key(SIMULATION_KEY)
     campaign = "00000000-0000-4000-8000-000000000000"
-    messages: list[EmailMessage] = []
+    messages: list[Message] = []
     for n in range(count):
         rid = f"benchrecipient{n:08d}"
         envelope = SimEnvelope(campaign, rid, f"<{rid}@x.example>", sign(key, campaign, rid))

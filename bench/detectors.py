@@ -41,9 +41,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from carewall.alerts.detectors import Failure, Finding, StaffFacts, Tuning
+from sqlalchemy import func, select
+
+from carewall.alerts.detectors import Failure, Finding, Severity, StaffFacts, State, Tuning
 from carewall.alerts.engine import Engine, EntryReader
 from carewall.alerts.masschange import on_record_changed
+from carewall.alerts.models import Alert
 from carewall.audit import AuditEntryView, AuditEvent, entries_after, record_about
 from carewall.core.clock import set_clock
 from carewall.core.config import Settings
@@ -552,10 +555,11 @@ def detect(runtime: Runtime, facts: BenchFacts) -> tuple[list[Opened], dict[str,
     timing["entries"] = count
 
     began = time.perf_counter()
-    engine, reader, state = Engine(Tuning(), facts), EntryReader(keys), {}
+    engine, reader = Engine(Tuning(), facts), EntryReader(keys)
+    state: State = {}
     for batch in _batches(runtime):
-        engine.feed([reader.entry(v) for v in batch], state)  # type: ignore[arg-type]
-    engine.tick(START + timedelta(days=DAYS + 1), state)  # type: ignore[arg-type]
+        engine.feed([reader.entry(v) for v in batch], state)
+    engine.tick(START + timedelta(days=DAYS + 1), state)
     timing["detect"] = time.perf_counter() - began
 
     reader = EntryReader(keys)
@@ -570,8 +574,8 @@ def detect(runtime: Runtime, facts: BenchFacts) -> tuple[list[Opened], dict[str,
         upto = position
         while upto < len(entries) and entries[upto].ts <= tick:
             upto += 1
-        found = engine.feed(entries[position:upto], state)  # type: ignore[arg-type]
-        found += engine.tick(tick, state)  # type: ignore[arg-type]
+        found = engine.feed(entries[position:upto], state)
+        found += engine.tick(tick, state)
         position, ticks = upto, ticks + 1
         for finding in found:
             if finding.key not in keys_seen:
@@ -619,31 +623,21 @@ def mass_change(runtime: Runtime, events: list[Event], practice: Practice) -> li
             e.ts,
         )
         with runtime.db.transaction() as session:
-            before = len(opened)
-            from sqlalchemy import func, select
-
-            from carewall.alerts.models import Alert
-
             count = session.scalar(select(func.count()).select_from(Alert)) or 0
             on_record_changed(settings, session, event)
             session.flush()
             if (session.scalar(select(func.count()).select_from(Alert)) or 0) > count:
-                opened.append(
-                    Opened(
-                        Finding(
-                            "mass_change",
-                            "critical",
-                            e.actor,
-                            "",
-                            "",  # type: ignore[arg-type]
-                            f"mc:{channel}",
-                            (),
-                            e.ts,
-                        ),
-                        e.ts,
-                    )
+                finding = Finding(
+                    detector="mass_change",
+                    severity=Severity.CRITICAL,
+                    user=e.actor,
+                    title="",
+                    explanation="",
+                    key=f"mc:{channel}",
+                    seqs=(),
+                    evidence_at=e.ts,
                 )
-            del before
+                opened.append(Opened(finding, e.ts))
     return opened
 
 

@@ -1,5 +1,6 @@
 """What the benchmarks share: a server child process, timed GET loops, a scratch
-PostgreSQL database per run, the `--database` options and the results tables.
+PostgreSQL database per run, the `--database` options, the results tables and
+signing in through the pages.
 
 Each HTTP benchmark script re-runs itself with `--serve HOME PORT` to serve its own
 app (the real one plus bench-only routes); the parent measures over loopback.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -21,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pyotp
 from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -113,6 +116,29 @@ def results_table(title: str, columns: Collection[str], left: Collection[str] = 
     for column in columns:
         table.add_column(column, justify="left" if column in left else "right")
     return table
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries (every page has it in a meta tag)."""
+    match = re.search(r'name="csrf-token" content="([0-9a-f]+)"', html)
+    assert match, "every page carries the CSRF token"
+    return match.group(1)
+
+
+def sign_in(client: httpx.Client, email: str, password: str, totp_secret: str) -> None:
+    """Sign `client` in through the pages as a browser does: the password form, then the
+    TOTP form it is redirected to. The password step rotates the session and the CSRF
+    token is bound to the session, so the TOTP form must be posted with the token of the
+    page served after the rotation (the login page's token is refused with 403)."""
+    token = csrf_of(client.get("/login").text)
+    first = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert first.status_code == 303, first.text
+    assert first.headers["location"] == "/login/mfa", first.text
+    token = csrf_of(client.get(first.headers["location"]).text)
+    code = pyotp.TOTP(totp_secret).now()
+    done = client.post("/login/mfa", data={"code": code, "csrf_token": token})
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == "/", done.text
 
 
 Timing = tuple[float, float, float]  # requests/s, p50 ms, p99 ms

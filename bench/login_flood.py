@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import statistics
 import tempfile
 import threading
@@ -32,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pyotp
 import uvicorn
 from rich.console import Console
 
@@ -119,22 +117,10 @@ def serve(home: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([0-9a-f]+)"', html)
-    assert match, "every page carries the CSRF token"
-    return match.group(1)
-
-
 def browser_session(base: str, secret: str) -> httpx.Client:
     """The clinician signed in through the pages (password, then TOTP)."""
     client = httpx.Client(base_url=base, timeout=60)
-    token = csrf_of(client.get("/login").text)
-    first = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
-    assert first.status_code == 303, first.text
-    token = csrf_of(client.get(first.headers["location"]).text)  # the session was rotated
-    done = client.post("/login/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
-    assert done.status_code == 303, done.text
-    assert done.headers["location"] == "/", done.text
+    harness.sign_in(client, EMAIL, PASSWORD, secret)
     return client
 
 
@@ -165,7 +151,7 @@ def flooder(base: str, stop: threading.Event, result: Flood, lock: threading.Loc
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
     with httpx.Client(base_url=base, timeout=120) as client:
-        token = csrf_of(client.get("/login").text)
+        token = harness.csrf_of(client.get("/login").text)
         while not stop.is_set():
             form = {
                 "email": f"nobody-{uuid.uuid4().hex[:12]}@example.org",
