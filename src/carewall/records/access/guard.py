@@ -167,11 +167,14 @@ def require_row(
     *,
     row: store.Version | None = None,
     patient: str | None = None,
+    restricted: bool | None = None,
 ) -> None:
     """Full check for one stored resource: matrix, own compartment, restriction.
 
     `row` (the version checked) or `patient` (its Patient id, when known) let a
-    refused restricted access be audited under that patient.
+    refused restricted access be audited under that patient. `restricted` is the
+    compartment's restriction when the caller read it with the row (False spares
+    the query; None or True ask, True also for break-glass grants).
     """
     if actor.system:
         return
@@ -179,7 +182,11 @@ def require_row(
         require_type(actor, action, resource_type, target)
         if _writes_through(actor, action):
             return
-        if patient_ref is not None and not opens(session, actor, [patient_ref], now):
+        if (
+            patient_ref is not None
+            and restricted is not False
+            and not opens(session, actor, [patient_ref], now)
+        ):
             error = _restricted_error(actor)
             seen = store.snapshot(row) if row is not None else None  # read after the rollback
             raise Denied(error, resource_type, target, "restricted", row=seen, patient=patient)

@@ -590,7 +590,19 @@ def _require_read(
     the row, so a loader decides and hands it on in one step."""
     target = f"{resource_type}/{logical_id}"
     ref = row.patient_ref
-    require_row(session, keys, actor, Action.READ, resource_type, target, ref, utcnow(), row=row)
+    restricted = row.restricted if isinstance(row, store.StoredVersion) else None
+    require_row(
+        session,
+        keys,
+        actor,
+        Action.READ,
+        resource_type,
+        target,
+        ref,
+        utcnow(),
+        row=row,
+        restricted=restricted,
+    )
     return row
 
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from carewall.core.db import new_id
 from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.core.inputs import MAX_INT32
 from carewall.records.errors import ResourceGoneError, VersionConflictError
-from carewall.records.models import FhirResource, FhirSearchIndex
+from carewall.records.models import FhirResource, FhirSearchIndex, RestrictedCompartment
 from carewall.records.store.compartments import compartment_of, patient_candidates
 from carewall.records.store.keys import RecordKeys, canonical_json
 from carewall.records.store.terms import search_terms
@@ -66,6 +66,9 @@ class StoredVersion:
     last_updated: datetime
     patient_ref: str | None
     ciphertext: bytes | None
+    #: Whether its patient's compartment was restricted, read in the same statement as the
+    #: row (`current_version`: one query fewer on every read); None where not asked.
+    restricted: bool | None = None
 
 
 # A version as the ORM loads it (for writes) or as a read loads it.
@@ -74,7 +77,13 @@ V = TypeVar("V", FhirResource, StoredVersion)
 
 _TABLE = cast(Table, FhirResource.__table__)
 _INDEX_TABLE = cast(Table, FhirSearchIndex.__table__)
-_CURRENT_VERSION = select(*(_TABLE.c[name] for name in StoredVersion.__dataclass_fields__)).where(
+_RESTRICTED = (
+    exists().where(RestrictedCompartment.patient_ref == _TABLE.c.patient_ref).label("restricted")
+)
+_CURRENT_VERSION = select(
+    *(_TABLE.c[name] for name in StoredVersion.__dataclass_fields__ if name != "restricted"),
+    _RESTRICTED,
+).where(
     _TABLE.c.resource_type == bindparam("resource_type"),
     _TABLE.c.logical_id == bindparam("logical_id"),
     _TABLE.c.is_current.is_(True),
@@ -82,17 +91,22 @@ _CURRENT_VERSION = select(*(_TABLE.c[name] for name in StoredVersion.__dataclass
 
 
 def current_version(session: Session, resource_type: str, logical_id: str) -> StoredVersion | None:
-    """`current_row` for reads: a Core query on the session's connection.
+    """`current_row` for reads: a Core query on the session's connection, which also
+    says whether the row's compartment is restricted (`StoredVersion.restricted`).
 
     Every FHIR read starts here; loading an ORM entity costs several times the
-    query itself, and a read never changes the row.
+    query itself, and a read never changes the row. The access guard would ask about
+    the restriction next, in a query (a round trip on PostgreSQL) of its own.
     """
     found = (
         session.connection()
         .execute(_CURRENT_VERSION, {"resource_type": resource_type, "logical_id": logical_id})
         .first()
     )
-    return None if found is None else StoredVersion(*found)
+    if found is None:
+        return None
+    # SQLite answers EXISTS with 0 or 1.
+    return StoredVersion(**{**found._mapping, "restricted": bool(found.restricted)})
 
 
 def current_rows(
