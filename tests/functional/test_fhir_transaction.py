@@ -15,6 +15,7 @@ from carewall.audit import AuditEntryView, recent_entries
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records.access.audit_patients import patient_subject, reveal_entry
+from carewall.records.bundles.batches import RUN_ENTRIES
 from carewall.records.bundles.entries import DEFAULT_MAX_ENTRIES
 from carewall.records.models import FhirResource
 from carewall.records.services import create_resource
@@ -311,6 +312,54 @@ def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, client: TestCli
     assert any(e.action == "records:access:denied" for e in trail)
     summary = next(e for e in trail if e.action == "records:bundle:processed")
     assert (summary.details["bundle_type"], summary.details["failed"]) == ("batch", 3)
+
+
+def test_a_long_batch_keeps_each_entry_and_its_audit_to_itself(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """Longer than one run of `batches` (entries share a transaction, a savepoint each):
+    a refused entry leaves nothing, not even the audit entry of its search, and its
+    neighbours in the same run are written; a later entry sees an earlier one."""
+    billing = bearer(runtime, Role.BILLING)  # searches Encounters, may not write them
+
+    def claim(number: int) -> dict[str, Any]:
+        identifier = [{"system": "urn:claims", "value": f"C-{number}"}]
+        body = fhir_resource("Claim", "p-a", identifier=identifier)
+        return post(body, ifNoneExist=f"identifier=urn:claims|C-{number}")
+
+    encounter = post(
+        fhir_resource("Encounter", "p-a", identifier=[{"system": "urn:enc", "value": "E-1"}]),
+        ifNoneExist="identifier=urn:enc|E-1",
+    )
+    entries = [claim(n) for n in range(RUN_ENTRIES + 10)]
+    refused = (5, RUN_ENTRIES + 3)
+    for index in refused:
+        entries[index] = encounter
+    entries.append(claim(7))  # the same claim again: found, not created twice
+    answer = answered(send(client, bundle("batch", *entries), billing), "batch")
+
+    created = len(entries) - len(refused) - 1
+    assert statuses(answer) == [
+        "403 Forbidden" if i in refused else "200 OK" if i == len(entries) - 1 else "201 Created"
+        for i in range(len(entries))
+    ]
+    assert answer[-1]["response"]["location"] == answer[7]["response"]["location"]
+    assert (stored_count(runtime, "Claim"), stored_count(runtime, "Encounter")) == (created, 0)
+    trail = sorted(audit_trail(runtime), key=lambda e: e.seq or 0)
+    per_entry = [e.action for e in trail if e.action.startswith("records:")]
+    expected: list[str] = []
+    for index in range(len(entries)):
+        if index in refused:
+            expected.append("records:access:denied")
+        else:
+            expected.append("records:search:performed")
+            expected.append("records:resource:created" if index < len(entries) - 1 else "")
+    expected = [action for action in expected if action] + ["records:bundle:processed"]
+    assert per_entry == expected
+    denied = [e for e in trail if e.action == "records:access:denied"]
+    assert {(e.details["resource_type"], e.details["reason"]) for e in denied} == {
+        ("Encounter", "role")
+    }
 
 
 def test_batch_reads_and_searches(runtime: Runtime, client: TestClient) -> None:

@@ -110,29 +110,35 @@ def _guarded(
         with transaction() as session:
             return work(session)
     except Denied as denied:
-        keys = RecordKeys.from_keystore(runtime.keys)
-        patient = _refused_patient(keys, denied)
-        part = patient_part(
-            keys,
-            [patient] if patient else [],
-            otherwise=denied.target,
-            sealed={"target": denied.target} if patient else None,
-        )
-        event = AuditEvent.by(
-            actor,
-            RecordsTag.ACCESS_DENIED,
-            part.subject,
-            {
-                "role": str(actor.role),
-                "resource_type": denied.resource_type,
-                "reason": denied.reason,
-                **part.details,
-            },
-            Outcome.DENIED,
-        )
+        event = denied_event(RecordKeys.from_keystore(runtime.keys), actor, denied)
         with runtime.db.transaction() as session:
             record(session, event)
         raise denied.error from None
+
+
+def denied_event(keys: RecordKeys, actor: Caller, denied: Denied) -> AuditEvent:
+    """The `records:access:denied` entry of a refusal, filed under the patient it protects
+    when there is one. Record it only after the refused work rolled back (`run_guarded`,
+    or a batch Bundle's savepoint), so that nothing of the refused work commits with it."""
+    patient = _refused_patient(keys, denied)
+    part = patient_part(
+        keys,
+        [patient] if patient else [],
+        otherwise=denied.target,
+        sealed={"target": denied.target} if patient else None,
+    )
+    return AuditEvent.by(
+        actor,
+        RecordsTag.ACCESS_DENIED,
+        part.subject,
+        {
+            "role": str(actor.role),
+            "resource_type": denied.resource_type,
+            "reason": denied.reason,
+            **part.details,
+        },
+        Outcome.DENIED,
+    )
 
 
 def _refused_patient(keys: RecordKeys, denied: Denied) -> str | None:

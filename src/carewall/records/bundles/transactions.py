@@ -16,8 +16,11 @@ this module provides:
   (`bundle_plan`), so that the writing transaction holds the write lock only
   to write; if what the plan read changed meanwhile, the work is done again
   inside the writing transaction;
-- a batch runs each entry in its own transaction, in order; a failure becomes
-  that entry's status and OperationOutcome, and the others still happen.
+- a batch runs each entry on its own, in order (`batches`: a savepoint each,
+  in runs of a shared transaction); a failure becomes that entry's status and
+  OperationOutcome, and the others still happen.
+
+The work of one entry, shared by both, is in `work`.
 
 Before any of it, a Bundle that could read or write more resources than
 `CAREWALL_FHIR_BUNDLE_BUDGET` is refused. One `records:bundle:processed` entry
@@ -28,13 +31,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carewall.audit import Append, AuditEvent, DetailValue, Outcome, append_deferred, record
@@ -43,26 +44,16 @@ from carewall.core.context import Caller, Purpose
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
 from carewall.records import store
-from carewall.records.access import (
-    SearchPage,
-    conditional_match_in,
-    read_in,
-    search_page_in,
-)
 from carewall.records.access.audit_patients import patient_part
-from carewall.records.access.guard import Denied, run_guarded, run_guarded_read
+from carewall.records.access.guard import run_guarded_read
 from carewall.records.access.reads import search_work
-from carewall.records.bundles.conditional import (
-    ConditionalReferences,
-    UnresolvedReferenceError,
-    is_conditional,
-)
+from carewall.records.bundles.batches import run_batch
+from carewall.records.bundles.conditional import ConditionalReferences
 from carewall.records.bundles.entries import (
     BundleEntryError,
     BundleRequest,
     EntryRequest,
     Method,
-    MultipleMatchesError,
     invalid,
 )
 from carewall.records.bundles.plan import (
@@ -75,48 +66,27 @@ from carewall.records.bundles.plan import (
     plan_write,
     unchanged,
 )
-from carewall.records.bundles.units import references, rewrite_references
-from carewall.records.errors import RecordValidationError, VersionConflictError
-from carewall.records.services import delete_in, write_in
-from carewall.records.store.compartments import (
-    canonicalise,
-    compartment_of,
-    fhir_base,
-    patient_candidates,
+from carewall.records.bundles.work import (
+    Context,
+    EntryResult,
+    SearchParser,
+    at,
+    conditional_match,
+    guarded,
+    perform,
+    with_references,
+    written,
 )
+from carewall.records.errors import RecordValidationError
+from carewall.records.store.compartments import fhir_base
 from carewall.records.store.keys import RecordKeys
-from carewall.records.store.search import PageRequest, find_rows
+from carewall.records.store.search import find_rows
 from carewall.records.store.validation import validate_resource
 from carewall.records.tags import RecordsTag
 
-T = TypeVar("T")
-
-# Checks a GET entry's query as the search endpoint would; returns the page it asks for
-# (parameters, `_count` clamped to the maximum, where a `_cursor` left off).
-SearchParser = Callable[[str, Sequence[tuple[str, str]]], PageRequest]
+__all__ = ["BundleResult", "EntryResult", "process_bundle"]
 
 _MAX_LISTED_PATIENTS = 20
-
-
-@dataclass(frozen=True)
-class EntryResult:
-    """What one entry did: its status and the version it produced or read.
-
-    `location` says whether the response names the new version (writes);
-    `resource` is what a read returned, `page` the page of a search (paged by
-    the database); `patients` are the compartments touched, for the audit.
-    """
-
-    status: int
-    resource_type: str | None = None
-    logical_id: str | None = None
-    version: int | None = None
-    last_modified: str | None = None
-    location: bool = False
-    resource: dict[str, Any] | None = None
-    page: SearchPage | None = None
-    patients: tuple[str, ...] = ()
-    error: BundleEntryError | None = None
 
 
 @dataclass(frozen=True)
@@ -126,17 +96,6 @@ class BundleResult:
     kind: str
     entries: tuple[EntryRequest, ...]
     results: tuple[EntryResult, ...]
-
-
-@dataclass(frozen=True)
-class _Context:
-    """Everything an entry's work needs besides the entry."""
-
-    session: Session
-    keys: RecordKeys
-    actor: Caller
-    purpose: Purpose
-    parse_search: SearchParser
 
 
 def process_bundle(
@@ -157,7 +116,9 @@ def process_bundle(
     if bundle.kind == "transaction":
         results = _transaction(runtime, keys, actor, bundle, purpose, parse_search)
     else:
-        results = _batch(runtime, keys, actor, bundle, purpose, parse_search)
+        results = run_batch(runtime, keys, actor, bundle, purpose, parse_search)
+        with runtime.db.transaction() as session:
+            _audit_processed(session, keys, actor, bundle, results)
     return BundleResult(bundle.kind, bundle.entries, tuple(results))
 
 
@@ -198,22 +159,22 @@ def _transaction(
 ) -> list[EntryResult]:
     def in_lock(session: Session) -> list[EntryResult]:
         """Every step inside the writing transaction (when the plan went stale)."""
-        ctx = _Context(session, keys, actor, purpose, parse_search)
+        ctx = Context(session, keys, actor, purpose, parse_search)
         done: dict[int, EntryResult] = {}
         for entry in bundle.of(Method.DELETE):
-            done[entry.index] = _at(entry, partial(_perform, ctx, entry, None))
+            done[entry.index] = at(entry, partial(perform, ctx, entry, None))
         # Conditional creates that find their resource are done: they neither write nor
         # get a new id, and references to their fullUrl point at what they found.
         for entry in bundle.of(Method.POST):
             if entry.if_none_exist is not None:
-                match = _at(entry, partial(_conditional_match, ctx, entry))
+                match = at(entry, partial(conditional_match, ctx, entry))
                 if match is not None:
                     done[entry.index] = match
         resources = _resolved(bundle, done, fhir_base(runtime.settings.public_url), ctx)
         for entry in bundle.in_processing_order():
             if entry.index not in done:
                 body = resources.get(entry.index)
-                done[entry.index] = _at(entry, partial(_perform, ctx, entry, body))
+                done[entry.index] = at(entry, partial(perform, ctx, entry, body))
         results = [done[index] for index in range(len(bundle.entries))]
         _audit_processed(session, keys, actor, bundle, results)
         return results
@@ -225,9 +186,9 @@ def _transaction(
         append_deferred(session, plan.pending)
         apply(session, keys, actor, list(plan.deletes.values()), list(plan.writes.values()))
         done = {**plan.matched, **_planned_results(plan)}
-        ctx = _Context(session, keys, actor, purpose, parse_search)
+        ctx = Context(session, keys, actor, purpose, parse_search)
         for entry in bundle.of(Method.GET):
-            done[entry.index] = _at(entry, partial(_perform, ctx, entry, None))
+            done[entry.index] = at(entry, partial(perform, ctx, entry, None))
         results = [done[index] for index in range(len(bundle.entries))]
         _audit_processed(session, keys, actor, bundle, results)
         return results
@@ -237,7 +198,7 @@ def _transaction(
         # and sealing (`bundle_plan`).
         _validate_all(bundle.entries, runtime.settings.max_attachment_bytes)
         plan = _plan(runtime, keys, actor, bundle, purpose, parse_search)
-        return _guarded(runtime, actor, partial(carry_out, plan))
+        return guarded(runtime, actor, partial(carry_out, plan))
     except BundleEntryError as failed:
         _audit_failed(runtime, actor, bundle, failed)
         raise
@@ -274,14 +235,14 @@ def _plan(
     pending: list[Append] = []
 
     def work(session: Session) -> _Plan:
-        ctx, now = _Context(session, keys, actor, purpose, parse_search), utcnow()
+        ctx, now = Context(session, keys, actor, purpose, parse_search), utcnow()
         seen: dict[Target, str | None] = {}
         deletes: dict[int, PlannedDelete] = {}
         for entry in bundle.of(Method.DELETE):
             target = (entry.resource_type, str(entry.logical_id))
             current = store.current_row(session, *target)
             seen[target] = current.id if current else None
-            deletes[entry.index] = _at(
+            deletes[entry.index] = at(
                 entry, partial(plan_delete, session, keys, actor, target, current, now)
             )
         matched: dict[int, EntryResult] = {}
@@ -289,7 +250,7 @@ def _plan(
         for entry in bundle.of(Method.POST):
             if entry.if_none_exist is not None:
                 matches[entry.index] = _raw_matches(session, keys, entry)
-                match = _at(entry, partial(_conditional_match, ctx, entry))
+                match = at(entry, partial(conditional_match, ctx, entry))
                 if match is not None:
                     matched[entry.index] = match
         resources = _resolved(bundle, matched, fhir_base(runtime.settings.public_url), ctx)
@@ -301,7 +262,7 @@ def _plan(
             if entry.method in {Method.POST, Method.PUT} and entry.index not in matched:
                 body = resources[entry.index]
                 current = existing.get((entry.resource_type, str(body.get("id"))))
-                writes[entry.index] = _at(
+                writes[entry.index] = at(
                     entry,
                     partial(plan_write, session, keys, actor, body, current, now, entry.if_match),
                 )
@@ -333,10 +294,10 @@ def _planned_results(plan: _Plan) -> dict[int, EntryResult]:
     for index, deleted in plan.deletes.items():
         resource_type, logical_id = deleted.target
         touched = (logical_id,) if resource_type == "Patient" else ()
-        results[index] = _written(204, deleted.meta, touched, location=False)
+        results[index] = written(204, deleted.meta, touched, location=False)
     for index, planned in plan.writes.items():
         patients = (planned.patient_id,) if planned.patient_id else ()
-        results[index] = _written(201 if planned.meta["created"] else 200, planned.meta, patients)
+        results[index] = written(201 if planned.meta["created"] else 200, planned.meta, patients)
     return results
 
 
@@ -366,7 +327,7 @@ def _invalid(resource: dict[str, Any], max_attachment_bytes: int) -> RecordValid
 
 
 def _resolved(
-    bundle: BundleRequest, done: Mapping[int, EntryResult], own: str, ctx: _Context
+    bundle: BundleRequest, done: Mapping[int, EntryResult], own: str, ctx: Context
 ) -> dict[int, dict[str, Any]]:
     """The resources to write, with their final ids and every in-Bundle reference resolved.
 
@@ -397,247 +358,12 @@ def _resolved(
         [(ids[e.index], e.resource) for e in bundle.entries if e.resource and e.index in ids],
     )
     return {
-        entry.index: _at(
-            entry, partial(_with_references, bundle, entry, ids, full_urls, own, conditional)
+        entry.index: at(
+            entry, partial(with_references, bundle, entry, ids, full_urls, own, conditional)
         )
         for entry in bundle.entries
         if entry.resource is not None and entry.index not in done
     }
-
-
-# --- batch -----------------------------------------------------------------------------
-
-
-def _batch(
-    runtime: Runtime,
-    keys: RecordKeys,
-    actor: Caller,
-    bundle: BundleRequest,
-    purpose: Purpose,
-    parse_search: SearchParser,
-) -> list[EntryResult]:
-    results = [
-        _batch_entry(runtime, keys, actor, bundle, entry, purpose, parse_search)
-        for entry in bundle.entries
-    ]
-    with runtime.db.transaction() as session:
-        _audit_processed(session, keys, actor, bundle, results)
-    return results
-
-
-def _batch_entry(
-    runtime: Runtime,
-    keys: RecordKeys,
-    actor: Caller,
-    bundle: BundleRequest,
-    entry: EntryRequest,
-    purpose: Purpose,
-    parse_search: SearchParser,
-) -> EntryResult:
-    """One entry in its own transaction; a failure is returned, not raised."""
-    try:
-        body = None
-        if entry.resource is not None:
-            limit = runtime.settings.max_attachment_bytes
-            _at(entry, partial(validate_resource, entry.resource, max_attachment_bytes=limit))
-            ids = {entry.index: entry.logical_id or str(uuid.uuid4())}
-            own = fhir_base(runtime.settings.public_url)
-            body = _at(entry, partial(_with_references, bundle, entry, ids, {}, own, None))
-
-        def work(session: Session) -> EntryResult:
-            ctx = _Context(session, keys, actor, purpose, parse_search)
-            if entry.if_none_exist is not None:
-                match = _at(entry, partial(_conditional_match, ctx, entry))
-                if match is not None:
-                    return match
-            return _at(entry, partial(_perform, ctx, entry, body))
-
-        if entry.method is Method.GET:  # a read takes no write lock while it decrypts
-            return run_guarded_read(runtime, actor, work)
-        return _guarded(runtime, actor, work)
-    except BundleEntryError as failed:
-        return EntryResult(failed.status, error=failed)
-
-
-# --- one entry -------------------------------------------------------------------------
-
-
-def _perform(ctx: _Context, entry: EntryRequest, body: dict[str, Any] | None) -> EntryResult:
-    """The single interaction an entry stands for, in `ctx.session`."""
-    if entry.method is Method.GET:
-        return _read(ctx, entry)
-    if entry.method is Method.DELETE:
-        meta = delete_in(
-            ctx.session, ctx.keys, ctx.actor, entry.resource_type, str(entry.logical_id)
-        )
-        touched = (str(entry.logical_id),) if entry.resource_type == "Patient" else ()
-        return _written(204, meta, touched, location=False)
-    assert body is not None  # POST and PUT entries always carry a resource
-    meta = write_in(ctx.session, ctx.keys, ctx.actor, body, if_match=entry.if_match)
-    patient = compartment_of(body)
-    return _written(201 if meta["created"] else 200, meta, (patient,) if patient else ())
-
-
-def _read(ctx: _Context, entry: EntryRequest) -> EntryResult:
-    if entry.query is None:
-        resource = read_in(
-            ctx.session,
-            ctx.keys,
-            ctx.actor,
-            entry.resource_type,
-            str(entry.logical_id),
-            ctx.purpose,
-        )
-        return replace(_stored(resource, 200), resource=resource)
-    asked = ctx.parse_search(entry.resource_type, entry.query)
-    page = search_page_in(
-        ctx.session,
-        ctx.keys,
-        ctx.actor,
-        entry.resource_type,
-        asked.params,
-        ctx.purpose,
-        count=asked.count,
-        after=asked.after,
-    )
-    return EntryResult(200, page=page, patients=_patients_of(page.resources))
-
-
-def _conditional_match(ctx: _Context, entry: EntryRequest) -> EntryResult | None:
-    """The resource an `ifNoneExist` search finds (None: create), searched as the caller.
-
-    The search is authorised and audited like any search; a match the caller
-    may not see (a restricted compartment) refuses the entry (403) rather than
-    letting it create a duplicate (`access.conditional_match_in`).
-    """
-    params = {"identifier": [value for _, value in entry.if_none_exist or ()]}
-    found = conditional_match_in(
-        ctx.session, ctx.keys, ctx.actor, entry.resource_type, params, ctx.purpose
-    )
-    if len(found) > 1:
-        raise MultipleMatchesError(
-            f"ifNoneExist matches more than one {entry.resource_type}; make it specific."
-        )
-    return _stored(found[0], 200, location=True) if found else None
-
-
-def _with_references(
-    bundle: BundleRequest,
-    entry: EntryRequest,
-    ids: Mapping[int, str],
-    full_urls: Mapping[str, str],
-    own: str,
-    conditional: Callable[[str], str] | None,
-) -> dict[str, Any]:
-    """The entry's resource with its id, references to other entries resolved.
-
-    References to the Bundle's base URL or to this server's FHIR base (`own`)
-    become canonical (`Type/id`, `records.store.compartments`), so the resource lands
-    in the right patient's compartment. Conditional references are resolved by
-    `conditional` (transactions); a batch entry's, or a `urn:` reference nothing
-    in the Bundle defines, is refused: it would leave the resource outside the
-    compartment it belongs to.
-    """
-    sent = bundle.base + "/"
-
-    def rewrite(ref: str) -> str:
-        ref = full_urls.get(ref) or (ref[len(sent) :] if ref.startswith(sent) else ref)
-        return conditional(ref) if conditional is not None and is_conditional(ref) else ref
-
-    try:
-        rewritten = rewrite_references({**(entry.resource or {}), "id": ids[entry.index]}, rewrite)
-    except UnresolvedReferenceError as exc:
-        raise _unresolved(entry, exc.problem) from None
-    resource = canonicalise(rewritten, own)
-    for ref in references(resource):
-        if ref.startswith("urn:"):
-            problem = (
-                "batch entries cannot refer to each other; send a transaction"
-                if bundle.kind == "batch"
-                else "refers to no entry's fullUrl in this Bundle"
-            )
-            raise _unresolved(entry, problem)
-        if is_conditional(ref):
-            raise _unresolved(entry, "conditional references work in transactions; use Type/id")
-    return resource
-
-
-def _unresolved(entry: EntryRequest, problem: str) -> RecordValidationError:
-    return invalid(f"{entry.resource_type}.reference", problem, "not-found")
-
-
-def _at(entry: EntryRequest, step: Callable[[], T]) -> T:
-    """Run one step of an entry; whatever fails is reported as that entry's failure.
-
-    A refusal stays a `Denied` (with the entry named in its error) so that
-    `run_guarded` audits it after the rollback.
-    """
-    try:
-        return step()
-    except Denied as denied:
-        error = _entry_error(entry, denied.error)
-        raise Denied(
-            error,
-            denied.resource_type,
-            denied.target,
-            denied.reason,
-            row=denied.row,
-            patient=denied.patient,
-        ) from None
-    except IntegrityError as exc:  # a concurrent writer took the same version number
-        conflict = VersionConflictError(f"{entry.target} was changed concurrently; retry.")
-        raise _entry_error(entry, conflict) from exc
-    except CarewallError as exc:
-        raise _entry_error(entry, exc) from None
-
-
-def _entry_error(entry: EntryRequest, error: CarewallError) -> BundleEntryError:
-    return error if isinstance(error, BundleEntryError) else BundleEntryError(entry, error)
-
-
-def _guarded(runtime: Runtime, actor: Caller, work: Callable[[Session], T]) -> T:
-    """`run_guarded`, with a clash with a concurrent writer answered as a conflict (412)."""
-    try:
-        return run_guarded(runtime, actor, work)
-    except IntegrityError as exc:
-        raise VersionConflictError("The Bundle clashed with a concurrent change; retry.") from exc
-
-
-def _written(
-    status: int, meta: Mapping[str, Any], patients: tuple[str, ...], *, location: bool = True
-) -> EntryResult:
-    return EntryResult(
-        status,
-        meta["resourceType"],
-        meta["id"],
-        int(meta["versionId"]),
-        _instant(meta["lastUpdated"]),
-        location=location,
-        patients=patients,
-    )
-
-
-def _stored(resource: dict[str, Any], status: int, *, location: bool = False) -> EntryResult:
-    """A result naming a stored resource's current version (from its meta)."""
-    meta = resource.get("meta") or {}
-    return EntryResult(
-        status,
-        str(resource["resourceType"]),
-        str(resource["id"]),
-        int(meta["versionId"]) if meta.get("versionId") else None,
-        meta.get("lastUpdated"),
-        location=location,
-        patients=_patients_of([resource]),
-    )
-
-
-def _patients_of(resources: Iterable[dict[str, Any]]) -> tuple[str, ...]:
-    return tuple(sorted({found[0] for r in resources if (found := patient_candidates(r))}))
-
-
-def _instant(moment: datetime) -> str:
-    """A FHIR instant, as `meta.lastUpdated` is written."""
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # --- audit -----------------------------------------------------------------------------

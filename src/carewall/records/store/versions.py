@@ -235,15 +235,20 @@ def write_version(
     """Write `resource` as the next version after `existing` (or as version 1).
 
     Content equal to the current version writes nothing (idempotent imports).
+    The rows are inserted as plain rows on the session's connection, as
+    `insert_versions` does: a unit-of-work flush per resource cost more than
+    sealing it. The row returned is the version as written, not attached to
+    the session (a later query in the transaction reads it from the database).
     """
     prepared = prepare_version(keys, resource, now, existing, if_match)
     if prepared is None:
         return WriteResult(None, created=False, patient_id=compartment_of(resource))
     _retire(session, existing)
+    connection = session.connection()
+    connection.execute(insert(_TABLE), prepared.values)
+    if prepared.index:
+        connection.execute(insert(_INDEX_TABLE), prepared.index)
     row = FhirResource(**prepared.values)
-    session.add(row)
-    session.add_all(FhirSearchIndex(**entry) for entry in prepared.index)
-    session.flush()
     return WriteResult(row, created=prepared.created, patient_id=prepared.patient_id)
 
 
