@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from carewall.audit import AuditEntryView, recent_entries
+from carewall.audit.services import _PG_CHAIN_LOCK as CHAIN
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records.access.audit_patients import patient_subject, reveal_entry
@@ -586,3 +589,41 @@ def test_the_capability_statement_declares_transaction_and_batch(client: TestCli
     rest = statement["rest"][0]
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
     assert "ifNoneExist" in rest["documentation"]
+
+
+def test_a_batch_update_waits_for_its_row_without_holding_the_audit_chain(
+    runtime: Runtime, client: TestClient
+) -> None:
+    # Every write locks its row before its audit entry takes the chain's lock. A PUT in
+    # the middle of a run of creates waited for its row while holding the chain's lock
+    # (taken by an earlier entry's audit), against any write holding the row and waiting
+    # for the chain: a deadlock PostgreSQL breaks only after a second. It runs alone.
+    if runtime.db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks against the chain's advisory lock: PostgreSQL")
+    make_resources(runtime, "p-a", ("Patient",))
+    doctor = bearer(runtime, Role.CLINICIAN)
+    changed = fhir_resource("Patient", "p-a", gender="female")
+    request = bundle("batch", post(fhir_resource("Observation", "p-a")), put(changed))
+    row = text(
+        "SELECT 1 FROM fhir_resources WHERE resource_type = 'Patient'"
+        " AND logical_id = 'p-a' AND is_current FOR UPDATE"
+    )
+    waiting_for_the_row = text(
+        "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
+        " WHERE NOT granted AND datname = current_database()"
+    )
+    answers: list[httpx.Response] = []
+    with runtime.db.engine.connect() as holder, runtime.db.engine.connect() as watcher:
+        holder.execute(row)  # another writer's transaction, holding the Patient's row
+        sender = threading.Thread(target=lambda: answers.append(send(client, request, doctor)))
+        sender.start()
+        deadline = time.monotonic() + 60
+        while not watcher.execute(waiting_for_the_row).scalar_one():
+            assert time.monotonic() < deadline, "the PUT never reached the Patient's row"
+            time.sleep(0.05)
+        # The PUT waits for the row; the chain is free for the row's holder to audit.
+        chain = holder.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": CHAIN})
+        assert chain.scalar_one() is True
+        holder.rollback()
+        sender.join(timeout=60)
+    assert statuses(answered(answers[0], "batch")) == ["201 Created", "200 OK"]

@@ -326,6 +326,16 @@ class Database:
             return False
         return True
 
+    def let_writers_in(self) -> None:
+        """Between two writing transactions of one long piece of work (a batch Bundle's
+        runs): on SQLite, pause as long as a waiting writer's longest pause
+        (`_begin_write`), so that every writer waiting for the lock tries it before
+        the work takes it again; without it the next BEGIN came microseconds after
+        the commit and the others almost never got in. PostgreSQL's lock waits are
+        served in turn."""
+        if self.engine.dialect.name == "sqlite":
+            time.sleep(_LONGEST_PAUSE * 1.2)
+
     @cached_property
     def _writes_unless_busy(self) -> Engine:
         """The writer that tries SQLite's write lock once instead of waiting for it."""

@@ -17,7 +17,17 @@ the same way, in the same order, as before. A run ends after `RUN_ENTRIES`
 entries or `RUN_SECONDS`, whichever comes first, since it holds the write
 lock (SQLite) and, from its first audit entry, the chain's lock (PostgreSQL);
 and before a read entry (GET), which runs as before in a read transaction of
-its own, after every earlier entry committed. If a run fails as a whole (the
+its own, after every earlier entry committed. Between runs, other writers get
+their turn at SQLite's lock (`Database.let_writers_in`).
+
+An update or a delete (PUT, DELETE) runs alone, as before: it locks the
+resource's row before its audit entry takes the chain's lock, the order every
+write keeps so that the two never deadlock. Inside a longer run it would wait
+for that row while holding the chain's lock, taken by an earlier entry's audit,
+against a write that holds the row and waits for the chain (PostgreSQL breaks
+such a deadlock only after a second, with every audited request stalled
+meanwhile). A create locks no row another transaction can hold: it inserts a
+new id. If a run fails as a whole (the
 database, not an entry), the request fails; the refusals it had recorded are
 audited again in a transaction of their own, since they did happen.
 """
@@ -57,6 +67,9 @@ from carewall.records.store.validation import validate_resource
 # holds keep other writers (and, on SQLite, audited reads) waiting meanwhile.
 RUN_ENTRIES = 64
 RUN_SECONDS = 0.05
+# Entries that change a resource that exists run alone, in a transaction of their own
+# (see the module's docstring).
+_ALONE = frozenset({Method.PUT, Method.DELETE})
 
 # A writing entry ready for its run: the resource to write (None for a DELETE).
 _Waiting = tuple[EntryRequest, dict[str, Any] | None]
@@ -134,6 +147,8 @@ def _write(
     """The waiting entries, a run (one writing transaction) at a time."""
     results: dict[int, EntryResult] = {}
     while len(results) < len(waiting):
+        if results:
+            runtime.db.let_writers_in()
         rest = waiting[len(results) :]
         results.update(_run(runtime, keys, actor, purpose, parse_search, rest))
     return results
@@ -157,8 +172,15 @@ def _run(
             ctx = Context(session, keys, actor, purpose, parse_search)
             started = time.monotonic()
             for entry, body in waiting:
+                alone = entry.method in _ALONE
+                if alone and results:
+                    break  # it starts the next run
                 results[entry.index] = _in_savepoint(ctx, entry, body, refusals)
-                if len(results) >= RUN_ENTRIES or time.monotonic() - started >= RUN_SECONDS:
+                if (
+                    alone
+                    or len(results) >= RUN_ENTRIES
+                    or time.monotonic() - started >= RUN_SECONDS
+                ):
                     break
     except IntegrityError as exc:  # at commit: a clash with a concurrent writer
         _audit_again(runtime, refusals)
@@ -182,8 +204,8 @@ def _in_savepoint(
             return at(entry, partial(perform, ctx, entry, body))
     except Denied as denied:  # rolled back: now audited, as `run_guarded` audits it
         event = denied_event(ctx.keys, ctx.actor, denied)
+        refusals.append(event)  # first: audited again if its own append fails the run
         record(ctx.session, event)
-        refusals.append(event)
         failed = entry_error(entry, denied.error)
         return EntryResult(failed.status, error=failed)
     except BundleEntryError as failed:
