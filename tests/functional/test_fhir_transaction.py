@@ -604,6 +604,35 @@ def test_a_batch_update_waits_for_its_row_without_holding_the_audit_chain(
     doctor = bearer(runtime, Role.CLINICIAN)
     changed = fhir_resource("Patient", "p-a", gender="female")
     request = bundle("batch", post(fhir_resource("Observation", "p-a")), put(changed))
+    answers = _while_the_patient_row_is_held(runtime, client, request, doctor)
+    assert statuses(answered(answers[0], "batch")) == ["201 Created", "200 OK"]
+
+
+def test_a_transaction_locks_its_rows_before_its_searches_audit_takes_the_chain(
+    runtime: Runtime, client: TestClient
+) -> None:
+    # A transaction's conditional searches are audited in its writing transaction; that
+    # took the chain's lock before the rows it updates, the reverse of every other write.
+    if runtime.db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks against the chain's advisory lock: PostgreSQL")
+    make_resources(runtime, "p-a", ("Patient",))
+    doctor = bearer(runtime, Role.CLINICIAN)
+    identifier = [{"system": "urn:obs", "value": "O-1"}]
+    observation = fhir_resource("Observation", "p-a", identifier=identifier)
+    request = bundle(
+        "transaction",
+        post(observation, ifNoneExist="identifier=urn:obs|O-1"),
+        put(fhir_resource("Patient", "p-a", gender="female")),
+    )
+    answers = _while_the_patient_row_is_held(runtime, client, request, doctor)
+    assert statuses(answered(answers[0], "transaction")) == ["201 Created", "200 OK"]
+
+
+def _while_the_patient_row_is_held(
+    runtime: Runtime, client: TestClient, request: dict[str, Any], headers: dict[str, str]
+) -> list[httpx.Response]:
+    """Send `request` while another transaction holds Patient/p-a's row; once the Bundle
+    waits for that row, check that it does not hold the audit chain's lock meanwhile."""
     row = text(
         "SELECT 1 FROM fhir_resources WHERE resource_type = 'Patient'"
         " AND logical_id = 'p-a' AND is_current FOR UPDATE"
@@ -615,7 +644,7 @@ def test_a_batch_update_waits_for_its_row_without_holding_the_audit_chain(
     answers: list[httpx.Response] = []
     with runtime.db.engine.connect() as holder, runtime.db.engine.connect() as watcher:
         holder.execute(row)  # another writer's transaction, holding the Patient's row
-        sender = threading.Thread(target=lambda: answers.append(send(client, request, doctor)))
+        sender = threading.Thread(target=lambda: answers.append(send(client, request, headers)))
         sender.start()
         deadline = time.monotonic() + 60
         while not watcher.execute(waiting_for_the_row).scalar_one():
@@ -626,4 +655,4 @@ def test_a_batch_update_waits_for_its_row_without_holding_the_audit_chain(
         assert chain.scalar_one() is True
         holder.rollback()
         sender.join(timeout=60)
-    assert statuses(answered(answers[0], "batch")) == ["201 Created", "200 OK"]
+    return answers

@@ -125,8 +125,13 @@ def plan_delete(
 
 
 def unchanged(session: Session, seen: Mapping[Target, str | None]) -> bool:
-    """Whether every resource still has the current version the plan read (None: none)."""
-    now_current = store.current_ids(session, list(seen))
+    """Whether every resource still has the current version the plan read (None: none).
+
+    Asked in the writing transaction, it also locks those rows: before the audit
+    entries of the plan's searches take the chain's lock, the order every write keeps
+    (rows, then chain) so that a Bundle and a write holding one of its rows never
+    wait for each other."""
+    now_current = store.current_ids(session, list(seen), lock=True)
     return all(now_current.get(target) == row_id for target, row_id in seen.items())
 
 

@@ -297,21 +297,25 @@ def tombstone_values(existing: FhirResource, now: datetime) -> dict[str, Any]:
     }
 
 
-def current_ids(session: Session, targets: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The row id of the current version of each (type, logical id) that has one."""
+def current_ids(
+    session: Session, targets: Sequence[tuple[str, str]], *, lock: bool = False
+) -> dict[tuple[str, str], str]:
+    """The row id of the current version of each (type, logical id) that has one.
+
+    `lock`: also lock those rows for the writing transaction (PostgreSQL's FOR UPDATE;
+    SQLite's writer holds the whole database already)."""
     by_type: dict[str, list[str]] = {}
     for resource_type, logical_id in targets:
         by_type.setdefault(resource_type, []).append(logical_id)
     found: dict[tuple[str, str], str] = {}
     for resource_type, ids in by_type.items():
         for start in range(0, len(ids), 500):
-            rows = session.execute(
-                select(FhirResource.logical_id, FhirResource.id).where(
-                    FhirResource.resource_type == resource_type,
-                    FhirResource.logical_id.in_(ids[start : start + 500]),
-                    FhirResource.is_current.is_(True),
-                )
+            query = select(FhirResource.logical_id, FhirResource.id).where(
+                FhirResource.resource_type == resource_type,
+                FhirResource.logical_id.in_(ids[start : start + 500]),
+                FhirResource.is_current.is_(True),
             )
+            rows = session.execute(query.with_for_update() if lock else query)
             found.update({(resource_type, logical_id): row_id for logical_id, row_id in rows})
     return found
 
