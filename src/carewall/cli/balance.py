@@ -79,9 +79,7 @@ def _alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a process of another user now has that pid
+    except (ProcessLookupError, PermissionError):  # gone, or its pid now another user's
         return False
     return True
 

@@ -147,19 +147,7 @@ def history_for(
         seen = readable(session, keys, actor, resource_type, {r.patient_ref for r in rows}, now)
         shown = [row for row in rows if row.patient_ref in seen]
         if not shown:  # refuse exactly as a read of the current version would
-            target = f"{resource_type}/{logical_id}"
-            current = rows[0]
-            require_row(
-                session,
-                keys,
-                actor,
-                Action.READ,
-                resource_type,
-                target,
-                current.patient_ref,
-                now,
-                row=current,
-            )
+            _require_read(session, keys, actor, resource_type, logical_id, rows[0])
         opened = [(row, None if row.deleted else store.open_row(keys, row)) for row in shown]
         entries = [
             HistoryEntry(row.version_id, row.last_updated, row.deleted, resource)

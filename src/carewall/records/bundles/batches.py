@@ -27,9 +27,9 @@ for that row while holding the chain's lock, taken by an earlier entry's audit,
 against a write that holds the row and waits for the chain (PostgreSQL breaks
 such a deadlock only after a second, with every audited request stalled
 meanwhile). A create locks no row another transaction can hold: it inserts a
-new id. If a run fails as a whole (the
-database, not an entry), the request fails; the refusals it had recorded are
-audited again in a transaction of their own, since they did happen.
+new id. If a run fails as a whole (the database, not an entry), the request
+fails; the refusals it had recorded are audited again in a transaction of their
+own, since they did happen.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, record
 from carewall.core.context import Caller, Purpose
@@ -75,6 +77,20 @@ _ALONE = frozenset({Method.PUT, Method.DELETE})
 _Waiting = tuple[EntryRequest, dict[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Who sends the batch, and what every entry's work needs besides its session."""
+
+    runtime: Runtime
+    keys: RecordKeys
+    actor: Caller
+    purpose: Purpose
+    parse_search: SearchParser
+
+    def context(self, session: Session) -> Context:
+        return Context(session, self.keys, self.actor, self.purpose, self.parse_search)
+
+
 def run_batch(
     runtime: Runtime,
     keys: RecordKeys,
@@ -84,21 +100,22 @@ def run_batch(
     parse_search: SearchParser,
 ) -> list[EntryResult]:
     """Every entry of a batch, in order; a failure is that entry's result, never raised."""
+    batch = _Batch(runtime, keys, actor, purpose, parse_search)
     own = fhir_base(runtime.settings.public_url)
     limit = runtime.settings.max_attachment_bytes
     results: dict[int, EntryResult] = {}
     waiting: list[_Waiting] = []
     for entry in bundle.entries:
         if entry.method is Method.GET:  # sees every earlier entry, committed
-            results.update(_write(runtime, keys, actor, purpose, parse_search, waiting))
+            results.update(_write(batch, waiting))
             waiting = []
-            results[entry.index] = _read(runtime, keys, actor, entry, purpose, parse_search)
+            results[entry.index] = _read(batch, entry)
             continue
         try:  # checked before any transaction: no lock held while validating
             waiting.append((entry, _prepared(bundle, entry, own, limit)))
         except BundleEntryError as failed:
             results[entry.index] = EntryResult(failed.status, error=failed)
-    results.update(_write(runtime, keys, actor, purpose, parse_search, waiting))
+    results.update(_write(batch, waiting))
     return [results[index] for index in range(len(bundle.entries))]
 
 
@@ -114,62 +131,38 @@ def _prepared(
     return at(entry, partial(with_references, bundle, entry, ids, {}, own, None))
 
 
-def _read(
-    runtime: Runtime,
-    keys: RecordKeys,
-    actor: Caller,
-    entry: EntryRequest,
-    purpose: Purpose,
-    parse_search: SearchParser,
-) -> EntryResult:
+def _read(batch: _Batch, entry: EntryRequest) -> EntryResult:
     """A GET entry in a read transaction of its own: no write lock while it decrypts."""
     try:
         return run_guarded_read(
-            runtime,
-            actor,
-            lambda session: at(
-                entry,
-                partial(perform, Context(session, keys, actor, purpose, parse_search), entry, None),
-            ),
+            batch.runtime,
+            batch.actor,
+            lambda session: at(entry, partial(perform, batch.context(session), entry, None)),
         )
     except BundleEntryError as failed:
         return EntryResult(failed.status, error=failed)
 
 
-def _write(
-    runtime: Runtime,
-    keys: RecordKeys,
-    actor: Caller,
-    purpose: Purpose,
-    parse_search: SearchParser,
-    waiting: Sequence[_Waiting],
-) -> dict[int, EntryResult]:
+def _write(batch: _Batch, waiting: Sequence[_Waiting]) -> dict[int, EntryResult]:
     """The waiting entries, a run (one writing transaction) at a time."""
     results: dict[int, EntryResult] = {}
     while len(results) < len(waiting):
         if results:
-            runtime.db.let_writers_in()
-        rest = waiting[len(results) :]
-        results.update(_run(runtime, keys, actor, purpose, parse_search, rest))
+            batch.runtime.db.let_writers_in()
+        results.update(_run(batch, waiting[len(results) :]))
     return results
 
 
-def _run(
-    runtime: Runtime,
-    keys: RecordKeys,
-    actor: Caller,
-    purpose: Purpose,
-    parse_search: SearchParser,
-    waiting: Sequence[_Waiting],
-) -> dict[int, EntryResult]:
+def _run(batch: _Batch, waiting: Sequence[_Waiting]) -> dict[int, EntryResult]:
     """The first entries of `waiting` in one writing transaction, until the run is full;
     returns their results (at least one)."""
     results: dict[int, EntryResult] = {}
     refusals: list[AuditEvent] = []
+    runtime = batch.runtime
     try:
         with runtime.db.transaction() as session:
             bind_hooks(session, runtime.hooks)  # as `run_guarded` does
-            ctx = Context(session, keys, actor, purpose, parse_search)
+            ctx = batch.context(session)
             started = time.monotonic()
             for entry, body in waiting:
                 alone = entry.method in _ALONE
