@@ -145,6 +145,89 @@ def test_a_failed_batch_fails_every_read_in_it_and_writes_nothing(runtime: Runti
     assert verify(runtime.db).count == 3
 
 
+class _UnderWay:
+    """A read held under way (its entry recorded, not yet handed over) until released,
+    in a thread of its own; `fail` makes it end by raising instead."""
+
+    def __init__(self, db: Database, subject: str, *, fail: bool = False) -> None:
+        self.recorded, self.release = threading.Event(), threading.Event()
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                with audited_read(db) as session:
+                    record(session, AuditEvent(action="test:record:read", subject=subject))
+                    self.recorded.set()
+                    self.release.wait()
+                    if fail:
+                        raise LookupError("the read failed")
+            except LookupError as exc:
+                self.error = exc
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        assert self.recorded.wait(60)
+
+    def finish(self) -> None:
+        self.release.set()
+        self.thread.join()
+
+
+def _read_in_thread(db: Database, subject: str) -> threading.Thread:
+    thread = threading.Thread(target=_read, args=(db, subject))
+    thread.start()
+    return thread
+
+
+def test_a_read_whose_entry_is_ready_waits_for_the_reads_under_way_to_join_its_batch(
+    runtime: Runtime,
+) -> None:
+    db = runtime.db
+    appender = appender_for(db)
+    appender.gather_seconds = 60
+    under_way = _UnderWay(db, "slow")
+    ready = _read_in_thread(db, "quick")
+    _wait_for(lambda: appender.queued == 1)
+    assert not appender.writing
+    assert _committed(db, "quick") == 0
+    under_way.finish()
+    ready.join()
+    assert (appender.batches, appender.reads) == (1, 2)
+    assert _committed(db, "quick") == _committed(db, "slow") == 1
+    assert verify(db).ok
+
+
+def test_the_wait_for_reads_under_way_is_bounded(runtime: Runtime) -> None:
+    db = runtime.db
+    appender = appender_for(db)
+    appender.gather_seconds = 0.05
+    under_way = _UnderWay(db, "stuck")
+    ready = _read_in_thread(db, "quick")
+    ready.join(timeout=30)
+    assert not ready.is_alive()
+    assert (_committed(db, "quick"), _committed(db, "stuck")) == (1, 0)
+    under_way.finish()
+    assert (appender.batches, appender.reads) == (2, 2)
+    assert verify(db).ok
+
+
+def test_a_read_under_way_that_fails_stops_the_wait_at_once_and_writes_nothing(
+    runtime: Runtime,
+) -> None:
+    db = runtime.db
+    appender = appender_for(db)
+    appender.gather_seconds = 60
+    under_way = _UnderWay(db, "failing", fail=True)
+    ready = _read_in_thread(db, "quick")
+    _wait_for(lambda: appender.queued == 1)
+    under_way.finish()
+    ready.join(timeout=30)
+    assert not ready.is_alive()
+    assert isinstance(under_way.error, LookupError)
+    assert (_committed(db, "quick"), _committed(db, "failing")) == (1, 0)
+    assert (appender.batches, appender.reads, appender.under_way) == (1, 1, 0)
+
+
 _READER = """
 import sys, threading
 from sqlalchemy import text
