@@ -8,11 +8,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from carewall.audit import AuditEvent, Outcome, record, verify
+from carewall.audit.models import AuditEntry
 from carewall.audit.queries import entry_count, recent_entries
-from carewall.core.db import Database
+from carewall.core.db import Database, UTCDateTime
 from carewall.core.runtime import Runtime
 
 
@@ -30,6 +31,32 @@ def _append(runtime: Runtime, count: int, actor: str = "user:test") -> None:
 def _sql(runtime: Runtime, statement: str) -> None:
     with runtime.db.engine.begin() as connection:
         connection.execute(text(statement))
+
+
+def test_an_entry_inserted_on_the_driver_is_stored_as_core_would_store_it(
+    runtime: Runtime,
+) -> None:
+    """The append binds its values itself (`_on_driver`): the stored timestamp must be the
+    text Core binds on SQLite (its readers order and parse it) and read back unchanged."""
+    with runtime.db.transaction() as session:
+        entry = record(session, AuditEvent(action="test:thing:done", subject="s"))
+    with runtime.db.sessions() as session:
+        stored = session.get(AuditEntry, entry.seq)
+        assert stored is not None
+        assert (stored.ts, stored.body, stored.entry_hash, stored.mac) == (
+            entry.ts,
+            entry.body,
+            entry.entry_hash,
+            entry.mac,
+        )
+    with runtime.db.engine.connect() as connection:
+        raw = connection.execute(
+            text("SELECT ts FROM audit_entries WHERE seq = :seq"), {"seq": entry.seq}
+        ).scalar_one()
+        as_core_binds = connection.execute(
+            text("SELECT :ts").bindparams(bindparam("ts", entry.ts, type_=UTCDateTime()))
+        ).scalar_one()
+    assert raw == as_core_binds
 
 
 def test_appended_entries_verify_and_read_back(runtime: Runtime) -> None:
