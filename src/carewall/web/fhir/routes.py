@@ -9,6 +9,7 @@ handler, which answers OperationOutcome under /fhir/.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -28,7 +29,15 @@ from carewall.records.access.includes import MAX_INCLUDED
 from carewall.records.bundles.entries import EntryRequest, read_bundle
 from carewall.records.bundles.transactions import EntryResult, process_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
-from carewall.web.auth import ALL, Caller, RuntimeDep, require_api, runtime_of
+from carewall.web.auth import (
+    ALL,
+    Caller,
+    CheckInThread,
+    RuntimeDep,
+    require_api,
+    require_api_in_thread,
+    runtime_of,
+)
 from carewall.web.fhir import paging
 from carewall.web.fhir.capability import capability_statement
 from carewall.web.fhir.inputs import (
@@ -67,6 +76,7 @@ PUBLIC_ROUTES = {("GET", "/fhir/metadata")}
 # Every role may reach some resource type; the records matrix decides per type and row.
 Reader = Annotated[Caller, Depends(require_api(ALL, scope="fhir:read"))]
 Writer = Annotated[Caller, Depends(require_api(ALL, scope="fhir:write"))]
+ReaderInThread = Annotated[CheckInThread, Depends(require_api_in_thread(ALL, scope="fhir:read"))]
 Body = Annotated[dict[str, Any], Depends(read_resource)]
 # Called by hand for Bundles with read entries: refuses (and audits) a token without fhir:read.
 _may_read = require_api(ALL, scope="fhir:read")
@@ -264,10 +274,21 @@ def history(
 
 
 @router.get("/{resource_type}/{logical_id}")
-def read(
-    request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Reader
+async def read(
+    request: Request,
+    runtime: RuntimeDep,
+    resource_type: str,
+    logical_id: str,
+    reader: ReaderInThread,
 ) -> FhirResponse:
-    """The current version, with ETag and Last-Modified."""
+    """The current version, with ETag and Last-Modified. The most frequent request of all:
+    the caller's check and the read share one hop to the thread pool (`CheckInThread`)."""
+    return await reader.run(partial(_read, request, runtime, resource_type, logical_id))
+
+
+def _read(
+    request: Request, runtime: Runtime, resource_type: str, logical_id: str, caller: Caller
+) -> FhirResponse:
     check_type(resource_type)
     check_id(resource_type, logical_id)
     purpose = purpose_of(request, caller)

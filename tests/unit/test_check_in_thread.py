@@ -1,0 +1,53 @@
+"""`CheckInThread`: the caller's check and the route's work in one thread-pool hop, the
+check always first."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from starlette.requests import Request
+
+from carewall.core.context import Caller
+from carewall.core.errors import PermissionDeniedError
+from carewall.web.auth import ALL, CheckInThread, require_api_in_thread
+
+
+def _request() -> Request:
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+
+
+def test_the_work_runs_after_the_check_in_the_same_worker_thread() -> None:
+    seen: list[tuple[str, int]] = []
+    caller = Caller.cli("tester")
+
+    def check(request: Request) -> Caller:
+        seen.append(("check", threading.get_ident()))
+        return caller
+
+    def work(checked: Caller) -> str:
+        seen.append(("work", threading.get_ident()))
+        return checked.ref
+
+    result = asyncio.run(CheckInThread(_request(), check).run(work))
+    assert result == caller.ref
+    assert [step for step, _ in seen] == ["check", "work"]
+    assert seen[0][1] == seen[1][1] != threading.get_ident()
+
+
+def test_a_refused_check_stops_the_work() -> None:
+    done: list[Caller] = []
+
+    def check(request: Request) -> Caller:
+        raise PermissionDeniedError("Your role does not allow this.")
+
+    with pytest.raises(PermissionDeniedError):
+        asyncio.run(CheckInThread(_request(), check).run(done.append))
+    assert done == []
+
+
+def test_the_dependency_declares_the_roles_and_scope_of_require_api() -> None:
+    dependency = require_api_in_thread(ALL, scope="fhir:read")
+    assert dependency.carewall_roles == ALL  # type: ignore[attr-defined]
+    assert dependency.carewall_scope == "fhir:read"  # type: ignore[attr-defined]
