@@ -20,6 +20,11 @@ Each client is a process of its own with one keep-alive connection
 (`http.client`, the lightest client at hand, so the load generator takes as
 little of the two cores as it can; processes, so that clients never queue for
 one interpreter's lock). Rates are requests over wall time of the timed blocks.
+
+Next to each rate: the CPU the server's processes spent per request (user and
+system time from /proc, the database server's own processes not included). On
+a shared machine it moves far less than the rates do, and it is what the
+ratios at 8 clients come down to once the two cores are busy.
 """
 
 from __future__ import annotations
@@ -137,9 +142,14 @@ class Timings:
 
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    server_cpu: float = 0.0  # seconds of CPU the server's processes spent meanwhile
 
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
+
+    def cpu_us(self) -> float:
+        """Server CPU per request, in microseconds (0 where /proc cannot tell)."""
+        return self.server_cpu / len(self.latencies) * 1e6
 
     def p50(self) -> float:
         return statistics.median(self.latencies)
@@ -188,15 +198,18 @@ class Clients:
             process.start()
             self.pipes.append(ours)
             self.processes.append(process)
+        self.pids = {process.pid for process in self.processes if process.pid is not None}
 
     def block(self, path: str, count: int, into: Timings) -> None:
         """`count` GETs of `path` spread over the clients, all running at once."""
         per_client = max(1, count // len(self.pipes))
+        cpu_before = _server_cpu(self.pids)
         began = time.perf_counter()
         for pipe in self.pipes:
             pipe.send((path, per_client))
         results = [pipe.recv() for pipe in self.pipes]
         into.seconds += time.perf_counter() - began
+        into.server_cpu += _server_cpu(self.pids) - cpu_before
         for part in results:
             into.latencies.extend(part)
 
@@ -205,6 +218,30 @@ class Clients:
             pipe.send(None)
         for process in self.processes:
             process.join(timeout=30)
+
+
+def _server_cpu(clients: set[int]) -> float:
+    """CPU seconds (user + system) used so far by this process's descendants other than
+    `clients`: the server and its workers (0 without /proc)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        pid = int(entry.parent.name)
+        parents[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    ours, total = os.getpid(), 0.0
+    for pid, seconds in used.items():
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != ours and ancestor not in clients:
+            ancestor = parents.get(ancestor)
+        if ancestor == ours and pid not in clients:
+            total += seconds
+    return total
 
 
 def measure(port: int, token: str, concurrency: int, count: int) -> tuple[Timings, Timings]:
@@ -243,7 +280,7 @@ def report(results: dict[str, Results]) -> None:
     """One table of every measurement, then each target with its measured ratio."""
     table = harness.results_table(
         "FHIR read through HTTP (one server, both routes)",
-        ("database", "clients", "path", "reads/s", "p50 ms", "p99 ms"),
+        ("database", "clients", "path", "reads/s", "p50 ms", "p99 ms", "server CPU us/read"),
         left={"database", "path"},
     )
     for database, by_concurrency in results.items():
@@ -256,6 +293,7 @@ def report(results: dict[str, Results]) -> None:
                     f"{timing.rate():,.0f}",
                     f"{timing.p50():.1f}",
                     f"{timing.p99():.1f}",
+                    f"{timing.cpu_us():,.0f}",
                 )
     console.print(table)
     targets = harness.results_table(
