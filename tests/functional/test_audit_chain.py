@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import bindparam, text
 
-from carewall.audit import AuditEvent, Outcome, record, verify
+from carewall.audit import AuditEvent, Outcome, record, record_all, verify
 from carewall.audit.models import AuditEntry
 from carewall.audit.queries import entry_count, recent_entries
 from carewall.core.db import Database, UTCDateTime
@@ -57,6 +57,19 @@ def test_an_entry_inserted_on_the_driver_is_stored_as_core_would_store_it(
             text("SELECT :ts").bindparams(bindparam("ts", entry.ts, type_=UTCDateTime()))
         ).scalar_one()
     assert raw == as_core_binds
+
+
+def test_entries_inserted_together_on_the_driver_read_back_as_written(runtime: Runtime) -> None:
+    """Several entries go in one executemany on the driver (`record_all`)."""
+    events = [AuditEvent(action="test:thing:done", subject=f"s{n}") for n in range(3)]
+    with runtime.db.transaction() as session:
+        first = record_all(session, events)
+    assert first is not None
+    with runtime.db.sessions() as session:
+        stored = [session.get(AuditEntry, first + n) for n in range(3)]
+    assert [entry.subject for entry in stored if entry] == ["s0", "s1", "s2"]
+    assert all(entry and entry.mac and entry.ts.tzinfo for entry in stored)
+    assert verify(runtime.db).ok
 
 
 def test_appended_entries_verify_and_read_back(runtime: Runtime) -> None:

@@ -147,7 +147,8 @@ def test_a_failed_batch_fails_every_read_in_it_and_writes_nothing(runtime: Runti
 
 class _UnderWay:
     """A read held under way (its entry recorded, not yet handed over) until released,
-    in a thread of its own; `fail` makes it end by raising instead."""
+    in a thread of its own; `fail` makes it end by raising instead. A context manager,
+    so that a failed assertion still releases it."""
 
     def __init__(self, db: Database, subject: str, *, fail: bool = False) -> None:
         self.recorded, self.release = threading.Event(), threading.Event()
@@ -158,40 +159,51 @@ class _UnderWay:
                 with audited_read(db) as session:
                     record(session, AuditEvent(action="test:record:read", subject=subject))
                     self.recorded.set()
-                    self.release.wait()
+                    self.release.wait(60)
                     if fail:
                         raise LookupError("the read failed")
             except LookupError as exc:
                 self.error = exc
 
-        self.thread = threading.Thread(target=run)
+        self.thread = threading.Thread(target=run, daemon=True)
+
+    def __enter__(self) -> _UnderWay:
         self.thread.start()
         assert self.recorded.wait(60)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.finish()
 
     def finish(self) -> None:
         self.release.set()
-        self.thread.join()
+        self.thread.join(timeout=60)
 
 
 def _read_in_thread(db: Database, subject: str) -> threading.Thread:
-    thread = threading.Thread(target=_read, args=(db, subject))
+    thread = threading.Thread(target=_read, args=(db, subject), daemon=True)
     thread.start()
     return thread
+
+
+def _gathering(db: Database, *, gather_seconds: float, fresh_seconds: float) -> GroupAppender:
+    appender = appender_for(db)
+    appender.gather_seconds, appender.fresh_seconds = gather_seconds, fresh_seconds
+    return appender
 
 
 def test_a_read_whose_entry_is_ready_waits_for_the_reads_under_way_to_join_its_batch(
     runtime: Runtime,
 ) -> None:
     db = runtime.db
-    appender = appender_for(db)
-    appender.gather_seconds = 60
-    under_way = _UnderWay(db, "slow")
-    ready = _read_in_thread(db, "quick")
-    _wait_for(lambda: appender.queued == 1)
-    assert not appender.writing
-    assert _committed(db, "quick") == 0
-    under_way.finish()
-    ready.join()
+    appender = _gathering(db, gather_seconds=60, fresh_seconds=60)
+    with _UnderWay(db, "slow") as under_way:
+        ready = _read_in_thread(db, "quick")
+        _wait_for(lambda: appender.queued == 1)
+        assert not appender.writing
+        assert _committed(db, "quick") == 0
+        under_way.finish()
+        ready.join(timeout=60)
     assert (appender.batches, appender.reads) == (1, 2)
     assert _committed(db, "quick") == _committed(db, "slow") == 1
     assert verify(db).ok
@@ -199,30 +211,41 @@ def test_a_read_whose_entry_is_ready_waits_for_the_reads_under_way_to_join_its_b
 
 def test_the_wait_for_reads_under_way_is_bounded(runtime: Runtime) -> None:
     db = runtime.db
-    appender = appender_for(db)
-    appender.gather_seconds = 0.05
-    under_way = _UnderWay(db, "stuck")
-    ready = _read_in_thread(db, "quick")
-    ready.join(timeout=30)
-    assert not ready.is_alive()
-    assert (_committed(db, "quick"), _committed(db, "stuck")) == (1, 0)
-    under_way.finish()
+    appender = _gathering(db, gather_seconds=0.2, fresh_seconds=60)
+    with _UnderWay(db, "stuck"):
+        began = time.monotonic()
+        ready = _read_in_thread(db, "quick")
+        ready.join(timeout=30)
+        assert not ready.is_alive()
+        assert time.monotonic() - began >= 0.2  # it did wait, and no longer than its bound
+        assert (_committed(db, "quick"), _committed(db, "stuck")) == (1, 0)
     assert (appender.batches, appender.reads) == (2, 2)
     assert verify(db).ok
+
+
+def test_a_read_under_way_for_a_while_is_not_waited_for(runtime: Runtime) -> None:
+    db = runtime.db
+    appender = _gathering(db, gather_seconds=60, fresh_seconds=0.01)
+    with _UnderWay(db, "long"):
+        time.sleep(0.05)  # older than `fresh_seconds`: an export page, a large search
+        ready = _read_in_thread(db, "quick")
+        ready.join(timeout=30)
+        assert not ready.is_alive()
+        assert (_committed(db, "quick"), _committed(db, "long")) == (1, 0)
+    assert (appender.batches, appender.reads) == (2, 2)
 
 
 def test_a_read_under_way_that_fails_stops_the_wait_at_once_and_writes_nothing(
     runtime: Runtime,
 ) -> None:
     db = runtime.db
-    appender = appender_for(db)
-    appender.gather_seconds = 60
-    under_way = _UnderWay(db, "failing", fail=True)
-    ready = _read_in_thread(db, "quick")
-    _wait_for(lambda: appender.queued == 1)
-    under_way.finish()
-    ready.join(timeout=30)
-    assert not ready.is_alive()
+    appender = _gathering(db, gather_seconds=60, fresh_seconds=60)
+    with _UnderWay(db, "failing", fail=True) as under_way:
+        ready = _read_in_thread(db, "quick")
+        _wait_for(lambda: appender.queued == 1)
+        under_way.finish()
+        ready.join(timeout=30)
+        assert not ready.is_alive()
     assert isinstance(under_way.error, LookupError)
     assert (_committed(db, "quick"), _committed(db, "failing")) == (1, 0)
     assert (appender.batches, appender.reads, appender.under_way) == (1, 1, 0)

@@ -23,8 +23,10 @@ unchanged: a batch is an ordinary `record_all`.
 
 A read whose entries are ready while other reads of the process are still under
 way waits for them, for `GATHER_SECONDS` at most, so that one transaction carries
-them all (PostgreSQL's own `commit_delay` does the same for its WAL flushes). A
-lone read never waits: nothing else is under way.
+them all (PostgreSQL's own `commit_delay` does the same for its WAL flushes). Only
+reads that began within `FRESH_SECONDS` are waited for: one under way for longer
+(an export page, a large search) would only cost every other read the whole wait.
+A lone read never waits: nothing else is under way.
 
 Every entry carries a MAC of its hash under the audit key (`proof.entry_mac`),
 which the process attached to its database when it opened it: one HMAC per
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -70,8 +73,8 @@ _APPEND = insert(_TABLE)
 _PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 _HEAD_SQL = "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
 _COLUMNS = tuple(column.name for column in _TABLE.columns)
-# Each driver's named parameter style; another dialect's appends go through Core.
-_NAMED_PARAMETER = {"postgresql": "%({})s", "sqlite": ":{}"}
+# Each driver's named parameter style; another driver's appends go through Core.
+_NAMED_PARAMETER = {"psycopg": "%({})s", "psycopg2": "%({})s", "pysqlite": ":{}"}
 
 
 class AuditKeyMissingError(RuntimeError):
@@ -88,6 +91,8 @@ _APPENDER_MADE = threading.Lock()
 #: carries (about 0.9 ms of CPU on PostgreSQL, measured); a read under way takes a
 #: fraction of a millisecond to reach its append, so a short wait gathers it.
 GATHER_SECONDS = 0.002
+#: Reads under way for longer than this are not waited for (they are not about to end).
+FRESH_SECONDS = 0.01
 #: What one held-back append will write, in order: each event with the further subjects it
 #: is indexed under (`audit.about`; none for a plain `record`).
 Append = Sequence[tuple[AuditEvent, Sequence[str]]]
@@ -107,16 +112,16 @@ def audited_read(db: Database) -> Iterator[Session]:
     """
     pending: list[Append] = []
     appender = appender_for(db)
-    appender.read_started()
+    ticket = appender.read_started()
     handed_over = False
     try:
         with deferred_read(db, pending) as session:
             yield session
         handed_over = True
-        appender.append(pending)
+        appender.append(ticket, pending)
     finally:
         if not handed_over:
-            appender.read_ended()
+            appender.read_ended(ticket)
 
 
 @contextmanager
@@ -186,21 +191,30 @@ class GroupAppender:
     for any of them (one transaction: all or none).
 
     A read whose entries are ready when no batch is being written waits, for
-    `gather_seconds` at most, while other reads are under way (`read_started` and
-    not yet handed over), so that their entries join its batch.
+    `gather_seconds` at most, while other reads that began within `fresh_seconds`
+    are under way (`read_started` and not yet handed over), so that their entries
+    join its batch.
 
     No thread of its own, so nothing to start, stop or lose at fork: each worker
     process makes its own on first use, and processes still serialise on the
     database's lock, once per batch.
     """
 
-    def __init__(self, db: Database, gather_seconds: float = GATHER_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        gather_seconds: float = GATHER_SECONDS,
+        fresh_seconds: float = FRESH_SECONDS,
+    ) -> None:
         self._db = db
         self.gather_seconds = gather_seconds
+        self.fresh_seconds = fresh_seconds
         self._turn = threading.Condition(threading.Lock())
         self._queue: list[_Waiter] = []
         self._writing = False
-        self._under_way = 0
+        # Each read under way: its ticket and when it began.
+        self._under_way: dict[int, float] = {}
+        self._tickets = itertools.count()
         #: Batches committed and entries-holding reads they carried (for tests and benches).
         self.batches = 0
         self.reads = 0
@@ -221,28 +235,31 @@ class GroupAppender:
     def under_way(self) -> int:
         """Reads started and not yet handed over (or ended)."""
         with self._turn:
-            return self._under_way
+            return len(self._under_way)
 
-    def read_started(self) -> None:
-        """Count a read under way: until it ends, a batch about to be written waits for it."""
+    def read_started(self) -> int:
+        """Note a read under way (a batch about to be written may wait for it); its ticket,
+        for `append` or `read_ended`."""
         with self._turn:
-            self._under_way += 1
+            ticket = next(self._tickets)
+            self._under_way[ticket] = time.monotonic()
+            return ticket
 
-    def read_ended(self) -> None:
+    def read_ended(self, ticket: int) -> None:
         """A read under way ended without entries to hand over (it failed)."""
         with self._turn:
-            self._end_read()
+            self._end_read(ticket)
 
-    def _end_read(self) -> None:
-        self._under_way -= 1
+    def _end_read(self, ticket: int) -> None:
+        del self._under_way[ticket]
         self._turn.notify_all()
 
-    def append(self, pending: Sequence[Append]) -> None:
-        """Hand over the entries of a read counted by `read_started`, ending it; return once
-        they are committed (at once when there are none)."""
+    def append(self, ticket: int, pending: Sequence[Append]) -> None:
+        """Hand over the entries of the read `ticket` (from `read_started`), ending it;
+        return once they are committed (at once when there are none)."""
         waiter = _Waiter(pending)
         with self._turn:
-            self._end_read()
+            self._end_read(ticket)
             if not pending:
                 return
             self._queue.append(waiter)
@@ -259,10 +276,13 @@ class GroupAppender:
             raise _copy_of(waiter.error)
 
     def _gather(self, waiter: _Waiter) -> None:
-        """Wait (holding no lock but the turn's condition) while other reads are under way
-        and no batch is being written, up to `gather_seconds`: they join the queue."""
-        deadline = time.monotonic() + self.gather_seconds
-        while self._under_way > 0 and not self._writing and not waiter.done:
+        """Wait (on the turn's condition) while reads that began within `fresh_seconds` are
+        under way and no batch is being written, up to `gather_seconds`: they join the
+        queue."""
+        now = time.monotonic()
+        awaited = {t for t, began in self._under_way.items() if now - began <= self.fresh_seconds}
+        deadline = now + self.gather_seconds
+        while awaited & self._under_way.keys() and not self._writing and not waiter.done:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -382,12 +402,12 @@ _DRIVER_INSERTS: dict[str, tuple[str, dict[str, Callable[[Any], Any]]]] = {}
 
 def _driver_insert(dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any]]] | None:
     """The insert as the driver's SQL and the columns' bind processors on `dialect` (the
-    conversions Core applies, e.g. UTC timestamps to SQLite's text); None for a dialect
+    conversions Core applies, e.g. UTC timestamps to SQLite's text); None for a driver
     whose parameter style is not known here."""
-    style = _NAMED_PARAMETER.get(dialect.name)
+    style = _NAMED_PARAMETER.get(dialect.driver)
     if style is None:
         return None
-    plan = _DRIVER_INSERTS.get(dialect.name)
+    plan = _DRIVER_INSERTS.get(dialect.driver)
     if plan is None:
         sql = "INSERT INTO audit_entries ({}) VALUES ({})".format(  # noqa: S608 - our own column names
             ", ".join(_COLUMNS), ", ".join(style.format(name) for name in _COLUMNS)
@@ -397,7 +417,7 @@ def _driver_insert(dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any
             processor = _TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
-        plan = _DRIVER_INSERTS[dialect.name] = (sql, processors)
+        plan = _DRIVER_INSERTS[dialect.driver] = (sql, processors)
     return plan
 
 
@@ -420,7 +440,7 @@ def _head(connection: Connection) -> tuple[int, bytes]:
     # Core statements on the connection: the ORM layers cost more than the append.
     if connection.dialect.name == "postgresql":
         head = _locked_head(connection)
-    elif connection.dialect.name in _NAMED_PARAMETER:
+    elif connection.dialect.driver in _NAMED_PARAMETER:
         head = _on_driver(connection, _HEAD_SQL, ()).fetchone()
     else:
         head = connection.execute(_HEAD).first()
@@ -452,12 +472,14 @@ def _locked_head(connection: Connection) -> Any:
 def _as_sqlalchemy_error(connection: Connection, exc: Any, sql: str) -> StatementError:
     """The driver's own error, raised past SQLAlchemy, as SQLAlchemy would have raised it:
     wrapped (so a cancelled lock wait or a lost connection is a 503 like any other
-    database error, not a 500) and, when the connection is gone, with the connection
-    invalidated so that the pool does not hand it out again."""
+    database error, not a 500) and, when the connection is gone, with it invalidated
+    and the pool replaced (the other pooled connections likely went with it, e.g. at a
+    server restart), so that none is handed out again."""
     dialect = connection.dialect
     lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
     if lost:
         connection.invalidate(exc)
+        connection.engine.dispose()
     wrapped: StatementError = DBAPIError.instance(
         sql,
         None,

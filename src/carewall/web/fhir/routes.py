@@ -76,6 +76,8 @@ PUBLIC_ROUTES = {("GET", "/fhir/metadata")}
 # Every role may reach some resource type; the records matrix decides per type and row.
 Reader = Annotated[Caller, Depends(require_api(ALL, scope="fhir:read"))]
 Writer = Annotated[Caller, Depends(require_api(ALL, scope="fhir:write"))]
+# For an async route that does all its work through `CheckInThread.run` (the check, then
+# the work, in one thread-pool hop); a route that would not call `run` must take `Reader`.
 ReaderInThread = Annotated[CheckInThread, Depends(require_api_in_thread(ALL, scope="fhir:read"))]
 Body = Annotated[dict[str, Any], Depends(read_resource)]
 # Called by hand for Bundles with read entries: refuses (and audits) a token without fhir:read.
