@@ -409,9 +409,9 @@ def _driver_insert(dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any
         return None
     plan = _DRIVER_INSERTS.get(dialect.driver)
     if plan is None:
-        sql = "INSERT INTO audit_entries ({}) VALUES ({})".format(  # noqa: S608 - our own column names
-            ", ".join(_COLUMNS), ", ".join(style.format(name) for name in _COLUMNS)
-        )
+        columns = ", ".join(_COLUMNS)
+        values = ", ".join(style.format(name) for name in _COLUMNS)
+        sql = f"INSERT INTO audit_entries ({columns}) VALUES ({values})"  # noqa: S608 - ours
         processors: dict[str, Callable[[Any], Any]] = {}
         for name in _COLUMNS:
             processor = _TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -437,7 +437,8 @@ def _on_driver(connection: Connection, sql: str, params: Any, *, many: bool = Fa
 
 def _head(connection: Connection) -> tuple[int, bytes]:
     """The next seq and the last hash, with the chain's lock taken on PostgreSQL."""
-    # Core statements on the connection: the ORM layers cost more than the append.
+    # On the connection, not the ORM session, and on the driver where it can: the layers
+    # above cost more than the statement.
     if connection.dialect.name == "postgresql":
         head = _locked_head(connection)
     elif connection.dialect.driver in _NAMED_PARAMETER:
