@@ -217,7 +217,7 @@ def test_the_wait_for_reads_under_way_is_bounded(runtime: Runtime) -> None:
         ready = _read_in_thread(db, "quick")
         ready.join(timeout=30)
         assert not ready.is_alive()
-        assert time.monotonic() - began >= 0.2  # it did wait, and no longer than its bound
+        assert time.monotonic() - began >= 0.2  # it waited out the bound, then went alone
         assert (_committed(db, "quick"), _committed(db, "stuck")) == (1, 0)
     assert (appender.batches, appender.reads) == (2, 2)
     assert verify(db).ok
