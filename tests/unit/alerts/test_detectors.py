@@ -103,6 +103,30 @@ def test_a_baseline_lets_a_busy_user_be_busy_and_catches_a_spree() -> None:
     assert "own baseline" in found[0].explanation
 
 
+def test_rereading_one_chart_all_morning_keeps_one_opening_in_the_window() -> None:
+    engine = Engine(Tuning(), Facts())
+    state: dict[str, object] = {}
+    engine.feed(_entries("user:doc", ["mine1"] * 500, MONDAY, every=1), state)  # type: ignore[arg-type]
+    assert state["volume"]["win"] == {
+        "user:doc": {"mine1": (MONDAY + timedelta(seconds=499)).timestamp()}
+    }  # type: ignore[index]
+
+
+def test_the_window_of_an_older_state_carries_over() -> None:
+    engine = Engine(Tuning(), Facts())
+    start = MONDAY.timestamp()
+    # The form state held before: every opening as [stamp, patient].
+    old = [[start + i, f"mine{i % 20}"] for i in range(40)] + [[start - 3600, "gone"]]
+    state: dict[str, object] = {"volume": {"win": {"user:doc": old}}}
+    later = MONDAY + timedelta(seconds=60)
+    found = engine.feed(_entries("user:doc", ["mine99"], later), state)  # type: ignore[arg-type]
+    window = state["volume"]["win"]["user:doc"]  # type: ignore[index]
+    assert len(window) == 21
+    assert "gone" not in window
+    assert window["mine0"] == start + 20  # its last opening
+    assert [f.detector for f in found] == ["volume"]  # the 21st distinct patient in the window
+
+
 def test_relationship_kinds() -> None:
     kinds = {
         f.detector

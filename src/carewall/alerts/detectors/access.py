@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from statistics import median
+from typing import Any
 
 from carewall.alerts.detectors.base import (
     Entry,
@@ -47,6 +48,14 @@ def opener(entry: Entry, facts: Facts, tuning: Tuning) -> StaffFacts | None:
 
 def _stamp(ts: datetime) -> float:
     return ts.timestamp()
+
+
+def _last_openings(openings: list[list[Any]]) -> dict[str, float]:
+    """Each patient's last opening, from the `[stamp, patient]` pairs state held before."""
+    last: dict[str, float] = {}
+    for stamp, patient in openings:
+        last[patient] = max(stamp, last.get(patient, stamp))
+    return last
 
 
 def _threshold(counts: list[int], tuning: Tuning) -> float:
@@ -91,11 +100,24 @@ class VolumeDetector(TunedDetector):
         return self._judge(entry, staff, day, len(today["p"]), window, state)
 
     def _window(self, entry: Entry, state: State) -> int:
-        recent = state.setdefault("win", {}).setdefault(entry.actor, [])
-        horizon = _stamp(entry.ts) - self.tuning.volume_window.total_seconds()
-        recent[:] = [item for item in recent if item[0] >= horizon]
-        recent.extend([_stamp(entry.ts), p] for p in entry.patients)
-        return len({p for _, p in recent})
+        """Distinct patients the actor opened within the volume window up to this entry.
+
+        Kept as each patient's last opening, not as every opening: a clinician who
+        reads the same chart all morning made the list, and the work of each entry,
+        grow with every read (the scan of a busy day's trail went quadratic).
+        """
+        windows = state.setdefault("win", {})
+        recent = windows.get(entry.actor)
+        if not isinstance(recent, dict):  # absent, or the list of openings of old
+            recent = _last_openings(recent or [])
+            windows[entry.actor] = recent
+        stamp = _stamp(entry.ts)
+        for patient in entry.patients:
+            recent[patient] = max(stamp, recent.get(patient, stamp))
+        horizon = stamp - self.tuning.volume_window.total_seconds()
+        for patient in [p for p, last in recent.items() if last < horizon]:
+            del recent[patient]
+        return len(recent)
 
     def _judge(
         self, entry: Entry, staff: StaffFacts, day: str, count: int, window: int, state: State
