@@ -80,9 +80,11 @@ def _web() -> WebPart:
             HomePanel("home/_own_grants.html", roles(Role.CLINICIAN), panels.own_grants_panel, 12),
             HomePanel("home/_portal.html", roles(Role.PATIENT), panels.links_panel, 10),
         ),
-        routers=(
+        hot_routers=(
             bulk.router,  # before fhir.router: `/fhir/$export` is no resource type
             fhir.router,
+        ),
+        routers=(
             patients.router,
             portal.router,
             access_report.router,

@@ -59,9 +59,10 @@ def create_app(runtime: Runtime, parts: Sequence[WebPart], jobs: JobRegistry) ->
     app.state.signin_gate = SignInGate.from_settings(runtime.settings)
     passwords.prepare_dummy_hash()  # now, not during the first sign-in
     app.mount("/static", StaticFiles(directory=str(files("carewall.web") / "static")), "static")
-    for part in parts:
-        for router in part.routers:
-            app.include_router(router)
+    for router in [r for part in parts for r in part.hot_routers]:
+        app.include_router(router)
+    for router in [r for part in parts for r in part.routers]:
+        app.include_router(router)
     install_error_handlers(app)
     install_openapi(app)
     # Paths that carry a one-time token: cut from the access log and from audited paths.
