@@ -209,7 +209,11 @@ class GroupAppender:
         self._db = db
         self.gather_seconds = gather_seconds
         self.fresh_seconds = fresh_seconds
-        self._turn = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        # Two conditions on one lock, so that a read's end wakes only the reads gathering
+        # (`_gather`), not every read waiting for the batch being written to commit.
+        self._turn = threading.Condition(lock)
+        self._gathering = threading.Condition(lock)
         self._queue: list[_Waiter] = []
         self._writing = False
         # Each read under way: its ticket and when it began.
@@ -252,7 +256,7 @@ class GroupAppender:
 
     def _end_read(self, ticket: int) -> None:
         del self._under_way[ticket]
-        self._turn.notify_all()
+        self._gathering.notify_all()
 
     def append(self, ticket: int, pending: Sequence[Append]) -> None:
         """Hand over the entries of the read `ticket` (from `read_started`), ending it;
@@ -286,7 +290,7 @@ class GroupAppender:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            self._turn.wait(left)
+            self._gathering.wait(left)
 
     def _write(self, batch: list[_Waiter]) -> None:
         """Write `batch` in one transaction, then release every reader in it."""
@@ -309,6 +313,7 @@ class GroupAppender:
                     self.batches += 1
                     self.reads += len(batch)
                 self._turn.notify_all()
+                self._gathering.notify_all()  # a gathering read may have been in this batch
 
 
 def _copy_of(error: BaseException) -> BaseException:
