@@ -63,3 +63,22 @@ def test_a_failed_audited_read_appends_nothing(db: Database) -> None:
         assert entries(db) == 0
     finally:
         db.dispose()
+
+
+def test_lookups_keep_a_pool_of_their_own_in_autocommit_on_postgresql(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's lookups share the one engine: there is no autocommit to keep")
+    with db.lookup() as connection:
+        looked_up = connection.connection.driver_connection
+        assert looked_up is not None
+        assert looked_up.autocommit
+    with db.read_transaction() as session:
+        assert session.connection().connection.driver_connection is looked_up  # same pool
+    with db.writer.connect() as connection:
+        written = connection.connection.driver_connection
+        assert written is not None
+        assert written is not looked_up
+        assert not written.autocommit
+    assert looked_up.autocommit  # as it was handed back: never switched, never reset
+    db.dispose()
+    assert looked_up.closed
