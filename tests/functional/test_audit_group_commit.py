@@ -294,7 +294,7 @@ def test_reads_in_several_processes_build_one_chain(runtime: Runtime) -> None:
 def test_a_connection_lost_before_the_append_fails_that_read_as_a_database_error(
     runtime: Runtime,
 ) -> None:
-    # The chain's lock and head are read on the driver itself (a psycopg pipeline), past
+    # The chain's lock and head are read on the driver itself (one two-statement query), past
     # SQLAlchemy: its error must still come out as SQLAlchemy's OperationalError (a 503
     # in the app, not a 500) with the dead connection dropped from the pool.
     db = _postgres(runtime)
@@ -341,7 +341,7 @@ def test_a_cancelled_wait_for_the_chain_lock_fails_that_read_as_a_database_error
 def _postgres(runtime: Runtime) -> Database:
     """The runtime's database; the test is skipped on any but PostgreSQL."""
     if runtime.db.engine.dialect.name != "postgresql":
-        pytest.skip("the pipelined lock and head read is PostgreSQL's")
+        pytest.skip("the lock and head read on the driver is PostgreSQL's")
     return runtime.db
 
 
