@@ -36,8 +36,9 @@ def _sql(runtime: Runtime, statement: str) -> None:
 def test_an_entry_inserted_on_the_driver_is_stored_as_core_would_store_it(
     runtime: Runtime,
 ) -> None:
-    """The append binds its values itself (`_on_driver`): the stored timestamp must be the
-    text Core binds on SQLite (its readers order and parse it) and read back unchanged."""
+    """The append binds its values itself (`core.driver.on_driver`): the stored timestamp
+    must be the text Core binds on SQLite (its readers order and parse it) and read back
+    unchanged."""
     with runtime.db.transaction() as session:
         entry = record(session, AuditEvent(action="test:thing:done", subject="s"))
     with runtime.db.sessions() as session:

@@ -46,7 +46,6 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Table, insert, select, text
-from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from carewall.audit.events import GENESIS_HASH, AuditEvent, DetailValue, Outcome, canonical_body
@@ -56,6 +55,7 @@ from carewall.audit.tags import AuditTag
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller, Origin
 from carewall.core.db import Database, attached_to
+from carewall.core.driver import driver_error, on_driver
 from carewall.core.keystore import AUDIT_MAC_ATTACHED
 
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
@@ -66,8 +66,8 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _TABLE = cast(Table, AuditEntry.__table__)
 _HEAD = select(_TABLE.c.seq, _TABLE.c.entry_hash).order_by(_TABLE.c.seq.desc()).limit(1)
 _APPEND = insert(_TABLE)
-# The same as the driver's own SQL (`_on_driver`): on every audited request Core's
-# execution pipeline (events, parameter and result set-up) cost more than the statements
+# The same as the driver's own SQL (`core.driver.on_driver`): on every audited request
+# Core's execution pipeline (events, parameter and result set-up) cost more than the statements
 # themselves, about 0.1 ms a batch on SQLite. PostgreSQL's lock and head go in one
 # query of two statements (`_locked_head`).
 _HEAD_SQL = "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
@@ -383,8 +383,9 @@ def _append(connection: Connection, key: bytes, events: Sequence[AuditEvent]) ->
 
 
 def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert entry rows, on the driver where its parameter style is known (`_on_driver`),
-    each value bound as Core would bind it (a timestamp's text on SQLite)."""
+    """Insert entry rows, on the driver where its parameter style is known
+    (`core.driver.on_driver`), each value bound as Core would bind it (a timestamp's
+    text on SQLite)."""
     # One row as a plain execute: a list, even of one, is an executemany, which psycopg
     # runs in a pipeline of its own (more round trips for the lone read's entry).
     plan = _driver_insert(connection.dialect)
@@ -399,7 +400,7 @@ def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:
         }
         for row in rows
     ]
-    _on_driver(connection, sql, bound[0] if len(bound) == 1 else bound, many=len(bound) > 1)
+    on_driver(connection, sql, bound[0] if len(bound) == 1 else bound, many=len(bound) > 1)
 
 
 _DRIVER_INSERTS: dict[str, tuple[str, dict[str, Callable[[Any], Any]]]] = {}
@@ -426,20 +427,6 @@ def _driver_insert(dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any
     return plan
 
 
-def _on_driver(connection: Connection, sql: str, params: Any, *, many: bool = False) -> Any:
-    """Run one statement on the driver's own cursor, inside `connection`'s transaction;
-    the cursor, or the driver's error as SQLAlchemy would have raised it."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if many:
-            cursor.executemany(sql, params)
-        else:
-            cursor.execute(sql, params)
-    except connection.dialect.loaded_dbapi.Error as exc:
-        raise _as_sqlalchemy_error(connection, exc, sql) from exc
-    return cursor
-
-
 def _head(connection: Connection) -> tuple[int, bytes]:
     """The next seq and the last hash, with the chain's lock taken on PostgreSQL."""
     # On the connection, not the ORM session, and on the driver where it can: the layers
@@ -447,7 +434,7 @@ def _head(connection: Connection) -> tuple[int, bytes]:
     if connection.dialect.name == "postgresql":
         head = _locked_head(connection)
     elif connection.dialect.driver in _NAMED_PARAMETER:
-        head = _on_driver(connection, _HEAD_SQL, ()).fetchone()
+        head = on_driver(connection, _HEAD_SQL, ()).fetchone()
     else:
         head = connection.execute(_HEAD).first()
     return (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
@@ -474,29 +461,7 @@ def _locked_head(connection: Connection) -> Any:
         cursor.nextset()  # past the lock's own result
         return cursor.fetchone()
     except connection.dialect.loaded_dbapi.Error as exc:
-        raise _as_sqlalchemy_error(connection, exc, _PG_LOCKED_HEAD_SQL) from exc
-
-
-def _as_sqlalchemy_error(connection: Connection, exc: Any, sql: str) -> StatementError:
-    """The driver's own error, raised past SQLAlchemy, as SQLAlchemy would have raised it:
-    wrapped (so a cancelled lock wait or a lost connection is a 503 like any other
-    database error, not a 500) and, when the connection is gone, with it invalidated
-    and the pool replaced (the other pooled connections likely went with it, e.g. at a
-    server restart), so that none is handed out again."""
-    dialect = connection.dialect
-    lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
-    if lost:
-        connection.invalidate(exc)
-        connection.engine.dispose()
-    wrapped: StatementError = DBAPIError.instance(
-        sql,
-        None,
-        exc,
-        dialect.loaded_dbapi.Error,
-        connection_invalidated=lost,
-        dialect=dialect,
-    )
-    return wrapped
+        raise driver_error(connection, exc, _PG_LOCKED_HEAD_SQL) from exc
 
 
 def _mac_key(attached: Mapping[str, Any]) -> bytes:

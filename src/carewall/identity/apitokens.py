@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, literal, select, update
 
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller, user_ref
+from carewall.core.driver import DriverSelect
 from carewall.core.errors import ValidationError
 from carewall.core.runtime import Runtime
 from carewall.identity import suspensions
@@ -99,9 +100,9 @@ def create_token(
     return secret, token
 
 
-# Built once, columns only: every API request looks its token up, and loading
-# two ORM entities cost more than the rest of a FHIR read.
-_BY_HASH = (
+# Built once, columns only, run on the driver: every API request looks its token up, and
+# loading two ORM entities cost more than the rest of a FHIR read.
+_BY_HASH = DriverSelect(
     select(
         ApiToken.id,
         ApiToken.scopes,
@@ -133,7 +134,7 @@ def authenticate(runtime: Runtime, secret: str) -> TokenIdentity | None:
     # No ORM, and no write lock: this runs on every request. The rare touch of
     # `last_used_at` is a short writing transaction of its own, skipped when busy.
     with runtime.db.lookup() as connection:
-        found = connection.execute(_BY_HASH, {"token_hash": digest(secret)}).first()
+        found = _BY_HASH.first(connection, {"token_hash": digest(secret)})
     if found is None:
         return None
     token_id, scopes, revoked_at, expires_at, last_used_at = found[:5]

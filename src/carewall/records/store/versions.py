@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, u
 from sqlalchemy.orm import Session
 
 from carewall.core.db import new_id
+from carewall.core.driver import DriverSelect
 from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.core.inputs import MAX_INT32
 from carewall.records.errors import ResourceGoneError, VersionConflictError
@@ -80,33 +81,34 @@ _INDEX_TABLE = cast(Table, FhirSearchIndex.__table__)
 _RESTRICTED = (
     exists().where(RestrictedCompartment.patient_ref == _TABLE.c.patient_ref).label("restricted")
 )
-_CURRENT_VERSION = select(
-    *(_TABLE.c[name] for name in StoredVersion.__dataclass_fields__ if name != "restricted"),
-    _RESTRICTED,
-).where(
-    _TABLE.c.resource_type == bindparam("resource_type"),
-    _TABLE.c.logical_id == bindparam("logical_id"),
-    _TABLE.c.is_current.is_(True),
+_CURRENT_VERSION = DriverSelect(
+    select(
+        *(_TABLE.c[name] for name in StoredVersion.__dataclass_fields__ if name != "restricted"),
+        _RESTRICTED,
+    ).where(
+        _TABLE.c.resource_type == bindparam("resource_type"),
+        _TABLE.c.logical_id == bindparam("logical_id"),
+        _TABLE.c.is_current.is_(True),
+    )
 )
 
 
 def current_version(session: Session, resource_type: str, logical_id: str) -> StoredVersion | None:
-    """`current_row` for reads: a Core query on the session's connection, which also
-    says whether the row's compartment is restricted (`StoredVersion.restricted`).
+    """`current_row` for reads: a Core query run on the driver (`core.driver`) on the
+    session's connection, which also says whether the row's compartment is
+    restricted (`StoredVersion.restricted`).
 
     Every FHIR read starts here; loading an ORM entity costs several times the
     query itself, and a read never changes the row. The access guard would ask about
     the restriction next, in a query (a round trip on PostgreSQL) of its own.
     """
-    found = (
-        session.connection()
-        .execute(_CURRENT_VERSION, {"resource_type": resource_type, "logical_id": logical_id})
-        .first()
+    found = _CURRENT_VERSION.first(
+        session.connection(), {"resource_type": resource_type, "logical_id": logical_id}
     )
     if found is None:
         return None
-    # SQLite answers EXISTS with 0 or 1.
-    return StoredVersion(**{**found._mapping, "restricted": bool(found.restricted)})
+    row = dict(zip(_CURRENT_VERSION.names, found, strict=True))
+    return StoredVersion(**{**row, "restricted": bool(row["restricted"])})
 
 
 def current_rows(
