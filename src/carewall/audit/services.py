@@ -55,7 +55,7 @@ from carewall.audit.tags import AuditTag
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller, Origin
 from carewall.core.db import Database, attached_to
-from carewall.core.driver import driver_error, on_driver
+from carewall.core.driver import DRIVERS, NAMED_PARAMETER, driver_error, on_driver
 from carewall.core.keystore import AUDIT_MAC_ATTACHED
 
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
@@ -73,8 +73,6 @@ _APPEND = insert(_TABLE)
 _HEAD_SQL = "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
 _PG_LOCKED_HEAD_SQL = f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}); {_HEAD_SQL}"
 _COLUMNS = tuple(column.name for column in _TABLE.columns)
-# Each driver's named parameter style; another driver's appends go through Core.
-_NAMED_PARAMETER = {"psycopg": "%({})s", "psycopg2": "%({})s", "pysqlite": ":{}"}
 
 
 class AuditKeyMissingError(RuntimeError):
@@ -410,7 +408,7 @@ def _driver_insert(dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any
     """The insert as the driver's SQL and the columns' bind processors on `dialect` (the
     conversions Core applies, e.g. UTC timestamps to SQLite's text); None for a driver
     whose parameter style is not known here."""
-    style = _NAMED_PARAMETER.get(dialect.driver)
+    style = NAMED_PARAMETER.get(dialect.driver)
     if style is None:
         return None
     plan = _DRIVER_INSERTS.get(dialect.driver)
@@ -433,7 +431,7 @@ def _head(connection: Connection) -> tuple[int, bytes]:
     # above cost more than the statement.
     if connection.dialect.name == "postgresql":
         head = _locked_head(connection)
-    elif connection.dialect.driver in _NAMED_PARAMETER:
+    elif connection.dialect.driver in DRIVERS:
         head = on_driver(connection, _HEAD_SQL, ()).fetchone()
     else:
         head = connection.execute(_HEAD).first()

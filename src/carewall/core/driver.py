@@ -20,8 +20,10 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Numeric, Select
 from sqlalchemy.exc import DBAPIError, StatementError
 
-# The drivers whose cursors take Core's compiled SQL as it is.
-DRIVERS = frozenset({"psycopg", "psycopg2", "pysqlite"})
+# Each driver whose cursor takes Core's compiled SQL as it is, with its named parameter
+# style (for SQL written by hand, such as the audit append's INSERT).
+NAMED_PARAMETER = {"psycopg": "%({})s", "psycopg2": "%({})s", "pysqlite": ":{}"}
+DRIVERS = frozenset(NAMED_PARAMETER)
 
 Processor = Callable[[Any], Any]
 
