@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 from starlette.requests import Request
@@ -13,9 +16,26 @@ from carewall.core.context import Caller
 from carewall.core.errors import PermissionDeniedError
 from carewall.web.auth import ALL, CheckInThread, require_api_in_thread
 
+T = TypeVar("T")
+
 
 def _request() -> Request:
     return Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+
+
+def _run_on_own_loop(work: Coroutine[Any, Any, T]) -> tuple[T, int]:
+    """Run `work` on a fresh event loop in a thread of its own; answer its result and
+    that loop's thread.
+
+    Not `asyncio.run` here: once a browser test has run in the same xdist worker,
+    Playwright's sync API keeps an event loop marked running in the main thread.
+    """
+
+    async def with_loop_thread() -> tuple[T, int]:
+        return await work, threading.get_ident()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, with_loop_thread()).result()
 
 
 def test_the_work_runs_after_the_check_in_the_same_worker_thread() -> None:
@@ -30,10 +50,10 @@ def test_the_work_runs_after_the_check_in_the_same_worker_thread() -> None:
         seen.append(("work", threading.get_ident()))
         return checked.ref
 
-    result = asyncio.run(CheckInThread(_request(), check).run(work))
+    result, loop_thread = _run_on_own_loop(CheckInThread(_request(), check).run(work))
     assert result == caller.ref
     assert [step for step, _ in seen] == ["check", "work"]
-    assert seen[0][1] == seen[1][1] != threading.get_ident()
+    assert seen[0][1] == seen[1][1] != loop_thread
 
 
 def test_a_refused_check_stops_the_work() -> None:
@@ -43,7 +63,7 @@ def test_a_refused_check_stops_the_work() -> None:
         raise PermissionDeniedError("Your role does not allow this.")
 
     with pytest.raises(PermissionDeniedError):
-        asyncio.run(CheckInThread(_request(), check).run(done.append))
+        _run_on_own_loop(CheckInThread(_request(), check).run(done.append))
     assert done == []
 
 
