@@ -81,6 +81,7 @@ def _web() -> WebPart:
             HomePanel("home/_portal.html", roles(Role.PATIENT), panels.links_panel, 10),
         ),
         hot_routers=(
+            fhir.read_router,  # first: the read by id, the most frequent request
             bulk.router,  # before fhir.router: `/fhir/$export` is no resource type
             fhir.router,
         ),

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.convertors import Convertor, register_url_convertor
 
 from carewall.core.errors import CarewallError, NotFoundError
 from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
@@ -37,7 +38,8 @@ BODY_OVERHEAD = 1024 * 1024
 JSON_TYPES = ("application/fhir+json", "application/json")
 _FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 _PURPOSES = {p.value: p for p in Purpose if p is not Purpose.SYSTEM}
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_FHIR_ID_PATTERN = r"[A-Za-z0-9\-.]{1,64}"
+_FHIR_ID = re.compile(_FHIR_ID_PATTERN)
 # Versions are stored in an INTEGER column: a bigger one cannot exist.
 MAX_VERSION = MAX_INT32
 
@@ -182,6 +184,29 @@ def check_id(resource_type: str, logical_id: str) -> None:
     reaches a database that might choke on it (a NUL byte, thousands of characters)."""
     if not _FHIR_ID.fullmatch(logical_id):
         raise NotFoundError(f"{resource_type}/{logical_id[:64]!r} does not exist.")
+
+
+class _FhirIdSegment(Convertor[str]):
+    """`{x:fhir_id}` in a path: a segment matched only when it is a well-formed FHIR id."""
+
+    regex = _FHIR_ID_PATTERN
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _FhirTypeSegment(_FhirIdSegment):
+    """`{x:fhir_type}`: a segment of a resource type's form (an upper-case letter first),
+    never `$export` or `bulkstatus`."""
+
+    regex = r"[A-Z][A-Za-z]{1,63}"
+
+
+register_url_convertor("fhir_id", _FhirIdSegment())
+register_url_convertor("fhir_type", _FhirTypeSegment())
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"

@@ -69,6 +69,14 @@ from carewall.web.fhir.responses import (
 )
 
 router = APIRouter(prefix="/fhir", include_in_schema=False, dependencies=[Depends(check_format)])
+# The read by id alone, matched before any other route of the app: FastAPI tries routes in
+# order, and the most frequent request of all would otherwise be checked against every
+# FHIR and bulk route ahead of it. Its path takes only a well-formed type and id, so it
+# never hides another route (`Patient/$export`, `bulkstatus/...`); any other
+# two-segment GET falls through to the same `read` in `router`, whose checks answer it.
+read_router = APIRouter(
+    prefix="/fhir", include_in_schema=False, dependencies=[Depends(check_format)]
+)
 
 # The CapabilityStatement is public by FHIR convention (clients read it before signing in).
 PUBLIC_ROUTES = {("GET", "/fhir/metadata")}
@@ -275,6 +283,7 @@ def history(
     return FhirResponse(bundle)
 
 
+@read_router.get("/{resource_type:fhir_type}/{logical_id:fhir_id}")
 @router.get("/{resource_type}/{logical_id}")
 async def read(
     request: Request,
