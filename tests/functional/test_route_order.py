@@ -70,6 +70,16 @@ def test_the_first_read_route_hides_no_other_route(runtime: Runtime, client: Tes
     assert answers["/fhir/Patient/x"] == "Patient/x was not found."
 
 
+def test_the_first_read_route_still_answers_json_only(runtime: Runtime, client: TestClient) -> None:
+    """`read_router` declares no format check: `read` makes it itself."""
+    doctor = token_for(runtime, "doc@clinic.example", Role.CLINICIAN)
+    refused = client.get("/fhir/Patient/x?_format=xml", headers=doctor)
+    assert refused.status_code == 406
+    assert (
+        client.get("/fhir/Patient/x", headers={**doctor, "Accept": "text/xml"}).status_code == 406
+    )
+
+
 def _paths(route: object) -> list[str]:
     """The paths of a route, or of the routes an included router holds."""
     inner = getattr(route, "original_router", None)
