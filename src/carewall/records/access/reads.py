@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from carewall.audit import AuditEvent, DetailValue, record, record_about
+from carewall.audit import AuditEvent, DetailValue, record, record_about, record_all_about
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller, Purpose
 from carewall.core.errors import DecryptionError, NotFoundError
@@ -616,7 +616,9 @@ def _audit_read(
         "purpose": str(purpose),
         **part.details,
     }
-    record(session, AuditEvent.by(actor, tag, part.subject, details))
+    # No entry back (as `record` would give): in a read it is only queued, and the
+    # transient ORM object `record` builds for it was 2% of a FHIR read's instructions.
+    record_all_about(session, [(AuditEvent.by(actor, tag, part.subject, details), part.further)])
 
 
 def sample_decrypts(session: Session, keys: RecordKeys, sample: int) -> tuple[int, list[str]]:
