@@ -13,10 +13,10 @@ from typing import Any, cast
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from carewall.audit import AuditEvent, audited_read, record, verify
+from carewall.audit import AuditEvent, audited_read, entries_about, record, record_about, verify
 from carewall.audit.services import GroupAppender, appender_for
 from carewall.core.db import Database
 from carewall.core.runtime import Runtime
@@ -291,6 +291,44 @@ def test_reads_in_several_processes_build_one_chain(runtime: Runtime) -> None:
     assert (result.ok, result.count) == (True, 240)
 
 
+def test_a_batch_stores_its_entries_and_their_index_rows_exactly_as_written(
+    runtime: Runtime,
+) -> None:
+    """On PostgreSQL a batch's values are quoted into its query by psycopg (client-side
+    binding, `_append_on_psycopg`): quotes, backslashes, NUL-like text and non-ASCII must
+    land exactly as hashed, and the index rows with them."""
+    subject = 'it\'s a \\ "test" \u2014 \u00fc; COMMIT'
+    details: dict[str, Any] = {"note": "O'Brien \\x00 %s %(x)s", "n": 3}
+    with audited_read(runtime.db) as session:
+        event = AuditEvent(action="test:record:read", subject=subject, details=details)
+        record_about(session, event, ["Patient/a", "Patient/b"])
+    assert _committed(runtime.db, subject) == 1
+    result = verify(runtime.db)
+    assert (result.ok, result.count) == (True, 1)
+    with runtime.db.sessions() as session:
+        found = entries_about(session, "Patient/b", ["test:record:read"])
+    assert [(entry.subject, entry.details) for entry in found] == [(subject, details)]
+
+
+def test_an_insert_refused_by_the_server_rolls_the_batch_back_and_frees_the_chain(
+    runtime: Runtime,
+) -> None:
+    # The INSERT and its COMMIT travel in one query: when the INSERT fails, the COMMIT
+    # never runs, and the batch's transaction (holding the chain's lock) must be rolled
+    # back rather than left open on a pooled connection.
+    db = _postgres(runtime)
+    refuse = "ALTER TABLE audit_entries ADD CONSTRAINT test_refused CHECK (subject <> 'refused')"
+    with db.engine.begin() as connection:
+        connection.execute(text(refuse))
+    try:
+        with pytest.raises(IntegrityError):
+            _read(db, "refused")
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE audit_entries DROP CONSTRAINT test_refused"))
+    _only_the_next_read_is_written(db, failed="refused", entries=1)
+
+
 def test_a_connection_lost_before_the_append_fails_that_read_as_a_database_error(
     runtime: Runtime,
 ) -> None:
@@ -345,10 +383,11 @@ def _postgres(runtime: Runtime) -> Database:
     return runtime.db
 
 
-def _only_the_next_read_is_written(db: Database, failed: str) -> None:
+def _only_the_next_read_is_written(db: Database, failed: str, entries: int = 2) -> None:
     """After a read failed at its append: the next read succeeds, nothing of the failed
-    one was written, and the chain (the set-up's entry and the next read's) verifies."""
+    one was written, and the chain (the set-up's entry, if any, and the next read's)
+    verifies with `entries` entries."""
     assert _read(db, "after") == _DATA
     assert (_committed(db, failed), _committed(db, "after")) == (0, 1)
     result = verify(db)
-    assert (result.ok, result.count) == (True, 2)
+    assert (result.ok, result.count) == (True, entries)

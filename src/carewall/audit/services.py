@@ -36,6 +36,7 @@ append; that is a set-up bug, not a reason to write an entry nobody can verify.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -55,7 +56,13 @@ from carewall.audit.tags import AuditTag
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller, Origin
 from carewall.core.db import Database, attached_to
-from carewall.core.driver import DRIVERS, NAMED_PARAMETER, driver_error, on_driver
+from carewall.core.driver import (
+    DRIVERS,
+    NAMED_PARAMETER,
+    driver_error,
+    on_driver,
+    on_psycopg_bound_here,
+)
 from carewall.core.keystore import AUDIT_MAC_ATTACHED
 
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
@@ -73,6 +80,9 @@ _APPEND = insert(_TABLE)
 _HEAD_SQL = "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
 _PG_LOCKED_HEAD_SQL = f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}); {_HEAD_SQL}"
 _COLUMNS = tuple(column.name for column in _TABLE.columns)
+# A batch of audited reads' entries on psycopg, in two round trips (`_append_on_psycopg`).
+_PG_BEGIN_LOCKED_HEAD_SQL = f"BEGIN; {_PG_LOCKED_HEAD_SQL}"
+_INDEX_TABLE = cast(Table, AuditEntrySubject.__table__)
 
 
 class AuditKeyMissingError(RuntimeError):
@@ -148,13 +158,18 @@ def record_all_indexed(session: Session, items: Append) -> None:
 def _append_indexed(connection: Connection, key: bytes, items: Append) -> None:
     """Append `items` in order on `connection`, each indexed under its further subjects."""
     first = _append(connection, key, [event for event, _ in items])
-    rows = [
+    rows = _index_rows(first, items)
+    if rows:
+        connection.execute(_INDEX, rows)
+
+
+def _index_rows(first: int, items: Append) -> list[dict[str, Any]]:
+    """The index rows of `items` appended from position `first` on."""
+    return [
         {"subject": subject, "seq": first + offset}
         for offset, (_, further) in enumerate(items)
         for subject in further
     ]
-    if rows:
-        connection.execute(_INDEX, rows)
 
 
 def defer(session: Session, append: Append) -> bool:
@@ -297,8 +312,12 @@ class GroupAppender:
         try:
             # Core on the writer's connection: the batch is the whole transaction, and an
             # ORM session around it would cost more than the append itself.
-            with self._db.writer.begin() as connection:
-                _append_indexed(connection, _mac_key(self._db.attached), items)
+            key = _mac_key(self._db.attached)
+            if self._db.engine.dialect.driver == "psycopg":
+                _append_on_psycopg(self._db, key, items)
+            else:
+                with self._db.writer.begin() as connection:
+                    _append_indexed(connection, key, items)
         except BaseException as exc:
             error = exc
             raise
@@ -312,6 +331,74 @@ class GroupAppender:
                     self.reads += len(batch)
                 self._turn.notify_all()
                 self._gathering.notify_all()  # a gathering read may have been in this batch
+
+
+def _append_on_psycopg(db: Database, key: bytes, items: Append) -> None:
+    """Append a batch to the chain in two round trips instead of four.
+
+    Through a transaction of Core's, a batch took BEGIN, the lock and head, the
+    INSERT and COMMIT: four round trips, each about 76 us of client CPU, most of
+    a secure read's own database work on PostgreSQL. Here, on a connection in
+    autocommit whose transaction the queries open and end themselves:
+    `BEGIN; lock; head` in one query (as `_locked_head`, never prepared), then the
+    linked and MACed rows, their index rows and `COMMIT` in a second, their values
+    quoted into it by psycopg (`core.driver.on_psycopg_bound_here`). The chain is
+    as before: the head is read under the lock, with a snapshot of its own, and
+    the lock is held until the COMMIT. The batch is acknowledged only once that
+    query returned, so only after the COMMIT succeeded. On any failure the
+    transaction is rolled back (a lost connection leaves the pool: `driver_error`).
+    """
+    with db.lookup() as connection:
+        driver: Any = connection.connection.driver_connection
+        sql = _PG_BEGIN_LOCKED_HEAD_SQL
+        try:
+            cursor = driver.cursor()
+            cursor.execute(sql, prepare=False)
+            cursor.nextset()  # past BEGIN
+            cursor.nextset()  # past the lock
+            head = cursor.fetchone()
+            first, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+            rows = _linked(key, first, prev_hash, [event for event, _ in items])
+            sql, params = _insert_and_commit(connection.dialect, rows, _index_rows(first, items))
+            on_psycopg_bound_here(connection, sql, params)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            _roll_back(driver)
+            raise driver_error(connection, exc, sql) from exc
+        except BaseException:
+            _roll_back(driver)
+            raise
+
+
+def _insert_and_commit(
+    dialect: Dialect, rows: list[dict[str, Any]], index: list[dict[str, Any]]
+) -> tuple[str, list[Any]]:
+    """The INSERT of `rows` (and of their `index` rows) and COMMIT, as one text with
+    positional placeholders, and its values bound as Core would bind them."""
+    plan = _driver_insert(dialect)
+    processors = plan[1] if plan is not None else {}
+    entry = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    columns = ", ".join(_COLUMNS)
+    values = ", ".join([entry] * len(rows))
+    # Our own table and column names; every value is a placeholder.
+    statements = [f"INSERT INTO {_TABLE.name} ({columns}) VALUES {values}"]  # noqa: S608
+    params: list[Any] = [
+        processors[name](row[name]) if name in processors else row[name]
+        for row in rows
+        for name in _COLUMNS
+    ]
+    if index:
+        pairs = ", ".join(["(%s, %s)"] * len(index))
+        statements.append(f"INSERT INTO {_INDEX_TABLE.name} (subject, seq) VALUES {pairs}")  # noqa: S608
+        params.extend(value for row in index for value in (row["subject"], row["seq"]))
+    statements.append("COMMIT")
+    return "; ".join(statements), params
+
+
+def _roll_back(driver: Any) -> None:
+    """End the failed batch's transaction; a connection that is gone is let be (the
+    pool drops it: `driver_error`), and its transaction went with it."""
+    with contextlib.suppress(Exception):
+        driver.rollback()
 
 
 def _copy_of(error: BaseException) -> BaseException:
@@ -371,13 +458,21 @@ def record_all(session: Session, events: Sequence[AuditEvent]) -> int | None:
 def _append(connection: Connection, key: bytes, events: Sequence[AuditEvent]) -> int:
     """Link and MAC `events` after the chain's head and insert them; the first's seq."""
     first, prev_hash = _head(connection)
+    _insert(connection, _linked(key, first, prev_hash, events))
+    return first
+
+
+def _linked(
+    key: bytes, first: int, prev_hash: bytes, events: Sequence[AuditEvent]
+) -> list[dict[str, Any]]:
+    """The rows of `events` at positions from `first` on, each linked to the one before
+    (the first to `prev_hash`) and MACed."""
     rows = []
     for offset, event in enumerate(events):
         row = _row(key, first + offset, prev_hash, event)
         rows.append(row)
         prev_hash = row["entry_hash"]
-    _insert(connection, rows)
-    return first
+    return rows
 
 
 def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:

@@ -297,7 +297,9 @@ class Database:
         Every request checks its token and whether its channel is suspended: one
         SELECT each. On PostgreSQL these run in autocommit, which spares the BEGIN
         and ROLLBACK round trips a transaction adds to each; SQLite's deferred
-        transaction costs no round trip and is kept.
+        transaction costs no round trip and is kept. (The audit append on psycopg
+        also takes its connections here, and opens and ends its transaction in its
+        own queries: `audit.services._append_on_psycopg`.)
         """
         with self._lookups.connect() as connection:
             yield connection

@@ -42,6 +42,21 @@ def on_driver(connection: Connection, sql: str, params: Any, *, many: bool = Fal
     return cursor
 
 
+def on_psycopg_bound_here(connection: Connection, sql: str, params: Sequence[Any]) -> None:
+    """psycopg only: run `sql`, which may hold several statements, with `params` merged
+    into its text by psycopg itself (its `ClientCursor`, which quotes each value as
+    the server would read it), sent as one query of the simple protocol.
+
+    For statements that must travel together and take values (the audit append's
+    INSERT and its COMMIT): a query bound on the server holds one statement only.
+    Errors come out as the driver's own; see `driver_error`.
+    """
+    import psycopg  # only ever called on psycopg's connections
+
+    driver: Any = connection.connection.driver_connection
+    psycopg.ClientCursor(driver).execute(sql, params, prepare=False)
+
+
 def driver_error(connection: Connection, exc: Any, sql: str) -> StatementError:
     """The driver's own error, raised past SQLAlchemy, as SQLAlchemy would have raised it:
     wrapped (so a cancelled lock wait or a lost connection is a 503 like any other
