@@ -10,7 +10,9 @@ machine's noise hits both alike:
 - `GET /fhir/Patient/{id}`: bearer-token check, authorisation by the records
   matrix, decryption (AES-GCM), an audit entry appended to the hash chain;
 - `GET /bench/plain/{id}`: the same resource JSON read from a plain table of the
-  same database and returned with the same content type, with none of that.
+  same database and returned with the same content type, with none of that. It
+  costs what the read costs apart from those layers: it is matched at the read's
+  place among the routes, and reads through the pool the read's own lookups use.
 
 Targets (issue 16, "Reads that scale"): p99 at 8 clients <= 3x p99 at 1 client;
 on PostgreSQL reads/s at 8 clients >= 1.5x reads/s at 1 client; secure/plain
