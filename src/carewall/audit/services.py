@@ -310,8 +310,9 @@ class GroupAppender:
         error: BaseException | None = None
         items = [item for waiter in batch for held in waiter.pending for item in held]
         try:
-            # Core on the writer's connection: the batch is the whole transaction, and an
-            # ORM session around it would cost more than the append itself.
+            # The batch is the whole transaction: on psycopg in two round trips of its
+            # own, elsewhere Core on the writer's connection (an ORM session around it
+            # would cost more than the append itself).
             key = _mac_key(self._db.attached)
             if self._db.engine.dialect.driver == "psycopg":
                 _append_on_psycopg(self._db, key, items)
