@@ -49,7 +49,9 @@ def verify_command(
             Caller.cli(),
             deep=not fast,
             files=checkpoint,
-            progress=lambda n: bar.update(task, completed=n),
+            # Entries appended meanwhile (a running server keeps auditing) are checked
+            # too: the bar's total grows with them rather than reading "574/547".
+            progress=lambda n: bar.update(task, completed=n, total=max(n, total)),
         )
     if report.ok:
         console.print(
