@@ -353,12 +353,7 @@ def _append_on_psycopg(db: Database, key: bytes, items: Append) -> None:
         driver: Any = connection.connection.driver_connection
         sql = _PG_BEGIN_LOCKED_HEAD_SQL
         try:
-            cursor = driver.cursor()
-            cursor.execute(sql, prepare=False)
-            cursor.nextset()  # past BEGIN
-            cursor.nextset()  # past the lock
-            head = cursor.fetchone()
-            first, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+            first, prev_hash = _after(_last_row(driver, sql))
             rows = _linked(key, first, prev_hash, [event for event, _ in items])
             sql, params = _insert_and_commit(connection.dialect, rows, _index_rows(first, items))
             on_psycopg_bound_here(connection, sql, params)
@@ -376,17 +371,13 @@ def _insert_and_commit(
     """The INSERT of `rows` (and of their `index` rows) and COMMIT, as one text with
     positional placeholders, and its values bound as Core would bind them."""
     plan = _driver_insert(dialect)
-    processors = plan[1] if plan is not None else {}
+    bound = _bound(rows, plan[1] if plan is not None else {})
     entry = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     columns = ", ".join(_COLUMNS)
     values = ", ".join([entry] * len(rows))
     # Our own table and column names; every value is a placeholder.
     statements = [f"INSERT INTO {_TABLE.name} ({columns}) VALUES {values}"]  # noqa: S608
-    params: list[Any] = [
-        processors[name](row[name]) if name in processors else row[name]
-        for row in rows
-        for name in _COLUMNS
-    ]
+    params: list[Any] = [row[name] for row in bound for name in _COLUMNS]
     if index:
         pairs = ", ".join(["(%s, %s)"] * len(index))
         statements.append(f"INSERT INTO {_INDEX_TABLE.name} (subject, seq) VALUES {pairs}")  # noqa: S608
@@ -487,14 +478,22 @@ def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
         return
     sql, processors = plan
-    bound = [
+    bound = _bound(rows, processors)
+    on_driver(connection, sql, bound[0] if len(bound) == 1 else bound, many=len(bound) > 1)
+
+
+def _bound(
+    rows: list[dict[str, Any]], processors: Mapping[str, Callable[[Any], Any]]
+) -> list[dict[str, Any]]:
+    """`rows` with each value bound as Core would bind it (`processors`: the columns'
+    bind processors, from `_driver_insert`)."""
+    return [
         {
             name: processors[name](value) if name in processors else value
             for name, value in row.items()
         }
         for row in rows
     ]
-    on_driver(connection, sql, bound[0] if len(bound) == 1 else bound, many=len(bound) > 1)
 
 
 _DRIVER_INSERTS: dict[str, tuple[str, dict[str, Callable[[Any], Any]]]] = {}
@@ -531,6 +530,11 @@ def _head(connection: Connection) -> tuple[int, bytes]:
         head = on_driver(connection, _HEAD_SQL, ()).fetchone()
     else:
         head = connection.execute(_HEAD).first()
+    return _after(head)
+
+
+def _after(head: Any) -> tuple[int, bytes]:
+    """The next seq and the hash to link to, after the chain's `head` row (None: empty)."""
     return (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
 
 
@@ -550,12 +554,20 @@ def _locked_head(connection: Connection) -> Any:
         return connection.execute(_HEAD).first()
     driver: Any = connection.connection.driver_connection
     try:
-        cursor = driver.cursor()
-        cursor.execute(_PG_LOCKED_HEAD_SQL, prepare=False)
-        cursor.nextset()  # past the lock's own result
-        return cursor.fetchone()
+        return _last_row(driver, _PG_LOCKED_HEAD_SQL)
     except connection.dialect.loaded_dbapi.Error as exc:
         raise driver_error(connection, exc, _PG_LOCKED_HEAD_SQL) from exc
+
+
+def _last_row(driver: Any, sql: str) -> Any:
+    """psycopg: run `sql` (several statements, no parameters) in one query of the simple
+    protocol, never prepared (psycopg would prepare it after five runs, and a query of
+    several statements cannot be); the first row of its last statement's result."""
+    cursor = driver.cursor()
+    cursor.execute(sql, prepare=False)
+    while cursor.nextset():  # past BEGIN and the lock's own result
+        pass
+    return cursor.fetchone()
 
 
 def _mac_key(attached: Mapping[str, Any]) -> bytes:
