@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
@@ -54,6 +55,27 @@ def test_the_work_runs_after_the_check_in_the_same_worker_thread() -> None:
     assert result == caller.ref
     assert [step for step, _ in seen] == ["check", "work"]
     assert seen[0][1] == seen[1][1] != loop_thread
+
+
+def test_the_check_and_the_work_run_inside_the_hold() -> None:
+    """The database's `holding` spans both, so they share one pooled connection."""
+    seen: list[str] = []
+
+    @contextmanager
+    def holding() -> Iterator[None]:
+        seen.append("hold")
+        yield
+        seen.append("release")
+
+    def check(request: Request) -> Caller:
+        seen.append("check")
+        return Caller.cli("tester")
+
+    def work(checked: Caller) -> None:
+        seen.append("work")
+
+    _run_on_own_loop(CheckInThread(_request(), check, holding).run(work))
+    assert seen == ["hold", "check", "work", "release"]
 
 
 def test_a_refused_check_stops_the_work() -> None:

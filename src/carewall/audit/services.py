@@ -311,13 +311,13 @@ class GroupAppender:
         items = [item for waiter in batch for held in waiter.pending for item in held]
         try:
             # The batch is the whole transaction: on psycopg in two round trips of its
-            # own, elsewhere Core on the writer's connection (an ORM session around it
+            # own, elsewhere Core on a writer's connection (an ORM session around it
             # would cost more than the append itself).
             key = _mac_key(self._db.attached)
             if self._db.engine.dialect.driver == "psycopg":
                 _append_on_psycopg(self._db, key, items)
             else:
-                with self._db.writer.begin() as connection:
+                with self._db.writing() as connection:
                     _append_indexed(connection, key, items)
         except BaseException as exc:
             error = exc

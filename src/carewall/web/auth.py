@@ -9,6 +9,7 @@ prove that anonymous and wrong-role requests are refused.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import quote
@@ -309,20 +310,31 @@ class CheckInThread:
     A hot route is `async` instead, takes this, and does its work with `run`, which
     makes the check first, in the same hop. The route never holds a caller any other
     way, so it cannot skip the check.
+
+    The check and the work run inside `holding` (the database's `holding`, given by
+    `require_api_in_thread`): the token's lookup, the read and its audit append then
+    share one pooled connection.
     """
 
-    __slots__ = ("_check", "_request")
+    __slots__ = ("_check", "_holding", "_request")
 
-    def __init__(self, request: Request, check: Callable[[Request], Caller]) -> None:
+    def __init__(
+        self,
+        request: Request,
+        check: Callable[[Request], Caller],
+        holding: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
         self._request = request
         self._check = check
+        self._holding = holding
 
     async def run(self, work: Callable[[Caller], T]) -> T:
         """`work(caller)` in the thread pool, after the check (whose refusals it raises)."""
         return await run_in_threadpool(self._checked, work)
 
     def _checked(self, work: Callable[[Caller], T]) -> T:
-        return work(self._check(self._request))
+        with self._holding():
+            return work(self._check(self._request))
 
 
 def require_api_in_thread(
@@ -334,7 +346,7 @@ def require_api_in_thread(
     check = require_api(*roles, scope=scope)
 
     async def dependency(request: Request) -> CheckInThread:
-        return CheckInThread(request, check)
+        return CheckInThread(request, check, runtime_of(request).db.holding)
 
     dependency.carewall_roles = check.carewall_roles  # type: ignore[attr-defined]
     dependency.carewall_scope = scope  # type: ignore[attr-defined]
