@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from carewall.audit import AuditEvent, audited_read, record
 from carewall.audit.models import AuditEntry
-from carewall.core.db import Database
+from carewall.core.db import Database, connection_of
 from carewall.core.runtime import Runtime
 
 
@@ -48,6 +48,24 @@ def test_lookups_and_read_transactions_share_the_held_connection(db: Database) -
             assert _read_on(db) is first
     with db.lookup() as connection:
         assert connection.engine.pool.checkedout() == 1, "the held one went back to the pool"
+
+
+def test_a_read_session_in_the_hold_hands_out_the_held_connection_without_beginning(
+    db: Database,
+) -> None:
+    """`connection_of` spares the session its own transaction; an ORM statement in the
+    same read still joins the one on the held connection, with the same snapshot."""
+    with db.holding():
+        held = _looked_up(db)
+        with db.read_transaction() as session:
+            connection = connection_of(session)
+            assert connection.connection.driver_connection is held
+            assert not session.in_transaction()
+            assert connection.in_transaction()
+            assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+            assert session.connection() is connection
+    with db.read_transaction() as session:
+        assert connection_of(session) is session.connection()
 
 
 def test_each_thread_holds_a_connection_of_its_own(db: Database) -> None:

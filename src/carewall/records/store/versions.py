@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from carewall.core.db import new_id
+from carewall.core.db import connection_of, new_id
 from carewall.core.driver import DriverSelect
 from carewall.core.errors import DecryptionError, NotFoundError
 from carewall.core.inputs import MAX_INT32
@@ -103,7 +103,7 @@ def current_version(session: Session, resource_type: str, logical_id: str) -> St
     the restriction next, in a query (a round trip on PostgreSQL) of its own.
     """
     found = _CURRENT_VERSION.first(
-        session.connection(), {"resource_type": resource_type, "logical_id": logical_id}
+        connection_of(session), {"resource_type": resource_type, "logical_id": logical_id}
     )
     if found is None:
         return None
