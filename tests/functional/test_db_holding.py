@@ -185,3 +185,20 @@ def test_more_threads_than_the_pool_holds_each_hold_and_write(db: Database) -> N
     for thread in threads:
         thread.join(timeout=60)
     assert len(wrote) == threads_count
+
+
+def test_a_held_connection_lost_fails_its_request_once(db: Database) -> None:
+    """A backend killed while its connection is held (a server restart) fails the
+    statement that finds it gone; the hold still ends, and the next one is served."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to lose")
+    with db.holding():
+        with db.lookup() as connection:
+            pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        with db.writer.begin() as killer:
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError):
+            _read_on(db)
+    with db.holding():
+        assert _read_on(db) is not None
+        assert entries(db) == 0
