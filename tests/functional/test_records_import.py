@@ -15,7 +15,7 @@ from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records import Purpose
 from carewall.records.access import get_record_for
-from carewall.records.bundles.importer import import_file
+from carewall.records.bundles.importer import import_file, import_path
 from carewall.records.models import FhirResource
 from carewall.records.portal.export import export_patient_bundle
 from tests.support.cli import carewall
@@ -109,6 +109,30 @@ def test_an_invalid_resource_fails_the_whole_bundle_naming_the_field(
     assert "seventy" not in (report.error or "")
     assert report.unsupported == {"Parameters": 1}
     assert _version_count(runtime) == 0
+
+
+def test_a_resource_without_an_id_fails_its_file_and_the_next_file_imports(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """An NDJSON line or bare resource has nothing else to be known by: refused, by line."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    nameless = {"resourceType": "Patient", "name": [{"family": "Nd1"}]}
+    (folder / "a.ndjson").write_text(
+        json.dumps(fhir_resource("Patient", "p-ok")) + "\n" + json.dumps(nameless) + "\n",
+        encoding="utf-8",
+    )
+    (folder / "b.json").write_text(json.dumps(nameless), encoding="utf-8")
+    (folder / "c.ndjson").write_text(json.dumps(fhir_resource("Patient", "p-c2")), encoding="utf-8")
+    reports = import_path(runtime, CLI, folder)
+    assert [r.name for r in reports] == ["a.ndjson", "b.json", "c.ndjson"]
+    assert "line 2" in (reports[0].error or "")
+    assert "no id" in (reports[0].error or "")
+    assert "file" in (reports[1].error or "")
+    assert "no id" in (reports[1].error or "")
+    assert not reports[2].failed
+    assert reports[2].created == 1
+    assert _version_count(runtime) == 1
 
 
 def test_conditional_references_resolve_against_the_store(runtime: Runtime, tmp_path: Path) -> None:

@@ -83,11 +83,27 @@ def read_unit(path: Path) -> Unit:
     """Parse one file; a structural problem raises `RecordValidationError`."""
     text = _read_text(path)
     if _inner_suffix(path) == ".ndjson":
-        return Unit(path.name, [_json(line, f"line {n}") for n, line in _lines(text)])
+        return Unit(
+            path.name,
+            [_identified(_json(line, f"line {n}"), f"line {n}") for n, line in _lines(text)],
+        )
     body = _json(text, "file")
     if body.get("resourceType") != "Bundle":
-        return Unit(path.name, [body])
+        return Unit(path.name, [_identified(body, "file")])
     return _from_bundle(path.name, body)
+
+
+def _identified(resource: dict[str, Any], where: str) -> dict[str, Any]:
+    """`resource`, refused when it carries no id of its own.
+
+    A Bundle entry without one is created under a new id (its fullUrl ties it to
+    the entries that refer to it). A bare resource or an NDJSON line has nothing
+    else to be known by: a new id on each import would store it again each time,
+    and importing the same file twice must change nothing.
+    """
+    if not isinstance(resource.get("id"), str):
+        raise _structure(where, "the resource has no id (a bare resource or NDJSON line needs one)")
+    return resource
 
 
 def _from_bundle(name: str, bundle: dict[str, Any]) -> Unit:
