@@ -18,7 +18,7 @@ from carewall.core.config import Settings
 from carewall.core.runtime import Runtime
 from carewall.identity import Role
 from carewall.records.access.restriction import restrict_compartment
-from carewall.records.services import create_resource
+from carewall.records.services import create_resource, delete_resource
 from tests.functional.test_bulk_export import (
     ASYNC,
     CLINICAL,
@@ -337,3 +337,17 @@ def test_the_capability_statement_lists_the_group_export(client: TestClient) -> 
     )
     assert "_typeFilter" in operation["documentation"]
     assert "POST" in operation["documentation"]
+
+
+def test_a_patient_export_of_no_such_patient_is_not_found(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """An export of a patient that does not exist (or was deleted) is 404, as a read of
+    it, not an export queued to finish with an empty manifest."""
+    stored = _patients(runtime, 1)
+    patient_id = next(iter(stored))
+    feed = _integration(runtime)
+    outcome(client.get("/fhir/Patient/nope/$export", headers={**feed, **ASYNC}), 404)
+    _kick_off(client, f"/fhir/Patient/{patient_id}/$export", feed)
+    delete_resource(runtime, SYSTEM, "Patient", patient_id)
+    outcome(client.get(f"/fhir/Patient/{patient_id}/$export", headers={**feed, **ASYNC}), 404)

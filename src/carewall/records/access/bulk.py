@@ -37,6 +37,7 @@ from carewall.records.access.guard import (
     run_guarded_read,
 )
 from carewall.records.access.matrix import Action, allowed
+from carewall.records.models import FhirResource
 from carewall.records.store.export import export_rows
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.validation import SUPPORTED_TYPES
@@ -119,6 +120,7 @@ def authorise_export(
             target = f"Patient/{scope.patient_id}"
             ref = keys.patient_ref(scope.patient_id)
             require_row(session, keys, actor, Action.READ, "Patient", target, ref, utcnow())
+            _require_live(session, "Patient", scope.patient_id)
         members = None
         if scope.level is Level.GROUP and scope.group_id is not None:
             members = len(group_members(session, keys, actor, scope.group_id))
@@ -136,15 +138,22 @@ def _readable(actor: Caller, resource_type: str) -> bool:
     return allowed(actor.role, Action.READ, resource_type)
 
 
+def _require_live(session: Session, resource_type: str, logical_id: str) -> FhirResource:
+    """The current row of `resource_type/logical_id`; 404 when there is none or it was
+    deleted (an export of it would be empty, and a client must not take that for data)."""
+    row = store.current_rows(session, resource_type, [logical_id]).get(logical_id)
+    if row is None or row.deleted:
+        raise NotFoundError(f"{resource_type}/{logical_id[:64]} does not exist.")
+    return row
+
+
 def group_members(session: Session, keys: RecordKeys, actor: Caller, group_id: str) -> list[str]:
     """The Patient ids a Group names as active members (`member.entity`, not `inactive`),
     read as `actor` would read the Group: matrix, compartment, restriction; 404 when
     there is no such live Group. Members that are not Patients are not followed."""
     target = f"Group/{group_id}"
     require_type(actor, Action.READ, "Group", target)
-    row = store.current_rows(session, "Group", [group_id]).get(group_id)
-    if row is None or row.deleted:
-        raise NotFoundError(f"Group/{group_id[:64]} does not exist.")
+    row = _require_live(session, "Group", group_id)
     require_row(session, keys, actor, Action.READ, "Group", target, row.patient_ref, utcnow())
     group = store.open_row(keys, row)
     found: list[str] = []
