@@ -354,6 +354,21 @@ def test_patient_reaches_only_their_own_compartment(runtime: Runtime, client: Te
         }
 
 
+def test_a_patient_writing_in_their_own_compartment_is_told_their_role_may_not(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """403 with the reason, not "not found": it is their own record, nothing to hide."""
+    mine = make_resources(runtime, "p-w", ("Patient",))
+    alice = bearer(runtime, Role.PATIENT, patient_id="p-w")
+    own = client.get(f"/fhir/Patient/{mine['Patient']}", headers=alice).json()
+    body = outcome(client.put(f"/fhir/Patient/{own['id']}", json=own, headers=alice), 403)
+    assert "may not write Patient" in body["issue"][0]["diagnostics"]
+    new = fhir_resource("Observation", "p-w")
+    body = outcome(client.post("/fhir/Observation", json=new, headers=alice), 403)
+    assert "may not write Observation" in body["issue"][0]["diagnostics"]
+    assert client.get("/fhir/Observation", headers=alice).json()["total"] == 0
+
+
 def test_restricted_records_need_break_glass(runtime: Runtime, client: TestClient) -> None:
     ids = make_resources(runtime, "p-vip", ("Patient", "Observation"))
     restrict_compartment(runtime, SYSTEM, "p-vip", "vip")

@@ -201,11 +201,14 @@ def require_row(
     if patient_ref is None and resource_type in PUBLIC_TYPES:
         require_type(actor, action, resource_type, target)
         return
-    if own is None or patient_ref != own or not allowed(actor.role, action, resource_type):
+    if own is None or patient_ref != own:
         # Same answer as a missing resource: a patient learns nothing about others' ids.
         raise Denied(
             NotFoundError(f"{target} was not found."), resource_type, target, "compartment"
         )
+    # In their own compartment a patient learns nothing new from a refusal: it says
+    # what their role may not do (a write from the portal's app), not "not found".
+    require_type(actor, action, resource_type, target)
 
 
 def _writes_through(actor: Caller, action: Action) -> bool:
