@@ -14,6 +14,7 @@ from carewall.records.access.restriction import restrict_compartment
 from carewall.records.services import create_resource
 from carewall.records.store.dates import DATE_PARAMS
 from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
+from tests.support.audit import audit_about
 from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
 from tests.support.fhir import outcome
 
@@ -93,6 +94,11 @@ def test_create_read_update_delete_with_versions(runtime: Runtime, client: TestC
     assert deleted.json()["issue"][0]["severity"] == "information"
     outcome(client.get(f"/fhir/Patient/{new_id}", headers=doctor), 410, "deleted")
     outcome(client.get(f"/fhir/Patient/{new_id}/_history/3", headers=doctor), 410, "deleted")
+    again = client.delete(f"/fhir/Patient/{new_id}", headers=doctor)  # FHIR: no effect, 200
+    assert again.status_code == 200, again.text
+    assert "deleted already" in again.json()["issue"][0]["diagnostics"]
+    assert again.headers["etag"] == deleted.headers["etag"] == 'W/"3"'
+    assert len(audit_about(runtime, f"Patient/{new_id}", {"records:resource:deleted"})) == 1
 
     history = client.get(f"/fhir/Patient/{new_id}/_history", headers=doctor).json()
     Bundle.model_validate(history)

@@ -24,7 +24,7 @@ from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.guard import require_row, require_type, run_guarded
 from carewall.records.access.matrix import Action
-from carewall.records.errors import VersionConflictError
+from carewall.records.errors import ResourceGoneError, VersionConflictError
 from carewall.records.events import announce_change
 from carewall.records.models import FhirResource
 from carewall.records.store.compartments import canonicalise, compartment_of, fhir_base
@@ -67,7 +67,16 @@ def delete_in(
     """
     current = store.current_row(session, resource_type, logical_id)
     now = utcnow()
-    live = check_delete(session, keys, actor, resource_type, logical_id, current, now)
+    try:
+        live = check_delete(session, keys, actor, resource_type, logical_id, current, now)
+    except ResourceGoneError:
+        # Allowed, and deleted already. FHIR: a delete of a deleted resource has no
+        # effect and succeeds. No new version and no audit entry: nothing was touched
+        # (the first delete was audited).
+        assert current is not None  # gone means a tombstone is current
+        return _meta(
+            resource_type, logical_id, current.version_id, current.last_updated, changed=False
+        )
     patient = store.patient_of_stored(keys, live)
     row = store.write_tombstone(session, live, now)
     _audit_change(
@@ -80,11 +89,19 @@ def delete_in(
         row.version_id,
         patient,
     )
+    return _meta(resource_type, logical_id, row.version_id, row.last_updated, changed=True)
+
+
+def _meta(
+    resource_type: str, logical_id: str, version: int, last_updated: datetime, *, changed: bool
+) -> dict[str, Any]:
+    """What a delete answers with: the tombstone's version, and whether this delete made it."""
     return {
         "resourceType": resource_type,
         "id": logical_id,
-        "versionId": row.version_id,
-        "lastUpdated": row.last_updated,
+        "versionId": version,
+        "lastUpdated": last_updated,
+        "changed": changed,
     }
 
 

@@ -330,12 +330,14 @@ def update(
 def delete(
     request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Writer
 ) -> Response:
-    """Soft delete: history keeps the earlier versions; reads answer 410 afterwards."""
+    """Soft delete: history keeps the earlier versions; reads answer 410 afterwards. A
+    delete of a deleted resource changes nothing and answers 200 (FHIR R4)."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
     meta = delete_resource(runtime, caller, resource_type, logical_id)
+    done = "deleted" if meta["changed"] else "was deleted already"
     response = outcome_response(
-        200, f"{resource_type}/{logical_id} deleted.", severity="information"
+        200, f"{resource_type}/{logical_id} {done}.", severity="information"
     )
     response.headers["ETag"] = etag(meta["versionId"])
     return response
