@@ -375,6 +375,23 @@ def test_a_patient_writing_in_their_own_compartment_is_told_their_role_may_not(
     assert client.get("/fhir/Observation", headers=alice).json()["total"] == 0
 
 
+def test_a_patient_finds_the_directory_by_search_as_by_read(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """Practitioners are in no compartment: a patient reads one by id, and finds it too."""
+    make_resources(runtime, "p-d", ("Patient",))
+    doctor = fhir_resource("Practitioner", "", id="dr-who")
+    create_resource(runtime, SYSTEM, doctor)
+    alice = bearer(runtime, Role.PATIENT, patient_id="p-d")
+    assert client.get("/fhir/Practitioner/dr-who", headers=alice).status_code == 200
+    for query in ("", "?_id=dr-who", f"?name={doctor['name'][0]['family']}"):
+        found = client.get(f"/fhir/Practitioner{query}", headers=alice).json()
+        assert [e["resource"]["id"] for e in found["entry"]] == ["dr-who"], query
+        assert found["total"] == 1
+    mine = client.get("/fhir/Patient", headers=alice).json()  # the own compartment still
+    assert [e["resource"]["id"] for e in mine["entry"]] == ["p-d"]
+
+
 def test_restricted_records_need_break_glass(runtime: Runtime, client: TestClient) -> None:
     ids = make_resources(runtime, "p-vip", ("Patient", "Observation"))
     restrict_compartment(runtime, SYSTEM, "p-vip", "vip")

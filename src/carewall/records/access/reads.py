@@ -44,7 +44,7 @@ from carewall.records.access.includes import (
     include_for,
     include_request,
 )
-from carewall.records.access.matrix import Action, allowed
+from carewall.records.access.matrix import PUBLIC_TYPES, Action, allowed
 from carewall.records.access.sorting import DATE_SORTS, MAX_DATE_SORT, date_page
 from carewall.records.access.timed import MAX_TIMED, narrowed, timed_values
 from carewall.records.models import FhirResource
@@ -369,6 +369,7 @@ def _count(
         resource_type,
         filters,
         compartment=visible.compartment,
+        unfiled=visible.unfiled,
         hidden=visible.hidden,
     )
 
@@ -382,16 +383,19 @@ def _next_after(shown: Sequence[FhirResource], sort: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Visible:
-    """What a search by `actor` may return: one compartment (patients), not `hidden` ones."""
+    """What a search by `actor` may return: one compartment (patients; with `unfiled`, the
+    rows in none as well), not `hidden` ones."""
 
     compartment: str | None
     hidden: frozenset[str]
+    unfiled: bool = False
 
 
 def _visible(session: Session, keys: RecordKeys, actor: Caller, resource_type: str) -> _Visible:
     """Authorise a search (the type, by the matrix) and scope it, before any row is read."""
     require_type(actor, Action.READ, resource_type, resource_type)
-    return _Visible(_scope(keys, actor), hidden_compartments(session, actor, utcnow()))
+    hidden = hidden_compartments(session, actor, utcnow())
+    return _Visible(_scope(keys, actor), hidden, _unfiled(actor, resource_type))
 
 
 def _find(
@@ -417,6 +421,7 @@ def _find(
         resource_type,
         params,
         compartment=visible.compartment,
+        unfiled=visible.unfiled,
         hidden=visible.hidden,
         limit=limit if timed is None else MAX_TIMED + 1,
         after=after,
@@ -445,7 +450,13 @@ def conditional_match_in(
     """
     require_type(actor, Action.READ, resource_type, resource_type)
     rows = find_rows(
-        session, keys, resource_type, params, compartment=_scope(keys, actor), limit=_MATCHES
+        session,
+        keys,
+        resource_type,
+        params,
+        compartment=_scope(keys, actor),
+        unfiled=_unfiled(actor, resource_type),
+        limit=_MATCHES,
     )
     hidden = blocked(session, actor, {r.patient_ref for r in rows if r.patient_ref}, utcnow())
     for row in rows:
@@ -524,6 +535,13 @@ def _scope(keys: RecordKeys, actor: Caller) -> str | None:
     if actor.system or actor.reads_by_matrix:
         return None
     return keys.patient_ref(actor.patient_id or "\x00no-patient")
+
+
+def _unfiled(actor: Caller, resource_type: str) -> bool:
+    """Whether a patient's search of `resource_type` also finds the rows in no compartment:
+    the directory and conformance types, which `guard.require_row` lets a patient read
+    by id outside any compartment (a search must find what a read may open)."""
+    return not (actor.system or actor.reads_by_matrix) and resource_type in PUBLIC_TYPES
 
 
 def _checked(

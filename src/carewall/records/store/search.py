@@ -101,6 +101,7 @@ def find_rows(
     params: Mapping[str, Sequence[str]],
     *,
     compartment: str | None = None,
+    unfiled: bool = False,
     limit: int = MAX_RESULTS,
     after: str = "",
     hidden: frozenset[str] = frozenset(),
@@ -114,9 +115,9 @@ def find_rows(
     `-_lastUpdated`, in that order (ties by logical id) after the `SortKey`
     text `after`; or, with `newest_first`, the most recently written first.
     Rows inside `hidden` compartments are left out by the query itself, so
-    pages stay full.
+    pages stay full. `unfiled`: rows in no compartment match besides `compartment`'s.
     """
-    query = _matching(keys, resource_type, params, compartment, hidden)
+    query = _matching(keys, resource_type, params, compartment, hidden, unfiled=unfiled)
     if newest_first:
         sort = f"-{LAST_UPDATED}"
     if sort in COLUMN_SORTS:
@@ -148,11 +149,12 @@ def count_rows(
     params: Mapping[str, Sequence[str]],
     *,
     compartment: str | None = None,
+    unfiled: bool = False,
     hidden: frozenset[str] = frozenset(),
 ) -> int:
     """How many current, live versions match (the searchset's `total`), counted in the
     database without loading a row."""
-    matching = _matching(keys, resource_type, params, compartment, hidden)
+    matching = _matching(keys, resource_type, params, compartment, hidden, unfiled=unfiled)
     matching = matching.with_only_columns(FhirResource.id)
     return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
 
@@ -163,11 +165,17 @@ def _matching(
     params: Mapping[str, Sequence[str]],
     compartment: str | None,
     hidden: frozenset[str],
+    *,
+    unfiled: bool = False,
 ) -> Select[FhirResource]:
     """Current, live versions of the type matching every parameter, inside `compartment`
-    (when given) and outside the `hidden` compartments."""
+    (when given; or in none, with `unfiled`) and outside the `hidden` compartments."""
     query = live_rows(
-        resource_type, compartment=compartment, hidden=hidden, by_index=_IDENTIFIER in params
+        resource_type,
+        compartment=compartment,
+        unfiled=unfiled,
+        hidden=hidden,
+        by_index=_IDENTIFIER in params,
     )
     for param, values in params.items():
         if param == LAST_UPDATED:
@@ -197,12 +205,14 @@ def live_rows(
     resource_type: str,
     *,
     compartment: str | None = None,
+    unfiled: bool = False,
     hidden: frozenset[str] = frozenset(),
     by_index: bool = False,
 ) -> Select[FhirResource]:
     """The query every search, export page and reverse include starts from: current,
-    live versions of one type, inside `compartment` (when given) and outside the
-    `hidden` compartments (rows in no compartment are never hidden).
+    live versions of one type, inside `compartment` (when given; with `unfiled`, also
+    those in no compartment) and outside the `hidden` compartments (rows in no
+    compartment are never hidden).
 
     `by_index`: the search has a selective blind-index filter (an identifier), so
     the rows must be found from it. SQLite's planner otherwise walks every version
@@ -219,7 +229,11 @@ def live_rows(
         FhirResource.is_current.is_(True),
         FhirResource.deleted.is_(False),
     )
-    if compartment is not None:
+    if compartment is not None and unfiled:
+        query = query.where(
+            or_(FhirResource.patient_ref == compartment, FhirResource.patient_ref.is_(None))
+        )
+    elif compartment is not None:
         query = query.where(FhirResource.patient_ref == compartment)
     if hidden:
         query = query.where(
