@@ -298,6 +298,43 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
 SUMMARIES = frozenset({"count", "false"})
 MAX_ELEMENTS = 50
 _ELEMENT = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
+# What an element name may be echoed as in a refusal: schema-like text only, never a value.
+_SHOWN = re.compile(r"[A-Za-z0-9.\[\]_-]{1,64}")
+
+
+def element_names(resource_type: str, value: str) -> list[str]:
+    """The element names of an `_elements` value (comma-separated top-level names); a 400
+    that says what is wrong with the first one it cannot take."""
+    names = value.split(",")
+    if len(names) > MAX_ELEMENTS:
+        raise bad_request("_elements", f"at most {MAX_ELEMENTS} element names ({len(names)} given)")
+    for element in names:
+        if not element.strip():
+            where = "an empty list" if len(names) == 1 else "an empty name in the list"
+            raise bad_request("_elements", f"empty element name ({where})")
+        if not _ELEMENT.fullmatch(element):
+            raise bad_request("_elements", _element_problem(resource_type, element))
+    return names
+
+
+def _element_problem(resource_type: str, element: str) -> str:
+    """Why `element` is no top-level element name, naming it only when it looks like one."""
+    if not _SHOWN.fullmatch(element):
+        return "element names are letters and digits, starting with a letter"
+    shown = f"`{element}`"
+    head, dot, rest = element.partition(".")
+    if dot and head == resource_type and _ELEMENT.fullmatch(rest):
+        return f"{shown}: give element names without the resource type (`{rest}`)"
+    if dot:
+        return f"{shown}: only top-level element names are supported (`{head}`)"
+    if element.endswith("[x]"):
+        stem = element.removesuffix("[x]")
+        example = f"{stem}Quantity" if stem == "value" else f"{stem}DateTime"
+        return (
+            f"{shown} is not an element name; use `{stem}` (every type) or a typed name "
+            f"such as {example}"
+        )
+    return f"{shown}: element names are letters and digits, starting with a letter"
 
 
 def _check_shaping(resource_type: str, name: str, value: str, params: dict[str, list[str]]) -> None:
@@ -310,9 +347,7 @@ def _check_shaping(resource_type: str, name: str, value: str, params: dict[str, 
     if name == "_summary" and value not in SUMMARIES:
         raise bad_request(name, "only _summary=count and _summary=false", "not-supported")
     if name == "_elements":
-        names = value.split(",")
-        if len(names) > MAX_ELEMENTS or not all(_ELEMENT.fullmatch(n) for n in names):
-            raise bad_request(name, f"at most {MAX_ELEMENTS} top-level element names")
+        element_names(resource_type, value)
     if name in {"_include", "_revinclude"}:
         served = search_includes if name == "_include" else search_revincludes
         allowed = served(resource_type)

@@ -47,6 +47,7 @@ from carewall.web.fhir.inputs import (
     check_format,
     check_id,
     check_type,
+    element_names,
     if_match,
     purpose_of,
     read_resource,
@@ -259,9 +260,10 @@ def vread(
     number = version_number(version)
     if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
+    elements = _read_elements(request, resource_type)
     purpose = purpose_of(request, caller)
     resource = vread_for(runtime, caller, resource_type, logical_id, number, purpose)
-    return FhirResponse(resource, headers=version_headers(resource))
+    return _version_response(resource, elements)
 
 
 @router.get("/{resource_type}/{logical_id}/_history")
@@ -301,9 +303,29 @@ def _read(
 ) -> FhirResponse:
     check_type(resource_type)
     check_id(resource_type, logical_id)
+    elements = _read_elements(request, resource_type)
     purpose = purpose_of(request, caller)
     resource = get_record_for(runtime, caller, resource_type, logical_id, purpose)
-    return FhirResponse(resource, headers=version_headers(resource))
+    return _version_response(resource, elements)
+
+
+def _read_elements(request: Request, resource_type: str) -> list[str] | None:
+    """The `_elements` of a read or vread (checked as a search's), or None: FHIR allows it on
+    reads too. A read without a query string never parses one (the hot path)."""
+    if not request.scope.get("query_string"):
+        return None
+    asked = request.query_params.getlist("_elements")
+    if not asked:
+        return None
+    if len(asked) > 1:
+        raise bad_request("_elements", "give it once")
+    return element_names(resource_type, asked[0])
+
+
+def _version_response(resource: dict[str, Any], elements: list[str] | None) -> FhirResponse:
+    """A version as read, with its ETag and Last-Modified, subsetted when `_elements` asked."""
+    headers = version_headers(resource)
+    return FhirResponse(subsetted(resource, elements) if elements else resource, headers=headers)
 
 
 @router.put("/{resource_type}/{logical_id}")
