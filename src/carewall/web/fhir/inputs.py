@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -363,3 +364,54 @@ def _count(text: str | None) -> int:
     if count is None:
         raise bad_request("_count", "must be a whole number", "value")
     return min(count, MAX_COUNT)  # a bigger page is clamped, never refused
+
+
+# A FHIR instant: seconds and a zone are required (R4 datatypes).
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def since_instant(values: list[str]) -> datetime | None:
+    """The one `_since` given (a FHIR instant), or None; 400 when repeated or malformed."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise bad_request("_since", "give it once")
+    value = values[0].strip()
+    if not _INSTANT.fullmatch(value):
+        raise bad_request("_since", "must be a FHIR instant, e.g. 2026-01-31T08:00:00Z")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request("_since", "is not a valid instant") from None
+
+
+# What a history read takes: its page size, its start and the page cursor (`_format` is
+# checked for every FHIR request).
+HISTORY_PARAMS = frozenset({"_count", "_since", "_cursor", "_format"})
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """A history read as asked: versions changed at or after `since`, `count` a page."""
+
+    since: datetime | None
+    count: int
+    cursor: str | None
+
+
+def history_request(items: list[tuple[str, str]]) -> HistoryRequest:
+    """Check the query parameters of a history read: anything else is refused, not ignored."""
+    for name, _ in items:
+        if name == "_at":
+            raise bad_request(name, "not supported; use _since", "not-supported")
+        if name not in HISTORY_PARAMS:
+            problem = "not a supported history parameter (_count, _since)"
+            raise bad_request(name[:64], problem, "not-supported")
+        if sum(1 for other, _ in items if other == name) > 1:
+            raise bad_request(name, "give it once")
+    asked = dict(items)
+    cursor = asked.get("_cursor")
+    if cursor is not None and len(asked.keys() - {"_cursor", "_format"}) > 0:
+        raise bad_request("_cursor", "a page cursor carries its own parameters")
+    since = since_instant([asked["_since"]] if "_since" in asked else [])
+    return HistoryRequest(since, _count(asked.get("_count")), cursor)
