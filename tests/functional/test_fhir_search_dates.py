@@ -307,3 +307,101 @@ def test_unsupported_sorts_are_400(client: TestClient, doctor: dict[str, str], s
     outcome(response, 400, "not-supported")
     twice = client.get("/fhir/Observation?_sort=date&_sort=-date", headers=doctor)
     outcome(twice, 400)
+
+
+BORN = {
+    "pt-1962": "1962-01-25",
+    "pt-1962b": "1962-11-03",
+    "pt-1999": "1999-12-31",
+    "pt-80s": "1985",
+}
+
+
+@pytest.fixture
+def desk(runtime: Runtime) -> dict[str, str]:
+    for logical_id, born in BORN.items():
+        create_resource(runtime, SYSTEM, fhir_resource("Patient", logical_id, birthDate=born))
+    unknown = fhir_resource("Patient", "pt-unknown")
+    del unknown["birthDate"]
+    create_resource(runtime, SYSTEM, unknown)
+    return bearer(runtime, Role.CLINICIAN)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("birthdate=1962-01-25", ["pt-1962"]),
+        ("birthdate=eq1962-01-25", ["pt-1962"]),  # `eq` is FHIR's default prefix
+        ("birthdate=1962", ["pt-1962", "pt-1962b"]),
+        ("birthdate=eq1962-01", ["pt-1962"]),
+        ("birthdate=ge1962", ["pt-1962", "pt-1962b", "pt-1999", "pt-80s"]),
+        ("birthdate=gt1962-01-25", ["pt-1962b", "pt-1999", "pt-80s"]),
+        ("birthdate=lt2000-01-01", ["pt-1962", "pt-1962b", "pt-1999", "pt-80s"]),
+        ("birthdate=le1985-06-01", ["pt-1962", "pt-1962b", "pt-80s"]),  # 1985 straddles it
+        ("birthdate=sa1985", ["pt-1999"]),
+        ("birthdate=eb1962-02", ["pt-1962"]),
+        ("birthdate=ge1960&birthdate=lt1990", ["pt-1962", "pt-1962b", "pt-80s"]),
+        ("birthdate=1962-01-25,1999", ["pt-1962", "pt-1999"]),
+        ("birthdate=1962-01-26", []),
+        ("birthdate=ge1962-01-25T00:00Z&birthdate=lt1962-01-26T00:00Z", ["pt-1962"]),
+    ],
+)
+def test_birthdate_takes_prefixes_and_partial_dates(
+    client: TestClient, desk: dict[str, str], query: str, expected: list[str]
+) -> None:
+    response = client.get(f"/fhir/Patient?{query}", headers=desk)
+    assert response.status_code == 200, response.text
+    assert sorted(_ids(response.json())) == expected
+    assert response.json()["total"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("garbage", "prefix 'ga' is not supported"),
+        ("ne1962", "prefix 'ne' is not supported"),
+        ("ap1962-01-25", "prefix 'ap' is not supported"),
+        ("1962-13-01", "not a calendar date"),
+        ("1962-02-30", "not a calendar date"),
+        ("25/01/1962", "give a date as YYYY, YYYY-MM or YYYY-MM-DD"),
+        ("eq62", "give a date as YYYY, YYYY-MM or YYYY-MM-DD"),
+        ("", "give a date"),
+    ],
+)
+def test_birthdate_values_it_cannot_answer_are_400(
+    client: TestClient, desk: dict[str, str], value: str, problem: str
+) -> None:
+    response = client.get("/fhir/Patient", params={"birthdate": value}, headers=desk)
+    body = outcome(response, 400)
+    assert body["issue"][0]["expression"] == ["birthdate"]
+    assert problem in body["issue"][0]["diagnostics"]
+
+
+def test_a_birth_date_has_four_date_rows_and_no_exact_term(
+    runtime: Runtime, desk: dict[str, str]
+) -> None:
+    """Birth dates are bucketed like clinical dates (padded below their precision); the
+    exact `birthdate` term they replaced is no longer written."""
+    with runtime.db.sessions() as session:
+        rows = session.execute(
+            select(FhirResource.logical_id, FhirSearchIndex.param)
+            .join(FhirSearchIndex, FhirSearchIndex.resource_id == FhirResource.id)
+            .where(FhirResource.resource_type == "Patient")
+        ).all()
+    per_patient: dict[str, list[str]] = {}
+    for logical_id, param in rows:
+        if param.startswith("date:") or param == "birthdate":
+            per_patient.setdefault(logical_id, []).append(param)
+    assert set(per_patient) == set(BORN)
+    assert all(sorted(p) == ["date:c", "date:d", "date:m", "date:y"] for p in per_patient.values())
+
+
+def test_the_capability_statement_documents_birthdate_as_a_date(
+    client: TestClient, desk: dict[str, str]
+) -> None:
+    statement = client.get("/fhir/metadata").json()
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    birthdate = next(p for p in patient["searchParam"] if p["name"] == "birthdate")
+    assert birthdate["type"] == "date"
+    assert "prefixes eq, lt, le, gt, ge, sa, eb" in birthdate["documentation"]
+    assert "refused with 400" in birthdate["documentation"]

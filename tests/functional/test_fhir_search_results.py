@@ -118,6 +118,59 @@ def test_elements_keeps_what_was_asked_and_says_so(
     assert resource["meta"]["versionId"] == "1", "meta is kept, with the tag added"
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("value[x]", "`value[x]` is not an element name; use `value` (every type) or a typed "),
+        ("effective[x]", "such as effectiveDateTime"),
+        ("", "empty element name (an empty list)"),
+        ("status,,code", "empty element name (an empty name in the list)"),
+        ("status,", "empty element name (an empty name in the list)"),
+        ("code.coding", "`code.coding`: only top-level element names are supported (`code`)"),
+        ("Observation.status", "give element names without the resource type (`status`)"),
+        ("status;code", "element names are letters and digits"),  # not echoed: no name
+        ("st@tus", "element names are letters and digits, starting with a letter"),
+        (",".join(["status"] * 51), "at most 50 element names (51 given)"),
+    ],
+)
+def test_each_elements_refusal_says_what_is_wrong(
+    client: TestClient, doctor: dict[str, str], value: str, problem: str
+) -> None:
+    for path in ("/fhir/Observation", "/fhir/Observation/o-loinc"):
+        response = client.get(path, params={"_elements": value}, headers=doctor)
+        body = outcome(response, 400)
+        assert body["issue"][0]["expression"] == ["_elements"]
+        assert problem in body["issue"][0]["diagnostics"], (path, body)
+
+
+def test_elements_shapes_a_read_and_a_vread_too(
+    runtime: Runtime, client: TestClient, doctor: dict[str, str]
+) -> None:
+    """FHIR allows `_elements` on read: it keeps what was asked (and what FHIR makes
+    mandatory), tagged SUBSETTED, with the version's ETag; a read without it is whole."""
+    before = len(_reads(runtime))
+    for path in ("/fhir/Observation/o-loinc", "/fhir/Observation/o-loinc/_history/1"):
+        response = client.get(f"{path}?_elements=subject", headers=doctor)
+        assert response.status_code == 200, response.text
+        resource = response.json()
+        assert set(resource) == {"resourceType", "id", "meta", "status", "code", "subject"}
+        assert resource["meta"]["tag"][0]["code"] == "SUBSETTED"
+        assert response.headers["ETag"] == 'W/"1"'
+    whole = client.get("/fhir/Observation/o-loinc", headers=doctor).json()
+    assert "valueQuantity" in whole
+    assert "tag" not in whole["meta"]
+    twice = client.get("/fhir/Observation/o-loinc?_elements=status&_elements=code", headers=doctor)
+    outcome(twice, 400)
+    assert len(_reads(runtime)) == before + 3, "a refused _elements reads (and audits) nothing"
+    statement = client.get("/fhir/metadata").json()
+    assert "on read and vread alike" in statement["rest"][0]["documentation"]
+
+
+def _reads(runtime: Runtime) -> list[AuditEntryView]:
+    with runtime.db.sessions() as session:
+        return entries_with_action(session, [RecordsTag.RESOURCE_READ])
+
+
 def test_elements_and_sort_follow_the_next_page(client: TestClient, doctor: dict[str, str]) -> None:
     first = client.get("/fhir/Observation?_elements=status&_sort=date&_count=3", headers=doctor)
     following = next(link["url"] for link in first.json()["link"] if link["relation"] == "next")

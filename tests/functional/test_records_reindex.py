@@ -268,3 +268,49 @@ def test_reindex_back_fills_date_and_token_system_terms(runtime: Runtime) -> Non
     assert found(in_2019) == ["o-old"]
     assert found({"code": ["http://loinc.org|"]}) == ["o-old"]
     assert found({"date": ["2019-07-05"]}) == []
+
+
+def test_reindex_moves_birth_dates_to_bucket_terms(runtime: Runtime) -> None:
+    """A vault written when a birth date was one exact `birthdate` term (before revision
+    0021) finds patients by birth-date range after the re-index, which drops that term."""
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-old", birthDate="1962-01-25"))
+    keys = RecordKeys.from_keystore(runtime.keys)
+    with runtime.db.transaction() as session:  # as the code before birth-date buckets filed it
+        row = store.current_row(session, "Patient", "p-old")
+        assert row is not None
+        session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.param.like("date:%")))
+        hmac = keys.blind("Patient", "birthdate", "1962-01-25")
+        session.add(
+            FhirSearchIndex(id=new_id(), resource_id=row.id, param="birthdate", value_hmac=hmac)
+        )
+
+    def found(params: dict[str, list[str]]) -> list[str]:
+        resources = search_for(runtime, SYSTEM, "Patient", params, Purpose.OPERATIONS)
+        return [r["id"] for r in resources]
+
+    assert found({"birthdate": ["eq1962"]}) == []
+    _replay_migration(runtime, "0021")
+    assert reindex_pending(runtime), "revision 0021 schedules the re-index of a vault with patients"
+    report = reindex_references(runtime)
+    assert (report.examined, report.changed, report.finished) == (1, 1, True)
+    assert found({"birthdate": ["eq1962"]}) == ["p-old"]
+    assert found({"birthdate": ["1962-01-25"], "_id": ["p-old"]}) == ["p-old"]
+    with runtime.db.sessions() as session:
+        params = session.scalars(select(FhirSearchIndex.param)).all()
+    assert "birthdate" not in params
+
+
+def _replay_migration(runtime: Runtime, revision: str) -> None:
+    """Run one revision's `upgrade` in place on this database (which now holds rows)."""
+    versions = Path(alembic_config().get_main_option("script_location") or "") / "versions"
+    path = next(versions.glob(f"{revision}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with (
+        runtime.db.engine.begin() as connection,
+        Operations.context(MigrationContext.configure(connection, opts={"render_as_batch": True})),
+    ):
+        migration.upgrade()

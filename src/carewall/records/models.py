@@ -20,9 +20,11 @@ name. The leakage trade-off, accepted for exact-match search:
   frequent surname or a routine LOINC code);
 - `patient_ref` reveals which resources belong to the same patient (not who);
 - only exact matches work, except on names, which also carry prefix and
-  Soundex terms (`records.terms`, leakage in docs/threat-model.md): no fuzzy
-  or range queries on encrypted values (for example no `birthdate=gt2000`),
-  which the FHIR API says in its CapabilityStatement.
+  Soundex terms (`records.terms`), and on dates (clinical dates and birth
+  dates), which carry decade, year, month and day bucket terms so that ranges
+  such as `birthdate=lt2000` are unions of buckets (`records.store.dates`;
+  leakage of both in docs/threat-model.md): no fuzzy or order queries on
+  encrypted values, which the FHIR API says in its CapabilityStatement.
 Without the index key (which is wrapped by the master key) none of the HMACs
 can be reversed or tested against guesses.
 """

@@ -11,11 +11,13 @@ references, ids sealed). `restriction` restricts a record to break-glass;
 
 from carewall.records.access.reads import (
     HistoryEntry,
+    HistoryPage,
     SearchPage,
     conditional_match_in,
     export_compartment,
     get_record_for,
     history_for,
+    history_page_for,
     read_in,
     sample_decrypts,
     search_for,
@@ -27,11 +29,13 @@ from carewall.records.access.reads import (
 
 __all__ = [
     "HistoryEntry",
+    "HistoryPage",
     "SearchPage",
     "conditional_match_in",
     "export_compartment",
     "get_record_for",
     "history_for",
+    "history_page_for",
     "read_in",
     "sample_decrypts",
     "search_for",

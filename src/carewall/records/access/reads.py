@@ -126,35 +126,70 @@ def vread_for(
     return run_guarded_read(runtime, actor, work)
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a resource's history: its versions (newest first), how many versions
+    the caller may see match (`total`), and the version the next page starts below (None
+    on the last page)."""
+
+    entries: list[HistoryEntry]
+    total: int
+    next_before: int | None
+
+
 def history_for(
     runtime: Runtime, actor: Caller, resource_type: str, logical_id: str, purpose: Purpose
 ) -> list[HistoryEntry]:
-    """The versions of one resource that `actor` may see, newest first.
+    """The versions of one resource that `actor` may see, newest first (`history_page_for`
+    with no `_since` and no page size)."""
+    return history_page_for(runtime, actor, resource_type, logical_id, purpose).entries
+
+
+def history_page_for(
+    runtime: Runtime,
+    actor: Caller,
+    resource_type: str,
+    logical_id: str,
+    purpose: Purpose,
+    *,
+    since: datetime | None = None,
+    count: int | None = None,
+    before: int | None = None,
+) -> HistoryPage:
+    """A page of the versions of one resource that `actor` may see, newest first.
 
     Each version is checked against the patient it names (as `vread_for`);
     versions the caller may not see are left out, not refused. When none is
     visible the answer is the one a read of the current version gets (404 for
-    another patient's resource, 403 for a restricted one). The read is audited
-    once, filed under every patient whose versions it returned.
+    another patient's resource, 403 for a restricted one), whatever `since` says.
+    `since` keeps the versions written at or after it (FHIR's `_since`), `before`
+    those below a version (where the previous page stopped), and `count` at most
+    that many (None: all). Only the page is decrypted. The read is audited once,
+    filed under every patient whose versions it returned.
     """
     keys = RecordKeys.from_keystore(runtime.keys)
 
-    def work(session: Session) -> list[HistoryEntry]:
+    def work(session: Session) -> HistoryPage:
         rows = store.history_rows(session, resource_type, logical_id)
         if not rows:
             _checked(session, keys, actor, resource_type, logical_id)  # 403 by role, else 404
         now = utcnow()
         seen = readable(session, keys, actor, resource_type, {r.patient_ref for r in rows}, now)
-        shown = [row for row in rows if row.patient_ref in seen]
-        if not shown:  # refuse exactly as a read of the current version would
+        visible = [row for row in rows if row.patient_ref in seen]
+        if not visible:  # refuse exactly as a read of the current version would
             _require_read(session, keys, actor, resource_type, logical_id, rows[0])
+        matching = [row for row in visible if since is None or row.last_updated >= since]
+        after = [row for row in matching if before is None or row.version_id < before]
+        shown = after if count is None else after[:count]
+        more = bool(shown) and len(after) > len(shown)
         opened = [(row, None if row.deleted else store.open_row(keys, row)) for row in shown]
         entries = [
             HistoryEntry(row.version_id, row.last_updated, row.deleted, resource)
             for row, resource in opened
         ]
-        _audit_history(session, keys, actor, resource_type, logical_id, opened, len(rows), purpose)
-        return entries
+        withheld = len(rows) - len(visible)
+        _audit_history(session, keys, actor, resource_type, logical_id, opened, withheld, purpose)
+        return HistoryPage(entries, len(matching), shown[-1].version_id if more else None)
 
     return run_guarded_read(runtime, actor, work)
 
@@ -187,7 +222,7 @@ def _audit_history(
     resource_type: str,
     logical_id: str,
     opened: list[tuple[FhirResource, dict[str, Any] | None]],
-    total: int,
+    withheld: int,
     purpose: Purpose,
 ) -> None:
     """One entry for a history read, filed under each patient whose versions it returned."""
@@ -204,7 +239,7 @@ def _audit_history(
     details: dict[str, DetailValue] = {
         "resource_type": resource_type,
         "versions": [row.version_id for row, _ in opened],
-        "withheld": total - len(opened),
+        "withheld": withheld,
         "purpose": str(purpose),
         **part.details,
     }

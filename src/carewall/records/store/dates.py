@@ -46,7 +46,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 # The FHIR date parameter of each type: its name and the fields it searches, first present
-# wins (R4 search parameters: clinical-date `date`, Condition `onset-date`, and so on).
+# wins (R4 search parameters: clinical-date `date`, Condition `onset-date`, Patient
+# `birthdate`, and so on).
 DATE_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "AllergyIntolerance": ("date", ("recordedDate",)),
     "CarePlan": ("date", ("period",)),
@@ -65,6 +66,8 @@ DATE_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "List": ("date", ("date",)),
     "MedicationRequest": ("authoredon", ("authoredOn",)),
     "Observation": ("date", ("effectiveDateTime", "effectiveInstant", "effectivePeriod")),
+    # Not a clinical date, but a FHIR `date` parameter found the same way (same buckets).
+    "Patient": ("birthdate", ("birthDate",)),
     "Procedure": ("date", ("performedDateTime", "performedPeriod")),
     "RiskAssessment": ("date", ("occurrenceDateTime", "occurrencePeriod")),
     "SupplyRequest": ("date", ("authoredOn",)),

@@ -43,7 +43,6 @@ SEARCH_PARAMS = frozenset(
         "given:exact",
         "name:exact",
         "phonetic",
-        "birthdate",
         "phone",
         "email",
         "code",
@@ -106,9 +105,6 @@ def search_terms(resource: dict[str, Any]) -> set[tuple[str, str]]:
     terms.update(_identifier_terms(resource))
     terms.update(_name_terms(resource))
     terms.update(_telecom_terms(resource))
-    birth = _str(resource.get("birthDate"))
-    if birth:
-        terms.add(("birthdate", birth.strip()))
     terms.update(_code_terms(resource))
     terms.update(date_terms(resource))
     terms.update(reference_terms(resource))
@@ -139,7 +135,7 @@ def query_value(param: str, value: str) -> str:
         return normalise_phone(value)
     if param in TOKEN_PARAMS:
         return token_query(param, value)[1]
-    return value.strip() if param == "birthdate" else normalise(value)
+    return normalise(value)
 
 
 def _identifier_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:

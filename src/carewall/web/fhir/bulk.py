@@ -50,6 +50,7 @@ from carewall.web.fhir.inputs import (
     check_type,
     read_resource,
     search_request,
+    since_instant,
 )
 from carewall.web.fhir.responses import FhirResponse, outcome_response
 
@@ -74,7 +75,6 @@ _NEXT_FILTER = re.compile(r",(?=[A-Z][A-Za-z]*\?)")
 # Export and file ids are UUIDs made by `core.db.new_id`; anything else names nothing.
 _EXPORT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # A FHIR instant: date, time to the second (fraction optional), and a zone.
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
 
 @router.get("/$export", dependencies=FhirJson)
@@ -192,7 +192,7 @@ def _parameters(
         raise bad_request("_outputFormat", f"only {NDJSON} is produced", "not-supported")
     types = _types([v for n, v in items if n == "_type"])
     filters = _type_filters([v for n, v in items if n == "_typeFilter"], types)
-    return types, _since([v for n, v in items if n == "_since"]), filters
+    return types, since_instant([v for n, v in items if n == "_since"]), filters
 
 
 def _type_filters(values: list[str], types: tuple[str, ...]) -> tuple[TypeFilter, ...]:
@@ -240,20 +240,6 @@ def _types(values: list[str]) -> tuple[str, ...]:
             if name not in asked:
                 asked.append(name)
     return tuple(asked)
-
-
-def _since(values: list[str]) -> datetime | None:
-    if not values:
-        return None
-    if len(values) > 1:
-        raise bad_request("_since", "give it once")
-    value = values[0].strip()
-    if not _INSTANT.fullmatch(value):
-        raise bad_request("_since", "must be a FHIR instant, e.g. 2026-01-31T08:00:00Z")
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request("_since", "is not a valid instant") from None
 
 
 @router.get("/bulkstatus/{export_id}", dependencies=FhirJson)

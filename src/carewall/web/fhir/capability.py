@@ -55,7 +55,6 @@ _PARAMS: dict[str, tuple[str, str]] = {
     "given": ("string", f"A given name. {_PREFIX}"),
     "name": ("string", f"A family or given name (`:exact` also the name's text). {_PREFIX}"),
     "phonetic": ("string", "A family or given name that sounds alike (American Soundex)."),
-    "birthdate": ("date", "The full birth date (YYYY-MM-DD), exact; no ranges or prefixes."),
     "phone": ("token", "A phone number, digits compared only. Exact."),
     "email": ("token", f"An email address. {_EXACT}"),
     "patient": ("reference", "`Patient/id` or `id`: the patient's compartment. Exact."),
@@ -73,13 +72,15 @@ _PARAMS: dict[str, tuple[str, str]] = {
     ),
 }
 _DATE_DOC = (
-    "The clinical date: prefixes eq, lt, le, gt, ge, sa, eb with YYYY, YYYY-MM or "
-    "YYYY-MM-DD (compared with the date as written, in its own time zone, through keyed "
+    "The clinical date (Patient: the birth date): prefixes eq, lt, le, gt, ge, sa, eb "
+    "with YYYY, YYYY-MM or YYYY-MM-DD (compared with the date as written, in its own "
+    "time zone, through keyed "
     "blind indexes of its day, month, year and decade), or with a time of day "
     "YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm] (that instant at its precision, no zone meaning "
     "UTC, against each date's own instant or day: the candidates of the days around it "
     "are decrypted and compared, at most 1000, otherwise 400 asking for a narrower "
-    "search). Give it twice for a range. A Period is found by its start. Ranges follow "
+    "search). Any other prefix (ne, ap) or form is refused with 400. Give it twice for a "
+    "range. A Period is found by its start. Ranges follow "
     "FHIR's rules for the implicit range of each value and date (a day, a month, a "
     "year): eq finds a date inside the value's range, gt/lt one that overlaps the range "
     "after/before the value, ge/le also one inside the value, sa/eb one wholly "
@@ -106,20 +107,24 @@ _RESULTS = (
     "(AND, e.g. `date=ge2020&date=lt2021`), and a comma-separated list in one value matches "
     "any of its values (OR). "
     "`_sort` takes one of `_lastUpdated`, `-_lastUpdated` (paged in the database) or, for "
-    "types with a clinical date, `date`/`-date` (sorted after decryption: at most "
-    "1000 matches, otherwise 400 asking for a narrower search; undated last). "
+    "types with a date parameter (a clinical date, or Patient's birth date), `date`/`-date` "
+    "(sorted after decryption: at most 1000 matches, otherwise 400 asking for a narrower "
+    "search; undated last). "
     "`_summary=count` answers the total only; `_elements` keeps the listed top-level "
-    "elements (tagged SUBSETTED). `_include` and `_revinclude` take the values listed per "
-    "type; each included resource is checked and audited like a read, those the caller "
-    "may not see are left out (an OperationOutcome entry counts them), at most 100 per "
-    "page. Unknown parameters and unsupported values are refused with 400 whatever "
+    "elements (tagged SUBSETTED), on searches and on read and vread alike. "
+    "`_include` and `_revinclude` take the values listed per type; each included resource "
+    "is checked and audited like a read, those the caller may not see are left out (an "
+    "OperationOutcome entry counts them), at most 100 per page. Unknown parameters and "
+    "unsupported values are refused with 400 whatever "
     "`Prefer: handling` says."
 )
 _VERSIONS = (
     "Each version is authorised against the patient it names: vread of a version of "
     "another patient's (or a restricted) compartment is refused like a read, and "
     "history lists only the versions the caller may see (refused like a read when "
-    "none is). References to this server are stored canonical: `Type/id` (a "
+    "none is). History takes `_since` (an instant: versions written at or after it) and "
+    "`_count` (a page, newest first, with a `next` link as search's); `_at` and any other "
+    "parameter are refused with 400. References to this server are stored canonical: `Type/id` (a "
     "version-specific `Type/id/_history/n` keeps its version), this server's "
     "absolute URL made relative; any other spelling of a reference to a local "
     "Patient (case, spaces, query, fragment, conditional, bare id in a "
@@ -154,8 +159,6 @@ def search_params(resource_type: str) -> frozenset[str]:
         params.add("identifier")
     if resource_type in _PEOPLE:
         params |= {"family", "given", "name", "phonetic", "phone", "email"}
-    if resource_type == "Patient":
-        params.add("birthdate")
     if resource_type in _CODED:
         params.add("code")
     if resource_type not in _OWN_COMPARTMENT:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -298,6 +299,43 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
 SUMMARIES = frozenset({"count", "false"})
 MAX_ELEMENTS = 50
 _ELEMENT = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
+# What an element name may be echoed as in a refusal: schema-like text only, never a value.
+_SHOWN = re.compile(r"[A-Za-z0-9.\[\]_-]{1,64}")
+
+
+def element_names(resource_type: str, value: str) -> list[str]:
+    """The element names of an `_elements` value (comma-separated top-level names); a 400
+    that says what is wrong with the first one it cannot take."""
+    names = value.split(",")
+    if len(names) > MAX_ELEMENTS:
+        raise bad_request("_elements", f"at most {MAX_ELEMENTS} element names ({len(names)} given)")
+    for element in names:
+        if not element.strip():
+            where = "an empty list" if len(names) == 1 else "an empty name in the list"
+            raise bad_request("_elements", f"empty element name ({where})")
+        if not _ELEMENT.fullmatch(element):
+            raise bad_request("_elements", _element_problem(resource_type, element))
+    return names
+
+
+def _element_problem(resource_type: str, element: str) -> str:
+    """Why `element` is no top-level element name, naming it only when it looks like one."""
+    if not _SHOWN.fullmatch(element):
+        return "element names are letters and digits, starting with a letter"
+    shown = f"`{element}`"
+    head, dot, rest = element.partition(".")
+    if dot and head == resource_type and _ELEMENT.fullmatch(rest):
+        return f"{shown}: give element names without the resource type (`{rest}`)"
+    if dot:
+        return f"{shown}: only top-level element names are supported (`{head}`)"
+    if element.endswith("[x]"):
+        stem = element.removesuffix("[x]")
+        example = f"{stem}Quantity" if stem == "value" else f"{stem}DateTime"
+        return (
+            f"{shown} is not an element name; use `{stem}` (every type) or a typed name "
+            f"such as {example}"
+        )
+    return f"{shown}: element names are letters and digits, starting with a letter"
 
 
 def _check_shaping(resource_type: str, name: str, value: str, params: dict[str, list[str]]) -> None:
@@ -310,9 +348,7 @@ def _check_shaping(resource_type: str, name: str, value: str, params: dict[str, 
     if name == "_summary" and value not in SUMMARIES:
         raise bad_request(name, "only _summary=count and _summary=false", "not-supported")
     if name == "_elements":
-        names = value.split(",")
-        if len(names) > MAX_ELEMENTS or not all(_ELEMENT.fullmatch(n) for n in names):
-            raise bad_request(name, f"at most {MAX_ELEMENTS} top-level element names")
+        element_names(resource_type, value)
     if name in {"_include", "_revinclude"}:
         served = search_includes if name == "_include" else search_revincludes
         allowed = served(resource_type)
@@ -328,3 +364,54 @@ def _count(text: str | None) -> int:
     if count is None:
         raise bad_request("_count", "must be a whole number", "value")
     return min(count, MAX_COUNT)  # a bigger page is clamped, never refused
+
+
+# A FHIR instant: seconds and a zone are required (R4 datatypes).
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def since_instant(values: list[str]) -> datetime | None:
+    """The one `_since` given (a FHIR instant), or None; 400 when repeated or malformed."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise bad_request("_since", "give it once")
+    value = values[0].strip()
+    if not _INSTANT.fullmatch(value):
+        raise bad_request("_since", "must be a FHIR instant, e.g. 2026-01-31T08:00:00Z")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request("_since", "is not a valid instant") from None
+
+
+# What a history read takes: its page size, its start and the page cursor (`_format` is
+# checked for every FHIR request).
+HISTORY_PARAMS = frozenset({"_count", "_since", "_cursor", "_format"})
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """A history read as asked: versions changed at or after `since`, `count` a page."""
+
+    since: datetime | None
+    count: int
+    cursor: str | None
+
+
+def history_request(items: list[tuple[str, str]]) -> HistoryRequest:
+    """Check the query parameters of a history read: anything else is refused, not ignored."""
+    for name, _ in items:
+        if name == "_at":
+            raise bad_request(name, "not supported; use _since", "not-supported")
+        if name not in HISTORY_PARAMS:
+            problem = "not a supported history parameter (_count, _since)"
+            raise bad_request(name[:64], problem, "not-supported")
+        if sum(1 for other, _ in items if other == name) > 1:
+            raise bad_request(name, "give it once")
+    asked = dict(items)
+    cursor = asked.get("_cursor")
+    if cursor is not None and len(asked.keys() - {"_cursor", "_format"}) > 0:
+        raise bad_request("_cursor", "a page cursor carries its own parameters")
+    since = since_instant([asked["_since"]] if "_since" in asked else [])
+    return HistoryRequest(since, _count(asked.get("_count")), cursor)

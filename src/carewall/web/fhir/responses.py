@@ -175,9 +175,12 @@ def history_bundle(
     resource_type: str,
     logical_id: str,
     entries: Iterable[tuple[int, datetime, dict[str, Any] | None]],
-    self_url: str,
+    links: dict[str, str],
+    *,
+    total: int,
 ) -> dict[str, Any]:
-    """A history Bundle: newest first, deletions as DELETE entries without a resource."""
+    """A history Bundle: newest first, deletions as DELETE entries without a resource;
+    `total` counts every version the history matches, `links` are self (and next)."""
     listed = []
     for version, last_updated, resource in entries:
         url = f"{resource_type}/{logical_id}"
@@ -202,8 +205,8 @@ def history_bundle(
     return {
         "resourceType": "Bundle",
         "type": "history",
-        "total": len(listed),
-        "link": [{"relation": "self", "url": self_url}],
+        "total": total,
+        "link": [{"relation": rel, "url": url} for rel, url in links.items()],
         "entry": listed,
     }
 

@@ -9,6 +9,7 @@ handler, which answers OperationOutcome under /fhir/.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from carewall.core.runtime import Runtime
 from carewall.records.access import (
     SearchPage,
     get_record_for,
-    history_for,
+    history_page_for,
     search_page_for,
     vread_for,
 )
@@ -47,6 +48,8 @@ from carewall.web.fhir.inputs import (
     check_format,
     check_id,
     check_type,
+    element_names,
+    history_request,
     if_match,
     purpose_of,
     read_resource,
@@ -259,26 +262,53 @@ def vread(
     number = version_number(version)
     if number is None:
         raise NotFoundError(f"{resource_type}/{logical_id} has no such version.")
+    elements = _read_elements(request, resource_type)
     purpose = purpose_of(request, caller)
     resource = vread_for(runtime, caller, resource_type, logical_id, number, purpose)
-    return FhirResponse(resource, headers=version_headers(resource))
+    return _version_response(resource, elements)
 
 
 @router.get("/{resource_type}/{logical_id}/_history")
 def history(
     request: Request, runtime: RuntimeDep, resource_type: str, logical_id: str, caller: Reader
 ) -> FhirResponse:
-    """Every version of one resource, newest first (a history Bundle)."""
+    """The versions of one resource, newest first (a history Bundle): `_since` keeps those
+    written at or after an instant, `_count` pages them (a sealed `next` link, as search's);
+    any other parameter is refused with 400."""
     check_type(resource_type)
     check_id(resource_type, logical_id)
+    asked = history_request(request.query_params.multi_items())
+    bound = f"{resource_type}/{logical_id}/_history"  # a cursor opens for this history only
+    if asked.cursor is not None:
+        page = paging.unseal(runtime.keys, caller.user_id, bound, asked.cursor)
+        since = datetime.fromisoformat(page.params["_since"][0]) if page.params else None
+        count, before = page.count, int(page.after)
+    else:
+        since, count, before = asked.since, asked.count, None
     purpose = purpose_of(request, caller)
-    entries = history_for(runtime, caller, resource_type, logical_id, purpose)
+    found = history_page_for(
+        runtime,
+        caller,
+        resource_type,
+        logical_id,
+        purpose,
+        since=since,
+        count=count,
+        before=before,
+    )
+    links = {"self": _self_link(request)}
+    if found.next_before is not None:
+        params = {"_since": [since.isoformat()]} if since is not None else {}
+        following = paging.Page(params, count, str(found.next_before))
+        cursor = paging.seal(runtime.keys, caller.user_id, bound, following)
+        links["next"] = f"{base_url(request)}/{bound}?_cursor={cursor}"
     bundle = history_bundle(
         base_url(request),
         resource_type,
         logical_id,
-        [(e.version, e.last_updated, e.resource) for e in entries],
-        _self_link(request),
+        [(e.version, e.last_updated, e.resource) for e in found.entries],
+        links,
+        total=found.total,
     )
     return FhirResponse(bundle)
 
@@ -301,9 +331,29 @@ def _read(
 ) -> FhirResponse:
     check_type(resource_type)
     check_id(resource_type, logical_id)
+    elements = _read_elements(request, resource_type)
     purpose = purpose_of(request, caller)
     resource = get_record_for(runtime, caller, resource_type, logical_id, purpose)
-    return FhirResponse(resource, headers=version_headers(resource))
+    return _version_response(resource, elements)
+
+
+def _read_elements(request: Request, resource_type: str) -> list[str] | None:
+    """The `_elements` of a read or vread (checked as a search's), or None: FHIR allows it on
+    reads too. A read without a query string never parses one (the hot path)."""
+    if not request.scope.get("query_string"):
+        return None
+    asked = request.query_params.getlist("_elements")
+    if not asked:
+        return None
+    if len(asked) > 1:
+        raise bad_request("_elements", "give it once")
+    return element_names(resource_type, asked[0])
+
+
+def _version_response(resource: dict[str, Any], elements: list[str] | None) -> FhirResponse:
+    """A version as read, with its ETag and Last-Modified, subsetted when `_elements` asked."""
+    headers = version_headers(resource)
+    return FhirResponse(subsetted(resource, elements) if elements else resource, headers=headers)
 
 
 @router.put("/{resource_type}/{logical_id}")
