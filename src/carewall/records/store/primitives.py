@@ -24,7 +24,6 @@ import decimal
 import types
 import typing
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -37,34 +36,19 @@ from pydantic import AnyUrl
 from carewall.records.errors import Issue
 
 
-def _is_boolean(value: object) -> bool:
-    return type(value) is bool
-
-
-def _is_integer(value: object) -> bool:
-    return type(value) is int  # not bool, not 3.0
-
-
-def _is_decimal(value: object) -> bool:
-    return type(value) is int or type(value) is float
-
-
-def _is_string(value: object) -> bool:
-    return type(value) is str
-
-
 @dataclass(frozen=True, slots=True)
 class Primitive:
-    """A JSON type a primitive element must have, and how a refusal says so."""
+    """The JSON types (as `json.loads` gives them) a primitive may have, and how a
+    refusal says so. Types are compared exactly: a bool is no integer, 3.0 no integer."""
 
-    accepts: Callable[[object], bool]
+    types: frozenset[type]
     expected: str
 
 
-BOOLEAN = Primitive(_is_boolean, "must be a JSON boolean (true or false)")
-INTEGER = Primitive(_is_integer, "must be a JSON number without a fraction (an integer)")
-DECIMAL = Primitive(_is_decimal, "must be a JSON number")
-STRING = Primitive(_is_string, "must be a JSON string")
+BOOLEAN = Primitive(frozenset({bool}), "must be a JSON boolean (true or false)")
+INTEGER = Primitive(frozenset({int}), "must be a JSON number without a fraction (an integer)")
+DECIMAL = Primitive(frozenset({int, float}), "must be a JSON number")
+STRING = Primitive(frozenset({str}), "must be a JSON string")
 
 # Python types the models give primitives, by the JSON type FHIR gives them. The
 # string types include date, dateTime, instant and time (parsed by the models into
@@ -98,38 +82,53 @@ def wrong_types(resource: dict[str, Any], resource_type: str) -> list[Issue]:
 
     `resource_type` must be a type the R4B models know. Keys the model lacks and
     values of the wrong shape (an object where a list belongs) are left to the
-    model, which refuses them with its own message.
+    model, which refuses them with its own message. A first walk builds no paths
+    (almost every resource passes); only a resource that fails is walked again
+    to name its elements.
     """
+    model = get_fhir_model_class(resource_type)
     issues: list[Issue] = []
-    _walk(resource, get_fhir_model_class(resource_type), resource_type, issues)
+    if not _walk(resource, model, None, issues):
+        _walk(resource, model, resource_type, issues)
     return issues
 
 
 def _walk(
-    node: dict[str, Any], model: type[FHIRAbstractModel], path: str, out: list[Issue]
-) -> None:
+    node: dict[str, Any], model: type[FHIRAbstractModel], path: str | None, out: list[Issue]
+) -> bool:
+    """Whether every primitive under `node` has its JSON type. Without a `path` the walk
+    stops at the first that has not; with one it adds an issue for each to `out`."""
+    right = True
     elements = _elements(model)
     for key, value in node.items():
         element = elements.get(key)
         if element is None:
             continue
         if not element.many:
-            _check(value, element, f"{path}.{key}", out)
+            right = _check(value, element, path and f"{path}.{key}", out) and right
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                _check(item, element, f"{path}.{key}[{index}]", out)
+                right = _check(item, element, path and f"{path}.{key}[{index}]", out) and right
+        if not right and path is None:
+            return False
+    return right
 
 
-def _check(value: Any, element: Element, path: str, out: list[Issue]) -> None:
+def _check(value: Any, element: Element, path: str | None, out: list[Issue]) -> bool:
     if value is None:  # the null check placed before this one allows it where it aligns arrays
-        return
-    if element.primitive is not None:
-        if not element.primitive.accepts(value):
-            out.append(Issue("error", "value", path, element.primitive.expected))
-    elif isinstance(value, dict):
+        return True
+    primitive = element.primitive
+    if primitive is not None:
+        if type(value) in primitive.types:
+            return True
+        if path is not None:
+            out.append(Issue("error", "value", path, primitive.expected))
+        return False
+    if isinstance(value, dict):
         model = element.model or _resource_model(value.get("resourceType"))
         if model is not None:
-            _walk(value, model, path, out)
+            return _walk(value, model, path, out)
+    return True
 
 
 def _resource_model(resource_type: object) -> type[FHIRAbstractModel] | None:
