@@ -23,6 +23,7 @@ from carewall.records.errors import (
     RecordValidationError,
     UnsupportedResourceError,
 )
+from carewall.records.store.primitives import wrong_types
 
 # Re-exported: the type list is owned by `resource_types`, checked here.
 from carewall.records.store.resource_types import SUPPORTED_TYPES as SUPPORTED_TYPES
@@ -168,9 +169,10 @@ def validate_resource(
     """Check a resource against its R4 model; returns it unchanged (as JSON) when valid.
 
     Attachments are checked first (size limit, then `size` and `hash` against the
-    data), so an oversized document is refused before the model parses it. Pass
-    the configured `Settings.max_attachment_bytes`; the default is the default
-    setting.
+    data), so an oversized document is refused before the model parses it; then
+    nulls and the JSON type of every primitive (`primitives`), which the model's
+    lax validation would convert rather than refuse. Pass the configured
+    `Settings.max_attachment_bytes`; the default is the default setting.
     """
     if not isinstance(resource, dict):
         raise RecordValidationError(
@@ -199,6 +201,10 @@ def validate_resource(
             f"Invalid {resource_type}: {where}",
             [Issue("error", "structure", where, "null is not allowed in FHIR JSON; leave it out")],
         )
+    if issues := wrong_types(resource, resource_type):
+        # The models would convert these ("yes" to true, "3" to 3) and store them as sent.
+        paths = ", ".join(issue.expression for issue in issues[:5])
+        raise RecordValidationError(f"Invalid {resource_type}: {paths}", issues)
     try:
         get_fhir_model_class(resource_type).model_validate(resource)
     except pydantic.ValidationError as exc:
