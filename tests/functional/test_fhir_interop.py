@@ -114,8 +114,16 @@ def test_patient_token_over_http_sees_only_their_record(practice: Practice) -> N
         me = fhir.get(f"/Patient/{ALEXIS}")
         assert me.status_code == 200
         assert fhir.get("/Patient").json()["total"] == 1
+        # The directory sits in no compartment and is open to a patient (a read
+        # by id already was): their search finds it, and nothing clinical of
+        # anyone else's comes with it.
         practitioners = fhir.get("/Practitioner").json()
-        assert practitioners["total"] == 0, "directory entries sit outside any compartment"
+        assert practitioners["total"] > 0
+        assert {e["resource"]["resourceType"] for e in practitioners["entry"]} == {"Practitioner"}
+        encounters = fhir.get("/Encounter").json()
+        assert encounters["total"] > 0
+        subjects = {e["resource"]["subject"]["reference"] for e in encounters["entry"]}
+        assert subjects == {f"Patient/{ALEXIS}"}
 
 
 def _all_pages(fhir: httpx.Client, path: str, params: dict[str, str]) -> list[str]:
