@@ -149,13 +149,16 @@ def test_a_conditional_create_matching_a_hidden_record_is_refused_not_duplicated
     assert {d.details["reason"] for d in denied} == {"conditional-match-restricted"}
 
 
-def test_a_single_create_never_ignores_if_none_exist(
+def test_a_single_conditional_create_matching_a_hidden_record_is_refused(
     app: FastAPI, runtime: Runtime, vip: dict[str, str]
 ) -> None:
-    """The header is not supported outside Bundles: refused, not ignored into a duplicate."""
+    """The If-None-Exist header of a single create is held to the Bundle's rule."""
     headers = token_for(runtime, "desk@clinic.example", Role.FRONT_DESK)
     patient = fhir_resource("Patient", "new", identifier=[MRN])
     conditional = {**headers, "If-None-Exist": "identifier=urn:mrn|VIP-0001"}
-    body = outcome(app_client(app).post("/fhir/Patient", json=patient, headers=conditional), 400)
-    assert body["issue"][0]["expression"] == ["If-None-Exist"]
-    assert _stored_with_mrn(runtime) == 1
+    refused = app_client(app).post("/fhir/Patient", json=patient, headers=conditional)
+    outcome(refused, 403, "forbidden")
+    assert "Patient/vip" not in refused.text
+    assert _stored_with_mrn(runtime) == 1, "no duplicate of the restricted patient"
+    denied = audit_about(runtime, "Patient/vip", [RecordsTag.ACCESS_DENIED])
+    assert [d.details["reason"] for d in denied] == ["conditional-match-restricted"]

@@ -317,6 +317,26 @@ def test_a_batch_reports_each_entry_on_its_own(runtime: Runtime, client: TestCli
     assert (summary.details["bundle_type"], summary.details["failed"]) == ("batch", 3)
 
 
+def test_deleting_what_is_deleted_already_succeeds_in_a_transaction(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """As a single DELETE and a batch entry: no effect, no new version, the rest stands."""
+    ids = make_resources(runtime, "p-a", ("Patient", "Observation"))
+    doctor = bearer(runtime, Role.CLINICIAN)
+    gone = f"Observation/{ids['Observation']}"
+    assert client.delete(f"/fhir/{gone}", headers=doctor).status_code == 200
+    versions_before = stored_count(runtime, "Observation")
+    deletions_before = actions(runtime).count("records:resource:deleted")
+    again = call("DELETE", gone)
+    request = bundle("transaction", again, post(fhir_resource("Observation", "p-a")))
+    entries = answered(send(client, request, doctor), "transaction")
+    assert statuses(entries) == ["204 No Content", "201 Created"]
+    assert entries[0]["response"]["etag"] == 'W/"2"', "the tombstone's version"
+    assert "location" not in entries[0]["response"]
+    assert stored_count(runtime, "Observation") == versions_before + 1, "only the create"
+    assert actions(runtime).count("records:resource:deleted") == deletions_before
+
+
 def test_a_long_batch_keeps_each_entry_and_its_audit_to_itself(
     runtime: Runtime, client: TestClient
 ) -> None:
@@ -498,17 +518,23 @@ def test_a_write_only_token_cannot_read_through_a_bundle(
     [
         (fhir_resource("Patient", "p"), "resourceType"),
         ({"resourceType": "Bundle", "type": "collection", "entry": []}, "Bundle.type"),
-        (bundle("batch", {"resource": fhir_resource("Patient", "p")}), "Bundle.entry[0].request"),
-        (bundle("batch", call("PATCH", "Patient/p")), "Bundle.entry[0].request.method"),
-        (bundle("batch", call("HEAD", "Patient/p")), "Bundle.entry[0].request.method"),
+        (
+            bundle("transaction", {"resource": fhir_resource("Patient", "p")}),
+            "Bundle.entry[0].request",
+        ),
+        (bundle("transaction", call("PATCH", "Patient/p")), "Bundle.entry[0].request.method"),
+        (bundle("transaction", call("HEAD", "Patient/p")), "Bundle.entry[0].request.method"),
         (
             bundle("transaction", call("GET", "https://elsewhere.example/fhir/Patient/p")),
             "Bundle.entry[0].request.url",
         ),
-        (bundle("batch", call("GET", "Spaceship/1")), "Bundle.entry[0].request.url"),
-        (bundle("batch", call("GET", "Patient/p/_history/1")), "Bundle.entry[0].request.url"),
-        (bundle("batch", call("DELETE", "Patient?identifier=x")), "Bundle.entry[0].request.url"),
-        (bundle("batch", call("PUT", "Patient")), "Bundle.entry[0].request.url"),
+        (bundle("transaction", call("GET", "Spaceship/1")), "Bundle.entry[0].request.url"),
+        (bundle("transaction", call("GET", "Patient/p/_history/1")), "Bundle.entry[0].request.url"),
+        (
+            bundle("transaction", call("DELETE", "Patient?identifier=x")),
+            "Bundle.entry[0].request.url",
+        ),
+        (bundle("transaction", call("PUT", "Patient")), "Bundle.entry[0].request.url"),
         (
             bundle(
                 "transaction",
@@ -534,12 +560,12 @@ def test_a_write_only_token_cannot_read_through_a_bundle(
             "Bundle.entry[1].request.url",
         ),
         (
-            bundle("batch", post(new_patient(), ifNoneExist="name=ada")),
+            bundle("transaction", post(new_patient(), ifNoneExist="name=ada")),
             "Bundle.entry[0].request.ifNoneExist",
         ),
         (
             bundle(
-                "batch",
+                "transaction",
                 {
                     **put(fhir_resource("Patient", "p")),
                     "request": {"method": "PUT", "url": "Patient/q"},
@@ -568,6 +594,37 @@ def refused_code(expression: str) -> str:
         "Bundle.entry[1].request.url": "duplicate",
         "Bundle.entry[0].resource.id": "value",
     }.get(expression, "not-supported")
+
+
+def test_a_batch_answers_each_entry_it_cannot_process_on_its_own(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """FHIR http.html#brules: a batch entry that cannot be processed as sent fails alone;
+    the entries around it still happen and the Bundle summary counts it."""
+    make_resources(runtime, "p-a", ("Patient",))
+    bad = [
+        ({"resource": fhir_resource("Patient", "p")}, "Bundle.entry[1].request", "required"),
+        (call("PATCH", "Patient/p-a"), "Bundle.entry[2].request.method", "not-supported"),
+        (call("GET", "Spaceship/1"), "Bundle.entry[3].request.url", "not-supported"),
+        (post(new_patient(), ifNoneExist="name=ada"), "Bundle.entry[4].request.ifNoneExist", ""),
+        ("not an object", "Bundle.entry[5]", "structure"),
+    ]
+    body = bundle("batch", post(new_patient()), *[entry for entry, _, _ in bad])
+    body["entry"].append(call("GET", "Patient/p-a"))
+    entries = answered(send(client, body, bearer(runtime, Role.CLINICIAN)), "batch")
+    assert statuses(entries) == ["201 Created", *["400 Bad Request"] * len(bad), "200 OK"]
+    for entry, (_, expression, code) in zip(entries[1:], bad, strict=False):
+        issue = entry["response"]["outcome"]["issue"][0]
+        assert issue["expression"] == [expression]
+        assert issue["code"] == (code or "not-supported")
+        assert "resource" not in entry
+        assert "fullUrl" not in entry
+    assert entries[-1]["resource"]["id"] == "p-a"
+    assert stored_count(runtime, "Patient") == 2
+    summary = next(e for e in audit_trail(runtime) if e.action == "records:bundle:processed")
+    assert summary.details["entries"] == 7
+    assert summary.details["refused_as_sent"] == len(bad)
+    assert summary.details["failed"] == len(bad)
 
 
 def test_references_to_nothing_in_the_bundle_are_refused(

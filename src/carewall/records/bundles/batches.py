@@ -49,6 +49,7 @@ from carewall.core.context import Caller, Purpose
 from carewall.core.runtime import Runtime
 from carewall.records.access.guard import Denied, denied_event, run_guarded_read
 from carewall.records.bundles.entries import BundleEntryError, BundleRequest, EntryRequest, Method
+from carewall.records.bundles.identifier_locks import lock_identifiers
 from carewall.records.bundles.work import (
     Context,
     EntryResult,
@@ -103,7 +104,7 @@ def run_batch(
     batch = _Batch(runtime, keys, actor, purpose, parse_search)
     own = fhir_base(runtime.settings.public_url)
     limit = runtime.settings.max_attachment_bytes
-    results: dict[int, EntryResult] = {}
+    results = {index: EntryResult(error.status, error=error) for index, error in bundle.refused}
     waiting: list[_Waiting] = []
     for entry in bundle.entries:
         if entry.method is Method.GET:  # sees every earlier entry, committed
@@ -116,7 +117,7 @@ def run_batch(
         except BundleEntryError as failed:
             results[entry.index] = EntryResult(failed.status, error=failed)
     results.update(_write(batch, waiting))
-    return [results[index] for index in range(len(bundle.entries))]
+    return [results[index] for index in range(bundle.size)]
 
 
 def _prepared(
@@ -162,6 +163,7 @@ def _run(batch: _Batch, waiting: Sequence[_Waiting]) -> dict[int, EntryResult]:
     try:
         with runtime.db.transaction() as session:
             bind_hooks(session, runtime.hooks)  # as `run_guarded` does
+            lock_identifiers(session, _creates_ahead(waiting))
             ctx = batch.context(session)
             started = time.monotonic()
             for entry, body in waiting:
@@ -182,6 +184,19 @@ def _run(batch: _Batch, waiting: Sequence[_Waiting]) -> dict[int, EntryResult]:
         _audit_again(runtime, refusals)
         raise
     return results
+
+
+def _creates_ahead(waiting: Sequence[_Waiting]) -> list[EntryRequest]:
+    """The creates this run may reach: up to `RUN_ENTRIES`, none if it starts with an
+    update or a delete (which runs alone, locking its row first). Their identifiers are
+    locked before any row or the audit chain (`identifier_locks`); a run that ends
+    sooner holds a few locks it did not need until it commits."""
+    ahead: list[EntryRequest] = []
+    for entry, _ in waiting[:RUN_ENTRIES]:
+        if entry.method in _ALONE:
+            break
+        ahead.append(entry)
+    return ahead
 
 
 def _in_savepoint(

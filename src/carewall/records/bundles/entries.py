@@ -87,11 +87,22 @@ class EntryRequest:
 
 @dataclass(frozen=True)
 class BundleRequest:
-    """A checked `transaction` or `batch` Bundle: its kind and its entries, in order."""
+    """A checked `transaction` or `batch` Bundle: its kind and its entries, in order.
+
+    `refused` holds a batch's entries that cannot be processed as sent, by their
+    index: each fails on its own (FHIR http.html#brules) and is absent from
+    `entries`. A transaction has none: one such entry refuses the whole Bundle.
+    """
 
     kind: str
     entries: tuple[EntryRequest, ...]
     base: str
+    refused: tuple[tuple[int, InvalidBundleError], ...] = ()
+
+    @property
+    def size(self) -> int:
+        """How many entries the Bundle sent, refused ones included."""
+        return len(self.entries) + len(self.refused)
 
     @property
     def reads(self) -> bool:
@@ -123,9 +134,19 @@ def read_bundle(body: Any, base: str, max_entries: int = DEFAULT_MAX_ENTRIES) ->
         raise invalid("Bundle.entry", "must be a list", "structure")
     if len(raw) > max_entries:
         raise invalid("Bundle.entry", f"at most {max_entries} entries per Bundle", "too-costly")
-    entries = tuple(_entry(index, item, base) for index, item in enumerate(raw))
-    _refuse_repeats(entries, kind)
-    return BundleRequest(kind, entries, base.rstrip("/"))
+    if kind == "transaction":
+        entries = tuple(_entry(index, item, base) for index, item in enumerate(raw))
+        _refuse_repeats(entries, kind)
+        return BundleRequest(kind, entries, base.rstrip("/"))
+    read: list[EntryRequest] = []
+    refused: list[tuple[int, InvalidBundleError]] = []
+    for index, item in enumerate(raw):
+        try:
+            read.append(_entry(index, item, base))
+        except InvalidBundleError as problem:
+            refused.append((index, problem))
+    _refuse_repeats(read, kind)
+    return BundleRequest(kind, tuple(read), base.rstrip("/"), tuple(refused))
 
 
 def invalid(expression: str, problem: str, code: str = "invalid") -> InvalidBundleError:
@@ -251,15 +272,20 @@ def _if_match(at: str, method: Method, value: Any) -> int | None:
 
 
 def _if_none_exist(at: str, entry: EntryRequest, value: Any) -> Query | None:
-    """`identifier=system|value` (also `Type?identifier=...`): a conditional create."""
     if value is None:
         return None
     where = f"{at}.request.ifNoneExist"
     if entry.method is not Method.POST:
         raise invalid(where, "only supported on POST", "not-supported")
+    return if_none_exist_query(where, entry.resource_type, value)
+
+
+def if_none_exist_query(where: str, resource_type: str, value: Any) -> Query:
+    """A conditional create's search, `identifier=[system|]value` (also `Type?identifier=`),
+    as a Bundle entry's `ifNoneExist` or the `If-None-Exist` header (`where`) sends it."""
     text = value.strip() if isinstance(value, str) else ""
     prefix, has_prefix, rest = text.partition("?")
-    if has_prefix and prefix not in {"", entry.resource_type}:
+    if has_prefix and prefix not in {"", resource_type}:
         raise invalid(where, "must search the type being created", "value")
     params = _query(rest if has_prefix else text)
     # One parameter only: a conditional create matches on one identifier (`_raw_matches`).
@@ -308,15 +334,20 @@ class BundleEntryError(RecordValidationError):
     def __init__(self, entry: EntryRequest, error: CarewallError) -> None:
         issues = relocated(entry, error)
         super().__init__(f"Bundle.entry[{entry.index}]: {error.message}", issues[:_MAX_ISSUES])
+        self.cause = error  # as a single interaction would have raised it
         self.index = entry.index
         self.code, self.status = error.code, error.status
 
 
-class MultipleMatchesError(CarewallError):
-    """A conditional create's `ifNoneExist` matched more than one resource (FHIR: 412)."""
+class MultipleMatchesError(RecordValidationError):
+    """A conditional create's search matched more than one resource (FHIR: 412, issue
+    code `multiple-matches`, in a Bundle entry's outcome as in a single create's)."""
 
     code = "multiple_matches"
     status = 412
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [Issue("error", "multiple-matches", "", message)])
 
 
 def relocated(entry: EntryRequest, error: CarewallError) -> list[Issue]:
@@ -325,8 +356,6 @@ def relocated(entry: EntryRequest, error: CarewallError) -> list[Issue]:
     if isinstance(error, RecordValidationError) and error.issues:
         return [_moved(at, entry, issue) for issue in error.issues]
     code = _ISSUE_CODES.get(error.status, "invalid" if error.status < 500 else "exception")
-    if isinstance(error, MultipleMatchesError):
-        code = "multiple-matches"
     return [Issue("error", code, at, error.message)]
 
 

@@ -24,6 +24,7 @@ from carewall.audit import AuditEvent, record_all_about
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.records import store
+from carewall.records.errors import ResourceGoneError
 from carewall.records.events import announce_change
 from carewall.records.models import FhirResource
 from carewall.records.services import change_event, check_delete, check_write
@@ -117,9 +118,13 @@ def plan_delete(
     target: Target,
     current: FhirResource | None,
     now: datetime,
-) -> PlannedDelete:
-    """Check one delete (`services.delete_in`, without the write)."""
-    live = check_delete(session, keys, actor, target[0], target[1], current, now)
+) -> PlannedDelete | None:
+    """Check one delete (`services.delete_in`, without the write); None if the resource
+    is deleted already, which FHIR answers as a success with no effect (`delete_in`)."""
+    try:
+        live = check_delete(session, keys, actor, target[0], target[1], current, now)
+    except ResourceGoneError:
+        return None
     patient = store.patient_of_stored(keys, live)
     return PlannedDelete(target, live, store.tombstone_values(live, now), patient)
 

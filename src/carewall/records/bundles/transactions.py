@@ -56,6 +56,7 @@ from carewall.records.bundles.entries import (
     Method,
     invalid,
 )
+from carewall.records.bundles.identifier_locks import lock_identifiers
 from carewall.records.bundles.plan import (
     PlannedDelete,
     PlannedWrite,
@@ -78,6 +79,7 @@ from carewall.records.bundles.work import (
     written,
 )
 from carewall.records.errors import RecordValidationError
+from carewall.records.models import FhirResource
 from carewall.records.store.compartments import fhir_base
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.search import find_rows
@@ -91,10 +93,11 @@ _MAX_LISTED_PATIENTS = 20
 
 @dataclass(frozen=True)
 class BundleResult:
-    """The answer to a Bundle: one result per entry, in the request's order."""
+    """The answer to a Bundle: one result per entry, in the request's order, beside the
+    entry as asked (None for a batch entry refused as sent)."""
 
     kind: str
-    entries: tuple[EntryRequest, ...]
+    entries: tuple[EntryRequest | None, ...]
     results: tuple[EntryResult, ...]
 
 
@@ -119,7 +122,9 @@ def process_bundle(
         results = run_batch(runtime, keys, actor, bundle, purpose, parse_search)
         with runtime.db.transaction() as session:
             _audit_processed(session, keys, actor, bundle, results)
-    return BundleResult(bundle.kind, bundle.entries, tuple(results))
+    asked: dict[int, EntryRequest] = {entry.index: entry for entry in bundle.entries}
+    entries = tuple(asked.get(index) for index in range(bundle.size))
+    return BundleResult(bundle.kind, entries, tuple(results))
 
 
 def _within_budget(bundle: BundleRequest, parse_search: SearchParser, budget: int) -> None:
@@ -208,7 +213,9 @@ def _transaction(
 class _Plan:
     """A transaction's writes, checked and sealed in a read transaction (`bundle_plan`).
 
-    `seen` is what the plan relied on (the current row of every resource it
+    `matched` holds the results decided without a write: conditional creates
+    that found their resource, deletes of resources deleted already. `seen` is
+    what the plan relied on (the current row of every resource it
     updates or deletes, None for none), `matches` the rows each conditional
     create's search found; `pending` holds the audit entries of its searches,
     appended in the writing transaction.
@@ -238,14 +245,16 @@ def _plan(
         ctx, now = Context(session, keys, actor, purpose, parse_search), utcnow()
         seen: dict[Target, str | None] = {}
         deletes: dict[int, PlannedDelete] = {}
+        matched: dict[int, EntryResult] = {}
         for entry in bundle.of(Method.DELETE):
             target = (entry.resource_type, str(entry.logical_id))
             current = store.current_row(session, *target)
             seen[target] = current.id if current else None
-            deletes[entry.index] = at(
-                entry, partial(plan_delete, session, keys, actor, target, current, now)
-            )
-        matched: dict[int, EntryResult] = {}
+            planned = at(entry, partial(plan_delete, session, keys, actor, target, current, now))
+            if planned is not None:
+                deletes[entry.index] = planned
+            elif current is not None:  # deleted already: its tombstone stays current
+                matched[entry.index] = _deleted_already(current)
         matches: dict[int, frozenset[str]] = {}
         for entry in bundle.of(Method.POST):
             if entry.if_none_exist is not None:
@@ -271,6 +280,17 @@ def _plan(
     return run_guarded_read(runtime, actor, work, pending=pending)
 
 
+def _deleted_already(tombstone: FhirResource) -> EntryResult:
+    """A delete with no effect: answered with the tombstone's version, as `delete_in` is."""
+    meta = {
+        "resourceType": tombstone.resource_type,
+        "id": tombstone.logical_id,
+        "versionId": tombstone.version_id,
+        "lastUpdated": tombstone.last_updated,
+    }
+    return written(204, meta, (), location=False)
+
+
 def _raw_matches(session: Session, keys: RecordKeys, entry: EntryRequest) -> frozenset[str]:
     """The rows a conditional create's identifier finds, whoever may see them (no decryption)."""
     params = {"identifier": [value for _, value in entry.if_none_exist or ()]}
@@ -279,8 +299,14 @@ def _raw_matches(session: Session, keys: RecordKeys, entry: EntryRequest) -> fro
 
 
 def _still_valid(session: Session, keys: RecordKeys, bundle: BundleRequest, plan: _Plan) -> bool:
-    """Whether the resources the plan read are as it read them (in the writing transaction)."""
-    if not unchanged(session, plan.seen):
+    """Whether the resources the plan read are as it read them (in the writing transaction).
+
+    It locks the rows the plan changes, then the identifiers its conditional creates
+    search (`identifier_locks`), whatever it answers: the work done again when the plan
+    went stale needs both too, and before any audit entry takes the chain's lock."""
+    rows_unchanged = unchanged(session, plan.seen)
+    lock_identifiers(session, bundle.of(Method.POST))
+    if not rows_unchanged:
         return False
     return all(
         _raw_matches(session, keys, entry) == plan.matches[entry.index]
@@ -372,7 +398,8 @@ def _resolved(
 def _summary(bundle: BundleRequest) -> dict[str, DetailValue]:
     """Counts by method and the resource types asked for: no ids, no values."""
     methods = Counter(entry.method for entry in bundle.entries)
-    details: dict[str, DetailValue] = {"bundle_type": bundle.kind, "entries": len(bundle.entries)}
+    details: dict[str, DetailValue] = {"bundle_type": bundle.kind, "entries": bundle.size}
+    details["refused_as_sent"] = len(bundle.refused)
     details.update({str(method).lower(): methods[method] for method in Method})
     details["resource_types"] = sorted({entry.resource_type for entry in bundle.entries})
     return details

@@ -53,7 +53,9 @@ class EntryResult:
 
     `location` says whether the response names the new version (writes);
     `resource` is what a read returned, `page` the page of a search (paged by
-    the database); `patients` are the compartments touched, for the audit.
+    the database); `patients` are the compartments touched, for the audit;
+    `error` why the entry failed (a batch entry refused as sent carries the
+    `InvalidBundleError` that names its part).
     """
 
     status: int
@@ -65,7 +67,7 @@ class EntryResult:
     resource: dict[str, Any] | None = None
     page: SearchPage | None = None
     patients: tuple[str, ...] = ()
-    error: BundleEntryError | None = None
+    error: RecordValidationError | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ def conditional_match(ctx: Context, entry: EntryRequest) -> EntryResult | None:
     )
     if len(found) > 1:
         raise MultipleMatchesError(
-            f"ifNoneExist matches more than one {entry.resource_type}; make it specific."
+            f"The conditional create's identifier matches more than one "
+            f"{entry.resource_type}; make it specific."
         )
     return stored(found[0], 200, location=True) if found else None
 

@@ -131,8 +131,10 @@ _VERSIONS = (
     "compartment field) is refused with 422, and a resource names at most one "
     "patient. Absolute URLs of other servers are external references. A conditional "
     "create (`ifNoneExist`) that matches a restricted record the caller may not see is "
-    "refused with 403 (and audited), never answered by creating a duplicate; the "
-    "If-None-Exist header of a single create is refused with 400, not ignored."
+    "refused with 403 (and audited), never answered by creating a duplicate. A single "
+    "create takes the same condition as an If-None-Exist header (one "
+    "`identifier=[system|]value`; anything else is refused with 400, not ignored): 201 "
+    "when nothing matches, 200 and the match when one does, 412 when several do."
 )
 _PEOPLE = frozenset({"Patient", "Practitioner"})
 # Types whose FHIR `code` parameter searches a field the vault indexes as `code`.
@@ -294,7 +296,7 @@ def _resource(resource_type: str) -> dict[str, Any]:
         "versioning": "versioned-update",
         "readHistory": True,
         "updateCreate": True,
-        "conditionalCreate": False,
+        "conditionalCreate": True,
         "conditionalRead": "not-supported",
         "conditionalUpdate": False,
         "conditionalDelete": "not-supported",

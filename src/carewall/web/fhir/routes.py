@@ -27,7 +27,8 @@ from carewall.records.access import (
     vread_for,
 )
 from carewall.records.access.includes import MAX_INCLUDED
-from carewall.records.bundles.entries import EntryRequest, read_bundle
+from carewall.records.bundles.conditional_create import conditional_create
+from carewall.records.bundles.entries import EntryRequest, if_none_exist_query, read_bundle
 from carewall.records.bundles.transactions import EntryResult, process_bundle
 from carewall.records.services import create_resource, delete_resource, update_resource
 from carewall.web.auth import (
@@ -218,10 +219,10 @@ def transaction_or_batch(
 
 
 def _entry_resource(
-    request: Request, caller: Caller, entry: EntryRequest, result: EntryResult
+    request: Request, caller: Caller, entry: EntryRequest | None, result: EntryResult
 ) -> dict[str, Any] | None:
     """What a Bundle entry's response carries: the resource read, or a page of a search."""
-    if result.page is None or entry.query is None:
+    if result.page is None or entry is None or entry.query is None:
         return result.resource
     asked = search_request(entry.resource_type, list(entry.query))
     page = _page(runtime_of(request), caller, entry.resource_type, asked)
@@ -235,16 +236,22 @@ def create(
 ) -> Response:
     """Create with a server-assigned id: 201, Location and ETag.
 
-    `If-None-Exist` (conditional create) is refused here, not ignored into a
-    duplicate: it works in transaction and batch Bundles (`ifNoneExist`).
+    With `If-None-Exist: identifier=[system|]value` it is a conditional create:
+    200 and the resource if exactly one matches, 412 if several do, a create
+    otherwise. Its search reads, so it also needs the fhir:read scope.
     """
     check_type(resource_type)
-    if "if-none-exist" in request.headers:
-        problem = "conditional create is supported in Bundles (entry.request.ifNoneExist)"
-        raise bad_request("If-None-Exist", problem, "not-supported")
     resource = {k: v for k, v in body_of_type(body, resource_type).items() if k != "id"}
-    meta = create_resource(runtime, caller, resource)
-    return _written(request, caller, meta, 201)
+    condition = request.headers.get("if-none-exist")
+    if condition is None:
+        meta = create_resource(runtime, caller, resource)
+        return _written(request, caller, meta, 201)
+    if_none_exist_query("If-None-Exist", resource_type, condition)
+    _may_read(request)
+    purpose = purpose_of(request, caller)
+    done = conditional_create(runtime, caller, resource, condition, base_url(request), purpose)
+    meta = {"resourceType": resource_type, "id": done.logical_id, "versionId": done.version}
+    return _written(request, caller, meta, done.status)
 
 
 @router.get("/{resource_type}/{logical_id}/_history/{version}")
