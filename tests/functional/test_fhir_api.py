@@ -17,6 +17,7 @@ from carewall.records.store.terms import COMPARTMENT_PARAMS, SEARCH_PARAMS
 from tests.support.audit import audit_about
 from tests.support.factories import FHIR_JSON, SYSTEM, bearer, fhir_resource, make_resources
 from tests.support.fhir import outcome
+from tests.support.minimal import minimal_resource
 
 SAMPLE_TYPES = ("Patient", "Observation", "Encounter", "Coverage", "Claim", "Practitioner")
 
@@ -390,6 +391,41 @@ def test_a_patient_finds_the_directory_by_search_as_by_read(
         assert found["total"] == 1
     mine = client.get("/fhir/Patient", headers=alice).json()  # the own compartment still
     assert [e["resource"]["id"] for e in mine["entry"]] == ["p-d"]
+
+
+def test_a_patient_opens_the_drug_their_prescription_names(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """A formulary Medication is in no compartment: the patient reads it by id, through
+    `_include`, and by search; one filed in another patient's compartment stays hidden."""
+    make_resources(runtime, "p-m", ("Patient",))
+    drug = {**minimal_resource("Medication", "p-m"), "id": "amoxicillin"}
+    del drug["extension"]  # the formulary's entry: in no compartment
+    create_resource(runtime, SYSTEM, drug)
+    compounded = {**minimal_resource("Medication", "p-other"), "id": "their-compound"}
+    create_resource(runtime, SYSTEM, compounded)
+    prescription = {
+        **minimal_resource("MedicationRequest", "p-m"),
+        "id": "rx-1",
+        "medicationReference": {"reference": "Medication/amoxicillin"},
+    }
+    prescription.pop("medicationCodeableConcept", None)
+    create_resource(runtime, SYSTEM, prescription)
+    alice = bearer(runtime, Role.PATIENT, patient_id="p-m")
+    assert client.get("/fhir/Medication/amoxicillin", headers=alice).status_code == 200
+    outcome(client.get("/fhir/Medication/their-compound", headers=alice), 404)
+    included = client.get(
+        "/fhir/MedicationRequest",
+        params={"_include": "MedicationRequest:medication"},
+        headers=alice,
+    ).json()
+    ids = [(e["resource"]["id"], e["search"]["mode"]) for e in included["entry"]]
+    assert ids == [("rx-1", "match"), ("amoxicillin", "include")]
+    found = client.get("/fhir/Medication", headers=alice).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == ["amoxicillin"]
+    changed = {**drug, "status": "inactive"}
+    put = client.put("/fhir/Medication/amoxicillin", json=changed, headers=alice)
+    assert put.status_code == 403
 
 
 def test_restricted_records_need_break_glass(runtime: Runtime, client: TestClient) -> None:

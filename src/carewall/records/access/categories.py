@@ -184,6 +184,12 @@ CATEGORY_OF: Mapping[str, Category] = {
 # Not patient data: readable by patients outside any compartment.
 PUBLIC_CATEGORIES = frozenset({Category.DIRECTORY, Category.CONFORMANCE})
 PUBLIC_TYPES = frozenset(t for t, c in CATEGORY_OF.items() if c in PUBLIC_CATEGORIES)
+# What a patient may read outside any compartment: the public types, and the drug
+# definitions their prescriptions point at (`MedicationRequest.medicationReference`).
+# A Medication in no compartment is the practice's formulary entry, saying nothing of
+# who takes it (SMART's `patient/Medication.read` reads it the same way); a Medication
+# filed in a patient's compartment stays theirs alone.
+PATIENT_OPEN_TYPES = PUBLIC_TYPES | frozenset({"Medication"})
 
 
 def types_in(*categories: Category) -> frozenset[str]:

@@ -24,7 +24,7 @@ from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.matrix import (
     BREAK_GLASS_ROLES,
-    PUBLIC_TYPES,
+    PATIENT_OPEN_TYPES,
     RESTRICTION_WRITERS,
     Action,
     allowed,
@@ -198,7 +198,7 @@ def require_row(
             raise Denied(error, resource_type, target, "restricted", row=seen, patient=patient)
         return
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
-    if patient_ref is None and resource_type in PUBLIC_TYPES:
+    if patient_ref is None and resource_type in PATIENT_OPEN_TYPES:
         require_type(actor, action, resource_type, target)
         return
     if own is None or patient_ref != own:
@@ -244,7 +244,7 @@ def readable(
     return {
         r
         for r in refs
-        if (r is None and resource_type in PUBLIC_TYPES) or (own is not None and r == own)
+        if (r is None and resource_type in PATIENT_OPEN_TYPES) or (own is not None and r == own)
     }
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from carewall.identity import Role
 from carewall.records.access.categories import (
     CATEGORY_OF,
+    PATIENT_OPEN_TYPES,
     PUBLIC_TYPES,
     Category,
     types_in,
@@ -99,6 +100,7 @@ __all__ = [
     "DIRECTORY",
     "FINANCIAL",
     "MATRIX",
+    "PATIENT_OPEN_TYPES",
     "PUBLIC_TYPES",
     "RESTRICTION_WRITERS",
     "Action",

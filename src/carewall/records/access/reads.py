@@ -44,7 +44,7 @@ from carewall.records.access.includes import (
     include_for,
     include_request,
 )
-from carewall.records.access.matrix import PUBLIC_TYPES, Action, allowed
+from carewall.records.access.matrix import PATIENT_OPEN_TYPES, Action, allowed
 from carewall.records.access.sorting import DATE_SORTS, MAX_DATE_SORT, date_page
 from carewall.records.access.timed import MAX_TIMED, narrowed, timed_values
 from carewall.records.models import FhirResource
@@ -574,9 +574,9 @@ def _scope(keys: RecordKeys, actor: Caller) -> str | None:
 
 def _unfiled(actor: Caller, resource_type: str) -> bool:
     """Whether a patient's search of `resource_type` also finds the rows in no compartment:
-    the directory and conformance types, which `guard.require_row` lets a patient read
-    by id outside any compartment (a search must find what a read may open)."""
-    return not (actor.system or actor.reads_by_matrix) and resource_type in PUBLIC_TYPES
+    the directory, conformance and formulary types, which `guard.require_row` lets a
+    patient read by id outside any compartment (a search must find what a read may open)."""
+    return not (actor.system or actor.reads_by_matrix) and resource_type in PATIENT_OPEN_TYPES
 
 
 def _checked(

@@ -277,9 +277,11 @@ def capability_statement(base: str, settings: Settings) -> dict[str, Any]:
                         "Bearer API tokens (`carewall user token EMAIL --scope fhir:read`); "
                         "scope fhir:read for reads and searches, fhir:write for changes. A "
                         "token acts with its owner's role; a patient's token reaches only "
-                        "that patient's own records. Break-glass (emergency access) is started "
-                        "in the browser and opens a restricted record in that browser session "
-                        "only, never for API tokens."
+                        "that patient's own records, and the directory, conformance and "
+                        "formulary (Medication) resources filed under no patient. "
+                        "Break-glass (emergency access) is started in the browser and opens "
+                        "a restricted record in that browser session only, never for API "
+                        "tokens."
                     ),
                 },
                 "resource": [_resource(t) for t in sorted(SUPPORTED_TYPES)],
