@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from carewall.audit import entries_with_action
 from carewall.backup import BackupTag, DiskFullError
+from carewall.backup.queries import open_alerts
+from carewall.backup.repository import backup_lock
 from carewall.backup.services import create_backup, init_repository, prune_snapshots
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
@@ -213,6 +215,31 @@ def test_retention_forgets_snapshots_outside_the_policy(runtime: Runtime, tmp_pa
     assert prune_snapshots(live, Caller.cli(), trigger="cli") == 2
     evidence = evidence_providers()["backup"](live)
     assert evidence["snapshots"] == 1
+
+
+def test_repository_jobs_that_fall_due_together_take_turns_without_an_alert(
+    runtime: Runtime, tmp_path: Path, clock: FrozenClock
+) -> None:
+    """The daily backup and prune fall due together and two web workers' runners take
+    one each: restic refused the prune beside the backup, which failed and alerted
+    every day. Now the job that finds the repository busy runs again minutes later."""
+    live = backup_runtime(runtime, tmp_path / "repo", **{**QUIET, "backup_every_hours": 24})
+    init_repository(live, Caller.cli())
+    create_backup(live, Caller.cli(), trigger="cli")
+    registry = job_registry()
+    with backup_lock(live.settings.home):  # another worker's backup, still running
+        deferred = run_now(
+            live, registry, "backup.snapshots.prune", worker="w", requested_by=Caller.cli()
+        )
+        assert deferred.deferred, deferred
+        assert "using the repository" in (deferred.summary or "")
+    with live.db.sessions() as session:
+        assert not failing_jobs(session, registry, live.settings, utcnow())
+        assert not entries_with_action(session, [BackupTag.PRUNE_FAILED])
+        assert not open_alerts(session)
+    clock.advance(minutes=6)
+    ran = {r.name: r for r in run_pending(live, registry, worker="w")}
+    assert ran["backup.snapshots.prune"].ok, ran
 
 
 def test_the_demo_practice_shows_a_backup_and_a_drill(runtime: Runtime, tmp_path: Path) -> None:

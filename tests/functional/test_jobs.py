@@ -21,6 +21,7 @@ from carewall.identity.models import AuthFailure
 from carewall.jobs import (
     Job,
     JobContext,
+    JobDeferred,
     JobRegistry,
     JobsTag,
     Task,
@@ -122,6 +123,34 @@ def test_runs_that_change_something_and_failures_are_audited(runtime: Runtime) -
     assert [e.subject for e in completed] == ["job:test.busy"], "quiet runs are not audited"
     assert [e.subject for e in failed] == ["job:test.broken"]
     assert [s.name for s in failing] == ["test.broken"]
+
+
+def test_a_deferred_job_runs_again_soon_without_counting_as_a_failure(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    busy = {"now": True}
+
+    def waits_its_turn(_context: JobContext) -> str | None:
+        if busy["now"]:
+            raise JobDeferred("the repository is in use", timedelta(minutes=5))
+        return "did it"
+
+    registry = _registry(Job("test.turn", waits_its_turn, timedelta(days=1), "turn"))
+    [first] = run_pending(runtime, registry, worker="w")
+    assert (first.outcome, first.summary) == ("deferred", "the repository is in use")
+    with runtime.db.sessions() as session:
+        [status] = job_statuses(session, registry, runtime.settings, utcnow())
+        assert not failing_jobs(session, registry, runtime.settings, utcnow())
+        audited = entries_with_action(session, [JobsTag.RUN_COMPLETED, JobsTag.RUN_FAILED])
+    assert (status.last_outcome, status.consecutive_failures) == ("deferred", 0)
+    assert status.next_run_at == clock.now + timedelta(minutes=5), "not a day later"
+    assert audited == [], "a deferral is not a failure"
+    busy["now"] = False
+    clock.advance(minutes=4)
+    assert run_pending(runtime, registry, worker="w") == []
+    clock.advance(minutes=2)
+    [second] = run_pending(runtime, registry, worker="w")
+    assert (second.outcome, second.summary) == ("success", "did it")
 
 
 def test_a_manual_run_is_audited_under_who_asked(runtime: Runtime) -> None:

@@ -96,16 +96,26 @@ def open_store(runtime: Runtime) -> ResticStore:
 
 
 @contextmanager
-def backup_lock(home: Path, what: str = "backup") -> Iterator[None]:
-    """One backup (or one drill) at a time in this data directory: they share its
-    staging area (or scratch directories), and a killed one's leftovers are cleared
-    by the next."""
-    fd = os.open(home / f"{what}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+def backup_lock(home: Path, *, wait: bool = False) -> Iterator[None]:
+    """One repository job (backup, check, drill, prune) at a time in this data directory.
+
+    A backup and a drill share its staging area and scratch directories (a killed
+    one's leftovers are cleared by the next), and restic refuses a prune while
+    anything else holds the repository: two web workers' job runners that started
+    the daily backup and the daily prune at the same moment failed the prune, with
+    an alert, every day. `wait` waits for the job holding it (the demo's own
+    backups); otherwise a busy repository raises `BackupBusyError` at once, before
+    the job starts anything (the job runner runs it again a little later).
+    """
+    fd = os.open(home / "backup.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise BackupBusyError(f"A {what} is already running; try again when it ends.") from exc
+            raise BackupBusyError(
+                "Another backup job (a backup, check, drill or prune) is using the "
+                "repository; try again when it ends."
+            ) from exc
         yield
     finally:
         os.close(fd)

@@ -11,11 +11,11 @@ runner does the work within a tick.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from carewall.backup.errors import BackupError, RepositoryDamagedError
+from carewall.backup.errors import BackupBusyError, BackupError, RepositoryDamagedError
 from carewall.backup.events import audit
 from carewall.backup.repository import is_configured
 from carewall.backup.services import (
@@ -29,9 +29,26 @@ from carewall.backup.tags import BackupTag
 from carewall.core.config import Settings
 from carewall.core.context import Caller
 from carewall.core.runtime import Runtime
-from carewall.jobs import Job, JobContext, Task, enqueue
+from carewall.jobs import Job, JobContext, JobDeferred, Task, enqueue
 
 _LONG = timedelta(hours=6)  # a first backup of a big practice over a slow line
+# A periodic job that finds another repository job running tries again this much later.
+BUSY_RETRY = timedelta(minutes=5)
+
+
+def _one_at_a_time(work: Callable[[JobContext], str | None]) -> Callable[[JobContext], str | None]:
+    """A periodic repository job that waits its turn: the daily backup and prune (and the
+    weekly check and drill) fall due together, and each web worker's runner takes one.
+    The one that finds the repository busy runs again in `BUSY_RETRY`, instead of
+    failing (and alerting) until its next interval."""
+
+    def run(context: JobContext) -> str | None:
+        try:
+            return work(context)
+        except BackupBusyError as busy:
+            raise JobDeferred(busy.message, BUSY_RETRY) from busy
+
+    return run
 
 
 def _mib(size: int) -> str:
@@ -100,28 +117,28 @@ def _drill_days(settings: Settings) -> timedelta | None:
 JOBS = (
     Job(
         "backup.snapshot.create",
-        lambda context: _backup(context, "schedule"),
+        _one_at_a_time(lambda context: _backup(context, "schedule")),
         every=_hours,
         description="Take an encrypted backup (database, keys, settings) into the repository.",
         lease=_LONG,
     ),
     Job(
         "backup.snapshots.prune",
-        _prune,
+        _one_at_a_time(_prune),
         every=_hours,
         description="Forget snapshots outside the keep-daily/weekly/monthly policy.",
         lease=_LONG,
     ),
     Job(
         "backup.repository.verify",
-        lambda context: _verify(context, "schedule", full=False),
+        _one_at_a_time(lambda context: _verify(context, "schedule", full=False)),
         every=_verify_days,
         description="Check the repository and the latest backup's manifest.",
         lease=_LONG,
     ),
     Job(
         "backup.drill.run",
-        lambda context: _drill(context, "schedule"),
+        _one_at_a_time(lambda context: _drill(context, "schedule")),
         every=_drill_days,
         description="Restore the latest backup into a scratch copy, verify it, delete it.",
         lease=_LONG,

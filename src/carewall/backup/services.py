@@ -100,13 +100,21 @@ def init_repository(runtime: Runtime, caller: Caller) -> InitResult:
 
 
 def create_backup(
-    runtime: Runtime, caller: Caller, *, trigger: str, progress: Progress | None = None
+    runtime: Runtime,
+    caller: Caller,
+    *,
+    trigger: str,
+    progress: Progress | None = None,
+    wait: bool = False,
 ) -> BackupSummary:
-    """Take one consistent, encrypted snapshot of the database, keys and settings."""
+    """Take one consistent, encrypted snapshot of the database, keys and settings.
+
+    `wait` waits for another repository job to end (`backup_lock`); otherwise a busy
+    repository raises `BackupBusyError` before anything starts (nothing to alert)."""
     home = runtime.settings.home
     if not is_configured(runtime.settings):
         store_for(runtime.settings, "")  # raises BackupNotConfiguredError: nothing to alert
-    with backup_lock(home):
+    with backup_lock(home, wait=wait):
         run_id = start_run(runtime, "backup", trigger, caller, sole=True)
         staging = home / STAGING
         try:
@@ -158,9 +166,19 @@ def _backed_up(
         alerts.resolve_alerts(session, caller, [alerts.BACKUP_FAILED, alerts.BACKUP_MISSED])
 
 
-def verify_backups(runtime: Runtime, caller: Caller, *, full: bool, trigger: str) -> VerifyResult:
-    """`restic check` (with `--read-data` when `full`) and the latest manifest's parts."""
+def verify_backups(
+    runtime: Runtime, caller: Caller, *, full: bool, trigger: str, wait: bool = False
+) -> VerifyResult:
+    """`restic check` (with `--read-data` when `full`) and the latest manifest's parts,
+    one repository job at a time (`backup_lock`, as `create_backup`)."""
     store = open_store(runtime)
+    with backup_lock(runtime.settings.home, wait=wait):
+        return _verify(runtime, store, caller, full=full, trigger=trigger)
+
+
+def _verify(
+    runtime: Runtime, store: BackupStore, caller: Caller, *, full: bool, trigger: str
+) -> VerifyResult:
     run_id = start_run(runtime, "verify", trigger, caller, full=full, sole=False)
     try:
         store.unlock_stale()
@@ -232,13 +250,19 @@ def _hash_problems(store: BackupStore, snapshot: str, path: str, expected: str) 
     return []
 
 
-def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str) -> int:
-    """Apply the keep-daily/weekly/monthly policy (`restic forget --prune`)."""
+def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str, wait: bool = False) -> int:
+    """Apply the keep-daily/weekly/monthly policy (`restic forget --prune`), one
+    repository job at a time (`backup_lock`: restic refuses a prune beside anything)."""
+    store = open_store(runtime)
+    with backup_lock(runtime.settings.home, wait=wait):
+        return _prune(runtime, store, caller, trigger)
+
+
+def _prune(runtime: Runtime, store: BackupStore, caller: Caller, trigger: str) -> int:
     settings = runtime.settings
     policy = RetentionPolicy(
         settings.backup_keep_daily, settings.backup_keep_weekly, settings.backup_keep_monthly
     )
-    store = open_store(runtime)
     try:
         before = len(store.snapshots())
         store.unlock_stale()
@@ -256,10 +280,13 @@ def prune_snapshots(runtime: Runtime, caller: Caller, *, trigger: str) -> int:
     return removed
 
 
-def drill_backups(runtime: Runtime, caller: Caller, *, trigger: str) -> DrillReport:
-    """Run a restore drill on the latest snapshot and record its result and duration."""
+def drill_backups(
+    runtime: Runtime, caller: Caller, *, trigger: str, wait: bool = False
+) -> DrillReport:
+    """Run a restore drill on the latest snapshot and record its result and duration,
+    one repository job at a time (`backup_lock`)."""
     store = open_store(runtime)
-    with backup_lock(runtime.settings.home, "drill"):
+    with backup_lock(runtime.settings.home, wait=wait):
         return _drill(runtime, store, caller, trigger)
 
 

@@ -88,6 +88,8 @@ def _report(results: list[RunResult], *, quiet: bool = False) -> None:
     for result in results:
         if result.ok and (result.summary or not quiet):
             err_console.print(f"[green]ok[/] {result.name}: {result.summary or 'nothing to do'}")
+        elif result.deferred:
+            err_console.print(f"[yellow]deferred[/] {result.name}: {result.summary}")
         elif not result.ok:
             err_console.print(f"[bold red]failed[/] {result.name}: {result.error}")
 

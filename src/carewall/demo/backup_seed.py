@@ -57,9 +57,10 @@ def _backups(runtime: Runtime) -> None:
         return
     caller = Caller.cli("demo")
     try:
-        create_backup(runtime, caller, trigger="demo")
-        verify_backups(runtime, caller, full=False, trigger="demo")
-        drill_backups(runtime, caller, trigger="demo")
+        # The server's runner takes its first backups meanwhile: wait for each's turn.
+        create_backup(runtime, caller, trigger="demo", wait=True)
+        verify_backups(runtime, caller, full=False, trigger="demo", wait=True)
+        drill_backups(runtime, caller, trigger="demo", wait=True)
     except BackupError as exc:
         log.warning("demo: the demo backup did not complete: %s", exc.message)
 

@@ -6,7 +6,7 @@ registration; `carewall serve` runs them in-process, `carewall jobs run` once
 Claims and leases in the database make any mix of these safe.
 """
 
-from carewall.jobs.errors import UnknownJobError
+from carewall.jobs.errors import JobDeferred, UnknownJobError
 from carewall.jobs.loop import job_loop
 from carewall.jobs.queries import (
     JobStatus,
@@ -31,6 +31,7 @@ from carewall.jobs.tags import JobsTag
 __all__ = [
     "Job",
     "JobContext",
+    "JobDeferred",
     "JobRegistry",
     "JobStatus",
     "JobsTag",

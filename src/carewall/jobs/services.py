@@ -27,6 +27,7 @@ from carewall.core.context import Caller
 from carewall.core.db import insert_ignoring_conflicts, new_id
 from carewall.core.errors import CarewallError
 from carewall.core.runtime import Runtime
+from carewall.jobs.errors import JobDeferred
 from carewall.jobs.models import JobRun, JobSchedule, JobTask
 from carewall.jobs.specs import Job, JobContext, JobRegistry, Task
 from carewall.jobs.tags import JobsTag
@@ -34,7 +35,7 @@ from carewall.jobs.tags import JobsTag
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-_SUCCESS, _FAILURE = "success", "failure"
+_SUCCESS, _FAILURE, DEFERRED = "success", "failure", "deferred"
 _PER_TICK = 50  # tasks one `run_pending` takes at most, so a big queue cannot starve jobs
 
 
@@ -47,11 +48,17 @@ class RunResult:
     outcome: str
     summary: str | None = None
     error: str | None = None
+    retry_after: timedelta | None = None  # a deferred job's next run, from its start
 
     @property
     def ok(self) -> bool:
         """The run finished without raising."""
         return self.outcome == _SUCCESS
+
+    @property
+    def deferred(self) -> bool:
+        """The job did not run, for a passing reason (`JobDeferred`)."""
+        return self.outcome == DEFERRED
 
 
 def new_worker_id() -> str:
@@ -180,6 +187,8 @@ def _run_job(
     result = _execute(job.name, trigger, lambda: job.run(context))
     interval = job.interval(runtime.settings)
     next_run = started + interval if interval else started + timedelta(days=36500)
+    if result.retry_after is not None:
+        next_run = started + result.retry_after
     _finish_job(runtime, job, worker, started, next_run, result, requested_by or context.caller)
     return result
 
@@ -202,6 +211,9 @@ def _claim_job(runtime: Runtime, job: Job, worker: str, now: datetime, *, due_on
 def _execute(name: str, trigger: str, work: Callable[[], str | None]) -> RunResult:
     try:
         summary = work()
+    except JobDeferred as wait:
+        log.info("job %s deferred: %s", name, wait.reason)
+        return RunResult(name, trigger, DEFERRED, summary=wait.reason[:300], retry_after=wait.after)
     except CarewallError as exc:
         log.warning("job %s failed: %s", name, exc.message)
         return RunResult(name, trigger, _FAILURE, error=exc.message[:300])
@@ -221,7 +233,11 @@ def _finish_job(
     audited_as: Caller,
 ) -> None:
     finished = utcnow()
-    failures = JobSchedule.consecutive_failures + 1 if not result.ok else 0
+    failures: ColumnElement[int] | int = JobSchedule.consecutive_failures + 1
+    if result.deferred:  # it neither failed nor succeeded
+        failures = JobSchedule.consecutive_failures + 0
+    elif result.ok:
+        failures = 0
     release = (
         update(JobSchedule)
         .where(JobSchedule.name == job.name, JobSchedule.claimed_by == worker)
@@ -342,6 +358,8 @@ def _audit(session: Session, result: RunResult, caller: Caller) -> None:
     """Failures, manual runs and runs that did something; a quiet tick is not audited."""
     if result.ok and result.summary is None and result.trigger != "manual":
         return
+    if result.deferred and result.trigger != "manual":
+        return  # it runs again shortly; the jobs page shows it waiting
     record_from(
         session,
         JobsTag.RUN_COMPLETED if result.ok else JobsTag.RUN_FAILED,
