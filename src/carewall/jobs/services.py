@@ -233,24 +233,22 @@ def _finish_job(
     audited_as: Caller,
 ) -> None:
     finished = utcnow()
-    failures: ColumnElement[int] | int = JobSchedule.consecutive_failures + 1
-    if result.deferred:  # it neither failed nor succeeded
-        failures = JobSchedule.consecutive_failures + 0
-    elif result.ok:
-        failures = 0
+    values: dict[str, Any] = {
+        "claimed_by": None,
+        "claimed_until": None,
+        "next_run_at": next_run,
+        "last_finished_at": finished,
+        "last_outcome": result.outcome,
+        "last_summary": result.summary,
+        "last_error": result.error,
+    }
+    if not result.deferred:  # a deferral neither fails nor succeeds: the count stays
+        failures = JobSchedule.consecutive_failures + 1
+        values["consecutive_failures"] = 0 if result.ok else failures
     release = (
         update(JobSchedule)
         .where(JobSchedule.name == job.name, JobSchedule.claimed_by == worker)
-        .values(
-            claimed_by=None,
-            claimed_until=None,
-            next_run_at=next_run,
-            last_finished_at=finished,
-            last_outcome=result.outcome,
-            last_summary=result.summary,
-            last_error=result.error,
-            consecutive_failures=failures,
-        )
+        .values(**values)
     )
     with runtime.db.transaction() as session:
         session.execute(release)
