@@ -358,7 +358,8 @@ def test_birthdate_takes_prefixes_and_partial_dates(
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        ("garbage", "prefix 'ga' is not supported"),
+        ("garbage", "give a date as YYYY, YYYY-MM or YYYY-MM-DD, after a prefix"),
+        ("today", "give a date as YYYY, YYYY-MM or YYYY-MM-DD, after a prefix"),
         ("ne1962", "prefix 'ne' is not supported"),
         ("ap1962-01-25", "prefix 'ap' is not supported"),
         ("1962-13-01", "not a calendar date"),

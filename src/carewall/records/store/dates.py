@@ -213,8 +213,13 @@ def split_prefix(value: str) -> tuple[str, str]:
     head = value[:2]
     if head in PREFIXES:
         return head, value[2:]
-    if head.isalpha():
+    if head.isalpha() and value[2:3].isdigit():
         raise DateQueryError(f"prefix {head!r} is not supported; use one of {', '.join(PREFIXES)}")
+    if head[:1].isalpha():  # not a prefix before a date: a word (`garbage`, `today`)
+        raise DateQueryError(
+            "give a date as YYYY, YYYY-MM or YYYY-MM-DD, after a prefix if any "
+            f"({', '.join(PREFIXES)})"
+        )
     return "eq", value
 
 
