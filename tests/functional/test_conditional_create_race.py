@@ -61,7 +61,7 @@ def test_single_conditional_creates_at_once_make_one(runtime: Runtime) -> None:
         mrn = f"S-{pair}"
 
         def create(mrn: str = mrn) -> int:
-            condition = f"identifier=urn:mrn|{mrn}"
+            condition = (("identifier", f"urn:mrn|{mrn}"),)
             done = conditional_create(
                 runtime, SYSTEM, _patient(mrn), condition, BASE, Purpose.SYSTEM
             )

@@ -17,7 +17,13 @@ from typing import Any
 
 from carewall.core.context import Caller, Purpose
 from carewall.core.runtime import Runtime
-from carewall.records.bundles.entries import BundleEntryError, read_bundle
+from carewall.records.bundles.entries import (
+    BundleEntryError,
+    BundleRequest,
+    EntryRequest,
+    Method,
+    Query,
+)
 from carewall.records.bundles.transactions import process_bundle
 from carewall.records.bundles.work import EntryResult
 from carewall.records.store.search import PageRequest
@@ -27,22 +33,17 @@ def conditional_create(
     runtime: Runtime,
     actor: Caller,
     resource: dict[str, Any],
-    if_none_exist: str,
+    if_none_exist: Query,
     base: str,
     purpose: Purpose,
 ) -> EntryResult:
-    """Create `resource` unless its `If-None-Exist` search finds one: 201 with the new
-    version, 200 with the match. Check the header first (`entries.if_none_exist_query`):
-    here a bad one would be reported as the Bundle's."""
-    entry = {
-        "resource": resource,
-        "request": {
-            "method": "POST",
-            "url": resource["resourceType"],
-            "ifNoneExist": if_none_exist,
-        },
-    }
-    bundle = read_bundle({"resourceType": "Bundle", "type": "transaction", "entry": [entry]}, base)
+    """Create `resource` (checked, its id left to the server) unless the search
+    `if_none_exist` (`entries.if_none_exist_query`) finds one: 201 with the new
+    version, 200 with the match."""
+    entry = EntryRequest(
+        0, Method.POST, resource["resourceType"], resource=resource, if_none_exist=if_none_exist
+    )
+    bundle = BundleRequest("transaction", (entry,), base.rstrip("/"))
     try:
         done = process_bundle(runtime, actor, bundle, purpose, _no_searches)
     except BundleEntryError as failed:

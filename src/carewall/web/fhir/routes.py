@@ -246,10 +246,10 @@ def create(
     if condition is None:
         meta = create_resource(runtime, caller, resource)
         return _written(request, caller, meta, 201)
-    if_none_exist_query("If-None-Exist", resource_type, condition)
+    query = if_none_exist_query("If-None-Exist", resource_type, condition)
     _may_read(request)
     purpose = purpose_of(request, caller)
-    done = conditional_create(runtime, caller, resource, condition, base_url(request), purpose)
+    done = conditional_create(runtime, caller, resource, query, base_url(request), purpose)
     meta = {"resourceType": resource_type, "id": done.logical_id, "versionId": done.version}
     return _written(request, caller, meta, done.status)
 
