@@ -33,7 +33,13 @@ class HasPort(Protocol):
 
 
 def mailing_settings(settings: Settings, inbox: HasPort, **extra: object) -> Settings:
-    """The test's settings with loopback SMTP, the practice's domain and a public URL."""
+    """The test's settings with loopback SMTP, the practice's domain and a public URL.
+
+    The tests run the jobs themselves (`run_jobs`), so an app they open runs none in the
+    background: its job loop ticks every few seconds and could claim a queued send while
+    the test's own run skips it as taken, leaving the test to look at an inbox whose
+    mail was still on its way (seen once under load: 0 of 2 messages received).
+    """
     return settings.model_copy(
         update={
             "smtp_host": "127.0.0.1",
@@ -41,6 +47,7 @@ def mailing_settings(settings: Settings, inbox: HasPort, **extra: object) -> Set
             "smtp_starttls": False,
             "mail_org_domains": [DOMAIN],
             "base_url": BASE_URL,
+            "jobs_in_process": False,
             **extra,
         }
     )
