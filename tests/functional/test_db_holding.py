@@ -202,3 +202,30 @@ def test_a_held_connection_lost_fails_its_request_once(db: Database) -> None:
     with db.holding():
         assert _read_on(db) is not None
         assert entries(db) == 0
+
+
+def test_a_worker_serving_eight_reads_at_once_reopens_no_connection(db: Database) -> None:
+    """Eight threads holding a connection each, twice: the second time they get the
+    connections the first returned. With the pool's default five kept open, three were
+    opened and closed again for every such burst (a SQLite connection runs its PRAGMAs,
+    a PostgreSQL one starts a server process)."""
+
+    def burst() -> set[int]:
+        together = threading.Barrier(8)
+        seen: list[int] = []
+
+        def hold() -> None:
+            with db.holding():
+                seen.append(id(_looked_up(db)))
+                together.wait(timeout=10)
+
+        threads = [threading.Thread(target=hold) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return set(seen)
+
+    first = burst()
+    assert len(first) == 8
+    assert burst() == first
