@@ -181,7 +181,8 @@ def test_search_parameters_match_normalised_values_names_by_prefix(
 
     assert ids("family=muller&birthdate=1970-01-02") == ["p-s"]
     assert ids("name=ANNA") == ["p-s"]
-    assert ids("identifier=urn:mrn|mrn-42") == ["p-s"]
+    assert ids("identifier=urn:mrn|MRN-42") == ["p-s"]
+    assert ids("identifier=urn:mrn|mrn-42") == [], "an identifier matches as written (FHIR)"
     assert ids("_id=p-s,p-other") == ["p-other", "p-s"]
     assert ids("family=mull") == ["p-s"], "a name matches by its beginning (FHIR strings)"
     assert ids("name=an") == ["p-s"]

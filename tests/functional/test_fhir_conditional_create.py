@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -98,3 +99,25 @@ def test_an_invalid_resource_names_its_own_element(runtime: Runtime, client: Tes
 def test_the_capability_statement_says_so(client: TestClient) -> None:
     statement = client.get("/fhir/metadata", headers={"Accept": FHIR_JSON}).json()
     assert all(r["conditionalCreate"] is True for r in statement["rest"][0]["resource"])
+
+
+def test_an_identifier_that_differs_only_in_case_or_accents_is_another_one(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """`cc-1` and `ÇC-1` are not `CC-1`: FHIR matches identifiers as written, and taking one
+    for the other answered a feed with another patient (found by probing from outside)."""
+    desk = bearer(runtime, Role.FRONT_DESK)
+    first = _create(client, desk, CONDITION)
+    assert first.status_code == 201, first.text
+    for value in ("cc-1", "ÇC-1", "CC-1 "):
+        condition = f"identifier=urn:mrn|{quote(value)}"  # a header is ASCII: percent-encoded
+        other = {**desk, "Content-Type": FHIR_JSON, "If-None-Exist": condition}
+        patient = fhir_resource("Patient", "unused", identifier=[{**MRN, "value": value.strip()}])
+        created = client.post("/fhir/Patient", json=patient, headers=other)
+        expected = 200 if value.strip() == MRN["value"] else 201
+        assert created.status_code == expected, (value, created.text)
+    assert _patients(runtime) == 3
+    search = client.get("/fhir/Patient", params={"identifier": "urn:mrn|cc-1"}, headers=desk)
+    assert [e["resource"]["identifier"][0]["value"] for e in search.json()["entry"]] == ["cc-1"]
+    refused = client.get("/fhir/Patient", params={"identifier:folded": "cc-1"}, headers=desk)
+    assert refused.status_code == 400, "the staff search's folded terms are not a FHIR parameter"

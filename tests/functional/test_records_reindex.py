@@ -30,7 +30,8 @@ from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.services import create_resource
 from carewall.records.store.keys import RecordKeys, canonical_json
 from carewall.records.store.reindex import reindex_pending, reindex_references, schedule_reindex
-from carewall.records.store.terms import search_terms
+from carewall.records.store.search import find_rows
+from carewall.records.store.terms import FOLDED_IDENTIFIER, search_terms
 from tests.support.cli import carewall
 from tests.support.factories import fhir_resource, token_for
 from tests.support.fhir import outcome
@@ -298,6 +299,42 @@ def test_reindex_moves_birth_dates_to_bucket_terms(runtime: Runtime) -> None:
     with runtime.db.sessions() as session:
         params = session.scalars(select(FhirSearchIndex.param)).all()
     assert "birthdate" not in params
+
+
+def test_reindex_indexes_identifiers_as_written(runtime: Runtime) -> None:
+    """A vault written when identifier terms were folded (before revision 0022) matches
+    identifiers as written after the re-index; the staff search still folds them."""
+    mrn = {"system": "urn:mrn", "value": "AB-12"}
+    create_resource(runtime, SYSTEM, fhir_resource("Patient", "p-old", identifier=[mrn]))
+    keys = RecordKeys.from_keystore(runtime.keys)
+    with runtime.db.transaction() as session:  # as the code before revision 0022 filed it
+        row = store.current_row(session, "Patient", "p-old")
+        assert row is not None
+        session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.param.like("identifier%")))
+        for value in ("ab-12", "urn:mrn|ab-12"):
+            hmac = keys.blind("Patient", "identifier", value)
+            session.add(
+                FhirSearchIndex(
+                    id=new_id(), resource_id=row.id, param="identifier", value_hmac=hmac
+                )
+            )
+
+    def found(value: str) -> list[str]:
+        params = {"identifier": [value]}
+        resources = search_for(runtime, SYSTEM, "Patient", params, Purpose.OPERATIONS)
+        return [r["id"] for r in resources]
+
+    assert found("urn:mrn|ab-12") == ["p-old"], "the old folded term"
+    _replay_migration(runtime, "0022")
+    assert reindex_pending(runtime), "revision 0022 schedules the re-index of identified rows"
+    report = reindex_references(runtime)
+    assert (report.examined, report.changed, report.finished) == (1, 1, True)
+    assert found("urn:mrn|AB-12") == ["p-old"]
+    assert found("AB-12") == ["p-old"]
+    assert found("urn:mrn|ab-12") == []
+    with runtime.db.read_transaction() as session:
+        folded = find_rows(session, keys, "Patient", {FOLDED_IDENTIFIER: ["ab-12"]})
+    assert [r.logical_id for r in folded] == ["p-old"]
 
 
 def _replay_migration(runtime: Runtime, revision: str) -> None:

@@ -43,6 +43,7 @@ from carewall.records.access.matrix import Action
 from carewall.records.models import BreakGlassGrant, FhirResource, RestrictedCompartment
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.search import count_rows, find_rows
+from carewall.records.store.terms import FOLDED_IDENTIFIER
 from carewall.records.tags import RecordsTag
 
 LOOKUP_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
@@ -175,7 +176,12 @@ def _page(
     count: int,
     after: str,
 ) -> tuple[list[FhirResource], int, str | None]:
-    """One page of current Patient rows (restricted included) and the number of matches."""
+    """One page of current Patient rows (restricted included) and the number of matches.
+
+    An identifier is looked up with its case, accents and spacing folded: staff type
+    record numbers as they read them (FHIR's `identifier` matches the value as written).
+    """
+    params = {FOLDED_IDENTIFIER if k == "identifier" else k: v for k, v in params.items()}
     size = max(1, min(count, MAX_PAGE))
     rows = find_rows(session, keys, "Patient", params, limit=size + 1, after=after)
     shown = rows[:size]

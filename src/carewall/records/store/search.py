@@ -42,6 +42,7 @@ from carewall.records.store.dates import (
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.terms import (
     COMPARTMENT_PARAMS,
+    FOLDED_IDENTIFIER,
     PREFIX_MIN,
     PREFIX_PARAMS,
     SEARCH_PARAMS,
@@ -175,7 +176,7 @@ def _matching(
         compartment=compartment,
         unfiled=unfiled,
         hidden=hidden,
-        by_index=_IDENTIFIER in params,
+        by_index=not _IDENTIFIERS.isdisjoint(params),
     )
     for param, values in params.items():
         if param == LAST_UPDATED:
@@ -197,8 +198,9 @@ def matching_ids(
     return query.with_only_columns(FhirResource.id)
 
 
-# The parameter that names one resource (a conditional create's, a conditional reference's).
-_IDENTIFIER = "identifier"
+# The parameters that name one resource (a conditional create's, a conditional reference's,
+# the staff patient search's).
+_IDENTIFIERS = frozenset({"identifier", FOLDED_IDENTIFIER})
 
 
 def live_rows(

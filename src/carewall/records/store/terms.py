@@ -33,9 +33,14 @@ from carewall.records.store.dates import date_terms
 from carewall.records.store.includes import reference_terms
 
 _SPACES = re.compile(r"\s+")
+# An identifier's value with case, accents and spacing folded (`normalise`), for the staff
+# patient search (`records.finder`): a clerk typing `mrn-103` for `MRN-103` finds the
+# patient. FHIR searches and conditional matches use `identifier`, the value as written.
+FOLDED_IDENTIFIER = "identifier:folded"
 SEARCH_PARAMS = frozenset(
     {
         "identifier",
+        FOLDED_IDENTIFIER,
         "family",
         "given",
         "name",
@@ -75,16 +80,29 @@ def no_system_param(param: str) -> str:
 
 
 def token_query(param: str, value: str) -> tuple[str, str]:
-    """The index parameter and normalised value a token search value looks up."""
+    """The index parameter and value a token search value looks up (`token_value`)."""
     if "|" not in value:
-        return param, normalise(value)
+        return param, token_value(param, value)
     system, _, code = value.partition("|")
     system = system.strip()
     if not system:
-        return no_system_param(param), normalise(code)
+        return no_system_param(param), token_value(param, code)
     if not code.strip():
         return system_param(param), system
-    return param, f"{system}|{normalise(code)}"
+    return param, f"{system}|{token_value(param, code)}"
+
+
+def token_value(param: str, value: str) -> str:
+    """A token's value as indexed and looked up: an identifier's as written (only the
+    spaces around it trimmed), a code's normalised.
+
+    FHIR matches tokens case-sensitively unless their system says otherwise. An
+    identifier's system rarely does (`AB-12` and `ab-12` may be two patients' record
+    numbers), and a conditional create or reference that took one for the other would
+    answer with, or file under, the wrong patient. Codes stay normalised: their systems
+    (LOINC, SNOMED CT, RxNorm, ...) hold no two codes that differ by case.
+    """
+    return value.strip() if param == "identifier" else normalise(value)
 
 
 def normalise(value: str) -> str:
@@ -145,6 +163,7 @@ def _identifier_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
         if not value:
             continue
         yield from _token_terms("identifier", _str(ident.get("system")), value)
+        yield FOLDED_IDENTIFIER, normalise(value)
 
 
 def _name_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -234,12 +253,13 @@ def _code_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 def _token_terms(param: str, system: str | None, value: str) -> Iterator[tuple[str, str]]:
     """A token's terms: its value, and `system|value` and `system|`, or `|value`."""
-    yield param, normalise(value)
+    indexed = token_value(param, value)
+    yield param, indexed
     if system and system.strip():
-        yield param, f"{system.strip()}|{normalise(value)}"
+        yield param, f"{system.strip()}|{indexed}"
         yield system_param(param), system.strip()
     else:
-        yield no_system_param(param), normalise(value)
+        yield no_system_param(param), indexed
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
