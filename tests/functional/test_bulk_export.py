@@ -90,6 +90,7 @@ def _finish(client: TestClient, runtime: Runtime, status: str, headers: dict[str
     run_jobs(runtime)
     done = client.get(status, headers=headers)
     assert done.status_code == 200, done.text
+    assert done.headers["content-type"] == "application/json", "the IG's manifest, no resource"
     return done.json()
 
 

@@ -34,6 +34,7 @@ COOKIE = "cw_csrf"
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_API_PATHS = ("/fhir/", "/api/")
 
 
 class CsrfError(CarewallError):
@@ -83,10 +84,18 @@ def set_cookie_if_new(request: Request, response: Response) -> None:
 
 
 def needs_check(request: Request) -> bool:
-    """Unsafe methods need a token, unless nothing ambient authenticates the request."""
+    """Unsafe methods need a token, unless nothing ambient authenticates the request.
+
+    A request to the API (`/fhir`, `/api/`) with no session cookie carries nothing a
+    forged request could ride on either, so it goes on to the API's own check, which
+    answers a missing token with 401 and `WWW-Authenticate: Bearer` (RFC 6750), as
+    a FHIR or OAuth client expects, not with a 403 from here.
+    """
     if request.method in SAFE_METHODS:
         return False
     has_session_cookie = SESSION_COOKIE in request.cookies
+    if not has_session_cookie and request.url.path.startswith(_API_PATHS):
+        return False
     return has_session_cookie or "authorization" not in request.headers
 
 

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from carewall.core.errors import CarewallError, NotFoundError
 from carewall.identity import signin
@@ -52,7 +52,7 @@ from carewall.web.fhir.inputs import (
     search_request,
     since_instant,
 )
-from carewall.web.fhir.responses import FhirResponse, outcome_response
+from carewall.web.fhir.responses import outcome_response
 
 router = APIRouter(prefix="/fhir", include_in_schema=False)
 
@@ -253,7 +253,8 @@ def export_status_of(runtime: RuntimeDep, export_id: str, caller: Reader) -> Res
         return Response(status_code=202, headers={"Retry-After": retry, "X-Progress": progress})
     if state.status == "failed":
         return outcome_response(422, f"The export failed: {state.error}")
-    return FhirResponse(_manifest(runtime.settings.public_link("/fhir"), state), 200)
+    # The manifest is the Bulk Data IG's own JSON, not a FHIR resource: application/json.
+    return JSONResponse(_manifest(runtime.settings.public_link("/fhir"), state), 200)
 
 
 def _check_ids(*ids: str) -> None:

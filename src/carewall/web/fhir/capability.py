@@ -102,8 +102,11 @@ _BUNDLES = (
     "well when an entry reads). "
     "Entries use GET (read, search), POST (create; `ifNoneExist` with one `identifier` "
     'makes it conditional), PUT (update or create with an id; `ifMatch` W/"n") and '
-    "DELETE; PATCH, conditional update and delete, conditional references and nested "
-    "Bundles are refused with 400. Each entry is authorised and audited like the single "
+    "DELETE; PATCH, conditional update and delete and nested Bundles are refused with 400. "
+    "A transaction resolves conditional references of the form `Type?identifier=[system|]value` "
+    "to the one resource they match (in the Bundle or, searched as the caller, on the "
+    "server; none or several fail the transaction); a batch refuses them, entry by entry. "
+    "Each entry is authorised and audited like the single "
     "interaction. A transaction runs in FHIR's order (DELETE, POST, PUT, GET) in one "
     "database transaction: any failure rolls back everything and answers with that "
     "entry's status and an OperationOutcome naming `Bundle.entry[i]`; `urn:uuid:` "
