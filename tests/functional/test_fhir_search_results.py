@@ -63,7 +63,8 @@ def doctor(runtime: Runtime) -> dict[str, str]:
         (f"code={LOINC}|", ["o-loinc", "o-other"]),
         (f"code={LOCAL}|,|8867-4", ["o-bare", "o-local"]),
         (f"identifier={LOCAL}|", ["o-bare", "o-local", "o-loinc", "o-other"]),
-        (f"identifier={LOCAL}|id-loinc", ["o-loinc"]),
+        (f"identifier={LOCAL}|ID-loinc", ["o-loinc"]),
+        (f"identifier={LOCAL}|id-loinc", []),  # an identifier matches as written
         ("identifier=|ID-loinc", []),
     ],
 )

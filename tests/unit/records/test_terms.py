@@ -41,6 +41,8 @@ def test_search_terms_of_a_patient() -> None:
     # an identifier is indexed as written: "ab-1" may be another patient's record number
     assert {("identifier", "urn:mrn|AB-1"), ("identifier", "AB-1"), ("phone", "55501042")} <= terms
     assert ("identifier", "urn:mrn|ab-1") not in terms
+    # the staff patient search looks it up folded, by a term of its own
+    assert {("identifier:folded", "ab-1"), ("identifier:folded", "urn:mrn|ab-1")} <= terms
     # birthdate is a date parameter: one term per granularity a range can use
     assert {("date:y", "1980"), ("date:m", "1980-02"), ("date:d", "1980-02-03")} <= terms
     assert query_value("identifier", "urn:mrn| AB-1 ") == "urn:mrn|AB-1"

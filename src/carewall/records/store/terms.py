@@ -66,7 +66,7 @@ _CODE_FIELDS = ("code", "vaccineCode", "medicationCodeableConcept", "type")
 # Token parameters with a system: besides `value` and `system|value`, FHIR's `system|`
 # (any value of the system) and `|value` (a value with no system) are looked up in
 # terms of their own, which nothing but these query forms reaches.
-TOKEN_PARAMS = frozenset({"identifier", "code"})
+TOKEN_PARAMS = frozenset({"identifier", FOLDED_IDENTIFIER, "code"})
 
 
 def system_param(param: str) -> str:
@@ -162,8 +162,11 @@ def _identifier_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
         value = _str(ident.get("value"))
         if not value:
             continue
-        yield from _token_terms("identifier", _str(ident.get("system")), value)
+        system = _str(ident.get("system"))
+        yield from _token_terms("identifier", system, value)
         yield FOLDED_IDENTIFIER, normalise(value)
+        if system and system.strip():
+            yield FOLDED_IDENTIFIER, f"{system.strip()}|{normalise(value)}"
 
 
 def _name_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
