@@ -5,7 +5,9 @@ caller's compartment, restriction and break-glass, through `guard.readable`)
 before it is decrypted, and is audited like a read (`records:resource:read`,
 purpose and patient) in the search's own transaction. Those the caller may
 not see are left out silently, as FHIR allows; the page says how many were
-withheld in an OperationOutcome (`Included.withheld`), naming none. At most
+withheld in an OperationOutcome (`Included.withheld`), naming none; a reverse
+include of a type the caller's role may not read at all is not looked for, so
+not counted either. At most
 `MAX_INCLUDED` resources are added to one page, so a page's work stays
 bounded whatever the data (`Included.truncated` says when the limit cut in).
 """
@@ -23,6 +25,7 @@ from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.records import store
 from carewall.records.access.guard import readable
+from carewall.records.access.matrix import Action, allowed
 from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.includes import INCLUDES, Include, index_param, references
 from carewall.records.store.keys import RecordKeys
@@ -75,7 +78,8 @@ def include_for(
     """The resources `asked` adds to a page of `matches`, checked, decrypted and audited."""
     seen = {(m["resourceType"], m["id"]) for m in matches}
     candidates = _forward_rows(session, matches, asked.forward, seen)
-    by_compartment = _reverse_rows(session, keys, matches, asked.reverse, seen)
+    reverse = [i for i in asked.reverse if _may_read_any(actor, i.source)]
+    by_compartment = _reverse_rows(session, keys, matches, reverse, seen)
     candidates += by_compartment
     truncated = len(candidates) > MAX_INCLUDED
     candidates = candidates[:MAX_INCLUDED]
@@ -89,6 +93,14 @@ def include_for(
         audit(session, row, resource)
         resources.append(resource)
     return Included(resources, withheld, truncated)
+
+
+def _may_read_any(actor: Caller, resource_type: str) -> bool:
+    """Whether the caller's role may read this type at all. A reverse include of a type it
+    may not is not looked for: the withheld count would tell, say, the front desk how many
+    Conditions a patient has. (A forward include's count says no more than the references
+    the caller already sees in its matches.)"""
+    return actor.system or allowed(actor.role, Action.READ, resource_type)
 
 
 def _forward_rows(
