@@ -376,6 +376,30 @@ def test_a_patient_writing_in_their_own_compartment_is_told_their_role_may_not(
     assert client.get("/fhir/Observation", headers=alice).json()["total"] == 0
 
 
+def test_a_patient_writing_anywhere_gets_one_answer_whether_the_id_exists_or_not(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """A PUT onto another patient's Observation answered 404 and onto a new id 403: a
+    patient told ids that exist in other records from ids that do not (found by a helper
+    probing the API). A role that may not write a type is told so, whatever the id."""
+    theirs = make_resources(runtime, "p-x", ("Patient", "Observation"))
+    make_resources(runtime, "p-w", ("Patient",))
+    alice = bearer(runtime, Role.PATIENT, patient_id="p-w")
+    for logical_id in (theirs["Observation"], "no-such-id"):
+        body = fhir_resource("Observation", "p-w", id=logical_id)
+        answer = outcome(
+            client.put(f"/fhir/Observation/{logical_id}", json=body, headers=alice), 403
+        )
+        assert "may not write Observation" in answer["issue"][0]["diagnostics"]
+    created = outcome(
+        client.post("/fhir/Patient", json=fhir_resource("Patient", ""), headers=alice), 403
+    )
+    assert "may not write Patient" in created["issue"][0]["diagnostics"]
+    reader = bearer(runtime, Role.CLINICIAN)
+    stored = client.get(f"/fhir/Observation/{theirs['Observation']}", headers=reader).json()
+    assert stored["meta"]["versionId"] == "1", "nothing was written"
+
+
 def test_a_patient_finds_the_directory_by_search_as_by_read(
     runtime: Runtime, client: TestClient
 ) -> None:

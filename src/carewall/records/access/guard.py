@@ -197,6 +197,11 @@ def require_row(
             seen = store.snapshot(row) if row is not None else None  # read after the rollback
             raise Denied(error, resource_type, target, "restricted", row=seen, patient=patient)
         return
+    if action is Action.WRITE:
+        # A write the role may never make is refused for what it is, whoever's record it
+        # names: a 404 for another patient's resource beside a 403 for a new id told a
+        # patient which ids exist in other records.
+        require_type(actor, action, resource_type, target)
     own = keys.patient_ref(actor.patient_id) if actor.patient_id else None
     if patient_ref is None and resource_type in PATIENT_OPEN_TYPES:
         require_type(actor, action, resource_type, target)
