@@ -93,6 +93,28 @@ def test_deeply_nested_json_is_refused_by_every_fhir_write(
     refused_cleanly(app_client.post("/fhir/", content=nested(depth), headers=headers), 400)
 
 
+def test_a_key_given_twice_is_refused_not_silently_taken_last(
+    app_client: TestClient, bearer: dict[str, str]
+) -> None:
+    """`{"status": "final", "status": "bogus"}` was stored as "bogus" (found by a helper
+    probing the API): FHIR's JSON has each key once, so the write is refused, naming it."""
+    headers = {**bearer, "Content-Type": FHIR_JSON}
+    patient = '{"resourceType": "Patient", "id": "p1", "gender": "male", "gender": "female"}'
+    for response in (
+        app_client.post("/fhir/Patient", content=patient, headers=headers),
+        app_client.put("/fhir/Patient/p1", content=patient, headers=headers),
+        app_client.post(
+            "/fhir",
+            content='{"resourceType": "Bundle", "type": "batch", "type": "transaction"}',
+            headers=headers,
+        ),
+    ):
+        refused_cleanly(response, 400)
+        assert "twice in one object" in response.text
+    stored = app_client.get("/fhir/Patient/p1", headers=bearer).json()
+    assert stored["meta"]["versionId"] == "1", "nothing was written"
+
+
 @pytest.mark.parametrize("depth", DEPTHS)
 def test_deeply_nested_json_is_refused_by_every_json_api(
     app_client: TestClient, bearer: dict[str, str], depth: int

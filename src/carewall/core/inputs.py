@@ -29,6 +29,10 @@ class JsonTooDeepError(ValueError):
     """JSON nested deeper than the caller accepts."""
 
 
+class JsonDuplicateKeyError(ValueError):
+    """JSON naming one key twice in an object (`json.loads` keeps the last silently)."""
+
+
 def ascii_int(text: str, ceiling: int) -> int | None:
     """`text` as a non-negative whole number (ASCII digits only), at most `ceiling + 1`.
 
@@ -59,19 +63,36 @@ def optional_whole_number(text: str, what: str, ceiling: int) -> int | None:
 
 
 def loads_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """`json.loads`, refusing nesting deeper than `max_depth` (JsonTooDeepError).
+    """`json.loads`, refusing nesting deeper than `max_depth` (JsonTooDeepError) and a key
+    given twice in one object (JsonDuplicateKeyError).
 
     The parser's own recursion limit is turned into the same error, and the
     depth of what it did parse is checked without recursion, so nothing that
     walks the value afterwards can be driven into a RecursionError either.
     """
     try:
-        value = json.loads(data)
+        value = json.loads(data, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise JsonTooDeepError(f"nested deeper than {max_depth} levels") from None
     if json_depth(value, max_depth) > max_depth:
         raise JsonTooDeepError(f"nested deeper than {max_depth} levels")
     return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different. RFC 8259 leaves duplicates to the parser
+    and FHIR's JSON forbids them: `{"status": "final", "status": "bogus"}` was stored as
+    "bogus" after being read as one thing by whoever checked it first (about a third
+    more parsing time, well under 1% of validating what was parsed)."""
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise JsonDuplicateKeyError(f"has the key {key!r} twice in one object")
+        seen.add(key)
+    return found  # not reached: fewer keys than pairs means one came twice
 
 
 def json_depth(value: Any, stop_after: int) -> int:

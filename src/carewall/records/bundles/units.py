@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from carewall.core.inputs import JsonTooDeepError, loads_json
+from carewall.core.inputs import JsonDuplicateKeyError, JsonTooDeepError, loads_json
 from carewall.records.errors import Issue, RecordValidationError
 
 SUFFIXES = (".json", ".ndjson")
@@ -168,7 +168,7 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 def _json(text: str, where: str) -> dict[str, Any]:
     try:
         value = loads_json(text)
-    except JsonTooDeepError as exc:
+    except (JsonTooDeepError, JsonDuplicateKeyError) as exc:
         raise _structure(where, f"JSON {exc}") from None
     except ValueError:
         raise _structure(where, "not valid JSON") from None

@@ -16,7 +16,13 @@ from fastapi import Request
 from starlette.convertors import Convertor, register_url_convertor
 
 from carewall.core.errors import CarewallError, NotFoundError
-from carewall.core.inputs import MAX_INT32, JsonTooDeepError, ascii_int, loads_json
+from carewall.core.inputs import (
+    MAX_INT32,
+    JsonDuplicateKeyError,
+    JsonTooDeepError,
+    ascii_int,
+    loads_json,
+)
 from carewall.identity import Role
 from carewall.records import SUPPORTED_TYPES, Issue, Purpose, RecordValidationError
 from carewall.records.store.terms import PREFIX_MIN, query_prefix
@@ -149,6 +155,8 @@ async def read_resource(request: Request) -> dict[str, Any]:
         value = loads_json(bytes(body))
     except JsonTooDeepError as exc:
         raise bad_request("body", f"JSON {exc}", "too-costly") from None
+    except JsonDuplicateKeyError as exc:
+        raise bad_request("body", f"JSON {exc}", "structure") from None
     except ValueError:
         raise bad_request("body", "not valid JSON", "structure") from None
     if not isinstance(value, dict):
