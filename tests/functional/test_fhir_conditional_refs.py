@@ -102,15 +102,19 @@ def test_no_match_or_several_fail_the_whole_transaction(
     create_resource(runtime, SYSTEM, _org("twin-1", "7777"))
     create_resource(runtime, SYSTEM, _org("twin-2", "7777"))
     feed = bearer(runtime, Role.INTEGRATION)
-    for value, words in (("0000", "matches no resource"), ("7777", "more than one resource")):
+    for value, code, words in (
+        ("0000", "not-found", "matches no resource"),
+        ("7777", "multiple-matches", "more than one resource"),
+    ):
         refused = client.post(
             "/fhir/", json=_transaction(f"Organization?identifier={NPI}|{value}"), headers=feed
         )
-        body = outcome(refused, 400, "not-found")
+        body = outcome(refused, 400, code)
         assert words in body["issue"][0]["diagnostics"]
         assert value not in body["issue"][0]["diagnostics"], "no submitted value in errors"
     other = client.post("/fhir/", json=_transaction("Organization?name=General"), headers=feed)
-    assert "only identifier=" in outcome(other, 400, "not-found")["issue"][0]["diagnostics"]
+    body = outcome(other, 400, "not-supported")
+    assert "only identifier=" in body["issue"][0]["diagnostics"]
     assert _count(runtime, "Patient") == 0
     assert _count(runtime, "Encounter") == 0
 

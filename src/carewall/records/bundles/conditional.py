@@ -31,11 +31,13 @@ from carewall.records.store.terms import query_value, search_terms
 
 
 class UnresolvedReferenceError(Exception):
-    """A conditional reference matched no resource, or several; `problem` says which."""
+    """A conditional reference matched no resource, or several, or cannot be searched;
+    `problem` says which, `code` is its OperationOutcome issue code."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, code: str = "not-found") -> None:
         super().__init__(problem)
         self.problem = problem
+        self.code = code
 
 
 def is_conditional(reference: str) -> bool:
@@ -75,7 +77,9 @@ class ConditionalReferences:
         resource_type, _, query = reference.partition("?")
         params = parse_qsl(query, keep_blank_values=True)
         if not params or any(name != "identifier" or not value for name, value in params):
-            raise UnresolvedReferenceError("only identifier= conditional references are supported")
+            raise UnresolvedReferenceError(
+                "only identifier= conditional references are supported", "not-supported"
+            )
         values = [value for _, value in params]
         candidates = self._bundle_matches(resource_type, values)
         if not candidates:
@@ -88,9 +92,12 @@ class ConditionalReferences:
                 self._purpose,
             )
             candidates = {str(resource["id"]) for resource in found}
-        if len(candidates) != 1:
-            which = "no resource" if not candidates else "more than one resource"
-            raise UnresolvedReferenceError(f"the conditional reference matches {which}")
+        if not candidates:
+            raise UnresolvedReferenceError("the conditional reference matches no resource")
+        if len(candidates) > 1:
+            raise UnresolvedReferenceError(
+                "the conditional reference matches more than one resource", "multiple-matches"
+            )
         return f"{resource_type}/{candidates.pop()}"
 
     def _bundle_matches(self, resource_type: str, values: list[str]) -> set[str]:

@@ -167,7 +167,7 @@ def with_references(
     try:
         rewritten = rewrite_references({**(entry.resource or {}), "id": ids[entry.index]}, rewrite)
     except UnresolvedReferenceError as exc:
-        raise _unresolved(entry, exc.problem) from None
+        raise _unresolved(entry, exc.problem, exc.code) from None
     resource = canonicalise(rewritten, own)
     for ref in references(resource):
         if ref.startswith("urn:"):
@@ -182,8 +182,10 @@ def with_references(
     return resource
 
 
-def _unresolved(entry: EntryRequest, problem: str) -> RecordValidationError:
-    return invalid(f"{entry.resource_type}.reference", problem, "not-found")
+def _unresolved(
+    entry: EntryRequest, problem: str, code: str = "not-found"
+) -> RecordValidationError:
+    return invalid(f"{entry.resource_type}.reference", problem, code)
 
 
 def at(entry: EntryRequest, step: Callable[[], T]) -> T:
