@@ -191,6 +191,7 @@ def test_elements_and_sort_follow_the_next_page(client: TestClient, doctor: dict
         "_elements=status;code",
         "_elements=status&_elements=code",
         "_summary=count&_summary=count",
+        "_count=1&_count=2",
         "_include=*",
         "_include=Observation:performer",
         "_include:iterate=Observation:patient",

@@ -296,11 +296,22 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
         ):
             raise bad_request(name, f"type at least {PREFIX_MIN} letters of the name", "value")
         params.setdefault(name, []).append(value)
+    _once(items, RESULT_PARAMS)
     cursor = dict(items).get("_cursor")
     if cursor is not None and params:
         raise bad_request("_cursor", "a page cursor carries its own search parameters")
     count = 0 if params.get("_summary") == ["count"] else _count(dict(items).get("_count"))
     return SearchRequest(params, count, cursor)
+
+
+def _once(items: list[tuple[str, str]], names: frozenset[str]) -> None:
+    """400 for a result parameter given twice (`_count=1&_count=2`): which one was meant
+    cannot be told, and `_sort` or `_elements` given twice are refused the same way."""
+    seen: set[str] = set()
+    for name, _ in items:
+        if name in names and name in seen:
+            raise bad_request(name, "give it once")
+        seen.add(name)
 
 
 # `_summary` values served: `count` (the total only) and `false` (the whole resources).
