@@ -86,6 +86,13 @@ def test_wrong_method_says_which_are_allowed(client: TestClient) -> None:
         response = client.request("TRACE", path)
         assert response.status_code == 405, path
         assert "GET" in response.headers["allow"], path
+    # Every method the path takes, not only the first route's whose path matched.
+    for method, path, allow in (
+        ("PATCH", "/fhir/Patient/x", "GET, PUT, DELETE"),
+        ("PUT", "/fhir/Patient", "GET, POST"),
+    ):
+        response = client.request(method, path)
+        assert (response.status_code, response.headers["allow"]) == (405, allow), path
 
 
 def test_static_assets_are_served_locally(client: TestClient) -> None:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from carewall.audit import AuditEvent, AuditTag, Outcome, record
 from carewall.core.errors import CarewallError
@@ -111,6 +112,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response = await _error_page(request, exc.status_code, f"http_{exc.status_code}", message)
         if exc.headers:  # e.g. `Allow` on a 405, which RFC 9110 requires
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -165,3 +168,22 @@ def _audit_csrf(request: Request) -> None:
     )
     with runtime.db.transaction() as session:
         record(session, event)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (RFC 9110's `Allow` on a 405).
+
+    Starlette named only the first route whose path matched: `PATCH /fhir/Patient/x`
+    answered `Allow: GET` (the read's router comes first) though PUT and DELETE are
+    taken there too. Each method is tried against the routes as a request would be.
+    """
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
