@@ -85,6 +85,11 @@ def test_create_read_update_delete_with_versions(runtime: Runtime, client: TestC
         headers={**doctor, "If-Match": 'W/"1"'},
     )
     outcome(stale, 412, "conflict")
+    huge = {**doctor, "If-Match": 'W/"99999999999999999999"'}
+    beyond = client.put(f"/fhir/Patient/{new_id}", json=changed, headers=huge)
+    said = outcome(beyond, 412, "conflict")["issue"][0]["diagnostics"]
+    assert "not at the version If-Match names" in said
+    assert "2147483648" not in said, "no clamped number the client never sent"
 
     assert (
         client.get(f"/fhir/Patient/{new_id}/_history/1", headers=doctor).json().get("gender")

@@ -128,3 +128,11 @@ def test_the_capability_statement_lists_what_history_takes(client: TestClient) -
     documentation = client.get("/fhir/metadata").json()["rest"][0]["documentation"]
     assert "History takes `_since`" in documentation
     assert "`_at` and any other parameter are refused with 400" in documentation
+
+
+def test_the_history_of_a_whole_type_is_refused_as_not_supported(
+    client: TestClient, doctor: dict[str, str]
+) -> None:
+    """`Patient/_history` is FHIR's type-level history, not a resource named `_history`."""
+    body = outcome(client.get("/fhir/Patient/_history", headers=doctor), 400, "not-supported")
+    assert "Patient/{id}/_history" in body["issue"][0]["diagnostics"]

@@ -191,7 +191,11 @@ def prepare_version(
     """
     resource_type, logical_id = resource["resourceType"], resource["id"]
     if if_match is not None and (existing is None or existing.version_id != if_match):
-        raise VersionConflictError(f"{resource_type}/{logical_id} is not at version {if_match}.")
+        # The version asked is not echoed: past the largest one it was clamped on the way in.
+        raise VersionConflictError(
+            f"{resource_type}/{logical_id} is not at the version If-Match names; "
+            "read it again and resend the change."
+        )
     mac = keys.content_mac(canonical_json(_without_meta(resource)))
     if existing is not None and not existing.deleted and existing.content_mac == mac:
         return None

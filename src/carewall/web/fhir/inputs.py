@@ -190,7 +190,15 @@ def version_number(text: str) -> int | None:
 
 def check_id(resource_type: str, logical_id: str) -> None:
     """404 for an id that cannot exist (FHIR ids are 1-64 of A-Z a-z 0-9 - .), before it
-    reaches a database that might choke on it (a NUL byte, thousands of characters)."""
+    reaches a database that might choke on it (a NUL byte, thousands of characters).
+    `Type/_history` is the history of a whole type, which is not served: 400 saying so."""
+    if logical_id == "_history":
+        raise bad_request(
+            "_history",
+            f"the history of every {resource_type} is not supported; "
+            f"ask {resource_type}/{{id}}/_history",
+            "not-supported",
+        )
     if not _FHIR_ID.fullmatch(logical_id):
         raise NotFoundError(f"{resource_type}/{logical_id[:64]!r} does not exist.")
 
