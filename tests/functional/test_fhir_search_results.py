@@ -162,7 +162,11 @@ def test_elements_shapes_a_read_and_a_vread_too(
     assert "tag" not in whole["meta"]
     twice = client.get("/fhir/Observation/o-loinc?_elements=status&_elements=code", headers=doctor)
     outcome(twice, 400)
-    assert len(_reads(runtime)) == before + 3, "a refused _elements reads (and audits) nothing"
+    for query in ("foo=bar", "_summary=true", "_count=1"):  # refused, as a search refuses
+        body = outcome(client.get(f"/fhir/Observation/o-loinc?{query}", headers=doctor), 400)
+        assert body["issue"][0]["code"] == "not-supported"
+    outcome(client.get("/fhir/Observation/o-loinc/_history/1?foo=bar", headers=doctor), 400)
+    assert len(_reads(runtime)) == before + 3, "a refused parameter reads (and audits) nothing"
     statement = client.get("/fhir/metadata").json()
     assert "on read and vread alike" in statement["rest"][0]["documentation"]
 

@@ -344,11 +344,18 @@ def _read(
     return _version_response(resource, elements)
 
 
+# What a read or vread takes in its query (`_format` is checked for every FHIR request).
+READ_PARAMS = frozenset({"_elements", "_format"})
+
+
 def _read_elements(request: Request, resource_type: str) -> list[str] | None:
     """The `_elements` of a read or vread (checked as a search's), or None: FHIR allows it on
     reads too. A read without a query string never parses one (the hot path)."""
     if not request.scope.get("query_string"):
         return None
+    for name in request.query_params:
+        if name not in READ_PARAMS:  # refused, as a search refuses what it cannot honour
+            raise bad_request(name[:64], "not a parameter of a read (_elements)", "not-supported")
     asked = request.query_params.getlist("_elements")
     if not asked:
         return None
