@@ -34,6 +34,7 @@ from carewall.web.fhir.capability import (
     MAX_COUNT,
     RESULT_PARAMS,
     SHAPING_PARAMS,
+    date_param,
     search_includes,
     search_params,
     search_revincludes,
@@ -299,6 +300,12 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
         if base not in supported or (base != name and base not in EXACT_MODIFIABLE):
             problem = f"not a supported search parameter for {resource_type}"
             raise bad_request(name[:64], problem, "not-supported")
+        dated = base in {"_lastUpdated", date_param(resource_type)}  # they say "give a date"
+        if not dated and any(not part.strip() for part in value.split(",")):
+            # `code=` matched nothing (200, empty) where `date=` was refused: both say so now.
+            raise bad_request(
+                name, "give a value (an empty one, or one in a list, matches nothing)"
+            )
         if name in EXACT_MODIFIABLE and any(
             query_prefix(part) is None for part in value.split(",") if part.strip()
         ):
