@@ -286,6 +286,8 @@ def test_authentication_and_scopes(runtime: Runtime, client: TestClient) -> None
     tokenless = client.post("/fhir/Patient", json=fhir_resource("Patient", "x"))
     outcome(tokenless, 401, "login")
     assert tokenless.headers["www-authenticate"].startswith("Bearer")
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": []}
+    outcome(client.post("/fhir", json=bundle), 401, "login")
     reader = bearer(runtime, Role.CLINICIAN, scopes=("fhir:read",))
     assert client.get(f"/fhir/Patient/{ids['Patient']}", headers=reader).status_code == 200
     outcome(

@@ -34,7 +34,7 @@ COOKIE = "cw_csrf"
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_API_PATHS = ("/fhir/", "/api/")
+_FHIR_BASE = "/fhir"
 
 
 class CsrfError(CarewallError):
@@ -86,15 +86,17 @@ def set_cookie_if_new(request: Request, response: Response) -> None:
 def needs_check(request: Request) -> bool:
     """Unsafe methods need a token, unless nothing ambient authenticates the request.
 
-    A request to the API (`/fhir`, `/api/`) with no session cookie carries nothing a
-    forged request could ride on either, so it goes on to the API's own check, which
-    answers a missing token with 401 and `WWW-Authenticate: Bearer` (RFC 6750), as
-    a FHIR or OAuth client expects, not with a 403 from here.
+    A FHIR request with no session cookie carries nothing a forged request could ride
+    on either, so it goes on to the API's own check, which answers a missing token
+    with 401 and `WWW-Authenticate: Bearer` (RFC 6750), as a FHIR client expects, not
+    with a 403 from here. (The JSON API keeps the check: its public password feedback
+    is for the practice's own pages only.)
     """
     if request.method in SAFE_METHODS:
         return False
     has_session_cookie = SESSION_COOKIE in request.cookies
-    if not has_session_cookie and request.url.path.startswith(_API_PATHS):
+    path = request.url.path
+    if not has_session_cookie and (path == _FHIR_BASE or path.startswith(_FHIR_BASE + "/")):
         return False
     return has_session_cookie or "authorization" not in request.headers
 
