@@ -153,9 +153,15 @@ def _refused_patient(keys: RecordKeys, denied: Denied) -> str | None:
     return target if is_patient else None
 
 
+def may(actor: Caller, action: Action, resource_type: str) -> bool:
+    """Whether `actor` may `action` resources of this type at all (the matrix by type
+    alone; a system caller always may): `require_type`'s decision, without raising."""
+    return actor.system or allowed(actor.role, action, resource_type)
+
+
 def require_type(actor: Caller, action: Action, resource_type: str, target: str) -> None:
     """Matrix check by type alone (search, create)."""
-    if actor.system or allowed(actor.role, action, resource_type):
+    if may(actor, action, resource_type):
         return
     error = PermissionDeniedError(f"Your role may not {action} {resource_type} resources.")
     raise Denied(error, resource_type, target, "role")

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from carewall.core.clock import utcnow
 from carewall.core.context import Caller
 from carewall.records import store
-from carewall.records.access.guard import readable
-from carewall.records.access.matrix import Action, allowed
+from carewall.records.access.guard import may, readable
+from carewall.records.access.matrix import Action
 from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.includes import INCLUDES, Include, index_param, references
 from carewall.records.store.keys import RecordKeys
@@ -78,7 +78,10 @@ def include_for(
     """The resources `asked` adds to a page of `matches`, checked, decrypted and audited."""
     seen = {(m["resourceType"], m["id"]) for m in matches}
     candidates = _forward_rows(session, matches, asked.forward, seen)
-    reverse = [i for i in asked.reverse if _may_read_any(actor, i.source)]
+    # A reverse include of a type the role may not read at all is not looked for: the
+    # withheld count would tell, say, the front desk how many Conditions a patient has.
+    # (A forward include's count says no more than the references the matches show.)
+    reverse = [i for i in asked.reverse if may(actor, Action.READ, i.source)]
     by_compartment = _reverse_rows(session, keys, matches, reverse, seen)
     candidates += by_compartment
     truncated = len(candidates) > MAX_INCLUDED
@@ -93,14 +96,6 @@ def include_for(
         audit(session, row, resource)
         resources.append(resource)
     return Included(resources, withheld, truncated)
-
-
-def _may_read_any(actor: Caller, resource_type: str) -> bool:
-    """Whether the caller's role may read this type at all. A reverse include of a type it
-    may not is not looked for: the withheld count would tell, say, the front desk how many
-    Conditions a patient has. (A forward include's count says no more than the references
-    the caller already sees in its matches.)"""
-    return actor.system or allowed(actor.role, Action.READ, resource_type)
 
 
 def _forward_rows(

@@ -32,6 +32,7 @@ from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.guard import (
     blocked,
     hidden_compartments,
+    may,
     readable,
     require_row,
     require_type,
@@ -44,7 +45,7 @@ from carewall.records.access.includes import (
     include_for,
     include_request,
 )
-from carewall.records.access.matrix import PATIENT_OPEN_TYPES, Action, allowed
+from carewall.records.access.matrix import PATIENT_OPEN_TYPES, Action
 from carewall.records.access.sorting import DATE_SORTS, MAX_DATE_SORT, date_page
 from carewall.records.access.timed import MAX_TIMED, narrowed, timed_values
 from carewall.records.models import FhirResource
@@ -547,9 +548,7 @@ def export_compartment(runtime: Runtime, actor: Caller, patient_id: str) -> list
             session, keys, actor, Action.READ, "Patient", f"Patient/{patient_id}", ref, utcnow()
         )
         rows = store.compartment_rows(session, ref)
-        rows = [
-            r for r in rows if actor.system or allowed(actor.role, Action.READ, r.resource_type)
-        ]
+        rows = [r for r in rows if may(actor, Action.READ, r.resource_type)]
         resources = [store.open_row(keys, row) for row in rows]
         types = sorted({row.resource_type for row in rows})
         part = patient_part(keys, [patient_id], otherwise=f"Patient/{patient_id}")

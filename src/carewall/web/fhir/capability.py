@@ -55,9 +55,8 @@ _PARAMS: dict[str, tuple[str, str]] = {
         "`value` or `system|value`. Exact match on the value as written (case and accents "
         "count; only the spaces around it are trimmed), as FHIR matches identifiers and as "
         "conditional creates and references need (a record number `ab-12` is not `AB-12`). "
-        "Records are "
-        "encrypted and searched through keyed blind indexes: no partial match, modifier or "
-        "prefix.",
+        "Records are encrypted and searched through keyed blind indexes: no partial match, "
+        "modifier or prefix.",
     ),
     "family": ("string", f"A family name. {_PREFIX}"),
     "given": ("string", f"A given name. {_PREFIX}"),
