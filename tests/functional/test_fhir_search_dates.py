@@ -147,8 +147,9 @@ def test_a_time_of_day_search_pages_and_sorts(client: TestClient, doctor: dict[s
 
 
 def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -> None:
-    """Encounter.period (by its start), Condition onset, MedicationRequest authoredOn,
-    Procedure performed and Immunization occurrence, under FHIR's parameter names."""
+    """Encounter.period (the range it spans), Condition onset, MedicationRequest
+    authoredOn, Procedure performed and Immunization occurrence, under FHIR's parameter
+    names."""
     period = {"start": "2022-05-02T09:00:00Z", "end": "2022-05-04"}
     written = [
         fhir_resource("Encounter", "p1", id="e1", period=period),
@@ -162,11 +163,12 @@ def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -
         create_resource(runtime, SYSTEM, resource)
     doctor = bearer(runtime, Role.CLINICIAN)
     asked = {
-        "Encounter?date=2022-05-02": ["e1"],
-        "Encounter?date=2022-05-04": [],
+        "Encounter?date=2022-05": ["e1"],
+        "Encounter?date=2022-05-02": [],  # three days are not inside one
+        "Encounter?date=ge2022-05-03": ["e1"],
         "Condition?onset-date=ge2022-05": ["c1"],
         "MedicationRequest?authoredon=2022-05-03": ["m1"],
-        "Procedure?date=2022-05": ["pr1"],
+        "Procedure?date=ge2022-05": ["pr1"],  # begun in May 2022, not over
         "Immunization?date=le2022-05-03": ["i1"],
         "DiagnosticReport?date=2022": ["d1"],
     }
@@ -202,20 +204,97 @@ def test_date_values_it_cannot_answer_are_400(
     assert body["issue"][0]["expression"] == ["date"]
 
 
-def test_every_dated_resource_has_four_date_rows(runtime: Runtime, doctor: dict[str, str]) -> None:
-    """A date written to the year or month is padded: the row count does not tell precision."""
+EIGHT_DATE_PARAMS = sorted(f"{edge}:{level}" for edge in ("date", "end") for level in "cymd")
+
+
+def _date_params(runtime: Runtime, resource_type: str) -> dict[str, list[str]]:
+    """The date index parameters each resource of a type holds (one entry per row)."""
     with runtime.db.sessions() as session:
         rows = session.execute(
             select(FhirResource.logical_id, FhirSearchIndex.param, FhirSearchIndex.value_hmac)
             .join(FhirSearchIndex, FhirSearchIndex.resource_id == FhirResource.id)
-            .where(FhirSearchIndex.param.like("date:%"))
+            .where(FhirResource.resource_type == resource_type)
+            .where(FhirSearchIndex.param.like("date:%") | FhirSearchIndex.param.like("end:%"))
         ).all()
+    assert all(len(value) == 64 for _, _, value in rows), "every term is a keyed HMAC"
     per_resource: dict[str, list[str]] = {}
     for logical_id, param, _ in rows:
         per_resource.setdefault(logical_id, []).append(param)
-    assert set(per_resource) == set(DATES)
-    assert all(sorted(p) == ["date:c", "date:d", "date:m", "date:y"] for p in per_resource.values())
-    assert all(len(value) == 64 for _, _, value in rows), "every term is a keyed HMAC"
+    return {logical_id: sorted(params) for logical_id, params in per_resource.items()}
+
+
+def test_every_dated_resource_has_eight_date_rows(runtime: Runtime, doctor: dict[str, str]) -> None:
+    """A date written to the year or month is padded, and a single date has an end as a
+    Period does: the row count tells neither the precision nor the shape."""
+    periods = {
+        "o-period": {"start": "2020-03-01", "end": "2020-03-12"},
+        "o-ongoing": {"start": "2020-03"},
+    }
+    for logical_id, period in periods.items():
+        observation = fhir_resource("Observation", "p1", id=logical_id, effectivePeriod=period)
+        create_resource(runtime, SYSTEM, observation)
+    per_resource = _date_params(runtime, "Observation")
+    assert set(per_resource) == set(DATES) | set(periods)
+    assert all(params == EIGHT_DATE_PARAMS for params in per_resource.values())
+
+
+# An inpatient stay, one still going on, a visit, and an episode known only by its end.
+PERIODS = {
+    "stay": {"start": "2024-04-01T22:10:00+02:00", "end": "2024-04-10T09:00:00+02:00"},
+    "ongoing": {"start": "2024-03-20"},
+    "visit": {"start": "2024-04-05T09:00:00Z", "end": "2024-04-05T09:30:00Z"},
+    "ended": {"end": "2024-02"},
+}
+
+
+@pytest.fixture
+def encounters(runtime: Runtime) -> dict[str, str]:
+    for logical_id, period in PERIODS.items():
+        encounter = fhir_resource("Encounter", "p1", id=logical_id, period=period)
+        create_resource(runtime, SYSTEM, encounter)
+    return bearer(runtime, Role.CLINICIAN)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # A Period is the range it spans (R4 search, date): gt/ge find one that
+        # reaches past the value, lt/le one that began before it, eq one inside it.
+        ("date=ge2024-04-05", ["ongoing", "stay", "visit"]),
+        ("date=gt2024-04-05", ["ongoing", "stay"]),
+        ("date=gt2024-04-10", ["ongoing"]),
+        ("date=le2024-04-05", ["ended", "ongoing", "stay", "visit"]),
+        ("date=lt2024-04-01", ["ended", "ongoing"]),
+        ("date=lt2024-03-20", ["ended"]),
+        ("date=2024-04-05", ["visit"]),
+        ("date=2024-04", ["stay", "visit"]),
+        ("date=2024", ["stay", "visit"]),  # an ongoing one is not inside a year
+        ("date=sa2024-04-01", ["visit"]),
+        ("date=eb2024-04-05", ["ended"]),
+        ("date=eb2024-03", ["ended"]),
+        # What was going on at some time during the first week of April:
+        ("date=ge2024-04-01&date=le2024-04-07", ["ongoing", "stay", "visit"]),
+        ("date=ge2024-04-06T00:00:00Z", ["ongoing", "stay"]),
+        ("date=lt2024-04-01T21:00:00Z", ["ended", "ongoing", "stay"]),  # 22:10+02:00
+        ("date=lt2024-04-01T20:00:00Z", ["ended", "ongoing"]),
+        ("date=ge2024-04-05T09:15:00Z", ["ongoing", "stay", "visit"]),
+        ("date=2024-04-05T09:00:00Z,2024-04-05", ["visit"]),
+        ("date=2024-02", []),  # not inside: when it began is not known
+    ],
+)
+def test_a_period_is_found_by_the_range_it_spans(
+    client: TestClient, encounters: dict[str, str], query: str, expected: list[str]
+) -> None:
+    response = client.get(f"/fhir/Encounter?{query}", headers=encounters)
+    assert response.status_code == 200, response.text
+    assert sorted(_ids(response.json())) == expected
+    assert response.json()["total"] == len(expected)
+
+
+def test_periods_sort_by_their_start(client: TestClient, encounters: dict[str, str]) -> None:
+    """`_sort=date` orders by the start (a Period without one: by its end)."""
+    url = "/fhir/Encounter?date=ge1900&_sort=date&_count=1"
+    assert _all_pages(client, encounters, url) == ["ended", "ongoing", "stay", "visit"]
 
 
 def test_last_updated_ranges_and_sort(
@@ -378,23 +457,19 @@ def test_birthdate_values_it_cannot_answer_are_400(
     assert problem in body["issue"][0]["diagnostics"]
 
 
-def test_a_birth_date_has_four_date_rows_and_no_exact_term(
+def test_a_birth_date_has_eight_date_rows_and_no_exact_term(
     runtime: Runtime, desk: dict[str, str]
 ) -> None:
-    """Birth dates are bucketed like clinical dates (padded below their precision); the
-    exact `birthdate` term they replaced is no longer written."""
-    with runtime.db.sessions() as session:
-        rows = session.execute(
-            select(FhirResource.logical_id, FhirSearchIndex.param)
-            .join(FhirSearchIndex, FhirSearchIndex.resource_id == FhirResource.id)
-            .where(FhirResource.resource_type == "Patient")
-        ).all()
-    per_patient: dict[str, list[str]] = {}
-    for logical_id, param in rows:
-        if param.startswith("date:") or param == "birthdate":
-            per_patient.setdefault(logical_id, []).append(param)
+    """Birth dates are bucketed like clinical dates (padded below their precision, a
+    start and an end); the exact `birthdate` term they replaced is no longer written."""
+    per_patient = _date_params(runtime, "Patient")
     assert set(per_patient) == set(BORN)
-    assert all(sorted(p) == ["date:c", "date:d", "date:m", "date:y"] for p in per_patient.values())
+    assert all(params == EIGHT_DATE_PARAMS for params in per_patient.values())
+    with runtime.db.sessions() as session:
+        exact = session.execute(
+            select(FhirSearchIndex.param).where(FhirSearchIndex.param == "birthdate")
+        ).all()
+    assert not exact
 
 
 def test_the_capability_statement_documents_birthdate_as_a_date(

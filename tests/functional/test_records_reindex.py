@@ -337,6 +337,29 @@ def test_reindex_indexes_identifiers_as_written(runtime: Runtime) -> None:
     assert [r.logical_id for r in folded] == ["p-old"]
 
 
+def test_reindex_gives_dates_their_end_terms(runtime: Runtime) -> None:
+    """A vault written when a Period was found by its start only (before revision 0023)
+    finds an encounter still under way after a date once the re-index wrote its end."""
+    stay = {"start": "2024-04-01", "end": "2024-04-10"}
+    create_resource(runtime, SYSTEM, fhir_resource("Encounter", "p-old", id="e-old", period=stay))
+    with runtime.db.transaction() as session:  # as the code before end terms filed it
+        session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.param.like("end:%")))
+
+    def found(params: dict[str, list[str]]) -> list[str]:
+        resources = search_for(runtime, SYSTEM, "Encounter", params, Purpose.OPERATIONS)
+        return [r["id"] for r in resources]
+
+    during = {"date": ["ge2024-04-05"]}
+    assert found(during) == []
+    _replay_migration(runtime, "0023")
+    assert reindex_pending(runtime), "revision 0023 schedules the re-index of dated rows"
+    report = reindex_references(runtime)
+    assert (report.examined, report.changed, report.finished) == (1, 1, True)
+    assert found(during) == ["e-old"]
+    assert found({"date": ["2024-04"]}) == ["e-old"]
+    assert found({"date": ["gt2024-04-10"]}) == []
+
+
 def _replay_migration(runtime: Runtime, revision: str) -> None:
     """Run one revision's `upgrade` in place on this database (which now holds rows)."""
     versions = Path(alembic_config().get_main_option("script_location") or "") / "versions"

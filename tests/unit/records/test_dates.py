@@ -1,9 +1,11 @@
-"""Date buckets: a range's cover holds exactly its days, in few buckets."""
+"""Date buckets: a range's cover holds exactly its days, in few buckets, and the terms
+a search looks up find exactly the dates and Periods FHIR's range rules find."""
 
 from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,23 +15,23 @@ from carewall.records.store.dates import (
     DayQuery,
     DayRange,
     cover,
+    date_matches,
     date_terms,
     day_query,
-    day_range,
+    instant_query,
     instant_range,
-    partial_terms,
 )
 
 
 def _days_of(term: tuple[str, str]) -> set[date]:
     """Every day a bucket term stands for."""
     level, bucket = term
-    if level == "date:d":
+    if level.endswith(":d"):
         return {date.fromisoformat(bucket)}
-    if level == "date:m":
+    if level.endswith(":m"):
         first = date.fromisoformat(f"{bucket}-01")
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    elif level == "date:y":
+    elif level.endswith(":y"):
         first, following = date(int(bucket), 1, 1), date(int(bucket) + 1, 1, 1)
     else:
         first, following = date(int(bucket) * 10, 1, 1), date(int(bucket) * 10 + 10, 1, 1)
@@ -51,14 +53,28 @@ def test_a_cover_is_exactly_the_range_and_small() -> None:
 def test_a_resource_is_found_by_the_buckets_of_its_day() -> None:
     observation = {"resourceType": "Observation", "effectiveDateTime": "2020-02-29T23:59:00-08:00"}
     terms = set(date_terms(observation))
-    assert terms == {
-        ("date:c", "202"),
-        ("date:y", "2020"),
-        ("date:m", "2020-02"),
-        ("date:d", "2020-02-29"),
-    }
-    assert set(cover(day_range("2020-02-29"))) <= terms
-    assert not set(cover(day_range("2020-03-01"))) & terms
+    day = {("c", "202"), ("y", "2020"), ("m", "2020-02"), ("d", "2020-02-29")}
+    assert terms == {(f"{edge}:{level}", value) for edge in ("date", "end") for level, value in day}
+    assert _held(terms, day_query("2020-02-29"))
+    assert not _held(terms, day_query("2020-03-01"))
+
+
+def test_every_date_has_eight_terms_whatever_its_shape() -> None:
+    """A single date, a Period, an open one, and dates written to the month or year: the
+    number of terms does not tell them apart."""
+    shapes: list[dict[str, Any]] = [
+        {"effectiveDateTime": "2020-02-29"},
+        {"effectiveDateTime": "2020"},
+        {"effectivePeriod": {"start": "2020-02-01T10:00:00Z", "end": "2020-03"}},
+        {"effectivePeriod": {"start": "2020-02-01"}},
+        {"effectivePeriod": {"end": "2020-02-01"}},
+    ]
+    for shape in shapes:
+        terms = list(date_terms({"resourceType": "Observation", **shape}))
+        assert sorted(param for param, _ in terms) == sorted(
+            f"{edge}:{level}" for edge in ("date", "end") for level in "cymd"
+        ), shape
+    assert not list(date_terms({"resourceType": "Observation", "effectivePeriod": {}}))
 
 
 @pytest.mark.parametrize(
@@ -66,21 +82,20 @@ def test_a_resource_is_found_by_the_buckets_of_its_day() -> None:
     [
         ("2020", date(2020, 1, 1), date(2020, 12, 31)),
         ("eq2020-02", date(2020, 2, 1), date(2020, 2, 29)),
-        ("gt2020-02", date(2020, 3, 1), date(2199, 12, 31)),
-        ("sa2020-02-29", date(2020, 3, 1), date(2199, 12, 31)),
-        ("le2020", date(1800, 1, 1), date(2020, 12, 31)),
-        ("eb2020-03-01", date(1800, 1, 1), date(2020, 2, 29)),
-        ("lt1500", date(1499, 12, 31), date(1499, 12, 31)),
+        ("gt2020-02", date(2020, 2, 1), date(2020, 2, 29)),
+        ("sa2020-02-29", date(2020, 2, 29), date(2020, 2, 29)),
+        ("lt1500", date(1500, 1, 1), date(1500, 12, 31)),
     ],
 )
-def test_prefixes_select_days(value: str, first: date, last: date) -> None:
-    assert day_range(value) == DayRange(first, last)
+def test_a_value_is_its_implicit_range(value: str, first: date, last: date) -> None:
+    query = day_query(value)
+    assert (query.first, query.last) == (first, last)
 
 
 @pytest.mark.parametrize("value", ["ap2020", "2020-1", "20200101", "2020-01-01T10:00", "9999"])
 def test_values_it_cannot_answer(value: str) -> None:
     with pytest.raises(DateQueryError):
-        day_range(value)
+        day_query(value)
 
 
 def test_instants_keep_their_precision() -> None:
@@ -107,15 +122,35 @@ def _written_range(written: str) -> tuple[date, date]:
     return date(parts[0], 1, 1), date(parts[0], 12, 31)
 
 
-def _found(written: str, queries: list[DayQuery]) -> bool:
-    """Whether the terms a search looks up for `queries` (all must hold, intersected into
-    one cover as `store.search` does) meet the terms of a resource dated `written`."""
-    first = max(q.days.first for q in queries)
-    last = min(q.days.last for q in queries)
-    asked = set(cover(DayRange(first, last)) if first <= last else [])
-    asked |= set(partial_terms(queries))
-    held = set(date_terms({"resourceType": "Observation", "effectiveDateTime": written}))
-    return bool(asked & held)
+def _held(terms: set[tuple[str, str]], query: DayQuery) -> bool:
+    """Whether a target holding `terms` is found by `query`'s lookups (a term of each)."""
+    return all(terms & set(lookup) for lookup in query.lookups())
+
+
+def _found(written: str | tuple[str | None, str | None], queries: list[DayQuery]) -> bool:
+    """Whether the terms a search looks up for `queries` (each occurrence must hold, as
+    `store.search` asks) meet the terms of a resource dated `written`, a single date
+    or a Period's (start, end)."""
+    held = set(date_terms(_observation(written)))
+    return all(_held(held, query) for query in queries)
+
+
+def _observation(written: str | tuple[str | None, str | None]) -> dict[str, object]:
+    if isinstance(written, str):
+        return {"resourceType": "Observation", "effectiveDateTime": written}
+    start, end = written
+    period = {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+    return {"resourceType": "Observation", "effectivePeriod": period}
+
+
+def _target_range(written: str | tuple[str | None, str | None]) -> tuple[date, date]:
+    """The days a single date or a Period spans (an open end: as far as dates go)."""
+    if isinstance(written, str):
+        return _written_range(written)
+    start, end = written
+    first = _written_range(start)[0] if start else date.min
+    last = _written_range(end)[1] if end else date.max
+    return first, last
 
 
 def _random_value(rng: random.Random) -> str:
@@ -128,16 +163,92 @@ def _random_written(rng: random.Random) -> str:
     return rng.choice([day.isoformat(), f"{day:%Y-%m}", f"{day.year}"])
 
 
+def _random_target(rng: random.Random) -> str | tuple[str | None, str | None]:
+    """A single date, or a Period from a date to a later one, or open at either end."""
+    start = _random_written(rng)
+    shape = rng.choice(["date", "period", "open end", "open start"])
+    if shape == "date":
+        return start
+    if shape == "open end":
+        return start, None
+    if shape == "open start":
+        return None, start
+    end = _random_written(rng)
+    if _written_range(end)[1] < _written_range(start)[0]:
+        start, end = end, start
+    return start, end
+
+
 def test_the_terms_looked_up_find_what_fhirs_range_rules_find() -> None:
-    """For targets written to the day, month or year and values of every prefix and
-    precision, alone and two at once: found by the index exactly when FHIR says."""
+    """For single dates and Periods (open or not) written to the day, month or year,
+    and values of every prefix and precision, alone and two at once: found by the index
+    exactly when FHIR says, and `date_matches` (after decryption) agrees."""
     rng = random.Random(16)  # noqa: S311 - reproducible test dates, not secrets
-    for _ in range(3000):
-        queries = [day_query(_random_value(rng)) for _ in range(rng.choice([1, 2]))]
-        written = _random_written(rng)
-        start, end = _written_range(written)
+    for _ in range(6000):
+        values = [_random_value(rng) for _ in range(rng.choice([1, 2]))]
+        queries = [day_query(value) for value in values]
+        written = _random_target(rng)
+        start, end = _target_range(written)
         expected = all(q.satisfies(start, end) for q in queries)
-        assert _found(written, queries) == expected, (written, queries)
+        assert _found(written, queries) == expected, (written, values)
+        resource = _observation(written)
+        assert all(date_matches(value, resource) for value in values) == expected
+
+
+def test_an_instant_query_looks_up_a_superset_of_what_it_matches() -> None:
+    """The days a value with a time of day looks up hold every target it matches, in
+    any zone the target's dates were written in."""
+    rng = random.Random(17)  # noqa: S311 - reproducible test dates, not secrets
+    zones = ["Z", "+14:00", "-12:00", "+05:30", ""]
+    for _ in range(3000):
+        day = date(2020, 1, 1) + timedelta(days=rng.randrange(60))
+        value = f"{rng.choice(PREFIXES)}{day}T{rng.randrange(24):02}:{rng.randrange(60):02}Z"
+        written = _random_timed(rng, zones)
+        resource = _observation(written)
+        if date_matches(value, resource):
+            assert _found(written, [instant_query(value).widened()]), (value, written)
+
+
+def _random_timed(rng: random.Random, zones: list[str]) -> str | tuple[str | None, str | None]:
+    def one() -> str:
+        day = date(2020, 1, 1) + timedelta(days=rng.randrange(60))
+        return f"{day}T{rng.randrange(24):02}:{rng.randrange(60):02}:00{rng.choice(zones)}"
+
+    first, second = sorted([one(), one()])
+    shapes: list[str | tuple[str | None, str | None]] = [
+        first,
+        (first, second),
+        (first, None),
+        (None, first),
+    ]
+    return rng.choice(shapes)
+
+
+@pytest.mark.parametrize(
+    ("value", "written", "found"),
+    [
+        # An encounter from the 1st to the 10th overlaps what follows the 5th.
+        ("ge2024-04-05", ("2024-04-01", "2024-04-10"), True),
+        ("gt2024-04-10", ("2024-04-01", "2024-04-10"), False),
+        ("le2024-04-05", ("2024-04-01", "2024-04-10"), True),
+        ("lt2024-04-01", ("2024-04-01", "2024-04-10"), False),
+        ("eq2024-04", ("2024-04-01", "2024-04-10"), True),
+        ("eq2024-04-05", ("2024-04-01", "2024-04-10"), False),  # not inside one day
+        ("sa2024-03", ("2024-04-01", "2024-04-10"), True),
+        ("eb2024-04-10", ("2024-04-01", "2024-04-10"), False),
+        # Ongoing: it overlaps every future; begun when it did, before nothing earlier.
+        ("ge2099", ("2024-04-01", None), True),
+        ("eq2024", ("2024-04-01", None), False),
+        ("lt2024-04-02", ("2024-04-01", None), True),
+        ("eb2030", ("2024-04-01", None), False),
+        ("lt1900", (None, "2024-04-10"), True),  # no start: it reaches back before all
+    ],
+)
+def test_periods_follow_the_range_rules(
+    value: str, written: tuple[str | None, str | None], found: bool
+) -> None:
+    assert _found(written, [day_query(value)]) is found
+    assert date_matches(value, _observation(written)) is found
 
 
 @pytest.mark.parametrize(

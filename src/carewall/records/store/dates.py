@@ -8,20 +8,28 @@ query is expanded into the fewest buckets that cover it exactly:
 - `date:c` the decade ("202" for 2020-2029), `date:y` the year, `date:m` the
   month and `date:d` the day of the date as written (its own time zone; the
   time of day is not indexed).
-- Every dated resource has exactly four date rows: a date written only to the
+- A target is a range, from its start to its end (R4 search, date: a Period
+  is the range it spans). So every dated resource carries two such dates: its
+  start under `date:*` and its end under `end:*`. A single date is both; a
+  Period without an end (ongoing) has an open end, without a start an open
+  start: four marker terms in place of that date's buckets.
+- Every dated resource has exactly eight date rows: a date written only to the
   year or month gets padding terms for the finer levels (keyed like the
-  others, so the row count does not tell the precision). Its day-level
-  padding names its month (or year), and is what finds such a date where FHIR
-  says a range finds it without covering it (`partial_terms`).
-- A Period is found by its start (its end when it has no start).
+  others, so the row count does not tell the precision, nor whether the date is
+  a Period). Its day-level padding names its month (or year), and is what finds
+  such a date where FHIR says a range finds it without covering it.
 
-FHIR compares ranges (R4 search, date): the value's implicit range (a day,
-a month, a year) against the target's. `eq` finds targets inside the value's
-range and `sa`/`eb` targets wholly after/before it: for those the exact cover
-of `day_range` is the answer. `gt`/`lt` find targets that overlap the range
-after/before the value, and `ge`/`le` also those inside it: a date written to
-the month or year that straddles the edge (June 2021 for `ge2021-06-15`) is
-found too, through its padding term (`satisfies` says which ones).
+FHIR compares ranges (R4 search, date): the value's implicit range [a, b] (a
+day, a month, a year) against the target's [S, E], S the first day of its
+start and E the last of its end. `eq` finds targets inside the value's range
+(S >= a and E <= b), `gt`/`lt` targets that overlap what lies after/before it
+(E > b, S < a), `ge`/`le` also those inside it, and `sa`/`eb` targets wholly
+after/before it (S > b, E < a). Each of these is one or two lookups of one
+edge (`DayQuery.lookups`): "the start's first day is on or after a day" is
+exactly the cover of the days from it on; "on or before" also needs the
+padding of the month and year holding that day (a date written to the month
+may begin before the day and end after it), and so does "the end's last day
+is on or after".
 
 Ranges in the index are at most day-precise (`ge2020-03-15`, `lt2021`,
 `eq2020-03`); an open end reaches `FIRST_YEAR` or `LAST_YEAR`. A value with a
@@ -29,8 +37,9 @@ time of day (`ge2020-03-15T10:00:00+01:00`, `InstantQuery`) is that instant at
 its precision, compared with the target's own implicit range (a date without a
 time is its whole day, a time without a zone UTC): the index cannot see times,
 so the search looks up the days around it (`widened`, a superset) and
-`records.access` decrypts those candidates to compare (`date_matches`). A cover has at most about 60
-buckets plus one per decade, so a query's work is bounded whatever the range.
+`records.access` decrypts those candidates to compare (`date_matches`). A cover
+has at most about 60 buckets plus one per decade, so a query's work is bounded
+whatever the range.
 
 `_lastUpdated` is server metadata in a plain column (`fhir_resources.last_updated`):
 `instant_range` turns its values into half-open UTC intervals the database
@@ -73,12 +82,22 @@ DATE_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "SupplyRequest": ("date", ("authoredOn",)),
 }
 LEVELS = ("c", "y", "m", "d")
+#: The index parameters of a target's two dates: `date:c`...`date:d` its start (the only
+#: ones before Periods were searched as ranges, so their terms did not change), `end:c`...
+#: `end:d` its end.
+START = "date"
+END = "end"
 FIRST_YEAR = 1800
 LAST_YEAR = 2199
 MIN_QUERY_YEAR = 1000
 MAX_QUERY_YEAR = 9998
 _PAD = "\x00pad"
+# What a Period's missing start or end is written as in its padding terms: no date is.
+_OPEN = "open"
 _DAY = timedelta(days=1)
+# How far a date written in its own zone may fall from the UTC day of its instant, and
+# one more: the index knows local days, an instant query compares instants (`widened`).
+_ZONE_MARGIN = 2 * _DAY
 _PARTIAL = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _INSTANT = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
@@ -86,6 +105,8 @@ _INSTANT = re.compile(
 )
 # Search prefixes (FHIR R4 3.1.1.4.2); `sa`/`eb` of a point in time are `gt`/`lt`.
 PREFIXES = ("eq", "lt", "le", "gt", "ge", "sa", "eb")
+#: A term looked up in the index: (index parameter, bucket or padding value).
+Term = tuple[str, str]
 
 
 def has_time(value: str) -> bool:
@@ -117,15 +138,16 @@ class InstantQuery:
         }[self.prefix]
 
     def widened(self) -> DayQuery:
-        """Days that hold every date this value may match, whatever zone it was written
-        in (a day either side: time zones run from -12:00 to +14:00)."""
-        low = (self.start - _DAY).date()
-        high = (self.end + _DAY).date()
+        """A day query finding every target this value may match, whatever zones its
+        dates were written in (time zones run from -12:00 to +14:00, so a local day
+        is within a day of the UTC one; a day more keeps the edges of `ge`/`le`)."""
+        low = (self.start - _ZONE_MARGIN).date()
+        high = (self.end + _ZONE_MARGIN).date()
         if self.prefix in {"gt", "ge", "sa"}:
-            return DayQuery("ge", low, low, _days("ge", low, low))
+            return DayQuery("ge", low, low)  # ends after it or starts from it on
         if self.prefix in {"lt", "le", "eb"}:
-            return DayQuery("le", high, high, _days("le", high, high))
-        return DayQuery("eq", low, high, DayRange(low, high))
+            return DayQuery("le", high, high)
+        return DayQuery("eq", low, high)
 
 
 def instant_query(value: str) -> InstantQuery:
@@ -139,20 +161,17 @@ def instant_query(value: str) -> InstantQuery:
 
 
 def date_matches(value: str, resource: dict[str, Any]) -> bool:
-    """Whether a resource's clinical date matches one search value (checked by the search
-    already: a malformed one never gets here), compared at the value's precision."""
-    written = sort_key(resource)
+    """Whether a resource's clinical date (a single date or a Period) matches one search
+    value (checked by the search already: a malformed one never gets here), compared
+    at the value's precision."""
+    span = date_span(resource)
+    if span is None:
+        return False
     try:
         if has_time(value):
-            found = _INSTANT.fullmatch(written)
-            if found is None:
-                return False
-            start, end = _instant_period(found)
+            start, end = _instant_span(span)
             return instant_query(value).satisfies(start, end)
-        days = _PARTIAL.match(written)
-        if days is None:
-            return False
-        first, last = _period_of(days)
+        first, last = _day_span(span)
         return day_query(value).satisfies(first, last)
     except DateQueryError:  # a stored date outside what a query may name: never matches
         return False
@@ -162,42 +181,116 @@ class DateQueryError(ValueError):
     """A date search value this server cannot answer; the message says why (no value)."""
 
 
-def level_param(level: str) -> str:
-    """The index parameter of one bucket level."""
-    return f"date:{level}"
+def level_param(level: str, edge: str = START) -> str:
+    """The index parameter of one bucket level of a target's start or end."""
+    return f"{edge}:{level}"
 
 
-def clinical_date(resource: dict[str, Any]) -> str | None:
-    """The date as written (`2020`, `2020-03`, `2020-03-15`) a type's date parameter
-    searches, or None."""
-    found = _PARTIAL.match(sort_key(resource))
-    return found.group(0) if found else None
+@dataclass(frozen=True)
+class DateSpan:
+    """A target's clinical date as written (`2020`, `2020-03-15T10:00Z`, ...): its start
+    and its end, the same for a single date; None for an open end of a Period."""
+
+    start: str | None
+    end: str | None
 
 
-def date_terms(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """The four bucket terms of a resource's clinical date (padded below its precision)."""
-    written = clinical_date(resource)
-    if written is None:
+def date_span(resource: dict[str, Any]) -> DateSpan | None:
+    """The start and end of the clinical date a type's date parameter searches (the
+    first field present wins), or None when it has none (or none this server reads)."""
+    spec = DATE_PARAMS.get(str(resource.get("resourceType")))
+    for field_name in spec[1] if spec else ():
+        value = resource.get(field_name)
+        if isinstance(value, dict):
+            start, end = _readable(value.get("start")), _readable(value.get("end"))
+            if start or end:
+                return _in_order(DateSpan(start, end))
+        elif (written := _readable(value)) is not None:
+            return DateSpan(written, written)
+    return None
+
+
+def _readable(value: object) -> str | None:
+    """A date as written, trimmed, if it begins with one (`_PARTIAL`); else None."""
+    if isinstance(value, str) and _PARTIAL.match(value.strip()):
+        return value.strip()
+    return None
+
+
+def _in_order(span: DateSpan) -> DateSpan:
+    """A Period written end before start (FHIR forbids it, per-1) spans the same days
+    the other way round: searched, and matched after decryption, as that range."""
+    if span.start is None or span.end is None:
+        return span
+    try:
+        inverted = _written_days(span.end)[1] < _written_days(span.start)[0]
+    except DateQueryError:  # not a calendar date: kept as written, matched by nothing
+        return span
+    return DateSpan(span.end, span.start) if inverted else span
+
+
+def _written_days(written: str) -> tuple[date, date]:
+    """The first and last day of a date as written (its implicit range, in days)."""
+    found = _PARTIAL.match(written)
+    if found is None:
+        raise DateQueryError("not a date")
+    return _period_of(found)
+
+
+def _day_span(span: DateSpan) -> tuple[date, date]:
+    """The days a target spans: the first of its start to the last of its end."""
+    first = _written_days(span.start)[0] if span.start else date.min
+    last = _written_days(span.end)[1] if span.end else date.max
+    return first, last
+
+
+def _instant_span(span: DateSpan) -> tuple[datetime, datetime]:
+    """The instants a target spans, half-open: from its start up to the end of its end."""
+    first = _instant_of(span.start)[0] if span.start else datetime.min.replace(tzinfo=UTC)
+    last = _instant_of(span.end)[1] if span.end else datetime.max.replace(tzinfo=UTC)
+    return first, last
+
+
+def _instant_of(written: str) -> tuple[datetime, datetime]:
+    found = _INSTANT.match(written)
+    if found is None:
+        raise DateQueryError("not a date")
+    return _instant_period(found)
+
+
+def date_terms(resource: dict[str, Any]) -> Iterator[Term]:
+    """The eight bucket terms of a resource's clinical date: four of its start and four
+    of its end (padded below a date's precision; markers for an open start or end)."""
+    span = date_span(resource)
+    if span is None:
         return
-    parts = written.split("-")
-    values = [parts[0][:3], parts[0], "-".join(parts[:2]), written]
+    yield from _edge_terms(START, span.start)
+    yield from _edge_terms(END, span.end)
+
+
+def _edge_terms(edge: str, written: str | None) -> Iterator[Term]:
+    """The four terms of one date of a target (`_OPEN` padding when it has none)."""
+    found = _PARTIAL.match(written) if written else None
+    if found is None:
+        for level in LEVELS:
+            yield level_param(level, edge), f"{_PAD}{level}\x00{_OPEN}"
+        return
+    text = found.group(0)
+    parts = text.split("-")
+    values = [parts[0][:3], parts[0], "-".join(parts[:2]), text]
     for depth, level in enumerate(LEVELS):
         real = depth <= len(parts)  # decade and year always; month, day if written
-        yield level_param(level), values[depth] if real else f"{_PAD}{level}\x00{written}"
+        yield level_param(level, edge), values[depth] if real else f"{_PAD}{level}\x00{text}"
 
 
 def sort_key(resource: dict[str, Any]) -> str:
     """The whole clinical date value as written, time and zone included, which
     `_sort=date` orders by (empty: undated). The first field present wins; a Period
     gives its start, else its end."""
-    spec = DATE_PARAMS.get(str(resource.get("resourceType")))
-    for field_name in spec[1] if spec else ():
-        value = resource.get(field_name)
-        if isinstance(value, dict):
-            value = value.get("start") or value.get("end")
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+    span = date_span(resource)
+    if span is None:
+        return ""
+    return span.start or span.end or ""
 
 
 @dataclass(frozen=True)
@@ -225,16 +318,15 @@ def split_prefix(value: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class DayQuery:
-    """One clinical-date search value: its prefix, its own period (`first` to `last`, the
-    implicit range of what was written) and the days a day-precise date must fall on."""
+    """One clinical-date search value: its prefix and its own period (`first` to `last`,
+    the implicit range of what was written)."""
 
     prefix: str
     first: date
     last: date
-    days: DayRange
 
     def satisfies(self, start: date, end: date) -> bool:
-        """Whether a target date whose implicit range is `start`..`end` matches (FHIR R4)."""
+        """Whether a target spanning the days `start`..`end` matches (FHIR R4)."""
         inside = start >= self.first and end <= self.last
         return {
             "eq": inside,
@@ -246,6 +338,34 @@ class DayQuery:
             "eb": end < self.first,
         }[self.prefix]
 
+    def lookups(self) -> list[list[Term]]:
+        """The index lookups that find exactly the targets this value matches: a target
+        matches when it holds a term of every list.
+
+        With S the first day of a target's start and E the last of its end, and
+        the value's range [a, b] (`satisfies`): eq is S >= a and E <= b; gt E > b;
+        ge E > b or S >= a (a target starting inside the value either ends inside it or
+        after it); lt S < a; le S < a or E <= b; sa S > b; eb E < a. Targets are
+        ranges whose start comes first (`_in_order`), so S >= a and E <= b also put
+        both inside [a, b]: eq looks up only the days of the value.
+        """
+        a, b = self.first, self.last
+        match self.prefix:
+            case "eq":
+                return [_starts_within(a, b), _ends_within(a, b)]
+            case "gt":
+                return [_ends_from(b + _DAY)]
+            case "ge":
+                return [_ends_from(b + _DAY) + _starts_from(a)]
+            case "lt":
+                return [_starts_until(a - _DAY)]
+            case "le":
+                return [_starts_until(a - _DAY) + _ends_until(b)]
+            case "sa":
+                return [_starts_from(b + _DAY)]
+            case _:  # eb
+                return [_ends_until(a - _DAY)]
+
 
 def day_query(value: str) -> DayQuery:
     """A clinical-date search value read (`ge2020-03`, `lt2021-01-15`, ...)."""
@@ -254,43 +374,76 @@ def day_query(value: str) -> DayQuery:
     if found is None:
         raise DateQueryError("give a date as YYYY, YYYY-MM or YYYY-MM-DD (no time of day)")
     first, last = _period_of(found)
-    return DayQuery(prefix, first, last, _days(prefix, first, last))
+    return DayQuery(prefix, first, last)
 
 
-def day_range(value: str) -> DayRange:
-    """The days a clinical-date search value selects for a date written to the day."""
-    return day_query(value).days
+# The edges of a target, each exactly (the bucket terms of a date written to the day,
+# month or year, and the markers of an open start or end):
+# a date's first day is on or after `day` exactly when its buckets are in the days from
+# `day` on; its last day is on or before `day` exactly when they are in the days up to it.
+# The other two comparisons also take the dates written to the month or year holding
+# `day`, which begin on or before it and end after it: their day-level padding.
 
 
-def partial_terms(queries: list[DayQuery]) -> list[tuple[str, str]]:
-    """The padding terms of the dates written to the month or year that every query
-    finds although its days do not cover them (at most two months and two years per
-    query: those holding the edges of its period)."""
-    candidates: set[tuple[date, date, str]] = set()
-    for query in queries:
-        for edge in (query.first, query.last):
-            month = date(edge.year, edge.month, 1)
-            candidates.add((month, _month_end(month), f"{month:%Y-%m}"))
-            candidates.add((date(edge.year, 1, 1), date(edge.year, 12, 31), f"{edge.year}"))
-    return sorted(
-        (level_param("d"), f"{_PAD}d\x00{written}")
-        for start, end, written in candidates
-        if all(query.satisfies(start, end) for query in queries)
-    )
+def _starts_from(day: date) -> list[Term]:
+    """A start whose first day is `day` or later."""
+    return cover(DayRange(day, max(_LAST_DAY, day)), START)
 
 
-def _days(prefix: str, first: date, last: date) -> DayRange:
-    """The days a date written to the day must fall on to match."""
-    low, high = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
-    if prefix in {"gt", "sa"}:
-        return DayRange(last + _DAY, max(high, last + _DAY))
-    if prefix == "ge":
-        return DayRange(first, max(high, first))
-    if prefix in {"lt", "eb"}:
-        return DayRange(min(low, first - _DAY), first - _DAY)
-    if prefix == "le":
-        return DayRange(min(low, last), last)
-    return DayRange(first, last)
+def _starts_until(day: date) -> list[Term]:
+    """A start whose first day is `day` or earlier, or none (an open start)."""
+    days = DayRange(min(_FIRST_DAY, day), day)
+    return [*cover(days, START), *_holding(START, day), _open(START)]
+
+
+def _ends_from(day: date) -> list[Term]:
+    """An end whose last day is `day` or later, or none (an open end)."""
+    days = DayRange(day, max(_LAST_DAY, day))
+    return [*cover(days, END), *_holding(END, day), _open(END)]
+
+
+def _ends_until(day: date) -> list[Term]:
+    """An end whose last day is `day` or earlier."""
+    return cover(DayRange(min(_FIRST_DAY, day), day), END)
+
+
+def _starts_within(first: date, last: date) -> list[Term]:
+    """A start whose first day is from `first` to `last`: those inside the days, and a
+    month or year holding `last` that begins no earlier than `first`."""
+    partial = [p for p in _partials(last) if p[0] >= first]
+    return [*cover(DayRange(first, last), START), *(_padding(START, p[2]) for p in partial)]
+
+
+def _ends_within(first: date, last: date) -> list[Term]:
+    """An end whose last day is from `first` to `last`: those inside the days, and a
+    month or year holding `first` that ends no later than `last`."""
+    partial = [p for p in _partials(first) if p[1] <= last]
+    return [*cover(DayRange(first, last), END), *(_padding(END, p[2]) for p in partial)]
+
+
+def _partials(day: date) -> list[tuple[date, date, str]]:
+    """The month and the year holding `day`: their first and last day and how each is
+    written as a date."""
+    month = date(day.year, day.month, 1)
+    return [
+        (month, _month_end(month), f"{month:%Y-%m}"),
+        (date(day.year, 1, 1), date(day.year, 12, 31), f"{day.year:04d}"),
+    ]
+
+
+def _holding(edge: str, day: date) -> list[Term]:
+    """The padding terms of the dates written to the month or the year holding `day`."""
+    return [_padding(edge, written) for _, _, written in _partials(day)]
+
+
+def _padding(edge: str, written: str) -> Term:
+    """The day-level padding term of a date written to the month or year."""
+    return level_param("d", edge), f"{_PAD}d\x00{written}"
+
+
+def _open(edge: str) -> Term:
+    """The day-level marker of a Period without that edge."""
+    return level_param("d", edge), f"{_PAD}d\x00{_OPEN}"
 
 
 def _period_of(found: re.Match[str]) -> tuple[date, date]:
@@ -318,28 +471,33 @@ def _month_end(day: date) -> date:
     return following - _DAY
 
 
-def cover(days: DayRange) -> list[tuple[str, str]]:
-    """The fewest (level parameter, bucket) terms whose buckets are exactly `days`."""
-    terms: list[tuple[str, str]] = []
+_FIRST_DAY = date(FIRST_YEAR, 1, 1)
+_LAST_DAY = date(LAST_YEAR, 12, 31)
+
+
+def cover(days: DayRange, edge: str = START) -> list[Term]:
+    """The fewest (level parameter, bucket) terms of a target's start or end whose
+    buckets are exactly `days`."""
+    terms: list[Term] = []
     day = days.first
     while day <= days.last:
         bucket, day = _largest_bucket(day, days.last)
-        terms.append(bucket)
+        terms.append((level_param(bucket[0], edge), bucket[1]))
     return terms
 
 
 def _largest_bucket(day: date, last: date) -> tuple[tuple[str, str], date]:
-    """The biggest bucket starting at `day` that ends by `last`, and the day after it
-    (query years stop at `MAX_QUERY_YEAR`, so the day after always exists)."""
+    """The biggest bucket (level, bucket) starting at `day` that ends by `last`, and the
+    day after it (query years stop at `MAX_QUERY_YEAR`, so the day after always exists)."""
     if day.month == 1 and day.day == 1:
         if day.year % 10 == 0 and last >= date(day.year + 9, 12, 31):
-            return (level_param("c"), str(day.year)[:3]), date(day.year + 10, 1, 1)
+            return ("c", str(day.year)[:3]), date(day.year + 10, 1, 1)
         if last >= date(day.year, 12, 31):
-            return (level_param("y"), str(day.year)), date(day.year + 1, 1, 1)
+            return ("y", str(day.year)), date(day.year + 1, 1, 1)
     if day.day == 1 and last >= _month_end(day):
         end = _month_end(day)
-        return (level_param("m"), f"{day:%Y-%m}"), end + _DAY
-    return (level_param("d"), day.isoformat()), day + _DAY
+        return ("m", f"{day:%Y-%m}"), end + _DAY
+    return ("d", day.isoformat()), day + _DAY
 
 
 @dataclass(frozen=True)

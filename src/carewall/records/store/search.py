@@ -31,13 +31,10 @@ from carewall.records.store.dates import (
     DATE_PARAMS,
     DateQueryError,
     DayQuery,
-    DayRange,
-    cover,
     day_query,
     has_time,
     instant_query,
     instant_range,
-    partial_terms,
 )
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.terms import (
@@ -273,27 +270,12 @@ def _last_updated(values: list[str]) -> ColumnElement[bool]:
 def _date_filters(
     keys: RecordKeys, resource_type: str, name: str, values: Sequence[str]
 ) -> list[ColumnElement[bool]]:
-    """The conditions of the date parameter's occurrences (all must hold).
-
-    Occurrences of one range each (`date=ge2021-03-10&date=lt2021-04-21`) are
-    intersected here into one range first: its cover is the few buckets of
-    those six weeks, where covering each open end would look up most of the
-    table twice. Dates written to the month or year that FHIR's range rules
-    find although the days do not cover them come through their padding terms
-    (`dates.partial_terms`), checked against every occurrence.
-    """
+    """The conditions of the date parameter's occurrences (all must hold), each any of
+    its comma-separated values (`_dated`)."""
     parts = [_split([value]) for value in values]
     if any(not p for p in parts):
         raise _bad_value(name, "give a date")
-    queries = [[_day_query(name, v) for v in p] for p in parts]
-    if len(queries) > 1 and all(len(q) == 1 for q in queries):
-        each = [q[0] for q in queries]
-        first = max(q.days.first for q in each)
-        last = min(q.days.last for q in each)
-        terms = cover(DayRange(first, last)) if first <= last else []
-        terms += partial_terms(each)
-        return [_any_of(keys, resource_type, terms)]
-    return [_dated(keys, resource_type, occurrence) for occurrence in queries]
+    return [_dated(keys, resource_type, [_day_query(name, v) for v in p]) for p in parts]
 
 
 def _day_query(name: str, value: str) -> DayQuery:
@@ -306,10 +288,18 @@ def _day_query(name: str, value: str) -> DayQuery:
 
 
 def _dated(keys: RecordKeys, resource_type: str, queries: list[DayQuery]) -> ColumnElement[bool]:
-    """One occurrence of the date parameter: a bucket term of any of its values' covers,
-    or the padding term of a partial date one of them finds."""
-    terms = [t for q in queries for t in [*cover(q.days), *partial_terms([q])]]
-    return _any_of(keys, resource_type, terms)
+    """One occurrence of the date parameter: any of its values, each holding a term of
+    every one of its lookups (`DayQuery.lookups`: one list of terms, or two for `eq`).
+    Values of one lookup each share one subquery."""
+    lookups = [q.lookups() for q in queries]
+    single = [term for each in lookups if len(each) == 1 for term in each[0]]
+    conditions = [_any_of(keys, resource_type, single)] if single else []
+    conditions += [
+        and_(*(_any_of(keys, resource_type, terms) for terms in each))
+        for each in lookups
+        if len(each) > 1
+    ]
+    return or_(*conditions)
 
 
 def _any_of(

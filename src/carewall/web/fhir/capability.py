@@ -87,10 +87,11 @@ _DATE_DOC = (
     "UTC, against each date's own instant or day: the candidates of the days around it "
     "are decrypted and compared, at most 1000, otherwise 400 asking for a narrower "
     "search). Any other prefix (ne, ap) or form is refused with 400. Give it twice for a "
-    "range. A Period is found by its start. Ranges follow "
+    "range. Ranges follow "
     "FHIR's rules for the implicit range of each value and date (a day, a month, a "
-    "year): eq finds a date inside the value's range, gt/lt one that overlaps the range "
-    "after/before the value, ge/le also one inside the value, sa/eb one wholly "
+    "year), a Period being the range it spans from its start to its end (either open "
+    "when missing): eq finds a date inside the value's range, gt/lt one that overlaps the "
+    "range after/before the value, ge/le also one inside the value, sa/eb one wholly "
     "after/before it."
 )
 
