@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from carewall.core.db import planned_each_time
 from carewall.records.errors import Issue, RecordValidationError, SearchValueError
 from carewall.records.models import FhirResource, FhirSearchIndex
 from carewall.records.store.dates import (
@@ -124,7 +125,7 @@ def find_rows(
         if after:
             query = query.where(FhirResource.logical_id > after)
         query = query.order_by(FhirResource.logical_id)
-    return list(session.scalars(query.limit(limit)))
+    return list(session.scalars(planned_each_time(query.limit(limit))))
 
 
 def _by_last_updated(
@@ -154,7 +155,8 @@ def count_rows(
     database without loading a row."""
     matching = _matching(keys, resource_type, params, compartment, hidden, unfiled=unfiled)
     matching = matching.with_only_columns(FhirResource.id)
-    return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+    counted = select(func.count()).select_from(matching.subquery())
+    return int(session.scalar(planned_each_time(counted)) or 0)
 
 
 def _matching(
