@@ -194,6 +194,9 @@ def test_each_type_searches_its_own_date(runtime: Runtime, client: TestClient) -
         "ge0999",
         "",
         ",",
+        "2024,",
+        ",2024",
+        "٢٠٢٤",
     ],
 )
 def test_date_values_it_cannot_answer_are_400(

@@ -92,7 +92,18 @@ def test_a_value_is_its_implicit_range(value: str, first: date, last: date) -> N
     assert (query.first, query.last) == (first, last)
 
 
-@pytest.mark.parametrize("value", ["ap2020", "2020-1", "20200101", "2020-01-01T10:00", "9999"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ap2020",
+        "2020-1",
+        "20200101",
+        "2020-01-01T10:00",
+        "9999",
+        "٢٠٢٤",
+        "\uff12\uff10\uff12\uff14",
+    ],
+)
 def test_values_it_cannot_answer(value: str) -> None:
     with pytest.raises(DateQueryError):
         day_query(value)
@@ -268,3 +279,33 @@ def test_periods_follow_the_range_rules(
 )
 def test_partial_dates_follow_the_range_rules(value: str, written: str, found: bool) -> None:
     assert _found(written, [day_query(value)]) is found
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        (("2024-01-01", "9999-12-31"), "ge2025"),
+        (("2024-01-01", "9999-12-31"), "gt2300-01-01T00:00:00Z"),
+        (("0001-01-01", "2024-01-01"), "lt2024"),
+        (("0001-01-01", "2024-01-01"), "lt1900-06-01T00:00:00Z"),
+    ],
+)
+def test_a_date_beyond_the_buckets_is_an_open_end(written: tuple[str, str], value: str) -> None:
+    """`9999-12-31`, a common way to write "no end yet", is found as an ongoing Period
+    is; a start written as year 1 as one without a start."""
+    query = instant_query(value).widened() if "T" in value else day_query(value)
+    assert _found(written, [query])
+    assert date_matches(value, _observation(written))
+
+
+def test_ends_written_in_two_zones_are_compared_as_instants() -> None:
+    """An hour from 22:30Z to 23:30Z, its start written in +02:00 (on the next day there):
+    a time of day is compared with those instants, not with the days as written."""
+    written = ("2024-04-06T00:30:00+02:00", "2024-04-05T23:30:00Z")
+    resource = _observation(written)
+    assert not date_matches("eq2024-04-05T23:00:00Z", resource)
+    assert date_matches("gt2024-04-05T23:00:00Z", resource)
+    assert date_matches("lt2024-04-05T23:00:00Z", resource)
+    assert not date_matches("sa2024-04-05T23:00:00Z", resource)
+    assert _found(written, [instant_query("gt2024-04-05T23:00:00Z").widened()])
+    assert _found(written, [instant_query("lt2024-04-05T23:00:00Z").widened()])

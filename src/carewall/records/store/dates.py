@@ -98,10 +98,12 @@ _DAY = timedelta(days=1)
 # How far a date written in its own zone may fall from the UTC day of its instant, and
 # one more: the index knows local days, an instant query compares instants (`widened`).
 _ZONE_MARGIN = 2 * _DAY
-_PARTIAL = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+# ASCII digits only: `\d` would also read other scripts' digits (٢٠٢٤ as 2024).
+_PARTIAL = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
 _INSTANT = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"(Z|[+-]\d{2}:\d{2})?)?)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?",
+    re.ASCII,
 )
 # Search prefixes (FHIR R4 3.1.1.4.2); `sa`/`eb` of a point in time are `gt`/`lt`.
 PREFIXES = ("eq", "lt", "le", "gt", "ge", "sa", "eb")
@@ -197,7 +199,20 @@ class DateSpan:
 
 def date_span(resource: dict[str, Any]) -> DateSpan | None:
     """The start and end of the clinical date a type's date parameter searches (the
-    first field present wins), or None when it has none (or none this server reads)."""
+    first field present wins), or None when it has none (or none this server reads).
+
+    A start before `FIRST_YEAR` or an end after `LAST_YEAR`, beyond the buckets'
+    reach, counts as open: `9999-12-31` is a common way of writing "no end yet"."""
+    span = _written_span(resource)
+    if span is None:
+        return None
+    start = None if span.start and _year(span.start) < FIRST_YEAR else span.start
+    end = None if span.end and _year(span.end) > LAST_YEAR else span.end
+    return DateSpan(start, end)
+
+
+def _written_span(resource: dict[str, Any]) -> DateSpan | None:
+    """`date_span` as written, its ends in order."""
     spec = DATE_PARAMS.get(str(resource.get("resourceType")))
     for field_name in spec[1] if spec else ():
         value = resource.get(field_name)
@@ -208,6 +223,10 @@ def date_span(resource: dict[str, Any]) -> DateSpan | None:
         elif (written := _readable(value)) is not None:
             return DateSpan(written, written)
     return None
+
+
+def _year(written: str) -> int:
+    return int(written[:4])
 
 
 def _readable(value: object) -> str | None:
@@ -245,9 +264,12 @@ def _day_span(span: DateSpan) -> tuple[date, date]:
 
 
 def _instant_span(span: DateSpan) -> tuple[datetime, datetime]:
-    """The instants a target spans, half-open: from its start up to the end of its end."""
-    first = _instant_of(span.start)[0] if span.start else datetime.min.replace(tzinfo=UTC)
-    last = _instant_of(span.end)[1] if span.end else datetime.max.replace(tzinfo=UTC)
+    """The instants a target spans, half-open: from the earliest instant of its dates
+    to the end of the latest (its ends are in order by the days as written, in their
+    own zones, which two zones can turn around in UTC)."""
+    written = [_instant_of(w) for w in (span.start, span.end) if w]
+    first = min(s for s, _ in written) if span.start else datetime.min.replace(tzinfo=UTC)
+    last = max(e for _, e in written) if span.end else datetime.max.replace(tzinfo=UTC)
     return first, last
 
 
@@ -287,7 +309,7 @@ def sort_key(resource: dict[str, Any]) -> str:
     """The whole clinical date value as written, time and zone included, which
     `_sort=date` orders by (empty: undated). The first field present wins; a Period
     gives its start, else its end."""
-    span = date_span(resource)
+    span = _written_span(resource)
     if span is None:
         return ""
     return span.start or span.end or ""

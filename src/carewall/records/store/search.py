@@ -274,8 +274,8 @@ def _date_filters(
 ) -> list[ColumnElement[bool]]:
     """The conditions of the date parameter's occurrences (all must hold), each any of
     its comma-separated values (`_dated`)."""
-    parts = [_split([value]) for value in values]
-    if any(not p for p in parts):
+    parts = [value.split(",") for value in values]
+    if any(not item.strip() for p in parts for item in p):  # `date=2024,` as `code=a,`
         raise _bad_value(name, "give a date")
     return [_dated(keys, resource_type, [_day_query(name, v) for v in p]) for p in parts]
 

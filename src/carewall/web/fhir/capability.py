@@ -90,7 +90,8 @@ _DATE_DOC = (
     "range. Ranges follow "
     "FHIR's rules for the implicit range of each value and date (a day, a month, a "
     "year), a Period being the range it spans from its start to its end (either open "
-    "when missing): eq finds a date inside the value's range, gt/lt one that overlaps the "
+    "when missing, and a start before 1800 or an end after 2199, such as 9999-12-31, "
+    "counting as open): eq finds a date inside the value's range, gt/lt one that overlaps the "
     "range after/before the value, ge/le also one inside the value, sa/eb one wholly "
     "after/before it."
 )
