@@ -342,8 +342,19 @@ def test_reindex_gives_dates_their_end_terms(runtime: Runtime) -> None:
     finds an encounter still under way after a date once the re-index wrote its end."""
     stay = {"start": "2024-04-01", "end": "2024-04-10"}
     create_resource(runtime, SYSTEM, fhir_resource("Encounter", "p-old", id="e-old", period=stay))
-    with runtime.db.transaction() as session:  # as the code before end terms filed it
-        session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.param.like("end:%")))
+    keys = RecordKeys.from_keystore(runtime.keys)
+    with runtime.db.transaction() as session:  # as the code before revision 0023 filed it
+        row = store.current_row(session, "Encounter", "e-old")
+        assert row is not None
+        session.execute(delete(FhirSearchIndex).where(FhirSearchIndex.resource_id == row.id))
+        start = [("c", "202"), ("y", "2024"), ("m", "2024-04"), ("d", "2024-04-01")]
+        for level, value in start:
+            hmac = keys.blind("Encounter", f"date:{level}", value)
+            session.add(
+                FhirSearchIndex(
+                    id=new_id(), resource_id=row.id, param=f"date:{level}", value_hmac=hmac
+                )
+            )
 
     def found(params: dict[str, list[str]]) -> list[str]:
         resources = search_for(runtime, SYSTEM, "Encounter", params, Purpose.OPERATIONS)
@@ -358,6 +369,7 @@ def test_reindex_gives_dates_their_end_terms(runtime: Runtime) -> None:
     assert found(during) == ["e-old"]
     assert found({"date": ["2024-04"]}) == ["e-old"]
     assert found({"date": ["gt2024-04-10"]}) == []
+    assert found({"date": ["2024-04-01"]}) == [], "its start is no longer a single date's term"
 
 
 def _replay_migration(runtime: Runtime, revision: str) -> None:

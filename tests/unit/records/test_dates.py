@@ -18,8 +18,10 @@ from carewall.records.store.dates import (
     date_matches,
     date_terms,
     day_query,
+    day_range,
     instant_query,
     instant_range,
+    partial_terms,
 )
 
 
@@ -53,26 +55,37 @@ def test_a_cover_is_exactly_the_range_and_small() -> None:
 def test_a_resource_is_found_by_the_buckets_of_its_day() -> None:
     observation = {"resourceType": "Observation", "effectiveDateTime": "2020-02-29T23:59:00-08:00"}
     terms = set(date_terms(observation))
-    day = {("c", "202"), ("y", "2020"), ("m", "2020-02"), ("d", "2020-02-29")}
-    assert terms == {(f"{edge}:{level}", value) for edge in ("date", "end") for level, value in day}
-    assert _held(terms, day_query("2020-02-29"))
-    assert not _held(terms, day_query("2020-03-01"))
+    assert terms == {
+        ("date:c", "202"),
+        ("date:y", "2020"),
+        ("date:m", "2020-02"),
+        ("date:d", "2020-02-29"),
+    }
+    assert set(cover(day_range("2020-02-29"))) <= terms
+    assert not set(cover(day_range("2020-03-01"))) & terms
+    period = {"resourceType": "Encounter", "period": {"start": "2020-02-29T23:59:00-08:00"}}
+    assert _held(set(date_terms(period)), day_query("2020-02-29")) is False  # not inside
+    assert _held(set(date_terms(period)), day_query("ge2020-02-29"))
 
 
-def test_every_date_has_eight_terms_whatever_its_shape() -> None:
-    """A single date, a Period, an open one, and dates written to the month or year: the
-    number of terms does not tell them apart."""
-    shapes: list[dict[str, Any]] = [
-        {"effectiveDateTime": "2020-02-29"},
-        {"effectiveDateTime": "2020"},
-        {"effectivePeriod": {"start": "2020-02-01T10:00:00Z", "end": "2020-03"}},
-        {"effectivePeriod": {"start": "2020-02-01"}},
-        {"effectivePeriod": {"end": "2020-02-01"}},
+def test_a_date_has_four_terms_and_a_period_eight_whatever_their_precision() -> None:
+    """Dates written to the month or year are padded, and a Period's missing end or start
+    has markers: the number of terms tells a Period from a single date, nothing more."""
+    shapes: list[tuple[dict[str, Any], list[str]]] = [
+        ({"effectiveDateTime": "2020-02-29"}, ["date"]),
+        ({"effectiveDateTime": "2020"}, ["date"]),
+        (
+            {"effectivePeriod": {"start": "2020-02-01T10:00:00Z", "end": "2020-03"}},
+            ["start", "end"],
+        ),
+        ({"effectivePeriod": {"start": "2020-02-01"}}, ["start", "end"]),
+        ({"effectivePeriod": {"end": "2020-02-01"}}, ["start", "end"]),
+        ({"effectivePeriod": {"start": "2020-02", "end": "2020-02"}}, ["start", "end"]),
     ]
-    for shape in shapes:
+    for shape, edges in shapes:
         terms = list(date_terms({"resourceType": "Observation", **shape}))
         assert sorted(param for param, _ in terms) == sorted(
-            f"{edge}:{level}" for edge in ("date", "end") for level in "cymd"
+            f"{edge}:{level}" for edge in edges for level in "cymd"
         ), shape
     assert not list(date_terms({"resourceType": "Observation", "effectivePeriod": {}}))
 
@@ -90,6 +103,22 @@ def test_every_date_has_eight_terms_whatever_its_shape() -> None:
 def test_a_value_is_its_implicit_range(value: str, first: date, last: date) -> None:
     query = day_query(value)
     assert (query.first, query.last) == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("value", "first", "last"),
+    [
+        ("2020", date(2020, 1, 1), date(2020, 12, 31)),
+        ("eq2020-02", date(2020, 2, 1), date(2020, 2, 29)),
+        ("gt2020-02", date(2020, 3, 1), date(2199, 12, 31)),
+        ("sa2020-02-29", date(2020, 3, 1), date(2199, 12, 31)),
+        ("le2020", date(1800, 1, 1), date(2020, 12, 31)),
+        ("eb2020-03-01", date(1800, 1, 1), date(2020, 2, 29)),
+        ("lt1500", date(1499, 12, 31), date(1499, 12, 31)),
+    ],
+)
+def test_prefixes_select_the_days_of_a_single_date(value: str, first: date, last: date) -> None:
+    assert day_range(value) == DayRange(first, last)
 
 
 @pytest.mark.parametrize(
@@ -134,15 +163,21 @@ def _written_range(written: str) -> tuple[date, date]:
 
 
 def _held(terms: set[tuple[str, str]], query: DayQuery) -> bool:
-    """Whether a target holding `terms` is found by `query`'s lookups (a term of each)."""
-    return all(terms & set(lookup) for lookup in query.lookups())
+    """Whether a Period holding `terms` is found by `query`'s lookups (a term of each)."""
+    return all(terms & set(lookup) for lookup in query.period_lookups())
 
 
 def _found(written: str | tuple[str | None, str | None], queries: list[DayQuery]) -> bool:
     """Whether the terms a search looks up for `queries` (each occurrence must hold, as
     `store.search` asks) meet the terms of a resource dated `written`, a single date
-    or a Period's (start, end)."""
+    (whose occurrences the search intersects into one cover) or a Period's (start, end)."""
     held = set(date_terms(_observation(written)))
+    if isinstance(written, str):
+        first = max(q.days.first for q in queries)
+        last = min(q.days.last for q in queries)
+        asked = set(cover(DayRange(first, last)) if first <= last else [])
+        asked |= set(partial_terms(queries))
+        return bool(asked & held)
     return all(_held(held, query) for query in queries)
 
 

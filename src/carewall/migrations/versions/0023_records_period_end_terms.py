@@ -1,4 +1,4 @@
-"""records: a clinical date is searched as the range it spans (end terms, re-index)
+"""records: a Period is searched as the range it spans (start and end terms, re-index)
 
 Revision ID: 0023
 Revises: 0022
@@ -6,14 +6,14 @@ Create Date: 2026-12-03 14:00:00
 
 A Period was found by its start only, so `date=ge2024-04-05` missed an encounter
 from the 1st to the 10th, and every ongoing one. FHIR compares the range a
-target spans, so every dated resource now carries the four bucket terms of its
-end (`end:c` to `end:d`; a single date's end is itself, an open end four marker
-terms) beside the four of its start, whose terms did not change
-(`records.store.dates`). Terms are keyed HMACs over decrypted content, which
-migrations cannot read: this revision schedules the re-index task when the vault
-holds dated rows, and `records.store.reindex` rewrites each current version's
-terms when the runtime opens (as revisions 0017, 0019, 0021 and 0022 did);
-until it has run no search is served, since every start finishes it first.
+target spans, so a Period now carries the four bucket terms of its start
+(`start:c` to `start:d`, where they were `date:*`) and the four of its end
+(`end:*`; an open end four marker terms); single dates keep their `date:*`
+terms (`records.store.dates`). Terms are keyed HMACs over decrypted content,
+which migrations cannot read: this revision schedules the re-index task when the
+vault holds dated rows, and `records.store.reindex` rewrites each current
+version's terms when the runtime opens (as revisions 0017, 0019, 0021 and 0022
+did); until it has run no search is served, since every start finishes it first.
 """
 
 from collections.abc import Sequence
@@ -54,5 +54,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Older code neither writes nor reads the end terms; they are left in place (a
-    re-index after a downgrade, `carewall records reindex`, removes them)."""
+    """Older code finds a Period by a `date:*` term of its start: schedule a re-index
+    after a downgrade (`carewall records reindex`) so that those terms are written again."""

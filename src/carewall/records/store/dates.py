@@ -6,30 +6,37 @@ resource carries one term per calendar bucket its date falls in, and a range
 query is expanded into the fewest buckets that cover it exactly:
 
 - `date:c` the decade ("202" for 2020-2029), `date:y` the year, `date:m` the
-  month and `date:d` the day of the date as written (its own time zone; the
-  time of day is not indexed).
-- A target is a range, from its start to its end (R4 search, date: a Period
-  is the range it spans). So every dated resource carries two such dates: its
-  start under `date:*` and its end under `end:*`. A single date is both; a
-  Period without an end (ongoing) has an open end, without a start an open
-  start: four marker terms in place of that date's buckets.
-- Every dated resource has exactly eight date rows: a date written only to the
-  year or month gets padding terms for the finer levels (keyed like the
-  others, so the row count does not tell the precision, nor whether the date is
-  a Period). Its day-level padding names its month (or year), and is what finds
-  such a date where FHIR says a range finds it without covering it.
+  month and `date:d` the day of a single date as written (its own time zone;
+  the time of day is not indexed).
+- A Period is the range it spans (R4 search, date), so it carries the same four
+  buckets of its start (`start:c`...`start:d`) and of its end (`end:*`); a
+  missing start or end (an encounter still under way), or one beyond the
+  buckets' years, has four marker terms instead.
+- A date written only to the year or month gets padding terms for the finer
+  levels (keyed like the others, so the row count does not tell the precision:
+  four rows for a single date, eight for a Period). Its day-level padding names
+  its month (or year), and is what finds such a date where FHIR says a range
+  finds it without covering it.
 
 FHIR compares ranges (R4 search, date): the value's implicit range [a, b] (a
-day, a month, a year) against the target's [S, E], S the first day of its
-start and E the last of its end. `eq` finds targets inside the value's range
-(S >= a and E <= b), `gt`/`lt` targets that overlap what lies after/before it
-(E > b, S < a), `ge`/`le` also those inside it, and `sa`/`eb` targets wholly
-after/before it (S > b, E < a). Each of these is one or two lookups of one
-edge (`DayQuery.lookups`): "the start's first day is on or after a day" is
-exactly the cover of the days from it on; "on or before" also needs the
-padding of the month and year holding that day (a date written to the month
-may begin before the day and end after it), and so does "the end's last day
-is on or after".
+day, a month, a year) against the target's [S, E]. `eq` finds targets inside
+the value's range (S >= a and E <= b), `gt`/`lt` targets that overlap what lies
+after/before it (E > b, S < a), `ge`/`le` also those inside it, and `sa`/`eb`
+targets wholly after/before it (S > b, E < a).
+
+- A single date's S and E are its own implicit range, so every occurrence of
+  the parameter selects a run of days (`DayQuery.days`), and the occurrences of a
+  search intersect into one run, whose cover finds the dates written to the day
+  exactly; the month or year padding that every occurrence finds is added
+  (`partial_terms`). A six-week range looks up the buckets of six weeks.
+- A Period's lookups are one or two per value, each of one edge
+  (`DayQuery.period_lookups`): "the start's first day is on or after a day" is
+  exactly the cover of the days from it on; "on or before" also needs the
+  padding of the month and year holding that day (a date written to the month
+  may begin before the day and end after it), and so does "the end's last day
+  is on or after". Those lookups are long (a Period that began before the
+  range and ends after it is found by neither end's buckets near the range), but
+  only Periods carry their terms.
 
 Ranges in the index are at most day-precise (`ge2020-03-15`, `lt2021`,
 `eq2020-03`); an open end reaches `FIRST_YEAR` or `LAST_YEAR`. A value with a
@@ -82,10 +89,10 @@ DATE_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "SupplyRequest": ("date", ("authoredOn",)),
 }
 LEVELS = ("c", "y", "m", "d")
-#: The index parameters of a target's two dates: `date:c`...`date:d` its start (the only
-#: ones before Periods were searched as ranges, so their terms did not change), `end:c`...
-#: `end:d` its end.
-START = "date"
+#: The index parameters of a date: `date:c`...`date:d` a single date's (as every date was
+#: indexed before Periods were searched as ranges), `start:*` and `end:*` a Period's ends.
+DATE = "date"
+START = "start"
 END = "end"
 FIRST_YEAR = 1800
 LAST_YEAR = 2199
@@ -142,14 +149,14 @@ class InstantQuery:
     def widened(self) -> DayQuery:
         """A day query finding every target this value may match, whatever zones its
         dates were written in (time zones run from -12:00 to +14:00, so a local day
-        is within a day of the UTC one; a day more keeps the edges of `ge`/`le`)."""
+        is within a day of the UTC one; a day more keeps the edges of a Period's `ge`/`le`)."""
         low = (self.start - _ZONE_MARGIN).date()
         high = (self.end + _ZONE_MARGIN).date()
         if self.prefix in {"gt", "ge", "sa"}:
-            return DayQuery("ge", low, low)  # ends after it or starts from it on
+            return _day_query("ge", low, low)  # ends after it or starts from it on
         if self.prefix in {"lt", "le", "eb"}:
-            return DayQuery("le", high, high)
-        return DayQuery("eq", low, high)
+            return _day_query("le", high, high)
+        return _day_query("eq", low, high)
 
 
 def instant_query(value: str) -> InstantQuery:
@@ -183,8 +190,9 @@ class DateQueryError(ValueError):
     """A date search value this server cannot answer; the message says why (no value)."""
 
 
-def level_param(level: str, edge: str = START) -> str:
-    """The index parameter of one bucket level of a target's start or end."""
+def level_param(level: str, edge: str = DATE) -> str:
+    """The index parameter of one bucket level of a single date, or of a Period's start
+    or end."""
     return f"{edge}:{level}"
 
 
@@ -195,6 +203,13 @@ class DateSpan:
 
     start: str | None
     end: str | None
+    period: bool = False
+
+
+def dated_by_periods(resource_type: str) -> bool:
+    """Whether the type's date parameter may search a Period (else single dates only)."""
+    spec = DATE_PARAMS.get(resource_type)
+    return spec is not None and any(name.endswith(("period", "Period")) for name in spec[1])
 
 
 def date_span(resource: dict[str, Any]) -> DateSpan | None:
@@ -204,11 +219,11 @@ def date_span(resource: dict[str, Any]) -> DateSpan | None:
     A start before `FIRST_YEAR` or an end after `LAST_YEAR`, beyond the buckets'
     reach, counts as open: `9999-12-31` is a common way of writing "no end yet"."""
     span = _written_span(resource)
-    if span is None:
-        return None
+    if span is None or not span.period:
+        return span
     start = None if span.start and _year(span.start) < FIRST_YEAR else span.start
     end = None if span.end and _year(span.end) > LAST_YEAR else span.end
-    return DateSpan(start, end)
+    return DateSpan(start, end, period=True)
 
 
 def _written_span(resource: dict[str, Any]) -> DateSpan | None:
@@ -219,7 +234,7 @@ def _written_span(resource: dict[str, Any]) -> DateSpan | None:
         if isinstance(value, dict):
             start, end = _readable(value.get("start")), _readable(value.get("end"))
             if start or end:
-                return _in_order(DateSpan(start, end))
+                return _in_order(DateSpan(start, end, period=True))
         elif (written := _readable(value)) is not None:
             return DateSpan(written, written)
     return None
@@ -245,7 +260,7 @@ def _in_order(span: DateSpan) -> DateSpan:
         inverted = _written_days(span.end)[1] < _written_days(span.start)[0]
     except DateQueryError:  # not a calendar date: kept as written, matched by nothing
         return span
-    return DateSpan(span.end, span.start) if inverted else span
+    return DateSpan(span.end, span.start, period=True) if inverted else span
 
 
 def _written_days(written: str) -> tuple[date, date]:
@@ -281,10 +296,14 @@ def _instant_of(written: str) -> tuple[datetime, datetime]:
 
 
 def date_terms(resource: dict[str, Any]) -> Iterator[Term]:
-    """The eight bucket terms of a resource's clinical date: four of its start and four
-    of its end (padded below a date's precision; markers for an open start or end)."""
+    """The bucket terms of a resource's clinical date (padded below a date's precision):
+    four of a single date; four of a Period's start and four of its end (markers for an
+    open one)."""
     span = date_span(resource)
     if span is None:
+        return
+    if not span.period:
+        yield from _edge_terms(DATE, span.start)
         return
     yield from _edge_terms(START, span.start)
     yield from _edge_terms(END, span.end)
@@ -340,12 +359,14 @@ def split_prefix(value: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class DayQuery:
-    """One clinical-date search value: its prefix and its own period (`first` to `last`,
-    the implicit range of what was written)."""
+    """One clinical-date search value: its prefix, its own period (`first` to `last`, the
+    implicit range of what was written) and the days a single date written to the day
+    must fall on to match."""
 
     prefix: str
     first: date
     last: date
+    days: DayRange
 
     def satisfies(self, start: date, end: date) -> bool:
         """Whether a target spanning the days `start`..`end` matches (FHIR R4)."""
@@ -360,8 +381,8 @@ class DayQuery:
             "eb": end < self.first,
         }[self.prefix]
 
-    def lookups(self) -> list[list[Term]]:
-        """The index lookups that find exactly the targets this value matches: a target
+    def period_lookups(self) -> list[list[Term]]:
+        """The index lookups that find exactly the Periods this value matches: a Period
         matches when it holds a term of every list.
 
         With S the first day of a target's start and E the last of its end, and
@@ -396,7 +417,44 @@ def day_query(value: str) -> DayQuery:
     if found is None:
         raise DateQueryError("give a date as YYYY, YYYY-MM or YYYY-MM-DD (no time of day)")
     first, last = _period_of(found)
-    return DayQuery(prefix, first, last)
+    return _day_query(prefix, first, last)
+
+
+def _day_query(prefix: str, first: date, last: date) -> DayQuery:
+    return DayQuery(prefix, first, last, _days(prefix, first, last))
+
+
+def day_range(value: str) -> DayRange:
+    """The days a clinical-date search value selects for a single date written to the day."""
+    return day_query(value).days
+
+
+def partial_terms(queries: list[DayQuery]) -> list[Term]:
+    """The padding terms of the single dates written to the month or year that every
+    query finds although its days do not cover them (at most two months and two years
+    per query: those holding the edges of its period)."""
+    candidates: set[tuple[date, date, str]] = set()
+    for query in queries:
+        for edge in (query.first, query.last):
+            candidates.update(_partials(edge))
+    return sorted(
+        _padding(DATE, written)
+        for start, end, written in candidates
+        if all(query.satisfies(start, end) for query in queries)
+    )
+
+
+def _days(prefix: str, first: date, last: date) -> DayRange:
+    """The days a single date written to the day must fall on to match."""
+    if prefix in {"gt", "sa"}:
+        return DayRange(last + _DAY, max(_LAST_DAY, last + _DAY))
+    if prefix == "ge":
+        return DayRange(first, max(_LAST_DAY, first))
+    if prefix in {"lt", "eb"}:
+        return DayRange(min(_FIRST_DAY, first - _DAY), first - _DAY)
+    if prefix == "le":
+        return DayRange(min(_FIRST_DAY, last), last)
+    return DayRange(first, last)
 
 
 # The edges of a target, each exactly (the bucket terms of a date written to the day,
@@ -497,9 +555,9 @@ _FIRST_DAY = date(FIRST_YEAR, 1, 1)
 _LAST_DAY = date(LAST_YEAR, 12, 31)
 
 
-def cover(days: DayRange, edge: str = START) -> list[Term]:
-    """The fewest (level parameter, bucket) terms of a target's start or end whose
-    buckets are exactly `days`."""
+def cover(days: DayRange, edge: str = DATE) -> list[Term]:
+    """The fewest (level parameter, bucket) terms of a single date, or of a Period's start
+    or end, whose buckets are exactly `days`."""
     terms: list[Term] = []
     day = days.first
     while day <= days.last:

@@ -18,11 +18,11 @@ the last pair sent (`SortKey`), so a page is one bounded query however deep.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, intersect, or_, select, union
 from sqlalchemy.orm import Session
 
 from carewall.core.db import planned_each_time
@@ -32,10 +32,14 @@ from carewall.records.store.dates import (
     DATE_PARAMS,
     DateQueryError,
     DayQuery,
+    DayRange,
+    cover,
+    dated_by_periods,
     day_query,
     has_time,
     instant_query,
     instant_range,
+    partial_terms,
 )
 from carewall.records.store.keys import RecordKeys
 from carewall.records.store.terms import (
@@ -272,12 +276,16 @@ def _last_updated(values: list[str]) -> ColumnElement[bool]:
 def _date_filters(
     keys: RecordKeys, resource_type: str, name: str, values: Sequence[str]
 ) -> list[ColumnElement[bool]]:
-    """The conditions of the date parameter's occurrences (all must hold), each any of
-    its comma-separated values (`_dated`)."""
+    """The condition of the date parameter's occurrences (all must hold, each any of its
+    comma-separated values): the single dates that match, and the Periods."""
     parts = [value.split(",") for value in values]
     if any(not item.strip() for p in parts for item in p):  # `date=2024,` as `code=a,`
         raise _bad_value(name, "give a date")
-    return [_dated(keys, resource_type, [_day_query(name, v) for v in p]) for p in parts]
+    queries = [[_day_query(name, v) for v in p] for p in parts]
+    found = [_single_dates(keys, resource_type, queries)]
+    if dated_by_periods(resource_type):
+        found.append(_periods(keys, resource_type, queries))
+    return [FhirResource.id.in_(_any_of_ids(found))]
 
 
 def _day_query(name: str, value: str) -> DayQuery:
@@ -289,27 +297,62 @@ def _day_query(name: str, value: str) -> DayQuery:
         raise _bad_value(name, str(exc)) from None
 
 
-def _dated(keys: RecordKeys, resource_type: str, queries: list[DayQuery]) -> ColumnElement[bool]:
-    """One occurrence of the date parameter: any of its values, each holding a term of
-    every one of its lookups (`DayQuery.lookups`: one list of terms, or two for `eq`).
-    Values of one lookup each share one subquery."""
-    lookups = [q.lookups() for q in queries]
-    single = [term for each in lookups if len(each) == 1 for term in each[0]]
-    conditions = [_any_of(keys, resource_type, single)] if single else []
-    conditions += [
-        and_(*(_any_of(keys, resource_type, terms) for terms in each))
-        for each in lookups
-        if len(each) > 1
-    ]
-    return or_(*conditions)
+def _single_dates(
+    keys: RecordKeys, resource_type: str, queries: list[list[DayQuery]]
+) -> Select[str]:
+    """Ids of the resources dated by a single date that match every occurrence.
+
+    Occurrences of one value each (`date=ge2021-03-10&date=lt2021-04-21`) are
+    intersected into one range first: its cover is the few buckets of those six
+    weeks, where covering each open end would look up most of the table twice.
+    Dates written to the month or year that FHIR's range rules find although the
+    days do not cover them come through their padding terms (`dates.partial_terms`),
+    checked against every occurrence.
+    """
+    if all(len(occurrence) == 1 for occurrence in queries):
+        each = [occurrence[0] for occurrence in queries]
+        first = max(q.days.first for q in each)
+        last = min(q.days.last for q in each)
+        terms = cover(DayRange(first, last)) if first <= last else []
+        return _any_term(keys, resource_type, [*terms, *partial_terms(each)])
+    return _all_of(
+        _any_term(
+            keys, resource_type, [t for q in o for t in [*cover(q.days), *partial_terms([q])]]
+        )
+        for o in queries
+    )
 
 
-def _any_of(
-    keys: RecordKeys, resource_type: str, terms: Sequence[tuple[str, str]]
-) -> ColumnElement[bool]:
-    if not terms:
-        return false()
-    return FhirResource.id.in_(_any_term(keys, resource_type, sorted(set(terms))))
+def _periods(keys: RecordKeys, resource_type: str, queries: list[list[DayQuery]]) -> Select[str]:
+    """Ids of the resources dated by a Period that match every occurrence: any of its
+    values, each holding a term of every one of its lookups (`DayQuery.period_lookups`).
+    Only Periods carry these terms, so the lookups of an open end stay within them."""
+    return _all_of(
+        _any_of_ids(
+            [
+                _all_of(_any_term(keys, resource_type, terms) for terms in q.period_lookups())
+                for q in occurrence
+            ]
+        )
+        for occurrence in queries
+    )
+
+
+def _all_of(selects: Iterable[Select[str]]) -> Select[str]:
+    """Ids in every one of `selects` (the one itself when alone)."""
+    ids = list(selects)
+    if len(ids) == 1:
+        return ids[0]
+    common = intersect(*ids).subquery()
+    return select(common.c.resource_id)
+
+
+def _any_of_ids(selects: list[Select[str]]) -> Select[str]:
+    """Ids in any of `selects` (the one itself when alone)."""
+    if len(selects) == 1:
+        return selects[0]
+    merged = union(*selects).subquery()
+    return select(merged.c.resource_id)
 
 
 def _any_term(
@@ -320,6 +363,7 @@ def _any_term(
     The parameter is inside each HMAC's input (`RecordKeys.blind`), so one list of
     HMACs finds them all through the value index, whatever their parameters.
     """
+    terms = sorted(set(terms))
     hmacs = [keys.blind(resource_type, param, value) for param, value in terms]
     return select(FhirSearchIndex.resource_id).where(
         FhirSearchIndex.param.in_(sorted({param for param, _ in terms})),
