@@ -6,7 +6,9 @@ Run by hand: `uv run python bench/fhir_search.py [--patients 300] [--searches 10
 Every search goes through the chokepoint the FHIR route calls
 (`records.access.search_page_for`: authorisation, restriction scope, the page
 of 25 decrypted, the total counted, an audit entry), on one vault of
-synthetic Observations with clinical dates spread over five years, written
+synthetic Observations with clinical dates spread over five years (and two
+Encounters per patient, each dated by a Period of a day to two weeks, one in
+twenty still open), written
 in four batches so `_lastUpdated` has a spread too. The cases alternate in
 blocks so the shared machine's load drifts across all alike:
 - exact token: `code=system|code` (one blind index, the baseline);
@@ -14,7 +16,10 @@ blocks so the shared machine's load drifts across all alike:
   open-ended (`ge`: months, years and decades up to 2199);
 - `_lastUpdated`: the middle half of the writes (the plain column);
 - `_sort=-_lastUpdated` over everything (keyset page on the column);
-- `_sort=date` of a six-week range (decrypts every match to sort, bounded).
+- `_sort=date` of a six-week range (decrypts every match to sort, bounded);
+- the six weeks and the year over the Encounters' Periods (each end looked
+  up on its own: a Period that began before the range and ends after it is
+  found by neither end's buckets near the range).
 It prints searches/s, p50 and the ratio to the exact-token search per database.
 """
 
@@ -49,6 +54,7 @@ CODES = ("8867-4", "29463-7", "8302-2", "85354-9", "2339-0", "718-7", "4548-4", 
 CLINICIAN = Caller.for_user("bench", Role.CLINICIAN)
 FIRST_DAY = date(2019, 1, 1)
 BATCHES = 4
+ENCOUNTERS = 2  # per patient, dated by a Period
 
 
 def _batch_lines(patients: range, per_patient: int, rng: random.Random) -> str:
@@ -67,7 +73,26 @@ def _batch_lines(patients: range, per_patient: int, rng: random.Random) -> str:
                 "effectiveDateTime": f"{day.isoformat()}T09:30:00Z",
             }
             lines.append(json.dumps(observation))
+        for k in range(ENCOUNTERS):
+            lines.append(json.dumps(_encounter(f"e-{n:05}-{k:02}", f"p-{n:05}", rng)))
     return "\n".join(lines) + "\n"
+
+
+def _encounter(logical_id: str, patient: str, rng: random.Random) -> dict[str, object]:
+    """A visit of a day, a stay of up to two weeks, or (one in twenty) one still open."""
+    start = FIRST_DAY + timedelta(days=rng.randrange(5 * 365))
+    period = {"start": f"{start.isoformat()}T08:00:00Z"}
+    if rng.random() >= 0.05:
+        end = start + timedelta(days=rng.choice([0, 0, 0, 1, 3, 14]))
+        period["end"] = f"{end.isoformat()}T17:00:00Z"
+    return {
+        "resourceType": "Encounter",
+        "id": logical_id,
+        "status": "finished" if "end" in period else "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": f"Patient/{patient}"},
+        "period": period,
+    }
 
 
 def _fill(runtime: Runtime, patients: int, per_patient: int, tmp: Path) -> None:
@@ -97,17 +122,20 @@ def _quartiles(runtime: Runtime) -> tuple[str, str]:
     return low.isoformat(), high.isoformat()
 
 
-def _cases(runtime: Runtime) -> dict[str, dict[str, list[str]]]:
+def _cases(runtime: Runtime) -> dict[str, tuple[str, dict[str, list[str]]]]:
+    """Each case: the type searched and its parameters."""
     low, high = _quartiles(runtime)
     six_weeks = ["ge2021-03-10", "lt2021-04-21"]
     return {
-        "exact token (baseline)": {"code": [f"{LOINC}|8867-4"]},
-        "date, six weeks": {"date": six_weeks},
-        "date, one year": {"date": ["2021"]},
-        "date, open-ended ge": {"date": ["ge2022-06-15"]},
-        "_lastUpdated, middle half": {"_lastUpdated": [f"ge{low}", f"lt{high}"]},
-        "_sort=-_lastUpdated, all": {"_sort": ["-_lastUpdated"]},
-        "_sort=date, six weeks": {"date": six_weeks, "_sort": ["date"]},
+        "exact token (baseline)": ("Observation", {"code": [f"{LOINC}|8867-4"]}),
+        "date, six weeks": ("Observation", {"date": six_weeks}),
+        "date, one year": ("Observation", {"date": ["2021"]}),
+        "date, open-ended ge": ("Observation", {"date": ["ge2022-06-15"]}),
+        "_lastUpdated, middle half": ("Observation", {"_lastUpdated": [f"ge{low}", f"lt{high}"]}),
+        "_sort=-_lastUpdated, all": ("Observation", {"_sort": ["-_lastUpdated"]}),
+        "_sort=date, six weeks": ("Observation", {"date": six_weeks, "_sort": ["date"]}),
+        "Encounter periods, six weeks": ("Encounter", {"date": six_weeks}),
+        "Encounter periods, one year": ("Encounter", {"date": ["2021"]}),
     }
 
 
@@ -117,11 +145,11 @@ def _measure(runtime: Runtime, searches: int) -> dict[str, tuple[list[float], in
     totals: dict[str, int] = {}
     block = max(1, searches // 10)
     for _ in range(10):
-        for name, params in cases.items():
+        for name, (resource_type, params) in cases.items():
             for _ in range(block):
                 began = time.perf_counter()
                 page = search_page_for(
-                    runtime, CLINICIAN, "Observation", params, Purpose.TREATMENT, count=25
+                    runtime, CLINICIAN, resource_type, params, Purpose.TREATMENT, count=25
                 )
                 timings[name].append((time.perf_counter() - began) * 1000)
                 totals[name] = page.total
@@ -138,7 +166,11 @@ def main() -> None:
     if os.environ.get("CAREWALL_TEST_POSTGRES_URL"):
         backends.append(("PostgreSQL", os.environ["CAREWALL_TEST_POSTGRES_URL"]))
     observations = args.patients * args.per_patient
-    table = Table(title=f"FHIR Observation search over {observations} Observations (page of 25)")
+    encounters = args.patients * ENCOUNTERS
+    table = Table(
+        title=f"FHIR search over {observations} Observations and {encounters} Encounters "
+        "(page of 25)"
+    )
     for column in ("Database", "Search", "matches", "searches/s", "p50 ms", "ratio to exact"):
         table.add_column(column, justify="right")
     for name, url in backends:
