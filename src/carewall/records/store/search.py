@@ -315,7 +315,7 @@ def _single_dates(
         last = min(q.days.last for q in each)
         terms = cover(DayRange(first, last)) if first <= last else []
         return _any_term(keys, resource_type, [*terms, *partial_terms(each)])
-    return _all_of(
+    return _all_of_ids(
         _any_term(
             keys, resource_type, [t for q in o for t in [*cover(q.days), *partial_terms([q])]]
         )
@@ -327,10 +327,10 @@ def _periods(keys: RecordKeys, resource_type: str, queries: list[list[DayQuery]]
     """Ids of the resources dated by a Period that match every occurrence: any of its
     values, each holding a term of every one of its lookups (`DayQuery.period_lookups`).
     Only Periods carry these terms, so the lookups of an open end stay within them."""
-    return _all_of(
+    return _all_of_ids(
         _any_of_ids(
             [
-                _all_of(_any_term(keys, resource_type, terms) for terms in q.period_lookups())
+                _all_of_ids(_any_term(keys, resource_type, terms) for terms in q.period_lookups())
                 for q in occurrence
             ]
         )
@@ -338,7 +338,7 @@ def _periods(keys: RecordKeys, resource_type: str, queries: list[list[DayQuery]]
     )
 
 
-def _all_of(selects: Iterable[Select[str]]) -> Select[str]:
+def _all_of_ids(selects: Iterable[Select[str]]) -> Select[str]:
     """Ids in every one of `selects` (the one itself when alone)."""
     ids = list(selects)
     if len(ids) == 1:
