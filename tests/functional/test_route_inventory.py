@@ -24,6 +24,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "routes.md"
 PUBLIC = {
     ("GET", "/"),
     ("GET", "/healthz"),
+    ("HEAD", "/healthz"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),

@@ -42,6 +42,15 @@ def test_healthz(client: TestClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
+def test_health_and_capability_answer_head_as_monitors_probe(client: TestClient) -> None:
+    # RFC 9110: HEAD wherever GET is answered, with GET's headers and no body.
+    for path in ("/healthz", "/fhir/metadata"):
+        got, head = client.get(path), client.head(path)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers["cache-control"] == "no-store", path
+
+
 def test_home_page_renders_with_security_headers(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 200

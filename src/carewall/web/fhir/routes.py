@@ -83,7 +83,7 @@ router = APIRouter(prefix="/fhir", include_in_schema=False, dependencies=[Depend
 read_router = APIRouter(prefix="/fhir", include_in_schema=False)
 
 # The CapabilityStatement is public by FHIR convention (clients read it before signing in).
-PUBLIC_ROUTES = {("GET", "/fhir/metadata")}
+PUBLIC_ROUTES = {("GET", "/fhir/metadata"), ("HEAD", "/fhir/metadata")}
 
 # Every role may reach some resource type; the records matrix decides per type and row.
 Reader = Annotated[Caller, Depends(require_api(ALL, scope="fhir:read"))]
@@ -110,7 +110,8 @@ def _self_link(request: Request) -> str:
     )
 
 
-@router.get("/metadata")
+# HEAD too: clients and monitors probe a FHIR base with it before they read anything.
+@router.api_route("/metadata", methods=["GET", "HEAD"])
 def metadata(request: Request, runtime: RuntimeDep) -> FhirResponse:
     """The CapabilityStatement: types, interactions and search parameters supported."""
     return FhirResponse(capability_statement(base_url(request), runtime.settings))

@@ -10,7 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 router = APIRouter()
 
 
-@router.get("/healthz", include_in_schema=False)
+# HEAD too: uptime monitors and load balancers often probe with it (RFC 9110 asks every
+# general-purpose server to answer HEAD wherever it answers GET).
+@router.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
 def healthz(request: Request) -> JSONResponse:
     """200 when the database answers, 503 otherwise (no details for anonymous callers)."""
     try:
