@@ -145,6 +145,49 @@ def test_a_transaction_creates_linked_resources_in_one_go(
     assert own["total"] == 3, "the new observations are in the new patient's record"
 
 
+def test_written_entries_carry_what_prefer_return_asks(
+    runtime: Runtime, client: TestClient
+) -> None:
+    doctor = bearer(runtime, Role.CLINICIAN)
+    gone = make_resources(runtime, "p-old", ("Observation",))["Observation"]
+
+    def sent(prefer: str | None) -> list[dict[str, Any]]:
+        request = bundle(
+            "transaction",
+            post(new_patient(), PATIENT_URL),
+            post(observation_of(PATIENT_URL)),
+            call("DELETE", f"Observation/{gone}"),  # deleted by the first, already after
+        )
+        headers = {**doctor, "Prefer": prefer} if prefer else doctor
+        return answered(send(client, request, headers), "transaction")
+
+    reads_before = actions(runtime).count("records:resource:read")
+    for quiet in (None, "return=minimal", "respond-async, return=unknown"):
+        entries = sent(quiet)
+        assert [sorted(e) for e in entries[:2]] == [["fullUrl", "response"]] * 2, quiet
+        assert "outcome" not in entries[0]["response"], quiet
+    assert actions(runtime).count("records:resource:read") == reads_before, "nothing read back"
+
+    entries = sent("return=representation")
+    patient, observation = entries[0]["resource"], entries[1]["resource"]
+    assert entries[0]["response"]["location"] == (
+        f"Patient/{patient['id']}/_history/{patient['meta']['versionId']}"
+    )
+    assert patient["name"][0]["family"] == SECRET_NAME
+    assert observation["subject"] == {"reference": f"Patient/{patient['id']}"}, "as stored"
+    assert entries[0]["fullUrl"].endswith(f"/Patient/{patient['id']}")
+    assert "resource" not in entries[2], "a delete has nothing to show"
+    reads = [e for e in audit_trail(runtime) if e.action == "records:resource:read"]
+    assert len(reads) == reads_before + 2, "each resource shown is a read, audited"
+
+    entries = sent('return="OperationOutcome"')
+    said = entries[1]["response"]["outcome"]["issue"][0]
+    assert (said["severity"], said["code"]) == ("information", "informational")
+    assert said["diagnostics"].startswith("Observation/")
+    assert said["diagnostics"].endswith("is at version 1.")
+    assert "resource" not in entries[1]
+
+
 def test_the_bundle_summary_is_audited_without_values(runtime: Runtime, client: TestClient) -> None:
     doctor = bearer(runtime, Role.CLINICIAN)
     request = bundle(

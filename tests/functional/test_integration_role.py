@@ -191,6 +191,30 @@ def test_a_restriction_lets_a_feed_write_but_not_read(runtime: Runtime, client: 
     written = client.put(f"/fhir/Observation/{ids['Observation']}", json=update, headers=headers)
     assert written.status_code == 200, written.text
 
+    # Read back in a transaction, the restricted entry is said, not shown, and refused.
+    refusals_before = _refusals(runtime)
+    loaded = client.post(
+        "/fhir/",
+        json={
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": result, "request": {"method": "PUT", "url": "Observation/lab-vip-1"}},
+                {
+                    "resource": fhir_resource("Organization", "", id="lab-org"),
+                    "request": {"method": "PUT", "url": "Organization/lab-org"},
+                },
+            ],
+        },
+        headers={**headers, "Prefer": "return=representation"},
+    )
+    assert loaded.status_code == 200, loaded.text
+    vip, organization = loaded.json()["entry"]
+    assert "resource" not in vip
+    assert "may write but not read back" in vip["response"]["outcome"]["issue"][0]["diagnostics"]
+    assert organization["resource"]["id"] == "lab-org"
+    assert _refusals(runtime) == refusals_before + 1
+
     outcome(client.get("/fhir/Observation/lab-vip-1", headers=headers), 403, "forbidden")
     outcome(client.get(f"/fhir/Patient/{ids['Patient']}", headers=headers), 403, "forbidden")
     found = client.get("/fhir/Observation", params={"subject": "Patient/p-vip"}, headers=headers)
@@ -283,3 +307,9 @@ def test_a_feed_s_read_shows_to_the_patient_as_a_data_feed_for_operations(
     patient = Caller.for_user("u-p", Role.PATIENT, patient_id="p-feed")
     with pytest.raises(NotFoundError):
         flag_access(runtime, patient, event.seq, "I do not know this")
+
+
+def _refusals(runtime: Runtime) -> int:
+    """How many records:access:denied entries the trail holds."""
+    with runtime.db.sessions() as session:
+        return sum(e.action == "records:access:denied" for e in recent_entries(session, 500))

@@ -24,6 +24,7 @@ from carewall.records.access.reads import (
     search_in,
     search_page_for,
     search_page_in,
+    versions_for,
     vread_for,
 )
 
@@ -42,5 +43,6 @@ __all__ = [
     "search_in",
     "search_page_for",
     "search_page_in",
+    "versions_for",
     "vread_for",
 ]

@@ -30,7 +30,9 @@ from carewall.core.runtime import Runtime
 from carewall.records import store
 from carewall.records.access.audit_patients import patient_part
 from carewall.records.access.guard import (
+    Denied,
     blocked,
+    denied_event,
     hidden_compartments,
     may,
     readable,
@@ -123,6 +125,40 @@ def vread_for(
         resource = store.open_row(keys, row)
         _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
         return resource
+
+    return run_guarded_read(runtime, actor, work)
+
+
+def versions_for(
+    runtime: Runtime,
+    actor: Caller,
+    wanted: Sequence[tuple[str, str, int]],
+    purpose: Purpose,
+) -> list[dict[str, Any] | None]:
+    """Several specific versions (type, id, version), each decided and audited as
+    `vread_for` decides and audits one, in one read transaction whose entries are
+    appended together: what a transaction Bundle's writer reads back when it asks for
+    each entry's resource (`Prefer: return=representation`).
+
+    A version the caller may not read (a restricted record an integration feed
+    writes into) is None, and its refusal is audited as a vread's would be; the
+    others are still returned, since the writes they answer have committed.
+    """
+    keys = RecordKeys.from_keystore(runtime.keys)
+
+    def work(session: Session) -> list[dict[str, Any] | None]:
+        found: list[dict[str, Any] | None] = []
+        for resource_type, logical_id, version in wanted:
+            try:
+                row = _checked_version(session, keys, actor, resource_type, logical_id, version)
+            except Denied as denied:
+                record(session, denied_event(keys, actor, denied))
+                found.append(None)
+                continue
+            resource = store.open_row(keys, row)
+            _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+            found.append(resource)
+        return found
 
     return run_guarded_read(runtime, actor, work)
 

@@ -112,7 +112,13 @@ _BUNDLES = (
     "database transaction: any failure rolls back everything and answers with that "
     "entry's status and an OperationOutcome naming `Bundle.entry[i]`; `urn:uuid:` "
     "fullUrls of created resources get server ids and references to them are rewritten. "
-    "A batch runs each entry on its own; failures are reported in the entry's response."
+    "A batch runs each entry on its own; failures are reported in the entry's response. "
+    "A written entry answers with its status, location, ETag and lastModified; with "
+    "`Prefer: return=representation` it also carries the resource as stored (read back as "
+    "the caller, checked and audited like a vread; a resource the caller may write but not "
+    "read says so in an informational outcome instead), with `return=OperationOutcome` an "
+    "informational outcome. A single create or update answers with the resource unless "
+    "`Prefer: return=minimal` or `return=OperationOutcome` says otherwise."
 )
 _RESULTS = (
     "Parameters combine with AND; a parameter given more than once must match each time "

@@ -109,6 +109,22 @@ def purpose_of(request: Request, caller: Caller) -> Purpose:
     return purpose
 
 
+#: What `Prefer: return=` may ask of a write (FHIR R4 http, "Managing return content").
+RETURN_PREFERENCES = frozenset({"minimal", "representation", "OperationOutcome"})
+
+
+def return_preference(request: Request) -> str | None:
+    """The `return=` preference of the `Prefer` header (None when absent or not one FHIR
+    defines: a preference the server does not know is ignored, RFC 7240)."""
+    for header in request.headers.getlist("prefer"):
+        for part in header.split(","):
+            name, _, value = part.partition("=")
+            if name.strip().lower() == "return":
+                chosen = value.split(";")[0].strip().strip('"')
+                return chosen if chosen in RETURN_PREFERENCES else None
+    return None
+
+
 def check_type(resource_type: str) -> None:
     """404 for a type this server does not serve."""
     if resource_type not in SUPPORTED_TYPES:

@@ -53,6 +53,8 @@ def operation_outcome(
         listed = [issue.as_fhir() for issue in issues]
     else:
         code = _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing")
+        if status < 300 and severity == "information":
+            code = "informational"
         listed = [{"severity": severity, "code": code, "diagnostics": message}]
     for item in listed:
         if not item.get("expression"):
@@ -216,11 +218,17 @@ def status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
 
-def bundle_entry(base: str, result: EntryResult, resource: dict[str, Any] | None) -> dict[str, Any]:
+def bundle_entry(
+    base: str,
+    result: EntryResult,
+    resource: dict[str, Any] | None,
+    outcome: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One entry of a transaction-response or batch-response Bundle.
 
     Writes name the new version (`location`, `etag`, `lastModified`); reads carry
-    `resource` (a searchset Bundle for a search); failures carry `outcome`.
+    `resource` (a searchset Bundle for a search), and so do writes whose client asked
+    for them; failures carry `outcome`, and so do writes given an informational one.
     """
     response: dict[str, Any] = {"status": status_line(result.status)}
     named = f"{result.resource_type}/{result.logical_id}" if result.logical_id else None
@@ -233,6 +241,8 @@ def bundle_entry(base: str, result: EntryResult, resource: dict[str, Any] | None
     if result.error is not None:
         error = result.error
         response["outcome"] = operation_outcome(error.status, error.message, error.issues)
+    elif outcome is not None:
+        response["outcome"] = outcome
     entry: dict[str, Any] = {}
     if named:
         entry["fullUrl"] = f"{base}/{named}"

@@ -9,6 +9,7 @@ handler, which answers OperationOutcome under /fhir/.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from carewall.core.context import Purpose
 from carewall.core.errors import NotFoundError, PermissionDeniedError
 from carewall.core.runtime import Runtime
 from carewall.records.access import (
@@ -24,6 +26,7 @@ from carewall.records.access import (
     get_record_for,
     history_page_for,
     search_page_for,
+    versions_for,
     vread_for,
 )
 from carewall.records.access.includes import MAX_INCLUDED
@@ -54,6 +57,7 @@ from carewall.web.fhir.inputs import (
     if_match,
     purpose_of,
     read_resource,
+    return_preference,
     search_form,
     search_request,
     version_number,
@@ -66,6 +70,7 @@ from carewall.web.fhir.responses import (
     count_only,
     etag,
     history_bundle,
+    operation_outcome,
     outcome_response,
     searchset,
     subsetted,
@@ -212,9 +217,15 @@ def transaction_or_batch(
 
     purpose = purpose_of(request, caller)
     done = process_bundle(runtime, caller, asked, purpose, search_page)
+    preferred = _preferred(request, caller, purpose, done.results)
     entries = [
-        bundle_entry(base, result, _entry_resource(request, caller, entry, result))
-        for entry, result in zip(done.entries, done.results, strict=True)
+        bundle_entry(
+            base,
+            result,
+            preferred.resources.get(i) or _entry_resource(request, caller, entry, result),
+            preferred.outcomes.get(i),
+        )
+        for i, (entry, result) in enumerate(zip(done.entries, done.results, strict=True))
     ]
     return FhirResponse(bundle_response(done.kind, entries))
 
@@ -229,6 +240,70 @@ def _entry_resource(
     page = _page(runtime_of(request), caller, entry.resource_type, asked)
     self_url = f"{base_url(request)}/{entry.resource_type}/_search"
     return _searchset(request, caller, entry.resource_type, page, result.page, self_url)
+
+
+@dataclass
+class _Preferred:
+    """What `Prefer: return=` adds to written entries, by entry index."""
+
+    resources: dict[int, dict[str, Any]] = field(default_factory=dict)
+    outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def _preferred(
+    request: Request, caller: Caller, purpose: Purpose, results: Sequence[EntryResult]
+) -> _Preferred:
+    """What each written entry carries besides its status, location and ETag, as
+    `Prefer: return=` asks: the resource as stored (read back as the caller, checked
+    and audited like a vread) or an OperationOutcome.
+
+    Nothing without it, or with `return=minimal`: a load of thousands of entries
+    would otherwise read back, decrypt and audit every one for a client that never
+    looks (a single create or update answers with the resource by default).
+    """
+    preferred = _Preferred()
+    wanted = return_preference(request)
+    written = {
+        i: result
+        for i, result in enumerate(results)
+        if result.location and result.version is not None and result.error is None
+    }
+    if wanted == "OperationOutcome":
+        preferred.outcomes = {i: _version_outcome(result) for i, result in written.items()}
+    elif wanted == "representation" and written:
+        versions = [
+            (result.resource_type or "", result.logical_id or "", result.version or 0)
+            for result in written.values()
+        ]
+        found = versions_for(runtime_of(request), caller, versions, purpose)
+        for (i, result), resource in zip(written.items(), found, strict=True):
+            if resource is None:
+                preferred.outcomes[i] = _version_outcome(result, unreadable=True)
+            else:
+                preferred.resources[i] = resource
+    return preferred
+
+
+def _version_outcome(result: EntryResult, *, unreadable: bool = False) -> dict[str, Any]:
+    """The informational OperationOutcome of a written entry (`return=OperationOutcome`,
+    or in place of a resource its writer may not read back)."""
+    message = _version_message(
+        result.resource_type or "", result.logical_id or "", result.version or 0, unreadable
+    )
+    return operation_outcome(result.status, message, severity="information")
+
+
+def _version_message(
+    resource_type: str, logical_id: str, version: int, unreadable: bool = False
+) -> str:
+    """What a write did, said in place of the resource (`return=OperationOutcome`, or a
+    resource its writer may not read back)."""
+    said = f"{resource_type}/{logical_id} is at version {version}."
+    if unreadable:
+        # An integration feed writes into a restricted compartment but may not read it
+        # (`records.access.guard`): the write stands; say so instead of a 403.
+        said += " It is in a restricted record, which this account may write but not read back."
+    return said
 
 
 @router.post("/{resource_type}")
@@ -415,13 +490,12 @@ def _written(request: Request, caller: Caller, meta: dict[str, Any], status: int
         "ETag": etag(version),
         "Location": f"{base_url(request)}/{resource_type}/{logical_id}/_history/{version}",
     }
-    prefer = request.headers.get("prefer", "")
-    if "return=minimal" in prefer:
+    wanted = return_preference(request)
+    if wanted == "minimal":
         return Response(status_code=status, headers=headers, media_type=MEDIA_TYPE)
-    if "return=OperationOutcome" in prefer:
-        response = outcome_response(
-            status, f"{resource_type}/{logical_id} is at version {version}.", severity="information"
-        )
+    if wanted == "OperationOutcome":
+        message = _version_message(resource_type, logical_id, version)
+        response = outcome_response(status, message, severity="information")
         response.headers.update(headers)
         return response
     purpose = purpose_of(request, caller)
@@ -430,14 +504,8 @@ def _written(request: Request, caller: Caller, meta: dict[str, Any], status: int
             runtime_of(request), caller, resource_type, logical_id, version, purpose
         )
     except PermissionDeniedError:
-        # An integration feed writes into a restricted compartment but may not read it
-        # (`records.access.guard`): the write stands; say so instead of a 403.
-        response = outcome_response(
-            status,
-            f"{resource_type}/{logical_id} is at version {version}. It is in a restricted "
-            "record, which this account may write but not read back.",
-            severity="information",
-        )
+        message = _version_message(resource_type, logical_id, version, unreadable=True)
+        response = outcome_response(status, message, severity="information")
         response.headers.update(headers)
         return response
     return FhirResponse(resource, status, headers={**headers, **version_headers(resource)})
