@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from carewall.audit import AuditEvent, DetailValue, record, record_about, record_all_about
@@ -56,8 +57,10 @@ from carewall.records.store.search import (
     COLUMN_SORTS,
     MAX_RESULTS,
     SortKey,
-    count_rows,
+    count_matching,
+    find_matching,
     find_rows,
+    matching,
 )
 from carewall.records.tags import RecordsTag
 
@@ -215,8 +218,8 @@ def history_page_for(
         visible = [row for row in rows if row.patient_ref in seen]
         if not visible:  # refuse exactly as a read of the current version would
             _require_read(session, keys, actor, resource_type, logical_id, rows[0])
-        matching = [row for row in visible if since is None or row.last_updated >= since]
-        after = [row for row in matching if before is None or row.version_id < before]
+        written = [row for row in visible if since is None or row.last_updated >= since]
+        after = [row for row in written if before is None or row.version_id < before]
         shown = after if count is None else after[:count]
         more = bool(shown) and len(after) > len(shown)
         opened = [(row, None if row.deleted else store.open_row(keys, row)) for row in shown]
@@ -226,7 +229,7 @@ def history_page_for(
         ]
         withheld = len(rows) - len(visible)
         _audit_history(session, keys, actor, resource_type, logical_id, opened, withheld, purpose)
-        return HistoryPage(entries, len(matching), shown[-1].version_id if more else None)
+        return HistoryPage(entries, len(written), shown[-1].version_id if more else None)
 
     return run_guarded_read(runtime, actor, work)
 
@@ -304,10 +307,8 @@ def search_for(
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> list[dict[str, Any]]:
-        visible = _visible(session, keys, actor, resource_type)
-        found = _find(
-            session, keys, resource_type, params, visible, limit=limit, newest_first=newest_first
-        )
+        search = _Search.of(session, keys, actor, resource_type, params)
+        found = _find(session, keys, search, limit=limit, newest_first=newest_first)
         resources = [store.open_row(keys, row) for row in found]
         patients = _patients(keys, found, resources)
         count = len(resources)
@@ -357,8 +358,8 @@ def search_in(
     Same compartment scope, restriction filter and audit entry; a refusal raises
     `guard.Denied`, so the caller runs its work through `run_guarded`.
     """
-    visible = _visible(session, keys, actor, resource_type)
-    rows = _find(session, keys, resource_type, params, visible, limit=limit)
+    search = _Search.of(session, keys, actor, resource_type, params)
+    rows = _find(session, keys, search, limit=limit)
     resources = [store.open_row(keys, row) for row in rows]
     patients = _patients(keys, rows, resources)
     _audit_search(session, keys, actor, resource_type, params, purpose, len(resources), patients)
@@ -390,23 +391,21 @@ def search_page_in(
     `_sort`, `_include` and `_revinclude` ride in `params` (so a page cursor keeps
     them); the other parameters select the matches.
     """
-    visible = _visible(session, keys, actor, resource_type)
     filters = {k: v for k, v in params.items() if k not in SHAPING_PARAMS}
+    search = _Search.of(session, keys, actor, resource_type, filters)
     sort = (params.get("_sort") or [""])[0]
     if sort in DATE_SORTS:
-        rows = _find(session, keys, resource_type, filters, visible, limit=MAX_DATE_SORT + 1)
+        rows = _find(session, keys, search, limit=MAX_DATE_SORT + 1)
         page = date_page(keys, rows, descending=sort == "-date", count=count, after=after)
         shown, resources, following = page.rows, page.resources, page.next_after
     else:
-        rows = _find(
-            session, keys, resource_type, filters, visible, limit=count + 1, after=after, sort=sort
-        )
+        rows = _find(session, keys, search, limit=count + 1, after=after, sort=sort)
         shown = rows[:count]  # one row more than the page says whether another page follows
         resources = [store.open_row(keys, row) for row in shown]
         following = _next_after(shown, sort) if len(rows) > count else None
     patients = _patients(keys, shown, resources)
     _audit_search(session, keys, actor, resource_type, params, purpose, len(resources), patients)
-    total = _count(session, keys, resource_type, filters, visible)
+    total = _count(session, keys, search)
     included = _NOTHING_INCLUDED
     if asked := include_request(params):
 
@@ -426,24 +425,10 @@ def search_work(params: Mapping[str, Sequence[str]], resource_type: str = "") ->
     return work + (MAX_DATE_SORT if (params.get("_sort") or [""])[0] in DATE_SORTS else 0)
 
 
-def _count(
-    session: Session,
-    keys: RecordKeys,
-    resource_type: str,
-    filters: Mapping[str, Sequence[str]],
-    visible: _Visible,
-) -> int:
-    if timed_values(resource_type, filters) is not None:  # counted after decryption
-        return len(_find(session, keys, resource_type, filters, visible, limit=MAX_TIMED))
-    return count_rows(
-        session,
-        keys,
-        resource_type,
-        filters,
-        compartment=visible.compartment,
-        unfiled=visible.unfiled,
-        hidden=visible.hidden,
-    )
+def _count(session: Session, keys: RecordKeys, search: _Search) -> int:
+    if search.timed is not None:  # counted after decryption
+        return len(_find(session, keys, search, limit=MAX_TIMED))
+    return count_matching(session, search.query)
 
 
 def _next_after(shown: Sequence[FhirResource], sort: str) -> str | None:
@@ -470,12 +455,41 @@ def _visible(session: Session, keys: RecordKeys, actor: Caller, resource_type: s
     return _Visible(_scope(keys, actor), hidden, _unfiled(actor, resource_type))
 
 
+@dataclass(frozen=True)
+class _Search:
+    """One search's matching rows in the caller's scope, as one query built once for its
+    page and its total (building it computes every blind-index HMAC it looks up), and
+    the occurrences of a date with a time of day, compared after decryption."""
+
+    query: Select[FhirResource]
+    timed: list[list[str]] | None
+
+    @classmethod
+    def of(
+        cls,
+        session: Session,
+        keys: RecordKeys,
+        actor: Caller,
+        resource_type: str,
+        params: Mapping[str, Sequence[str]],
+    ) -> _Search:
+        """Authorise the search and scope it (`_visible`), before any row is read."""
+        visible = _visible(session, keys, actor, resource_type)
+        query = matching(
+            keys,
+            resource_type,
+            params,
+            compartment=visible.compartment,
+            unfiled=visible.unfiled,
+            hidden=visible.hidden,
+        )
+        return cls(query, timed_values(resource_type, params))
+
+
 def _find(
     session: Session,
     keys: RecordKeys,
-    resource_type: str,
-    params: Mapping[str, Sequence[str]],
-    visible: _Visible,
+    search: _Search,
     *,
     limit: int,
     after: str = "",
@@ -486,21 +500,15 @@ def _find(
     after decryption (`access.timed`) on the candidates the index finds."""
     if limit <= 0:
         return []
-    timed = timed_values(resource_type, params)
-    rows = find_rows(
+    rows = find_matching(
         session,
-        keys,
-        resource_type,
-        params,
-        compartment=visible.compartment,
-        unfiled=visible.unfiled,
-        hidden=visible.hidden,
-        limit=limit if timed is None else MAX_TIMED + 1,
+        search.query,
+        limit=limit if search.timed is None else MAX_TIMED + 1,
         after=after,
         newest_first=newest_first,
         sort=sort,
     )
-    return rows if timed is None else narrowed(keys, rows, timed)[:limit]
+    return rows if search.timed is None else narrowed(keys, rows, search.timed)[:limit]
 
 
 def conditional_match_in(

@@ -120,7 +120,24 @@ def find_rows(
     Rows inside `hidden` compartments are left out by the query itself, so
     pages stay full. `unfiled`: rows in no compartment match besides `compartment`'s.
     """
-    query = _matching(keys, resource_type, params, compartment, hidden, unfiled=unfiled)
+    query = matching(
+        keys, resource_type, params, compartment=compartment, hidden=hidden, unfiled=unfiled
+    )
+    return find_matching(
+        session, query, limit=limit, after=after, newest_first=newest_first, sort=sort
+    )
+
+
+def find_matching(
+    session: Session,
+    query: Select[FhirResource],
+    *,
+    limit: int = MAX_RESULTS,
+    after: str = "",
+    newest_first: bool = False,
+    sort: str = "",
+) -> list[FhirResource]:
+    """`find_rows` of a query `matching` built (a search that also counts builds it once)."""
     if newest_first:
         sort = f"-{LAST_UPDATED}"
     if sort in COLUMN_SORTS:
@@ -157,23 +174,34 @@ def count_rows(
 ) -> int:
     """How many current, live versions match (the searchset's `total`), counted in the
     database without loading a row."""
-    matching = _matching(keys, resource_type, params, compartment, hidden, unfiled=unfiled)
-    matching = matching.with_only_columns(FhirResource.id)
-    counted = select(func.count()).select_from(matching.subquery())
+    query = matching(
+        keys, resource_type, params, compartment=compartment, hidden=hidden, unfiled=unfiled
+    )
+    return count_matching(session, query)
+
+
+def count_matching(session: Session, query: Select[FhirResource]) -> int:
+    """`count_rows` of a query `matching` built."""
+    counted = select(func.count()).select_from(query.with_only_columns(FhirResource.id).subquery())
     return int(session.scalar(planned_each_time(counted)) or 0)
 
 
-def _matching(
+def matching(
     keys: RecordKeys,
     resource_type: str,
     params: Mapping[str, Sequence[str]],
-    compartment: str | None,
-    hidden: frozenset[str],
     *,
+    compartment: str | None = None,
+    hidden: frozenset[str] = frozenset(),
     unfiled: bool = False,
 ) -> Select[FhirResource]:
     """Current, live versions of the type matching every parameter, inside `compartment`
-    (when given; or in none, with `unfiled`) and outside the `hidden` compartments."""
+    (when given; or in none, with `unfiled`) and outside the `hidden` compartments.
+
+    Building it computes a blind-index HMAC for every term the parameters look up
+    (over a hundred for a range over Periods), so a search that pages and counts
+    builds it once (`find_matching`, `count_matching`).
+    """
     query = live_rows(
         resource_type,
         compartment=compartment,
@@ -197,8 +225,7 @@ def matching_ids(
 ) -> Select[tuple[str]]:
     """The row ids of current, live versions matching every parameter, as a subquery
     (a Bulk Data `_typeFilter`: each filter is one such search, and they are ORed)."""
-    query = _matching(keys, resource_type, params, None, frozenset())
-    return query.with_only_columns(FhirResource.id)
+    return matching(keys, resource_type, params).with_only_columns(FhirResource.id)
 
 
 # The parameters that name one resource (a conditional create's, a conditional reference's,
