@@ -2,11 +2,12 @@
 
 `minimal_resource(type, patient_id)` fills every required element (required
 choices take their first form; codes with a required value set their first
-code) and names the patient in the type's first Patient-compartment field, or,
-for a type outside FHIR's Patient compartment, in an extension (a Binary in its
-`securityContext`): references anywhere put a resource in that patient's
-compartment, so every type can be tested in one. `tests.support.factories.
-fhir_resource` uses it for the types it has no hand-written body for.
+code, from FHIR R4's tables where the model lists none) and names the patient
+in the type's first Patient-compartment field, or, for a type outside FHIR's
+Patient compartment, in an extension (a Binary in its `securityContext`):
+references anywhere put a resource in that patient's compartment, so every
+type can be tested in one. `tests.support.factories.fhir_resource` uses it for
+the types it has no hand-written body for.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from carewall.records.store.codes import bound_codes
 from carewall.records.store.compartments import PATIENT_COMPARTMENT
 
 EXTENSION_URL = "https://carewall.example/fhir/StructureDefinition/test-patient"
@@ -78,8 +80,16 @@ def _minimal(model_name: str) -> dict[str, Any]:
             choices.add(choice)
         elif not (info.is_required() or extra.get("element_required")):
             continue
-        body[info.alias or name] = _value(info.annotation, extra)
+        element = info.alias or name
+        body[element] = _value(info.annotation, {**_listed_codes(model_name, element), **extra})
     return body
+
+
+def _listed_codes(type_name: str, element: str) -> dict[str, Any]:
+    """The codes FHIR R4 binds `type_name.element` to (`enum_values`, as the models name
+    them), for the codes whose R4B model names none (`fhirVersion`: R4B's versions differ)."""
+    codes = bound_codes(type_name, element)
+    return {} if codes is None else {"enum_values": sorted(codes)}
 
 
 def _value(annotation: Any, extra: dict[str, Any]) -> Any:

@@ -23,6 +23,7 @@ from carewall.records.errors import (
     RecordValidationError,
     UnsupportedResourceError,
 )
+from carewall.records.store.codes import code_issues
 from carewall.records.store.primitives import wrong_types
 
 # Re-exported: the type list is owned by `resource_types`, checked here.
@@ -171,7 +172,8 @@ def validate_resource(
     Attachments are checked first (size limit, then `size` and `hash` against the
     data), so an oversized document is refused before the model parses it; then
     nulls and the JSON type of every primitive (`primitives`), which the model's
-    lax validation would convert rather than refuse. Pass the configured
+    lax validation would convert rather than refuse; last, the codes FHIR binds to a
+    fixed list (`codes`), which the model names but does not check. Pass the configured
     `Settings.max_attachment_bytes`; the default is the default setting.
     """
     if not isinstance(resource, dict):
@@ -211,6 +213,9 @@ def validate_resource(
         issues = [_issue(resource_type, error) for error in exc.errors(include_input=False)]
         paths = ", ".join(issue.expression for issue in issues[:5])
         raise RecordValidationError(f"Invalid {resource_type}: {paths}", issues) from None
+    if issues := code_issues(resource, resource_type):
+        paths = ", ".join(issue.expression for issue in issues[:5])
+        raise RecordValidationError(f"Invalid {resource_type}: {paths}", issues)
     return resource
 
 

@@ -152,7 +152,13 @@ _VERSIONS = (
     "refused with 403 (and audited), never answered by creating a duplicate. A single "
     "create takes the same condition as an If-None-Exist header (one "
     "`identifier=[system|]value`; anything else is refused with 400, not ignored): 201 "
-    "when nothing matches, 200 and the match when one does, 412 when several do."
+    "when nothing matches, 200 and the match when one does, 412 when several do. "
+    "Writes are validated against R4: the JSON type of every primitive, and every `code` "
+    "element FHIR binds with strength required to a value set that lists its codes "
+    "(e.g. `Observation.status`, `Patient.gender`, `Identifier.use`): any other code is "
+    "refused with 422 `code-invalid`. Not checked: required bindings of CodeableConcept "
+    "and Coding elements, and the value sets that are whole external code systems "
+    "(MIME types, currencies, confidentiality)."
 )
 _PEOPLE = frozenset({"Patient", "Practitioner"})
 # Types whose FHIR `code` parameter searches a field the vault indexes as `code`.
