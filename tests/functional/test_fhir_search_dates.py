@@ -392,6 +392,27 @@ def test_sort_by_clinical_date(client: TestClient, doctor: dict[str, str]) -> No
     assert ranged["total"] == 3
 
 
+def test_a_date_sort_puts_each_time_in_its_place_whatever_its_zone(
+    runtime: Runtime, client: TestClient
+) -> None:
+    # As written, "2024-03-01T23:00-05:00" sorts first; in time it is 04:00 UTC on the 2nd.
+    written = {
+        "z-east": "2024-03-02T05:30:00+05:30",  # 00:00 UTC on the 2nd
+        "z-west": "2024-03-01T23:00:00-05:00",  # 04:00 UTC on the 2nd
+        "z-utc": "2024-03-02T01:00:00Z",
+        "z-day": "2024-03-01",  # the whole day, from its first instant
+        "z-year": "2023",
+    }
+    for logical_id, when in written.items():
+        resource = fhir_resource("Observation", "p1", id=logical_id, effectiveDateTime=when)
+        create_resource(runtime, SYSTEM, resource)
+    doctor = bearer(runtime, Role.CLINICIAN)
+    in_time = ["z-year", "z-day", "z-east", "z-utc", "z-west"]
+    assert _all_pages(client, doctor, "/fhir/Observation?_sort=date&_count=2") == in_time
+    newest = _all_pages(client, doctor, "/fhir/Observation?_sort=-date&_count=2")
+    assert newest == in_time[::-1]
+
+
 @pytest.mark.parametrize("sort", ["date,_lastUpdated", "code", "_id", "-birthdate"])
 def test_unsupported_sorts_are_400(client: TestClient, doctor: dict[str, str], sort: str) -> None:
     response = client.get("/fhir/Observation", params={"_sort": sort}, headers=doctor)

@@ -5,7 +5,8 @@ the database cannot sort by them, and storing an order-revealing copy would
 give the date away to anyone holding the database. The date sort is done
 here instead, on at most `MAX_DATE_SORT` matches: all of them are decrypted
 (inside the read transaction, after the search's access scope was applied),
-ordered by the date as written (then logical id; undated last), and the page
+ordered by the date's first instant in UTC (`dates.sort_key`: a date written in
+another zone takes its place in time; then logical id; undated last), and the page
 after the cursor's (date, id) key is returned. Only that page leaves this
 module, and only it is audited as returned. A search matching more is
 refused with 400 and told to narrow itself (a date range does it), so the

@@ -325,13 +325,20 @@ def _edge_terms(edge: str, written: str | None) -> Iterator[Term]:
 
 
 def sort_key(resource: dict[str, Any]) -> str:
-    """The whole clinical date value as written, time and zone included, which
-    `_sort=date` orders by (empty: undated). The first field present wins; a Period
-    gives its start, else its end."""
+    """What `_sort=date` orders by: the first instant of the clinical date, in UTC, as
+    fixed-width text (`2020-03-15T09:00:00.000000Z`), so that text order is time order
+    whatever zone each date was written in (empty: undated). The first field present
+    wins; a Period gives its start, else its end. A date outside the years a query may
+    name keeps its text as written (it begins with its year, as the key does)."""
     span = _written_span(resource)
-    if span is None:
+    written = (span.start or span.end or "") if span else ""
+    if not written:
         return ""
-    return span.start or span.end or ""
+    try:
+        first = _instant_of(written)[0]
+    except DateQueryError:
+        return written
+    return first.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
