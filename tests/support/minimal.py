@@ -2,7 +2,7 @@
 
 `minimal_resource(type, patient_id)` fills every required element (required
 choices take their first form; codes with a required value set their first
-code, from FHIR R4's tables where the model lists none) and names the patient
+code, from FHIR R4's tables) and names the patient
 in the type's first Patient-compartment field, or, for a type outside FHIR's
 Patient compartment, in an extension (a Binary in its `securityContext`):
 references anywhere put a resource in that patient's compartment, so every
@@ -81,13 +81,14 @@ def _minimal(model_name: str) -> dict[str, Any]:
         elif not (info.is_required() or extra.get("element_required")):
             continue
         element = info.alias or name
-        body[element] = _value(info.annotation, {**_listed_codes(model_name, element), **extra})
+        body[element] = _value(info.annotation, {**extra, **_listed_codes(model_name, element)})
     return body
 
 
 def _listed_codes(type_name: str, element: str) -> dict[str, Any]:
     """The codes FHIR R4 binds `type_name.element` to (`enum_values`, as the models name
-    them), for the codes whose R4B model names none (`fhirVersion`: R4B's versions differ)."""
+    them), which this server checks: the R4B model names none for some (`fhirVersion`) and
+    other ones for a few (DetectedIssue.status: R4B widened it)."""
     codes = bound_codes(type_name, element)
     return {} if codes is None else {"enum_values": sorted(codes)}
 

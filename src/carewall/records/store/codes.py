@@ -10,10 +10,13 @@ cut the longer lists short), so this module does, after the model accepted
 the resource.
 
 The tables are FHIR's own (CC0), kept as data in `data/fhir-r4-codes.json` and
-written by `scripts/fhir-required-codes`: for each type, the elements that are
+written by `scripts/fhir-required-codes` from R4's definition bundles, each value
+set's codes as its `compose` selects them (Immunization.status takes three of
+the eight event statuses): for each type, the elements that are
 such a code (by value set) and the complex elements that lead to one (by type,
 data types and backbone elements alike), so the walk looks only where a
-required code can be. A contained resource is walked as its own type.
+required code can be. A contained resource is walked as its own type, and a
+primitive's `_name` sibling (its extensions) as an Element.
 
 Left out, and said in the CapabilityStatement: the three value sets that are
 not lists (MIME types, currencies, confidentiality: bound by reference to a
@@ -35,6 +38,8 @@ from carewall.records.errors import Issue
 
 #: At most this many codes are listed in a refusal; longer value sets are named only.
 LISTED = 12
+# What a primitive's `_name` sibling holds (its id and extensions) is walked as an Element.
+_PRIMITIVE_PART = "@Element"
 
 
 @cache
@@ -70,7 +75,9 @@ def _walk(node: dict[str, Any], type_name: str, path: str, issues: list[Issue]) 
     for key, value in node.items():
         rule = rules.get(key)
         if rule is None:
-            continue
+            if not key.startswith("_"):
+                continue
+            rule = _PRIMITIVE_PART  # `_status`: a primitive's id and extensions
         many = isinstance(value, list)
         for index, item in enumerate(value if many else [value]):
             at = f"{path}.{key}[{index}]" if many else f"{path}.{key}"
