@@ -439,6 +439,17 @@ def desk(runtime: Runtime) -> dict[str, str]:
     return bearer(runtime, Role.CLINICIAN)
 
 
+def test_patients_sort_by_birthdate_under_its_own_name(
+    client: TestClient, desk: dict[str, str]
+) -> None:
+    # FHIR's `_sort` names a search parameter: Patient's date is `birthdate`.
+    oldest_first = ["pt-1962", "pt-1962b", "pt-80s", "pt-1999", "pt-unknown"]
+    assert _all_pages(client, desk, "/fhir/Patient?_sort=birthdate&_count=2") == oldest_first
+    assert _all_pages(client, desk, "/fhir/Patient?_sort=date&_count=2") == oldest_first
+    newest = _all_pages(client, desk, "/fhir/Patient?_sort=-birthdate&_count=3")
+    assert newest == [*oldest_first[-2::-1], "pt-unknown"]
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

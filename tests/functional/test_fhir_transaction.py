@@ -552,6 +552,9 @@ def test_a_write_only_token_cannot_read_through_a_bundle(
     conditional = post(new_patient(), ifNoneExist="identifier=urn:mrn|M-1")
     outcome(send(client, bundle("transaction", conditional), writer), 403, "forbidden")
     assert answered(send(client, bundle("batch", post(new_patient())), writer), "batch")
+    shown_back = {**writer, "Prefer": "return=representation"}
+    body = outcome(send(client, bundle("batch", post(new_patient())), shown_back), 403)
+    assert "fhir:read" in body["issue"][0]["diagnostics"]
     reader = bearer(runtime, Role.FRONT_DESK, scopes=("fhir:read",))
     outcome(send(client, bundle("batch", call("GET", "Patient/p-a")), reader), 403, "forbidden")
 

@@ -100,7 +100,7 @@ _BUNDLES = (
     "Transaction and batch Bundles are POSTed to the base URL (at most "
     "{max_entries} entries, and a work budget of {budget}: each search entry counts its page "
     "size, a conditional create two, any other entry one; scope fhir:write, and fhir:read as "
-    "well when an entry reads). "
+    "well when an entry reads or the client asks for the written resources back). "
     "Entries use GET (read, search), POST (create; `ifNoneExist` with one `identifier` "
     'makes it conditional), PUT (update or create with an id; `ifMatch` W/"n") and '
     "DELETE; PATCH, conditional update and delete and nested Bundles are refused with 400. "
@@ -127,8 +127,8 @@ _RESULTS = (
     "`_sort` takes one of `_lastUpdated`, `-_lastUpdated` (paged in the database) or, for "
     "types with a date parameter (a clinical date, or Patient's birth date), `date`/`-date` "
     "(sorted after decryption by each date's first instant in UTC, whatever zone it was "
-    "written in; a Period by its start: at most 1000 matches, otherwise 400 asking for a "
-    "narrower search; undated last). "
+    "written in; a Period by its start, or its end when it has none: at most 1000 "
+    "matches, otherwise 400 asking for a narrower search; undated last). "
     "`_summary=count` answers the total only; `_elements` keeps the listed top-level "
     "elements (tagged SUBSETTED), on searches and on read and vread alike. "
     "`_include` and `_revinclude` take the values listed per type; each included resource "
@@ -239,8 +239,10 @@ def date_param(resource_type: str) -> str | None:
 
 
 def sort_params(resource_type: str) -> frozenset[str]:
-    """The `_sort` values a search of `resource_type` takes (`-` for descending)."""
-    keys = {"_lastUpdated"} | ({"date"} if date_param(resource_type) else set())
+    """The `_sort` values a search of `resource_type` takes (`-` for descending): its date
+    parameter by its own name (`birthdate`, `onset-date`), or as `date`."""
+    dated = date_param(resource_type)
+    keys = {"_lastUpdated"} | ({"date", dated} if dated else set())
     return frozenset(keys | {f"-{key}" for key in keys})
 
 

@@ -310,6 +310,8 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
             continue
         if name in SHAPING_PARAMS:
             _check_shaping(resource_type, name, value, params)
+            if name == "_sort" and value.lstrip("-") == date_param(resource_type):
+                value = value.replace(value.lstrip("-"), "date")  # `-birthdate` is `-date`
             params.setdefault(name, []).append(value)
             continue
         base = name.removesuffix(":exact")

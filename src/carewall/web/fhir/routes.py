@@ -205,12 +205,13 @@ def transaction_or_batch(
     """A `transaction` (all or nothing) or `batch` (entry by entry) Bundle.
 
     Each entry is authorised and audited as its single interaction; entries that
-    read (GET, `ifNoneExist`) also need the fhir:read scope.
+    read (GET, `ifNoneExist`), and `Prefer: return=representation`, which reads each
+    written resource back, also need the fhir:read scope.
     """
     base = base_url(request)
     asked = read_bundle(body, base, runtime.settings.fhir_bundle_max_entries)
-    if asked.reads:
-        _may_read(request)
+    if asked.reads or return_preference(request) == "representation":
+        _may_read(request)  # refused before anything is written
 
     def search_page(resource_type: str, items: Sequence[tuple[str, str]]) -> paging.Page:
         return _page(runtime, caller, resource_type, search_request(resource_type, list(items)))
