@@ -124,12 +124,26 @@ def vread_for(
     keys = RecordKeys.from_keystore(runtime.keys)
 
     def work(session: Session) -> dict[str, Any]:
-        row = _checked_version(session, keys, actor, resource_type, logical_id, version)
-        resource = store.open_row(keys, row)
-        _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
-        return resource
+        return _vread_in(session, keys, actor, resource_type, logical_id, version, purpose)
 
     return run_guarded_read(runtime, actor, work)
+
+
+def _vread_in(
+    session: Session,
+    keys: RecordKeys,
+    actor: Caller,
+    resource_type: str,
+    logical_id: str,
+    version: int,
+    purpose: Purpose,
+) -> dict[str, Any]:
+    """One version, decided, decrypted and audited inside the caller's read transaction
+    (a refusal raises `guard.Denied`)."""
+    row = _checked_version(session, keys, actor, resource_type, logical_id, version)
+    resource = store.open_row(keys, row)
+    _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
+    return resource
 
 
 def versions_for(
@@ -153,13 +167,13 @@ def versions_for(
         found: list[dict[str, Any] | None] = []
         for resource_type, logical_id, version in wanted:
             try:
-                row = _checked_version(session, keys, actor, resource_type, logical_id, version)
+                resource = _vread_in(
+                    session, keys, actor, resource_type, logical_id, version, purpose
+                )
             except Denied as denied:
                 record(session, denied_event(keys, actor, denied))
                 found.append(None)
                 continue
-            resource = store.open_row(keys, row)
-            _audit_read(session, keys, actor, RecordsTag.RESOURCE_READ, row, resource, purpose)
             found.append(resource)
         return found
 
