@@ -311,7 +311,7 @@ def search_request(resource_type: str, items: list[tuple[str, str]]) -> SearchRe
         if name in SHAPING_PARAMS:
             _check_shaping(resource_type, name, value, params)
             if name == "_sort" and value.lstrip("-") == date_param(resource_type):
-                value = value.replace(value.lstrip("-"), "date")  # `-birthdate` is `-date`
+                value = "-date" if value.startswith("-") else "date"  # `-birthdate` too
             params.setdefault(name, []).append(value)
             continue
         base = name.removesuffix(":exact")

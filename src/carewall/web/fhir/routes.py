@@ -210,7 +210,8 @@ def transaction_or_batch(
     """
     base = base_url(request)
     asked = read_bundle(body, base, runtime.settings.fhir_bundle_max_entries)
-    if asked.reads or return_preference(request) == "representation":
+    wanted = return_preference(request)
+    if asked.reads or wanted == "representation":
         _may_read(request)  # refused before anything is written
 
     def search_page(resource_type: str, items: Sequence[tuple[str, str]]) -> paging.Page:
@@ -218,7 +219,7 @@ def transaction_or_batch(
 
     purpose = purpose_of(request, caller)
     done = process_bundle(runtime, caller, asked, purpose, search_page)
-    preferred = _preferred(request, caller, purpose, done.results)
+    preferred = _preferred(request, caller, purpose, wanted, done.results)
     entries = [
         bundle_entry(
             base,
@@ -252,18 +253,23 @@ class _Preferred:
 
 
 def _preferred(
-    request: Request, caller: Caller, purpose: Purpose, results: Sequence[EntryResult]
+    request: Request,
+    caller: Caller,
+    purpose: Purpose,
+    wanted: str | None,
+    results: Sequence[EntryResult],
 ) -> _Preferred:
     """What each written entry carries besides its status, location and ETag, as
-    `Prefer: return=` asks: the resource as stored (read back as the caller, checked
-    and audited like a vread) or an OperationOutcome.
+    `Prefer: return=` asks (`wanted`): the resource as stored (read back as the caller,
+    checked and audited like a vread) or an OperationOutcome.
 
     Nothing without it, or with `return=minimal`: a load of thousands of entries
     would otherwise read back, decrypt and audit every one for a client that never
     looks (a single create or update answers with the resource by default).
     """
     preferred = _Preferred()
-    wanted = return_preference(request)
+    if wanted not in {"representation", "OperationOutcome"}:
+        return preferred
     written = {
         i: result
         for i, result in enumerate(results)
@@ -271,7 +277,7 @@ def _preferred(
     }
     if wanted == "OperationOutcome":
         preferred.outcomes = {i: _version_outcome(result) for i, result in written.items()}
-    elif wanted == "representation" and written:
+    elif written:  # representation
         versions = [
             (result.resource_type or "", result.logical_id or "", result.version or 0)
             for result in written.values()
