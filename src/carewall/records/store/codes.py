@@ -80,16 +80,33 @@ def _walk(node: dict[str, Any], type_name: str, path: str, issues: list[Issue]) 
             rule = _PRIMITIVE_PART  # `_status`: a primitive's id and extensions
         many = isinstance(value, list)
         for index, item in enumerate(value if many else [value]):
-            at = f"{path}.{key}[{index}]" if many else f"{path}.{key}"
-            if key == "contained" and isinstance(item, dict):
-                kind = item.get("resourceType")
-                if isinstance(kind, str):
-                    _walk(item, kind, at, issues)
-            elif rule.startswith("@"):
-                if isinstance(item, dict):
-                    _walk(item, rule[1:], at, issues)
-            elif isinstance(item, str) and item not in value_sets[rule]:
-                issues.append(Issue("error", "code-invalid", at, _expected(rule, value_sets[rule])))
+            # The path is built only where it is used: the walk runs on every write.
+            if isinstance(item, dict):
+                inner = _inner_type(key, rule, item)
+                if inner is not None:
+                    _walk(item, inner, _at(path, key, index, many), issues)
+            elif isinstance(item, str) and _outside(item, rule, value_sets):
+                expected = _expected(rule, value_sets[rule])
+                issues.append(Issue("error", "code-invalid", _at(path, key, index, many), expected))
+
+
+def _outside(code: str, rule: str, value_sets: dict[str, frozenset[str]]) -> bool:
+    """Whether `code` breaks its element's rule: a value set it is not in."""
+    return not rule.startswith("@") and code not in value_sets[rule]
+
+
+def _inner_type(key: str, rule: str, item: dict[str, Any]) -> str | None:
+    """The type an object under `key` is walked as: a contained resource's own, or the
+    one its rule names (None: it holds no required code)."""
+    if key == "contained":
+        kind = item.get("resourceType")
+        return kind if isinstance(kind, str) else None
+    return rule[1:] if rule.startswith("@") else None
+
+
+def _at(path: str, key: str, index: int, many: bool) -> str:
+    """The path of one item of an element (`Patient.identifier[1]`, `Patient.gender`)."""
+    return f"{path}.{key}[{index}]" if many else f"{path}.{key}"
 
 
 def _expected(url: str, codes: frozenset[str]) -> str:
